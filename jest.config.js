@@ -1,0 +1,17 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  moduleNameMapper: {
+    '^celery-tls-constructs$': '<rootDir>/lib/index.ts',
+    '^celery-tls-constructs/cdk$': '<rootDir>/lib/cdk/index.ts',
+  },
+  // Ordinary unit tests skip aws-cdk-lib's built-in CloudFormation validation (about 1.5 s per synth);
+  // the compliance tests turn it back on explicitly.
+  setupFiles: ['<rootDir>/test/setup-env.js'],
+};

@@ -1,0 +1,86 @@
+import { DEFAULTS } from '../defaults';
+import { ResolveContext } from '../errors';
+import { CeleryConfigModel, CeleryEndpoint } from './model';
+
+/**
+ * The environment-variable contract of the rendered settings. Each endpoint has a prefix
+ * (`CELERY_TLS_BROKER_`, `CELERY_TLS_RESULT_BACKEND_`) followed by one of these names.
+ */
+export const ENV_NAMES = {
+  HOST: 'HOST',
+  PORT: 'PORT',
+  VHOST: 'VHOST',
+  DB: 'DB',
+  USERNAME: 'USERNAME',
+  /** Secret: inject from Secrets Manager (ECS `secrets`, Kubernetes `secretKeyRef`); never put it in a file. */
+  PASSWORD: 'PASSWORD',
+  /** Read at start-up with boto3 when PASSWORD is not set. */
+  SECRET_ARN: 'SECRET_ARN',
+  SECRET_FIELD: 'SECRET_FIELD',
+  CA_CERTS: 'CA_CERTS',
+  CERTFILE: 'CERTFILE',
+  KEYFILE: 'KEYFILE',
+} as const;
+
+export type EndpointRole = 'broker' | 'resultBackend';
+
+export function envPrefix(role: EndpointRole): string {
+  return DEFAULTS.celery.envPrefix[role];
+}
+
+/** Non-secret settings of one endpoint as [name suffix, value] pairs, in contract order. */
+export function endpointSettings(e: CeleryEndpoint): [string, string | number | undefined][] {
+  return [
+    [ENV_NAMES.HOST, e.host],
+    [ENV_NAMES.PORT, e.port],
+    e.scheme === 'amqps' ? [ENV_NAMES.VHOST, e.vhost ?? DEFAULTS.rabbitmq.vhost] : [ENV_NAMES.DB, e.db ?? DEFAULTS.redis.db],
+    [ENV_NAMES.USERNAME, e.username ?? ''],
+    [ENV_NAMES.SECRET_ARN, e.secretArn],
+    [ENV_NAMES.SECRET_FIELD, e.secretField ?? DEFAULTS.celery.secretPasswordField],
+    [ENV_NAMES.CA_CERTS, e.caCerts],
+    [ENV_NAMES.CERTFILE, e.certFile],
+    [ENV_NAMES.KEYFILE, e.keyFile],
+  ];
+}
+
+/**
+ * The environment a container needs, without passwords (those come from Secrets Manager as secrets).
+ * Values may be deploy-time tokens: ECS and CloudFormation resolve them.
+ */
+export function renderEnvironment(model: CeleryConfigModel): Record<string, string> {
+  const env: Record<string, string> = {};
+  const add = (role: EndpointRole, e: CeleryEndpoint) => {
+    for (const [name, value] of endpointSettings(e)) {
+      if (value !== undefined) env[envPrefix(role) + name] = String(value);
+    }
+  };
+  add('broker', model.broker);
+  if (model.resultBackend) add('resultBackend', model.resultBackend);
+  return env;
+}
+
+/** Names of the password variables (to be injected as secrets). */
+export function passwordVariables(model: CeleryConfigModel): Record<EndpointRole, string | undefined> {
+  return {
+    broker: envPrefix('broker') + ENV_NAMES.PASSWORD,
+    resultBackend: model.resultBackend ? envPrefix('resultBackend') + ENV_NAMES.PASSWORD : undefined,
+  };
+}
+
+function dotenvValue(value: string): string {
+  return /^[A-Za-z0-9_./:@+,=-]*$/.test(value) ? value : JSON.stringify(value);
+}
+
+/** `KEY=value` lines for a `.env` file or `docker run --env-file`. Tokens cannot be written to a file. */
+export function renderDotenv(model: CeleryConfigModel, ctx: ResolveContext): string {
+  const lines = [
+    '# Celery TLS settings (celery-tls-constructs). No passwords here: inject',
+    `# ${Object.values(passwordVariables(model)).filter(Boolean).join(' and ')} from Secrets Manager,`,
+    '# or leave them unset so that the settings module reads *_SECRET_ARN at start-up.',
+  ];
+  for (const [key, value] of Object.entries(renderEnvironment(model))) {
+    if (ctx.isUnresolved(value)) throw new Error(`${key} is a deploy-time token: render the env format from a deployed manifest (celery-tls render --manifest).`);
+    lines.push(`${key}=${dotenvValue(value)}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,139 @@
+import { DEFAULTS } from '../defaults';
+import { IssueCollector, ResolveContext, ValidationResult, show } from '../errors';
+import { NAME_RULES, checkName } from '../names';
+import { checkSecretField } from '../secrets';
+
+/** URL schemes the library emits. Plaintext `amqp`/`redis` are refused everywhere. */
+export type TlsScheme = 'amqps' | 'rediss';
+
+/** One connection of Celery: the broker or the result backend. Strings may be deploy-time tokens. */
+export interface CeleryEndpoint {
+  /** "amqps" for RabbitMQ, "rediss" for Valkey/Redis. */
+  readonly scheme: TlsScheme;
+  /** DNS name the server certificate is issued for (never an IP address or CNAME). */
+  readonly host: string;
+  readonly port: number | string;
+  /** amqps only. @default "/" */
+  readonly vhost?: string;
+  /** rediss only. @default 0 */
+  readonly db?: number;
+  /** User name; empty for an ElastiCache AUTH token. @default "" */
+  readonly username?: string;
+  /** Secret holding the password as JSON; read at start-up when no password variable is set. */
+  readonly secretArn?: string;
+  /** @default "password" */
+  readonly secretField?: string;
+  /** "rabbitmq", "valkey" or "redis". */
+  readonly engine: string;
+  readonly engineVersion?: string;
+  /** CA bundle path. @default - the system trust store (ElastiCache and Amazon MQ use public CAs) */
+  readonly caCerts?: string;
+  /** Client certificate and key (PEM, unencrypted: py-amqp cannot load encrypted keys) for mutual TLS. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** amqps only: "EXTERNAL" logs in with the client certificate instead of a password. */
+  readonly loginMethod?: 'EXTERNAL';
+}
+
+export interface CeleryOptions {
+  /** Redis broker only. @default 3600 */
+  readonly visibilityTimeoutSeconds?: number;
+  /** @default 25 */
+  readonly healthCheckIntervalSeconds?: number;
+  /** @default 10 */
+  readonly resultBackendMaxRetries?: number;
+  /** RabbitMQ 4: declare quorum queues (`task_default_queue_type = 'quorum'`, Celery >= 5.5). @default - from the engine version */
+  readonly quorumQueues?: boolean;
+}
+
+export interface CeleryConfigInput {
+  readonly broker: CeleryEndpoint;
+  readonly resultBackend?: CeleryEndpoint;
+  readonly options?: CeleryOptions;
+}
+
+export interface CeleryConfigModel {
+  readonly broker: CeleryEndpoint;
+  readonly resultBackend?: CeleryEndpoint;
+  readonly options: Required<CeleryOptions>;
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+function checkEndpoint(issues: IssueCollector, prop: string, e: CeleryEndpoint | undefined, role: 'broker' | 'resultBackend'): void {
+  if (!e || typeof e !== 'object') {
+    issues.error('celery.endpoint', prop, `${prop} ${show(e)} is missing: give the ${role === 'broker' ? 'broker' : 'result backend'} endpoint.`);
+    return;
+  }
+  const allowed: TlsScheme[] = role === 'broker' ? ['amqps', 'rediss'] : ['rediss'];
+  if (!allowed.includes(e.scheme)) {
+    const plaintext = e.scheme === ('amqp' as string) || e.scheme === ('redis' as string);
+    issues.error('celery.scheme', `${prop}.scheme`, `${prop}.scheme ${show(e.scheme)} is not allowed${plaintext ? ': it is plaintext' : ''}. Allowed: ${allowed.map((s) => show(s)).join(', ')}. This library never emits a plaintext or unverified connection.`);
+  }
+  const expected = e.scheme === 'amqps' ? ['rabbitmq'] : ['valkey', 'redis'];
+  if (issues.known(e.engine) && allowed.includes(e.scheme) && !expected.includes(e.engine)) {
+    issues.error('celery.engine', `${prop}.engine`, `${prop}.engine ${show(e.engine)} does not match scheme ${show(e.scheme)}: allowed ${expected.map((x) => show(x)).join(', ')}.`);
+  }
+  if (issues.known(e.host)) {
+    if (typeof e.host !== 'string' || e.host.length === 0 || /[\s/@?#]/.test(e.host)) {
+      issues.error('celery.host', `${prop}.host`, `${prop}.host ${show(e.host)} is not a host name.`);
+    } else if (IPV4.test(e.host) || e.host.includes(':')) {
+      issues.warn('celery.host-ip', `${prop}.host`, `${prop}.host ${show(e.host)} is an IP address: hostname verification then needs the IP in the certificate, which AWS endpoints never have. Use the endpoint's DNS name.`);
+    }
+  }
+  if (issues.known(e.port) && typeof e.port === 'number' && (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535)) {
+    issues.error('celery.port', `${prop}.port`, `${prop}.port ${show(e.port)} is out of range: allowed 1 to 65535.`);
+  }
+  if (e.scheme === 'amqps') {
+    checkName(issues, NAME_RULES.rabbitMqVhost, `${prop}.vhost`, e.vhost);
+    if (e.db !== undefined) issues.error('celery.db', `${prop}.db`, `${prop}.db ${show(e.db)} applies only to rediss endpoints; RabbitMQ uses vhost.`);
+  } else if (e.scheme === 'rediss') {
+    if (issues.known(e.db) && (!Number.isInteger(e.db) || e.db < 0 || e.db > 15)) {
+      issues.error('celery.db', `${prop}.db`, `${prop}.db ${show(e.db)} is out of range: allowed 0 to 15 (ElastiCache, cluster mode disabled).`);
+    }
+    if (e.vhost !== undefined) issues.error('celery.vhost', `${prop}.vhost`, `${prop}.vhost ${show(e.vhost)} applies only to amqps endpoints; Redis uses db.`);
+    if (e.loginMethod !== undefined) issues.error('celery.login-method', `${prop}.loginMethod`, `${prop}.loginMethod ${show(e.loginMethod)} applies only to amqps endpoints.`);
+  }
+  if (e.loginMethod !== undefined && e.loginMethod !== 'EXTERNAL') {
+    issues.error('celery.login-method', `${prop}.loginMethod`, `${prop}.loginMethod ${show(e.loginMethod)} is not allowed: omit it (password login) or use "EXTERNAL" (client certificate).`);
+  }
+  if (e.loginMethod === 'EXTERNAL' && !(e.certFile && e.keyFile)) {
+    issues.error('celery.login-method', `${prop}.loginMethod`, `${prop}.loginMethod "EXTERNAL" needs ${prop}.certFile and ${prop}.keyFile (the client certificate is the login).`);
+  }
+  if ((e.certFile === undefined) !== (e.keyFile === undefined)) {
+    issues.error('celery.client-cert', `${prop}.certFile`, `${prop}.certFile and ${prop}.keyFile go together: give both for mutual TLS, or neither.`);
+  }
+  checkSecretField(issues, `${prop}.secretField`, e.secretField);
+}
+
+function checkPositive(issues: IssueCollector, prop: string, value: number | undefined, max: number): void {
+  if (issues.known(value) && (!Number.isInteger(value) || value < 1 || value > max)) {
+    issues.error('celery.option', prop, `${prop} ${show(value)} is out of range: allowed 1 to ${max}.`);
+  }
+}
+
+/** Validates a Celery configuration and applies the defaults. */
+export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContext): ValidationResult<CeleryConfigModel> {
+  const issues = new IssueCollector(ctx);
+  checkEndpoint(issues, 'broker', input.broker, 'broker');
+  if (input.resultBackend !== undefined) checkEndpoint(issues, 'resultBackend', input.resultBackend, 'resultBackend');
+  const o = input.options ?? {};
+  const d = DEFAULTS.celery;
+  checkPositive(issues, 'options.visibilityTimeoutSeconds', o.visibilityTimeoutSeconds, 7 * 24 * 3600);
+  checkPositive(issues, 'options.healthCheckIntervalSeconds', o.healthCheckIntervalSeconds, 3600);
+  checkPositive(issues, 'options.resultBackendMaxRetries', o.resultBackendMaxRetries, 1000);
+  const quorumDefault = input.broker?.scheme === 'amqps' && /^([4-9]|\d\d+)\./.test(String(input.broker.engineVersion ?? ''));
+  if (o.quorumQueues && input.broker?.scheme !== 'amqps') {
+    issues.error('celery.option', 'options.quorumQueues', 'options.quorumQueues true needs a RabbitMQ (amqps) broker: Redis has no quorum queues.');
+  }
+  return issues.result<CeleryConfigModel>({
+    broker: input.broker,
+    resultBackend: input.resultBackend,
+    options: {
+      visibilityTimeoutSeconds: o.visibilityTimeoutSeconds ?? d.visibilityTimeoutSeconds,
+      healthCheckIntervalSeconds: o.healthCheckIntervalSeconds ?? d.healthCheckIntervalSeconds,
+      resultBackendMaxRetries: o.resultBackendMaxRetries ?? d.resultBackendMaxRetries,
+      quorumQueues: o.quorumQueues ?? quorumDefault,
+    },
+  });
+}

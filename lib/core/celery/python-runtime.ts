@@ -1,0 +1,189 @@
+/**
+ * The fixed part of the rendered Python settings: helpers that read the environment contract, read secrets, build
+ * the TLS dictionaries and refuse anything plaintext or unverified. Runs on Python 3.8+ with Celery 5.2 to 5.6.
+ * Every name starts with `_celery_tls_` (or is the exception class) so that it cannot clash with Celery or Django
+ * settings.
+ */
+export const PYTHON_RUNTIME = String.raw`import json
+import os
+import ssl
+from urllib.parse import parse_qsl, quote, urlsplit
+
+
+class CeleryTLSConfigError(RuntimeError):
+    """The settings would give a plaintext or unverified connection, or cannot be completed: do not start."""
+
+
+# Celery lets these variables override every configured URL (celery/app/utils.py).
+_CELERY_TLS_URL_VARIABLES = ("CELERY_BROKER_URL", "CELERY_BROKER_READ_URL", "CELERY_BROKER_WRITE_URL", "CELERY_RESULT_BACKEND")
+_CELERY_TLS_SCHEMES = ("amqps", "rediss")
+
+
+def _celery_tls_check_url(where, url):
+    # Never echo the URL itself: it may carry a password.
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in _CELERY_TLS_SCHEMES:
+        raise CeleryTLSConfigError(
+            "%s uses %s; only amqps:// and rediss:// are allowed, anything else is plaintext. "
+            "Unset it or give a TLS URL." % (where, (scheme + "://") if scheme else "no URL scheme"))
+    for key, value in parse_qsl(urlsplit(url).query):
+        lowered = value.strip().lower()
+        if key in ("ssl_cert_reqs", "cert_reqs") and lowered not in ("required", "cert_required"):
+            raise CeleryTLSConfigError(
+                "%s sets %s=%s; certificate verification must stay required." % (where, key, value))
+        if key == "ssl_check_hostname" and lowered in ("false", "0", "no", "off"):
+            raise CeleryTLSConfigError("%s sets ssl_check_hostname=%s; hostname checks must stay on." % (where, value))
+
+
+def _celery_tls_refuse_insecure_environment():
+    for name in _CELERY_TLS_URL_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            for url in value.split(";"):
+                if url.strip():
+                    _celery_tls_check_url("The environment variable " + name, url.strip())
+
+
+def _celery_tls_value(prefix, name, default):
+    value = os.environ.get(prefix + name)
+    if value is None or value == "":
+        value = default
+    if value is None:
+        raise CeleryTLSConfigError(
+            "%s%s is not set and the settings were rendered without a value for it (a deploy-time value): "
+            "set it in the environment, e.g. with CeleryTransport.bindToContainer()." % (prefix, name))
+    return str(value)
+
+
+def _celery_tls_optional(prefix, name, default):
+    value = os.environ.get(prefix + name)
+    return value if value else default
+
+
+def _celery_tls_password(prefix, default_arn, default_field):
+    value = os.environ.get(prefix + "PASSWORD")
+    if value:
+        return value
+    arn = _celery_tls_optional(prefix, "SECRET_ARN", default_arn)
+    if not arn:
+        raise CeleryTLSConfigError(
+            "Neither %sPASSWORD nor %sSECRET_ARN is set: inject the password from Secrets Manager, "
+            "or give the secret ARN to read it at start-up." % (prefix, prefix))
+    try:
+        import boto3
+    except ImportError:
+        raise CeleryTLSConfigError(
+            "%sSECRET_ARN is set but boto3 is not installed: install boto3 or inject %sPASSWORD." % (prefix, prefix))
+    region = arn.split(":")[3] if arn.startswith("arn:") and arn.count(":") >= 6 else None
+    secret = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]
+    field = _celery_tls_optional(prefix, "SECRET_FIELD", default_field)
+    try:
+        data = json.loads(secret)
+    except ValueError:
+        return secret
+    if not isinstance(data, dict):
+        return secret
+    if field not in data:
+        raise CeleryTLSConfigError("The secret %s has no field %r (%sSECRET_FIELD)." % (arn, field, prefix))
+    return str(data[field])
+
+
+def _celery_tls_host(host):
+    return "[%s]" % host if ":" in host else host
+
+
+def _celery_tls_client_cert(prefix, default_cert, default_key):
+    cert = _celery_tls_optional(prefix, "CERTFILE", default_cert)
+    key = _celery_tls_optional(prefix, "KEYFILE", default_key)
+    if bool(cert) != bool(key):
+        raise CeleryTLSConfigError("%sCERTFILE and %sKEYFILE go together: set both for mutual TLS, or neither." % (prefix, prefix))
+    return cert, key
+
+
+def _celery_tls_amqp_ssl(prefix, host, default_ca, default_cert, default_key):
+    # py-amqp key family (amqp/transport.py): server_hostname turns on SNI and the hostname check.
+    options = {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": host}
+    ca = _celery_tls_optional(prefix, "CA_CERTS", default_ca)
+    if ca:
+        options["ca_certs"] = ca
+    cert, key = _celery_tls_client_cert(prefix, default_cert, default_key)
+    if cert:
+        options["certfile"] = cert
+        options["keyfile"] = key
+    return options
+
+
+def _celery_tls_redis_accepts(name):
+    try:
+        import inspect
+        import redis.connection
+        return name in inspect.signature(redis.connection.SSLConnection.__init__).parameters
+    except Exception:
+        return False
+
+
+def _celery_tls_redis_ssl(prefix, default_ca, default_cert, default_key):
+    # redis-py key family (ssl_*), passed to redis.SSLConnection; hostname checks are off by default before redis-py 6.
+    options = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_check_hostname": True}
+    ca = _celery_tls_optional(prefix, "CA_CERTS", default_ca)
+    if ca:
+        options["ssl_ca_certs"] = ca
+    cert, key = _celery_tls_client_cert(prefix, default_cert, default_key)
+    if cert:
+        options["ssl_certfile"] = cert
+        options["ssl_keyfile"] = key
+    if _celery_tls_redis_accepts("ssl_min_version"):
+        options["ssl_min_version"] = ssl.TLSVersion.TLSv1_2
+    return options
+
+
+def _celery_tls_amqp_url(prefix, defaults):
+    host = _celery_tls_value(prefix, "HOST", defaults["host"])
+    port = int(_celery_tls_value(prefix, "PORT", defaults["port"]))
+    vhost = _celery_tls_value(prefix, "VHOST", defaults["vhost"])
+    user = _celery_tls_value(prefix, "USERNAME", defaults["username"])
+    if defaults["login_method"] == "EXTERNAL":
+        credentials = quote(user, safe="") + "@" if user else ""
+    else:
+        password = _celery_tls_password(prefix, defaults["secret_arn"], defaults["secret_field"])
+        credentials = "%s:%s@" % (quote(user, safe=""), quote(password, safe=""))
+    url = "amqps://%s%s:%d/%s" % (credentials, _celery_tls_host(host), port, quote(vhost, safe=""))
+    return url, _celery_tls_amqp_ssl(prefix, host, defaults["ca_certs"], defaults["certfile"], defaults["keyfile"])
+
+
+def _celery_tls_redis_url(prefix, defaults):
+    host = _celery_tls_value(prefix, "HOST", defaults["host"])
+    port = int(_celery_tls_value(prefix, "PORT", defaults["port"]))
+    db = int(_celery_tls_value(prefix, "DB", defaults["db"]))
+    user = _celery_tls_value(prefix, "USERNAME", defaults["username"])
+    password = _celery_tls_password(prefix, defaults["secret_arn"], defaults["secret_field"])
+    # No TLS options in the URL: query parameters replace (broker) or override (backend) the dictionary.
+    url = "rediss://%s:%s@%s:%d/%d" % (quote(user, safe=""), quote(password, safe=""), _celery_tls_host(host), port, db)
+    return url, _celery_tls_redis_ssl(prefix, defaults["ca_certs"], defaults["certfile"], defaults["keyfile"])
+
+
+def _celery_tls_assert_secure(broker_url, broker_use_ssl, result_backend, redis_backend_use_ssl):
+    _celery_tls_check_url("broker_url", broker_url)
+    if not isinstance(broker_use_ssl, dict):
+        raise CeleryTLSConfigError("broker_use_ssl must be a dict: True gives no TLS at all with a Redis broker.")
+    if broker_url.startswith("amqps://"):
+        if broker_use_ssl.get("cert_reqs") != ssl.CERT_REQUIRED or not broker_use_ssl.get("server_hostname"):
+            raise CeleryTLSConfigError("broker_use_ssl must require certificates and name server_hostname.")
+    elif broker_use_ssl.get("ssl_cert_reqs") != ssl.CERT_REQUIRED or broker_use_ssl.get("ssl_check_hostname") is not True:
+        raise CeleryTLSConfigError("broker_use_ssl must require certificates and check the hostname.")
+    if result_backend is not None:
+        _celery_tls_check_url("result_backend", result_backend)
+        if not result_backend.startswith("rediss://"):
+            raise CeleryTLSConfigError("result_backend must be a rediss:// URL.")
+        if (not isinstance(redis_backend_use_ssl, dict) or redis_backend_use_ssl.get("ssl_cert_reqs") != ssl.CERT_REQUIRED
+                or redis_backend_use_ssl.get("ssl_check_hostname") is not True):
+            raise CeleryTLSConfigError("redis_backend_use_ssl must require certificates and check the hostname.")
+
+
+def _celery_tls_require_celery(minimum, reason):
+    import celery
+    found = tuple(int(part) for part in celery.__version__.split(".")[:2])
+    if found < minimum:
+        raise CeleryTLSConfigError(
+            "Celery %s is too old: %s needs Celery %d.%d or later." % (celery.__version__, reason, minimum[0], minimum[1]))
+`;

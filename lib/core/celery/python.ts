@@ -1,0 +1,151 @@
+import { DEFAULTS } from '../defaults';
+import { ResolveContext } from '../errors';
+import { ENV_NAMES, EndpointRole, envPrefix } from './environment';
+import { CeleryConfigModel, CeleryEndpoint } from './model';
+import { PYTHON_RUNTIME } from './python-runtime';
+
+/** A Python literal for a JSON-like value; deploy-time tokens become None (read from the environment instead). */
+export function pyLiteral(value: unknown, ctx?: ResolveContext): string {
+  if (value === undefined || value === null || (ctx && ctx.isUnresolved(value))) return 'None';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`cannot render ${value} as a Python literal`);
+    return String(value);
+  }
+  // A JSON string literal is a valid Python string literal.
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => pyLiteral(v, ctx)).join(', ')}]`;
+  if (typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${JSON.stringify(k)}: ${pyLiteral(v, ctx)}`).join(', ')}}`;
+  }
+  throw new Error(`cannot render a ${typeof value} as a Python literal`);
+}
+
+function endpointDefaults(e: CeleryEndpoint, ctx: ResolveContext): string {
+  const str = (v: string | number | undefined) => (v === undefined || ctx.isUnresolved(v) ? undefined : String(v));
+  const common = {
+    host: str(e.host),
+    port: str(e.port),
+    ...(e.scheme === 'amqps' ? { vhost: str(e.vhost ?? DEFAULTS.rabbitmq.vhost) } : { db: str(e.db ?? DEFAULTS.redis.db) }),
+    username: str(e.username ?? ''),
+    secret_arn: str(e.secretArn),
+    secret_field: str(e.secretField ?? DEFAULTS.celery.secretPasswordField),
+    ca_certs: str(e.caCerts),
+    certfile: str(e.certFile),
+    keyfile: str(e.keyFile),
+    ...(e.scheme === 'amqps' ? { login_method: e.loginMethod } : {}),
+  };
+  return pyLiteral(common);
+}
+
+/** Celery settings in order, as [lowercase setting name, Python expression]. */
+function settings(model: CeleryConfigModel): [string, string][] {
+  const o = model.options;
+  const b = model.broker;
+  const out: [string, string][] = [
+    ['broker_url', '_celery_tls_broker[0]'],
+    ['broker_use_ssl', '_celery_tls_broker[1]'],
+  ];
+  if (b.loginMethod === 'EXTERNAL') out.push(['broker_login_method', pyLiteral('EXTERNAL')]);
+  out.push(['broker_connection_retry_on_startup', 'True']);
+  if (b.scheme === 'amqps') {
+    out.push(['broker_transport_options', pyLiteral({ confirm_publish: true })]);
+  } else {
+    out.push([
+      'broker_transport_options',
+      pyLiteral({
+        visibility_timeout: o.visibilityTimeoutSeconds,
+        socket_keepalive: true,
+        health_check_interval: o.healthCheckIntervalSeconds,
+        retry_on_timeout: true,
+      }),
+    ]);
+  }
+  if (model.resultBackend) {
+    out.push(
+      ['result_backend', '_celery_tls_result_backend[0]'],
+      ['redis_backend_use_ssl', '_celery_tls_result_backend[1]'],
+      ['result_backend_always_retry', 'True'],
+      ['result_backend_max_retries', pyLiteral(o.resultBackendMaxRetries)],
+      ['redis_socket_keepalive', 'True'],
+      ['redis_retry_on_timeout', 'True'],
+      ['redis_backend_health_check_interval', pyLiteral(o.healthCheckIntervalSeconds)],
+    );
+  }
+  out.push(
+    ['task_acks_late', 'True'],
+    ['task_reject_on_worker_lost', 'True'],
+    ['worker_prefetch_multiplier', '1'],
+    ['task_serializer', pyLiteral('json')],
+    ['result_serializer', pyLiteral('json')],
+    ['accept_content', pyLiteral(['json'])],
+    ['result_accept_content', pyLiteral(['json'])],
+  );
+  if (o.quorumQueues) out.push(['task_default_queue_type', pyLiteral('quorum')]);
+  return out;
+}
+
+function describe(e: CeleryEndpoint, ctx: ResolveContext): string {
+  const version = e.engineVersion && !ctx.isUnresolved(e.engineVersion) ? ` ${e.engineVersion}` : '';
+  return `${e.scheme}:// (${e.engine}${version})`;
+}
+
+function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
+  const p = envPrefix(role);
+  const names = [ENV_NAMES.HOST, ENV_NAMES.PORT, e.scheme === 'amqps' ? ENV_NAMES.VHOST : ENV_NAMES.DB, ENV_NAMES.USERNAME];
+  return [
+    `  ${names.map((n) => p + n).join(', ')}`,
+    `  ${p}PASSWORD (inject from Secrets Manager) or ${p}SECRET_ARN [+ ${p}SECRET_FIELD] (read with boto3 at start-up)`,
+    `  ${p}CA_CERTS (default: the system trust store), ${p}CERTFILE + ${p}KEYFILE (mutual TLS)`,
+  ];
+}
+
+export interface PythonRenderOptions {
+  /** "module" for celeryconfig.py, "django" for a settings.py block read with namespace="CELERY". */
+  readonly flavor: 'module' | 'django';
+  /** Library version written in the header. */
+  readonly version: string;
+  /** Where the values came from (e.g. the manifest path). */
+  readonly source?: string;
+}
+
+/** Renders the Python settings: a `celeryconfig.py` module or a Django settings block. */
+export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts: PythonRenderOptions): string {
+  const name = (setting: string) => (opts.flavor === 'django' ? `CELERY_${setting.toUpperCase()}` : setting);
+  const b = model.broker;
+  const r = model.resultBackend;
+  const header = [
+    opts.flavor === 'django'
+      ? '# Celery settings for Django (celery-tls-constructs). Load with app.config_from_object("django.conf:settings", namespace="CELERY").'
+      : '"""Celery settings (celery-tls-constructs). Load with app.config_from_object("celeryconfig").',
+    ...(opts.flavor === 'django' ? [] : ['']),
+    `Generated by celery-tls-constructs ${opts.version}${opts.source ? ` from ${opts.source}` : ''}. Do not edit: render again.`,
+    `Broker: ${describe(b, ctx)}. Result backend: ${r ? describe(r, ctx) : 'none'}.`,
+    'TLS with certificate and hostname verification is always on; no variable turns it off, and a plaintext',
+    'CELERY_BROKER_URL / CELERY_RESULT_BACKEND in the environment makes the import fail.',
+    'Values below are defaults; these environment variables win over them:',
+    ...envDoc('broker', b),
+    ...(r ? envDoc('resultBackend', r) : []),
+  ];
+  const lines: string[] = [];
+  if (opts.flavor === 'django') {
+    lines.push(...header.map((l) => (l.startsWith('#') ? l : `# ${l}`.trimEnd())));
+  } else {
+    lines.push(...header, '"""');
+  }
+  lines.push(PYTHON_RUNTIME, '', '_celery_tls_refuse_insecure_environment()');
+  if (model.options.quorumQueues) {
+    lines.push('_celery_tls_require_celery((5, 5), "A RabbitMQ 4 broker declares quorum queues (task_default_queue_type, kombu#2469)")');
+  }
+  const builder = (e: CeleryEndpoint) => (e.scheme === 'amqps' ? '_celery_tls_amqp_url' : '_celery_tls_redis_url');
+  lines.push(`_celery_tls_broker = ${builder(b)}(${pyLiteral(envPrefix('broker'))}, ${endpointDefaults(b, ctx)})`);
+  if (r) lines.push(`_celery_tls_result_backend = ${builder(r)}(${pyLiteral(envPrefix('resultBackend'))}, ${endpointDefaults(r, ctx)})`);
+  lines.push('');
+  for (const [setting, expr] of settings(model)) lines.push(`${name(setting)} = ${expr}`);
+  lines.push(
+    '',
+    `_celery_tls_assert_secure(${name('broker_url')}, ${name('broker_use_ssl')}, ${r ? name('result_backend') : 'None'}, ${r ? name('redis_backend_use_ssl') : 'None'})`,
+    '',
+  );
+  return lines.join('\n');
+}

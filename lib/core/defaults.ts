@@ -1,0 +1,64 @@
+import { BrokerDeploymentMode, CacheEngine, DayOfWeek, TransitEncryptionMode } from './types';
+
+/**
+ * Every default of the library, in one place. Adapters read these; they never restate a value.
+ */
+export const DEFAULTS = {
+  redis: {
+    engine: CacheEngine.VALKEY,
+    /** Default engine version per engine. */
+    engineVersion: { [CacheEngine.VALKEY]: '8.2', [CacheEngine.REDIS]: '7.1' } as Record<CacheEngine, string>,
+    nodeType: 'cache.m7g.large',
+    /** Primary plus one replica: the least that Multi-AZ with automatic failover accepts. */
+    numCacheClusters: 2,
+    /** Not 6379 (cdk-nag AwsSolutions-AEC5); 6380 is the customary TLS port for Redis. */
+    port: 6380,
+    transitEncryptionMode: TransitEncryptionMode.REQUIRED,
+    multiAz: true,
+    autoMinorVersionUpgrade: true,
+    /** HIPAA/NIST ElastiCacheRedisClusterAutomaticBackup asks for at least 15 days. */
+    snapshotRetentionDays: 15,
+    /** `hh24:mi-hh24:mi`, UTC. */
+    snapshotWindow: '03:00-04:00',
+    /** `ddd:hh24:mi-ddd:hh24:mi`, UTC; does not overlap the snapshot window. */
+    maintenanceWindow: 'sun:05:00-sun:06:00',
+    /** AUTH token length; tokens are `[A-Za-z0-9]` only. */
+    authTokenLength: 64,
+    /** Celery loses its `_kombu.binding.*` keys under eviction. */
+    maxmemoryPolicy: 'noeviction',
+    /** Logical database used by Celery. */
+    db: 0,
+  },
+  rabbitmq: {
+    engineVersion: '4.2',
+    hostInstanceType: 'mq.m7g.large',
+    deploymentMode: BrokerDeploymentMode.CLUSTER_MULTI_AZ,
+    autoMinorVersionUpgrade: true,
+    adminUsername: 'celeryadmin',
+    /** Admin password length; passwords are `[A-Za-z0-9]` only (valid for Amazon MQ and safe in URLs). */
+    passwordLength: 32,
+    vhost: '/',
+    maintenanceWindow: { dayOfWeek: DayOfWeek.SUNDAY, timeOfDay: '03:00', timeZone: 'UTC' },
+  },
+  logs: {
+    /** HIPAA/NIST/PCI ask for at least 365 days. */
+    retentionDays: 365,
+  },
+  kms: {
+    enableKeyRotation: true,
+  },
+  celery: {
+    /** Redis broker only: must exceed the longest task runtime or ETA, or acks-late tasks run twice. */
+    visibilityTimeoutSeconds: 3600,
+    /** Redis health checks (broker transport options and result backend). */
+    healthCheckIntervalSeconds: 25,
+    /** `result_backend_max_retries` when `result_backend_always_retry` is on. */
+    resultBackendMaxRetries: 10,
+    /** Field of the JSON secret that holds the password or AUTH token. */
+    secretPasswordField: 'password',
+    /** Field of the JSON secret that holds the user name. */
+    secretUsernameField: 'username',
+    /** Environment variable prefixes of the settings contract. */
+    envPrefix: { broker: 'CELERY_TLS_BROKER_', resultBackend: 'CELERY_TLS_RESULT_BACKEND_' },
+  },
+} as const;

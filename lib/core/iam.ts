@@ -1,0 +1,43 @@
+/** A neutral IAM statement; each adapter renders it in its own way. */
+export interface IamStatementModel {
+  readonly effect: 'Allow';
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+  readonly conditions?: Record<string, Record<string, string | readonly string[]>>;
+}
+
+export const SECRET_READ_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] as const;
+
+/**
+ * Reading one secret encrypted with a customer-managed key: the secret by ARN (never `*`), and `kms:Decrypt` on that
+ * key only when called through Secrets Manager in the key's region.
+ */
+export function readSecretStatements(args: { secretArn: string; keyArn?: string; region: string }): IamStatementModel[] {
+  const statements: IamStatementModel[] = [
+    { effect: 'Allow', actions: [...SECRET_READ_ACTIONS], resources: [args.secretArn] },
+  ];
+  if (args.keyArn) {
+    statements.push({
+      effect: 'Allow',
+      actions: ['kms:Decrypt'],
+      resources: [args.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+    });
+  }
+  return statements;
+}
+
+/**
+ * Key-policy statement that lets CloudWatch Logs use a customer-managed key for log groups of this account and region.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+ */
+export function logsKeyPolicyStatement(args: { region: string; account: string; partition: string; urlSuffix?: string }) {
+  return {
+    sid: 'AllowCloudWatchLogsForThisAccount',
+    principalService: `logs.${args.region}.amazonaws.com`,
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    conditions: {
+      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${args.partition}:logs:${args.region}:${args.account}:log-group:*` },
+    },
+  } as const;
+}

@@ -1,0 +1,88 @@
+import { IssueCollector, show } from './errors';
+
+/** A physical-name rule of an AWS service, checked at synth time. */
+export interface NameRule {
+  readonly what: string;
+  readonly minLength: number;
+  readonly maxLength: number;
+  readonly pattern: RegExp;
+  /** Human wording of `pattern`. */
+  readonly allowed: string;
+  /** Extra checks returning a reason, or undefined. */
+  readonly extra?: (value: string) => string | undefined;
+  /** Where the rule comes from. */
+  readonly source: string;
+}
+
+export const NAME_RULES = {
+  replicationGroupId: {
+    what: 'ElastiCache replication group id',
+    minLength: 1,
+    maxLength: 40,
+    pattern: /^[a-z][a-z0-9-]*$/,
+    allowed: 'lowercase letters, digits and hyphens, starting with a letter',
+    extra: (v: string) =>
+      v.endsWith('-') ? 'it must not end with a hyphen' : v.includes('--') ? 'it must not contain two consecutive hyphens' : undefined,
+    source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html',
+  },
+  brokerName: {
+    what: 'Amazon MQ broker name',
+    minLength: 1,
+    maxLength: 50,
+    pattern: /^[0-9A-Za-z_-]+$/,
+    allowed: 'letters, digits, hyphens and underscores',
+    source: 'https://docs.aws.amazon.com/amazon-mq/latest/api-reference/brokers.html',
+  },
+  rabbitMqUsername: {
+    what: 'Amazon MQ for RabbitMQ user name',
+    minLength: 2,
+    maxLength: 100,
+    pattern: /^[A-Za-z0-9._-]+$/,
+    allowed: 'letters, digits, hyphens, periods and underscores',
+    extra: (v: string) => (v.toLowerCase() === 'guest' ? '"guest" is reserved by RabbitMQ' : undefined),
+    source: 'https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/rabbitmq-basic-elements-user.html',
+  },
+  rabbitMqVhost: {
+    what: 'RabbitMQ virtual host',
+    minLength: 1,
+    maxLength: 255,
+    pattern: /^[\x21-\x7e]+$/,
+    allowed: 'printable ASCII without spaces',
+    source: 'https://www.rabbitmq.com/docs/vhosts',
+  },
+  redisUsername: {
+    what: 'ElastiCache user name',
+    minLength: 1,
+    maxLength: 40,
+    pattern: /^[A-Za-z0-9_-]+$/,
+    allowed: 'letters, digits, hyphens and underscores',
+    source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html',
+  },
+  secretName: {
+    what: 'Secrets Manager secret name',
+    minLength: 1,
+    maxLength: 512,
+    pattern: /^[A-Za-z0-9/_+=.@-]+$/,
+    allowed: 'letters, digits and / _ + = . @ -',
+    source: 'https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html',
+  },
+} satisfies Record<string, NameRule>;
+
+/** Checks a physical name; tokens and undefined are skipped. */
+export function checkName(issues: IssueCollector, rule: NameRule, prop: string, value: string | undefined): void {
+  if (!issues.known(value)) return;
+  const problems: string[] = [];
+  if (value.length < rule.minLength || value.length > rule.maxLength) {
+    problems.push(`it is ${value.length} characters long; allowed: ${rule.minLength} to ${rule.maxLength}`);
+  }
+  if (!rule.pattern.test(value)) problems.push(`allowed characters: ${rule.allowed}`);
+  const extra = rule.extra?.(value);
+  if (extra) problems.push(extra);
+  if (problems.length > 0) {
+    issues.error(
+      `name.${prop}`,
+      prop,
+      `${prop} ${show(value)} is not a valid ${rule.what}: ${problems.join('; ')} (${rule.source}).`,
+    );
+  }
+}

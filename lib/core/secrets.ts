@@ -1,0 +1,99 @@
+import { DEFAULTS } from './defaults';
+import { IssueCollector, show } from './errors';
+
+/**
+ * The shape of a generated secret: what Secrets Manager (`GenerateSecretString` or `GetRandomPassword`) must produce
+ * so that the service accepts it and it is safe in a URL. The core knows shapes, never values.
+ */
+export interface GeneratedSecretShape {
+  /** Length of the generated password. */
+  readonly length: number;
+  /** Characters are `[A-Za-z0-9]` only. */
+  readonly excludePunctuation: true;
+  readonly includeSpace: false;
+  readonly requireEachIncludedType: true;
+  /** The JSON field the password is generated into. */
+  readonly generateStringKey: string;
+  /** Fixed JSON fields written next to the password (e.g. the user name). */
+  readonly template: Record<string, string>;
+  /** What the secret is for, used in descriptions. */
+  readonly description: string;
+}
+
+/** Limits of a secret kind, with the reason shown in messages. */
+interface SecretLimits {
+  readonly min: number;
+  readonly max: number;
+  readonly rule: string;
+}
+
+export const SECRET_LIMITS = {
+  /** ElastiCache AUTH token: 16–128 printable characters; we generate alphanumerics only. */
+  redisAuthToken: {
+    min: 16,
+    max: 128,
+    rule: 'ElastiCache accepts AUTH tokens of 16 to 128 characters (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html)',
+  },
+  /** Amazon MQ user password: at least 12 characters, at least 4 unique, no `, : =`. */
+  rabbitMqPassword: {
+    min: 12,
+    max: 250,
+    rule: 'Amazon MQ accepts passwords of 12 to 250 characters with at least 4 unique characters and no , : = (https://docs.aws.amazon.com/amazon-mq/latest/api-reference/brokers-broker-id-users-username.html)',
+  },
+} satisfies Record<string, SecretLimits>;
+
+function checkLength(issues: IssueCollector, prop: string, length: number | undefined, limits: SecretLimits): void {
+  if (!issues.known(length)) return;
+  if (!Number.isInteger(length) || length < limits.min || length > limits.max) {
+    issues.error(
+      'secret.length',
+      prop,
+      `${prop} ${show(length)} is not allowed: use a whole number from ${limits.min} to ${limits.max}. ${limits.rule}.`,
+    );
+  }
+}
+
+/** Shape of the generated ElastiCache AUTH token secret: `{"password": "<token>"}`. */
+export function redisAuthTokenShape(issues: IssueCollector, prop: string, length?: number): GeneratedSecretShape {
+  checkLength(issues, prop, length, SECRET_LIMITS.redisAuthToken);
+  return {
+    length: length ?? DEFAULTS.redis.authTokenLength,
+    excludePunctuation: true,
+    includeSpace: false,
+    requireEachIncludedType: true,
+    generateStringKey: DEFAULTS.celery.secretPasswordField,
+    template: {},
+    description: 'ElastiCache AUTH token for Celery',
+  };
+}
+
+/** Shape of a generated Amazon MQ user secret: `{"username": "...", "password": "..."}`. */
+export function rabbitMqUserShape(
+  issues: IssueCollector,
+  prop: string,
+  username: string,
+  length?: number,
+): GeneratedSecretShape {
+  checkLength(issues, prop, length, SECRET_LIMITS.rabbitMqPassword);
+  return {
+    length: length ?? DEFAULTS.rabbitmq.passwordLength,
+    excludePunctuation: true,
+    includeSpace: false,
+    requireEachIncludedType: true,
+    generateStringKey: DEFAULTS.celery.secretPasswordField,
+    template: { [DEFAULTS.celery.secretUsernameField]: username },
+    description: `Amazon MQ for RabbitMQ credentials of user ${username}`,
+  };
+}
+
+/** Checks the JSON field name used to read a password out of a user-supplied secret. */
+export function checkSecretField(issues: IssueCollector, prop: string, field: string | undefined): void {
+  if (!issues.known(field)) return;
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(field)) {
+    issues.error(
+      'secret.field',
+      prop,
+      `${prop} ${show(field)} is not a usable JSON field name: use 1 to 128 letters, digits, "_", "." or "-".`,
+    );
+  }
+}

@@ -1,0 +1,50 @@
+/** Enumerations shared by the core and both adapters. */
+
+/** ElastiCache engine of a replication group. */
+export enum CacheEngine {
+  /** Valkey (the default; AWS's recommended engine for new caches). */
+  VALKEY = 'valkey',
+  /** Redis OSS. */
+  REDIS = 'redis',
+}
+
+/**
+ * ElastiCache `TransitEncryptionMode`.
+ * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption-enable-existing.html
+ */
+export enum TransitEncryptionMode {
+  /** Only TLS connections are accepted (the default). */
+  REQUIRED = 'required',
+  /**
+   * TLS and plaintext connections are both accepted. Only as the first of two deployments that turn TLS on for an
+   * existing cluster (`preferred`, move every client to TLS, then `required`).
+   */
+  PREFERRED = 'preferred',
+}
+
+/** Amazon MQ deployment mode for RabbitMQ. */
+export enum BrokerDeploymentMode {
+  /** Three nodes in three Availability Zones behind a Network Load Balancer (the default). */
+  CLUSTER_MULTI_AZ = 'CLUSTER_MULTI_AZ',
+  /** One node in one Availability Zone: no broker redundancy. */
+  SINGLE_INSTANCE = 'SINGLE_INSTANCE',
+}
+
+/** Days of the week as Amazon MQ spells them in `MaintenanceWindowStartTime`. */
+export enum DayOfWeek {
+  MONDAY = 'MONDAY',
+  TUESDAY = 'TUESDAY',
+  WEDNESDAY = 'WEDNESDAY',
+  THURSDAY = 'THURSDAY',
+  FRIDAY = 'FRIDAY',
+  SATURDAY = 'SATURDAY',
+  SUNDAY = 'SUNDAY',
+}
+
+/** The four network roles of a Celery deployment. */
+export enum NetworkRole {
+  PRODUCERS = 'producers',
+  WORKERS = 'workers',
+  BROKER = 'broker',
+  RESULT_BACKEND = 'resultBackend',
+}

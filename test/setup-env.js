@@ -1,0 +1,1 @@
+if (process.env.CDK_VALIDATION === undefined) process.env.CDK_VALIDATION = 'false';
