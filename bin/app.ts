@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+import { App } from 'aws-cdk-lib';
+import { CeleryTlsExampleStack } from '../examples/cdk/stack';
+
+const app = new App();
+new CeleryTlsExampleStack(app, 'CeleryTlsExample', {
+  description: 'celery-tls-constructs example: TLS-only Celery broker and result backend',
+});
+app.synth();

@@ -1,0 +1,56 @@
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+
+/**
+ * How a cache authenticates clients with an AUTH token.
+ * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html
+ */
+export class RedisAuth {
+  /**
+   * Generate a `[A-Za-z0-9]` token into a new Secrets Manager secret (JSON `{"password": ...}`) encrypted with the
+   * cache's key.
+   * @param options.length 16 to 128. @default 64
+   */
+  public static generatedToken(options: { length?: number } = {}): RedisAuth {
+    return new RedisAuth(options.length, undefined, undefined);
+  }
+
+  /**
+   * Use an existing secret. Its field must hold 16 to 128 characters from `[A-Za-z0-9]` (ElastiCache also accepts
+   * `! & # $ ^ < > -`, which then must be percent-encoded by clients; the rendered settings do that).
+   * @param field JSON field that holds the token. @default "password"
+   */
+  public static fromSecret(secret: secretsmanager.ISecret, field?: string): RedisAuth {
+    return new RedisAuth(undefined, secret, field);
+  }
+
+  private constructor(
+    /** @internal */ public readonly _length: number | undefined,
+    /** @internal */ public readonly _secret: secretsmanager.ISecret | undefined,
+    /** @internal */ public readonly _field: string | undefined,
+  ) {}
+}
+
+/** The admin credentials of an Amazon MQ broker. */
+export class BrokerCredentials {
+  /**
+   * Generate a `[A-Za-z0-9]` password into a new secret (JSON `{"username", "password"}`) encrypted with the broker's
+   * key. The characters are valid for Amazon MQ and safe in URLs.
+   * @param options.length 12 to 250. @default 32
+   */
+  public static generated(options: { length?: number } = {}): BrokerCredentials {
+    return new BrokerCredentials(options.length, undefined);
+  }
+
+  /**
+   * Use an existing JSON secret whose `password` field holds the admin password (12 to 250 characters, at least 4
+   * unique, no `, : =`). The user name is the broker's `adminUsername`.
+   */
+  public static fromSecret(secret: secretsmanager.ISecret): BrokerCredentials {
+    return new BrokerCredentials(undefined, secret);
+  }
+
+  private constructor(
+    /** @internal */ public readonly _length: number | undefined,
+    /** @internal */ public readonly _secret: secretsmanager.ISecret | undefined,
+  ) {}
+}

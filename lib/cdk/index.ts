@@ -1,0 +1,7 @@
+/** celery-tls-constructs for the AWS CDK (aws-cdk-lib). */
+export * from './credentials';
+export * from './redis-cache';
+export * from './rabbitmq-broker';
+export * from './celery-transport';
+export { CDK_CONTEXT } from './common';
+export * from '../index';

@@ -1,0 +1,140 @@
+import { Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import {
+  CeleryEndpoint,
+  DEFAULTS,
+  PORTS,
+  RabbitMqBrokerOptions,
+  RabbitMqBrokerSpec,
+  ValidationError,
+  chooseSubnets,
+  readSecretStatements,
+  resolveRabbitMqBrokerSpec,
+} from '../index';
+import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts } from './common';
+import { BrokerCredentials } from './credentials';
+
+export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions {
+  readonly vpc: ec2.IVpc;
+  /**
+   * Private or isolated subnets: one is used for a single instance, up to three (one per Availability Zone) for a
+   * cluster.
+   * @default - the VPC's isolated subnets, or its private subnets with egress when it has no isolated ones
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** @default BrokerCredentials.generated() */
+  readonly adminCredentials?: BrokerCredentials;
+  /**
+   * Key of the admin secret. (Amazon MQ for RabbitMQ encrypts its storage with an AWS-owned key; a customer key is
+   * not available for RabbitMQ brokers.)
+   * @default - a new customer-managed key with rotation, retained on delete
+   */
+  readonly encryptionKey?: kms.IKey;
+  /** @default RemovalPolicy.RETAIN (queued tasks live on the broker) */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * An Amazon MQ for RabbitMQ broker for Celery: private, a three-node Multi-AZ cluster by default, RabbitMQ 4.2 on
+ * mq.m7g, general logs, automatic minor upgrades, and an admin password generated into a CMK-encrypted secret.
+ * Amazon MQ for RabbitMQ accepts only TLS: AMQPS on 5671 and HTTPS management on 443/15671.
+ */
+export class RabbitMqBroker extends Construct implements ec2.IConnectable {
+  public readonly connections: ec2.Connections;
+  public readonly spec: RabbitMqBrokerSpec;
+  public readonly securityGroup: ec2.SecurityGroup;
+  /** JSON secret with `username` and `password` of the admin user. */
+  public readonly adminSecret: secretsmanager.ISecret;
+  public readonly encryptionKey?: kms.IKey;
+  public readonly brokerId: string;
+  public readonly brokerArn: string;
+  /** DNS name of the AMQPS endpoint (the certificate is issued for it). */
+  public readonly brokerHost: string;
+  /** Always 5671: Amazon MQ for RabbitMQ has no plaintext AMQP listener. */
+  public readonly amqpsPort: number = PORTS.AMQPS;
+  public readonly resource: amazonmq.CfnBroker;
+
+  constructor(scope: Construct, id: string, props: RabbitMqBrokerProps) {
+    super(scope, id);
+    const credentials = props.adminCredentials ?? BrokerCredentials.generated();
+    const spec = applyIssues(this, resolveRabbitMqBrokerSpec(props, { generatedLength: credentials._length, existingSecret: !!credentials._secret }, CDK_CONTEXT));
+    this.spec = spec;
+
+    const subnets = chooseSubnets(CDK_CONTEXT, 'vpcSubnets', subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc)), {
+      min: 1,
+      max: spec.maxSubnets,
+      service: 'An Amazon MQ broker',
+      why: 'to place its nodes',
+    });
+    if (subnets.errors.length > 0) throw new ValidationError(this.node.path, subnets.errors);
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `Amazon MQ for RabbitMQ: AMQPS on ${PORTS.AMQPS}/tcp from allowed Celery clients only`,
+      allowAllOutbound: false,
+    });
+    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(PORTS.AMQPS) });
+
+    if (credentials._secret) {
+      this.adminSecret = credentials._secret;
+      this.encryptionKey = credentials._secret.encryptionKey;
+    } else {
+      this.encryptionKey = props.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`);
+      this.adminSecret = createGeneratedSecret(this, 'AdminCredentials', spec.adminSecret!, this.encryptionKey);
+    }
+
+    this.resource = new amazonmq.CfnBroker(this, 'Resource', {
+      brokerName: spec.brokerName ?? Names.uniqueResourceName(this, { maxLength: 50, allowedSpecialCharacters: '-_' }),
+      engineType: spec.engineType,
+      engineVersion: spec.engineVersion,
+      hostInstanceType: spec.hostInstanceType,
+      deploymentMode: spec.deploymentMode,
+      publiclyAccessible: spec.publiclyAccessible,
+      autoMinorVersionUpgrade: spec.autoMinorVersionUpgrade,
+      logs: { general: spec.generalLogs },
+      maintenanceWindowStartTime: spec.maintenanceWindow,
+      securityGroups: [this.securityGroup.securityGroupId],
+      subnetIds: subnets.subnets.map((s) => s.subnetId),
+      users: [
+        {
+          username: spec.adminUsername,
+          password: this.adminSecret.secretValueFromJson(DEFAULTS.celery.secretPasswordField).unsafeUnwrap(),
+        },
+      ],
+    });
+    this.resource.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+
+    this.brokerId = this.resource.ref;
+    this.brokerArn = this.resource.attrArn;
+    // AmqpEndpoints[0] is "amqps://b-<id>.mq.<region>.<suffix>:5671"; keep the host only.
+    this.brokerHost = Fn.select(0, Fn.split(':', Fn.select(1, Fn.split('://', Fn.select(0, this.resource.attrAmqpEndpoints)))));
+  }
+
+  /** Lets the grantee read the admin credentials (the secret by ARN, and kms:Decrypt through Secrets Manager). */
+  public grantReadAdminCredentials(grantee: iam.IGrantable): iam.Grant {
+    return grantStatements(
+      grantee,
+      readSecretStatements({ secretArn: this.adminSecret.secretArn, keyArn: this.adminSecret.encryptionKey?.keyArn, region: Stack.of(this).region }),
+    );
+  }
+
+  /** The Celery endpoint of this broker (an amqps:// URL is built from it). */
+  public celeryEndpoint(options: { vhost?: string } = {}): CeleryEndpoint {
+    return {
+      scheme: 'amqps',
+      host: this.brokerHost,
+      port: this.amqpsPort,
+      vhost: options.vhost ?? DEFAULTS.rabbitmq.vhost,
+      username: this.spec.adminUsername,
+      secretArn: this.adminSecret.secretArn,
+      secretField: DEFAULTS.celery.secretPasswordField,
+      engine: 'rabbitmq',
+      engineVersion: this.spec.engineVersion,
+    };
+  }
+}

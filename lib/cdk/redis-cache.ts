@@ -1,0 +1,213 @@
+import { Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import {
+  CeleryEndpoint,
+  DEFAULTS,
+  RedisCacheOptions,
+  RedisCacheSpec,
+  ValidationError,
+  chooseSubnets,
+  checkSecretField,
+  IssueCollector,
+  readSecretStatements,
+  resolveRedisCacheSpec,
+} from '../index';
+import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
+import { RedisAuth } from './credentials';
+
+export interface RedisCacheProps extends RedisCacheOptions {
+  readonly vpc: ec2.IVpc;
+  /**
+   * Where the nodes go: private or isolated subnets in at least two Availability Zones (Multi-AZ).
+   * @default - the VPC's isolated subnets, or its private subnets with egress when it has no isolated ones
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** @default RedisAuth.generatedToken() */
+  readonly authToken?: RedisAuth;
+  /**
+   * Key for at-rest encryption, the AUTH-token secret and the log groups. Create-only on ElastiCache.
+   * @default - a new customer-managed key with rotation, retained on delete
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * What happens to the replication group when it leaves the stack.
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A TLS-only Valkey/Redis OSS replication group for Celery (broker or result backend): cluster mode disabled,
+ * `TransitEncryptionMode: required`, at-rest encryption with a customer-managed key, a generated AUTH token in
+ * Secrets Manager, Multi-AZ with automatic failover, `maxmemory-policy noeviction`, slow and engine logs.
+ */
+export class RedisCache extends Construct implements ec2.IConnectable {
+  public readonly connections: ec2.Connections;
+  public readonly spec: RedisCacheSpec;
+  public readonly encryptionKey: kms.IKey;
+  /** JSON secret with the AUTH token in `authTokenSecretField`; undefined only for an unsafe plaintext cache. */
+  public readonly authTokenSecret?: secretsmanager.ISecret;
+  public readonly authTokenSecretField: string;
+  public readonly securityGroup: ec2.SecurityGroup;
+  public readonly replicationGroupId: string;
+  /** The primary endpoint: connect by this DNS name (the certificate is issued for it). */
+  public readonly primaryEndpointAddress: string;
+  public readonly readerEndpointAddress: string;
+  /** The TCP port (a literal number). */
+  public readonly port: number;
+  public readonly slowLogGroup: logs.ILogGroup;
+  public readonly engineLogGroup: logs.ILogGroup;
+  /** The L1 resource, for inspection; escape hatches that weaken it are what the encryption guard catches. */
+  public readonly resource: elasticache.CfnReplicationGroup;
+
+  constructor(scope: Construct, id: string, props: RedisCacheProps) {
+    super(scope, id);
+    const auth = props.authToken ?? RedisAuth.generatedToken();
+    const fieldIssues = new IssueCollector(CDK_CONTEXT);
+    checkSecretField(fieldIssues, 'authToken.field', auth._field);
+    if (fieldIssues.errors.length > 0) throw new ValidationError(this.node.path, fieldIssues.errors);
+    const spec = applyIssues(this, resolveRedisCacheSpec(props, { generatedLength: auth._length, existingSecret: !!auth._secret }, CDK_CONTEXT));
+    this.spec = spec;
+    this.port = spec.port;
+
+    const subnets = chooseSubnets(CDK_CONTEXT, 'vpcSubnets', subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc)), {
+      min: spec.multiAzEnabled ? 2 : 1,
+      max: 6,
+      service: 'An ElastiCache replication group',
+      why: spec.multiAzEnabled ? 'for Multi-AZ with automatic failover' : 'to place its nodes',
+    });
+    if (subnets.errors.length > 0) throw new ValidationError(this.node.path, subnets.errors);
+
+    this.encryptionKey = props.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: ElastiCache at-rest encryption, AUTH token secret and logs`);
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `${spec.engine} replication group: TLS on ${spec.port}/tcp from allowed Celery clients only`,
+      allowAllOutbound: false,
+    });
+    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(spec.port) });
+
+    const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
+      description: `Dedicated subnets of ${this.node.path}`,
+      subnetIds: subnets.subnets.map((s) => s.subnetId),
+    });
+    const parameterGroup = new elasticache.CfnParameterGroup(this, 'ParameterGroup', {
+      cacheParameterGroupFamily: spec.parameterGroupFamily,
+      description: `${this.node.path}: maxmemory-policy ${DEFAULTS.redis.maxmemoryPolicy} for Celery`,
+      properties: spec.parameters,
+    });
+
+    this.authTokenSecretField = auth._field ?? DEFAULTS.celery.secretPasswordField;
+    if (spec.authEnabled) {
+      this.authTokenSecret = auth._secret ?? createGeneratedSecret(this, 'AuthToken', spec.authToken!, this.encryptionKey);
+    }
+
+    this.slowLogGroup = createLogGroup(this, 'SlowLog', this.encryptionKey);
+    this.engineLogGroup = createLogGroup(this, 'EngineLog', this.encryptionKey);
+    const logGroups: Record<string, logs.ILogGroup> = { 'slow-log': this.slowLogGroup, 'engine-log': this.engineLogGroup };
+
+    this.resource = new elasticache.CfnReplicationGroup(this, 'Resource', {
+      replicationGroupDescription: spec.description ?? `Celery ${spec.engine} for ${this.node.path}`,
+      replicationGroupId: spec.replicationGroupId,
+      engine: spec.engine,
+      engineVersion: spec.engineVersion,
+      cacheNodeType: spec.nodeType,
+      numCacheClusters: spec.numCacheClusters,
+      port: spec.port,
+      clusterMode: spec.clusterMode,
+      cacheSubnetGroupName: subnetGroup.ref,
+      cacheParameterGroupName: parameterGroup.ref,
+      securityGroupIds: [this.securityGroup.securityGroupId],
+      transitEncryptionEnabled: spec.transitEncryptionEnabled,
+      transitEncryptionMode: spec.transitEncryptionMode,
+      atRestEncryptionEnabled: spec.atRestEncryptionEnabled,
+      kmsKeyId: this.encryptionKey.keyArn,
+      authToken: this.authTokenSecret?.secretValueFromJson(this.authTokenSecretField).unsafeUnwrap(),
+      multiAzEnabled: spec.multiAzEnabled,
+      automaticFailoverEnabled: spec.automaticFailoverEnabled,
+      snapshotRetentionLimit: spec.snapshotRetentionLimit,
+      snapshotWindow: spec.snapshotWindow,
+      preferredMaintenanceWindow: spec.preferredMaintenanceWindow,
+      autoMinorVersionUpgrade: spec.autoMinorVersionUpgrade,
+      logDeliveryConfigurations: spec.logTypes.map((logType) => ({
+        destinationType: 'cloudwatch-logs',
+        destinationDetails: { cloudWatchLogsDetails: { logGroup: logGroups[logType].logGroupName } },
+        logFormat: 'json',
+        logType,
+      })),
+    });
+    this.resource.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.SNAPSHOT);
+
+    this.replicationGroupId = this.resource.ref;
+    this.primaryEndpointAddress = this.resource.attrPrimaryEndPointAddress;
+    this.readerEndpointAddress = this.resource.attrReaderEndPointAddress;
+  }
+
+  /** Lets the grantee read the AUTH token (the secret by ARN, and kms:Decrypt through Secrets Manager). */
+  public grantReadAuthToken(grantee: iam.IGrantable): iam.Grant {
+    if (!this.authTokenSecret) return iam.Grant.drop(grantee, 'plaintext cache without an AUTH token');
+    return grantStatements(
+      grantee,
+      readSecretStatements({ secretArn: this.authTokenSecret.secretArn, keyArn: this.authTokenSecret.encryptionKey?.keyArn, region: Stack.of(this).region }),
+    );
+  }
+
+  /** The Celery endpoint of this cache (a rediss:// URL is built from it). */
+  public celeryEndpoint(options: { db?: number } = {}): CeleryEndpoint {
+    if (!this.spec.transitEncryptionEnabled) {
+      throw new ValidationError(this.node.path, [{ code: 'redis.transit-encryption-off', prop: 'transitEncryptionEnabled', message: 'transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.' }]);
+    }
+    return {
+      scheme: 'rediss',
+      host: this.primaryEndpointAddress,
+      port: this.port,
+      db: options.db ?? DEFAULTS.redis.db,
+      username: '',
+      secretArn: this.authTokenSecret?.secretArn,
+      secretField: this.authTokenSecretField,
+      engine: this.spec.engine,
+      engineVersion: this.spec.engineVersion,
+    };
+  }
+
+  /**
+   * A metric of one node (`AWS/ElastiCache`, dimension CacheClusterId `<id>-00N`); ElastiCache publishes host and
+   * engine metrics per node, not per replication group.
+   */
+  public metric(metricName: string, props: cloudwatch.MetricOptions & { nodeIndex?: number } = {}): cloudwatch.Metric {
+    const { nodeIndex, ...options } = props;
+    const index = String(nodeIndex ?? 1).padStart(3, '0');
+    return new cloudwatch.Metric({
+      namespace: 'AWS/ElastiCache',
+      metricName,
+      dimensionsMap: { CacheClusterId: Fn.join('-', [this.replicationGroupId, index]) },
+      period: Duration.minutes(1),
+      ...options,
+    });
+  }
+
+  /** Percentage of memory in use: with `noeviction`, writes fail at 100 %, so alarm well before. */
+  public metricDatabaseMemoryUsagePercentage(props?: cloudwatch.MetricOptions & { nodeIndex?: number }): cloudwatch.Metric {
+    return this.metric('DatabaseMemoryUsagePercentage', { statistic: 'Maximum', ...props });
+  }
+
+  public metricEngineCpuUtilization(props?: cloudwatch.MetricOptions & { nodeIndex?: number }): cloudwatch.Metric {
+    return this.metric('EngineCPUUtilization', { statistic: 'Average', ...props });
+  }
+
+  public metricCurrConnections(props?: cloudwatch.MetricOptions & { nodeIndex?: number }): cloudwatch.Metric {
+    return this.metric('CurrConnections', { statistic: 'Maximum', ...props });
+  }
+
+  /** Should stay 0 (noeviction): anything else means keys were dropped. */
+  public metricEvictions(props?: cloudwatch.MetricOptions & { nodeIndex?: number }): cloudwatch.Metric {
+    return this.metric('Evictions', { statistic: 'Sum', ...props });
+  }
+}
