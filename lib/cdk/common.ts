@@ -1,4 +1,4 @@
-import { Annotations, Aws, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -56,7 +56,8 @@ export function createKey(scope: Construct, id: string, description: string): km
     enableKeyRotation: DEFAULTS.kms.enableKeyRotation,
     removalPolicy: RemovalPolicy.RETAIN,
   });
-  const s = logsKeyPolicyStatement({ region: Aws.REGION, account: Aws.ACCOUNT_ID, partition: Aws.PARTITION });
+  const stack = Stack.of(scope);
+  const s = logsKeyPolicyStatement({ region: stack.region, account: stack.account, partition: stack.partition });
   key.addToResourcePolicy(
     new iam.PolicyStatement({
       sid: s.sid,
