@@ -1,0 +1,83 @@
+/**
+ * Benchmark baseline: the example stack written by hand with the same L1 resources (no celery-tls-constructs), so
+ * that bench/synth.mjs measures what the library adds to a synth. The VPC and the task definition are the user's
+ * own code in the example and are the same L2 constructs here.
+ */
+import { App, CfnOutput, Fn, Stack, Aws } from 'aws-cdk-lib';
+import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+
+const app = new App();
+const stack = new Stack(app, 'Baseline');
+const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 3, natGateways: 0, subnetConfiguration: [{ name: 'celery', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }] });
+const subnetIds = vpc.isolatedSubnets.map((s) => s.subnetId);
+
+const keyPolicy = {
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: { AWS: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:root` }, Action: 'kms:*', Resource: '*' },
+    { Sid: 'Logs', Effect: 'Allow', Principal: { Service: `logs.${Aws.REGION}.amazonaws.com` }, Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'], Resource: '*', Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } } },
+  ],
+};
+const key = (id: string) => new kms.CfnKey(stack, id, { enableKeyRotation: true, keyPolicy });
+const secret = (id: string, k: kms.CfnKey, template: object) => new secretsmanager.CfnSecret(stack, id, {
+  kmsKeyId: k.attrArn,
+  generateSecretString: { passwordLength: 32, excludePunctuation: true, includeSpace: false, requireEachIncludedType: true, generateStringKey: 'password', secretStringTemplate: JSON.stringify(template) },
+});
+const sg = (id: string, description: string) => new ec2.CfnSecurityGroup(stack, id, { vpcId: vpc.vpcId, groupDescription: description, securityGroupEgress: [{ cidrIp: '255.255.255.255/32', description: 'Disallow all traffic', ipProtocol: 'icmp', fromPort: 252, toPort: 86 }] });
+
+const brokerKey = key('BrokerKey');
+const brokerSecret = secret('BrokerSecret', brokerKey, { username: 'celeryadmin' });
+const brokerSg = sg('BrokerSg', 'broker');
+const broker = new amazonmq.CfnBroker(stack, 'Broker', {
+  brokerName: 'baseline-broker', engineType: 'RABBITMQ', engineVersion: '4.2', hostInstanceType: 'mq.m7g.large', deploymentMode: 'CLUSTER_MULTI_AZ',
+  publiclyAccessible: false, autoMinorVersionUpgrade: true, logs: { general: true }, maintenanceWindowStartTime: { dayOfWeek: 'SUNDAY', timeOfDay: '03:00', timeZone: 'UTC' },
+  securityGroups: [brokerSg.attrGroupId], subnetIds,
+  users: [{ username: 'celeryadmin', password: `{{resolve:secretsmanager:${brokerSecret.ref}:SecretString:password::}}` }],
+});
+
+const cacheKey = key('CacheKey');
+const cacheSecret = secret('CacheSecret', cacheKey, {});
+const cacheSg = sg('CacheSg', 'cache');
+const subnetGroup = new elasticache.CfnSubnetGroup(stack, 'SubnetGroup', { description: 'cache', subnetIds });
+const params = new elasticache.CfnParameterGroup(stack, 'Params', { cacheParameterGroupFamily: 'valkey8', description: 'noeviction', properties: { 'maxmemory-policy': 'noeviction' } });
+const slow = new logs.CfnLogGroup(stack, 'SlowLog', { kmsKeyId: cacheKey.attrArn, retentionInDays: 365 });
+const engine = new logs.CfnLogGroup(stack, 'EngineLog', { kmsKeyId: cacheKey.attrArn, retentionInDays: 365 });
+const cache = new elasticache.CfnReplicationGroup(stack, 'Cache', {
+  replicationGroupDescription: 'cache', engine: 'valkey', engineVersion: '8.2', cacheNodeType: 'cache.m7g.large', numCacheClusters: 2, port: 6380, clusterMode: 'disabled',
+  cacheSubnetGroupName: subnetGroup.ref, cacheParameterGroupName: params.ref, securityGroupIds: [cacheSg.attrGroupId],
+  transitEncryptionEnabled: true, transitEncryptionMode: 'required', atRestEncryptionEnabled: true, kmsKeyId: cacheKey.attrArn,
+  authToken: `{{resolve:secretsmanager:${cacheSecret.ref}:SecretString:password::}}`, multiAzEnabled: true, automaticFailoverEnabled: true,
+  snapshotRetentionLimit: 15, snapshotWindow: '03:00-04:00', preferredMaintenanceWindow: 'sun:05:00-sun:06:00', autoMinorVersionUpgrade: true,
+  logDeliveryConfigurations: [slow, engine].map((lg, i) => ({ destinationType: 'cloudwatch-logs', destinationDetails: { cloudWatchLogsDetails: { logGroup: lg.ref } }, logFormat: 'json', logType: i === 0 ? 'slow-log' : 'engine-log' })),
+});
+
+for (const [name, port, target] of [['Broker', 5671, brokerSg], ['Cache', 6380, cacheSg]] as const) {
+  for (const role of ['Producers', 'Workers']) {
+    const source = stack.node.tryFindChild(`${role}Sg`) as ec2.CfnSecurityGroup ?? new ec2.CfnSecurityGroup(stack, `${role}Sg`, { vpcId: vpc.vpcId, groupDescription: role });
+    new ec2.CfnSecurityGroupIngress(stack, `${role}To${name}In`, { groupId: target.attrGroupId, sourceSecurityGroupId: source.attrGroupId, ipProtocol: 'tcp', fromPort: port, toPort: port, description: `${role} to ${name}` });
+    new ec2.CfnSecurityGroupEgress(stack, `${role}To${name}Out`, { groupId: source.attrGroupId, destinationSecurityGroupId: target.attrGroupId, ipProtocol: 'tcp', fromPort: port, toPort: port, description: `${role} to ${name}` });
+  }
+}
+
+const brokerHost = Fn.select(0, Fn.split(':', Fn.select(1, Fn.split('://', Fn.select(0, broker.attrAmqpEndpoints)))));
+const manifest = stack.toJsonString({ broker: { scheme: 'amqps', host: brokerHost, port: 5671, secretArn: brokerSecret.ref }, resultBackend: { scheme: 'rediss', host: cache.attrPrimaryEndPointAddress, port: 6380, secretArn: cacheSecret.ref } });
+const param = new ssm.CfnParameter(stack, 'Manifest', { type: 'String', value: manifest });
+new CfnOutput(stack, 'BrokerEndpoint', { value: brokerHost });
+new CfnOutput(stack, 'ResultBackendEndpoint', { value: cache.attrPrimaryEndPointAddress });
+new CfnOutput(stack, 'ManifestParameterName', { value: param.ref });
+new CfnOutput(stack, 'CeleryManifest', { value: manifest });
+
+const task = new ecs.FargateTaskDefinition(stack, 'WorkerTask', { cpu: 512, memoryLimitMiB: 1024 });
+const container = task.addContainer('worker', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/python:3.12-slim') });
+container.addEnvironment('CELERY_TLS_BROKER_HOST', brokerHost);
+container.addSecret('CELERY_TLS_BROKER_PASSWORD', ecs.Secret.fromSecretsManager(secretsmanager.Secret.fromSecretAttributes(stack, 'BS', { secretCompleteArn: brokerSecret.ref, encryptionKey: kms.Key.fromKeyArn(stack, 'BK', brokerKey.attrArn) }), 'password'));
+container.addSecret('CELERY_TLS_RESULT_BACKEND_PASSWORD', ecs.Secret.fromSecretsManager(secretsmanager.Secret.fromSecretAttributes(stack, 'CS', { secretCompleteArn: cacheSecret.ref, encryptionKey: kms.Key.fromKeyArn(stack, 'CK', cacheKey.attrArn) }), 'password'));
+
+app.synth();
