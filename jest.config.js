@@ -4,9 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
-  transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
-  },
+  transform: { '^.+\\.ts$': '<rootDir>/test/esbuild-transform.js' },
   moduleNameMapper: {
     '^celery-tls-constructs$': '<rootDir>/lib/index.ts',
     '^celery-tls-constructs/cdk$': '<rootDir>/lib/cdk/index.ts',
