@@ -17,7 +17,7 @@ import {
   passwordVariables,
   ruleDescription,
 } from '../index';
-import { CDK_CONTEXT, warn } from './common';
+import { CDK_CONTEXT, PlacementProps, warn } from './common';
 import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
 import { RedisCache, RedisCacheProps } from './redis-cache';
 
@@ -67,10 +67,7 @@ export class CeleryResultBackend {
   ) {}
 }
 
-export interface CeleryTransportProps {
-  readonly vpc: ec2.IVpc;
-  /** @default - the VPC's isolated subnets, or its private subnets with egress */
-  readonly vpcSubnets?: ec2.SubnetSelection;
+export interface CeleryTransportProps extends PlacementProps {
   /** @default CeleryBroker.rabbitMq() */
   readonly broker?: CeleryBroker;
   /** @default CeleryResultBackend.redis() */

@@ -101,6 +101,16 @@ export function createGeneratedSecret(
   });
 }
 
+/** Where a cache or broker is placed. */
+export interface PlacementProps {
+  readonly vpc: ec2.IVpc;
+  /**
+   * Private or isolated subnets for the nodes.
+   * @default - the VPC's isolated subnets, or its private subnets with egress when it has no isolated ones
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+}
+
 /** Subnet facts for the core's checks. */
 export function subnetFacts(vpc: ec2.IVpc, selection: ec2.SubnetSelection): SubnetFact[] {
   const selected = vpc.selectSubnets(selection);

@@ -3,5 +3,5 @@ export * from './credentials';
 export * from './redis-cache';
 export * from './rabbitmq-broker';
 export * from './celery-transport';
-export { CDK_CONTEXT } from './common';
+export { CDK_CONTEXT, PlacementProps } from './common';
 export * from '../index';

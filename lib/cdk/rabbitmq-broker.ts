@@ -16,17 +16,11 @@ import {
   readSecretStatements,
   resolveRabbitMqBrokerSpec,
 } from '../index';
-import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts } from './common';
+import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts } from './common';
 import { BrokerCredentials } from './credentials';
 
-export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions {
-  readonly vpc: ec2.IVpc;
-  /**
-   * Private or isolated subnets: one is used for a single instance, up to three (one per Availability Zone) for a
-   * cluster.
-   * @default - the VPC's isolated subnets, or its private subnets with egress when it has no isolated ones
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
+/** Props of `RabbitMqBroker`; one subnet is used for a single instance, up to three (one per AZ) for a cluster. */
+export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementProps {
   /** @default BrokerCredentials.generated() */
   readonly adminCredentials?: BrokerCredentials;
   /**

@@ -19,16 +19,11 @@ import {
   readSecretStatements,
   resolveRedisCacheSpec,
 } from '../index';
-import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
+import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
 import { RedisAuth } from './credentials';
 
-export interface RedisCacheProps extends RedisCacheOptions {
-  readonly vpc: ec2.IVpc;
-  /**
-   * Where the nodes go: private or isolated subnets in at least two Availability Zones (Multi-AZ).
-   * @default - the VPC's isolated subnets, or its private subnets with egress when it has no isolated ones
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
+/** Props of `RedisCache`; with Multi-AZ, `vpcSubnets` must span at least two Availability Zones. */
+export interface RedisCacheProps extends RedisCacheOptions, PlacementProps {
   /** @default RedisAuth.generatedToken() */
   readonly authToken?: RedisAuth;
   /**

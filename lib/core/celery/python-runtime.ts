@@ -92,24 +92,25 @@ def _celery_tls_host(host):
     return "[%s]" % host if ":" in host else host
 
 
-def _celery_tls_client_cert(prefix, default_cert, default_key):
-    cert = _celery_tls_optional(prefix, "CERTFILE", default_cert)
-    key = _celery_tls_optional(prefix, "KEYFILE", default_key)
+def _celery_tls_files(prefix, defaults):
+    # CA bundle and client certificate paths; each may be None (None CA: the system trust store).
+    ca = _celery_tls_optional(prefix, "CA_CERTS", defaults["ca_certs"])
+    cert = _celery_tls_optional(prefix, "CERTFILE", defaults["certfile"])
+    key = _celery_tls_optional(prefix, "KEYFILE", defaults["keyfile"])
     if bool(cert) != bool(key):
         raise CeleryTLSConfigError("%sCERTFILE and %sKEYFILE go together: set both for mutual TLS, or neither." % (prefix, prefix))
-    return cert, key
+    return ca, cert, key
 
 
-def _celery_tls_amqp_ssl(prefix, host, default_ca, default_cert, default_key):
+def _celery_tls_present(**options):
+    return {name: value for name, value in options.items() if value}
+
+
+def _celery_tls_amqp_ssl(prefix, host, defaults):
     # py-amqp key family (amqp/transport.py): server_hostname turns on SNI and the hostname check.
+    ca, cert, key = _celery_tls_files(prefix, defaults)
     options = {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": host}
-    ca = _celery_tls_optional(prefix, "CA_CERTS", default_ca)
-    if ca:
-        options["ca_certs"] = ca
-    cert, key = _celery_tls_client_cert(prefix, default_cert, default_key)
-    if cert:
-        options["certfile"] = cert
-        options["keyfile"] = key
+    options.update(_celery_tls_present(ca_certs=ca, certfile=cert, keyfile=key))
     return options
 
 
@@ -122,44 +123,42 @@ def _celery_tls_redis_accepts(name):
         return False
 
 
-def _celery_tls_redis_ssl(prefix, default_ca, default_cert, default_key):
+def _celery_tls_redis_ssl(prefix, defaults):
     # redis-py key family (ssl_*), passed to redis.SSLConnection; hostname checks are off by default before redis-py 6.
+    ca, cert, key = _celery_tls_files(prefix, defaults)
     options = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_check_hostname": True}
-    ca = _celery_tls_optional(prefix, "CA_CERTS", default_ca)
-    if ca:
-        options["ssl_ca_certs"] = ca
-    cert, key = _celery_tls_client_cert(prefix, default_cert, default_key)
-    if cert:
-        options["ssl_certfile"] = cert
-        options["ssl_keyfile"] = key
+    options.update(_celery_tls_present(ssl_ca_certs=ca, ssl_certfile=cert, ssl_keyfile=key))
     if _celery_tls_redis_accepts("ssl_min_version"):
         options["ssl_min_version"] = ssl.TLSVersion.TLSv1_2
     return options
 
 
-def _celery_tls_amqp_url(prefix, defaults):
+def _celery_tls_address(prefix, defaults):
     host = _celery_tls_value(prefix, "HOST", defaults["host"])
     port = int(_celery_tls_value(prefix, "PORT", defaults["port"]))
-    vhost = _celery_tls_value(prefix, "VHOST", defaults["vhost"])
     user = _celery_tls_value(prefix, "USERNAME", defaults["username"])
+    return host, port, user
+
+
+def _celery_tls_amqp_url(prefix, defaults):
+    host, port, user = _celery_tls_address(prefix, defaults)
+    vhost = _celery_tls_value(prefix, "VHOST", defaults["vhost"])
     if defaults["login_method"] == "EXTERNAL":
         credentials = quote(user, safe="") + "@" if user else ""
     else:
         password = _celery_tls_password(prefix, defaults["secret_arn"], defaults["secret_field"])
         credentials = "%s:%s@" % (quote(user, safe=""), quote(password, safe=""))
     url = "amqps://%s%s:%d/%s" % (credentials, _celery_tls_host(host), port, quote(vhost, safe=""))
-    return url, _celery_tls_amqp_ssl(prefix, host, defaults["ca_certs"], defaults["certfile"], defaults["keyfile"])
+    return url, _celery_tls_amqp_ssl(prefix, host, defaults)
 
 
 def _celery_tls_redis_url(prefix, defaults):
-    host = _celery_tls_value(prefix, "HOST", defaults["host"])
-    port = int(_celery_tls_value(prefix, "PORT", defaults["port"]))
+    host, port, user = _celery_tls_address(prefix, defaults)
     db = int(_celery_tls_value(prefix, "DB", defaults["db"]))
-    user = _celery_tls_value(prefix, "USERNAME", defaults["username"])
     password = _celery_tls_password(prefix, defaults["secret_arn"], defaults["secret_field"])
     # No TLS options in the URL: query parameters replace (broker) or override (backend) the dictionary.
     url = "rediss://%s:%s@%s:%d/%d" % (quote(user, safe=""), quote(password, safe=""), _celery_tls_host(host), port, db)
-    return url, _celery_tls_redis_ssl(prefix, defaults["ca_certs"], defaults["certfile"], defaults["keyfile"])
+    return url, _celery_tls_redis_ssl(prefix, defaults)
 
 
 def _celery_tls_assert_secure(broker_url, broker_use_ssl, result_backend, redis_backend_use_ssl):
