@@ -1,27 +1,50 @@
 #!/usr/bin/env node
 /**
- * celery-tls: renders Celery settings from a celery-tls-constructs manifest.
- *   celery-tls render --manifest FILE [--format python|django|env|json] [--select TEXT] [--output FILE]
+ * celery-tls: Celery settings for TLS-only brokers and result backends.
+ *   render  settings from a manifest; dev  a local TLS environment; verify  audit TLS endpoints.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DevEnvironment } from '../lib/dev/environment';
 import { CELERY_CONFIG_FORMATS, CeleryConfig, CeleryConfigFormat, VERSION, ValidationError } from '../lib/index';
+import { TargetOverrides, targetFromUrl, targetsFromConfig } from '../lib/verify/targets';
+import { VerifyTarget, formatReports, reportOk, verifyEndpoint } from '../lib/verify/verify';
 
 const USAGE = `celery-tls ${VERSION}: Celery settings for TLS-only brokers and result backends
 
 Usage:
   celery-tls render --manifest FILE [--format FORMAT] [--select TEXT] [--output FILE]
+  celery-tls dev up [--dir DIR] [--mtls] [--broker rabbitmq|redis]
+  celery-tls dev env [--dir DIR] [--role worker|producer]
+  celery-tls dev down [--dir DIR]
+  celery-tls verify (--manifest FILE [--select TEXT] | --endpoint URL ...) [options] [--json]
 
 Commands:
   render   Render Celery settings from a manifest. FILE is the SSM parameter value, the output of
            'aws ssm get-parameter', or a 'cdk deploy --outputs-file' file; '-' reads standard input.
+  dev      A local environment with TLS on, like production: a local CA, server and client certificates,
+           TLS-only redis-server and rabbitmq-server (started when installed, as you, on free loopback ports),
+           a vhost and users, and the same Celery settings pointing at localhost. 'env' prints the shell
+           exports (development passwords included); 'down' stops what 'up' started and removes DIR.
+  verify   Audit each broker/result backend endpoint: TLS handshake, chain against the CA, host name,
+           protocol >= TLS 1.2, TLS 1.0 and 1.1 refused, no plaintext answer, days to expiry, client
+           certificate required (mutual TLS). Exits 1 when a check fails.
 
 Options:
-  --format FORMAT   ${CELERY_CONFIG_FORMATS.join(' | ')} (default: python)
-  --select TEXT     pick the manifest whose location contains TEXT when the file holds several
-  --output FILE     write to FILE instead of standard output
-  -h, --help        show this help
-  -v, --version     show the version
+  --format FORMAT        ${CELERY_CONFIG_FORMATS.join(' | ')} (default: python)
+  --select TEXT          pick the manifest whose location contains TEXT when the file holds several
+  --output FILE          write to FILE instead of standard output
+  --dir DIR              dev environment directory (default: .celery-tls)
+  --mtls                 dev: require client certificates; verify: expect them to be required
+  --endpoint URL         verify: amqps://HOST[:PORT] or rediss://HOST[:PORT] (repeatable)
+  --ca FILE              verify: CA bundle (default: the manifest's caCerts, else Node's root store)
+  --cert FILE, --key FILE  verify: client certificate and key for mutual TLS
+  --plaintext-port N     verify: another port on the host that must not answer in plaintext (repeatable)
+  --expiry-warn-days N   verify: warn when the certificate expires sooner (default: 30)
+  --timeout-ms N         verify: per connection (default: 5000)
+  --json                 verify: machine-readable report
+  -h, --help             show this help
+  -v, --version          show the version
 `;
 
 class UsageError extends Error {}
@@ -56,7 +79,79 @@ function render(args: string[]): void {
   }
 }
 
-export function main(argv: string[]): number {
+const DEFAULT_DEV_DIR = '.celery-tls';
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function dev(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: { dir: { type: 'string', default: DEFAULT_DEV_DIR }, mtls: { type: 'boolean', default: false }, broker: { type: 'string' }, role: { type: 'string', default: 'worker' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const log = (line: string) => process.stderr.write(`celery-tls dev: ${line}\n`);
+  if (sub === 'up') {
+    if (values.broker !== undefined && !['rabbitmq', 'redis'].includes(values.broker)) throw new UsageError(`--broker ${JSON.stringify(values.broker)} is not allowed: use rabbitmq or redis`);
+    const env = await DevEnvironment.up({ dir: values.dir!, mutualTls: values.mtls, broker: values.broker as 'rabbitmq' | 'redis' | undefined, log });
+    log(`ready: broker ${env.state.broker}${env.state.mutualTls ? ' with mutual TLS' : ''}; worker settings in ${env.dir}/worker/celeryconfig.py`);
+    return 0;
+  }
+  if (sub === 'env') {
+    if (!['worker', 'producer'].includes(values.role!)) throw new UsageError(`--role ${JSON.stringify(values.role)} is not allowed: use worker or producer`);
+    const env = DevEnvironment.load(values.dir!);
+    const role = values.role as 'worker' | 'producer';
+    const vars = { PYTHONPATH: `${env.dir}/${role}`, ...new CeleryConfig(env.celeryInput(role)).toEnvironment(), ...env.secretEnvironment() };
+    for (const [k, v] of Object.entries(vars)) process.stdout.write(`export ${k}=${shellQuote(v)}\n`);
+    return 0;
+  }
+  if (sub === 'down') {
+    await DevEnvironment.load(values.dir!).down(log);
+    return 0;
+  }
+  throw new UsageError(`dev needs up, env or down (got ${JSON.stringify(sub ?? '')})`);
+}
+
+async function verify(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      manifest: { type: 'string' }, select: { type: 'string' }, endpoint: { type: 'string', multiple: true },
+      ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, mtls: { type: 'boolean' },
+      'plaintext-port': { type: 'string', multiple: true }, 'expiry-warn-days': { type: 'string', default: '30' },
+      'timeout-ms': { type: 'string', default: '5000' }, json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const number = (name: string, text: string, min: number) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} ${JSON.stringify(text)} is not allowed: use a whole number from ${min}`);
+    return n;
+  };
+  if (!values.manifest && !values.endpoint?.length) throw new UsageError('verify needs --manifest FILE or --endpoint URL');
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
+  const overrides: TargetOverrides = {
+    caFile: values.ca, certFile: values.cert, keyFile: values.key, mutualTls: values.mtls,
+    plaintextPorts: (values['plaintext-port'] ?? []).map((p) => number('plaintext-port', p, 1)),
+  };
+  const targets: VerifyTarget[] = [];
+  if (values.manifest) targets.push(...targetsFromConfig(CeleryConfig.fromManifest(readFileSync(values.manifest === '-' ? 0 : values.manifest, 'utf8'), values.select), overrides));
+  for (const url of values.endpoint ?? []) targets.push(targetFromUrl(url, overrides));
+  const options = { expiryWarnDays: number('expiry-warn-days', values['expiry-warn-days']!, 0), timeoutMs: number('timeout-ms', values['timeout-ms']!, 100) };
+  const reports = [];
+  for (const t of targets) reports.push(await verifyEndpoint(t, options));
+  const ok = reportOk(reports);
+  process.stdout.write(values.json ? JSON.stringify({ ok, endpoints: reports }, null, 2) + '\n' : formatReports(reports));
+  return ok ? 0 : 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -71,6 +166,8 @@ export function main(argv: string[]): number {
       render(rest);
       return 0;
     }
+    if (command === 'dev') return await dev(rest);
+    if (command === 'verify') return await verify(rest);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -86,4 +183,4 @@ export function main(argv: string[]): number {
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) void main(process.argv.slice(2)).then((code) => (process.exitCode = code));

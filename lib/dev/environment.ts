@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CeleryConfig, CeleryConfigInput, CeleryEndpoint } from '../index';
+import { createCertificateAuthority, issueCertificate, writeCertificate } from './pki';
+import { freePort, isAlive } from './process';
+import { RabbitMqServer, rabbitMqServerBinary } from './rabbitmq-server';
+import { RedisServer, redisServerBinary } from './redis-server';
+
+export type DevBroker = 'rabbitmq' | 'redis';
+
+export interface DevOptions {
+  /** State directory: certificates, configs, data, logs, rendered settings. */
+  readonly dir: string;
+  /** Require client certificates on both servers; RabbitMQ logs clients in with EXTERNAL. @default false */
+  readonly mutualTls?: boolean;
+  /** Broker of the rendered settings. @default "rabbitmq" when rabbitmq-server is installed, else "redis" */
+  readonly broker?: DevBroker;
+  /** Also open plaintext listeners (benchmarks and capture controls only; never for development). @default false */
+  readonly plaintextListeners?: boolean;
+  /** Start the servers (when installed). @default true */
+  readonly start?: boolean;
+  /** Progress lines. @default - silent */
+  readonly log?: (line: string) => void;
+}
+
+/** Everything `dev down` and the tests need to find again; written to state.json (no secrets). */
+export interface DevState {
+  readonly version: 1;
+  readonly dir: string;
+  readonly host: string;
+  readonly mutualTls: boolean;
+  readonly broker: DevBroker;
+  readonly caFile: string;
+  readonly redis?: { pid?: number; tlsPort: number; plaintextPort?: number; username: string };
+  readonly rabbitmq?: { pid?: number; tlsPort: number; plaintextPort?: number; distPort: number; epmdPort: number; vhost: string; username: string; nodeName: string };
+  readonly clients: Record<'producer' | 'worker', { certFile: string; keyFile: string; commonName: string }>;
+}
+
+const HOST = 'localhost';
+const BIND = '127.0.0.1';
+const VHOST = 'celery';
+const USER = 'celery';
+
+/** Development passwords: awkward characters on purpose, so that URL encoding is exercised in development too. */
+function devPassword(): string {
+  return `${randomBytes(12).toString('base64url')}/+%@:!`;
+}
+
+export class DevEnvironment {
+  /** Reads a running environment back from its directory. */
+  public static load(dir: string): DevEnvironment {
+    const file = join(resolve(dir), 'state.json');
+    if (!existsSync(file)) throw new Error(`no celery-tls dev environment in ${resolve(dir)} (state.json missing): run celery-tls dev up`);
+    return new DevEnvironment(JSON.parse(readFileSync(file, 'utf8')) as DevState);
+  }
+
+  /** Creates the CA and certificates, writes TLS-only configs, starts the servers, creates users, renders settings. */
+  public static async up(options: DevOptions): Promise<DevEnvironment> {
+    const log = options.log ?? (() => undefined);
+    const dir = resolve(options.dir);
+    if (existsSync(join(dir, 'state.json'))) throw new Error(`${dir} already holds a dev environment: run celery-tls dev down first`);
+    mkdirSync(join(dir, 'pki'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(dir, 'secrets'), { recursive: true, mode: 0o700 });
+    const start = options.start ?? true;
+    const redisBinary = redisServerBinary();
+    const rabbitBinary = rabbitMqServerBinary();
+    const broker = options.broker ?? (rabbitBinary ? 'rabbitmq' : 'redis');
+    const mutualTls = options.mutualTls ?? false;
+
+    log(`creating a local CA and certificates in ${join(dir, 'pki')}`);
+    const ca = await createCertificateAuthority('celery-tls dev CA');
+    const caFile = writeCertificate(join(dir, 'pki', 'ca'), ca).certFile;
+    const server = writeCertificate(join(dir, 'pki', 'server'), await issueCertificate(ca, { commonName: HOST, dnsNames: [HOST], ipAddresses: [BIND], usage: 'server' }));
+    const clients = {} as DevState['clients'];
+    for (const role of ['producer', 'worker'] as const) {
+      const commonName = `celery-${role}`;
+      clients[role] = { ...writeCertificate(join(dir, 'pki', role), await issueCertificate(ca, { commonName, usage: 'client' })), commonName };
+    }
+
+    let redis: DevState['redis'];
+    if (redisBinary) {
+      const password = devPassword();
+      writeFileSync(join(dir, 'secrets', 'redis-password'), password, { mode: 0o600 });
+      const tlsPort = await freePort(BIND);
+      const plaintextPort = options.plaintextListeners ? await freePort(BIND) : undefined;
+      const r = new RedisServer({ dir: join(dir, 'redis'), host: BIND, tlsPort, plaintextPort, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls, username: USER, password }, redisBinary);
+      r.writeConfig();
+      if (start) {
+        log(`starting redis-server (TLS only) on ${BIND}:${tlsPort}`);
+        await r.start();
+      }
+      redis = { pid: r.pid, tlsPort, plaintextPort, username: USER };
+    } else {
+      log('redis-server is not installed: wrote no Redis config (apt-get install redis-server)');
+    }
+
+    let rabbitmq: DevState['rabbitmq'];
+    if (rabbitBinary) {
+      const password = devPassword();
+      writeFileSync(join(dir, 'secrets', 'rabbitmq-password'), password, { mode: 0o600 });
+      const ports = { tlsPort: await freePort(BIND), distPort: await freePort(BIND), epmdPort: await freePort(BIND), plaintextPort: options.plaintextListeners ? await freePort(BIND) : undefined };
+      const r = new RabbitMqServer({ dir: join(dir, 'rabbitmq'), host: BIND, ...ports, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls });
+      r.writeConfig();
+      if (start) {
+        log(`starting rabbitmq-server node ${r.nodeName} (TLS only) on ${BIND}:${ports.tlsPort}`);
+        await r.start();
+        log(`creating vhost "${VHOST}" and users`);
+        r.setUp(VHOST, [{ name: USER, password }, ...(mutualTls ? Object.values(clients).map((c) => ({ name: c.commonName })) : [])]);
+      }
+      rabbitmq = { pid: r.pid, ...ports, vhost: VHOST, username: USER, nodeName: r.nodeName };
+    } else {
+      log('rabbitmq-server is not installed: wrote no RabbitMQ config (apt-get install rabbitmq-server)');
+    }
+
+    const env = new DevEnvironment({ version: 1, dir, host: HOST, mutualTls, broker, caFile, redis, rabbitmq, clients });
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(env.state, null, 2) + '\n');
+    env.render();
+    log(`rendered settings in ${join(dir, 'worker')} and ${join(dir, 'producer')}; load the passwords with: eval "$(celery-tls dev env --dir ${options.dir})"`);
+    return env;
+  }
+
+  private constructor(public readonly state: DevState) {}
+
+  public get dir(): string {
+    return this.state.dir;
+  }
+
+  public password(server: 'redis' | 'rabbitmq'): string {
+    return readFileSync(join(this.dir, 'secrets', `${server}-password`), 'utf8');
+  }
+
+  /** The Celery settings for a role, pointing at localhost with the local CA. */
+  public celeryInput(role: 'producer' | 'worker', broker: DevBroker = this.state.broker): CeleryConfigInput {
+    const s = this.state;
+    const client = s.mutualTls ? { certFile: s.clients[role].certFile, keyFile: s.clients[role].keyFile } : {};
+    const redisEndpoint = (db: number): CeleryEndpoint => {
+      if (!s.redis) throw new Error('redis-server is not part of this environment');
+      return { scheme: 'rediss', host: s.host, port: s.redis.tlsPort, db, username: s.redis.username, engine: 'redis', engineVersion: '7.0', caCerts: s.caFile, ...client };
+    };
+    let brokerEndpoint: CeleryEndpoint;
+    if (broker === 'rabbitmq') {
+      if (!s.rabbitmq) throw new Error('rabbitmq-server is not part of this environment');
+      brokerEndpoint = {
+        scheme: 'amqps', host: s.host, port: s.rabbitmq.tlsPort, vhost: s.rabbitmq.vhost, engine: 'rabbitmq', engineVersion: '3.10', caCerts: s.caFile,
+        ...(s.mutualTls ? { ...client, username: s.clients[role].commonName, loginMethod: 'EXTERNAL' as const } : { username: s.rabbitmq.username }),
+      };
+    } else {
+      brokerEndpoint = redisEndpoint(0);
+    }
+    return { broker: brokerEndpoint, resultBackend: s.redis ? redisEndpoint(broker === 'redis' ? 1 : 0) : undefined };
+  }
+
+  /** Environment variables with the development passwords (development only: they never leave this machine). */
+  public secretEnvironment(broker: DevBroker = this.state.broker): Record<string, string> {
+    const env: Record<string, string> = {};
+    if (broker === 'rabbitmq' && !this.state.mutualTls) env.CELERY_TLS_BROKER_PASSWORD = this.password('rabbitmq');
+    if (broker === 'redis') env.CELERY_TLS_BROKER_PASSWORD = this.password('redis');
+    if (this.state.redis) env.CELERY_TLS_RESULT_BACKEND_PASSWORD = this.password('redis');
+    return env;
+  }
+
+  /** Writes celeryconfig.py, a Django block, a .env file and the manifest for producers and workers. */
+  public render(): void {
+    for (const role of ['worker', 'producer'] as const) {
+      const out = join(this.dir, role);
+      mkdirSync(out, { recursive: true });
+      const config = new CeleryConfig(this.celeryInput(role));
+      writeFileSync(join(out, 'celeryconfig.py'), config.toPythonModule(`celery-tls dev (${role})`));
+      writeFileSync(join(out, 'django_settings.py'), config.toDjangoSettings(`celery-tls dev (${role})`));
+      writeFileSync(join(out, 'manifest.json'), JSON.stringify(config.toManifest(), null, 2) + '\n');
+      const secrets = Object.entries(this.secretEnvironment()).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n');
+      writeFileSync(join(out, 'celery.env'), `${config.toDotenv()}# development passwords\n${secrets}\n`, { mode: 0o600 });
+    }
+  }
+
+  public redisServer(): RedisServer {
+    const s = this.state;
+    if (!s.redis) throw new Error('no redis-server in this environment');
+    const server = { certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key') };
+    const r = new RedisServer({ dir: join(this.dir, 'redis'), host: BIND, tlsPort: s.redis.tlsPort, plaintextPort: s.redis.plaintextPort, ...server, caFile: s.caFile, mutualTls: s.mutualTls, username: s.redis.username, password: this.password('redis') }, redisServerBinary() ?? 'redis-server');
+    r.pid = s.redis.pid;
+    return r;
+  }
+
+  public rabbitMqServer(): RabbitMqServer {
+    const s = this.state;
+    if (!s.rabbitmq) throw new Error('no rabbitmq-server in this environment');
+    const r = new RabbitMqServer({ dir: join(this.dir, 'rabbitmq'), host: BIND, tlsPort: s.rabbitmq.tlsPort, plaintextPort: s.rabbitmq.plaintextPort, distPort: s.rabbitmq.distPort, epmdPort: s.rabbitmq.epmdPort, certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key'), caFile: s.caFile, mutualTls: s.mutualTls });
+    r.pid = s.rabbitmq.pid;
+    return r;
+  }
+
+  /** Records new pids after a restart (tests restart servers on purpose). */
+  public savePids(pids: { redis?: number; rabbitmq?: number }): void {
+    const s = this.state as { -readonly [K in keyof DevState]: DevState[K] };
+    if (s.redis && pids.redis) s.redis = { ...s.redis, pid: pids.redis };
+    if (s.rabbitmq && pids.rabbitmq) s.rabbitmq = { ...s.rabbitmq, pid: pids.rabbitmq };
+    writeFileSync(join(this.dir, 'state.json'), JSON.stringify(s, null, 2) + '\n');
+  }
+
+  /** Stops everything it started (by pid) and removes the state directory. */
+  public async down(log: (line: string) => void = () => undefined): Promise<void> {
+    if (this.state.rabbitmq) {
+      log(`stopping rabbitmq-server node ${this.state.rabbitmq.nodeName}`);
+      await this.rabbitMqServer().stop();
+    }
+    if (this.state.redis?.pid && isAlive(this.state.redis.pid)) {
+      log(`stopping redis-server (pid ${this.state.redis.pid})`);
+      await this.redisServer().stop();
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    log(`removed ${this.dir}`);
+  }
+}

@@ -1,0 +1,108 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findExecutable, isAlive, startDetached, stopProcess, waitFor } from './process';
+
+export interface RedisServerOptions {
+  /** Directory for config, data, log and pid. */
+  readonly dir: string;
+  readonly host: string;
+  readonly tlsPort: number;
+  /** A plaintext port too (benchmarks and capture controls only). @default none (port 0) */
+  readonly plaintextPort?: number;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  /** Require client certificates. @default false */
+  readonly mutualTls?: boolean;
+  /** The application user (an ACL user; the default user is switched off). */
+  readonly username: string;
+  readonly password: string;
+  /** @default "TLSv1.2 TLSv1.3" */
+  readonly tlsProtocols?: string;
+  /** @default - OpenSSL's default cipher list */
+  readonly tlsCiphers?: string;
+  /** Extra environment (e.g. OPENSSL_CONF for deliberately weakened test servers). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function redisServerBinary(): string | undefined {
+  return findExecutable(['redis-server', '/usr/bin/redis-server']);
+}
+
+/** redis.conf for a TLS-only server. redis.conf has no trailing comments, so every comment is a line of its own. */
+export function redisConf(o: RedisServerOptions): string {
+  const lines = [
+    '# celery-tls dev: TLS-only Redis',
+    `bind ${o.host}`,
+    'protected-mode yes',
+    `port ${o.plaintextPort ?? 0}`,
+    `tls-port ${o.tlsPort}`,
+    `tls-cert-file ${o.certFile}`,
+    `tls-key-file ${o.keyFile}`,
+    `tls-ca-cert-file ${o.caFile}`,
+    `tls-auth-clients ${o.mutualTls ? 'yes' : 'no'}`,
+    `tls-protocols "${o.tlsProtocols ?? 'TLSv1.2 TLSv1.3'}"`,
+    ...(o.tlsCiphers ? [`tls-ciphers ${o.tlsCiphers}`] : []),
+    'tls-prefer-server-ciphers yes',
+    `dir ${join(o.dir, 'data')}`,
+    `pidfile ${join(o.dir, 'redis.pid')}`,
+    `logfile ${join(o.dir, 'redis.log')}`,
+    'daemonize no',
+    '# Celery keeps queue bindings and unacknowledged messages in keys without TTL',
+    'maxmemory-policy noeviction',
+    '# Persist so that a restart loses no queued task or stored result',
+    'appendonly yes',
+    'appendfsync everysec',
+    'save ""',
+    '# Only the application user; the passwordless default user is off',
+    'user default off',
+    `user ${o.username} on >${o.password} ~* &* +@all`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export class RedisServer {
+  public pid?: number;
+
+  constructor(public readonly options: RedisServerOptions, private readonly binary: string) {}
+
+  get logFile(): string {
+    return join(this.options.dir, 'redis.log');
+  }
+
+  public writeConfig(): string {
+    mkdirSync(join(this.options.dir, 'data'), { recursive: true });
+    if (/\s/.test(this.options.password) || /\s/.test(this.options.username)) throw new Error('Redis ACL user names and passwords cannot contain spaces');
+    const file = join(this.options.dir, 'redis.conf');
+    writeFileSync(file, redisConf(this.options), { mode: 0o600 });
+    return file;
+  }
+
+  public async start(): Promise<void> {
+    const conf = this.writeConfig();
+    this.pid = startDetached(this.binary, [conf], { logFile: join(this.options.dir, 'redis.stdout'), env: { ...process.env, ...this.options.env } });
+    await waitFor(`redis-server on ${this.options.host}:${this.options.tlsPort} (see ${this.logFile})`, () => {
+      if (this.pid && !isAlive(this.pid)) throw new Error(`redis-server exited: ${tail(this.logFile)}`);
+      return existsSync(this.logFile) && readFileSync(this.logFile, 'utf8').includes('Ready to accept connections');
+    }, 20_000);
+  }
+
+  public async stop(): Promise<void> {
+    if (this.pid) await stopProcess(this.pid);
+    this.pid = undefined;
+  }
+
+  public async restart(): Promise<void> {
+    await this.stop();
+    writeFileSync(this.logFile, '');
+    await this.start();
+  }
+}
+
+export function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
