@@ -8,6 +8,7 @@ module.exports = {
   moduleNameMapper: {
     '^celery-tls-constructs$': '<rootDir>/lib/index.ts',
     '^celery-tls-constructs/cdk$': '<rootDir>/lib/cdk/index.ts',
+    '^celery-tls-constructs/cdktf$': '<rootDir>/lib/cdktf/index.ts',
   },
   // Ordinary unit tests skip aws-cdk-lib's built-in CloudFormation validation (about 1.5 s per synth);
   // the compliance tests turn it back on explicitly.

@@ -14,6 +14,7 @@ export * from './core/redis';
 export * from './core/rabbitmq';
 export * from './core/network';
 export * from './core/iam';
+export * from './core/terraform';
 export * from './core/version';
 export * from './core/celery/model';
 export * from './core/celery/environment';

@@ -1,4 +1,4 @@
-import { BrokerDeploymentMode, CacheEngine, DayOfWeek, TransitEncryptionMode } from './types';
+import { AuthTokenUpdateStrategy, BrokerDeploymentMode, CacheEngine, DayOfWeek, TransitEncryptionMode } from './types';
 
 /**
  * Every default of the library, in one place. Adapters read these; they never restate a value.
@@ -46,6 +46,21 @@ export const DEFAULTS = {
   },
   kms: {
     enableKeyRotation: true,
+  },
+  /** Terraform-only settings (CDK for Terraform adapter); CloudFormation has no equivalent. */
+  terraform: {
+    /** `auth_token_update_strategy`: a changed token is added next to the previous one (no client is cut off). */
+    authTokenUpdateStrategy: AuthTokenUpdateStrategy.ROTATE,
+    /** `secret_string_wo_version` of a generated secret; raising it generates and stores a new value. */
+    generatedSecretVersion: 1,
+    /** `deletion_window_in_days` of a key: the longest (30), so that a scheduled deletion can be cancelled. */
+    kmsDeletionWindowDays: 30,
+    /** `recovery_window_in_days` of a secret: the longest (30), so that a deleted secret can be restored. */
+    secretRecoveryWindowDays: 30,
+    /** `prevent_destroy` on the broker: queued tasks live on it (the CDK side retains it). */
+    brokerPreventDestroy: true,
+    /** `prevent_destroy` on a replication group: off, a final snapshot is taken instead (the CDK side snapshots). */
+    cachePreventDestroy: false,
   },
   celery: {
     /** Redis broker only: must exceed the longest task runtime or ETA, or acks-late tasks run twice. */

@@ -48,3 +48,15 @@ export enum NetworkRole {
   BROKER = 'broker',
   RESULT_BACKEND = 'resultBackend',
 }
+
+/**
+ * How ElastiCache applies a changed AUTH token (`AuthTokenUpdateStrategy` of ModifyReplicationGroup). Terraform
+ * exposes it as `auth_token_update_strategy`; CloudFormation does not. DELETE (moving to RBAC) is not offered.
+ * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html
+ */
+export enum AuthTokenUpdateStrategy {
+  /** The new token is added and the previous one stays valid: clients can move over without downtime. */
+  ROTATE = 'ROTATE',
+  /** Only the current token stays valid; allowed after a ROTATE, once every client uses the new token. */
+  SET = 'SET',
+}

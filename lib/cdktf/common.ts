@@ -1,0 +1,198 @@
+import { Construct } from 'constructs';
+import {
+  DEFAULTS,
+  GeneratedSecretShape,
+  IamStatementModel,
+  ResolveContext,
+  SubnetFact,
+  ValidationError,
+  ValidationIssue,
+  ValidationResult,
+  logsKeyPolicyStatement,
+} from '../index';
+import {
+  Annotations,
+  CloudwatchLogGroup,
+  DataAwsCallerIdentity,
+  DataAwsPartition,
+  DataAwsRegion,
+  DataAwsSecretsmanagerRandomPassword,
+  DataAwsSecretsmanagerSecretVersion,
+  Fn,
+  KmsKey,
+  SecretsmanagerSecret,
+  SecretsmanagerSecretVersion,
+  TerraformStack,
+  Token,
+} from './provider';
+
+/** Tells the core which values are cdktf tokens. */
+export const CDKTF_CONTEXT: ResolveContext = { isUnresolved: (value: unknown) => Token.isUnresolved(value) };
+
+/** Throws the core's errors at synth time and records its warnings as construct annotations. */
+export function applyIssues<T>(scope: Construct, result: ValidationResult<T>): T {
+  if (result.errors.length > 0) throw new ValidationError(scope.node.path, result.errors);
+  warn(scope, result.warnings);
+  return result.value;
+}
+
+export function warn(scope: Construct, warnings: readonly ValidationIssue[]): void {
+  for (const w of warnings) Annotations.of(scope).addWarning(`[celery-tls-constructs:${w.code}] ${w.message}`);
+}
+
+/** Where a cache or broker is placed: no data sources, so that synth stays offline and the AZ checks see literals. */
+export interface PlacementProps {
+  /** The VPC of the security groups. */
+  readonly vpcId: string;
+  /**
+   * Private or isolated subnets with their Availability Zones; one per AZ is used. Mark a public subnet with
+   * `type: "Public"` and it is refused.
+   */
+  readonly subnets: readonly SubnetFact[];
+}
+
+/** Account, partition and region of the stack, read by Terraform at plan time (one set of data sources per stack). */
+export interface AwsFacts {
+  readonly account: string;
+  readonly partition: string;
+  readonly region: string;
+}
+
+const FACTS_ID = 'CeleryTlsAwsFacts';
+
+class AwsFactsSources extends Construct implements AwsFacts {
+  public readonly account: string;
+  public readonly partition: string;
+  public readonly region: string;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.account = new DataAwsCallerIdentity(this, 'CallerIdentity').accountId;
+    this.partition = new DataAwsPartition(this, 'Partition').partition;
+    this.region = new DataAwsRegion(this, 'Region').region;
+  }
+}
+
+export function awsFacts(scope: Construct): AwsFacts {
+  const stack = TerraformStack.of(scope);
+  return (stack.node.tryFindChild(FACTS_ID) as AwsFactsSources | undefined) ?? new AwsFactsSources(stack, FACTS_ID);
+}
+
+/** Renders neutral IAM statements as a JSON policy document (for `aws_iam_role_policy.policy`). */
+export function policyDocument(statements: readonly IamStatementModel[]): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: statements.map((s) => ({
+      Effect: s.effect,
+      Action: [...s.actions],
+      Resource: [...s.resources],
+      ...(s.conditions ? { Condition: s.conditions } : {}),
+    })),
+  });
+}
+
+/**
+ * A customer-managed key with rotation and an explicit policy: the account (so that IAM policies apply, as in the
+ * default key policy) and CloudWatch Logs of this account and region. Terraform refuses to destroy it
+ * (`prevent_destroy`; the CDK side retains keys): deleting it makes the cache, its snapshots and the secrets unreadable.
+ */
+export function createKey(scope: Construct, id: string, description: string): KmsKey {
+  const facts = awsFacts(scope);
+  const logs = logsKeyPolicyStatement({ region: facts.region, account: facts.account, partition: facts.partition });
+  return new KmsKey(scope, id, {
+    description,
+    enableKeyRotation: DEFAULTS.kms.enableKeyRotation,
+    deletionWindowInDays: DEFAULTS.terraform.kmsDeletionWindowDays,
+    policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'EnableIamPolicies', Effect: 'Allow', Principal: { AWS: `arn:${facts.partition}:iam::${facts.account}:root` }, Action: 'kms:*', Resource: '*' },
+        { Sid: logs.sid, Effect: 'Allow', Principal: { Service: logs.principalService }, Action: [...logs.actions], Resource: '*', Condition: logs.conditions },
+      ],
+    }),
+    lifecycle: { preventDestroy: true },
+  });
+}
+
+/** A log group encrypted with the key, kept on destroy (`skip_destroy`), with the default retention. */
+export function createLogGroup(scope: Construct, id: string, keyArn: string): CloudwatchLogGroup {
+  return new CloudwatchLogGroup(scope, id, {
+    kmsKeyId: keyArn,
+    retentionInDays: DEFAULTS.logs.retentionDays,
+    skipDestroy: true,
+  });
+}
+
+/** A Secrets Manager secret whose JSON field holds a password, read by Terraform at apply time. */
+export interface SecretSource {
+  readonly secretArn: string;
+  /** Key that encrypts the secret, when known (for `kms:Decrypt` statements). */
+  readonly encryptionKeyArn?: string;
+  /** JSON field that holds the password or token. */
+  readonly field: string;
+  /**
+   * The field's value as a Terraform expression (`aws_secretsmanager_secret_version` data source): resolved at
+   * apply time, so it is never in cdk.tf.json; it is in the Terraform state.
+   */
+  readonly value: string;
+}
+
+function readField(scope: Construct, secretId: string, field: string, versionId?: string): string {
+  const current = new DataAwsSecretsmanagerSecretVersion(scope, 'Current', { secretId, versionId });
+  return Token.asString(Fn.lookup(Fn.jsondecode(current.secretString), field));
+}
+
+/**
+ * A secret generated at apply time: `aws_secretsmanager_random_password` (a data source, so no value is in
+ * cdk.tf.json) written through the write-only `secret_string_wo` of the secret version, then read back by version id.
+ * Raising `version` generates and stores a new value.
+ */
+export class GeneratedSecret extends Construct implements SecretSource {
+  public readonly resource: SecretsmanagerSecret;
+  public readonly secretVersion: SecretsmanagerSecretVersion;
+  public readonly secretArn: string;
+  public readonly encryptionKeyArn: string;
+  public readonly field: string;
+  public readonly value: string;
+
+  constructor(scope: Construct, id: string, props: { shape: GeneratedSecretShape; encryptionKeyArn: string; version: number }) {
+    super(scope, id);
+    const { shape } = props;
+    this.resource = new SecretsmanagerSecret(this, 'Resource', {
+      description: shape.description,
+      kmsKeyId: props.encryptionKeyArn,
+      recoveryWindowInDays: DEFAULTS.terraform.secretRecoveryWindowDays,
+    });
+    const generator = new DataAwsSecretsmanagerRandomPassword(this, 'Generator', {
+      passwordLength: shape.length,
+      excludePunctuation: shape.excludePunctuation,
+      includeSpace: shape.includeSpace,
+      requireEachIncludedType: shape.requireEachIncludedType,
+    });
+    this.secretVersion = new SecretsmanagerSecretVersion(this, 'Value', {
+      secretId: this.resource.id,
+      secretStringWo: Fn.jsonencode({ ...shape.template, [shape.generateStringKey]: generator.randomPassword }),
+      secretStringWoVersion: props.version,
+    });
+    this.secretArn = this.resource.arn;
+    this.encryptionKeyArn = props.encryptionKeyArn;
+    this.field = shape.generateStringKey;
+    this.value = readField(this, this.resource.id, this.field, this.secretVersion.versionId);
+  }
+}
+
+/** An existing secret, given by ARN; its current version is read at apply time. */
+export class ExistingSecret extends Construct implements SecretSource {
+  public readonly secretArn: string;
+  public readonly encryptionKeyArn?: string;
+  public readonly field: string;
+  public readonly value: string;
+
+  constructor(scope: Construct, id: string, props: { secretArn: string; field: string; encryptionKeyArn?: string }) {
+    super(scope, id);
+    this.secretArn = props.secretArn;
+    this.encryptionKeyArn = props.encryptionKeyArn;
+    this.field = props.field;
+    this.value = readField(this, props.secretArn, props.field);
+  }
+}

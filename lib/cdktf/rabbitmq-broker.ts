@@ -1,0 +1,137 @@
+import { Construct } from 'constructs';
+import {
+  CeleryEndpoint,
+  DEFAULTS,
+  IamStatementModel,
+  NAME_RULES,
+  PORTS,
+  RabbitMqBrokerOptions,
+  RabbitMqBrokerSpec,
+  ValidationError,
+  chooseSubnets,
+  physicalNameFromPath,
+  readSecretStatements,
+  resolveRabbitMqBrokerSpec,
+} from '../index';
+import { CDKTF_CONTEXT, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource, applyIssues, awsFacts, createKey } from './common';
+import { CelerySecurityGroup, Connections, IConnectable } from './connections';
+import { BrokerCredentials } from './credentials';
+import { Fn, KmsKey, MqBroker, Token } from './provider';
+
+/** Props of the Terraform `RabbitMqBroker`; one subnet for a single instance, up to three (one per AZ) for a cluster. */
+export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementProps {
+  /** @default BrokerCredentials.generated() */
+  readonly adminCredentials?: BrokerCredentials;
+  /**
+   * ARN of the key of the admin secret. (Amazon MQ for RabbitMQ encrypts its storage with an AWS-owned key; a
+   * customer key is not available for RabbitMQ brokers.)
+   * @default - a new customer-managed key with rotation, which Terraform refuses to destroy
+   */
+  readonly encryptionKeyArn?: string;
+  /** `prevent_destroy` on the broker: queued tasks live on it. @default true */
+  readonly preventDestroy?: boolean;
+}
+
+/**
+ * An Amazon MQ for RabbitMQ broker for Celery on Terraform: private, a three-node Multi-AZ cluster by default,
+ * RabbitMQ 4.2 on mq.m7g, general logs, automatic minor upgrades, and an admin password generated at apply time into
+ * a CMK-encrypted secret. Amazon MQ for RabbitMQ accepts only TLS: AMQPS on 5671 and HTTPS management on 443/15671.
+ */
+export class RabbitMqBroker extends Construct implements IConnectable {
+  public readonly connections: Connections;
+  public readonly spec: RabbitMqBrokerSpec;
+  public readonly securityGroup: CelerySecurityGroup;
+  /** JSON secret with `username` and `password` of the admin user. */
+  public readonly adminSecret: SecretSource;
+  /** The key created here, unless credentials or `encryptionKeyArn` were given. */
+  public readonly encryptionKey?: KmsKey;
+  public readonly brokerId: string;
+  public readonly brokerArn: string;
+  /** DNS name of the AMQPS endpoint (the certificate is issued for it). */
+  public readonly brokerHost: string;
+  /** Always 5671: Amazon MQ for RabbitMQ has no plaintext AMQP listener. */
+  public readonly amqpsPort: number = PORTS.AMQPS;
+  public readonly resource: MqBroker;
+
+  constructor(scope: Construct, id: string, props: RabbitMqBrokerProps) {
+    super(scope, id);
+    const credentials = props.adminCredentials ?? BrokerCredentials.generated();
+    const spec = applyIssues(this, resolveRabbitMqBrokerSpec(props, { generatedLength: credentials._length, existingSecret: !!credentials._secretArn }, CDKTF_CONTEXT));
+    this.spec = spec;
+
+    const subnets = chooseSubnets(CDKTF_CONTEXT, 'subnets', props.subnets, {
+      min: 1,
+      max: spec.maxSubnets,
+      service: 'An Amazon MQ broker',
+      why: 'to place its nodes',
+    });
+    if (subnets.errors.length > 0) throw new ValidationError(this.node.path, subnets.errors);
+
+    this.securityGroup = new CelerySecurityGroup(this, 'SecurityGroup', {
+      vpcId: props.vpcId,
+      description: `Amazon MQ for RabbitMQ: AMQPS on ${PORTS.AMQPS}/tcp from allowed Celery clients only`,
+      defaultPort: PORTS.AMQPS,
+    });
+    this.connections = this.securityGroup.connections;
+
+    if (credentials._secretArn) {
+      this.adminSecret = new ExistingSecret(this, 'AdminCredentials', { secretArn: credentials._secretArn, field: DEFAULTS.celery.secretPasswordField, encryptionKeyArn: credentials._keyArn });
+    } else {
+      let keyArn = props.encryptionKeyArn;
+      if (keyArn === undefined) {
+        this.encryptionKey = createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`);
+        keyArn = this.encryptionKey.arn;
+      }
+      // Amazon MQ for RabbitMQ keeps the user of the creation request and ignores later changes: no version prop.
+      this.adminSecret = new GeneratedSecret(this, 'AdminCredentials', { shape: spec.adminSecret!, encryptionKeyArn: keyArn, version: DEFAULTS.terraform.generatedSecretVersion });
+    }
+
+    const preventDestroy = props.preventDestroy ?? DEFAULTS.terraform.brokerPreventDestroy;
+    this.resource = new MqBroker(this, 'Resource', {
+      // Terraform requires the name (CloudFormation generates one).
+      brokerName: spec.brokerName ?? physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.brokerName),
+      // The provider documents the engine as "RabbitMQ" (the API's RABBITMQ, compared without case).
+      engineType: spec.engineType === 'RABBITMQ' ? 'RabbitMQ' : spec.engineType,
+      engineVersion: spec.engineVersion,
+      hostInstanceType: spec.hostInstanceType,
+      deploymentMode: spec.deploymentMode,
+      publiclyAccessible: spec.publiclyAccessible,
+      autoMinorVersionUpgrade: spec.autoMinorVersionUpgrade,
+      logs: { general: spec.generalLogs },
+      maintenanceWindowStartTime: spec.maintenanceWindow,
+      securityGroups: [this.securityGroup.securityGroupId],
+      subnetIds: subnets.subnets.map((s) => s.subnetId),
+      user: [{ username: spec.adminUsername, password: this.adminSecret.value }],
+      lifecycle: preventDestroy ? { preventDestroy: true } : undefined,
+    });
+
+    this.brokerId = this.resource.id;
+    this.brokerArn = this.resource.arn;
+    // instances[0].endpoints[0] is "amqps://b-<id>.mq.<region>.<suffix>:5671"; keep the host only.
+    const endpoint = Token.asString(Fn.element(this.resource.instances.get(0).endpoints, 0));
+    this.brokerHost = Token.asString(Fn.element(Fn.split(':', Token.asString(Fn.element(Fn.split('://', endpoint), 1))), 0));
+  }
+
+  /**
+   * IAM statements that let a role read the admin credentials (the secret by ARN, and kms:Decrypt through Secrets
+   * Manager); the Terraform counterpart of `grantReadAdminCredentials`.
+   */
+  public adminCredentialsReadStatements(): IamStatementModel[] {
+    return readSecretStatements({ secretArn: this.adminSecret.secretArn, keyArn: this.adminSecret.encryptionKeyArn, region: awsFacts(this).region });
+  }
+
+  /** The Celery endpoint of this broker (an amqps:// URL is built from it). */
+  public celeryEndpoint(options: { vhost?: string } = {}): CeleryEndpoint {
+    return {
+      scheme: 'amqps',
+      host: this.brokerHost,
+      port: this.amqpsPort,
+      vhost: options.vhost ?? DEFAULTS.rabbitmq.vhost,
+      username: this.spec.adminUsername,
+      secretArn: this.adminSecret.secretArn,
+      secretField: DEFAULTS.celery.secretPasswordField,
+      engine: 'rabbitmq',
+      engineVersion: this.spec.engineVersion,
+    };
+  }
+}

@@ -1,0 +1,202 @@
+import { Construct } from 'constructs';
+import {
+  CeleryEndpoint,
+  DEFAULTS,
+  IamStatementModel,
+  IssueCollector,
+  NAME_RULES,
+  RedisCacheOptions,
+  RedisCacheSpec,
+  TerraformRedisOptions,
+  TerraformRedisSpec,
+  ValidationError,
+  checkSecretField,
+  chooseSubnets,
+  physicalNameFromPath,
+  readSecretStatements,
+  resolveRedisCacheSpec,
+  resolveTerraformRedisSpec,
+} from '../index';
+import { CDKTF_CONTEXT, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource, awsFacts, createKey, createLogGroup, warn } from './common';
+import { CelerySecurityGroup, Connections, IConnectable } from './connections';
+import { RedisAuth } from './credentials';
+import { CloudwatchLogGroup, ElasticacheParameterGroup, ElasticacheReplicationGroup, ElasticacheSubnetGroup, KmsKey } from './provider';
+
+/** Props of the Terraform `RedisCache`; with Multi-AZ, `subnets` must span at least two Availability Zones. */
+export interface RedisCacheProps extends RedisCacheOptions, TerraformRedisOptions, PlacementProps {
+  /** @default RedisAuth.generatedToken() */
+  readonly authToken?: RedisAuth;
+  /**
+   * ARN of the key for at-rest encryption, the AUTH-token secret and the log groups. Create-only on ElastiCache.
+   * @default - a new customer-managed key with rotation, which Terraform refuses to destroy
+   */
+  readonly encryptionKeyArn?: string;
+  /**
+   * `prevent_destroy` on the replication group. Without it, destroying the group takes a final snapshot
+   * (`final_snapshot_identifier` "<replication group id>-final").
+   * @default false
+   */
+  readonly preventDestroy?: boolean;
+}
+
+/**
+ * A TLS-only Valkey/Redis OSS replication group for Celery (broker or result backend) on Terraform: cluster mode
+ * disabled, `transit_encryption_mode` required, at-rest encryption with a customer-managed key, an AUTH token generated
+ * at apply time into Secrets Manager, Multi-AZ with automatic failover, `maxmemory-policy noeviction`, slow and
+ * engine logs, snapshots.
+ */
+export class RedisCache extends Construct implements IConnectable {
+  public readonly connections: Connections;
+  public readonly spec: RedisCacheSpec;
+  /** The Terraform-only settings (`auth_token_update_strategy`, generated token version). */
+  public readonly terraformSpec: TerraformRedisSpec;
+  public readonly encryptionKeyArn: string;
+  /** The key created here, unless `encryptionKeyArn` was given. */
+  public readonly encryptionKey?: KmsKey;
+  /** The secret holding the AUTH token; undefined only for an unsafe plaintext cache. */
+  public readonly authTokenSecret?: SecretSource;
+  public readonly authTokenSecretField: string;
+  public readonly securityGroup: CelerySecurityGroup;
+  public readonly replicationGroupId: string;
+  /** The primary endpoint: connect by this DNS name (the certificate is issued for it). */
+  public readonly primaryEndpointAddress: string;
+  public readonly readerEndpointAddress: string;
+  /** The TCP port (a literal number). */
+  public readonly port: number;
+  public readonly slowLogGroup: CloudwatchLogGroup;
+  public readonly engineLogGroup: CloudwatchLogGroup;
+  public readonly resource: ElasticacheReplicationGroup;
+
+  constructor(scope: Construct, id: string, props: RedisCacheProps) {
+    super(scope, id);
+    const auth = props.authToken ?? RedisAuth.generatedToken();
+    const fieldIssues = new IssueCollector(CDKTF_CONTEXT);
+    checkSecretField(fieldIssues, 'authToken.field', auth._field);
+    if (fieldIssues.errors.length > 0) throw new ValidationError(this.node.path, fieldIssues.errors);
+    const result = resolveRedisCacheSpec(props, { generatedLength: auth._length, existingSecret: !!auth._secretArn }, CDKTF_CONTEXT);
+    const tf = resolveTerraformRedisSpec(props, { enabled: result.value.authEnabled, generated: !auth._secretArn }, CDKTF_CONTEXT);
+    const errors = [...result.errors, ...tf.errors];
+    if (errors.length > 0) throw new ValidationError(this.node.path, errors);
+    warn(this, [...result.warnings, ...tf.warnings]);
+    const spec = result.value;
+    this.spec = spec;
+    this.terraformSpec = tf.value;
+    this.port = spec.port;
+
+    const subnets = chooseSubnets(CDKTF_CONTEXT, 'subnets', props.subnets, {
+      min: spec.multiAzEnabled ? 2 : 1,
+      max: 6,
+      service: 'An ElastiCache replication group',
+      why: spec.multiAzEnabled ? 'for Multi-AZ with automatic failover' : 'to place its nodes',
+    });
+    if (subnets.errors.length > 0) throw new ValidationError(this.node.path, subnets.errors);
+
+    if (props.encryptionKeyArn !== undefined) {
+      this.encryptionKeyArn = props.encryptionKeyArn;
+    } else {
+      this.encryptionKey = createKey(this, 'Key', `${this.node.path}: ElastiCache at-rest encryption, AUTH token secret and logs`);
+      this.encryptionKeyArn = this.encryptionKey.arn;
+    }
+
+    this.securityGroup = new CelerySecurityGroup(this, 'SecurityGroup', {
+      vpcId: props.vpcId,
+      description: `${spec.engine} replication group: TLS on ${spec.port}/tcp from allowed Celery clients only`,
+      defaultPort: spec.port,
+    });
+    this.connections = this.securityGroup.connections;
+
+    // Terraform requires the id (CloudFormation generates one); the subnet and parameter groups share it.
+    const groupId = spec.replicationGroupId ?? physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.replicationGroupId);
+    const subnetGroup = new ElasticacheSubnetGroup(this, 'SubnetGroup', {
+      name: groupId,
+      description: `Dedicated subnets of ${this.node.path}`,
+      subnetIds: subnets.subnets.map((s) => s.subnetId),
+    });
+    const parameterGroup = new ElasticacheParameterGroup(this, 'ParameterGroup', {
+      // The family is create-only: a new name per family lets an engine upgrade create the new group first.
+      name: `${groupId}-${spec.parameterGroupFamily}`,
+      family: spec.parameterGroupFamily,
+      description: `${this.node.path}: maxmemory-policy ${DEFAULTS.redis.maxmemoryPolicy} for Celery`,
+      parameter: Object.entries(spec.parameters).map(([name, value]) => ({ name, value })),
+      lifecycle: { createBeforeDestroy: true },
+    });
+
+    this.authTokenSecretField = auth._field ?? DEFAULTS.celery.secretPasswordField;
+    if (spec.authEnabled) {
+      this.authTokenSecret = auth._secretArn
+        ? new ExistingSecret(this, 'AuthToken', { secretArn: auth._secretArn, field: this.authTokenSecretField, encryptionKeyArn: auth._keyArn })
+        : new GeneratedSecret(this, 'AuthToken', { shape: spec.authToken!, encryptionKeyArn: this.encryptionKeyArn, version: tf.value.authTokenVersion! });
+    }
+
+    this.slowLogGroup = createLogGroup(this, 'SlowLog', this.encryptionKeyArn);
+    this.engineLogGroup = createLogGroup(this, 'EngineLog', this.encryptionKeyArn);
+    const logGroups: Record<string, CloudwatchLogGroup> = { 'slow-log': this.slowLogGroup, 'engine-log': this.engineLogGroup };
+    const preventDestroy = props.preventDestroy ?? DEFAULTS.terraform.cachePreventDestroy;
+
+    this.resource = new ElasticacheReplicationGroup(this, 'Resource', {
+      replicationGroupId: groupId,
+      description: spec.description ?? `Celery ${spec.engine} for ${this.node.path}`,
+      engine: spec.engine,
+      engineVersion: spec.engineVersion,
+      nodeType: spec.nodeType,
+      numCacheClusters: spec.numCacheClusters,
+      port: spec.port,
+      clusterMode: spec.clusterMode,
+      subnetGroupName: subnetGroup.name,
+      parameterGroupName: parameterGroup.name,
+      securityGroupIds: [this.securityGroup.securityGroupId],
+      transitEncryptionEnabled: spec.transitEncryptionEnabled,
+      transitEncryptionMode: spec.transitEncryptionMode,
+      // Provider 6.x types these two as strings ("true"/"false").
+      atRestEncryptionEnabled: String(spec.atRestEncryptionEnabled),
+      kmsKeyId: this.encryptionKeyArn,
+      authToken: this.authTokenSecret?.value,
+      authTokenUpdateStrategy: tf.value.authTokenUpdateStrategy,
+      multiAzEnabled: spec.multiAzEnabled,
+      automaticFailoverEnabled: spec.automaticFailoverEnabled,
+      snapshotRetentionLimit: spec.snapshotRetentionLimit,
+      snapshotWindow: spec.snapshotWindow,
+      maintenanceWindow: spec.preferredMaintenanceWindow,
+      autoMinorVersionUpgrade: String(spec.autoMinorVersionUpgrade),
+      finalSnapshotIdentifier: `${groupId}-final`,
+      logDeliveryConfiguration: spec.logTypes.map((logType) => ({
+        destination: logGroups[logType].name,
+        destinationType: 'cloudwatch-logs',
+        logFormat: 'json',
+        logType,
+      })),
+      lifecycle: preventDestroy ? { preventDestroy: true } : undefined,
+    });
+
+    this.replicationGroupId = this.resource.id;
+    this.primaryEndpointAddress = this.resource.primaryEndpointAddress;
+    this.readerEndpointAddress = this.resource.readerEndpointAddress;
+  }
+
+  /**
+   * IAM statements that let a role read the AUTH token (the secret by ARN, and kms:Decrypt through Secrets Manager);
+   * the Terraform counterpart of `grantReadAuthToken`.
+   */
+  public authTokenReadStatements(): IamStatementModel[] {
+    if (!this.authTokenSecret) return [];
+    return readSecretStatements({ secretArn: this.authTokenSecret.secretArn, keyArn: this.authTokenSecret.encryptionKeyArn, region: awsFacts(this).region });
+  }
+
+  /** The Celery endpoint of this cache (a rediss:// URL is built from it). */
+  public celeryEndpoint(options: { db?: number } = {}): CeleryEndpoint {
+    if (!this.spec.transitEncryptionEnabled) {
+      throw new ValidationError(this.node.path, [{ code: 'redis.transit-encryption-off', prop: 'transitEncryptionEnabled', message: 'transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.' }]);
+    }
+    return {
+      scheme: 'rediss',
+      host: this.primaryEndpointAddress,
+      port: this.port,
+      db: options.db ?? DEFAULTS.redis.db,
+      username: '',
+      secretArn: this.authTokenSecret?.secretArn,
+      secretField: this.authTokenSecretField,
+      engine: this.spec.engine,
+      engineVersion: this.spec.engineVersion,
+    };
+  }
+}
