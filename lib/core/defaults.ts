@@ -67,8 +67,23 @@ export const DEFAULTS = {
     visibilityTimeoutSeconds: 3600,
     /** Redis health checks (broker transport options and result backend). */
     healthCheckIntervalSeconds: 25,
-    /** `result_backend_max_retries` when `result_backend_always_retry` is on. */
-    resultBackendMaxRetries: 10,
+    /**
+     * `result_backend_max_retries` when `result_backend_always_retry` is on. With 100 ms base and full-jitter
+     * exponential backoff capped at 10 s, 20 retries wait out about a minute: an ElastiCache failover.
+     */
+    resultBackendMaxRetries: 20,
+    resultBackendRetryBaseMs: 100,
+    resultBackendRetryMaxSleepMs: 10_000,
+    /**
+     * One reserved task per worker process with acks-late. With a Redis broker, kombu then adds a polling delay per
+     * task (celery/celery#4378, #7718; measured on kombu 5.2.4: 200 tasks 25-30 s against 0.9 s with 4).
+     */
+    prefetchMultiplier: 1,
+    /**
+     * `task_publish_retry_policy`: Celery's default gives up after 3 tries in 0.6 s, shorter than a broker restart or
+     * failover (seen in the e2e fault test). 0 + 1 + 2 + 3 + 4 + 5 * 10 = 60 s of retries.
+     */
+    publishRetryPolicy: { max_retries: 14, interval_start: 0, interval_step: 1, interval_max: 5 },
     /** Field of the JSON secret that holds the password or AUTH token. */
     secretPasswordField: 'password',
     /** Field of the JSON secret that holds the user name. */

@@ -14,7 +14,7 @@ describe('the JSON manifest', () => {
       schema: MANIFEST_SCHEMA,
       broker: amqps,
       resultBackend: rediss,
-      options: { visibilityTimeoutSeconds: 3600, healthCheckIntervalSeconds: 25, resultBackendMaxRetries: 10, quorumQueues: true },
+      options: { visibilityTimeoutSeconds: 3600, healthCheckIntervalSeconds: 25, resultBackendMaxRetries: 20, prefetchMultiplier: 1, quorumQueues: true },
     });
   });
 

@@ -128,6 +128,7 @@ const CASES: Case[] = [
   { name: 'certificate without key', run: celery({ broker: { ...amqps, certFile: '/c.pem' } }), code: 'celery.client-cert', prop: 'broker.certFile', mentions: ['go together'] },
   { name: 'bad secret field', run: celery({ broker: { ...amqps, secretField: 'pass word' } }), code: 'secret.field', prop: 'broker.secretField', mentions: ['"pass word"', 'letters, digits'] },
   { name: 'visibility timeout 0', run: celery({ broker: rediss, options: { visibilityTimeoutSeconds: 0 } }), code: 'celery.option', prop: 'options.visibilityTimeoutSeconds', mentions: ['0', 'allowed 1 to 604800'] },
+  { name: 'prefetch multiplier 0', run: celery({ broker: rediss, options: { prefetchMultiplier: 0 } }), code: 'celery.option', prop: 'options.prefetchMultiplier', mentions: ['0', 'allowed 1 to 100'] },
   { name: 'quorum on redis', run: celery({ broker: rediss, options: { quorumQueues: true } }), code: 'celery.option', prop: 'options.quorumQueues', mentions: ['RabbitMQ'] },
   { name: 'port out of range', run: celery({ broker: { ...amqps, port: 0 } }), code: 'celery.port', prop: 'broker.port', mentions: ['0', '1 to 65535'] },
 ];

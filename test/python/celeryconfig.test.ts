@@ -33,15 +33,24 @@ describe('celeryconfig.py imported by python3 with Debian Celery: amqps broker +
     expect(c.backend_connparams).toMatchObject({ connection_class: 'SSLConnection', ssl_cert_reqs: 'CERT_REQUIRED', ssl_check_hostname: true, host: rediss.host, port: 6380, db: 0, password: 'backend-token' });
   });
 
+  test('the Redis backend retries connection errors (and only those) on this Celery', () => {
+    expect(c.backend_retries_connection_errors).toBe(true);
+    expect(c.backend_retries_other_errors).toBe(false);
+  });
+
   test('reliability settings', () => {
     expect(c).toMatchObject({
       task_acks_late: true,
       task_reject_on_worker_lost: true,
       worker_prefetch_multiplier: 1,
       broker_connection_retry_on_startup: true,
+      task_publish_retry: true,
+      task_publish_retry_policy: { max_retries: 14, interval_start: 0, interval_step: 1, interval_max: 5 },
       broker_transport_options: { confirm_publish: true },
       result_backend_always_retry: true,
-      result_backend_max_retries: 10,
+      result_backend_max_retries: 20,
+      result_backend_base_sleep_between_retries_ms: 100,
+      result_backend_max_sleep_between_retries_ms: 10000,
       redis_socket_keepalive: true,
       redis_retry_on_timeout: true,
       redis_backend_health_check_interval: 25,

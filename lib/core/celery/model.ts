@@ -40,8 +40,13 @@ export interface CeleryOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** @default 25 */
   readonly healthCheckIntervalSeconds?: number;
-  /** @default 10 */
+  /** @default 20 */
   readonly resultBackendMaxRetries?: number;
+  /**
+   * `worker_prefetch_multiplier`. Raise it for many short tasks on a Redis broker (see the README's traps).
+   * @default 1
+   */
+  readonly prefetchMultiplier?: number;
   /** RabbitMQ 4: declare quorum queues (`task_default_queue_type = 'quorum'`, Celery >= 5.5). @default - from the engine version */
   readonly quorumQueues?: boolean;
 }
@@ -122,6 +127,7 @@ export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContex
   checkPositive(issues, 'options.visibilityTimeoutSeconds', o.visibilityTimeoutSeconds, 7 * 24 * 3600);
   checkPositive(issues, 'options.healthCheckIntervalSeconds', o.healthCheckIntervalSeconds, 3600);
   checkPositive(issues, 'options.resultBackendMaxRetries', o.resultBackendMaxRetries, 1000);
+  checkPositive(issues, 'options.prefetchMultiplier', o.prefetchMultiplier, 100);
   const quorumDefault = input.broker?.scheme === 'amqps' && /^([4-9]|\d\d+)\./.test(String(input.broker.engineVersion ?? ''));
   if (o.quorumQueues && input.broker?.scheme !== 'amqps') {
     issues.error('celery.option', 'options.quorumQueues', 'options.quorumQueues true needs a RabbitMQ (amqps) broker: Redis has no quorum queues.');
@@ -133,6 +139,7 @@ export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContex
       visibilityTimeoutSeconds: o.visibilityTimeoutSeconds ?? d.visibilityTimeoutSeconds,
       healthCheckIntervalSeconds: o.healthCheckIntervalSeconds ?? d.healthCheckIntervalSeconds,
       resultBackendMaxRetries: o.resultBackendMaxRetries ?? d.resultBackendMaxRetries,
+      prefetchMultiplier: o.prefetchMultiplier ?? d.prefetchMultiplier,
       quorumQueues: o.quorumQueues ?? quorumDefault,
     },
   });

@@ -179,6 +179,22 @@ def _celery_tls_assert_secure(broker_url, broker_use_ssl, result_backend, redis_
             raise CeleryTLSConfigError("redis_backend_use_ssl must require certificates and check the hostname.")
 
 
+def _celery_tls_redis_backend_retries():
+    # result_backend_always_retry retries only what the backend's exception_safe_to_retry accepts. Celery releases
+    # whose Redis backend does not override it (Debian 12's 5.2.6) retry nothing, and a Redis restart or failover
+    # loses results (seen in this project's fault test). Install the predicate later releases use
+    # (celery/backends/redis.py): retry the backend's connection errors.
+    try:
+        from celery.backends.base import BaseBackend
+        from celery.backends.redis import RedisBackend
+    except ImportError:
+        return
+    if RedisBackend.exception_safe_to_retry is BaseBackend.exception_safe_to_retry:
+        def exception_safe_to_retry(self, exc):
+            return isinstance(exc, self.connection_errors)
+        RedisBackend.exception_safe_to_retry = exception_safe_to_retry
+
+
 def _celery_tls_require_celery(minimum, reason):
     import celery
     found = tuple(int(part) for part in celery.__version__.split(".")[:2])

@@ -48,6 +48,7 @@ function settings(model: CeleryConfigModel): [string, string][] {
   ];
   if (b.loginMethod === 'EXTERNAL') out.push(['broker_login_method', pyLiteral('EXTERNAL')]);
   out.push(['broker_connection_retry_on_startup', 'True']);
+  out.push(['task_publish_retry', 'True'], ['task_publish_retry_policy', pyLiteral(DEFAULTS.celery.publishRetryPolicy)]);
   if (b.scheme === 'amqps') {
     out.push(['broker_transport_options', pyLiteral({ confirm_publish: true })]);
   } else {
@@ -67,6 +68,8 @@ function settings(model: CeleryConfigModel): [string, string][] {
       ['redis_backend_use_ssl', '_celery_tls_result_backend[1]'],
       ['result_backend_always_retry', 'True'],
       ['result_backend_max_retries', pyLiteral(o.resultBackendMaxRetries)],
+      ['result_backend_base_sleep_between_retries_ms', pyLiteral(DEFAULTS.celery.resultBackendRetryBaseMs)],
+      ['result_backend_max_sleep_between_retries_ms', pyLiteral(DEFAULTS.celery.resultBackendRetryMaxSleepMs)],
       ['redis_socket_keepalive', 'True'],
       ['redis_retry_on_timeout', 'True'],
       ['redis_backend_health_check_interval', pyLiteral(o.healthCheckIntervalSeconds)],
@@ -75,7 +78,7 @@ function settings(model: CeleryConfigModel): [string, string][] {
   out.push(
     ['task_acks_late', 'True'],
     ['task_reject_on_worker_lost', 'True'],
-    ['worker_prefetch_multiplier', '1'],
+    ['worker_prefetch_multiplier', pyLiteral(o.prefetchMultiplier)],
     ['task_serializer', pyLiteral('json')],
     ['result_serializer', pyLiteral('json')],
     ['accept_content', pyLiteral(['json'])],
@@ -140,6 +143,7 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
   const builder = (e: CeleryEndpoint) => (e.scheme === 'amqps' ? '_celery_tls_amqp_url' : '_celery_tls_redis_url');
   lines.push(`_celery_tls_broker = ${builder(b)}(${pyLiteral(envPrefix('broker'))}, ${endpointDefaults(b, ctx)})`);
   if (r) lines.push(`_celery_tls_result_backend = ${builder(r)}(${pyLiteral(envPrefix('resultBackend'))}, ${endpointDefaults(r, ctx)})`);
+  if (r) lines.push('_celery_tls_redis_backend_retries()');
   lines.push('');
   for (const [setting, expr] of settings(model)) lines.push(`${name(setting)} = ${expr}`);
   lines.push(
