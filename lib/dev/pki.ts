@@ -25,8 +25,8 @@ export interface IssuedCertificate {
 export interface CertificateRequest {
   readonly commonName: string;
   /** DNS names and IP addresses for the subjectAltName. */
-  readonly dnsNames?: string[];
-  readonly ipAddresses?: string[];
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
   readonly usage: 'server' | 'client';
   /** @default now - 1 day */
   readonly notBefore?: Date;
