@@ -17,6 +17,7 @@ export * from './core/iam';
 export * from './core/terraform';
 export * from './core/version';
 export * from './core/celery/model';
+export * from './core/celery/endpoints';
 export * from './core/celery/environment';
 export * from './core/celery/manifest';
 export * from './core/celery/python';

@@ -15,6 +15,7 @@ import {
   chooseSubnets,
   readSecretStatements,
   resolveRabbitMqBrokerSpec,
+  rabbitMqCeleryEndpoint,
 } from '../index';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts } from './common';
 import { BrokerCredentials } from './credentials';
@@ -119,16 +120,7 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
 
   /** The Celery endpoint of this broker (an amqps:// URL is built from it). */
   public celeryEndpoint(options: { vhost?: string } = {}): CeleryEndpoint {
-    return {
-      scheme: 'amqps',
-      host: this.brokerHost,
-      port: this.amqpsPort,
-      vhost: options.vhost ?? DEFAULTS.rabbitmq.vhost,
-      username: this.spec.adminUsername,
-      secretArn: this.adminSecret.secretArn,
-      secretField: DEFAULTS.celery.secretPasswordField,
-      engine: 'rabbitmq',
-      engineVersion: this.spec.engineVersion,
-    };
+    return rabbitMqCeleryEndpoint(this.spec, { host: this.brokerHost, secretArn: this.adminSecret.secretArn, vhost: options.vhost });
   }
+
 }

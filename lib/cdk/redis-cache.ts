@@ -18,6 +18,7 @@ import {
   IssueCollector,
   readSecretStatements,
   resolveRedisCacheSpec,
+  redisCeleryEndpoint,
 } from '../index';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
 import { RedisAuth } from './credentials';
@@ -156,21 +157,9 @@ export class RedisCache extends Construct implements ec2.IConnectable {
 
   /** The Celery endpoint of this cache (a rediss:// URL is built from it). */
   public celeryEndpoint(options: { db?: number } = {}): CeleryEndpoint {
-    if (!this.spec.transitEncryptionEnabled) {
-      throw new ValidationError(this.node.path, [{ code: 'redis.transit-encryption-off', prop: 'transitEncryptionEnabled', message: 'transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.' }]);
-    }
-    return {
-      scheme: 'rediss',
-      host: this.primaryEndpointAddress,
-      port: this.port,
-      db: options.db ?? DEFAULTS.redis.db,
-      username: '',
-      secretArn: this.authTokenSecret?.secretArn,
-      secretField: this.authTokenSecretField,
-      engine: this.spec.engine,
-      engineVersion: this.spec.engineVersion,
-    };
+    return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: this.authTokenSecret?.secretArn, secretField: this.authTokenSecretField, db: options.db });
   }
+
 
   /**
    * A metric of one node (`AWS/ElastiCache`, dimension CacheClusterId `<id>-00N`); ElastiCache publishes host and

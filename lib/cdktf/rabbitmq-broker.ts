@@ -12,6 +12,7 @@ import {
   physicalNameFromPath,
   readSecretStatements,
   resolveRabbitMqBrokerSpec,
+  rabbitMqCeleryEndpoint,
 } from '../index';
 import { CDKTF_CONTEXT, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource, applyIssues, awsFacts, createKey } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
@@ -122,16 +123,7 @@ export class RabbitMqBroker extends Construct implements IConnectable {
 
   /** The Celery endpoint of this broker (an amqps:// URL is built from it). */
   public celeryEndpoint(options: { vhost?: string } = {}): CeleryEndpoint {
-    return {
-      scheme: 'amqps',
-      host: this.brokerHost,
-      port: this.amqpsPort,
-      vhost: options.vhost ?? DEFAULTS.rabbitmq.vhost,
-      username: this.spec.adminUsername,
-      secretArn: this.adminSecret.secretArn,
-      secretField: DEFAULTS.celery.secretPasswordField,
-      engine: 'rabbitmq',
-      engineVersion: this.spec.engineVersion,
-    };
+    return rabbitMqCeleryEndpoint(this.spec, { host: this.brokerHost, secretArn: this.adminSecret.secretArn, vhost: options.vhost });
   }
+
 }

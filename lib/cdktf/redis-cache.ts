@@ -16,6 +16,7 @@ import {
   readSecretStatements,
   resolveRedisCacheSpec,
   resolveTerraformRedisSpec,
+  redisCeleryEndpoint,
 } from '../index';
 import { CDKTF_CONTEXT, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource, awsFacts, createKey, createLogGroup, warn } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
@@ -184,19 +185,7 @@ export class RedisCache extends Construct implements IConnectable {
 
   /** The Celery endpoint of this cache (a rediss:// URL is built from it). */
   public celeryEndpoint(options: { db?: number } = {}): CeleryEndpoint {
-    if (!this.spec.transitEncryptionEnabled) {
-      throw new ValidationError(this.node.path, [{ code: 'redis.transit-encryption-off', prop: 'transitEncryptionEnabled', message: 'transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.' }]);
-    }
-    return {
-      scheme: 'rediss',
-      host: this.primaryEndpointAddress,
-      port: this.port,
-      db: options.db ?? DEFAULTS.redis.db,
-      username: '',
-      secretArn: this.authTokenSecret?.secretArn,
-      secretField: this.authTokenSecretField,
-      engine: this.spec.engine,
-      engineVersion: this.spec.engineVersion,
-    };
+    return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: this.authTokenSecret?.secretArn, secretField: this.authTokenSecretField, db: options.db });
   }
+
 }

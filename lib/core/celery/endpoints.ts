@@ -1,0 +1,46 @@
+import { DEFAULTS } from '../defaults';
+import { ValidationError } from '../errors';
+import { PORTS } from '../ports';
+import { RabbitMqBrokerSpec } from '../rabbitmq';
+import { RedisCacheSpec } from '../redis';
+import { CeleryEndpoint } from './model';
+
+/**
+ * The Celery endpoint of a replication group (both adapters call this). Refuses a plaintext cache: the rendered
+ * settings never build a redis:// URL.
+ */
+export function redisCeleryEndpoint(
+  spec: RedisCacheSpec,
+  where: string,
+  args: { host: string; secretArn?: string; secretField: string; db?: number },
+): CeleryEndpoint {
+  if (!spec.transitEncryptionEnabled) {
+    throw new ValidationError(where, [{ code: 'redis.transit-encryption-off', prop: 'transitEncryptionEnabled', message: 'transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.' }]);
+  }
+  return {
+    scheme: 'rediss',
+    host: args.host,
+    port: spec.port,
+    db: args.db ?? DEFAULTS.redis.db,
+    username: '',
+    secretArn: args.secretArn,
+    secretField: args.secretField,
+    engine: spec.engine,
+    engineVersion: spec.engineVersion,
+  };
+}
+
+/** The Celery endpoint of an Amazon MQ for RabbitMQ broker (AMQPS on 5671, the admin user until per-role application users exist). */
+export function rabbitMqCeleryEndpoint(spec: RabbitMqBrokerSpec, args: { host: string; secretArn: string; vhost?: string }): CeleryEndpoint {
+  return {
+    scheme: 'amqps',
+    host: args.host,
+    port: PORTS.AMQPS,
+    vhost: args.vhost ?? DEFAULTS.rabbitmq.vhost,
+    username: spec.adminUsername,
+    secretArn: args.secretArn,
+    secretField: DEFAULTS.celery.secretPasswordField,
+    engine: 'rabbitmq',
+    engineVersion: spec.engineVersion,
+  };
+}
