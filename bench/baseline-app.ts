@@ -1,13 +1,14 @@
 /**
  * Benchmark baseline: the example stack written by hand with the same L1 resources (no celery-tls-constructs), so
- * that bench/synth.mjs measures what the library adds to a synth. The VPC and the task definition are the user's
- * own code in the example and are the same L2 constructs here.
+ * that bench/synth.mjs measures what the library adds to a synth. The VPC (flow logs, closed default group), the logs
+ * key and the task definition are the user's own code in the example and are the same L2 constructs here.
  */
-import { App, CfnOutput, Fn, Stack, Aws } from 'aws-cdk-lib';
+import { App, Aws, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -15,7 +16,21 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 
 const app = new App();
 const stack = new Stack(app, 'Baseline');
-const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 3, natGateways: 0, subnetConfiguration: [{ name: 'celery', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }] });
+const logsKey = new kms.Key(stack, 'LogsKey', { enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN });
+logsKey.addToResourcePolicy(new iam.PolicyStatement({
+  principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+  actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+  resources: ['*'],
+  conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` } },
+}));
+const flowLogs = new logs.LogGroup(stack, 'FlowLogs', { encryptionKey: logsKey, retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+const flowLogsRole = new iam.Role(stack, 'FlowLogsRole', { assumedBy: new iam.ServicePrincipal('vpc-flow-logs.amazonaws.com') });
+new iam.ManagedPolicy(stack, 'FlowLogsPolicy', { roles: [flowLogsRole], statements: [new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [flowLogs.logGroupArn] })] });
+const vpc = new ec2.Vpc(stack, 'Vpc', {
+  maxAzs: 3, natGateways: 0, subnetConfiguration: [{ name: 'celery', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+  restrictDefaultSecurityGroup: true,
+  flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs, flowLogsRole.withoutPolicyUpdates()), trafficType: ec2.FlowLogTrafficType.ALL } },
+});
 const subnetIds = vpc.isolatedSubnets.map((s) => s.subnetId);
 
 const keyPolicy = {
@@ -75,7 +90,8 @@ new CfnOutput(stack, 'ManifestParameterName', { value: param.ref });
 new CfnOutput(stack, 'CeleryManifest', { value: manifest });
 
 const task = new ecs.FargateTaskDefinition(stack, 'WorkerTask', { cpu: 512, memoryLimitMiB: 1024 });
-const container = task.addContainer('worker', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/python:3.12-slim') });
+const workerLogs = new logs.LogGroup(stack, 'WorkerLogs', { encryptionKey: logsKey, retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+const container = task.addContainer('worker', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/python:3.12-slim'), logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup: workerLogs }) });
 container.addEnvironment('CELERY_TLS_BROKER_HOST', brokerHost);
 container.addSecret('CELERY_TLS_BROKER_PASSWORD', ecs.Secret.fromSecretsManager(secretsmanager.Secret.fromSecretAttributes(stack, 'BS', { secretCompleteArn: brokerSecret.ref, encryptionKey: kms.Key.fromKeyArn(stack, 'BK', brokerKey.attrArn) }), 'password'));
 container.addSecret('CELERY_TLS_RESULT_BACKEND_PASSWORD', ecs.Secret.fromSecretsManager(secretsmanager.Secret.fromSecretAttributes(stack, 'CS', { secretCompleteArn: cacheSecret.ref, encryptionKey: kms.Key.fromKeyArn(stack, 'CK', cacheKey.attrArn) }), 'password'));

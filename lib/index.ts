@@ -15,6 +15,7 @@ export * from './core/rabbitmq';
 export * from './core/network';
 export * from './core/iam';
 export * from './core/terraform';
+export * from './core/guard';
 export * from './core/version';
 export * from './core/celery/model';
 export * from './core/celery/endpoints';

@@ -1,11 +1,12 @@
-import { S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { Aspects, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { AwsProvider, CeleryTransport } from 'celery-tls-constructs/cdktf';
+import { AwsProvider, CeleryEncryptionGuard, CeleryTransport } from 'celery-tls-constructs/cdktf';
 
 /**
  * The CDK for Terraform example: a CeleryTransport with every default (Amazon MQ for RabbitMQ 4.2 broker, Valkey
  * result backend) in an existing VPC, on three private subnets in three Availability Zones. No data sources are
- * needed for placement, so it synthesizes offline.
+ * needed for placement, so it synthesizes offline. The encryption guard fails synthesis if any cache, broker, security
+ * group rule or secret of the stack loses its encryption settings (escape hatches included).
  */
 export class CeleryTlsExampleStack extends TerraformStack {
   public readonly transport: CeleryTransport;
@@ -32,5 +33,7 @@ export class CeleryTlsExampleStack extends TerraformStack {
     // attach transport.workersSecurityGroup to its service.
     new TerraformOutput(this, 'WorkerContainerEnvironment', { value: JSON.stringify(this.transport.containerEnvironment()) });
     new TerraformOutput(this, 'WorkerExecutionRolePolicy', { value: this.transport.credentialsReadPolicyJson() });
+
+    Aspects.of(this).add(new CeleryEncryptionGuard());
   }
 }

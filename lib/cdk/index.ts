@@ -3,5 +3,7 @@ export * from './credentials';
 export * from './redis-cache';
 export * from './rabbitmq-broker';
 export * from './celery-transport';
+export * from './guard';
+export * from './testing';
 export { CDK_CONTEXT, PlacementProps } from './common';
 export * from '../index';

@@ -47,6 +47,11 @@ export const DEFAULTS = {
   kms: {
     enableKeyRotation: true,
   },
+  /** `CeleryEncryptionGuard` (both targets). */
+  guard: {
+    /** `TransitEncryptionMode: preferred` is refused unless the migration flag is set on the guard. */
+    allowTransitEncryptionPreferred: false,
+  },
   /** Terraform-only settings (CDK for Terraform adapter); CloudFormation has no equivalent. */
   terraform: {
     /** `auth_token_update_strategy`: a changed token is added next to the previous one (no client is cut off). */

@@ -73,7 +73,7 @@ export function checkName(issues: IssueCollector, rule: NameRule, prop: string, 
   if (!issues.known(value)) return;
   const problems: string[] = [];
   if (value.length < rule.minLength || value.length > rule.maxLength) {
-    problems.push(`it is ${value.length} characters long; allowed: ${rule.minLength} to ${rule.maxLength}`);
+    problems.push(`it is ${value.length} character${value.length === 1 ? '' : 's'} long; allowed: ${rule.minLength} to ${rule.maxLength}`);
   }
   if (!rule.pattern.test(value)) problems.push(`allowed characters: ${rule.allowed}`);
   const extra = rule.extra?.(value);

@@ -74,7 +74,8 @@ export function resolveRabbitMqBrokerSpec(
   const d = DEFAULTS.rabbitmq;
 
   if (props.publiclyAccessible === true || (props.publiclyAccessible !== undefined && ctx.isUnresolved(props.publiclyAccessible))) {
-    issues.error('rabbitmq.public', 'publiclyAccessible', `publiclyAccessible ${show(props.publiclyAccessible)} is not allowed: a Celery broker must be reachable only from producers and workers inside the VPC. Allowed: false (the default); reach it through the VPC, a VPN or PrivateLink.`);
+    const got = ctx.isUnresolved(props.publiclyAccessible) ? 'from a deploy-time value' : show(props.publiclyAccessible);
+    issues.error('rabbitmq.public', 'publiclyAccessible', `publiclyAccessible ${got} is not allowed: a Celery broker must be reachable only from producers and workers inside the VPC. Allowed: false (the default); reach it through the VPC, a VPN or PrivateLink.`);
   }
   checkName(issues, NAME_RULES.brokerName, 'brokerName', props.brokerName);
 

@@ -21,7 +21,10 @@ export function chooseSubnets(
   const issues = new IssueCollector(ctx);
   const publicOnes = subnets.filter((s) => s.type === 'Public');
   if (publicOnes.length > 0) {
-    issues.error('subnets.public', prop, `${prop} selects public subnets (${publicOnes.map((s) => show(s.subnetId)).join(', ')}): ${need.service} must sit on private or isolated subnets with no route from the internet. Select SubnetType.PRIVATE_ISOLATED or PRIVATE_WITH_EGRESS.`);
+    // Subnets of a VPC in the same stack have deploy-time ids: count them rather than print tokens.
+    const literal = publicOnes.filter((s) => !ctx.isUnresolved(s.subnetId)).map((s) => show(s.subnetId));
+    const which = literal.length === publicOnes.length ? literal.join(', ') : `${publicOnes.length} subnet${publicOnes.length === 1 ? '' : 's'} of this stack`;
+    issues.error('subnets.public', prop, `${prop} selects public subnets (${which}): ${need.service} must sit on private or isolated subnets with no route from the internet. Select private or isolated subnets (SubnetType.PRIVATE_ISOLATED or PRIVATE_WITH_EGRESS on the CDK).`);
   }
   const seen = new Set<string>();
   const chosen: SubnetFact[] = [];

@@ -1,0 +1,184 @@
+import { Annotations, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+import {
+  CeleryEncryptionGuardOptions,
+  GuardContext,
+  GuardFact,
+  GuardResult,
+  GuardedBroker,
+  GuardedCache,
+  GuardedIngressRule,
+  GuardedScope,
+  GuardedSecret,
+  checkEncryptionGuard,
+  formatGuardViolation,
+} from '../index';
+
+/** A CloudFormation resource as it appears in a template. */
+export interface CfnResourceJson {
+  readonly Type: string;
+  readonly Properties?: Record<string, any>;
+  readonly Metadata?: Record<string, any>;
+}
+
+/** After `stack.resolve`, a deploy-time value is an intrinsic (`{ Ref }`, `{ "Fn::GetAtt" }`, ...), never a token. */
+export const CFN_GUARD_CONTEXT: GuardContext = {
+  isExpression: (value: unknown) => value !== null && typeof value === 'object' && !Array.isArray(value),
+};
+
+/** The resource types the guard reads. */
+export const CFN_GUARDED_TYPES = [
+  'AWS::ElastiCache::ReplicationGroup',
+  'AWS::AmazonMQ::Broker',
+  'AWS::EC2::SecurityGroup',
+  'AWS::EC2::SecurityGroupIngress',
+  'AWS::SecretsManager::Secret',
+];
+
+/** `{ Ref: X }` or `{ "Fn::GetAtt": [X, ...] }` → the key of X; a literal id stays as it is. */
+function groupKey(prefix: string, value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, any>;
+    if (typeof v.Ref === 'string') return prefix + v.Ref;
+    if (Array.isArray(v['Fn::GetAtt'])) return prefix + v['Fn::GetAtt'][0];
+  }
+  return undefined;
+}
+
+const fact = (props: Record<string, any>, property: string, prefix = ''): GuardFact => ({ property: prefix + property, value: props[property] });
+
+/**
+ * Describes CloudFormation resources for the guard's rules.
+ * @param keyPrefix qualifies logical ids (one per stack) so that groups of two stacks never collide
+ * @param pathOf construct path of a logical id (the `aws:cdk:path` metadata, else the logical id)
+ */
+export function describeCloudFormation(
+  resources: Record<string, CfnResourceJson>,
+  keyPrefix = '',
+  pathOf: (logicalId: string, r: CfnResourceJson) => string = (id, r) => r.Metadata?.['aws:cdk:path'] ?? id,
+): GuardedScope {
+  const scope: { caches: GuardedCache[]; brokers: GuardedBroker[]; ingressRules: GuardedIngressRule[]; secrets: GuardedSecret[] } = {
+    caches: [],
+    brokers: [],
+    ingressRules: [],
+    secrets: [],
+  };
+  const groups = (v: unknown) => (Array.isArray(v) ? v.map((g) => groupKey(keyPrefix, g)).filter((g): g is string => g !== undefined) : []);
+  const rule = (path: string, group: string | undefined, p: Record<string, any>, prefix = ''): GuardedIngressRule => ({
+    path,
+    group,
+    protocol: fact(p, 'IpProtocol', prefix),
+    fromPort: fact(p, 'FromPort', prefix),
+    toPort: fact(p, 'ToPort', prefix),
+    cidrs: ['CidrIp', 'CidrIpv6'].filter((k) => p[k] !== undefined).map((k) => fact(p, k, prefix)),
+  });
+  for (const [id, r] of Object.entries(resources)) {
+    const p = r.Properties ?? {};
+    const path = pathOf(id, r);
+    switch (r.Type) {
+      case 'AWS::ElastiCache::ReplicationGroup':
+        scope.caches.push({
+          path,
+          transitEncryptionEnabled: fact(p, 'TransitEncryptionEnabled'),
+          transitEncryptionMode: fact(p, 'TransitEncryptionMode'),
+          atRestEncryptionEnabled: fact(p, 'AtRestEncryptionEnabled'),
+          kmsKeyId: fact(p, 'KmsKeyId'),
+          authToken: fact(p, 'AuthToken'),
+          userGroupIds: fact(p, 'UserGroupIds'),
+          port: typeof p.Port === 'number' ? p.Port : undefined,
+          securityGroups: groups(p.SecurityGroupIds),
+        });
+        break;
+      case 'AWS::AmazonMQ::Broker':
+        scope.brokers.push({ path, publiclyAccessible: fact(p, 'PubliclyAccessible'), securityGroups: groups(p.SecurityGroups) });
+        break;
+      case 'AWS::EC2::SecurityGroup':
+        (Array.isArray(p.SecurityGroupIngress) ? p.SecurityGroupIngress : []).forEach((inline: Record<string, any>, i: number) => {
+          scope.ingressRules.push(rule(path, keyPrefix + id, inline ?? {}, `SecurityGroupIngress[${i}].`));
+        });
+        break;
+      case 'AWS::EC2::SecurityGroupIngress':
+        scope.ingressRules.push(rule(path, groupKey(keyPrefix, p.GroupId), p));
+        break;
+      case 'AWS::SecretsManager::Secret':
+        scope.secrets.push({ path, kmsKeyId: fact(p, 'KmsKeyId') });
+        break;
+      default:
+        break;
+    }
+  }
+  return scope;
+}
+
+/** Describes the guarded L1 resources under `scope` as they will be rendered: overrides and escape hatches included. */
+export function describeConstructTree(root: IConstruct): GuardedScope {
+  const byStack = new Map<Stack, Record<string, CfnResourceJson>>();
+  const paths = new Map<string, string>();
+  for (const c of root.node.findAll()) {
+    if (!CfnResource.isCfnResource(c) || !CFN_GUARDED_TYPES.includes(c.cfnResourceType)) continue;
+    const stack = Stack.of(c);
+    // _toCloudFormation() applies addOverride/addPropertyOverride, as synthesis does (aws-cdk-lib cfn-resource.ts).
+    const rendered: { Resources?: Record<string, CfnResourceJson> } = stack.resolve((c as unknown as { _toCloudFormation(): object })._toCloudFormation());
+    const resources = byStack.get(stack) ?? {};
+    for (const [id, r] of Object.entries(rendered.Resources ?? {})) {
+      resources[id] = r;
+      paths.set(`${stack.node.path}/${id}`, c.node.path);
+    }
+    byStack.set(stack, resources);
+  }
+  const parts = [...byStack.entries()].map(([stack, resources]) =>
+    describeCloudFormation(resources, `${stack.node.path}/`, (id) => paths.get(`${stack.node.path}/${id}`) ?? id),
+  );
+  return {
+    caches: parts.flatMap((p) => p.caches),
+    brokers: parts.flatMap((p) => p.brokers),
+    ingressRules: parts.flatMap((p) => p.ingressRules),
+    secrets: parts.flatMap((p) => p.secrets),
+  };
+}
+
+/** Props of the CDK `CeleryEncryptionGuard`. */
+export interface CeleryEncryptionGuardProps extends CeleryEncryptionGuardOptions {}
+
+/**
+ * Fails synthesis when a replication group, broker, security group rule or secret in its scope loses its encryption
+ * settings: transit encryption on with mode `required`, at-rest encryption with a customer-managed key, AUTH token or
+ * user groups, no public broker, no ingress from 0.0.0.0/0 or ::/0 to a Celery port, no protocol -1, secrets with a
+ * customer-managed key. It reads the resources as they will be rendered, so hand-written L1s and escape hatches
+ * (`addPropertyOverride`, `addOverride`) are checked too.
+ *
+ *     Aspects.of(stack).add(new CeleryEncryptionGuard());
+ *
+ * The check runs in the validation phase of synthesis, after every aspect, and reports every violation at once with
+ * the construct path, the property and the fix.
+ */
+export class CeleryEncryptionGuard implements IAspect {
+  private readonly roots = new Set<IConstruct>();
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly props: CeleryEncryptionGuardProps = {}) {}
+
+  /** Checks a scope now, without synthesis (use it in tests, or the helpers of `testing`). */
+  public static check(scope: IConstruct, options: CeleryEncryptionGuardOptions = {}): GuardResult {
+    return checkEncryptionGuard(describeConstructTree(scope), options, CFN_GUARD_CONTEXT);
+  }
+
+  public visit(node: IConstruct): void {
+    // The first node visited is the scope the guard was added to (aspects visit top-down); one check covers it all.
+    if (node.node.scopes.some((s) => this.roots.has(s))) return;
+    this.roots.add(node);
+    node.node.addValidation({
+      validate: () => {
+        const result = CeleryEncryptionGuard.check(node, this.props);
+        for (const w of result.warnings) {
+          const text = formatGuardViolation(w);
+          if (this.warned.has(text)) continue;
+          this.warned.add(text);
+          Annotations.of(node).addWarningV2(`celery-tls-constructs:${w.rule}`, text);
+        }
+        return result.violations.map((v) => `CeleryEncryptionGuard: ${formatGuardViolation(v)}`);
+      },
+    });
+  }
+}

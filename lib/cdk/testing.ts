@@ -1,0 +1,78 @@
+import {
+  CeleryEncryptionGuardError,
+  CeleryEncryptionGuardOptions,
+  GuardResult,
+  checkEncryptionGuard,
+  formatGuardViolations,
+} from '../index';
+import { CFN_GUARD_CONTEXT, CfnResourceJson, describeCloudFormation } from './guard';
+
+/**
+ * Helpers for your own jest (or any runner's) tests of a CDK stack: the encryption guard's rules applied to a
+ * synthesized template, a jest matcher, and a snapshot helper that masks asset hashes. No test framework is imported.
+ */
+
+/** A synthesized template: `Template.fromStack(stack)` (aws-cdk-lib/assertions) or its JSON. */
+export type TemplateInput = { toJSON(): Record<string, any> } | { Resources?: Record<string, any> };
+
+function templateJson(template: TemplateInput): { Resources?: Record<string, CfnResourceJson> } {
+  return typeof (template as { toJSON?: unknown }).toJSON === 'function' ? (template as { toJSON(): any }).toJSON() : (template as any);
+}
+
+/** The guard's findings on a synthesized template (violations and the `preferred` migration warnings). */
+export function celeryEncryptionFindings(template: TemplateInput, options: CeleryEncryptionGuardOptions = {}): GuardResult & { caches: number; brokers: number } {
+  const scope = describeCloudFormation(templateJson(template).Resources ?? {});
+  return { ...checkEncryptionGuard(scope, options, CFN_GUARD_CONTEXT), caches: scope.caches.length, brokers: scope.brokers.length };
+}
+
+/**
+ * Throws `CeleryEncryptionGuardError` (construct path, property and fix of every violation) unless every replication
+ * group, broker, security group rule and secret of the template keeps the encryption settings, and fails when the
+ * template has no replication group and no broker at all (an empty template proves nothing).
+ *
+ *     assertCeleryTransportEncrypted(Template.fromStack(stack));
+ */
+export function assertCeleryTransportEncrypted(template: TemplateInput, options: CeleryEncryptionGuardOptions = {}): void {
+  const found = celeryEncryptionFindings(template, options);
+  if (found.caches + found.brokers === 0) {
+    throw new Error('assertCeleryTransportEncrypted: the template has no AWS::ElastiCache::ReplicationGroup and no AWS::AmazonMQ::Broker: nothing to check (is this the right stack?)');
+  }
+  if (found.violations.length > 0) throw new CeleryEncryptionGuardError(found.violations);
+}
+
+/**
+ * Jest matchers: `expect.extend(celeryTlsMatchers)`, then `expect(Template.fromStack(stack)).toHaveEncryptedCeleryTransport()`.
+ * Declare the matcher for TypeScript with the `CeleryTlsMatchers` interface (see docs/testing.md).
+ */
+export const celeryTlsMatchers = {
+  toHaveEncryptedCeleryTransport(received: TemplateInput, options: CeleryEncryptionGuardOptions = {}) {
+    const found = celeryEncryptionFindings(received, options);
+    const pass = found.caches + found.brokers > 0 && found.violations.length === 0;
+    return {
+      pass,
+      message: () => (pass
+        ? `expected the template to break an encryption rule, but its ${found.caches} replication group(s) and ${found.brokers} broker(s) keep them all`
+        : found.violations.length > 0 ? formatGuardViolations(found.violations) : 'expected a template with a replication group or a broker, found neither'),
+    };
+  },
+};
+
+/** The matcher's type, for `declare global { namespace jest { interface Matchers<R> extends CeleryTlsMatchers<R> {} } }`. */
+export interface CeleryTlsMatchers<R> {
+  toHaveEncryptedCeleryTransport(options?: CeleryEncryptionGuardOptions): R;
+}
+
+/** What replaces an asset hash in `maskAssetHashes`. */
+export const ASSET_HASH_MASK = '[ASSET HASH]';
+
+/**
+ * A copy of a template (or any JSON) with asset hashes (64 hex characters: S3 object keys, image tags, asset ids and
+ * parameters) replaced by `[ASSET HASH]`, so that a snapshot changes when the infrastructure changes, not when a
+ * bundled file or the CDK version does.
+ *
+ *     expect(maskAssetHashes(Template.fromStack(stack).toJSON())).toMatchSnapshot();
+ */
+export function maskAssetHashes<T>(template: T): T {
+  const json = typeof (template as any)?.toJSON === 'function' ? (template as any).toJSON() : template;
+  return JSON.parse(JSON.stringify(json).replace(/[0-9a-f]{64}/g, ASSET_HASH_MASK));
+}

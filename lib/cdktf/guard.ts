@@ -1,0 +1,178 @@
+import { IConstruct } from 'constructs';
+import {
+  CeleryEncryptionGuardError,
+  CeleryEncryptionGuardOptions,
+  GuardContext,
+  GuardFact,
+  GuardResult,
+  GuardedBroker,
+  GuardedCache,
+  GuardedIngressRule,
+  GuardedScope,
+  GuardedSecret,
+  checkEncryptionGuard,
+  formatGuardViolation,
+} from '../index';
+import { Annotations, DefaultTokenResolver, IAspect, StringConcat, TerraformResource, TerraformStack, Tokenization } from './provider';
+
+/** A synthesized Terraform JSON document (`cdk.tf.json`, or `Testing.synth(stack)` parsed). */
+export interface TerraformJson {
+  readonly resource?: Record<string, Record<string, Record<string, any>>>;
+}
+
+/** In Terraform JSON a deploy-time value is a string holding an expression (`${...}`). */
+export const TF_GUARD_CONTEXT: GuardContext = {
+  isExpression: (value: unknown) => typeof value === 'string' && value.includes('${'),
+};
+
+/** The resource types the guard reads. */
+export const TF_GUARDED_TYPES = [
+  'aws_elasticache_replication_group',
+  'aws_mq_broker',
+  'aws_security_group',
+  'aws_vpc_security_group_ingress_rule',
+  'aws_security_group_rule',
+  'aws_secretsmanager_secret',
+];
+
+/** `${aws_security_group.NAME.id}` → `aws_security_group.NAME`; a literal id stays as it is. */
+function groupKey(prefix: string, value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^\$\{(aws_security_group)\.([A-Za-z0-9_-]+)\.id\}$/.exec(value);
+  return m ? `${prefix}${m[1]}.${m[2]}` : value.includes('${') ? undefined : value;
+}
+
+const fact = (block: Record<string, any>, property: string, prefix = ''): GuardFact => ({ property: prefix + property, value: block[property] });
+
+/** The CIDR facts of a legacy-style rule (`cidr_blocks`, `ipv6_cidr_blocks` lists). */
+function cidrList(block: Record<string, any>, prefix: string): GuardFact[] {
+  return ['cidr_blocks', 'ipv6_cidr_blocks'].flatMap((k) =>
+    (Array.isArray(block[k]) ? block[k] : block[k] === undefined ? [] : [block[k]]).map((value: unknown, i: number) => ({ property: `${prefix}${k}[${i}]`, value })),
+  );
+}
+
+/**
+ * Describes Terraform resources for the guard's rules.
+ * @param keyPrefix qualifies resource addresses (one per stack) so that groups of two stacks never collide
+ * @param pathOf construct path of an address (the `//` metadata cdktf writes, else the address)
+ */
+export function describeTerraform(
+  json: TerraformJson,
+  keyPrefix = '',
+  pathOf: (address: string, block: Record<string, any>) => string = (address, block) => block['//']?.metadata?.path ?? address,
+): GuardedScope {
+  const caches: GuardedCache[] = [];
+  const brokers: GuardedBroker[] = [];
+  const ingressRules: GuardedIngressRule[] = [];
+  const secrets: GuardedSecret[] = [];
+  const groups = (v: unknown) => (Array.isArray(v) ? v.map((g) => groupKey(keyPrefix, g)).filter((g): g is string => g !== undefined) : []);
+  const resources = json.resource ?? {};
+  const each = (type: string) => Object.entries(resources[type] ?? {}).map(([name, block]) => ({ block: block ?? {}, path: pathOf(`${type}.${name}`, block ?? {}), key: `${keyPrefix}${type}.${name}` }));
+
+  for (const { block: p, path } of each('aws_elasticache_replication_group')) {
+    caches.push({
+      path,
+      transitEncryptionEnabled: fact(p, 'transit_encryption_enabled'),
+      transitEncryptionMode: fact(p, 'transit_encryption_mode'),
+      atRestEncryptionEnabled: fact(p, 'at_rest_encryption_enabled'),
+      kmsKeyId: fact(p, 'kms_key_id'),
+      authToken: fact(p, 'auth_token'),
+      userGroupIds: fact(p, 'user_group_ids'),
+      port: typeof p.port === 'number' ? p.port : undefined,
+      securityGroups: groups(p.security_group_ids),
+    });
+  }
+  for (const { block: p, path } of each('aws_mq_broker')) {
+    brokers.push({ path, publiclyAccessible: fact(p, 'publicly_accessible'), securityGroups: groups(p.security_groups) });
+  }
+  for (const { block: p, path, key } of each('aws_security_group')) {
+    (Array.isArray(p.ingress) ? p.ingress : []).forEach((inline: Record<string, any>, i: number) => {
+      const prefix = `ingress[${i}].`;
+      ingressRules.push({ path, group: key, protocol: fact(inline, 'protocol', prefix), fromPort: fact(inline, 'from_port', prefix), toPort: fact(inline, 'to_port', prefix), cidrs: cidrList(inline, prefix) });
+    });
+  }
+  for (const { block: p, path } of each('aws_vpc_security_group_ingress_rule')) {
+    ingressRules.push({
+      path,
+      group: groupKey(keyPrefix, p.security_group_id),
+      protocol: fact(p, 'ip_protocol'),
+      fromPort: fact(p, 'from_port'),
+      toPort: fact(p, 'to_port'),
+      cidrs: ['cidr_ipv4', 'cidr_ipv6'].filter((k) => p[k] !== undefined).map((k) => fact(p, k)),
+    });
+  }
+  for (const { block: p, path } of each('aws_security_group_rule')) {
+    if (p.type !== 'ingress') continue;
+    ingressRules.push({ path, group: groupKey(keyPrefix, p.security_group_id), protocol: fact(p, 'protocol'), fromPort: fact(p, 'from_port'), toPort: fact(p, 'to_port'), cidrs: cidrList(p, '') });
+  }
+  for (const { block: p, path } of each('aws_secretsmanager_secret')) {
+    secrets.push({ path, kmsKeyId: fact(p, 'kms_key_id') });
+  }
+  return { caches, brokers, ingressRules, secrets };
+}
+
+const RESOLVER = new DefaultTokenResolver(new StringConcat());
+
+/** Describes the guarded resources under `scope` as they will be rendered: `addOverride` and escape hatches included. */
+export function describeConstructTree(root: IConstruct): GuardedScope {
+  const byStack = new Map<TerraformStack, { resource: Record<string, Record<string, Record<string, any>>> }>();
+  const paths = new Map<string, string>();
+  for (const c of root.node.findAll()) {
+    if (!TerraformResource.isTerraformResource(c) || !TF_GUARDED_TYPES.includes(c.terraformResourceType)) continue;
+    const stack = TerraformStack.of(c);
+    // toTerraform() merges addOverride values, as synthesis does (cdktf terraform-resource.ts); resolving turns
+    // references into the `${type.name.attr}` expressions of cdk.tf.json.
+    const rendered = Tokenization.resolve(c.toTerraform(), { scope: stack, resolver: RESOLVER, preparing: false }) as TerraformJson;
+    const doc = byStack.get(stack) ?? { resource: {} };
+    for (const [type, byName] of Object.entries(rendered.resource ?? {})) {
+      for (const [name, block] of Object.entries(byName)) {
+        (doc.resource[type] ??= {})[name] = block;
+        paths.set(`${stack.node.path}/${type}.${name}`, c.node.path);
+      }
+    }
+    byStack.set(stack, doc);
+  }
+  const parts = [...byStack.entries()].map(([stack, doc]) =>
+    describeTerraform(doc, `${stack.node.path}/`, (address) => paths.get(`${stack.node.path}/${address}`) ?? address),
+  );
+  return {
+    caches: parts.flatMap((p) => p.caches),
+    brokers: parts.flatMap((p) => p.brokers),
+    ingressRules: parts.flatMap((p) => p.ingressRules),
+    secrets: parts.flatMap((p) => p.secrets),
+  };
+}
+
+/** Props of the Terraform `CeleryEncryptionGuard`. */
+export interface CeleryEncryptionGuardProps extends CeleryEncryptionGuardOptions {}
+
+/**
+ * Fails synthesis (`app.synth()`, `cdktf synth`, `Testing.synth`) when a replication group, broker, security group
+ * rule or secret in its scope loses its encryption settings: the same rules, from the same core, as the CDK guard.
+ * It reads the resources as they will be rendered, so hand-written resources and `addOverride` escape hatches are
+ * checked too.
+ *
+ *     Aspects.of(stack).add(new CeleryEncryptionGuard());
+ *
+ * cdktf runs aspects top-down: the guard checks the whole scope when it visits the scope it was added to, and throws
+ * `CeleryEncryptionGuardError` listing every violation with the construct path, the property and the fix. Add it after
+ * any aspect of yours that changes resources, on the same or a higher scope.
+ */
+export class CeleryEncryptionGuard implements IAspect {
+  private readonly roots = new Set<IConstruct>();
+
+  constructor(private readonly props: CeleryEncryptionGuardProps = {}) {}
+
+  /** Checks a scope now, without synthesis. */
+  public static check(scope: IConstruct, options: CeleryEncryptionGuardOptions = {}): GuardResult {
+    return checkEncryptionGuard(describeConstructTree(scope), options, TF_GUARD_CONTEXT);
+  }
+
+  public visit(node: IConstruct): void {
+    if (node.node.scopes.some((s) => this.roots.has(s))) return;
+    this.roots.add(node);
+    const result = CeleryEncryptionGuard.check(node, this.props);
+    for (const w of result.warnings) Annotations.of(node).addWarning(`[celery-tls-constructs:${w.rule}] ${formatGuardViolation(w)}`);
+    if (result.violations.length > 0) throw new CeleryEncryptionGuardError(result.violations);
+  }
+}

@@ -1,0 +1,260 @@
+import { DEFAULTS } from './defaults';
+import { show } from './errors';
+import { PORTS } from './ports';
+
+/**
+ * The rules of `CeleryEncryptionGuard`, framework-free. Each adapter describes the resources in the guarded scope as
+ * they will be deployed (after escape hatches and overrides), in its own property names, and these functions say what
+ * is wrong, where, and how to fix it.
+ */
+
+/** One property of a rendered resource: its name as the target spells it, and its value (undefined when absent). */
+export interface GuardFact {
+  /** e.g. `TransitEncryptionEnabled` (CloudFormation) or `transit_encryption_enabled` (Terraform). */
+  readonly property: string;
+  readonly value: unknown;
+}
+
+/** An ElastiCache replication group. */
+export interface GuardedCache {
+  /** Construct path of the resource. */
+  readonly path: string;
+  readonly transitEncryptionEnabled: GuardFact;
+  readonly transitEncryptionMode: GuardFact;
+  readonly atRestEncryptionEnabled: GuardFact;
+  readonly kmsKeyId: GuardFact;
+  readonly authToken: GuardFact;
+  readonly userGroupIds: GuardFact;
+  /** The port, when a literal number. */
+  readonly port?: number;
+  /** Keys of the security groups attached to it (see `GuardedIngressRule.group`). */
+  readonly securityGroups: readonly string[];
+}
+
+/** An Amazon MQ broker. */
+export interface GuardedBroker {
+  readonly path: string;
+  readonly publiclyAccessible: GuardFact;
+  readonly securityGroups: readonly string[];
+}
+
+/** One ingress rule: standalone, or one entry of a security group's inline list. */
+export interface GuardedIngressRule {
+  readonly path: string;
+  /** Key of the group the rule belongs to, when known (the same key the caches and brokers list). */
+  readonly group?: string;
+  readonly protocol: GuardFact;
+  readonly fromPort: GuardFact;
+  readonly toPort: GuardFact;
+  /** The CIDR sources of the rule (IPv4 and IPv6, one fact per property or list entry). */
+  readonly cidrs: readonly GuardFact[];
+}
+
+/** A Secrets Manager secret. */
+export interface GuardedSecret {
+  readonly path: string;
+  readonly kmsKeyId: GuardFact;
+}
+
+/** Everything in a guarded scope, as rendered. */
+export interface GuardedScope {
+  readonly caches: readonly GuardedCache[];
+  readonly brokers: readonly GuardedBroker[];
+  readonly ingressRules: readonly GuardedIngressRule[];
+  readonly secrets: readonly GuardedSecret[];
+}
+
+/** Options of `CeleryEncryptionGuard` (both targets). */
+export interface CeleryEncryptionGuardOptions {
+  /**
+   * Accept `TransitEncryptionMode: preferred` (TLS and plaintext both accepted). Only for the deployment between the
+   * two steps of turning TLS on for an existing cluster: deploy `preferred`, move every client to TLS, deploy
+   * `required` and remove this flag. The guard still warns about each cache in `preferred`.
+   * @default false
+   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption-enable-existing.html
+   */
+  readonly allowTransitEncryptionPreferred?: boolean;
+}
+
+/** One broken rule: where, which property, what is wrong and how to fix it. */
+export interface GuardViolation {
+  /** Stable rule id, e.g. `guard.transit-encryption`. */
+  readonly rule: string;
+  /** Construct path of the resource. */
+  readonly path: string;
+  /** The property, as the target spells it. */
+  readonly property: string;
+  /** What is wrong, with the value found. */
+  readonly message: string;
+  /** What to change. */
+  readonly fix: string;
+  /** The published checks the rule stands for (cdk-nag, Security Hub, Checkov). */
+  readonly sources: string;
+}
+
+export interface GuardResult {
+  readonly violations: GuardViolation[];
+  /** Allowed but temporary states (the `preferred` migration step). */
+  readonly warnings: GuardViolation[];
+}
+
+/**
+ * The rules, with the published checks each one stands for (cdk-nag, Security Hub, Checkov), for the docs and the
+ * messages.
+ */
+export const GUARD_RULES = {
+  transitEncryption: { id: 'guard.transit-encryption', sources: 'AwsSolutions-AEC3, ElastiCache.5, CKV_AWS_30' },
+  transitEncryptionMode: { id: 'guard.transit-encryption-mode', sources: 'ElastiCache.5, CKV_AWS_30' },
+  atRestEncryption: { id: 'guard.at-rest-encryption', sources: 'AwsSolutions-AEC3, ElastiCache.4, CKV_AWS_29' },
+  cacheKey: { id: 'guard.cache-cmk', sources: 'CKV_AWS_191' },
+  authentication: { id: 'guard.authentication', sources: 'AwsSolutions-AEC6, ElastiCache.6, CKV_AWS_31' },
+  authTokenLiteral: { id: 'guard.auth-token-literal', sources: 'CKV_AWS_31, aws-cdk-lib checkSecretUsage' },
+  publicBroker: { id: 'guard.public-broker', sources: 'CKV_AWS_69, Trivy AWS-0072' },
+  openIngress: { id: 'guard.open-ingress', sources: 'AwsSolutions-EC23, CKV_AWS_24/25/260' },
+  allProtocols: { id: 'guard.all-protocols', sources: 'CKV_AWS_382' },
+  secretKey: { id: 'guard.secret-cmk', sources: 'HIPAA/NIST/PCI SecretsManagerUsingKMSKey, CKV_AWS_149' },
+} as const;
+
+/** Tells the guard which values are deploy-time expressions (intrinsics, `${...}`), never literals. */
+export interface GuardContext {
+  readonly isExpression: (value: unknown) => boolean;
+}
+
+const OPEN_CIDRS = ['0.0.0.0/0', '::/0'];
+const ALL_PROTOCOLS = ['-1', 'all'];
+
+const isTrue = (v: unknown) => v === true || v === 'true';
+const isFalse = (v: unknown) => v === false || v === 'false';
+const absent = (v: unknown) => v === undefined || v === null || v === '';
+
+/** True when a key id names an AWS-managed key (`alias/aws/...`), which the account cannot control or audit. */
+function awsManagedKey(value: unknown): boolean {
+  return typeof value === 'string' && /(^|:)alias\/aws\//.test(value);
+}
+
+/** A CloudFormation dynamic reference (`{{resolve:secretsmanager:...}}`): resolved by CloudFormation, never a literal. */
+function dynamicReference(value: unknown): boolean {
+  return typeof value === 'string' && /^\{\{resolve:(secretsmanager|ssm-secure):/.test(value);
+}
+
+/**
+ * The ports of a Celery deployment: AMQPS and the plaintext AMQP port, the RabbitMQ management port, the Redis default
+ * and library default ports, and every cache port of the scope. HTTPS 443 counts only on a group attached to a broker
+ * or cache (elsewhere it is often a public load balancer).
+ */
+export function celeryPorts(scope: GuardedScope): number[] {
+  const ports = new Set<number>([PORTS.AMQPS, PORTS.AMQP_PLAINTEXT, PORTS.RABBITMQ_MANAGEMENT_HTTPS_ALT, PORTS.REDIS_DEFAULT, DEFAULTS.redis.port]);
+  for (const c of scope.caches) if (c.port !== undefined) ports.add(c.port);
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** Checks every resource of the scope. */
+export function checkEncryptionGuard(scope: GuardedScope, options: CeleryEncryptionGuardOptions, ctx: GuardContext): GuardResult {
+  const violations: GuardViolation[] = [];
+  const warnings: GuardViolation[] = [];
+  const allowPreferred = options.allowTransitEncryptionPreferred ?? DEFAULTS.guard.allowTransitEncryptionPreferred;
+  const add = (rule: { id: string; sources: string }, path: string, fact: GuardFact, problem: string, fix: string, to = violations) =>
+    to.push({ rule: rule.id, path, property: fact.property, message: `${fact.property} ${problem}`, fix, sources: rule.sources });
+  const got = (f: GuardFact) => (absent(f.value) ? 'is not set' : ctx.isExpression(f.value) ? `is a deploy-time expression (${short(f.value)}), not a literal` : `is ${show(f.value)}`);
+
+  for (const c of scope.caches) {
+    const transit = c.transitEncryptionEnabled;
+    if (!isTrue(transit.value)) {
+      add(GUARD_RULES.transitEncryption, c.path, transit, `${got(transit)}: tasks, results and the AUTH token would cross the network in clear text`, `set ${transit.property} to true (remove the escape hatch or override that changed it)`);
+    } else {
+      const mode = c.transitEncryptionMode;
+      if (mode.value === 'required') {
+        // the only state the guard accepts without a flag
+      } else if (mode.value === 'preferred' && allowPreferred) {
+        add(GUARD_RULES.transitEncryptionMode, c.path, mode, 'is "preferred": the cache still accepts plaintext connections (allowed by allowTransitEncryptionPreferred)', `move every client to TLS, then set ${mode.property} to "required" and remove allowTransitEncryptionPreferred`, warnings);
+      } else {
+        const why = mode.value === 'preferred' ? ': the cache also accepts plaintext connections' : '';
+        add(GUARD_RULES.transitEncryptionMode, c.path, mode, `${got(mode)}${why}; only "required" refuses plaintext`, `set ${mode.property} to "required"; while migrating an existing cluster, deploy "preferred" with the guard's allowTransitEncryptionPreferred: true, then "required"`);
+      }
+    }
+    if (!isTrue(c.atRestEncryptionEnabled.value)) {
+      add(GUARD_RULES.atRestEncryption, c.path, c.atRestEncryptionEnabled, `${got(c.atRestEncryptionEnabled)}: snapshots and swap hold task payloads unencrypted`, `set ${c.atRestEncryptionEnabled.property} to true (it is create-only: the cache is replaced)`);
+    }
+    if (absent(c.kmsKeyId.value) || awsManagedKey(c.kmsKeyId.value)) {
+      add(GUARD_RULES.cacheKey, c.path, c.kmsKeyId, `${got(c.kmsKeyId)}: at-rest encryption must use a customer-managed KMS key (with rotation and a key policy you control)`, `set ${c.kmsKeyId.property} to the ARN of a customer-managed key (it is create-only: the cache is replaced)`);
+    }
+    const token = c.authToken.value;
+    const groups = c.userGroupIds.value;
+    const hasGroups = Array.isArray(groups) ? groups.length > 0 : !absent(groups) && ctx.isExpression(groups);
+    if (absent(token) && !hasGroups) {
+      add(GUARD_RULES.authentication, c.path, c.authToken, `is not set and ${c.userGroupIds.property} is empty: any client that reaches the port can read and write every queue`, `set ${c.authToken.property} from a Secrets Manager secret, or ${c.userGroupIds.property} to an RBAC user group`);
+    } else if (!absent(token) && typeof token === 'string' && !ctx.isExpression(token) && !dynamicReference(token)) {
+      add(GUARD_RULES.authTokenLiteral, c.path, c.authToken, 'is a literal string: the token is readable in the synthesized output and in version control', `read ${c.authToken.property} from Secrets Manager (RedisAuth.generatedToken() or RedisAuth.fromSecret...)`);
+    }
+  }
+
+  for (const b of scope.brokers) {
+    const p = b.publiclyAccessible;
+    if (!absent(p.value) && !isFalse(p.value)) {
+      add(GUARD_RULES.publicBroker, b.path, p, `${got(p)}: the broker would get a public endpoint reachable from the internet`, `set ${p.property} to false (create-only: the broker is replaced) and reach it through the VPC, a VPN or PrivateLink`);
+    }
+  }
+
+  const attached = new Set<string>([...scope.caches, ...scope.brokers].flatMap((r) => r.securityGroups));
+  const ports = celeryPorts(scope);
+  for (const r of scope.ingressRules) {
+    const allProtocols = ALL_PROTOCOLS.includes(String(r.protocol.value));
+    const onCeleryGroup = r.group !== undefined && attached.has(r.group);
+    const open = r.cidrs.filter((c) => OPEN_CIDRS.includes(String(c.value)));
+    const covered = allProtocols ? ports : ports.filter((port) => coversPort(r, port, ctx));
+    const isTcp = allProtocols || ['tcp', '6'].includes(String(r.protocol.value)) || ctx.isExpression(r.protocol.value);
+    for (const cidr of open) {
+      if (onCeleryGroup || (isTcp && covered.length > 0)) {
+        const target = onCeleryGroup ? 'a security group of a Celery broker or cache' : `Celery port${covered.length > 1 ? 's' : ''} ${covered.join(', ')}`;
+        add(GUARD_RULES.openIngress, r.path, cidr, `is ${show(cidr.value)}: it opens ${target} to the whole internet`, 'remove the rule and allow the producers\' and workers\' security groups instead (allowDefaultPortFrom / allowProducer / allowWorker)');
+      }
+    }
+    if (allProtocols && (onCeleryGroup || open.length > 0)) {
+      add(GUARD_RULES.allProtocols, r.path, r.protocol, `is ${show(r.protocol.value)}: every protocol and port is open${onCeleryGroup ? ' on a security group of a Celery broker or cache' : ' to the internet'}`, `set ${r.protocol.property} to "tcp" with the one TLS port (5671 for AMQPS, the cache port for Redis)`);
+    }
+  }
+
+  for (const s of scope.secrets) {
+    if (absent(s.kmsKeyId.value) || awsManagedKey(s.kmsKeyId.value)) {
+      add(GUARD_RULES.secretKey, s.path, s.kmsKeyId, `${got(s.kmsKeyId)}: a secret must be encrypted with a customer-managed KMS key; the AWS-managed key aws/secretsmanager cannot be restricted or audited per key`, `set ${s.kmsKeyId.property} to the ARN of a customer-managed key`);
+    }
+  }
+  return { violations, warnings };
+}
+
+/** True when the rule's port range includes `port`; an unknown bound counts as covering (fail closed). */
+function coversPort(r: GuardedIngressRule, port: number, ctx: GuardContext): boolean {
+  const num = (f: GuardFact) => (typeof f.value === 'number' ? f.value : typeof f.value === 'string' && /^-?\d+$/.test(f.value) ? Number(f.value) : undefined);
+  const from = num(r.fromPort);
+  const to = num(r.toPort);
+  if ((from === undefined && ctx.isExpression(r.fromPort.value)) || (to === undefined && ctx.isExpression(r.toPort.value))) return true;
+  if (from === -1 || to === -1) return true;
+  if (from === undefined || to === undefined) return false;
+  return from <= port && port <= to;
+}
+
+function short(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** One line per violation: path, property, problem, fix, rule id. */
+export function formatGuardViolation(v: GuardViolation): string {
+  return `${v.path}: ${v.message}. Fix: ${v.fix}. [${v.rule}; ${v.sources}]`;
+}
+
+/** The message of a failed guard. */
+export function formatGuardViolations(violations: readonly GuardViolation[]): string {
+  return `CeleryEncryptionGuard: ${violations.length} violation${violations.length === 1 ? '' : 's'}\n${violations.map((v) => `  - ${formatGuardViolation(v)}`).join('\n')}`;
+}
+
+/** Thrown when a guarded scope breaks a rule (the Terraform guard, and the test helpers of both targets). */
+export class CeleryEncryptionGuardError extends Error {
+  public readonly violations: GuardViolation[];
+
+  constructor(violations: GuardViolation[]) {
+    super(formatGuardViolations(violations));
+    this.name = 'CeleryEncryptionGuardError';
+    this.violations = violations;
+  }
+}

@@ -1,0 +1,119 @@
+import {
+  CeleryEncryptionGuardError,
+  GuardContext,
+  GuardFact,
+  GuardedScope,
+  checkEncryptionGuard,
+  celeryPorts,
+  formatGuardViolations,
+} from '../../lib';
+
+/** The guard's rules on neutral descriptions: one good scope, then one change per case. */
+const EXPR: GuardContext = { isExpression: (v) => typeof v === 'string' && v.startsWith('${') };
+const f = (property: string, value: unknown): GuardFact => ({ property, value });
+
+function good(): GuardedScope {
+  return {
+    caches: [{
+      path: 'App/Cache/Resource',
+      transitEncryptionEnabled: f('TransitEncryptionEnabled', true),
+      transitEncryptionMode: f('TransitEncryptionMode', 'required'),
+      atRestEncryptionEnabled: f('AtRestEncryptionEnabled', true),
+      kmsKeyId: f('KmsKeyId', '${Key.Arn}'),
+      authToken: f('AuthToken', '{{resolve:secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:t:SecretString:password::}}'),
+      userGroupIds: f('UserGroupIds', undefined),
+      port: 6380,
+      securityGroups: ['cacheSg'],
+    }],
+    brokers: [{ path: 'App/Broker/Resource', publiclyAccessible: f('PubliclyAccessible', false), securityGroups: ['brokerSg'] }],
+    ingressRules: [
+      { path: 'App/Broker/SG/FromWorkers', group: 'brokerSg', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 5671), toPort: f('ToPort', 5671), cidrs: [] },
+      { path: 'App/Alb/SG', group: 'albSg', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 443), toPort: f('ToPort', 443), cidrs: [f('CidrIp', '0.0.0.0/0'), f('CidrIpv6', '::/0')] },
+    ],
+    secrets: [{ path: 'App/Secret/Resource', kmsKeyId: f('KmsKeyId', '${Key.Arn}') }],
+  };
+}
+
+type Mutate = (s: GuardedScope) => GuardedScope;
+const cache = (change: Partial<GuardedScope['caches'][number]>): Mutate => (s) => ({ ...s, caches: [{ ...s.caches[0], ...change }] });
+const rule = (r: GuardedScope['ingressRules'][number]): Mutate => (s) => ({ ...s, ingressRules: [...s.ingressRules, r] });
+
+const VIOLATIONS: [string, Mutate, string, string, string][] = [
+  // name, change, rule id, property, a word of the message
+  ['transit off', cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', false) }), 'guard.transit-encryption', 'TransitEncryptionEnabled', 'clear text'],
+  ['transit "false" (Terraform string)', cache({ transitEncryptionEnabled: f('transit_encryption_enabled', 'false') }), 'guard.transit-encryption', 'transit_encryption_enabled', '"false"'],
+  ['transit absent', cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', undefined) }), 'guard.transit-encryption', 'TransitEncryptionEnabled', 'is not set'],
+  ['transit from a parameter', cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', '${Param}') }), 'guard.transit-encryption', 'TransitEncryptionEnabled', 'not a literal'],
+  ['mode preferred', cache({ transitEncryptionMode: f('TransitEncryptionMode', 'preferred') }), 'guard.transit-encryption-mode', 'TransitEncryptionMode', 'plaintext'],
+  ['mode absent', cache({ transitEncryptionMode: f('TransitEncryptionMode', undefined) }), 'guard.transit-encryption-mode', 'TransitEncryptionMode', 'is not set'],
+  ['at rest off', cache({ atRestEncryptionEnabled: f('AtRestEncryptionEnabled', false) }), 'guard.at-rest-encryption', 'AtRestEncryptionEnabled', 'unencrypted'],
+  ['no key', cache({ kmsKeyId: f('KmsKeyId', undefined) }), 'guard.cache-cmk', 'KmsKeyId', 'customer-managed'],
+  ['AWS-managed key', cache({ kmsKeyId: f('KmsKeyId', 'alias/aws/elasticache') }), 'guard.cache-cmk', 'KmsKeyId', 'alias/aws/elasticache'],
+  ['AWS-managed key by ARN', cache({ kmsKeyId: f('KmsKeyId', 'arn:aws:kms:eu-west-1:1:alias/aws/elasticache') }), 'guard.cache-cmk', 'KmsKeyId', 'customer-managed'],
+  ['no AUTH, no user group', cache({ authToken: f('AuthToken', undefined) }), 'guard.authentication', 'AuthToken', 'UserGroupIds is empty'],
+  ['no AUTH, empty user groups', cache({ authToken: f('AuthToken', undefined), userGroupIds: f('UserGroupIds', []) }), 'guard.authentication', 'AuthToken', 'any client'],
+  ['literal AUTH token', cache({ authToken: f('AuthToken', 'hunter2hunter2hunter2') }), 'guard.auth-token-literal', 'AuthToken', 'literal string'],
+  ['public broker', (s) => ({ ...s, brokers: [{ ...s.brokers[0], publiclyAccessible: f('PubliclyAccessible', true) }] }), 'guard.public-broker', 'PubliclyAccessible', 'public endpoint'],
+  ['public broker from a parameter', (s) => ({ ...s, brokers: [{ ...s.brokers[0], publiclyAccessible: f('publicly_accessible', '${var.public}') }] }), 'guard.public-broker', 'publicly_accessible', 'not a literal'],
+  ['0.0.0.0/0 on the broker group', rule({ path: 'App/Open', group: 'brokerSg', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 443), toPort: f('ToPort', 443), cidrs: [f('CidrIp', '0.0.0.0/0')] }), 'guard.open-ingress', 'CidrIp', 'Celery broker or cache'],
+  ['::/0 on the cache port of another group', rule({ path: 'App/Open', group: 'other', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 6000), toPort: f('ToPort', 7000), cidrs: [f('CidrIpv6', '::/0')] }), 'guard.open-ingress', 'CidrIpv6', '6379, 6380'],
+  ['0.0.0.0/0 on AMQPS of an unknown group', rule({ path: 'App/Open', protocol: f('ip_protocol', 'tcp'), fromPort: f('from_port', 5671), toPort: f('to_port', 5671), cidrs: [f('cidr_ipv4', '0.0.0.0/0')] }), 'guard.open-ingress', 'cidr_ipv4', '5671'],
+  ['0.0.0.0/0 with a port from a variable', rule({ path: 'App/Open', group: 'other', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', '${var.p}'), toPort: f('ToPort', '${var.p}'), cidrs: [f('CidrIp', '0.0.0.0/0')] }), 'guard.open-ingress', 'CidrIp', 'whole internet'],
+  ['protocol -1 from a peer on the cache group', rule({ path: 'App/All', group: 'cacheSg', protocol: f('IpProtocol', '-1'), fromPort: f('FromPort', undefined), toPort: f('ToPort', undefined), cidrs: [] }), 'guard.all-protocols', 'IpProtocol', 'every protocol'],
+  ['protocol "all" (Terraform) open to the internet', rule({ path: 'App/All', group: 'other', protocol: f('protocol', 'all'), fromPort: f('from_port', 0), toPort: f('to_port', 0), cidrs: [f('cidr_blocks[0]', '0.0.0.0/0')] }), 'guard.all-protocols', 'protocol', 'to the internet'],
+  ['secret without a key', (s) => ({ ...s, secrets: [{ path: 'App/S', kmsKeyId: f('KmsKeyId', undefined) }] }), 'guard.secret-cmk', 'KmsKeyId', 'aws/secretsmanager'],
+  ['secret with the AWS-managed key', (s) => ({ ...s, secrets: [{ path: 'App/S', kmsKeyId: f('kms_key_id', 'alias/aws/secretsmanager') }] }), 'guard.secret-cmk', 'kms_key_id', 'customer-managed'],
+];
+
+describe('CeleryEncryptionGuard rules (core)', () => {
+  test('the good scope has no violation and no warning', () => {
+    expect(checkEncryptionGuard(good(), {}, EXPR)).toEqual({ violations: [], warnings: [] });
+  });
+
+  test.each(VIOLATIONS)('%s', (_name, mutate, id, property, word) => {
+    const { violations } = checkEncryptionGuard(mutate(good()), {}, EXPR);
+    expect(violations.map((v) => [v.rule, v.property])).toContainEqual([id, property]);
+    const v = violations.find((x) => x.rule === id)!;
+    expect(v.message.startsWith(`${property} `)).toBe(true);
+    expect(v.message).toContain(word);
+    expect(v.fix.length).toBeGreaterThan(20);
+    expect(v.path).toMatch(/^App\//);
+  });
+
+  test('the migration flag turns "preferred" into a warning, and only "preferred"', () => {
+    const preferred = cache({ transitEncryptionMode: f('TransitEncryptionMode', 'preferred') })(good());
+    const r = checkEncryptionGuard(preferred, { allowTransitEncryptionPreferred: true }, EXPR);
+    expect(r.violations).toEqual([]);
+    expect(r.warnings.map((w) => w.rule)).toEqual(['guard.transit-encryption-mode']);
+    expect(r.warnings[0].fix).toContain('"required"');
+    const off = cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', false) })(good());
+    expect(checkEncryptionGuard(off, { allowTransitEncryptionPreferred: true }, EXPR).violations.map((v) => v.rule)).toEqual(['guard.transit-encryption']);
+  });
+
+  test.each([
+    ['RBAC user groups instead of AUTH', cache({ authToken: f('AuthToken', undefined), userGroupIds: f('UserGroupIds', ['celery']) })],
+    ['an AUTH token read at apply time', cache({ authToken: f('auth_token', '${jsondecode(data.x.secret_string).password}') })],
+    ['a peer group on the broker port', rule({ path: 'App/Peer', group: 'brokerSg', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 5671), toPort: f('ToPort', 5671), cidrs: [f('CidrIp', '10.0.0.0/16')] })],
+    ['HTTPS open on a group of no broker or cache', (s: GuardedScope) => s],
+    ['protocol -1 from a peer on a group of no broker or cache', rule({ path: 'App/Peer', group: 'other', protocol: f('IpProtocol', '-1'), fromPort: f('FromPort', undefined), toPort: f('ToPort', undefined), cidrs: [] })],
+    ['UDP open to the internet on a Celery port number', rule({ path: 'App/Udp', group: 'other', protocol: f('IpProtocol', 'udp'), fromPort: f('FromPort', 5671), toPort: f('ToPort', 5671), cidrs: [f('CidrIp', '0.0.0.0/0')] })],
+    ['a broker without the property (the APIs default to private)', (s: GuardedScope) => ({ ...s, brokers: [{ ...s.brokers[0], publiclyAccessible: f('publicly_accessible', undefined) }] })],
+  ] as [string, Mutate][])('allowed: %s', (_name, mutate) => {
+    expect(checkEncryptionGuard(mutate(good()), {}, EXPR).violations).toEqual([]);
+  });
+
+  test('celery ports: the fixed ones and each cache port', () => {
+    expect(celeryPorts(cache({ port: 7000 })(good()))).toEqual([5671, 5672, 6379, 6380, 7000, 15671]);
+  });
+
+  test('the error lists every violation with path, property, fix and rule', () => {
+    const bad = cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', false), atRestEncryptionEnabled: f('AtRestEncryptionEnabled', false) })(good());
+    const e = new CeleryEncryptionGuardError(checkEncryptionGuard(bad, {}, EXPR).violations);
+    expect(e.message).toBe(formatGuardViolations(e.violations));
+    expect(e.message.split('\n')).toEqual([
+      'CeleryEncryptionGuard: 2 violations',
+      '  - App/Cache/Resource: TransitEncryptionEnabled is false: tasks, results and the AUTH token would cross the network in clear text. Fix: set TransitEncryptionEnabled to true (remove the escape hatch or override that changed it). [guard.transit-encryption; AwsSolutions-AEC3, ElastiCache.5, CKV_AWS_30]',
+      '  - App/Cache/Resource: AtRestEncryptionEnabled is false: snapshots and swap hold task payloads unencrypted. Fix: set AtRestEncryptionEnabled to true (it is create-only: the cache is replaced). [guard.at-rest-encryption; AwsSolutions-AEC3, ElastiCache.4, CKV_AWS_29]',
+    ]);
+  });
+});
