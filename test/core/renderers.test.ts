@@ -108,10 +108,10 @@ describe('project rules', () => {
     expect(offenders).toEqual([]);
   });
 
-  test('defaults live in lib/core/defaults.ts: the CDK adapter restates no default value', () => {
-    const cdk = files(join(root, 'lib', 'cdk')).map((f) => readFileSync(f, 'utf8')).join('\n');
-    for (const literal of ["'cache.m7g.large'", "'mq.m7g.large'", "'4.2'", "'8.2'", 'port: 6380', "'celeryadmin'", 'snapshotRetentionLimit: 15']) {
-      expect(cdk).not.toContain(literal);
+  test.each(['cdk', 'cdktf'])('defaults live in lib/core/defaults.ts: the %s adapter restates no default value', (adapter) => {
+    const code = files(join(root, 'lib', adapter)).map((f) => readFileSync(f, 'utf8')).join('\n');
+    for (const literal of ["'cache.m7g.large'", "'mq.m7g.large'", "'4.2'", "'8.2'", 'port: 6380', "'celeryadmin'", 'snapshotRetentionLimit: 15', 'retentionInDays: 365', 'retention: 365']) {
+      expect(code).not.toContain(literal);
     }
   });
 
