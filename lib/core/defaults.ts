@@ -39,6 +39,8 @@ export const DEFAULTS = {
     passwordLength: 32,
     vhost: '/',
     maintenanceWindow: { dayOfWeek: DayOfWeek.SUNDAY, timeOfDay: '03:00', timeZone: 'UTC' },
+    /** Per-request limit of the management-API custom resource: long enough for a busy broker, well inside a Lambda's run. */
+    managementApiTimeoutMs: 10_000,
   },
   logs: {
     /** HIPAA/NIST/PCI ask for at least 365 days. */

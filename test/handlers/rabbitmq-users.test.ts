@@ -1,0 +1,326 @@
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import {
+  createHandler,
+  type RabbitMqUsersEvent,
+  type RabbitMqUsersProperties,
+} from '../../lib/handlers/rabbitmq-users';
+import { createCertificateAuthority, issueCertificate, type IssuedCertificate } from '../../lib/dev/pki';
+
+// Passwords are long and distinctive so that a leak into any message is found by a plain substring search.
+const ADMIN = { username: 'admin', password: 'AdminPassw0rdNeverShown' };
+const SECRETS: Record<string, string> = {
+  'arn:admin': JSON.stringify(ADMIN),
+  'arn:producer': JSON.stringify({ username: 'producer', password: 'ProducerPassw0rdSecretA' }),
+  'arn:worker': JSON.stringify({ username: 'worker', password: 'WorkerPassw0rdSecretB' }),
+  'arn:producer-2': JSON.stringify({ username: 'producer', password: 'ProducerPassw0rdRotatedC' }),
+  'arn:admin-stale': JSON.stringify({ username: 'admin', password: 'AdminPassw0rdStaleD' }),
+};
+const ALL_PASSWORDS = [ADMIN.password, 'ProducerPassw0rdSecretA', 'WorkerPassw0rdSecretB', 'ProducerPassw0rdRotatedC', 'AdminPassw0rdStaleD'];
+
+interface Permission {
+  configure: string;
+  write: string;
+  read: string;
+}
+
+/** In-memory stand-in for the RabbitMQ management HTTP API, with the real API's status codes. */
+class FakeManagementApi {
+  vhosts = new Set<string>(['/']);
+  users = new Map<string, string>([[ADMIN.username, ADMIN.password]]);
+  permissions = new Map<string, Permission>(); // key: vhost \0 user
+  requests: string[] = [];
+  /** Status to answer instead, by 1-based request number (counted after authentication). */
+  failOn = new Map<number, number>();
+  hang = false;
+  private server?: https.Server;
+
+  constructor(private readonly tls: IssuedCertificate) {}
+
+  async start(): Promise<string> {
+    this.server = https.createServer({ cert: this.tls.certPem, key: this.tls.keyPem }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => this.handle(req.method ?? '', req.url ?? '', req.headers.authorization, Buffer.concat(chunks).toString(), res));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `https://localhost:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private handle(method: string, url: string, auth: string | undefined, body: string, res: import('node:http').ServerResponse) {
+    if (this.hang) return; // accept, never answer
+    const send = (status: number, payload?: object) => {
+      res.writeHead(status, payload ? { 'content-type': 'application/json' } : {});
+      res.end(payload ? JSON.stringify(payload) : undefined);
+    };
+    const expected = 'Basic ' + Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64');
+    if (auth !== expected) return send(401, { error: 'not_authorized', reason: 'Login failed' });
+    this.requests.push(`${method} ${url}`);
+    const injected = this.failOn.get(this.requests.length);
+    // Echoes the request body, as a careless proxy might: the handler must still never show a password.
+    if (injected) return send(injected, { error: 'internal_error', reason: `boom while handling ${body}` });
+
+    const parts = url.split('/').slice(2).map(decodeURIComponent); // ['vhosts', v] | ['users', u] | ['permissions', v, u]
+    const json = body ? JSON.parse(body) : {};
+    const put = <K>(map: Set<K> | Map<K, unknown>, key: K, value?: unknown) => {
+      const existed = map.has(key);
+      if (map instanceof Set) map.add(key);
+      else map.set(key, value);
+      send(existed ? 204 : 201);
+    };
+    const del = <K>(map: Set<K> | Map<K, unknown>, key: K) => (map.delete(key) ? send(204) : send(404, { error: 'Object Not Found', reason: 'Not Found' }));
+
+    if (parts[0] === 'vhosts' && parts.length === 2) {
+      if (method === 'PUT') return put(this.vhosts, parts[1]);
+      if (method === 'DELETE') {
+        for (const k of [...this.permissions.keys()]) if (k.startsWith(`${parts[1]}\0`)) this.permissions.delete(k);
+        return del(this.vhosts, parts[1]);
+      }
+    }
+    if (parts[0] === 'users' && parts.length === 2) {
+      if (method === 'PUT') return put(this.users, parts[1], json.password);
+      if (method === 'DELETE') {
+        for (const k of [...this.permissions.keys()]) if (k.endsWith(`\0${parts[1]}`)) this.permissions.delete(k);
+        return del(this.users, parts[1]);
+      }
+    }
+    if (parts[0] === 'permissions' && parts.length === 3) {
+      const key = `${parts[1]}\0${parts[2]}`;
+      if (method === 'PUT') {
+        if (!this.vhosts.has(parts[1]) || !this.users.has(parts[2])) return send(400, { error: 'bad_request', reason: 'vhost_or_user_not_found' });
+        return put(this.permissions, key, { configure: json.configure, write: json.write, read: json.read });
+      }
+      if (method === 'DELETE') return del(this.permissions, key);
+    }
+    send(405, { error: 'method_not_allowed' });
+  }
+
+  /** Everything except the broker's own admin and default vhost. */
+  state() {
+    return {
+      vhosts: [...this.vhosts].filter((v) => v !== '/').sort(),
+      users: [...this.users.keys()].filter((u) => u !== ADMIN.username).sort(),
+      permissions: Object.fromEntries([...this.permissions].map(([k, v]) => [k.replace('\0', ' '), v])),
+    };
+  }
+}
+
+let ca: IssuedCertificate;
+let serverCert: IssuedCertificate;
+let fake: FakeManagementApi;
+let url: string;
+const logs: string[] = [];
+const onEvent = createHandler({
+  getSecret: async (arn) => {
+    const value = SECRETS[arn];
+    if (value === undefined) throw new Error(`no secret ${arn}`);
+    return value;
+  },
+  log: (line) => logs.push(line),
+});
+
+beforeAll(async () => {
+  ca = await createCertificateAuthority('rabbitmq-users test CA');
+  serverCert = await issueCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+});
+
+beforeEach(async () => {
+  fake = new FakeManagementApi(serverCert);
+  url = await fake.start();
+  logs.length = 0;
+});
+
+afterEach(async () => {
+  await fake.stop();
+});
+
+function props(overrides: Partial<RabbitMqUsersProperties> = {}): RabbitMqUsersProperties {
+  return {
+    ManagementUrl: url,
+    AdminSecretArn: 'arn:admin',
+    Vhost: 'celery/prod', // a slash, to prove path segments are encoded
+    CaBundle: ca.certPem,
+    TimeoutMs: 2000,
+    Users: [
+      { Name: 'producer', PasswordSecretArn: 'arn:producer', Configure: '^celery.*', Write: '^celery.*', Read: '^$' },
+      { Name: 'worker', PasswordSecretArn: 'arn:worker', Configure: '^celery.*', Write: '^celery.*', Read: '^celery.*' },
+    ],
+    ...overrides,
+  };
+}
+
+const create = (p = props()): RabbitMqUsersEvent => ({ RequestType: 'Create', ResourceProperties: p });
+const update = (p: RabbitMqUsersProperties, old: RabbitMqUsersProperties): RabbitMqUsersEvent => ({
+  RequestType: 'Update',
+  ResourceProperties: p,
+  OldResourceProperties: old,
+  PhysicalResourceId: 'rabbitmq-users:celery/prod',
+});
+const del = (p = props()): RabbitMqUsersEvent => ({ RequestType: 'Delete', ResourceProperties: p, PhysicalResourceId: 'rabbitmq-users:celery/prod' });
+
+/** Runs the handler expecting a failure; returns the message after asserting it carries no password. */
+async function failure(event: RabbitMqUsersEvent): Promise<string> {
+  const err = await onEvent(event).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  expect(err).toBeInstanceOf(Error);
+  expectNoPassword(err!.message);
+  return err!.message;
+}
+
+function expectNoPassword(text: string): void {
+  for (const p of ALL_PASSWORDS) expect(text).not.toContain(p);
+}
+
+const FULL_STATE = {
+  vhosts: ['celery/prod'],
+  users: ['producer', 'worker'],
+  permissions: {
+    'celery/prod producer': { configure: '^celery.*', write: '^celery.*', read: '^$' },
+    'celery/prod worker': { configure: '^celery.*', write: '^celery.*', read: '^celery.*' },
+  },
+};
+
+describe('Create', () => {
+  test('creates the vhost, the users with their passwords and their permissions; returns non-secret facts only', async () => {
+    // WHEN
+    const res = await onEvent(create());
+    // THEN
+    expect(fake.state()).toEqual(FULL_STATE);
+    expect(fake.users.get('producer')).toBe('ProducerPassw0rdSecretA');
+    expect(fake.users.get('worker')).toBe('WorkerPassw0rdSecretB');
+    expect(fake.requests).toContain('PUT /api/vhosts/celery%2Fprod');
+    expect(fake.requests).toContain('PUT /api/permissions/celery%2Fprod/worker');
+    expect(res).toEqual({ PhysicalResourceId: 'rabbitmq-users:celery/prod', Data: { Vhost: 'celery/prod', UserNames: 'producer,worker' } });
+    expectNoPassword(JSON.stringify(res));
+    expectNoPassword(logs.join('\n'));
+  });
+
+  test('a repeated Create converges without change or error', async () => {
+    await onEvent(create());
+    const before = fake.state();
+    const res = await onEvent(create());
+    expect(fake.state()).toEqual(before);
+    expect(res.PhysicalResourceId).toBe('rabbitmq-users:celery/prod');
+  });
+
+  test('a 500 on the 4th request names method, path and status, and removes everything this invocation created', async () => {
+    // GIVEN requests 1-3 create vhost, producer, producer's permissions; the 4th (PUT worker) fails
+    fake.failOn.set(4, 500);
+    // WHEN
+    const message = await failure(create());
+    // THEN
+    expect(message).toContain('PUT /api/users/worker failed: the management API answered 500');
+    expect(message).toContain('internal_error');
+    expect(message).toContain('undone: DELETE /api/permissions/celery%2Fprod/producer ok');
+    expect(fake.state()).toEqual({ vhosts: [], users: [], permissions: {} });
+  });
+
+  test('a failed repeat of Create leaves what existed before it in place', async () => {
+    await onEvent(create());
+    fake.failOn.set(fake.requests.length + 4, 500);
+    await failure(create());
+    expect(fake.state()).toEqual(FULL_STATE);
+  });
+
+  test('401 from the management API is a clear failure and nothing is created', async () => {
+    const message = await failure(
+      create(props({ AdminSecretArn: 'arn:admin-stale' })), // the admin's password as it was before a change
+    );
+    expect(message).toContain('PUT /api/vhosts/celery%2Fprod failed: the management API answered 401');
+    expect(message).toContain('admin user name or password in AdminSecretArn was refused');
+    expect(message).toContain('nothing was created');
+    expect(fake.state()).toEqual({ vhosts: [], users: [], permissions: {} });
+  });
+
+  test('a server that never answers fails with a timeout within TimeoutMs', async () => {
+    fake.hang = true;
+    const started = Date.now();
+    const message = await failure(create(props({ TimeoutMs: '300' }))); // CloudFormation passes numbers as strings
+    expect(message).toContain('PUT /api/vhosts/celery%2Fprod failed: timed out after 300 ms');
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+});
+
+describe('Update', () => {
+  test('a password change sets the new password and keeps the rest', async () => {
+    const old = props();
+    await onEvent(create(old));
+    const changed = props({
+      Users: [{ ...old.Users[0], PasswordSecretArn: 'arn:producer-2' }, old.Users[1]],
+    });
+    const res = await onEvent(update(changed, old));
+    expect(fake.users.get('producer')).toBe('ProducerPassw0rdRotatedC');
+    expect(fake.state()).toEqual(FULL_STATE);
+    expectNoPassword(JSON.stringify(res) + logs.join('\n'));
+  });
+
+  test('a renamed vhost is created complete before the old one is deleted; the physical id stays', async () => {
+    const old = props();
+    await onEvent(create(old));
+    fake.requests.length = 0;
+    const res = await onEvent(update(props({ Vhost: 'celery-v2' }), old));
+    expect(fake.state().vhosts).toEqual(['celery-v2']);
+    expect(Object.keys(fake.state().permissions).sort()).toEqual(['celery-v2 producer', 'celery-v2 worker']);
+    const deleteOld = fake.requests.indexOf('DELETE /api/vhosts/celery%2Fprod');
+    expect(deleteOld).toBe(fake.requests.length - 1);
+    expect(fake.requests.indexOf('PUT /api/permissions/celery-v2/worker')).toBeLessThan(deleteOld);
+    expect(res.PhysicalResourceId).toBe('rabbitmq-users:celery/prod');
+    expect(res.Data.Vhost).toBe('celery-v2');
+  });
+
+  test('a user no longer listed is removed; a failed update removes nothing old', async () => {
+    const old = props();
+    await onEvent(create(old));
+    const onlyWorker = props({ Users: [old.Users[1]] });
+    fake.failOn.set(fake.requests.length + 1, 500);
+    await failure(update(onlyWorker, old));
+    expect(fake.state()).toEqual(FULL_STATE);
+    await onEvent(update(onlyWorker, old));
+    expect(fake.state().users).toEqual(['worker']);
+  });
+});
+
+describe('Delete', () => {
+  test('removes users and vhost; a repeated Delete treats 404 as success', async () => {
+    await onEvent(create());
+    await onEvent(del());
+    expect(fake.state()).toEqual({ vhosts: [], users: [], permissions: {} });
+    expect(fake.users.has(ADMIN.username)).toBe(true);
+    fake.requests.length = 0;
+    await expect(onEvent(del())).resolves.toMatchObject({ PhysicalResourceId: 'rabbitmq-users:celery/prod' });
+    expect(fake.requests).toEqual(['DELETE /api/users/producer', 'DELETE /api/users/worker', 'DELETE /api/vhosts/celery%2Fprod']);
+  });
+
+  test('a 500 on Delete is reported, not swallowed', async () => {
+    await onEvent(create());
+    fake.failOn.set(fake.requests.length + 1, 500);
+    expect(await failure(del())).toContain('DELETE /api/users/producer failed: the management API answered 500');
+  });
+});
+
+describe('refusals', () => {
+  test('a plaintext http:// ManagementUrl is refused before any request', async () => {
+    const message = await failure(create(props({ ManagementUrl: url.replace('https:', 'http:') })));
+    expect(message).toMatch(/is not allowed: the management API is reached over https:\/\/ only/);
+    expect(fake.requests).toEqual([]);
+  });
+
+  test('a certificate from a CA that is not trusted is refused', async () => {
+    const message = await failure(create(props({ CaBundle: undefined })));
+    expect(message).toMatch(/PUT \/api\/vhosts\/celery%2Fprod failed: .*(self.signed|unable to (get|verify))/i);
+    expect(fake.state()).toEqual({ vhosts: [], users: [], permissions: {} });
+  });
+
+  test('the admin user cannot be managed as an application user', async () => {
+    const users = [{ Name: 'admin', PasswordSecretArn: 'arn:producer', Configure: '.*', Write: '.*', Read: '.*' }];
+    expect(await failure(create(props({ Users: users })))).toContain('must not contain the admin user "admin"');
+    expect(fake.requests).toEqual([]);
+  });
+});
