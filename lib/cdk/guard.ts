@@ -12,6 +12,7 @@ import {
   GuardedSecret,
   checkEncryptionGuard,
   formatGuardViolation,
+  mergeGuardedScopes,
 } from '../index';
 
 /** A CloudFormation resource as it appears in a template. */
@@ -130,12 +131,7 @@ export function describeConstructTree(root: IConstruct): GuardedScope {
   const parts = [...byStack.entries()].map(([stack, resources]) =>
     describeCloudFormation(resources, `${stack.node.path}/`, (id) => paths.get(`${stack.node.path}/${id}`) ?? id),
   );
-  return {
-    caches: parts.flatMap((p) => p.caches),
-    brokers: parts.flatMap((p) => p.brokers),
-    ingressRules: parts.flatMap((p) => p.ingressRules),
-    secrets: parts.flatMap((p) => p.secrets),
-  };
+  return mergeGuardedScopes(parts);
 }
 
 /** Props of the CDK `CeleryEncryptionGuard`. */

@@ -1,9 +1,9 @@
 import {
-  CeleryEncryptionGuardError,
   CeleryEncryptionGuardOptions,
-  GuardResult,
+  EncryptionFindings,
+  assertEncryptionFindings,
   checkEncryptionGuard,
-  formatGuardViolations,
+  encryptionMatcherResult,
 } from '../index';
 import { CFN_GUARD_CONTEXT, CfnResourceJson, describeCloudFormation } from './guard';
 
@@ -20,7 +20,7 @@ function templateJson(template: TemplateInput): { Resources?: Record<string, Cfn
 }
 
 /** The guard's findings on a synthesized template (violations and the `preferred` migration warnings). */
-export function celeryEncryptionFindings(template: TemplateInput, options: CeleryEncryptionGuardOptions = {}): GuardResult & { caches: number; brokers: number } {
+export function celeryEncryptionFindings(template: TemplateInput, options: CeleryEncryptionGuardOptions = {}): EncryptionFindings {
   const scope = describeCloudFormation(templateJson(template).Resources ?? {});
   return { ...checkEncryptionGuard(scope, options, CFN_GUARD_CONTEXT), caches: scope.caches.length, brokers: scope.brokers.length };
 }
@@ -33,11 +33,7 @@ export function celeryEncryptionFindings(template: TemplateInput, options: Celer
  *     assertCeleryTransportEncrypted(Template.fromStack(stack));
  */
 export function assertCeleryTransportEncrypted(template: TemplateInput, options: CeleryEncryptionGuardOptions = {}): void {
-  const found = celeryEncryptionFindings(template, options);
-  if (found.caches + found.brokers === 0) {
-    throw new Error('assertCeleryTransportEncrypted: the template has no AWS::ElastiCache::ReplicationGroup and no AWS::AmazonMQ::Broker: nothing to check (is this the right stack?)');
-  }
-  if (found.violations.length > 0) throw new CeleryEncryptionGuardError(found.violations);
+  assertEncryptionFindings(celeryEncryptionFindings(template, options), 'the template has no AWS::ElastiCache::ReplicationGroup and no AWS::AmazonMQ::Broker');
 }
 
 /**
@@ -46,15 +42,9 @@ export function assertCeleryTransportEncrypted(template: TemplateInput, options:
  */
 export const celeryTlsMatchers = {
   toHaveEncryptedCeleryTransport(received: TemplateInput, options: CeleryEncryptionGuardOptions = {}) {
-    const found = celeryEncryptionFindings(received, options);
-    const pass = found.caches + found.brokers > 0 && found.violations.length === 0;
-    return {
-      pass,
-      message: () => (pass
-        ? `expected the template to break an encryption rule, but its ${found.caches} replication group(s) and ${found.brokers} broker(s) keep them all`
-        : found.violations.length > 0 ? formatGuardViolations(found.violations) : 'expected a template with a replication group or a broker, found neither'),
-    };
+    return encryptionMatcherResult(celeryEncryptionFindings(received, options), 'template');
   },
+
 };
 
 /** The matcher's type, for `declare global { namespace jest { interface Matchers<R> extends CeleryTlsMatchers<R> {} } }`. */

@@ -12,6 +12,7 @@ import {
   GuardedSecret,
   checkEncryptionGuard,
   formatGuardViolation,
+  mergeGuardedScopes,
 } from '../index';
 import { Annotations, DefaultTokenResolver, IAspect, StringConcat, TerraformResource, TerraformStack, Tokenization } from './provider';
 
@@ -135,12 +136,7 @@ export function describeConstructTree(root: IConstruct): GuardedScope {
   const parts = [...byStack.entries()].map(([stack, doc]) =>
     describeTerraform(doc, `${stack.node.path}/`, (address) => paths.get(`${stack.node.path}/${address}`) ?? address),
   );
-  return {
-    caches: parts.flatMap((p) => p.caches),
-    brokers: parts.flatMap((p) => p.brokers),
-    ingressRules: parts.flatMap((p) => p.ingressRules),
-    secrets: parts.flatMap((p) => p.secrets),
-  };
+  return mergeGuardedScopes(parts);
 }
 
 /** Props of the Terraform `CeleryEncryptionGuard`. */

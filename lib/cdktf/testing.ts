@@ -1,9 +1,9 @@
 import {
-  CeleryEncryptionGuardError,
   CeleryEncryptionGuardOptions,
-  GuardResult,
+  EncryptionFindings,
+  assertEncryptionFindings,
   checkEncryptionGuard,
-  formatGuardViolations,
+  encryptionMatcherResult,
 } from '../index';
 import { TF_GUARD_CONTEXT, TerraformJson, describeTerraform } from './guard';
 
@@ -19,7 +19,7 @@ export type TerraformInput = string | TerraformJson;
 const parse = (input: TerraformInput): TerraformJson => (typeof input === 'string' ? JSON.parse(input) : input);
 
 /** The guard's findings on synthesized Terraform JSON (violations and the `preferred` migration warnings). */
-export function celeryEncryptionFindings(synthesized: TerraformInput, options: CeleryEncryptionGuardOptions = {}): GuardResult & { caches: number; brokers: number } {
+export function celeryEncryptionFindings(synthesized: TerraformInput, options: CeleryEncryptionGuardOptions = {}): EncryptionFindings {
   const scope = describeTerraform(parse(synthesized));
   return { ...checkEncryptionGuard(scope, options, TF_GUARD_CONTEXT), caches: scope.caches.length, brokers: scope.brokers.length };
 }
@@ -32,11 +32,7 @@ export function celeryEncryptionFindings(synthesized: TerraformInput, options: C
  *     assertCeleryTransportEncrypted(Testing.synth(stack));
  */
 export function assertCeleryTransportEncrypted(synthesized: TerraformInput, options: CeleryEncryptionGuardOptions = {}): void {
-  const found = celeryEncryptionFindings(synthesized, options);
-  if (found.caches + found.brokers === 0) {
-    throw new Error('assertCeleryTransportEncrypted: the Terraform JSON has no aws_elasticache_replication_group and no aws_mq_broker: nothing to check (is this the right stack?)');
-  }
-  if (found.violations.length > 0) throw new CeleryEncryptionGuardError(found.violations);
+  assertEncryptionFindings(celeryEncryptionFindings(synthesized, options), 'the Terraform JSON has no aws_elasticache_replication_group and no aws_mq_broker');
 }
 
 /**
@@ -45,15 +41,9 @@ export function assertCeleryTransportEncrypted(synthesized: TerraformInput, opti
  */
 export const celeryTlsMatchers = {
   toHaveEncryptedCeleryTransport(received: TerraformInput, options: CeleryEncryptionGuardOptions = {}) {
-    const found = celeryEncryptionFindings(received, options);
-    const pass = found.caches + found.brokers > 0 && found.violations.length === 0;
-    return {
-      pass,
-      message: () => (pass
-        ? `expected the stack to break an encryption rule, but its ${found.caches} replication group(s) and ${found.brokers} broker(s) keep them all`
-        : found.violations.length > 0 ? formatGuardViolations(found.violations) : 'expected a stack with a replication group or a broker, found neither'),
-    };
+    return encryptionMatcherResult(celeryEncryptionFindings(received, options), 'stack');
   },
+
 };
 
 /** The matcher's type, for `declare global { namespace jest { interface Matchers<R> extends CeleryTlsMatchers<R> {} } }`. */

@@ -64,6 +64,16 @@ export interface GuardedScope {
   readonly secrets: readonly GuardedSecret[];
 }
 
+/** One description of several stacks (each adapter describes stack by stack). */
+export function mergeGuardedScopes(parts: readonly GuardedScope[]): GuardedScope {
+  return {
+    caches: parts.flatMap((p) => p.caches),
+    brokers: parts.flatMap((p) => p.brokers),
+    ingressRules: parts.flatMap((p) => p.ingressRules),
+    secrets: parts.flatMap((p) => p.secrets),
+  };
+}
+
 /** Options of `CeleryEncryptionGuard` (both targets). */
 export interface CeleryEncryptionGuardOptions {
   /**
@@ -257,4 +267,30 @@ export class CeleryEncryptionGuardError extends Error {
     this.name = 'CeleryEncryptionGuardError';
     this.violations = violations;
   }
+}
+
+/** What the test helpers found in one synthesized stack: the guard's result and how many caches and brokers it saw. */
+export interface EncryptionFindings extends GuardResult {
+  readonly caches: number;
+  readonly brokers: number;
+}
+
+/**
+ * `assertCeleryTransportEncrypted` of both targets: throws the guard's error for any violation, and fails on output
+ * without a replication group or a broker (an empty stack proves nothing). `nothing` says what was missing.
+ */
+export function assertEncryptionFindings(found: EncryptionFindings, nothing: string): void {
+  if (found.caches + found.brokers === 0) throw new Error(`assertCeleryTransportEncrypted: ${nothing}: nothing to check (is this the right stack?)`);
+  if (found.violations.length > 0) throw new CeleryEncryptionGuardError(found.violations);
+}
+
+/** The result of the `toHaveEncryptedCeleryTransport` jest matcher of both targets; `what` names the checked output. */
+export function encryptionMatcherResult(found: EncryptionFindings, what: string): { pass: boolean; message: () => string } {
+  const pass = found.caches + found.brokers > 0 && found.violations.length === 0;
+  return {
+    pass,
+    message: () => (pass
+      ? `expected the ${what} to break an encryption rule, but its ${found.caches} replication group(s) and ${found.brokers} broker(s) keep them all`
+      : found.violations.length > 0 ? formatGuardViolations(found.violations) : `expected a ${what} with a replication group or a broker, found neither`),
+  };
 }
