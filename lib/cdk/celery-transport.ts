@@ -213,7 +213,7 @@ export class CeleryTransport extends Construct {
     const shared = this.backendEndpoint !== undefined && this.backendEndpoint.connectable === this.brokerEndpoint.connectable;
     return celeryIngressRules({
       brokerPort: this.brokerEndpoint.port,
-      brokerProtocol: this.brokerEndpoint.celery.scheme === 'amqps' ? 'AMQPS' : 'Redis over TLS',
+      brokerScheme: this.brokerEndpoint.celery.scheme,
       backendPort: this.backendEndpoint && !shared ? this.backendEndpoint.port : undefined,
     });
   }
@@ -224,7 +224,7 @@ export class CeleryTransport extends Construct {
 
   private allowPeer(peer: ec2.IConnectable, role: NetworkRole, label: string): void {
     for (const rule of this.rules().filter((r) => r.from === role)) {
-      this.target(rule.to).connectable.connections.allowFrom(peer, ec2.Port.tcp(rule.port), ruleDescription(label, rule.to, rule.port, rule.to === NetworkRole.BROKER && this.brokerEndpoint.celery.scheme === 'amqps' ? 'AMQPS' : 'Redis over TLS'));
+      this.target(rule.to).connectable.connections.allowFrom(peer, ec2.Port.tcp(rule.port), ruleDescription(label, rule));
     }
   }
 }

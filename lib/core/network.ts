@@ -1,3 +1,4 @@
+import type { TlsScheme } from './celery/model';
 import { NetworkRole } from './types';
 
 /** One TCP ingress rule between two roles. The egress rule on the source mirrors it. */
@@ -5,6 +6,8 @@ export interface IngressRuleModel {
   readonly from: NetworkRole;
   readonly to: NetworkRole;
   readonly port: number;
+  /** What runs over the port, for descriptions (e.g. "AMQPS"). */
+  readonly protocol: string;
   readonly description: string;
 }
 
@@ -22,8 +25,11 @@ const LABEL: Record<NetworkRole, string> = {
   [NetworkRole.RESULT_BACKEND]: 'result backend',
 };
 
-export function ruleDescription(from: string, to: NetworkRole, port: number, protocol: string): string {
-  return `${from} to ${LABEL[to]} on ${port}/tcp (${protocol})`;
+const PROTOCOL: Record<TlsScheme, string> = { amqps: 'AMQPS', rediss: 'Redis over TLS' };
+
+/** A rule's description; adapters use it with their own source label for peers added later. */
+export function ruleDescription(from: string, rule: Pick<IngressRuleModel, 'to' | 'port' | 'protocol'>): string {
+  return `${from} to ${LABEL[rule.to]} on ${rule.port}/tcp (${rule.protocol})`;
 }
 
 /**
@@ -31,16 +37,18 @@ export function ruleDescription(from: string, to: NetworkRole, port: number, pro
  * TLS ports, nothing else. Producers read results too (AsyncResult.get), so both reach the backend.
  */
 export function celeryIngressRules(args: {
+  brokerScheme: TlsScheme;
   brokerPort: number;
-  brokerProtocol: string;
+  /** Undefined without a result backend, or when the backend shares the broker's cache. */
   backendPort?: number;
 }): IngressRuleModel[] {
   const rules: IngressRuleModel[] = [];
+  const rule = (from: NetworkRole, to: NetworkRole, port: number, protocol: string): IngressRuleModel => ({
+    from, to, port, protocol, description: ruleDescription(LABEL[from], { to, port, protocol }),
+  });
   for (const from of [NetworkRole.PRODUCERS, NetworkRole.WORKERS]) {
-    rules.push({ from, to: NetworkRole.BROKER, port: args.brokerPort, description: ruleDescription(LABEL[from], NetworkRole.BROKER, args.brokerPort, args.brokerProtocol) });
-    if (args.backendPort !== undefined) {
-      rules.push({ from, to: NetworkRole.RESULT_BACKEND, port: args.backendPort, description: ruleDescription(LABEL[from], NetworkRole.RESULT_BACKEND, args.backendPort, 'Redis over TLS') });
-    }
+    rules.push(rule(from, NetworkRole.BROKER, args.brokerPort, PROTOCOL[args.brokerScheme]));
+    if (args.backendPort !== undefined) rules.push(rule(from, NetworkRole.RESULT_BACKEND, args.backendPort, PROTOCOL.rediss));
   }
   return rules;
 }

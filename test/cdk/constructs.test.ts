@@ -16,22 +16,12 @@ import {
   RedisAuth,
   RedisCache,
   TransitEncryptionMode,
-  ValidationError,
 } from '../../lib/cdk';
 import { stackWithVpc, templateOf } from './helpers';
 import { allFindings, ingressPorts, networkFindings } from './security';
+import { thrown } from '../thrown';
 
 const idOf = (stack: Stack, c: { node: { defaultChild?: any } }) => stack.getLogicalId(c.node.defaultChild);
-
-function thrown(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('RedisCache', () => {
   test('GIVEN defaults THEN a TLS-only Valkey replication group with its own key, secret, logs and group', () => {

@@ -13,7 +13,6 @@ import {
   RedisAuth,
   RedisCache,
   TransitEncryptionMode,
-  ValidationError,
 } from '../../lib/cdktf';
 import {
   DataAwsSecretsmanagerSecretVersion,
@@ -26,18 +25,9 @@ import {
 } from '../../lib/cdktf/provider';
 import { VPC_ID, nameOf, subnets, synthJson, tfStack, warningsOf } from './helpers';
 import { allFindings, ingressRules, networkFindings, ofType } from './security';
+import { thrown } from '../thrown';
 
 Testing.setupJest();
-
-function thrown(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 const placement = { vpcId: VPC_ID, subnets: subnets() };
 

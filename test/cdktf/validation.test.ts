@@ -5,6 +5,7 @@ import * as tf from '../../lib/cdktf';
 import { BrokerDeploymentMode, CacheEngine, DayOfWeek, ValidationError } from '../../lib';
 import { stackWithVpc } from '../cdk/helpers';
 import { VPC_ID, subnets, tfStack } from './helpers';
+import { thrown } from '../thrown';
 
 /**
  * The same invalid input must be refused by both adapters with the same message (the messages come from core).
@@ -46,26 +47,16 @@ const CASES: Case[] = [
   { name: 'bad cache inside a transport', construct: 'CeleryTransport', props: (a) => ({ resultBackend: (a === 'cdk' ? cdk : tf).CeleryResultBackend.redis({ clusterMode: 'enabled' }) }) },
 ];
 
-function errorOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
-
 function cdkError(c: Case): ValidationError {
   const { stack, vpc } = stackWithVpc();
   const Ctor = cdk[c.construct] as unknown as new (s: unknown, id: string, p: object) => unknown;
-  return errorOf(() => new Ctor(stack, 'Subject', { vpc, ...c.props('cdk') }));
+  return thrown(() => new Ctor(stack, 'Subject', { vpc, ...c.props('cdk') }));
 }
 
 function tfError(c: Case): ValidationError {
   const { stack } = tfStack();
   const Ctor = tf[c.construct] as unknown as new (s: unknown, id: string, p: object) => unknown;
-  return errorOf(() => new Ctor(stack, 'Subject', { vpcId: VPC_ID, subnets: subnets(), ...c.props('tf') }));
+  return thrown(() => new Ctor(stack, 'Subject', { vpcId: VPC_ID, subnets: subnets(), ...c.props('tf') }));
 }
 
 describe('the cdktf adapter refuses the same invalid inputs as the CDK adapter, with the same messages', () => {
