@@ -41,6 +41,31 @@ export const DEFAULTS = {
     maintenanceWindow: { dayOfWeek: DayOfWeek.SUNDAY, timeOfDay: '03:00', timeZone: 'UTC' },
     /** Per-request limit of the management-API custom resource: long enough for a busy broker, well inside a Lambda's run. */
     managementApiTimeoutMs: 10_000,
+    /** Application identities created through the management API (CloudFormation creates only the admin). */
+    applicationUsers: {
+      /** A dedicated vhost: the application users have no permission on "/", which Amazon MQ's monitoring uses. */
+      vhost: 'celery',
+      producerUsername: 'celery-producer',
+      workerUsername: 'celery-worker',
+      /** The one user when `sharedUser` is set. */
+      sharedUsername: 'celery-app',
+      /** The rotation twin of each user is named "<user>.alt" (alternating-users rotation). */
+      alternateSuffix: '.alt',
+      /** Days between rotations of the user and admin passwords (compliance packs ask for 90 at most). */
+      rotationDays: 30,
+      /**
+       * Permission regular expressions on the vhost, for every role. Celery declares its queues and exchanges on
+       * first use (producers too, through kombu's maybe_declare), binds queues (read on the exchange), and its
+       * default exchange and queue share the name "celery", so names cannot separate the roles: the vhost does.
+       */
+      permissions: { configure: '.*', write: '.*', read: '.*' },
+      /** Lambda runtime of the management-API function (the newest Node.js that aws-cdk-lib 2.276 knows). */
+      functionRuntime: 'nodejs24.x',
+      functionTimeoutSeconds: 120,
+      functionMemoryMiB: 256,
+      /** CloudFormation waits this long for the custom resource before it fails the deployment. */
+      serviceTimeoutSeconds: 300,
+    },
   },
   logs: {
     /** HIPAA/NIST/PCI ask for at least 365 days. */

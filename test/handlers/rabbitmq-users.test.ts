@@ -1,14 +1,12 @@
-import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import {
   createHandler,
   type RabbitMqUsersEvent,
   type RabbitMqUsersProperties,
 } from '../../lib/handlers/rabbitmq-users';
 import { createCertificateAuthority, issueCertificate, type IssuedCertificate } from '../../lib/dev/pki';
+import { ADMIN, FakeManagementApi } from './fake-management-api';
 
 // Passwords are long and distinctive so that a leak into any message is found by a plain substring search.
-const ADMIN = { username: 'admin', password: 'AdminPassw0rdNeverShown' };
 const SECRETS: Record<string, string> = {
   'arn:admin': JSON.stringify(ADMIN),
   'arn:producer': JSON.stringify({ username: 'producer', password: 'ProducerPassw0rdSecretA' }),
@@ -17,98 +15,6 @@ const SECRETS: Record<string, string> = {
   'arn:admin-stale': JSON.stringify({ username: 'admin', password: 'AdminPassw0rdStaleD' }),
 };
 const ALL_PASSWORDS = [ADMIN.password, 'ProducerPassw0rdSecretA', 'WorkerPassw0rdSecretB', 'ProducerPassw0rdRotatedC', 'AdminPassw0rdStaleD'];
-
-interface Permission {
-  configure: string;
-  write: string;
-  read: string;
-}
-
-/** In-memory stand-in for the RabbitMQ management HTTP API, with the real API's status codes. */
-class FakeManagementApi {
-  vhosts = new Set<string>(['/']);
-  users = new Map<string, string>([[ADMIN.username, ADMIN.password]]);
-  permissions = new Map<string, Permission>(); // key: vhost \0 user
-  requests: string[] = [];
-  /** Status to answer instead, by 1-based request number (counted after authentication). */
-  failOn = new Map<number, number>();
-  hang = false;
-  private server?: https.Server;
-
-  constructor(private readonly tls: IssuedCertificate) {}
-
-  async start(): Promise<string> {
-    this.server = https.createServer({ cert: this.tls.certPem, key: this.tls.keyPem }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => this.handle(req.method ?? '', req.url ?? '', req.headers.authorization, Buffer.concat(chunks).toString(), res));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `https://localhost:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-  }
-
-  private handle(method: string, url: string, auth: string | undefined, body: string, res: import('node:http').ServerResponse) {
-    if (this.hang) return; // accept, never answer
-    const send = (status: number, payload?: object) => {
-      res.writeHead(status, payload ? { 'content-type': 'application/json' } : {});
-      res.end(payload ? JSON.stringify(payload) : undefined);
-    };
-    const expected = 'Basic ' + Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64');
-    if (auth !== expected) return send(401, { error: 'not_authorized', reason: 'Login failed' });
-    this.requests.push(`${method} ${url}`);
-    const injected = this.failOn.get(this.requests.length);
-    // Echoes the request body, as a careless proxy might: the handler must still never show a password.
-    if (injected) return send(injected, { error: 'internal_error', reason: `boom while handling ${body}` });
-
-    const parts = url.split('/').slice(2).map(decodeURIComponent); // ['vhosts', v] | ['users', u] | ['permissions', v, u]
-    const json = body ? JSON.parse(body) : {};
-    const put = <K>(map: Set<K> | Map<K, unknown>, key: K, value?: unknown) => {
-      const existed = map.has(key);
-      if (map instanceof Set) map.add(key);
-      else map.set(key, value);
-      send(existed ? 204 : 201);
-    };
-    const del = <K>(map: Set<K> | Map<K, unknown>, key: K) => (map.delete(key) ? send(204) : send(404, { error: 'Object Not Found', reason: 'Not Found' }));
-
-    if (parts[0] === 'vhosts' && parts.length === 2) {
-      if (method === 'PUT') return put(this.vhosts, parts[1]);
-      if (method === 'DELETE') {
-        for (const k of [...this.permissions.keys()]) if (k.startsWith(`${parts[1]}\0`)) this.permissions.delete(k);
-        return del(this.vhosts, parts[1]);
-      }
-    }
-    if (parts[0] === 'users' && parts.length === 2) {
-      if (method === 'PUT') return put(this.users, parts[1], json.password);
-      if (method === 'DELETE') {
-        for (const k of [...this.permissions.keys()]) if (k.endsWith(`\0${parts[1]}`)) this.permissions.delete(k);
-        return del(this.users, parts[1]);
-      }
-    }
-    if (parts[0] === 'permissions' && parts.length === 3) {
-      const key = `${parts[1]}\0${parts[2]}`;
-      if (method === 'PUT') {
-        if (!this.vhosts.has(parts[1]) || !this.users.has(parts[2])) return send(400, { error: 'bad_request', reason: 'vhost_or_user_not_found' });
-        return put(this.permissions, key, { configure: json.configure, write: json.write, read: json.read });
-      }
-      if (method === 'DELETE') return del(this.permissions, key);
-    }
-    send(405, { error: 'method_not_allowed' });
-  }
-
-  /** Everything except the broker's own admin and default vhost. */
-  state() {
-    return {
-      vhosts: [...this.vhosts].filter((v) => v !== '/').sort(),
-      users: [...this.users.keys()].filter((u) => u !== ADMIN.username).sort(),
-      permissions: Object.fromEntries([...this.permissions].map(([k, v]) => [k.replace('\0', ' '), v])),
-    };
-  }
-}
 
 let ca: IssuedCertificate;
 let serverCert: IssuedCertificate;
@@ -210,9 +116,10 @@ describe('Create', () => {
     expect(res.PhysicalResourceId).toBe('rabbitmq-users:celery/prod');
   });
 
-  test('a 500 on the 4th request names method, path and status, and removes everything this invocation created', async () => {
-    // GIVEN requests 1-3 create vhost, producer, producer's permissions; the 4th (PUT worker) fails
-    fake.failOn.set(4, 500);
+  test('a 500 on the 5th request names method, path and status, and removes everything this invocation created', async () => {
+    // GIVEN requests 1-3 create vhost, producer, producer's permissions, the 4th looks for producer's rotation twin;
+    // the 5th (PUT worker) fails
+    fake.failOn.set(5, 500);
     // WHEN
     const message = await failure(create());
     // THEN
@@ -295,7 +202,14 @@ describe('Delete', () => {
     expect(fake.users.has(ADMIN.username)).toBe(true);
     fake.requests.length = 0;
     await expect(onEvent(del())).resolves.toMatchObject({ PhysicalResourceId: 'rabbitmq-users:celery/prod' });
-    expect(fake.requests).toEqual(['DELETE /api/users/producer', 'DELETE /api/users/worker', 'DELETE /api/vhosts/celery%2Fprod']);
+    // Each user's rotation twin goes too (404 when it never existed).
+    expect(fake.requests).toEqual([
+      'DELETE /api/users/producer',
+      'DELETE /api/users/producer.alt',
+      'DELETE /api/users/worker',
+      'DELETE /api/users/worker.alt',
+      'DELETE /api/vhosts/celery%2Fprod',
+    ]);
   });
 
   test('a 500 on Delete is reported, not swallowed', async () => {

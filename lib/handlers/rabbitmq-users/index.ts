@@ -5,8 +5,19 @@
  * Plain Node 20 `https`; no AWS SDK import at module level so that tests never load it.
  * @see https://www.rabbitmq.com/docs/http-api-reference
  */
-import * as https from 'node:https';
 import { DEFAULTS } from '../../core/defaults';
+import {
+  ALTERNATE_SUFFIX,
+  Credentials,
+  ManagementApi,
+  alternateOf,
+  defaultGetSecret,
+  parseSecret,
+  permissionPath,
+  redact,
+  userPath,
+  vhostPath,
+} from './management';
 
 /** One application user and its permission regular expressions on the vhost. */
 export interface RabbitMqUserSpec {
@@ -28,6 +39,8 @@ export interface RabbitMqUsersProperties {
   readonly Users: readonly RabbitMqUserSpec[];
   /** PEM bundle trusted instead of the system CAs (local CAs in tests). @default the Node.js CA store */
   readonly CaBundle?: string;
+  /** `default_queue_type` of the vhost ("quorum" on RabbitMQ 4). @default - the broker's default */
+  readonly DefaultQueueType?: string;
   /** Per-request time limit. @default 10000 */
   readonly TimeoutMs?: number | string;
 }
@@ -45,124 +58,15 @@ export interface RabbitMqUsersResponse {
   readonly Data: { readonly Vhost: string; readonly UserNames: string };
 }
 
+// Amazon MQ creates the default vhost "/" itself; removing it would break the broker's own monitoring user.
+const DEFAULT_VHOST = '/';
+
 export interface RabbitMqUsersDependencies {
   /** Returns a secret's string value. @default Secrets Manager GetSecretValue */
   readonly getSecret?: (arn: string) => Promise<string>;
   /** Receives progress lines (method, path, status: never a secret). @default console.log */
   readonly log?: (line: string) => void;
 }
-
-// Enough of the management API's answer to explain a failure, without flooding CloudFormation's event log.
-const BODY_EXCERPT_CHARS = 300;
-// Amazon MQ creates the default vhost "/" itself; removing it would break the broker's own monitoring user.
-const DEFAULT_VHOST = '/';
-
-async function defaultGetSecret(arn: string): Promise<string> {
-  // Lazy: the SDK ships in the Lambda Node.js runtime, and tests inject getSecret instead of loading it.
-  const sm = require('@aws-sdk/client-secrets-manager');
-  const client = new sm.SecretsManagerClient({});
-  const out = await client.send(new sm.GetSecretValueCommand({ SecretId: arn }));
-  if (typeof out.SecretString !== 'string') throw new Error(`secret ${arn} has no SecretString`);
-  return out.SecretString;
-}
-
-interface Credentials {
-  readonly username?: string;
-  readonly password: string;
-}
-
-function parseSecret(arn: string, value: string): Credentials {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return { password: value }; // a bare password
-  }
-  const obj = parsed as Record<string, unknown>;
-  const password = obj?.[DEFAULTS.celery.secretPasswordField];
-  if (typeof password !== 'string' || password === '') {
-    throw new Error(`secret ${arn} has no "${DEFAULTS.celery.secretPasswordField}" field`);
-  }
-  const username = obj[DEFAULTS.celery.secretUsernameField];
-  return { username: typeof username === 'string' ? username : undefined, password };
-}
-
-/** Replaces every known secret value in a text, so that no message can carry one. */
-function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('***');
-  return out;
-}
-
-class ManagementApi {
-  private readonly url: URL;
-  private readonly auth: string;
-  readonly secrets: string[];
-
-  constructor(
-    managementUrl: string,
-    admin: Credentials,
-    private readonly ca: string | undefined,
-    private readonly timeoutMs: number,
-    private readonly log: (line: string) => void,
-    secrets: string[],
-  ) {
-    this.url = new URL(managementUrl);
-    this.auth = 'Basic ' + Buffer.from(`${admin.username}:${admin.password}`).toString('base64');
-    this.secrets = secrets;
-  }
-
-  /** Sends one request; resolves with the status, rejects with a redacted, explained error. */
-  request(method: 'PUT' | 'DELETE', path: string, body?: object, okStatuses: readonly number[] = [200, 201, 204]): Promise<number> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise<number>((resolve, reject) => {
-      const fail = (reason: string) => reject(new Error(redact(`${method} ${path} failed: ${reason}`, this.secrets)));
-      const req = https.request(
-        {
-          protocol: 'https:',
-          hostname: this.url.hostname,
-          port: this.url.port || 443,
-          method,
-          path,
-          ca: this.ca,
-          rejectUnauthorized: true,
-          headers: {
-            authorization: this.auth,
-            'content-type': 'application/json',
-            ...(payload === undefined ? {} : { 'content-length': Buffer.byteLength(payload) }),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (err) => fail(err.message));
-          res.on('end', () => {
-            clearTimeout(timer);
-            const status = res.statusCode ?? 0;
-            this.log(`${method} ${path} -> ${status}`);
-            if (okStatuses.includes(status)) return resolve(status);
-            const text = Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim();
-            const excerpt = text.length > BODY_EXCERPT_CHARS ? `${text.slice(0, BODY_EXCERPT_CHARS)}...` : text;
-            const hint = status === 401 ? ' (the admin user name or password in AdminSecretArn was refused)' : '';
-            fail(`the management API answered ${status} ${res.statusMessage ?? ''}${hint}: ${excerpt || '(empty body)'}`);
-          });
-        },
-      );
-      // One deadline for the whole exchange: a server that accepts and never answers must not hang the Lambda.
-      const timer = setTimeout(() => req.destroy(new Error(`timed out after ${this.timeoutMs} ms (TimeoutMs)`)), this.timeoutMs);
-      req.on('error', (err) => {
-        clearTimeout(timer);
-        fail(err.message);
-      });
-      req.end(payload);
-    });
-  }
-}
-
-const enc = encodeURIComponent;
-const vhostPath = (v: string) => `/api/vhosts/${enc(v)}`;
-const userPath = (u: string) => `/api/users/${enc(u)}`;
-const permissionPath = (v: string, u: string) => `/api/permissions/${enc(v)}/${enc(u)}`;
 
 function validate(props: RabbitMqUsersProperties | undefined): RabbitMqUsersProperties {
   if (!props) throw new Error('ResourceProperties are missing');
@@ -181,6 +85,7 @@ function validate(props: RabbitMqUsersProperties | undefined): RabbitMqUsersProp
   for (const u of props.Users) {
     if (typeof u?.Name !== 'string' || u.Name === '') throw new Error('every user needs a non-empty Name');
     if (names.has(u.Name)) throw new Error(`user ${JSON.stringify(u.Name)} is listed twice in Users`);
+    if (u.Name.endsWith(ALTERNATE_SUFFIX)) throw new Error(`user ${JSON.stringify(u.Name)} ends with ${JSON.stringify(ALTERNATE_SUFFIX)}, which names the rotation twin of each user`);
     names.add(u.Name);
   }
   return props;
@@ -224,11 +129,11 @@ export function createHandler(deps: RabbitMqUsersDependencies = {}): (event: Rab
       throw new Error(`RequestType ${JSON.stringify(event.RequestType)} is not Create, Update or Delete`);
     }
 
-    const passwords = new Map<string, string>();
+    const passwords = new Map<string, Credentials>();
     for (const u of props.Users) {
-      const { password } = parseSecret(u.PasswordSecretArn, await getSecret(u.PasswordSecretArn));
-      secrets.push(password);
-      passwords.set(u.Name, password);
+      const credentials = parseSecret(u.PasswordSecretArn, await getSecret(u.PasswordSecretArn));
+      secrets.push(credentials.password);
+      passwords.set(u.Name, credentials);
     }
     await converge(api, props, passwords);
 
@@ -243,17 +148,26 @@ export function createHandler(deps: RabbitMqUsersDependencies = {}): (event: Rab
   };
 }
 
-/** PUTs vhost, users and permissions; on failure deletes what this invocation created (201), newest first. */
-async function converge(api: ManagementApi, props: RabbitMqUsersProperties, passwords: Map<string, string>): Promise<void> {
+/**
+ * PUTs vhost, users and permissions; on failure deletes what this invocation created (201), newest first. The user
+ * the secret currently names (the user or, after a rotation, its twin) gets the secret's password; an existing twin
+ * keeps its password (clients may still use it) and gets the same permissions.
+ */
+async function converge(api: ManagementApi, props: RabbitMqUsersProperties, passwords: Map<string, Credentials>): Promise<void> {
   const created: string[] = [];
   const step = async (path: string, body: object) => {
     if ((await api.request('PUT', path, body)) === 201) created.push(path);
   };
   try {
-    await step(vhostPath(props.Vhost), {});
+    await step(vhostPath(props.Vhost), props.DefaultQueueType ? { default_queue_type: props.DefaultQueueType } : {});
     for (const u of props.Users) {
-      await step(userPath(u.Name), { password: passwords.get(u.Name), tags: '' });
-      await step(permissionPath(props.Vhost, u.Name), { configure: u.Configure, write: u.Write, read: u.Read });
+      const credentials = passwords.get(u.Name)!;
+      const active = credentials.username === alternateOf(u.Name) ? credentials.username : u.Name;
+      const permissions = { configure: u.Configure, write: u.Write, read: u.Read };
+      await step(userPath(active), { password: credentials.password, tags: '' });
+      await step(permissionPath(props.Vhost, active), permissions);
+      const twin = alternateOf(active);
+      if ((await api.get(userPath(twin))) !== undefined) await step(permissionPath(props.Vhost, twin), permissions);
     }
   } catch (err) {
     const undone: string[] = [];
@@ -270,11 +184,13 @@ async function converge(api: ManagementApi, props: RabbitMqUsersProperties, pass
   }
 }
 
-/** Deletes users, then the vhost (which takes its permissions with it); 404 means already gone. */
+/** Deletes users and their rotation twins, then the vhost (which takes its permissions with it); 404 means already gone. */
 async function remove(api: ManagementApi, vhost: string | undefined, users: readonly string[]): Promise<void> {
-  for (const name of users) await api.request('DELETE', userPath(name), undefined, [200, 204, 404]);
+  for (const name of users.flatMap((n) => [n, alternateOf(n)])) await api.request('DELETE', userPath(name), undefined, [200, 204, 404]);
   if (vhost !== undefined && vhost !== DEFAULT_VHOST) await api.request('DELETE', vhostPath(vhost), undefined, [200, 204, 404]);
 }
 
-/** The Lambda entry point (`index.onEvent`). */
+/** The custom-resource entry point (`index.onEvent`). */
 export const onEvent = createHandler();
+
+export { onRotate } from './rotation';

@@ -1,0 +1,216 @@
+/**
+ * Secrets Manager rotation function for the RabbitMQ secrets of an Amazon MQ broker, through the management API.
+ *
+ * - Application users rotate by alternating users: the new password goes to the twin of the user the secret names
+ *   (`<user>` / `<user>.alt`), with the same tags and permissions, and the secret then names the twin. Clients that
+ *   still hold the previous credentials keep connecting (after a broker restart too) until the next rotation.
+ * - The admin secret (the function's `ADMIN_SECRET_ARN`) rotates in place: only this library's functions use it.
+ *
+ * The four steps follow the Secrets Manager rotation contract and are each safe to repeat.
+ * @see https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda-functions.html
+ */
+import { createHash } from 'node:crypto';
+import { DEFAULTS } from '../../core/defaults';
+import { Credentials, ManagementApi, alternateOf, parseSecret, permissionPath, redact, userPath, userPermissionsPath } from './management';
+
+export interface RotationEvent {
+  readonly SecretId: string;
+  readonly ClientRequestToken: string;
+  readonly Step: 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
+}
+
+/** The Secrets Manager calls rotation needs (the default uses the AWS SDK; tests pass an in-memory store). */
+export interface RotationSecrets {
+  /** The value of a version by stage or id; undefined when no such version exists. */
+  get(arn: string, select: { stage: string; versionId?: string }): Promise<string | undefined>;
+  /** Whether rotation is on, and the stages of each version id. */
+  describe(arn: string): Promise<{ rotationEnabled: boolean; versions: Record<string, string[]> }>;
+  randomPassword(length: number): Promise<string>;
+  putPending(arn: string, token: string, value: string): Promise<void>;
+  /** Moves AWSCURRENT to `token`, away from `fromVersionId`. */
+  promote(arn: string, token: string, fromVersionId: string): Promise<void>;
+}
+
+export interface RotationConfig {
+  readonly managementUrl: string;
+  readonly adminSecretArn: string;
+  readonly passwordLength: number;
+  readonly timeoutMs: number;
+  /** PEM bundle trusted instead of the system CAs (tests). */
+  readonly caBundle?: string;
+}
+
+const CURRENT = 'AWSCURRENT';
+const PENDING = 'AWSPENDING';
+
+interface UserDocument {
+  readonly password_hash?: string;
+  readonly hashing_algorithm?: string;
+  readonly tags?: string | string[];
+}
+
+interface PermissionDocument {
+  readonly vhost: string;
+  readonly configure: string;
+  readonly write: string;
+  readonly read: string;
+}
+
+const tagsOf = (u: UserDocument | undefined) => (Array.isArray(u?.tags) ? u!.tags.join(',') : (u?.tags ?? ''));
+
+/**
+ * True when RabbitMQ's stored hash is of this password: base64(salt[4] + H(salt + password)).
+ * @see https://www.rabbitmq.com/docs/passwords#computing-password-hash
+ */
+export function passwordMatches(user: UserDocument, password: string): boolean {
+  if (!user.password_hash) return false;
+  const algorithm = { rabbit_password_hashing_sha256: 'sha256', rabbit_password_hashing_sha512: 'sha512', rabbit_password_hashing_md5: 'md5' }[user.hashing_algorithm ?? 'rabbit_password_hashing_sha256'];
+  if (!algorithm) return false;
+  const raw = Buffer.from(user.password_hash, 'base64');
+  const salt = raw.subarray(0, 4);
+  return createHash(algorithm).update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest().equals(raw.subarray(4));
+}
+
+export function createRotationHandler(config: RotationConfig, secrets: RotationSecrets, log: (line: string) => void = console.log): (event: RotationEvent) => Promise<void> {
+  const api = (admin: Credentials, known: string[]) => new ManagementApi(config.managementUrl, admin, config.caBundle, config.timeoutMs, log, known);
+
+  async function read(arn: string, select: { stage: string; versionId?: string }, known: string[]): Promise<Credentials> {
+    const value = await secrets.get(arn, select);
+    if (value === undefined) throw new Error(`secret ${arn} has no ${select.stage} version${select.versionId ? ` ${select.versionId}` : ''}`);
+    const credentials = parseSecret(arn, value);
+    known.push(credentials.password);
+    if (!credentials.username) throw new Error(`secret ${arn} has no "${DEFAULTS.celery.secretUsernameField}" field`);
+    return credentials;
+  }
+
+  return async (event) => {
+    const { SecretId: arn, ClientRequestToken: token, Step: step } = event;
+    const known: string[] = [];
+    try {
+      const described = await secrets.describe(arn);
+      if (!described.rotationEnabled) throw new Error(`secret ${arn} does not have rotation enabled`);
+      const stages = described.versions[token];
+      if (!stages) throw new Error(`secret ${arn} has no version ${token}`);
+      if (stages.includes(CURRENT)) {
+        log(`${step}: version ${token} is already ${CURRENT}`);
+        return;
+      }
+      if (!stages.includes(PENDING)) throw new Error(`version ${token} of secret ${arn} is not ${PENDING}`);
+      const isAdmin = arn === config.adminSecretArn;
+
+      if (step === 'createSecret') {
+        const current = await read(arn, { stage: CURRENT }, known);
+        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
+          log(`createSecret: ${PENDING} exists`);
+          return;
+        }
+        const currentJson = JSON.parse((await secrets.get(arn, { stage: CURRENT }))!) as Record<string, unknown>;
+        const password = await secrets.randomPassword(config.passwordLength);
+        known.push(password);
+        const username = isAdmin ? current.username! : alternateOf(current.username!);
+        await secrets.putPending(arn, token, JSON.stringify({ ...currentJson, [DEFAULTS.celery.secretUsernameField]: username, [DEFAULTS.celery.secretPasswordField]: password }));
+        log(`createSecret: ${PENDING} names ${username}`);
+      } else if (step === 'setSecret') {
+        const current = await read(arn, { stage: CURRENT }, known);
+        const pending = await read(arn, { stage: PENDING, versionId: token }, known);
+        if (isAdmin) {
+          // The admin changes its own password; after a half-done run the pending password is the one that works.
+          let client = api(current, known);
+          let self = await client.get(userPath(current.username!)).catch(async (err: Error) => {
+            if (!/ 401 /.test(err.message)) throw err;
+            client = api(pending, known);
+            return client.get(userPath(current.username!));
+          });
+          if (self === undefined) throw new Error(`the admin user ${current.username} does not exist on the broker`);
+          await client.request('PUT', userPath(pending.username!), { password: pending.password, tags: tagsOf(self as UserDocument) });
+        } else {
+          const admin = api(await read(config.adminSecretArn, { stage: CURRENT }, known), known);
+          const user = (await admin.get(userPath(current.username!))) as UserDocument | undefined;
+          if (user === undefined) throw new Error(`the user ${current.username} named by secret ${arn} does not exist on the broker`);
+          const permissions = ((await admin.get(userPermissionsPath(current.username!))) ?? []) as PermissionDocument[];
+          await admin.request('PUT', userPath(pending.username!), { password: pending.password, tags: tagsOf(user) });
+          for (const p of permissions) {
+            await admin.request('PUT', permissionPath(p.vhost, pending.username!), { configure: p.configure, write: p.write, read: p.read });
+          }
+        }
+        log(`setSecret: password of ${pending.username} set`);
+      } else if (step === 'testSecret') {
+        const pending = await read(arn, { stage: PENDING, versionId: token }, known);
+        const adminCredentials = isAdmin ? pending : await read(config.adminSecretArn, { stage: CURRENT }, known);
+        const admin = api(adminCredentials, known);
+        const user = (await admin.get(userPath(pending.username!))) as UserDocument | undefined;
+        if (user === undefined || !passwordMatches(user, pending.password)) {
+          throw new Error(`the broker does not hold the pending password of ${pending.username}`);
+        }
+        if (!isAdmin) {
+          const current = await read(arn, { stage: CURRENT }, known);
+          const shape = async (name: string) => JSON.stringify((((await admin.get(userPermissionsPath(name))) ?? []) as PermissionDocument[]).map((p) => [p.vhost, p.configure, p.write, p.read]).sort());
+          const want = await shape(current.username!);
+          const got = await shape(pending.username!);
+          if (want !== got) throw new Error(`the permissions of ${pending.username} differ from those of ${current.username}: ${got} against ${want}`);
+        }
+        log(`testSecret: ${pending.username} verified`);
+      } else if (step === 'finishSecret') {
+        const from = Object.entries(described.versions).find(([, s]) => s.includes(CURRENT))?.[0];
+        if (!from) throw new Error(`secret ${arn} has no ${CURRENT} version`);
+        await secrets.promote(arn, token, from);
+        log(`finishSecret: version ${token} is ${CURRENT}`);
+      } else {
+        throw new Error(`Step ${JSON.stringify(step)} is not createSecret, setSecret, testSecret or finishSecret`);
+      }
+    } catch (err) {
+      throw new Error(redact(`${step} of ${arn} failed: ${(err as Error).message}`, known));
+    }
+  };
+}
+
+/** Secrets Manager through the SDK of the Lambda runtime (loaded lazily, as in the custom resource). */
+export function sdkRotationSecrets(): RotationSecrets {
+  const sm = require('@aws-sdk/client-secrets-manager');
+  const endpoint = process.env.SECRETS_MANAGER_ENDPOINT;
+  const client = new sm.SecretsManagerClient(endpoint ? { endpoint } : {});
+  return {
+    async get(arn, select) {
+      try {
+        const out = await client.send(new sm.GetSecretValueCommand({ SecretId: arn, VersionStage: select.stage, VersionId: select.versionId }));
+        return out.SecretString;
+      } catch (err) {
+        if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+        throw err;
+      }
+    },
+    async describe(arn) {
+      const out = await client.send(new sm.DescribeSecretCommand({ SecretId: arn }));
+      return { rotationEnabled: out.RotationEnabled === true, versions: out.VersionIdsToStages ?? {} };
+    },
+    async randomPassword(length) {
+      const out = await client.send(new sm.GetRandomPasswordCommand({ PasswordLength: length, ExcludePunctuation: true, IncludeSpace: false, RequireEachIncludedType: true }));
+      return out.RandomPassword;
+    },
+    async putPending(arn, token, value) {
+      await client.send(new sm.PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: value, VersionStages: [PENDING] }));
+    },
+    async promote(arn, token, fromVersionId) {
+      await client.send(new sm.UpdateSecretVersionStageCommand({ SecretId: arn, VersionStage: CURRENT, MoveToVersionId: token, RemoveFromVersionId: fromVersionId }));
+    },
+  };
+}
+
+function envNumber(name: string, fallback: number): number {
+  const v = process.env[name];
+  return v === undefined ? fallback : Number(v);
+}
+
+/** The rotation entry point (`index.onRotate`), configured by the construct through the environment. */
+export const onRotate = async (event: RotationEvent): Promise<void> => {
+  const handler = createRotationHandler(
+    {
+      managementUrl: process.env.MANAGEMENT_URL ?? '',
+      adminSecretArn: process.env.ADMIN_SECRET_ARN ?? '',
+      passwordLength: envNumber('PASSWORD_LENGTH', DEFAULTS.rabbitmq.passwordLength),
+      timeoutMs: envNumber('TIMEOUT_MS', DEFAULTS.rabbitmq.managementApiTimeoutMs),
+    },
+    sdkRotationSecrets(),
+  );
+  return handler(event);
+};
