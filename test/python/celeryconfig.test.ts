@@ -181,6 +181,43 @@ describe('secrets are read at start-up from Secrets Manager when no password var
   });
 });
 
+describe('rotating user names (RabbitMQ application users): the whole secret, its user name wins', () => {
+  const rotating = { ...amqps, username: 'celery-worker', secretUsernameField: 'username' };
+
+  test('CELERY_TLS_BROKER_CREDENTIALS (one ECS secret) gives user name and password of one version', () => {
+    const c = inspect(render({ broker: rotating }), { env: { CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: 'celery-worker.alt', password: 'rot/ated:pw@1' }) } }).json;
+    expect(c.error).toBeUndefined();
+    expect(c.broker_parts.username).toBe('celery-worker.alt');
+    expect(c.broker_parts.password).toBe('rot/ated:pw@1');
+  });
+
+  test('read by ARN at start-up, the secret\'s user name wins over the rendered one', () => {
+    const secrets = tempFile('secrets.json', JSON.stringify({ [BROKER_ARN]: JSON.stringify({ username: 'celery-worker.alt', password: 'from-sm' }) }));
+    const c = inspect(render({ broker: rotating }), { stubBoto3: true, env: { STUB_SECRETS_FILE: secrets, STUB_CALLS_FILE: tempFile('calls.jsonl', '') } }).json;
+    expect(c.broker_parts.username).toBe('celery-worker.alt');
+    expect(c.broker_parts.password).toBe('from-sm');
+  });
+
+  test('without secretUsernameField a user name in the secret is ignored (the admin-style secret of a fixed user)', () => {
+    const c = inspect(render({ broker: amqps }), { env: { CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: 'someone-else', password: 'pw' }) } }).json;
+    expect(c.broker_parts.username).toBe('celeryadmin');
+    expect(c.broker_parts.password).toBe('pw');
+  });
+
+  test('CREDENTIALS without the password field fails and names the variable, without echoing the secret', () => {
+    const c = inspect(render({ broker: rotating }), { env: { CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: 'u', pass: 'NotShownAnywhere' }) } }).json;
+    expect(c.error).toBe('CeleryTLSConfigError');
+    expect(c.message).toContain('CELERY_TLS_BROKER_CREDENTIALS has no field');
+    expect(c.message).not.toContain('NotShownAnywhere');
+  });
+
+  test('the rendered module names CREDENTIALS, not USERNAME, for such an endpoint', () => {
+    const source = render({ broker: rotating });
+    expect(source).toContain('CELERY_TLS_BROKER_CREDENTIALS');
+    expect(new CeleryConfig({ broker: rotating }).toEnvironment()).not.toHaveProperty('CELERY_TLS_BROKER_USERNAME');
+  });
+});
+
 describe('settings rendered at synth time (deploy-time host names)', () => {
   const TOKEN = '${Token[AmqpHost.12]}';
   const ctx: ResolveContext = { isUnresolved: (v) => typeof v === 'string' && v.includes('${Token[') };

@@ -30,16 +30,20 @@ export function redisCeleryEndpoint(
   };
 }
 
-/** The Celery endpoint of an Amazon MQ for RabbitMQ broker (AMQPS on 5671, the admin user until per-role application users exist). */
-export function rabbitMqCeleryEndpoint(spec: RabbitMqBrokerSpec, args: { host: string; secretArn: string; vhost?: string }): CeleryEndpoint {
+/**
+ * The Celery endpoint of an Amazon MQ for RabbitMQ broker: AMQPS on 5671 as an application user (never the admin).
+ * `rotatingUsername`: the user name is read from the secret too (rotation by alternating users).
+ */
+export function rabbitMqCeleryEndpoint(spec: RabbitMqBrokerSpec, args: { host: string; username: string; secretArn: string; vhost?: string; rotatingUsername?: boolean }): CeleryEndpoint {
   return {
     scheme: 'amqps',
     host: args.host,
     port: PORTS.AMQPS,
     vhost: args.vhost ?? DEFAULTS.rabbitmq.vhost,
-    username: spec.adminUsername,
+    username: args.username,
     secretArn: args.secretArn,
     secretField: DEFAULTS.celery.secretPasswordField,
+    ...(args.rotatingUsername ? { secretUsernameField: DEFAULTS.celery.secretUsernameField } : {}),
     engine: 'rabbitmq',
     engineVersion: spec.engineVersion,
   };

@@ -14,7 +14,9 @@ export const ENV_NAMES = {
   USERNAME: 'USERNAME',
   /** Secret: inject from Secrets Manager (ECS `secrets`, Kubernetes `secretKeyRef`); never put it in a file. */
   PASSWORD: 'PASSWORD',
-  /** Read at start-up with boto3 when PASSWORD is not set. */
+  /** Secret: the whole JSON secret (user name and password of one version), injected from Secrets Manager. */
+  CREDENTIALS: 'CREDENTIALS',
+  /** Read at start-up with boto3 when neither PASSWORD nor CREDENTIALS is set. */
   SECRET_ARN: 'SECRET_ARN',
   SECRET_FIELD: 'SECRET_FIELD',
   CA_CERTS: 'CA_CERTS',
@@ -34,7 +36,8 @@ export function endpointSettings(e: CeleryEndpoint): [string, string | number | 
     [ENV_NAMES.HOST, e.host],
     [ENV_NAMES.PORT, e.port],
     e.scheme === 'amqps' ? [ENV_NAMES.VHOST, e.vhost ?? DEFAULTS.rabbitmq.vhost] : [ENV_NAMES.DB, e.db ?? DEFAULTS.redis.db],
-    [ENV_NAMES.USERNAME, e.username ?? ''],
+    // A user name that rotates lives in the secret only, never in a variable that would go stale.
+    [ENV_NAMES.USERNAME, e.secretUsernameField ? undefined : (e.username ?? '')],
     [ENV_NAMES.SECRET_ARN, e.secretArn],
     [ENV_NAMES.SECRET_FIELD, e.secretField ?? DEFAULTS.celery.secretPasswordField],
     [ENV_NAMES.CA_CERTS, e.caCerts],
@@ -59,6 +62,18 @@ export function renderEnvironment(model: CeleryConfigModel): Record<string, stri
   return env;
 }
 
+/**
+ * The variable each endpoint's secret is injected into, and the JSON field to inject: the password field, or the
+ * whole secret (no field) when the user name rotates with it.
+ */
+export function secretVariables(model: CeleryConfigModel): Record<EndpointRole, { name: string; field?: string } | undefined> {
+  const of = (role: EndpointRole, e: CeleryEndpoint) =>
+    e.secretUsernameField
+      ? { name: envPrefix(role) + ENV_NAMES.CREDENTIALS }
+      : { name: envPrefix(role) + ENV_NAMES.PASSWORD, field: e.secretField ?? DEFAULTS.celery.secretPasswordField };
+  return { broker: of('broker', model.broker), resultBackend: model.resultBackend ? of('resultBackend', model.resultBackend) : undefined };
+}
+
 /** Names of the password variables (to be injected as secrets). */
 export function passwordVariables(model: CeleryConfigModel): Record<EndpointRole, string | undefined> {
   return {
@@ -75,7 +90,7 @@ function dotenvValue(value: string): string {
 export function renderDotenv(model: CeleryConfigModel, ctx: ResolveContext): string {
   const lines = [
     '# Celery TLS settings (celery-tls-constructs). No passwords here: inject',
-    `# ${Object.values(passwordVariables(model)).filter(Boolean).join(' and ')} from Secrets Manager,`,
+    `# ${Object.values(secretVariables(model)).filter((v) => v !== undefined).map((v) => v!.name).join(' and ')} from Secrets Manager,`,
     '# or leave them unset so that the settings module reads *_SECRET_ARN at start-up.',
   ];
   for (const [key, value] of Object.entries(renderEnvironment(model))) {

@@ -23,6 +23,12 @@ export interface CeleryEndpoint {
   readonly secretArn?: string;
   /** @default "password" */
   readonly secretField?: string;
+  /**
+   * JSON field of the secret that holds the user name, which then wins over `username` (rotation by alternating
+   * users changes both in one secret version). Clients get the whole secret (`*_CREDENTIALS` or by ARN).
+   * @default - the user name is `username`
+   */
+  readonly secretUsernameField?: string;
   /** "rabbitmq", "valkey" or "redis". */
   readonly engine: string;
   readonly engineVersion?: string;
@@ -109,6 +115,7 @@ function checkEndpoint(issues: IssueCollector, prop: string, e: CeleryEndpoint |
     issues.error('celery.client-cert', `${prop}.certFile`, `${prop}.certFile and ${prop}.keyFile go together: give both for mutual TLS, or neither.`);
   }
   checkSecretField(issues, `${prop}.secretField`, e.secretField);
+  checkSecretField(issues, `${prop}.secretUsernameField`, e.secretUsernameField);
 }
 
 function checkPositive(issues: IssueCollector, prop: string, value: number | undefined, max: number): void {

@@ -60,32 +60,46 @@ def _celery_tls_optional(prefix, name, default):
     return value if value else default
 
 
-def _celery_tls_password(prefix, default_arn, default_field):
-    value = os.environ.get(prefix + "PASSWORD")
+def _celery_tls_secret_text(prefix, defaults):
+    # The secret as injected whole (CREDENTIALS, e.g. an ECS secret), or read by ARN at start-up.
+    value = os.environ.get(prefix + "CREDENTIALS")
     if value:
-        return value
-    arn = _celery_tls_optional(prefix, "SECRET_ARN", default_arn)
+        return value, prefix + "CREDENTIALS"
+    arn = _celery_tls_optional(prefix, "SECRET_ARN", defaults["secret_arn"])
     if not arn:
         raise CeleryTLSConfigError(
-            "Neither %sPASSWORD nor %sSECRET_ARN is set: inject the password from Secrets Manager, "
-            "or give the secret ARN to read it at start-up." % (prefix, prefix))
+            "None of %sPASSWORD, %sCREDENTIALS and %sSECRET_ARN is set: inject the password or the secret from "
+            "Secrets Manager, or give the secret ARN to read it at start-up." % (prefix, prefix, prefix))
     try:
         import boto3
     except ImportError:
         raise CeleryTLSConfigError(
-            "%sSECRET_ARN is set but boto3 is not installed: install boto3 or inject %sPASSWORD." % (prefix, prefix))
+            "%sSECRET_ARN is set but boto3 is not installed: install boto3 or inject %sCREDENTIALS." % (prefix, prefix))
     region = arn.split(":")[3] if arn.startswith("arn:") and arn.count(":") >= 6 else None
-    secret = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]
-    field = _celery_tls_optional(prefix, "SECRET_FIELD", default_field)
+    return boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"], "The secret " + arn
+
+
+def _celery_tls_credentials(prefix, defaults):
+    # (user name, password). A user name in the secret wins when the endpoint names its field: rotation by
+    # alternating users changes the user name together with the password, in one secret version.
+    user = _celery_tls_value(prefix, "USERNAME", defaults["username"])
+    password = os.environ.get(prefix + "PASSWORD")
+    if password:
+        return user, password
+    secret, where = _celery_tls_secret_text(prefix, defaults)
+    field = _celery_tls_optional(prefix, "SECRET_FIELD", defaults["secret_field"])
     try:
         data = json.loads(secret)
     except ValueError:
-        return secret
+        return user, secret
     if not isinstance(data, dict):
-        return secret
+        return user, secret
     if field not in data:
-        raise CeleryTLSConfigError("The secret %s has no field %r (%sSECRET_FIELD)." % (arn, field, prefix))
-    return str(data[field])
+        raise CeleryTLSConfigError("%s has no field %r (%sSECRET_FIELD)." % (where, field, prefix))
+    username_field = defaults.get("secret_username_field")
+    if username_field and data.get(username_field):
+        user = str(data[username_field])
+    return user, str(data[field])
 
 
 def _celery_tls_host(host):
@@ -146,7 +160,7 @@ def _celery_tls_amqp_url(prefix, defaults):
     if defaults["login_method"] == "EXTERNAL":
         credentials = quote(user, safe="") + "@" if user else ""
     else:
-        password = _celery_tls_password(prefix, defaults["secret_arn"], defaults["secret_field"])
+        user, password = _celery_tls_credentials(prefix, defaults)
         credentials = "%s:%s@" % (quote(user, safe=""), quote(password, safe=""))
     url = "amqps://%s%s:%d/%s" % (credentials, _celery_tls_host(host), port, quote(vhost, safe=""))
     return url, _celery_tls_amqp_ssl(prefix, host, defaults)
@@ -155,7 +169,7 @@ def _celery_tls_amqp_url(prefix, defaults):
 def _celery_tls_redis_url(prefix, defaults):
     host, port, user = _celery_tls_address(prefix, defaults)
     db = int(_celery_tls_value(prefix, "DB", defaults["db"]))
-    password = _celery_tls_password(prefix, defaults["secret_arn"], defaults["secret_field"])
+    user, password = _celery_tls_credentials(prefix, defaults)
     # No TLS options in the URL: query parameters replace (broker) or override (backend) the dictionary.
     url = "rediss://%s:%s@%s:%d/%d" % (quote(user, safe=""), quote(password, safe=""), _celery_tls_host(host), port, db)
     return url, _celery_tls_redis_ssl(prefix, defaults)

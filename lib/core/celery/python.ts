@@ -30,6 +30,7 @@ function endpointDefaults(e: CeleryEndpoint, ctx: ResolveContext): string {
     username: str(e.username ?? ''),
     secret_arn: str(e.secretArn),
     secret_field: str(e.secretField ?? DEFAULTS.celery.secretPasswordField),
+    ...(e.secretUsernameField ? { secret_username_field: str(e.secretUsernameField) } : {}),
     ca_certs: str(e.caCerts),
     certfile: str(e.certFile),
     keyfile: str(e.keyFile),
@@ -95,10 +96,13 @@ function describe(e: CeleryEndpoint, ctx: ResolveContext): string {
 
 function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
   const p = envPrefix(role);
-  const names = [ENV_NAMES.HOST, ENV_NAMES.PORT, e.scheme === 'amqps' ? ENV_NAMES.VHOST : ENV_NAMES.DB, ENV_NAMES.USERNAME];
+  const names = [ENV_NAMES.HOST, ENV_NAMES.PORT, e.scheme === 'amqps' ? ENV_NAMES.VHOST : ENV_NAMES.DB, ...(e.secretUsernameField ? [] : [ENV_NAMES.USERNAME])];
+  const secret = e.secretUsernameField
+    ? `${p}CREDENTIALS (the whole secret, user name and password, injected from Secrets Manager)`
+    : `${p}PASSWORD (inject from Secrets Manager)`;
   return [
     `  ${names.map((n) => p + n).join(', ')}`,
-    `  ${p}PASSWORD (inject from Secrets Manager) or ${p}SECRET_ARN [+ ${p}SECRET_FIELD] (read with boto3 at start-up)`,
+    `  ${secret} or ${p}SECRET_ARN [+ ${p}SECRET_FIELD] (read with boto3 at start-up)`,
     `  ${p}CA_CERTS (default: the system trust store), ${p}CERTFILE + ${p}KEYFILE (mutual TLS)`,
   ];
 }
