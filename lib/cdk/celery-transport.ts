@@ -9,19 +9,24 @@ import {
   CeleryConfig,
   CeleryEndpoint,
   CeleryOptions,
+  CeleryRole,
   DEFAULTS,
   NetworkRole,
   SECURITY_GROUP_DESCRIPTIONS,
   ValidationError,
   celeryIngressRules,
-  passwordVariables,
+  secretVariables,
   ruleDescription,
 } from '../index';
 import { CDK_CONTEXT, PlacementProps, warn } from './common';
 import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
+import { RabbitMqApplicationUsers, RabbitMqApplicationUsersProps } from './rabbitmq-users';
 import { RedisCache, RedisCacheProps } from './redis-cache';
 
-export type TransportRabbitMqOptions = Omit<RabbitMqBrokerProps, 'vpc' | 'vpcSubnets'>;
+export interface TransportRabbitMqOptions extends Omit<RabbitMqBrokerProps, 'vpc' | 'vpcSubnets'> {
+  /** The vhost and the application users Celery logs in as. @default a producer and a worker user on vhost "celery" */
+  readonly applicationUsers?: Omit<RabbitMqApplicationUsersProps, 'broker'>;
+}
 export type TransportRedisOptions = Omit<RedisCacheProps, 'vpc' | 'vpcSubnets'>;
 
 /** Which broker a `CeleryTransport` provisions. */
@@ -81,9 +86,13 @@ export interface CeleryTransportProps extends PlacementProps {
 interface Endpoint {
   readonly connectable: ec2.IConnectable;
   readonly port: number;
-  readonly secret?: secretsmanager.ISecret;
+  /** The credentials and settings of each role (the same for both unless the broker has per-role users). */
+  readonly roles: Record<CeleryRole, { readonly secret?: secretsmanager.ISecret; readonly celery: CeleryEndpoint }>;
   readonly secretField: string;
-  readonly celery: CeleryEndpoint;
+}
+
+function sameForBothRoles(secret: secretsmanager.ISecret | undefined, celery: CeleryEndpoint): Endpoint['roles'] {
+  return { [CeleryRole.PRODUCER]: { secret, celery }, [CeleryRole.WORKER]: { secret, celery } };
 }
 
 /**
@@ -92,17 +101,23 @@ interface Endpoint {
  */
 export class CeleryTransport extends Construct {
   public readonly rabbitMqBroker?: RabbitMqBroker;
+  /** The vhost and application users on the RabbitMQ broker (Celery never logs in as the admin). */
+  public readonly rabbitMqUsers?: RabbitMqApplicationUsers;
   public readonly brokerCache?: RedisCache;
   public readonly resultBackendCache?: RedisCache;
   /** Attach to producer services (web apps that call `.delay()`). Reaches the broker and backend TLS ports only. */
   public readonly producersSecurityGroup: ec2.SecurityGroup;
   /** Attach to worker services. Reaches the broker and backend TLS ports only. */
   public readonly workersSecurityGroup: ec2.SecurityGroup;
-  /** The Celery settings; host names are deploy-time values, so the Python renders read them from the environment. */
+  /**
+   * The workers' Celery settings; host names are deploy-time values, so the Python renders read them from the
+   * environment. Producers: `celeryConfigFor(CeleryRole.PRODUCER)`.
+   */
   public readonly celeryConfig: CeleryConfig;
   public readonly manifestParameter: ssm.StringParameter;
   private readonly brokerEndpoint: Endpoint;
   private readonly backendEndpoint?: Endpoint;
+  private readonly configs: Record<CeleryRole, CeleryConfig>;
 
   constructor(scope: Construct, id: string, props: CeleryTransportProps) {
     super(scope, id);
@@ -111,24 +126,33 @@ export class CeleryTransport extends Construct {
     const backend = props.resultBackend ?? CeleryResultBackend.redis();
 
     if (broker._kind === 'rabbitmq') {
-      const b = new RabbitMqBroker(this, 'Broker', { ...broker._rabbitMq, ...placement });
+      const { applicationUsers, ...brokerOptions } = broker._rabbitMq ?? {};
+      const b = new RabbitMqBroker(this, 'Broker', { ...brokerOptions, ...placement });
+      const users = new RabbitMqApplicationUsers(this, 'BrokerUsers', { ...applicationUsers, broker: b });
       this.rabbitMqBroker = b;
-      this.brokerEndpoint = { connectable: b, port: b.amqpsPort, secret: b.adminSecret, secretField: DEFAULTS.celery.secretPasswordField, celery: b.celeryEndpoint() };
+      this.rabbitMqUsers = users;
+      const role = (r: CeleryRole) => ({ secret: users.userFor(r).secret, celery: users.celeryEndpoint(r) });
+      this.brokerEndpoint = {
+        connectable: b,
+        port: b.amqpsPort,
+        secretField: DEFAULTS.celery.secretPasswordField,
+        roles: { [CeleryRole.PRODUCER]: role(CeleryRole.PRODUCER), [CeleryRole.WORKER]: role(CeleryRole.WORKER) },
+      };
     } else {
       const c = new RedisCache(this, 'Broker', { ...broker._redis, ...placement });
       this.brokerCache = c;
-      this.brokerEndpoint = { connectable: c, port: c.port, secret: c.authTokenSecret, secretField: c.authTokenSecretField, celery: c.celeryEndpoint() };
+      this.brokerEndpoint = { connectable: c, port: c.port, secretField: c.authTokenSecretField, roles: sameForBothRoles(c.authTokenSecret, c.celeryEndpoint()) };
     }
 
     if (backend._kind === 'redis') {
       const c = new RedisCache(this, 'ResultBackend', { ...backend._redis, ...placement });
       this.resultBackendCache = c;
-      this.backendEndpoint = { connectable: c, port: c.port, secret: c.authTokenSecret, secretField: c.authTokenSecretField, celery: c.celeryEndpoint() };
+      this.backendEndpoint = { connectable: c, port: c.port, secretField: c.authTokenSecretField, roles: sameForBothRoles(c.authTokenSecret, c.celeryEndpoint()) };
     } else if (backend._kind === 'shared') {
       if (!this.brokerCache) {
         throw new ValidationError(this.node.path, [{ code: 'transport.shared-backend', prop: 'resultBackend', message: 'resultBackend CeleryResultBackend.sharedWithRedisBroker() needs broker CeleryBroker.redis(): a RabbitMQ broker cannot store results. Use CeleryResultBackend.redis() instead.' }]);
       }
-      this.backendEndpoint = { ...this.brokerEndpoint, celery: this.brokerCache.celeryEndpoint({ db: backend._db }) };
+      this.backendEndpoint = { ...this.brokerEndpoint, roles: sameForBothRoles(this.brokerCache.authTokenSecret, this.brokerCache.celeryEndpoint({ db: backend._db })) };
     }
 
     this.producersSecurityGroup = new ec2.SecurityGroup(this, 'ProducersSecurityGroup', {
@@ -149,15 +173,19 @@ export class CeleryTransport extends Construct {
       this.target(rule.to).connectable.connections.allowFrom(sources[rule.from]!, ec2.Port.tcp(rule.port), rule.description);
     }
 
-    try {
-      this.celeryConfig = new CeleryConfig(
-        { broker: this.brokerEndpoint.celery, resultBackend: this.backendEndpoint?.celery, options: props.celeryOptions },
-        CDK_CONTEXT,
-      );
-    } catch (e) {
-      if (e instanceof ValidationError) throw new ValidationError(this.node.path, e.issues.map((i) => ({ ...i, prop: `celeryOptions/${i.prop}` })));
-      throw e;
-    }
+    const configFor = (role: CeleryRole) => {
+      try {
+        return new CeleryConfig(
+          { broker: this.brokerEndpoint.roles[role].celery, resultBackend: this.backendEndpoint?.roles[role].celery, options: props.celeryOptions },
+          CDK_CONTEXT,
+        );
+      } catch (e) {
+        if (e instanceof ValidationError) throw new ValidationError(this.node.path, e.issues.map((i) => ({ ...i, prop: `celeryOptions/${i.prop}` })));
+        throw e;
+      }
+    };
+    this.configs = { [CeleryRole.WORKER]: configFor(CeleryRole.WORKER), [CeleryRole.PRODUCER]: configFor(CeleryRole.PRODUCER) };
+    this.celeryConfig = this.configs[CeleryRole.WORKER];
     warn(this, this.celeryConfig.warnings);
 
     const manifest = Stack.of(this).toJsonString(this.celeryConfig.toManifest());
@@ -168,9 +196,10 @@ export class CeleryTransport extends Construct {
       tier: ssm.ParameterTier.STANDARD,
     });
 
-    new CfnOutput(this, 'BrokerEndpoint', { value: this.brokerEndpoint.celery.host, description: `Celery broker host (${this.brokerEndpoint.celery.scheme}://, port ${this.brokerEndpoint.port})` });
+    const brokerCelery = this.brokerEndpoint.roles[CeleryRole.WORKER].celery;
+    new CfnOutput(this, 'BrokerEndpoint', { value: brokerCelery.host, description: `Celery broker host (${brokerCelery.scheme}://, port ${this.brokerEndpoint.port})` });
     if (this.backendEndpoint) {
-      new CfnOutput(this, 'ResultBackendEndpoint', { value: this.backendEndpoint.celery.host, description: `Celery result backend host (rediss://, port ${this.backendEndpoint.port})` });
+      new CfnOutput(this, 'ResultBackendEndpoint', { value: this.backendEndpoint.roles[CeleryRole.WORKER].celery.host, description: `Celery result backend host (rediss://, port ${this.backendEndpoint.port})` });
     }
     new CfnOutput(this, 'ManifestParameterName', { value: this.manifestParameter.parameterName, description: 'SSM parameter with the Celery TLS manifest' });
     new CfnOutput(this, 'CeleryManifest', { value: manifest, description: 'Celery TLS manifest: celery-tls render --manifest <cdk outputs file>' });
@@ -186,26 +215,36 @@ export class CeleryTransport extends Construct {
     this.allowPeer(peer, NetworkRole.WORKERS, 'Celery worker');
   }
 
-  /** Lets the grantee read the broker and result backend credentials (secrets by ARN, kms:Decrypt via Secrets Manager). */
-  public grantReadCredentials(grantee: iam.IGrantable): void {
-    if (this.rabbitMqBroker) this.rabbitMqBroker.grantReadAdminCredentials(grantee);
+  /** The Celery settings of a role: the same endpoints, that role's broker user and secret. */
+  public celeryConfigFor(role: CeleryRole): CeleryConfig {
+    return this.configs[role];
+  }
+
+  /**
+   * Lets the grantee read one role's broker and result backend credentials (secrets by ARN, kms:Decrypt via Secrets
+   * Manager), for applications that read them at start-up. Never the broker admin's.
+   */
+  public grantReadCredentials(grantee: iam.IGrantable, role: CeleryRole): void {
+    if (this.rabbitMqUsers) this.rabbitMqUsers.grantRead(role, grantee);
     this.brokerCache?.grantReadAuthToken(grantee);
     this.resultBackendCache?.grantReadAuthToken(grantee);
   }
 
   /**
-   * Gives an ECS container the Celery environment: the non-secret settings as environment variables and the
+   * Gives an ECS container a role's Celery environment: the non-secret settings as environment variables and the
    * passwords as ECS secrets from Secrets Manager (ECS grants its execution role read access). The task still needs
    * `producersSecurityGroup` or `workersSecurityGroup` on its service.
+   * @param role @default CeleryRole.WORKER
    */
-  public bindToContainer(container: ecs.ContainerDefinition): void {
-    for (const [name, value] of Object.entries(this.celeryConfig.toEnvironment())) container.addEnvironment(name, value);
-    const vars = passwordVariables(this.celeryConfig.model);
-    if (this.brokerEndpoint.secret) {
-      container.addSecret(vars.broker!, ecs.Secret.fromSecretsManager(this.brokerEndpoint.secret, this.brokerEndpoint.secretField));
-    }
-    if (this.backendEndpoint?.secret && vars.resultBackend) {
-      container.addSecret(vars.resultBackend, ecs.Secret.fromSecretsManager(this.backendEndpoint.secret, this.backendEndpoint.secretField));
+  public bindToContainer(container: ecs.ContainerDefinition, role: CeleryRole = CeleryRole.WORKER): void {
+    const config = this.configs[role];
+    for (const [name, value] of Object.entries(config.toEnvironment())) container.addEnvironment(name, value);
+    const vars = secretVariables(config.model);
+    const brokerSecret = this.brokerEndpoint.roles[role].secret;
+    if (brokerSecret) container.addSecret(vars.broker!.name, ecs.Secret.fromSecretsManager(brokerSecret, vars.broker!.field));
+    const backendSecret = this.backendEndpoint?.roles[role].secret;
+    if (backendSecret && vars.resultBackend) {
+      container.addSecret(vars.resultBackend.name, ecs.Secret.fromSecretsManager(backendSecret, vars.resultBackend.field));
     }
   }
 
@@ -213,7 +252,7 @@ export class CeleryTransport extends Construct {
     const shared = this.backendEndpoint !== undefined && this.backendEndpoint.connectable === this.brokerEndpoint.connectable;
     return celeryIngressRules({
       brokerPort: this.brokerEndpoint.port,
-      brokerScheme: this.brokerEndpoint.celery.scheme,
+      brokerScheme: this.brokerEndpoint.roles[CeleryRole.WORKER].celery.scheme,
       backendPort: this.backendEndpoint && !shared ? this.backendEndpoint.port : undefined,
     });
   }

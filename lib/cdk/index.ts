@@ -2,6 +2,7 @@
 export * from './credentials';
 export * from './redis-cache';
 export * from './rabbitmq-broker';
+export * from './rabbitmq-users';
 export * from './celery-transport';
 export * from './guard';
 export * from './testing';

@@ -6,7 +6,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
-  CeleryEndpoint,
   DEFAULTS,
   PORTS,
   RabbitMqBrokerOptions,
@@ -15,7 +14,6 @@ import {
   chooseSubnets,
   readSecretStatements,
   resolveRabbitMqBrokerSpec,
-  rabbitMqCeleryEndpoint,
 } from '../index';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts } from './common';
 import { BrokerCredentials } from './credentials';
@@ -45,6 +43,8 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
   public readonly securityGroup: ec2.SecurityGroup;
   /** JSON secret with `username` and `password` of the admin user. */
   public readonly adminSecret: secretsmanager.ISecret;
+  /** The admin secret when this construct generated it (then `RabbitMqApplicationUsers` rotates it). */
+  public readonly generatedAdminSecret?: secretsmanager.Secret;
   public readonly encryptionKey?: kms.IKey;
   public readonly brokerId: string;
   public readonly brokerArn: string;
@@ -53,6 +53,9 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
   /** Always 5671: Amazon MQ for RabbitMQ has no plaintext AMQP listener. */
   public readonly amqpsPort: number = PORTS.AMQPS;
   public readonly resource: amazonmq.CfnBroker;
+  public readonly vpc: ec2.IVpc;
+  /** The subnets the broker's nodes are placed in (the users function runs there too). */
+  public readonly vpcSubnets: ec2.SubnetSelection;
 
   constructor(scope: Construct, id: string, props: RabbitMqBrokerProps) {
     super(scope, id);
@@ -60,7 +63,9 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
     const spec = applyIssues(this, resolveRabbitMqBrokerSpec(props, { generatedLength: credentials._length, existingSecret: !!credentials._secret }, CDK_CONTEXT));
     this.spec = spec;
 
-    const subnets = chooseSubnets(CDK_CONTEXT, 'vpcSubnets', subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc)), {
+    this.vpc = props.vpc;
+    this.vpcSubnets = props.vpcSubnets ?? defaultSubnets(props.vpc);
+    const subnets = chooseSubnets(CDK_CONTEXT, 'vpcSubnets', subnetFacts(props.vpc, this.vpcSubnets), {
       min: 1,
       max: spec.maxSubnets,
       service: 'An Amazon MQ broker',
@@ -80,7 +85,8 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
       this.encryptionKey = credentials._secret.encryptionKey;
     } else {
       this.encryptionKey = props.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`);
-      this.adminSecret = createGeneratedSecret(this, 'AdminCredentials', spec.adminSecret!, this.encryptionKey);
+      this.generatedAdminSecret = createGeneratedSecret(this, 'AdminCredentials', spec.adminSecret!, this.encryptionKey);
+      this.adminSecret = this.generatedAdminSecret;
     }
 
     this.resource = new amazonmq.CfnBroker(this, 'Resource', {
@@ -116,11 +122,6 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
       grantee,
       readSecretStatements({ secretArn: this.adminSecret.secretArn, keyArn: this.adminSecret.encryptionKey?.keyArn, region: Stack.of(this).region }),
     );
-  }
-
-  /** The Celery endpoint of this broker (an amqps:// URL is built from it). */
-  public celeryEndpoint(options: { vhost?: string } = {}): CeleryEndpoint {
-    return rabbitMqCeleryEndpoint(this.spec, { host: this.brokerHost, secretArn: this.adminSecret.secretArn, vhost: options.vhost });
   }
 
 }

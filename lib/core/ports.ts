@@ -10,6 +10,8 @@ export const PORTS = {
   RABBITMQ_MANAGEMENT_HTTPS_ALT: 15671,
   /** The Redis/Valkey default port; cdk-nag AwsSolutions-AEC5 flags it. */
   REDIS_DEFAULT: 6379,
+  /** AWS API endpoints (Secrets Manager, ElastiCache) reached through interface VPC endpoints. */
+  AWS_API_HTTPS: 443,
 } as const;
 
 /** Lowest and highest port ElastiCache accepts for a replication group. */

@@ -11,6 +11,7 @@ import {
   CacheEngine,
   CeleryBroker,
   CeleryResultBackend,
+  CeleryRole,
   CeleryTransport,
   RabbitMqBroker,
   RedisAuth,
@@ -233,39 +234,54 @@ describe('CeleryTransport', () => {
     t.allowProducer(web);
     t.allowWorker(workers);
     const { assert, json } = templateOf(stack);
-    expect(ingressPorts(json, idOf(stack, t.rabbitMqBroker!.securityGroup))).toHaveLength(4);
+    // 5671 from producers, workers and the two peers; 443 from the users functions only.
+    expect(ingressPorts(json, idOf(stack, t.rabbitMqBroker!.securityGroup)).sort()).toEqual(['tcp:443-443', 'tcp:5671-5671', 'tcp:5671-5671', 'tcp:5671-5671', 'tcp:5671-5671']);
     assert.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Celery producer to broker on 5671/tcp (AMQPS)', SourceSecurityGroupId: { 'Fn::GetAtt': [idOf(stack, web), 'GroupId'] }, FromPort: 5671, ToPort: 5671, IpProtocol: 'tcp' });
     assert.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { Description: 'Celery worker to result backend on 6380/tcp (Redis over TLS)', SourceSecurityGroupId: { 'Fn::GetAtt': [idOf(stack, workers), 'GroupId'] }, FromPort: 6380 });
     assert.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { GroupId: { 'Fn::GetAtt': [idOf(stack, web), 'GroupId'] }, FromPort: 6380, DestinationSecurityGroupId: Match.anyValue() });
     expect(networkFindings(json)).toEqual([]);
   });
 
-  test('bindToContainer: environment without secrets, passwords as ECS secrets, execution role may read them', () => {
+  test("bindToContainer: a role's broker user (never the admin) as one ECS secret, the backend token by field, no user name in the environment", () => {
     const { stack, vpc } = stackWithVpc();
     const t = new CeleryTransport(stack, 'Celery', { vpc });
-    const task = new ecs.FargateTaskDefinition(stack, 'Task');
-    t.bindToContainer(task.addContainer('app', { image: ecs.ContainerImage.fromRegistry('python:3.12-slim') }));
-    const { assert } = templateOf(stack);
-    assert.hasResourceProperties('AWS::ECS::TaskDefinition', {
-      ContainerDefinitions: [Match.objectLike({
-        Environment: Match.arrayWith([{ Name: 'CELERY_TLS_BROKER_PORT', Value: '5671' }, { Name: 'CELERY_TLS_BROKER_USERNAME', Value: 'celeryadmin' }, { Name: 'CELERY_TLS_RESULT_BACKEND_PORT', Value: '6380' }]),
-        Secrets: [
-          { Name: 'CELERY_TLS_BROKER_PASSWORD', ValueFrom: { 'Fn::Join': ['', [{ Ref: idOf(stack, t.rabbitMqBroker!.adminSecret as any) }, ':password::']] } },
-          { Name: 'CELERY_TLS_RESULT_BACKEND_PASSWORD', ValueFrom: { 'Fn::Join': ['', [{ Ref: idOf(stack, t.resultBackendCache!.authTokenSecret as any) }, ':password::']] } },
-        ],
-      })],
-    });
-    assert.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: { Ref: idOf(stack, t.rabbitMqBroker!.adminSecret as any) } })]) } });
+    const worker = new ecs.FargateTaskDefinition(stack, 'Task');
+    t.bindToContainer(worker.addContainer('app', { image: ecs.ContainerImage.fromRegistry('python:3.12-slim') }));
+    const web = new ecs.FargateTaskDefinition(stack, 'Web');
+    t.bindToContainer(web.addContainer('app', { image: ecs.ContainerImage.fromRegistry('python:3.12-slim') }), CeleryRole.PRODUCER);
+    const { json } = templateOf(stack);
+    const container = (task: ecs.TaskDefinition) => json.Resources[idOf(stack, task)].Properties.ContainerDefinitions[0];
+    const users = t.rabbitMqUsers!;
+    for (const [task, role] of [[worker, CeleryRole.WORKER], [web, CeleryRole.PRODUCER]] as const) {
+      const c = container(task);
+      const env = Object.fromEntries(c.Environment.map((e: any) => [e.Name, e.Value]));
+      expect(env.CELERY_TLS_BROKER_PORT).toBe('5671');
+      // The vhost comes from the custom resource: the task is deployed after the users exist.
+      expect(env.CELERY_TLS_BROKER_VHOST).toEqual({ 'Fn::GetAtt': [idOf(stack, users.resource as any), 'Vhost'] });
+      expect(env.CELERY_TLS_BROKER_SECRET_ARN).toEqual({ Ref: idOf(stack, users.userFor(role).secret as any) });
+      expect(env.CELERY_TLS_BROKER_USERNAME).toBeUndefined();
+      expect(JSON.stringify(c.Environment)).not.toContain('AdminCredentials');
+      expect(c.Secrets).toEqual([
+        { Name: 'CELERY_TLS_BROKER_CREDENTIALS', ValueFrom: { Ref: idOf(stack, users.userFor(role).secret as any) } },
+        { Name: 'CELERY_TLS_RESULT_BACKEND_PASSWORD', ValueFrom: { 'Fn::Join': ['', [{ Ref: idOf(stack, t.resultBackendCache!.authTokenSecret as any) }, ':password::']] } },
+      ]);
+    }
+    expect(users.userFor(CeleryRole.WORKER).username).toBe('celery-worker');
+    expect(users.userFor(CeleryRole.PRODUCER).username).toBe('celery-producer');
   });
 
-  test('grantReadCredentials grants both secrets by ARN (no wildcard)', () => {
+  test("grantReadCredentials grants one role's secrets by ARN (no wildcard), never the admin secret", () => {
     const { stack, vpc } = stackWithVpc();
     const t = new CeleryTransport(stack, 'Celery', { vpc });
     const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
-    t.grantReadCredentials(role);
-    const policies = Object.values(templateOf(stack).json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy');
-    const resources = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.map((s: any) => JSON.stringify(s.Resource)));
-    expect(resources.some((r) => r.includes('"*"'))).toBe(false);
-    expect(resources.filter((r) => r.includes('AdminCredentials') || r.includes('AuthToken'))).toHaveLength(2);
+    t.grantReadCredentials(role, CeleryRole.PRODUCER);
+    const { json } = templateOf(stack);
+    const statements = json.Resources[idOf(stack, role.node.findChild('DefaultPolicy') as any)].Properties.PolicyDocument.Statement;
+    const resources = statements.map((s: any) => JSON.stringify(s.Resource));
+    expect(resources.some((r: string) => r.includes('"*"'))).toBe(false);
+    expect(resources.join()).toContain('ProducerCredentials');
+    expect(resources.join()).toContain('AuthToken');
+    expect(resources.join()).not.toContain('WorkerCredentials');
+    expect(resources.join()).not.toContain('AdminCredentials');
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { CeleryTlsExampleStack } from '../../examples/cdk/stack';
+import { CeleryRole } from '../../lib';
 import { Template, allFindings, brokerFindings, cacheFindings, ingressPorts, isSecretsManagerReference, keyAndSecretFindings, networkFindings } from './security';
 
 // GIVEN the example app exactly as `npx cdk synth` builds it (environment-agnostic, no AWS account)
@@ -14,10 +15,10 @@ const template = assembly.getStackByName('CeleryTlsExample').template as Templat
 const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
 describe('example stack: security properties', () => {
-  test('it has one broker, one replication group, four security groups', () => {
+  test('it has one broker, one replication group, six security groups (four Celery, the users functions, their Secrets Manager endpoint)', () => {
     expect(ofType('AWS::AmazonMQ::Broker')).toHaveLength(1);
     expect(ofType('AWS::ElastiCache::ReplicationGroup')).toHaveLength(1);
-    expect(ofType('AWS::EC2::SecurityGroup')).toHaveLength(4);
+    expect(ofType('AWS::EC2::SecurityGroup')).toHaveLength(6);
   });
 
   test('replication groups: TLS required, CMK at rest, AUTH from Secrets Manager, Multi-AZ, noeviction, logs, snapshots', () => {
@@ -30,29 +31,40 @@ describe('example stack: security properties', () => {
 
   test('secrets use customer-managed keys; keys rotate and are retained', () => {
     expect(keyAndSecretFindings(template)).toEqual([]);
-    expect(ofType('AWS::SecretsManager::Secret')).toHaveLength(2);
+    // admin, producer, worker, AUTH token
+    expect(ofType('AWS::SecretsManager::Secret')).toHaveLength(4);
   });
 
   test('network: no open ingress, no protocol -1, no allow-all egress, descriptions everywhere', () => {
     expect(networkFindings(template)).toEqual([]);
   });
 
-  test('broker ingress only on 5671, backend ingress only on its port, each from producers and workers', () => {
-    const brokerSg = stack.getLogicalId(stack.transport.rabbitMqBroker!.securityGroup.node.defaultChild as any);
-    const backendSg = stack.getLogicalId(stack.transport.resultBackendCache!.securityGroup.node.defaultChild as any);
-    expect(ingressPorts(template, brokerSg)).toEqual(['tcp:5671-5671', 'tcp:5671-5671']);
-    expect(ingressPorts(template, backendSg)).toEqual(['tcp:6380-6380', 'tcp:6380-6380']);
-    const sources = ofType('AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).sort();
-    const producers = stack.getLogicalId(stack.transport.producersSecurityGroup.node.defaultChild as any);
-    const workers = stack.getLogicalId(stack.transport.workersSecurityGroup.node.defaultChild as any);
-    expect(sources).toEqual([producers, producers, workers, workers].sort());
+  test('broker ingress only on 5671 from producers and workers and on 443 from the users functions; backend ingress only on its port', () => {
+    const id = (c: any) => stack.getLogicalId(c.node.defaultChild as any);
+    const brokerSg = id(stack.transport.rabbitMqBroker!.securityGroup);
+    const backendSg = id(stack.transport.resultBackendCache!.securityGroup);
+    const producers = id(stack.transport.producersSecurityGroup);
+    const workers = id(stack.transport.workersSecurityGroup);
+    const usersFunctions = id(stack.transport.rabbitMqUsers!.securityGroup);
+    const endpointSg = id((stack.transport.rabbitMqUsers!.secretsManagerEndpoint as any).connections.securityGroups[0]);
+    const rules = (group: string) => ofType('AWS::EC2::SecurityGroupIngress')
+      .filter(([, r]) => r.Properties.GroupId['Fn::GetAtt'][0] === group)
+      .map(([, r]) => `${r.Properties.FromPort}-${r.Properties.ToPort} from ${r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]}`).sort();
+    expect(rules(brokerSg)).toEqual([`443-443 from ${usersFunctions}`, `5671-5671 from ${producers}`, `5671-5671 from ${workers}`].sort());
+    expect(rules(backendSg)).toEqual([`6380-6380 from ${producers}`, `6380-6380 from ${workers}`].sort());
+    expect(rules(endpointSg)).toEqual([`443-443 from ${usersFunctions}`]);
+    expect(ingressPorts(template, usersFunctions)).toEqual([]);
   });
 
-  test('the worker container gets passwords as ECS secrets, never as environment values', () => {
+  test('the worker container gets its credentials as ECS secrets (the worker user, never the admin), never as environment values', () => {
     const [, task] = ofType('AWS::ECS::TaskDefinition')[0];
     const c = task.Properties.ContainerDefinitions[0];
-    expect(c.Secrets.map((s: any) => s.Name).sort()).toEqual(['CELERY_TLS_BROKER_PASSWORD', 'CELERY_TLS_RESULT_BACKEND_PASSWORD']);
-    expect(c.Environment.map((e: any) => e.Name)).not.toContain('CELERY_TLS_BROKER_PASSWORD');
+    expect(c.Secrets.map((s: any) => s.Name).sort()).toEqual(['CELERY_TLS_BROKER_CREDENTIALS', 'CELERY_TLS_RESULT_BACKEND_PASSWORD']);
+    const worker = stack.getLogicalId(stack.transport.rabbitMqUsers!.userFor(CeleryRole.WORKER).secret.node.defaultChild as any);
+    expect(c.Secrets.find((s: any) => s.Name === 'CELERY_TLS_BROKER_CREDENTIALS').ValueFrom).toEqual({ Ref: worker });
+    const names = c.Environment.map((e: any) => e.Name);
+    for (const n of ['CELERY_TLS_BROKER_PASSWORD', 'CELERY_TLS_BROKER_CREDENTIALS', 'CELERY_TLS_BROKER_USERNAME']) expect(names).not.toContain(n);
+    expect(JSON.stringify(task)).not.toContain(stack.getLogicalId(stack.transport.rabbitMqBroker!.adminSecret.node.defaultChild as any));
     expect(c.Environment.find((e: any) => e.Name === 'CELERY_TLS_BROKER_PORT').Value).toBe('5671');
   });
 });

@@ -91,7 +91,8 @@ describe('compliance of the example stack', () => {
     expect(of('AWS::EC2::FlowLog')[0].Properties).toMatchObject({ TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
     for (const lg of of('AWS::Logs::LogGroup')) expect(lg.Properties).toMatchObject({ RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });
     expect(of('Custom::VpcRestrictDefaultSG')).toHaveLength(1);
-    expect(of('AWS::IAM::ManagedPolicy')).toHaveLength(1);
+    // The flow-log policy, and one per function of the RabbitMQ users (custom resource, provider, rotation): no inline policies.
+    expect(of('AWS::IAM::ManagedPolicy')).toHaveLength(4);
   });
 });
 

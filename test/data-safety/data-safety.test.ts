@@ -39,6 +39,13 @@ describe('CDK example: stateful resources keep their logical ids and survive del
     ['Celery/Broker/Resource', 'CeleryBroker310F6D0B', 'AWS::AmazonMQ::Broker', 'Retain'],
     ['Celery/Broker/Key/Resource', 'CeleryBrokerKeyE56A5937', 'AWS::KMS::Key', 'Retain'],
     ['Celery/Broker/AdminCredentials/Resource', 'CeleryBrokerAdminCredentials602F9F36', 'AWS::SecretsManager::Secret', 'Retain'],
+    // The application users' secrets: a new id would generate new passwords the broker does not know until the
+    // custom resource runs again. The functions' log groups keep their history.
+    ['Celery/BrokerUsers/ProducerCredentials/Resource', 'CeleryBrokerUsersProducerCredentials000AF63C', 'AWS::SecretsManager::Secret', 'Retain'],
+    ['Celery/BrokerUsers/WorkerCredentials/Resource', 'CeleryBrokerUsersWorkerCredentials4E4288EF', 'AWS::SecretsManager::Secret', 'Retain'],
+    ['Celery/BrokerUsers/FunctionLogs/Resource', 'CeleryBrokerUsersFunctionLogs8A4F8B5A', 'AWS::Logs::LogGroup', 'Retain'],
+    ['Celery/BrokerUsers/ProviderLogs/Resource', 'CeleryBrokerUsersProviderLogs00078CAC', 'AWS::Logs::LogGroup', 'Retain'],
+    ['Celery/BrokerUsers/RotationFunctionLogs/Resource', 'CeleryBrokerUsersRotationFunctionLogsD3BEC532', 'AWS::Logs::LogGroup', 'Retain'],
     ['Celery/ResultBackend/Resource', 'CeleryResultBackendF180876B', 'AWS::ElastiCache::ReplicationGroup', 'Snapshot'],
     ['Celery/ResultBackend/Key/Resource', 'CeleryResultBackendKey1A3054BD', 'AWS::KMS::Key', 'Retain'],
     ['Celery/ResultBackend/AuthToken/Resource', 'CeleryResultBackendAuthToken4D4D6EC5', 'AWS::SecretsManager::Secret', 'Retain'],

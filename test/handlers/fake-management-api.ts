@@ -21,6 +21,8 @@ interface Permission {
 /** In-memory stand-in for the RabbitMQ management HTTP API, with the real API's status codes. */
 export class FakeManagementApi {
   vhosts = new Set<string>(['/']);
+  /** The body of the last PUT of each vhost (its metadata, e.g. default_queue_type). */
+  vhostBodies = new Map<string, unknown>();
   users = new Map<string, string>([[ADMIN.username, ADMIN.password]]);
   tags = new Map<string, string>([[ADMIN.username, 'administrator']]);
   permissions = new Map<string, Permission>(); // key: vhost \0 user
@@ -74,7 +76,10 @@ export class FakeManagementApi {
     const del = <K>(map: Set<K> | Map<K, unknown>, key: K) => (map.delete(key) ? send(204) : send(404, { error: 'Object Not Found', reason: 'Not Found' }));
 
     if (parts[0] === 'vhosts' && parts.length === 2) {
-      if (method === 'PUT') return put(this.vhosts, parts[1]);
+      if (method === 'PUT') {
+        this.vhostBodies.set(parts[1], json);
+        return put(this.vhosts, parts[1]);
+      }
       if (method === 'DELETE') {
         for (const k of [...this.permissions.keys()]) if (k.startsWith(`${parts[1]}\0`)) this.permissions.delete(k);
         return del(this.vhosts, parts[1]);

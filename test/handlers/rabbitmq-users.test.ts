@@ -108,6 +108,13 @@ describe('Create', () => {
     expectNoPassword(logs.join('\n'));
   });
 
+  test('DefaultQueueType goes into the vhost metadata; without it the body is empty', async () => {
+    await onEvent(create(props({ DefaultQueueType: 'quorum' })));
+    expect(fake.vhostBodies.get('celery/prod')).toEqual({ default_queue_type: 'quorum' });
+    await onEvent(create(props({ Vhost: 'plain' })));
+    expect(fake.vhostBodies.get('plain')).toEqual({});
+  });
+
   test('a repeated Create converges without change or error', async () => {
     await onEvent(create());
     const before = fake.state();

@@ -177,7 +177,7 @@ function cdkModel(spec: Spec): Model {
     celery: literalOnly(t.celeryConfig.model, (v) => CdkToken.isUnresolved(v)),
     container: {
       environment: (env.Environment as any[]).map((e) => `${e.Name}=${typeof e.Value === 'string' ? e.Value : '<deploy-time>'}`).sort(),
-      secrets: (env.Secrets as any[]).map((s) => `${s.Name}<-${pathOf(ref(s.ValueFrom['Fn::Join'][1][0]))}${s.ValueFrom['Fn::Join'][1][1]}`).sort(),
+      secrets: (env.Secrets as any[]).map((s) => (s.ValueFrom.Ref ? `${s.Name}<-${pathOf(s.ValueFrom.Ref)}` : `${s.Name}<-${pathOf(ref(s.ValueFrom['Fn::Join'][1][0]))}${s.ValueFrom['Fn::Join'][1][1]}`)).sort(),
     },
   };
 }
@@ -301,9 +301,34 @@ function normalizeGroups(groups: Model['groups']): Model['groups'] {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * The one known gap (issue 6 builds the CDK side first): on the CDK, a RabbitMQ broker gets application users
+ * (`Celery/BrokerUsers`: functions, secrets, rotation, the 443 rule) and Celery logs in as them; the Terraform side
+ * does not have them yet and still logs in as the admin. Both models drop exactly those parts before comparing, and
+ * a test below pins the gap itself, so it fails once the Terraform side catches up.
+ */
+const BROKER_LOGIN_VARIABLES = /^CELERY_TLS_BROKER_(USERNAME|VHOST|SECRET_ARN|SECRET_FIELD|PASSWORD|CREDENTIALS)\b/;
+function withoutRabbitMqUsers(m: Model): Model {
+  const keep = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('Celery/BrokerUsers')));
+  const celery = m.celery as any;
+  const broker = celery.broker.scheme === 'amqps' ? (({ username, secretArn, secretField, secretUsernameField, vhost, ...rest }) => rest)(celery.broker) : celery.broker;
+  const container = m.container as { environment: string[]; secrets: string[] };
+  const isAmqp = celery.broker.scheme === 'amqps';
+  return {
+    ...m,
+    groups: Object.fromEntries(Object.entries(keep(m.groups) as Model['groups']).map(([k, g]) => [k, { ...g, ingress: g.ingress.filter((r) => !r.includes('Celery/BrokerUsers')) }])),
+    keys: keep(m.keys), secrets: keep(m.secrets), logGroups: keep(m.logGroups),
+    celery: { ...celery, broker },
+    container: {
+      environment: container.environment.filter((e) => !(isAmqp && BROKER_LOGIN_VARIABLES.test(e))),
+      secrets: container.secrets.filter((e) => !(isAmqp && BROKER_LOGIN_VARIABLES.test(e))),
+    },
+  };
+}
+
 describe.each(SPECS.map((s) => [s.name, s] as const))('parity: %s', (_name, spec) => {
-  const fromCdk = cdkModel(spec);
-  const fromTf = tfModel(spec);
+  const fromCdk = withoutRabbitMqUsers(cdkModel(spec));
+  const fromTf = withoutRabbitMqUsers(tfModel(spec));
 
   test.each(['caches', 'brokers', 'groups', 'keys', 'secrets', 'logGroups', 'manifest', 'outputs', 'celery', 'container'] as const)('%s are the same on both targets', (part) => {
     expect(fromTf[part]).toEqual(fromCdk[part]);
@@ -316,9 +341,18 @@ describe.each(SPECS.map((s) => [s.name, s] as const))('parity: %s', (_name, spec
   });
 });
 
+test('the known gap: RabbitMQ application users exist on the CDK side only (remove this test when Terraform has them)', () => {
+  const fromCdk = cdkModel(SPECS[0]);
+  const fromTf = tfModel(SPECS[0]);
+  expect((fromCdk.celery as any).broker.username).toBe('celery-worker');
+  expect((fromTf.celery as any).broker.username).toBe('celeryadmin');
+  expect(Object.keys(fromCdk.secrets).filter((k) => k.startsWith('Celery/BrokerUsers'))).toEqual(['Celery/BrokerUsers/ProducerCredentials', 'Celery/BrokerUsers/WorkerCredentials']);
+  expect(Object.keys(fromTf.secrets).filter((k) => k.startsWith('Celery/BrokerUsers'))).toEqual([]);
+});
+
 describe('parity can fail', () => {
   const spec = SPECS[0];
-  const fromCdk = cdkModel(spec);
+  const fromCdk = withoutRabbitMqUsers(cdkModel(spec));
 
   test.each([
     ['a different port', (m: Model) => { (m.caches['Celery/ResultBackend'] as any).port = 6379; }],
@@ -328,7 +362,7 @@ describe('parity can fail', () => {
     ['allow-all egress', (m: Model) => { m.groups['Celery/WorkersSecurityGroup'].egress.push('-1:0-0 to 0.0.0.0/0'); }],
     ['an AWS-managed key', (m: Model) => { (m.caches['Celery/ResultBackend'] as any).cmk = '?'; }],
   ])('%s is a difference', (_n, weaken) => {
-    const weakened = tfModel(spec);
+    const weakened = withoutRabbitMqUsers(tfModel(spec));
     weaken(weakened);
     expect(weakened).not.toEqual(fromCdk);
   });

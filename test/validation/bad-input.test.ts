@@ -97,6 +97,24 @@ const EXPECTED: [target: 'cdk' | 'cdktf', name: string, issues: ValidationIssue[
   ['cdk', 'publiclyAccessible from a parameter', [
     { code: 'rabbitmq.public', prop: 'publiclyAccessible', message: 'publiclyAccessible from a deploy-time value is not allowed: a Celery broker must be reachable only from producers and workers inside the VPC. Allowed: false (the default); reach it through the VPC, a VPN or PrivateLink.' },
   ]],
+  ['cdk', 'application user named like the admin', [
+    { code: 'rabbitmq.application-user', prop: 'workerUsername', message: 'workerUsername "celeryadmin" is the broker\'s admin user: application users are separate identities, so that a leaked worker or producer password cannot administer the broker. Choose another name.' },
+  ]],
+  ['cdk', 'same user name for both roles', [
+    { code: 'rabbitmq.application-user', prop: 'workerUsername', message: 'workerUsername "celery" is also producerUsername: each role needs its own user (or set sharedUser true).' },
+  ]],
+  ['cdk', 'user name ending in the rotation suffix', [
+    { code: 'rabbitmq.application-user', prop: 'producerUsername', message: 'producerUsername "celery.alt" ends with ".alt", which names each user\'s rotation twin (rotation alternates between "<user>" and "<user>.alt"). Choose another name.' },
+  ]],
+  ['cdk', 'shared user name without sharedUser', [
+    { code: 'rabbitmq.shared-user', prop: 'sharedUsername', message: 'sharedUsername "celery-app" applies only with sharedUser true; per-role users are named by producerUsername and workerUsername.' },
+  ]],
+  ['cdk', 'permission that is not a regular expression', [
+    { code: 'rabbitmq.permissions', prop: 'producerPermissions.configure', message: 'producerPermissions.configure "(" is not allowed: it is not a regular expression (Invalid regular expression: /(/: Unterminated group). Use a RabbitMQ permission regular expression, e.g. ".*" (everything on the vhost) or "^$" (nothing).' },
+  ]],
+  ['cdk', 'rotation every 120 days', [
+    { code: 'secret.rotation-days', prop: 'rotationDays', message: 'rotationDays 120 is not allowed: use a whole number of days from 1 to 90 (Security Hub SecretsManager.4 and the NIST/HIPAA packs expect rotation within 90 days).' },
+  ]],
   ['cdktf', 'AUTH token version 0', [
     { code: 'terraform.auth-token-version', prop: 'authTokenVersion', message: 'authTokenVersion 0 is out of range: allowed a whole number from 1 to 1000000; raise it by one to generate a new AUTH token.' },
   ]],

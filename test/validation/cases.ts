@@ -45,6 +45,19 @@ function tfCase(name: string, construct: 'RedisCache' | 'RabbitMqBroker' | 'Cele
   };
 }
 
+/** RabbitMqApplicationUsers on a default broker of the same stack. */
+function usersCase(name: string, props: object): BadInput {
+  return {
+    name,
+    target: 'cdk',
+    build: () => {
+      const { stack, vpc } = stackWithVpc();
+      const broker = new cdk.RabbitMqBroker(stack, 'Broker', { vpc });
+      return new cdk.RabbitMqApplicationUsers(stack, 'Subject', { broker, ...props });
+    },
+  };
+}
+
 export const BAD_INPUTS: BadInput[] = [
   // CDK: names, lengths, characters
   cdkCase('replication group id too long', 'RedisCache', () => ({ replicationGroupId: 'a'.repeat(41) })),
@@ -86,6 +99,13 @@ export const BAD_INPUTS: BadInput[] = [
   cdkCase('publiclyAccessible from a parameter', 'RabbitMqBroker', (s) => ({ publiclyAccessible: Token.asAny(new CfnParameter(s, 'Public').valueAsString) })),
 
   // cdktf: Terraform-only props
+  // CDK: RabbitMQ application users
+  usersCase('application user named like the admin', { workerUsername: 'celeryadmin' }),
+  usersCase('same user name for both roles', { producerUsername: 'celery', workerUsername: 'celery' }),
+  usersCase('user name ending in the rotation suffix', { producerUsername: 'celery.alt' }),
+  usersCase('shared user name without sharedUser', { sharedUsername: 'celery-app' }),
+  usersCase('permission that is not a regular expression', { producerPermissions: { configure: '(', write: '.*', read: '.*' } }),
+  usersCase('rotation every 120 days', { rotationDays: 120 }),
   tfCase('AUTH token version 0', 'RedisCache', () => ({ authTokenVersion: 0 })),
   tfCase('AUTH token update strategy DELETE', 'RedisCache', () => ({ authTokenUpdateStrategy: 'DELETE' as AuthTokenUpdateStrategy })),
   tfCase('AUTH token version with an existing secret', 'RedisCache', () => ({ authToken: tf.RedisAuth.fromSecretArn(SECRET_ARN), authTokenVersion: 2 })),

@@ -5,6 +5,7 @@
  */
 import * as https from 'node:https';
 import { DEFAULTS } from '../../core/defaults';
+import { alternateName } from '../../core/rabbitmq-users';
 
 // Enough of the management API's answer to explain a failure, without flooding CloudFormation's event log.
 const BODY_EXCERPT_CHARS = 300;
@@ -130,13 +131,7 @@ export const userPath = (u: string) => `/api/users/${enc(u)}`;
 export const permissionPath = (v: string, u: string) => `/api/permissions/${enc(v)}/${enc(u)}`;
 export const userPermissionsPath = (u: string) => `/api/users/${enc(u)}/permissions`;
 
-/**
- * Each application user has a twin for rotation (alternating users): rotation sets a new password on the twin that
- * is not in use and then points the secret at it, so clients still holding the previous credentials keep connecting
- * until the next rotation. RabbitMQ users have one password each, so one user cannot hold old and new at once.
- */
+/** Each application user has a rotation twin, "<user>.alt" (see core/rabbitmq-users and ./rotation). */
 export const ALTERNATE_SUFFIX = DEFAULTS.rabbitmq.applicationUsers.alternateSuffix;
-export function alternateOf(name: string): string {
-  return name.endsWith(ALTERNATE_SUFFIX) ? name.slice(0, -ALTERNATE_SUFFIX.length) : name + ALTERNATE_SUFFIX;
-}
+export const alternateOf = alternateName;
 

@@ -34,7 +34,10 @@ export interface RotationSecrets {
 export interface RotationConfig {
   readonly managementUrl: string;
   readonly adminSecretArn: string;
+  /** Length of generated application-user passwords. */
   readonly passwordLength: number;
+  /** Length of a generated admin password. @default passwordLength */
+  readonly adminPasswordLength?: number;
   readonly timeoutMs: number;
   /** PEM bundle trusted instead of the system CAs (tests). */
   readonly caBundle?: string;
@@ -105,7 +108,7 @@ export function createRotationHandler(config: RotationConfig, secrets: RotationS
           return;
         }
         const currentJson = JSON.parse((await secrets.get(arn, { stage: CURRENT }))!) as Record<string, unknown>;
-        const password = await secrets.randomPassword(config.passwordLength);
+        const password = await secrets.randomPassword(isAdmin ? (config.adminPasswordLength ?? config.passwordLength) : config.passwordLength);
         known.push(password);
         const username = isAdmin ? current.username! : alternateOf(current.username!);
         await secrets.putPending(arn, token, JSON.stringify({ ...currentJson, [DEFAULTS.celery.secretUsernameField]: username, [DEFAULTS.celery.secretPasswordField]: password }));
@@ -203,11 +206,14 @@ function envNumber(name: string, fallback: number): number {
 
 /** The rotation entry point (`index.onRotate`), configured by the construct through the environment. */
 export const onRotate = async (event: RotationEvent): Promise<void> => {
+  const url = process.env.MANAGEMENT_URL ?? '';
+  if (!url.startsWith('https://')) throw new Error(`MANAGEMENT_URL ${JSON.stringify(url)} is not allowed: the management API is reached over https:// only`);
   const handler = createRotationHandler(
     {
       managementUrl: process.env.MANAGEMENT_URL ?? '',
       adminSecretArn: process.env.ADMIN_SECRET_ARN ?? '',
       passwordLength: envNumber('PASSWORD_LENGTH', DEFAULTS.rabbitmq.passwordLength),
+      adminPasswordLength: envNumber('ADMIN_PASSWORD_LENGTH', DEFAULTS.rabbitmq.passwordLength),
       timeoutMs: envNumber('TIMEOUT_MS', DEFAULTS.rabbitmq.managementApiTimeoutMs),
     },
     sdkRotationSecrets(),

@@ -1,0 +1,274 @@
+import { CustomResource, Duration, Fn, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import {
+  CeleryEndpoint,
+  CeleryRole,
+  DEFAULTS,
+  IamStatementModel,
+  PORTS,
+  RabbitMqApplicationUsersOptions,
+  RabbitMqApplicationUsersSpec,
+  applicationUsersFunctionStatements,
+  rabbitMqCeleryEndpoint,
+  readSecretStatements,
+  resolveRabbitMqApplicationUsersSpec,
+  rotationFunctionStatements,
+  userForRole,
+} from '../index';
+import { handlerAssetDir } from './assets';
+import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, grantStatements } from './common';
+import { RabbitMqBroker } from './rabbitmq-broker';
+
+export interface RabbitMqApplicationUsersProps extends RabbitMqApplicationUsersOptions {
+  readonly broker: RabbitMqBroker;
+  /**
+   * An interface endpoint for Secrets Manager in the broker's VPC, with private DNS on, for the function to read the
+   * admin and user secrets.
+   * @default - a new endpoint without private DNS (so it never clashes with one the VPC already has), reachable only
+   * from the function, with a policy that allows only the function's role to read these secrets
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+  /** Key of the user secrets and the function's log groups. @default - the broker's key */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** One application user: its name, the roles it serves and its secret (`{"username", "password"}`). */
+export interface RabbitMqApplicationUser {
+  readonly username: string;
+  readonly roles: readonly CeleryRole[];
+  readonly secret: secretsmanager.ISecret;
+}
+
+/**
+ * The vhost and the Celery application users of an Amazon MQ for RabbitMQ broker: a producer and a worker user (or
+ * one shared user), each with a generated password in a CMK-encrypted secret and permissions on the vhost only, no
+ * management tags. CloudFormation creates only the admin user, so a custom resource calls the RabbitMQ management
+ * API over HTTPS (443) from a function inside the VPC whose security group reaches only the broker's 443 and the
+ * Secrets Manager endpoint.
+ */
+export class RabbitMqApplicationUsers extends Construct {
+  public readonly spec: RabbitMqApplicationUsersSpec;
+  public readonly vhost: string;
+  public readonly users: readonly RabbitMqApplicationUser[];
+  /** The management-API function's group: egress to the broker's 443 and the Secrets Manager endpoint only. */
+  public readonly securityGroup: ec2.SecurityGroup;
+  /** The custom-resource function (vhost, users, permissions). */
+  public readonly function: lambda.Function;
+  /** Rotates the user secrets (alternating users) and the generated admin secret (in place). */
+  public readonly rotationFunction: lambda.Function;
+  public readonly rotationSchedules: readonly secretsmanager.RotationSchedule[];
+  public readonly secretsManagerEndpoint: ec2.IInterfaceVpcEndpoint;
+  public readonly resource: CustomResource;
+  private readonly broker: RabbitMqBroker;
+
+  constructor(scope: Construct, id: string, props: RabbitMqApplicationUsersProps) {
+    super(scope, id);
+    const broker = props.broker;
+    this.broker = broker;
+    const spec = applyIssues(this, resolveRabbitMqApplicationUsersSpec(props, broker.spec, CDK_CONTEXT));
+    this.spec = spec;
+    this.vhost = spec.vhost;
+    const d = DEFAULTS.rabbitmq.applicationUsers;
+    const stack = Stack.of(this);
+
+    const key = props.encryptionKey ?? broker.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: Celery RabbitMQ application users`);
+    this.users = spec.users.map((u) => ({
+      username: u.username,
+      roles: u.roles,
+      secret: createGeneratedSecret(this, `${capitalize(u.roles.length > 1 ? 'shared' : u.roles[0])}Credentials`, u.secret, key),
+    }));
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: broker.vpc,
+      description: `Celery RabbitMQ users function: HTTPS ${PORTS.RABBITMQ_MANAGEMENT_HTTPS} to the broker management API and to Secrets Manager only`,
+      allowAllOutbound: false,
+    });
+    broker.connections.allowFrom(this.securityGroup, ec2.Port.tcp(PORTS.RABBITMQ_MANAGEMENT_HTTPS), `Management API (${PORTS.RABBITMQ_MANAGEMENT_HTTPS}/tcp) from the Celery users function`);
+
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${this.node.path}: creates the Celery vhost and users through the RabbitMQ management API`,
+    });
+    const statements = applicationUsersFunctionStatements({
+      adminSecretArn: broker.adminSecret.secretArn,
+      adminKeyArn: broker.adminSecret.encryptionKey?.keyArn,
+      userSecretArns: this.users.map((u) => u.secret.secretArn),
+      userKeyArn: key.keyArn,
+      region: stack.region,
+    });
+
+    let endpointUrl: string | undefined;
+    let endpointPolicy: ((role: iam.IRole, statements: IamStatementModel[]) => void) | undefined;
+    if (props.secretsManagerEndpoint) {
+      this.secretsManagerEndpoint = props.secretsManagerEndpoint;
+    } else {
+      const endpointSg = new ec2.SecurityGroup(this, 'SecretsManagerEndpointSecurityGroup', {
+        vpc: broker.vpc,
+        description: `Secrets Manager endpoint of the Celery users functions: HTTPS ${PORTS.AWS_API_HTTPS} from those functions only`,
+        allowAllOutbound: false,
+      });
+      const endpoint = new ec2.InterfaceVpcEndpoint(this, 'SecretsManagerEndpoint', {
+        vpc: broker.vpc,
+        service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        subnets: broker.vpcSubnets,
+        privateDnsEnabled: false,
+        open: false,
+        securityGroups: [endpointSg],
+      });
+      // The endpoint serves these functions only: each role may do through it what its own policy allows.
+      endpointPolicy = (role, statements) => {
+        for (const st of statements.filter((x) => x.actions.every((a) => a.startsWith('secretsmanager:')))) {
+          endpoint.addToPolicy(new iam.PolicyStatement({ principals: [new iam.ArnPrincipal(role.roleArn)], actions: [...st.actions], resources: [...st.resources] }));
+        }
+      };
+      // DnsEntries[0] is "<hosted zone id>:<endpoint DNS name>"; the name is covered by Secrets Manager's certificate.
+      endpointUrl = `https://${Fn.select(1, Fn.split(':', Fn.select(0, endpoint.vpcEndpointDnsEntries)))}`;
+      this.secretsManagerEndpoint = endpoint;
+    }
+    this.secretsManagerEndpoint.connections.allowFrom(this.securityGroup, ec2.Port.tcp(PORTS.AWS_API_HTTPS), `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from the Celery users functions`);
+    endpointPolicy?.(role, statements);
+
+    const fn = (fid: string, handler: string, description: string, fnRole: iam.Role, fnStatements: IamStatementModel[], environment: Record<string, string>) => {
+      const logGroup = createLogGroup(this, `${fid}Logs`, key);
+      const policy = new iam.ManagedPolicy(this, `${fid}Policy`, {
+        description: `${this.node.path}: ${description}`,
+        roles: [fnRole],
+        statements: [
+          ...fnStatements.map(toPolicyStatement),
+          new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+          // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+          // (network-interface actions without resource-level permissions, so Resource must be "*")
+          new iam.PolicyStatement({
+            actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+            resources: ['*'],
+          }),
+        ],
+      });
+      const f = new lambda.Function(this, fid, {
+        description: `celery-tls-constructs: ${description}`.slice(0, 256),
+        runtime: new lambda.Runtime(d.functionRuntime, lambda.RuntimeFamily.NODEJS),
+        handler,
+        code: lambda.Code.fromAsset(handlerAssetDir('rabbitmq-users')),
+        timeout: Duration.seconds(d.functionTimeoutSeconds),
+        memorySize: d.functionMemoryMiB,
+        role: fnRole.withoutPolicyUpdates(),
+        vpc: broker.vpc,
+        vpcSubnets: broker.vpcSubnets,
+        securityGroups: [this.securityGroup],
+        logGroup,
+        environment: { ...environment, ...(endpointUrl ? { SECRETS_MANAGER_ENDPOINT: endpointUrl } : {}) },
+      });
+      f.node.addDependency(policy);
+      return { function: f, policy };
+    };
+
+    const users = fn('Function', 'index.onEvent', 'Celery vhost, users and permissions through the RabbitMQ management API', role, statements, {});
+    this.function = users.function;
+
+    // The provider framework answers CloudFormation's S3 response URL from outside the VPC, so the VPC needs no route
+    // to S3; it only invokes the users function and holds no credentials.
+    const providerRole = new iam.Role(this, 'ProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${this.node.path}: custom-resource provider framework, invokes the users function`,
+    });
+    const providerLogs = createLogGroup(this, 'ProviderLogs', key);
+    const providerPolicy = new iam.ManagedPolicy(this, 'ProviderPolicy', {
+      description: `${this.node.path}: invoke the Celery users function, write own logs`,
+      roles: [providerRole],
+      statements: [
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction', 'lambda:GetFunction'], resources: [this.function.functionArn] }),
+        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [providerLogs.logGroupArn] }),
+      ],
+    });
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.function,
+      frameworkOnEventRole: providerRole.withoutPolicyUpdates(),
+      logGroup: providerLogs,
+    });
+    provider.node.addDependency(providerPolicy);
+
+    const managementUrl = `https://${broker.brokerHost}`;
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::CeleryRabbitMqUsers',
+      serviceTimeout: Duration.seconds(d.serviceTimeoutSeconds),
+      properties: {
+        ManagementUrl: managementUrl,
+        AdminSecretArn: broker.adminSecret.secretArn,
+        Vhost: spec.vhost,
+        DefaultQueueType: broker.spec.quorumQueues ? 'quorum' : undefined,
+        Users: spec.users.map((u, i) => ({
+          Name: u.username,
+          PasswordSecretArn: this.users[i].secret.secretArn,
+          Configure: u.permissions.configure,
+          Write: u.permissions.write,
+          Read: u.permissions.read,
+        })),
+      },
+    });
+    // Created after, and deleted before, the network path and permissions it needs.
+    this.resource.node.addDependency(broker.securityGroup, this.securityGroup, this.secretsManagerEndpoint, users.policy);
+
+    // Rotation: the user secrets by alternating users, and the generated admin secret in place.
+    const rotated: secretsmanager.ISecret[] = [...this.users.map((u) => u.secret), ...(broker.generatedAdminSecret ? [broker.generatedAdminSecret] : [])];
+    const rotationRole = new iam.Role(this, 'RotationRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${this.node.path}: rotates the Celery user and admin passwords through the RabbitMQ management API`,
+    });
+    const rotationStatements = rotationFunctionStatements({
+      rotatedSecretArns: rotated.map((x) => x.secretArn),
+      adminSecretArn: broker.adminSecret.secretArn,
+      keyArns: [key.keyArn, ...(broker.adminSecret.encryptionKey ? [broker.adminSecret.encryptionKey.keyArn] : [])],
+      region: stack.region,
+    });
+    endpointPolicy?.(rotationRole, rotationStatements);
+    const rotation = fn('RotationFunction', 'index.onRotate', 'rotation of the Celery RabbitMQ user and admin passwords', rotationRole, rotationStatements, {
+      MANAGEMENT_URL: managementUrl,
+      ADMIN_SECRET_ARN: broker.adminSecret.secretArn,
+      PASSWORD_LENGTH: String(spec.users[0].secret.length),
+      ADMIN_PASSWORD_LENGTH: String(broker.spec.adminSecret?.length ?? DEFAULTS.rabbitmq.passwordLength),
+      TIMEOUT_MS: String(DEFAULTS.rabbitmq.managementApiTimeoutMs),
+    });
+    this.rotationFunction = rotation.function;
+    this.rotationSchedules = rotated.map((secret) => {
+      const schedule = secret.addRotationSchedule('Rotation', { rotationLambda: rotation.function, automaticallyAfter: Duration.days(spec.rotationDays) });
+      // The first rotation runs when the schedule is created: the users must exist by then.
+      schedule.node.addDependency(this.resource, rotation.policy);
+      return schedule;
+    });
+  }
+
+  /** The user serving a role (the shared user serves both). */
+  public userFor(role: CeleryRole): RabbitMqApplicationUser {
+    const name = userForRole(this.spec, role).username;
+    return this.users.find((u) => u.username === name)!;
+  }
+
+  /** The Celery endpoint for a role: amqps on 5671, this vhost, that role's user and secret. */
+  public celeryEndpoint(role: CeleryRole): CeleryEndpoint {
+    const user = this.userFor(role);
+    // The vhost as the custom resource reports it: clients configured from it are deployed after the users exist.
+    const vhost = this.resource.getAttString('Vhost');
+    return rabbitMqCeleryEndpoint(this.broker.spec, { host: this.broker.brokerHost, username: user.username, secretArn: user.secret.secretArn, vhost, rotatingUsername: true });
+  }
+
+  /** Lets the grantee read one role's credentials (the secret by ARN, kms:Decrypt through Secrets Manager). */
+  public grantRead(role: CeleryRole, grantee: iam.IGrantable): iam.Grant {
+    const secret = this.userFor(role).secret;
+    return grantStatements(grantee, readSecretStatements({ secretArn: secret.secretArn, keyArn: secret.encryptionKey?.keyArn, region: Stack.of(this).region }));
+  }
+}
+
+function toPolicyStatement(s: IamStatementModel): iam.PolicyStatement {
+  return new iam.PolicyStatement({ actions: [...s.actions], resources: [...s.resources], conditions: s.conditions as Record<string, Record<string, unknown>> | undefined });
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

@@ -1,0 +1,214 @@
+import { DEFAULTS } from './defaults';
+import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
+import { IamStatementModel, readSecretStatements } from './iam';
+import { NAME_RULES, checkName } from './names';
+import { GeneratedSecretShape, rabbitMqUserShape } from './secrets';
+
+/** Which Celery side an identity is for. */
+export enum CeleryRole {
+  /** Web apps and schedulers that publish tasks (`.delay()`). */
+  PRODUCER = 'producer',
+  /** Celery workers: consume tasks, publish results and events. */
+  WORKER = 'worker',
+}
+
+/** RabbitMQ permission regular expressions on one vhost. */
+export interface RabbitMqPermissions {
+  readonly configure: string;
+  readonly write: string;
+  readonly read: string;
+}
+
+/** Options shared by both adapters for the application users of an Amazon MQ for RabbitMQ broker. */
+export interface RabbitMqApplicationUsersOptions {
+  /** The vhost the users get permissions on; created if missing. @default "celery" */
+  readonly vhost?: string;
+  /** One user for producers and workers instead of one per role. @default false */
+  readonly sharedUser?: boolean;
+  /** @default "celery-producer" */
+  readonly producerUsername?: string;
+  /** @default "celery-worker" */
+  readonly workerUsername?: string;
+  /** The shared user's name (with `sharedUser`). @default "celery-app" */
+  readonly sharedUsername?: string;
+  /** Generated password length, 12 to 250. @default 32 */
+  readonly passwordLength?: number;
+  /** Permissions of the producer user on the vhost. @default configure, write and read ".*" */
+  readonly producerPermissions?: RabbitMqPermissions;
+  /** Permissions of the worker (or shared) user on the vhost. @default configure, write and read ".*" */
+  readonly workerPermissions?: RabbitMqPermissions;
+  /**
+   * Days between rotations of the user passwords (alternating users) and of the generated admin password, 1 to 90.
+   * @default 30
+   */
+  readonly rotationDays?: number;
+}
+
+export interface RabbitMqApplicationUserSpec {
+  /** The roles this user serves (both for a shared user). */
+  readonly roles: readonly CeleryRole[];
+  readonly username: string;
+  readonly permissions: RabbitMqPermissions;
+  readonly secret: GeneratedSecretShape;
+}
+
+export interface RabbitMqApplicationUsersSpec {
+  readonly vhost: string;
+  readonly users: readonly RabbitMqApplicationUserSpec[];
+  readonly rotationDays: number;
+}
+
+function checkPermissions(issues: IssueCollector, prop: string, p: RabbitMqPermissions | undefined): void {
+  if (p === undefined) return;
+  for (const field of ['configure', 'write', 'read'] as const) {
+    const value = p[field];
+    if (!issues.known(value)) continue;
+    let problem: string | undefined;
+    if (typeof value !== 'string') problem = 'it must be a string';
+    else {
+      try {
+        new RegExp(value);
+      } catch (e) {
+        problem = `it is not a regular expression (${(e as Error).message})`;
+      }
+    }
+    if (problem) {
+      issues.error('rabbitmq.permissions', `${prop}.${field}`, `${prop}.${field} ${show(value)} is not allowed: ${problem}. Use a RabbitMQ permission regular expression, e.g. ".*" (everything on the vhost) or "^$" (nothing).`);
+    }
+  }
+}
+
+/** Validates the application users, applies the defaults, and derives each user's generated secret shape. */
+export function resolveRabbitMqApplicationUsersSpec(
+  props: RabbitMqApplicationUsersOptions,
+  broker: { adminUsername: string },
+  ctx: ResolveContext,
+): ValidationResult<RabbitMqApplicationUsersSpec> {
+  const issues = new IssueCollector(ctx);
+  const d = DEFAULTS.rabbitmq.applicationUsers;
+  const vhost = props.vhost ?? d.vhost;
+  checkName(issues, NAME_RULES.rabbitMqVhost, 'vhost', props.vhost);
+  if (ctx.isUnresolved(props.vhost)) {
+    issues.error('rabbitmq.vhost-token', 'vhost', 'vhost must be a literal: it is part of the Celery URL and of the management-API paths rendered at synth time.');
+  }
+  checkPermissions(issues, 'producerPermissions', props.producerPermissions);
+  checkRotationDays(issues, 'rotationDays', props.rotationDays);
+  checkPermissions(issues, 'workerPermissions', props.workerPermissions);
+
+  const wanted: { prop: string; username: string; roles: CeleryRole[]; permissions: RabbitMqPermissions }[] = props.sharedUser
+    ? [{ prop: 'sharedUsername', username: props.sharedUsername ?? d.sharedUsername, roles: [CeleryRole.PRODUCER, CeleryRole.WORKER], permissions: props.workerPermissions ?? d.permissions }]
+    : [
+        { prop: 'producerUsername', username: props.producerUsername ?? d.producerUsername, roles: [CeleryRole.PRODUCER], permissions: props.producerPermissions ?? d.permissions },
+        { prop: 'workerUsername', username: props.workerUsername ?? d.workerUsername, roles: [CeleryRole.WORKER], permissions: props.workerPermissions ?? d.permissions },
+      ];
+  if (props.sharedUser) {
+    for (const unused of ['producerUsername', 'workerUsername', 'producerPermissions'] as const) {
+      if (props[unused] !== undefined) {
+        issues.error('rabbitmq.shared-user', unused, `${unused} ${show(props[unused])} does not apply with sharedUser true: the one user is named by sharedUsername and gets workerPermissions.`);
+      }
+    }
+  } else if (props.sharedUsername !== undefined) {
+    issues.error('rabbitmq.shared-user', 'sharedUsername', `sharedUsername ${show(props.sharedUsername)} applies only with sharedUser true; per-role users are named by producerUsername and workerUsername.`);
+  }
+
+  const seen = new Map<string, string>();
+  for (const w of wanted) {
+    checkName(issues, NAME_RULES.rabbitMqUsername, w.prop, w.prop === 'sharedUsername' ? props.sharedUsername : w.prop === 'producerUsername' ? props.producerUsername : props.workerUsername);
+    if (!issues.known(w.username)) continue;
+    if (w.username.length + d.alternateSuffix.length > NAME_RULES.rabbitMqUsername.maxLength) {
+      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} is too long for its rotation twin "<user>${d.alternateSuffix}": use at most ${NAME_RULES.rabbitMqUsername.maxLength - d.alternateSuffix.length} characters.`);
+    }
+    if (w.username.endsWith(d.alternateSuffix)) {
+      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} ends with ${show(d.alternateSuffix)}, which names each user's rotation twin (rotation alternates between "<user>" and "<user>${d.alternateSuffix}"). Choose another name.`);
+    }
+    if (w.username === broker.adminUsername || alternateName(w.username) === broker.adminUsername) {
+      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} is the broker's admin user: application users are separate identities, so that a leaked worker or producer password cannot administer the broker. Choose another name.`);
+    }
+    const other = seen.get(w.username);
+    if (other) issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} is also ${other}: each role needs its own user (or set sharedUser true).`);
+    seen.set(w.username, w.prop);
+  }
+
+  const users = wanted.map((w) => ({
+    roles: w.roles,
+    username: w.username,
+    permissions: w.permissions,
+    secret: rabbitMqUserShape(issues, 'passwordLength', w.username, props.passwordLength),
+  }));
+  return issues.result<RabbitMqApplicationUsersSpec>({ vhost, users, rotationDays: props.rotationDays ?? d.rotationDays });
+}
+
+/** The rotation twin of a user name ("<user>" and "<user>.alt" alternate). */
+export function alternateName(name: string): string {
+  const suffix = DEFAULTS.rabbitmq.applicationUsers.alternateSuffix;
+  return name.endsWith(suffix) ? name.slice(0, -suffix.length) : name + suffix;
+}
+
+/** The user serving a role. */
+export function userForRole(spec: RabbitMqApplicationUsersSpec, role: CeleryRole): RabbitMqApplicationUserSpec {
+  const user = spec.users.find((u) => u.roles.includes(role));
+  if (!user) throw new Error(`no RabbitMQ application user serves role ${role}`);
+  return user;
+}
+
+/** What the management-API function may read: the admin secret and each user's secret, nothing else. */
+export function applicationUsersFunctionStatements(args: {
+  adminSecretArn: string;
+  adminKeyArn?: string;
+  userSecretArns: readonly string[];
+  userKeyArn?: string;
+  region: string;
+}): IamStatementModel[] {
+  const statements = [
+    ...readSecretStatements({ secretArn: args.adminSecretArn, keyArn: args.adminKeyArn, region: args.region }),
+    ...args.userSecretArns.flatMap((arn) => readSecretStatements({ secretArn: arn, keyArn: args.userKeyArn, region: args.region })),
+  ];
+  return mergeStatements(statements);
+}
+
+/** Merges statements with the same actions and conditions (one statement per key, not one per secret). */
+export function mergeStatements(statements: readonly IamStatementModel[]): IamStatementModel[] {
+  const merged = new Map<string, IamStatementModel>();
+  for (const s of statements) {
+    const key = JSON.stringify([s.actions, s.conditions ?? null]);
+    const prev = merged.get(key);
+    merged.set(key, prev ? { ...prev, resources: [...new Set([...prev.resources, ...s.resources])] } : { ...s, resources: [...s.resources] });
+  }
+  return [...merged.values()];
+}
+
+/**
+ * What the rotation function may do: rotate the given secrets (read, describe, put the pending version, move the
+ * stages), read the admin secret to call the management API, and generate passwords. `GetRandomPassword` acts on no
+ * resource, so its statement names "*" (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html).
+ */
+export function rotationFunctionStatements(args: {
+  rotatedSecretArns: readonly string[];
+  adminSecretArn: string;
+  keyArns: readonly string[];
+  region: string;
+}): IamStatementModel[] {
+  return mergeStatements([
+    {
+      effect: 'Allow',
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      resources: [...args.rotatedSecretArns],
+    },
+    { effect: 'Allow', actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], resources: [args.adminSecretArn] },
+    { effect: 'Allow', actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] },
+    {
+      effect: 'Allow',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [...new Set(args.keyArns)],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+    },
+  ]);
+}
+
+/** Checks a rotation interval: whole days, 1 to 90 (the compliance packs and most policies ask for 90 at most). */
+export function checkRotationDays(issues: IssueCollector, prop: string, days: number | undefined): void {
+  if (!issues.known(days)) return;
+  if (!Number.isInteger(days) || days < 1 || days > 90) {
+    issues.error('secret.rotation-days', prop, `${prop} ${show(days)} is not allowed: use a whole number of days from 1 to 90 (Security Hub SecretsManager.4 and the NIST/HIPAA packs expect rotation within 90 days).`);
+  }
+}
