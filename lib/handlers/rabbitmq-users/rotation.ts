@@ -11,25 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../../core/defaults';
+import { CURRENT, PENDING, RotationEvent, RotationSecrets, pendingVersions, promotePending, sdkRotationSecrets } from '../shared/rotation';
 import { Credentials, ManagementApi, alternateOf, parseSecret, permissionPath, redact, userPath, userPermissionsPath } from './management';
 
-export interface RotationEvent {
-  readonly SecretId: string;
-  readonly ClientRequestToken: string;
-  readonly Step: 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
-}
-
-/** The Secrets Manager calls rotation needs (the default uses the AWS SDK; tests pass an in-memory store). */
-export interface RotationSecrets {
-  /** The value of a version by stage or id; undefined when no such version exists. */
-  get(arn: string, select: { stage: string; versionId?: string }): Promise<string | undefined>;
-  /** Whether rotation is on, and the stages of each version id. */
-  describe(arn: string): Promise<{ rotationEnabled: boolean; versions: Record<string, string[]> }>;
-  randomPassword(length: number): Promise<string>;
-  putPending(arn: string, token: string, value: string): Promise<void>;
-  /** Moves AWSCURRENT to `token`, away from `fromVersionId`. */
-  promote(arn: string, token: string, fromVersionId: string): Promise<void>;
-}
+export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
 export interface RotationConfig {
   readonly managementUrl: string;
@@ -43,8 +28,6 @@ export interface RotationConfig {
   readonly caBundle?: string;
 }
 
-const CURRENT = 'AWSCURRENT';
-const PENDING = 'AWSPENDING';
 
 interface UserDocument {
   readonly password_hash?: string;
@@ -90,15 +73,11 @@ export function createRotationHandler(config: RotationConfig, secrets: RotationS
     const { SecretId: arn, ClientRequestToken: token, Step: step } = event;
     const known: string[] = [];
     try {
-      const described = await secrets.describe(arn);
-      if (!described.rotationEnabled) throw new Error(`secret ${arn} does not have rotation enabled`);
-      const stages = described.versions[token];
-      if (!stages) throw new Error(`secret ${arn} has no version ${token}`);
-      if (stages.includes(CURRENT)) {
+      const versions = await pendingVersions(secrets, arn, token);
+      if (!versions) {
         log(`${step}: version ${token} is already ${CURRENT}`);
         return;
       }
-      if (!stages.includes(PENDING)) throw new Error(`version ${token} of secret ${arn} is not ${PENDING}`);
       const isAdmin = arn === config.adminSecretArn;
 
       if (step === 'createSecret') {
@@ -154,9 +133,7 @@ export function createRotationHandler(config: RotationConfig, secrets: RotationS
         }
         log(`testSecret: ${pending.username} verified`);
       } else if (step === 'finishSecret') {
-        const from = Object.entries(described.versions).find(([, s]) => s.includes(CURRENT))?.[0];
-        if (!from) throw new Error(`secret ${arn} has no ${CURRENT} version`);
-        await secrets.promote(arn, token, from);
+        await promotePending(secrets, arn, token, versions);
         log(`finishSecret: version ${token} is ${CURRENT}`);
       } else {
         throw new Error(`Step ${JSON.stringify(step)} is not createSecret, setSecret, testSecret or finishSecret`);
@@ -164,38 +141,6 @@ export function createRotationHandler(config: RotationConfig, secrets: RotationS
     } catch (err) {
       throw new Error(redact(`${step} of ${arn} failed: ${(err as Error).message}`, known));
     }
-  };
-}
-
-/** Secrets Manager through the SDK of the Lambda runtime (loaded lazily, as in the custom resource). */
-export function sdkRotationSecrets(): RotationSecrets {
-  const sm = require('@aws-sdk/client-secrets-manager');
-  const endpoint = process.env.SECRETS_MANAGER_ENDPOINT;
-  const client = new sm.SecretsManagerClient(endpoint ? { endpoint } : {});
-  return {
-    async get(arn, select) {
-      try {
-        const out = await client.send(new sm.GetSecretValueCommand({ SecretId: arn, VersionStage: select.stage, VersionId: select.versionId }));
-        return out.SecretString;
-      } catch (err) {
-        if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
-        throw err;
-      }
-    },
-    async describe(arn) {
-      const out = await client.send(new sm.DescribeSecretCommand({ SecretId: arn }));
-      return { rotationEnabled: out.RotationEnabled === true, versions: out.VersionIdsToStages ?? {} };
-    },
-    async randomPassword(length) {
-      const out = await client.send(new sm.GetRandomPasswordCommand({ PasswordLength: length, ExcludePunctuation: true, IncludeSpace: false, RequireEachIncludedType: true }));
-      return out.RandomPassword;
-    },
-    async putPending(arn, token, value) {
-      await client.send(new sm.PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: value, VersionStages: [PENDING] }));
-    },
-    async promote(arn, token, fromVersionId) {
-      await client.send(new sm.UpdateSecretVersionStageCommand({ SecretId: arn, VersionStage: CURRENT, MoveToVersionId: token, RemoveFromVersionId: fromVersionId }));
-    },
   };
 }
 

@@ -1,0 +1,157 @@
+/**
+ * Secrets Manager rotation function for ElastiCache RBAC user passwords, the two-password approach of AWS's
+ * SecretsManagerElasticacheUserRotation template: setSecret gives the user both the pending and the current password
+ * (ElastiCache holds up to two per user and keeps open connections), so clients still on the previous password keep
+ * connecting until the next rotation replaces it. Control-plane calls only (ElastiCache and Secrets Manager APIs).
+ *
+ * Secret JSON: `{"username", "user_id", "password"}` (`user_id` names the ElastiCache user to modify).
+ * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/User-Secrets-Manager.html
+ */
+import { DEFAULTS } from '../../core/defaults';
+import { CURRENT, PENDING, RotationEvent, RotationSecrets, pendingVersions, promotePending, sdkRotationSecrets } from '../shared/rotation';
+
+export type { RotationEvent, RotationSecrets } from '../shared/rotation';
+
+/** The ElastiCache calls rotation needs (the SDK by default; tests pass a stand-in). */
+export interface ElastiCacheUsers {
+  /** Status ("active", "modifying", ...) and how many passwords the user has; undefined when it does not exist. */
+  describe(userId: string): Promise<{ status: string; passwordCount: number } | undefined>;
+  /** ModifyUser with `Passwords` (replaces the user's passwords with these, at most two). */
+  setPasswords(userId: string, passwords: readonly string[]): Promise<void>;
+}
+
+export interface ElastiCacheRotationConfig {
+  readonly passwordLength: number;
+  /** Longest wait for the user to be active before and after a change. */
+  readonly waitSeconds: number;
+  /** Between two DescribeUsers while waiting. */
+  readonly pollMilliseconds: number;
+}
+
+interface UserSecret {
+  readonly username: string;
+  readonly userId: string;
+  readonly password: string;
+  readonly document: Record<string, unknown>;
+}
+
+function parse(arn: string, value: string | undefined, what: string): UserSecret {
+  if (value === undefined) throw new Error(`secret ${arn} has no ${what} version`);
+  let document: Record<string, unknown>;
+  try {
+    document = JSON.parse(value);
+  } catch {
+    throw new Error(`secret ${arn} (${what}) is not JSON with "username", "user_id" and "password"`);
+  }
+  const { username, user_id: userId, password } = document as Record<string, unknown>;
+  if (typeof username !== 'string' || typeof userId !== 'string' || typeof password !== 'string' || !password) {
+    throw new Error(`secret ${arn} (${what}) needs string fields "username", "user_id" and "password"`);
+  }
+  return { username, userId, password, document };
+}
+
+const redact = (text: string, known: readonly string[]) => known.reduce((t, s) => (s ? t.split(s).join('***') : t), text);
+
+export function createElastiCacheRotationHandler(
+  config: ElastiCacheRotationConfig,
+  secrets: RotationSecrets,
+  users: ElastiCacheUsers,
+  log: (line: string) => void = console.log,
+): (event: RotationEvent) => Promise<void> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  async function waitActive(userId: string): Promise<{ status: string; passwordCount: number }> {
+    const deadline = Date.now() + config.waitSeconds * 1000;
+    for (;;) {
+      const u = await users.describe(userId);
+      if (u === undefined) throw new Error(`the ElastiCache user ${userId} does not exist`);
+      if (u.status === 'active') return u;
+      if (Date.now() >= deadline) throw new Error(`the ElastiCache user ${userId} is still "${u.status}" after ${config.waitSeconds} s`);
+      await sleep(config.pollMilliseconds);
+    }
+  }
+
+  return async (event) => {
+    const { SecretId: arn, ClientRequestToken: token, Step: step } = event;
+    const known: string[] = [];
+    const read = async (stage: string, versionId?: string) => {
+      const s = parse(arn, await secrets.get(arn, { stage, versionId }), versionId ? `${stage} ${versionId}` : stage);
+      known.push(s.password);
+      return s;
+    };
+    try {
+      const versions = await pendingVersions(secrets, arn, token);
+      if (!versions) {
+        log(`${step}: version ${token} is already ${CURRENT}`);
+        return;
+      }
+      if (step === 'createSecret') {
+        const current = await read(CURRENT);
+        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
+          log(`createSecret: ${PENDING} exists`);
+          return;
+        }
+        if ((await users.describe(current.userId)) === undefined) throw new Error(`the ElastiCache user ${current.userId} named by the secret does not exist`);
+        const password = await secrets.randomPassword(config.passwordLength);
+        known.push(password);
+        await secrets.putPending(arn, token, JSON.stringify({ ...current.document, [DEFAULTS.celery.secretPasswordField]: password }));
+        log(`createSecret: ${PENDING} created for ${current.userId}`);
+      } else if (step === 'setSecret') {
+        const current = await read(CURRENT);
+        const pending = await read(PENDING, token);
+        if (pending.userId !== current.userId) throw new Error(`the pending version names user ${pending.userId}, the current one ${current.userId}`);
+        await waitActive(current.userId);
+        // Pending first: it becomes the password clients read next; the current one keeps working until the next rotation.
+        await users.setPasswords(current.userId, [pending.password, current.password]);
+        log(`setSecret: ${current.userId} holds the pending and the current password`);
+      } else if (step === 'testSecret') {
+        const pending = await read(PENDING, token);
+        const u = await waitActive(pending.userId);
+        if (u.passwordCount !== 2) throw new Error(`the ElastiCache user ${pending.userId} has ${u.passwordCount} password(s), expected 2 (pending and current)`);
+        log(`testSecret: ${pending.userId} is active with two passwords`);
+      } else if (step === 'finishSecret') {
+        await promotePending(secrets, arn, token, versions);
+        log(`finishSecret: version ${token} is ${CURRENT}`);
+      } else {
+        throw new Error(`Step ${JSON.stringify(step)} is not createSecret, setSecret, testSecret or finishSecret`);
+      }
+    } catch (err) {
+      throw new Error(redact(`${step} of ${arn} failed: ${(err as Error).message}`, known));
+    }
+  };
+}
+
+/** ElastiCache through the SDK of the Lambda runtime (loaded lazily so that tests never load it). */
+export function sdkElastiCacheUsers(): ElastiCacheUsers {
+  const ec = require('@aws-sdk/client-elasticache');
+  const client = new ec.ElastiCacheClient({});
+  return {
+    async describe(userId) {
+      try {
+        const out = await client.send(new ec.DescribeUsersCommand({ UserId: userId }));
+        const u = out.Users?.[0];
+        return u ? { status: String(u.Status), passwordCount: Number(u.Authentication?.PasswordCount ?? 0) } : undefined;
+      } catch (err) {
+        if ((err as { name?: string }).name === 'UserNotFoundFault') return undefined;
+        throw err;
+      }
+    },
+    async setPasswords(userId, passwords) {
+      await client.send(new ec.ModifyUserCommand({ UserId: userId, Passwords: [...passwords] }));
+    },
+  };
+}
+
+const envNumber = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
+
+/** The entry point (`index.onRotate`), configured by the construct through the environment. */
+export const onRotate = async (event: RotationEvent): Promise<void> =>
+  createElastiCacheRotationHandler(
+    {
+      passwordLength: envNumber('PASSWORD_LENGTH', DEFAULTS.redis.rbac.passwordLength),
+      waitSeconds: envNumber('WAIT_SECONDS', DEFAULTS.redis.rbac.rotationWaitSeconds),
+      pollMilliseconds: 10_000,
+    },
+    sdkRotationSecrets(),
+    sdkElastiCacheUsers(),
+  )(event);
