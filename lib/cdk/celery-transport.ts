@@ -91,8 +91,10 @@ interface Endpoint {
   readonly secretField: string;
 }
 
-function sameForBothRoles(secret: secretsmanager.ISecret | undefined, celery: CeleryEndpoint): Endpoint['roles'] {
-  return { [CeleryRole.PRODUCER]: { secret, celery }, [CeleryRole.WORKER]: { secret, celery } };
+/** A cache's credentials per role: its RBAC users, or the same AUTH token for both. */
+function cacheRoles(cache: RedisCache, db?: number): Endpoint['roles'] {
+  const role = (r: CeleryRole) => ({ secret: cache.secretFor(r), celery: cache.celeryEndpoint({ db, role: r }) });
+  return { [CeleryRole.PRODUCER]: role(CeleryRole.PRODUCER), [CeleryRole.WORKER]: role(CeleryRole.WORKER) };
 }
 
 /**
@@ -141,18 +143,18 @@ export class CeleryTransport extends Construct {
     } else {
       const c = new RedisCache(this, 'Broker', { ...broker._redis, ...placement });
       this.brokerCache = c;
-      this.brokerEndpoint = { connectable: c, port: c.port, secretField: c.authTokenSecretField, roles: sameForBothRoles(c.authTokenSecret, c.celeryEndpoint()) };
+      this.brokerEndpoint = { connectable: c, port: c.port, secretField: c.authTokenSecretField, roles: cacheRoles(c) };
     }
 
     if (backend._kind === 'redis') {
       const c = new RedisCache(this, 'ResultBackend', { ...backend._redis, ...placement });
       this.resultBackendCache = c;
-      this.backendEndpoint = { connectable: c, port: c.port, secretField: c.authTokenSecretField, roles: sameForBothRoles(c.authTokenSecret, c.celeryEndpoint()) };
+      this.backendEndpoint = { connectable: c, port: c.port, secretField: c.authTokenSecretField, roles: cacheRoles(c) };
     } else if (backend._kind === 'shared') {
       if (!this.brokerCache) {
         throw new ValidationError(this.node.path, [{ code: 'transport.shared-backend', prop: 'resultBackend', message: 'resultBackend CeleryResultBackend.sharedWithRedisBroker() needs broker CeleryBroker.redis(): a RabbitMQ broker cannot store results. Use CeleryResultBackend.redis() instead.' }]);
       }
-      this.backendEndpoint = { ...this.brokerEndpoint, roles: sameForBothRoles(this.brokerCache.authTokenSecret, this.brokerCache.celeryEndpoint({ db: backend._db })) };
+      this.backendEndpoint = { ...this.brokerEndpoint, roles: cacheRoles(this.brokerCache, backend._db) };
     }
 
     this.producersSecurityGroup = new ec2.SecurityGroup(this, 'ProducersSecurityGroup', {
@@ -226,8 +228,8 @@ export class CeleryTransport extends Construct {
    */
   public grantReadCredentials(grantee: iam.IGrantable, role: CeleryRole): void {
     if (this.rabbitMqUsers) this.rabbitMqUsers.grantRead(role, grantee);
-    this.brokerCache?.grantReadAuthToken(grantee);
-    this.resultBackendCache?.grantReadAuthToken(grantee);
+    this.brokerCache?.grantReadCredentials(grantee, role);
+    this.resultBackendCache?.grantReadCredentials(grantee, role);
   }
 
   /**

@@ -1,4 +1,5 @@
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { RedisRbacOptions } from '../index';
 
 /**
  * How a cache authenticates clients with an AUTH token.
@@ -11,7 +12,18 @@ export class RedisAuth {
    * @param options.length 16 to 128. @default 64
    */
   public static generatedToken(options: { length?: number } = {}): RedisAuth {
-    return new RedisAuth(options.length, undefined, undefined);
+    return new RedisAuth(options.length, undefined, undefined, undefined);
+  }
+
+  /**
+   * ElastiCache RBAC instead of an AUTH token: a producer and a worker user (or one shared user) with the access
+   * string Celery needs, passwords generated into CMK-encrypted secrets (`{"username", "user_id", "password"}`) and
+   * rotated every 30 days by the two-password approach, and the group's mandatory `default` user switched off.
+   * Pick it for new caches: it rotates without any CloudFormation change and gives each role its own identity.
+   * Switching an existing cache from an AUTH token to RBAC is not a CloudFormation update (see the README).
+   */
+  public static rbacUsers(options: RedisRbacOptions = {}): RedisAuth {
+    return new RedisAuth(undefined, undefined, undefined, options);
   }
 
   /**
@@ -20,13 +32,14 @@ export class RedisAuth {
    * @param field JSON field that holds the token. @default "password"
    */
   public static fromSecret(secret: secretsmanager.ISecret, field?: string): RedisAuth {
-    return new RedisAuth(undefined, secret, field);
+    return new RedisAuth(undefined, secret, field, undefined);
   }
 
   private constructor(
     /** @internal */ public readonly _length: number | undefined,
     /** @internal */ public readonly _secret: secretsmanager.ISecret | undefined,
     /** @internal */ public readonly _field: string | undefined,
+    /** @internal */ public readonly _rbac: RedisRbacOptions | undefined,
   ) {}
 }
 

@@ -1,15 +1,21 @@
-import { Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
   CeleryEndpoint,
+  CeleryRole,
   DEFAULTS,
+  RedisRbacSpec,
+  rbacUserForRole,
+  redisUserRotationStatements,
+  resolveRedisRbacSpec,
   RedisCacheOptions,
   RedisCacheSpec,
   ValidationError,
@@ -21,7 +27,18 @@ import {
   redisCeleryEndpoint,
 } from '../index';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
+import { handlerAssetDir } from './assets';
 import { RedisAuth } from './credentials';
+
+/** One ElastiCache RBAC user of a cache. */
+export interface RedisRbacUser {
+  readonly username: string;
+  readonly userId: string;
+  readonly roles: readonly CeleryRole[];
+  /** `{"username", "user_id", "password"}`, CMK-encrypted, rotated. */
+  readonly secret: secretsmanager.ISecret;
+  readonly resource: elasticache.CfnUser;
+}
 
 /** Props of `RedisCache`; with Multi-AZ, `vpcSubnets` must span at least two Availability Zones. */
 export interface RedisCacheProps extends RedisCacheOptions, PlacementProps {
@@ -62,6 +79,11 @@ export class RedisCache extends Construct implements ec2.IConnectable {
   public readonly engineLogGroup: logs.ILogGroup;
   /** The L1 resource, for inspection; escape hatches that weaken it are what the encryption guard catches. */
   public readonly resource: elasticache.CfnReplicationGroup;
+  /** With `RedisAuth.rbacUsers()`: the users, their group and the rotation function. */
+  public readonly rbacSpec?: RedisRbacSpec;
+  public readonly rbacUsers?: readonly RedisRbacUser[];
+  public readonly userGroup?: elasticache.CfnUserGroup;
+  public readonly rotationFunction?: lambda.Function;
 
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
@@ -69,7 +91,7 @@ export class RedisCache extends Construct implements ec2.IConnectable {
     const fieldIssues = new IssueCollector(CDK_CONTEXT);
     checkSecretField(fieldIssues, 'authToken.field', auth._field);
     if (fieldIssues.errors.length > 0) throw new ValidationError(this.node.path, fieldIssues.errors);
-    const spec = applyIssues(this, resolveRedisCacheSpec(props, { generatedLength: auth._length, existingSecret: !!auth._secret }, CDK_CONTEXT));
+    const spec = applyIssues(this, resolveRedisCacheSpec(props, { generatedLength: auth._length, existingSecret: !!auth._secret, rbac: !!auth._rbac }, CDK_CONTEXT));
     this.spec = spec;
     this.port = spec.port;
 
@@ -101,8 +123,36 @@ export class RedisCache extends Construct implements ec2.IConnectable {
     });
 
     this.authTokenSecretField = auth._field ?? DEFAULTS.celery.secretPasswordField;
-    if (spec.authEnabled) {
+    if (spec.authMode === 'token') {
       this.authTokenSecret = auth._secret ?? createGeneratedSecret(this, 'AuthToken', spec.authToken!, this.encryptionKey);
+    }
+    if (spec.authMode === 'rbac') {
+      const rbac = applyIssues(this, resolveRedisRbacSpec(auth._rbac!, Names.uniqueResourceName(this, { maxLength: 30 }), CDK_CONTEXT));
+      this.rbacSpec = rbac;
+      const defaultUser = new elasticache.CfnUser(this, 'DefaultUser', {
+        engine: rbac.engine,
+        userId: rbac.defaultUser.userId,
+        userName: rbac.defaultUser.userName,
+        accessString: rbac.defaultUser.accessString,
+        authenticationMode: { Type: 'no-password-required' },
+      });
+      this.rbacUsers = rbac.users.map((u) => {
+        const name = u.roles.length > 1 ? 'Shared' : u.roles[0] === CeleryRole.PRODUCER ? 'Producer' : 'Worker';
+        const secret = createGeneratedSecret(this, `${name}Credentials`, u.secret, this.encryptionKey);
+        const resource = new elasticache.CfnUser(this, `${name}User`, {
+          engine: rbac.engine,
+          userId: u.userId,
+          userName: u.username,
+          accessString: u.accessString,
+          authenticationMode: { Type: 'password', Passwords: [secret.secretValueFromJson(DEFAULTS.celery.secretPasswordField).unsafeUnwrap()] },
+        });
+        return { username: u.username, userId: u.userId, roles: u.roles, secret, resource };
+      });
+      this.userGroup = new elasticache.CfnUserGroup(this, 'UserGroup', {
+        engine: rbac.engine,
+        userGroupId: rbac.userGroupId,
+        userIds: [defaultUser.ref, ...this.rbacUsers.map((u) => u.resource.ref)],
+      });
     }
 
     this.slowLogGroup = createLogGroup(this, 'SlowLog', this.encryptionKey);
@@ -126,6 +176,7 @@ export class RedisCache extends Construct implements ec2.IConnectable {
       atRestEncryptionEnabled: spec.atRestEncryptionEnabled,
       kmsKeyId: this.encryptionKey.keyArn,
       authToken: this.authTokenSecret?.secretValueFromJson(this.authTokenSecretField).unsafeUnwrap(),
+      userGroupIds: this.userGroup ? [this.userGroup.ref] : undefined,
       multiAzEnabled: spec.multiAzEnabled,
       automaticFailoverEnabled: spec.automaticFailoverEnabled,
       snapshotRetentionLimit: spec.snapshotRetentionLimit,
@@ -144,6 +195,73 @@ export class RedisCache extends Construct implements ec2.IConnectable {
     this.replicationGroupId = this.resource.ref;
     this.primaryEndpointAddress = this.resource.attrPrimaryEndPointAddress;
     this.readerEndpointAddress = this.resource.attrReaderEndPointAddress;
+    if (this.rbacUsers && this.rbacSpec) this.rotationFunction = this.rotateUsers(this.rbacSpec, this.rbacUsers);
+  }
+
+  /**
+   * Rotation of the RBAC user secrets: a function outside the VPC (it calls only the ElastiCache and Secrets Manager
+   * APIs, never the cache) that gives each user the new and the current password, then makes the new one current.
+   */
+  private rotateUsers(rbac: RedisRbacSpec, users: readonly RedisRbacUser[]): lambda.Function {
+    const d = DEFAULTS.redis.rbac;
+    const stack = Stack.of(this);
+    const role = new iam.Role(this, 'RotationRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${this.node.path}: rotates the Celery ElastiCache user passwords`,
+    });
+    const logGroup = createLogGroup(this, 'RotationLogs', this.encryptionKey);
+    const statements = redisUserRotationStatements({
+      secretArns: users.map((u) => u.secret.secretArn),
+      userArns: users.map((u) => u.resource.attrArn),
+      keyArn: this.encryptionKey.keyArn,
+      region: stack.region,
+    });
+    const policy = new iam.ManagedPolicy(this, 'RotationPolicy', {
+      description: `${this.node.path}: rotate the Celery user secrets and passwords, write own logs`,
+      roles: [role],
+      statements: [
+        ...statements.map((s) => new iam.PolicyStatement({ actions: [...s.actions], resources: [...s.resources], conditions: s.conditions as Record<string, Record<string, unknown>> | undefined })),
+        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      ],
+    });
+    const fn = new lambda.Function(this, 'RotationFunction', {
+      description: `celery-tls-constructs: rotation of the Celery ElastiCache user passwords of ${this.node.path}`.slice(0, 256),
+      runtime: new lambda.Runtime(DEFAULTS.rabbitmq.applicationUsers.functionRuntime, lambda.RuntimeFamily.NODEJS),
+      handler: 'index.onRotate',
+      code: lambda.Code.fromAsset(handlerAssetDir('elasticache-users')),
+      // Waits for the user to be active before and after the change (AWS asks for at least 12 minutes).
+      timeout: Duration.minutes(15),
+      memorySize: DEFAULTS.rabbitmq.applicationUsers.functionMemoryMiB,
+      role: role.withoutPolicyUpdates(),
+      logGroup,
+      environment: { PASSWORD_LENGTH: String(rbac.users[0].secret.length), WAIT_SECONDS: String(d.rotationWaitSeconds) },
+    });
+    fn.node.addDependency(policy);
+    for (const u of users) {
+      const schedule = u.secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(rbac.rotationDays) });
+      // The first rotation runs when the schedule is created: the user must be in the cache's group by then.
+      schedule.node.addDependency(this.resource, policy);
+    }
+    return fn;
+  }
+
+  /** The user serving a role (RBAC only). */
+  public rbacUserFor(role: CeleryRole): RedisRbacUser | undefined {
+    if (!this.rbacSpec || !this.rbacUsers) return undefined;
+    const name = rbacUserForRole(this.rbacSpec, role).username;
+    return this.rbacUsers.find((u) => u.username === name);
+  }
+
+  /** The secret a role's clients read: its RBAC user's, or the AUTH token. */
+  public secretFor(role: CeleryRole = CeleryRole.WORKER): secretsmanager.ISecret | undefined {
+    return this.rbacUserFor(role)?.secret ?? this.authTokenSecret;
+  }
+
+  /** Lets the grantee read a role's credentials (its RBAC user's secret, or the AUTH token). */
+  public grantReadCredentials(grantee: iam.IGrantable, role: CeleryRole = CeleryRole.WORKER): iam.Grant {
+    const secret = this.secretFor(role);
+    if (!secret) return iam.Grant.drop(grantee, 'plaintext cache without credentials');
+    return grantStatements(grantee, readSecretStatements({ secretArn: secret.secretArn, keyArn: secret.encryptionKey?.keyArn, region: Stack.of(this).region }));
   }
 
   /** Lets the grantee read the AUTH token (the secret by ARN, and kms:Decrypt through Secrets Manager). */
@@ -155,8 +273,12 @@ export class RedisCache extends Construct implements ec2.IConnectable {
     );
   }
 
-  /** The Celery endpoint of this cache (a rediss:// URL is built from it). */
-  public celeryEndpoint(options: { db?: number } = {}): CeleryEndpoint {
+  /** The Celery endpoint of this cache for a role (a rediss:// URL is built from it). @param options.role @default CeleryRole.WORKER */
+  public celeryEndpoint(options: { db?: number; role?: CeleryRole } = {}): CeleryEndpoint {
+    const user = this.rbacUserFor(options.role ?? CeleryRole.WORKER);
+    if (user) {
+      return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: user.secret.secretArn, secretField: DEFAULTS.celery.secretPasswordField, db: options.db, username: user.username });
+    }
     return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: this.authTokenSecret?.secretArn, secretField: this.authTokenSecretField, db: options.db });
   }
 

@@ -28,6 +28,28 @@ export const DEFAULTS = {
     maxmemoryPolicy: 'noeviction',
     /** Logical database used by Celery. */
     db: 0,
+    /** RBAC users (`RedisAuth.rbacUsers()`), the alternative to the AUTH token that rotates without a CloudFormation change. */
+    rbac: {
+      producerUsername: 'celery-producer',
+      workerUsername: 'celery-worker',
+      sharedUsername: 'celery-app',
+      /**
+       * Access string of the Celery users: every key and channel (kombu PSUBSCRIBEs to "/<db>.<exchange>" patterns,
+       * which Redis compares literally against channel rules, so only "&*" admits them), every command but the
+       * @dangerous ones (FLUSHALL, KEYS, CONFIG, DEBUG, ...). The local TLS environment runs its Redis user with this
+       * same string, so the end-to-end suite proves Celery works with it.
+       */
+      accessString: 'on ~* &* +@all -@dangerous',
+      /** The group's mandatory "default" user: switched off, no command. */
+      defaultUserAccessString: 'off -@all',
+      /** Password length (ElastiCache accepts 16 to 128); `[A-Za-z0-9]` only. */
+      passwordLength: 64,
+      /** User and group resources use the "redis" engine: accepted by Valkey and Redis OSS replication groups alike. */
+      engine: 'redis',
+      rotationDays: 30,
+      /** How long the rotation function waits for a user to become active again after a change. */
+      rotationWaitSeconds: 600,
+    },
   },
   rabbitmq: {
     engineVersion: '4.2',

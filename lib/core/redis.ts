@@ -90,6 +90,8 @@ export interface RedisCacheSpec {
   /** Shape of the generated AUTH token, or undefined when the user brings a secret or transit is off. */
   readonly authToken?: GeneratedSecretShape;
   readonly authEnabled: boolean;
+  /** "token": an AUTH token; "rbac": RBAC users in a user group; "none": only for an unsafe plaintext cache. */
+  readonly authMode: 'token' | 'rbac' | 'none';
 }
 
 /** How the AUTH token is provided; the adapter maps its `RedisAuth` class to this. */
@@ -98,6 +100,8 @@ export interface RedisAuthInput {
   readonly generatedLength?: number;
   /** True when the user brings an existing secret. */
   readonly existingSecret?: boolean;
+  /** RBAC users instead of an AUTH token (`RedisAuth.rbacUsers()`). */
+  readonly rbac?: boolean;
 }
 
 const CELERY_CLUSTER_MODE =
@@ -217,8 +221,11 @@ export function resolveRedisCacheSpec(
   parameters['maxmemory-policy'] = d.maxmemoryPolicy;
 
   const authEnabled = transitEncryptionEnabled;
+  if (auth.rbac && !transitEncryptionEnabled && issues.known(props.transitEncryptionEnabled)) {
+    issues.error('redis.rbac-without-tls', 'authToken', 'authToken RedisAuth.rbacUsers() needs transit encryption: ElastiCache refuses user groups on a cache without TLS. Keep transitEncryptionEnabled on (the default).');
+  }
   let authToken: GeneratedSecretShape | undefined;
-  if (authEnabled && !auth.existingSecret) {
+  if (authEnabled && !auth.existingSecret && !auth.rbac) {
     authToken = redisAuthTokenShape(issues, 'authToken.length', auth.generatedLength);
   }
 
@@ -245,5 +252,6 @@ export function resolveRedisCacheSpec(
     logTypes: ['slow-log', 'engine-log'],
     authToken,
     authEnabled,
+    authMode: !authEnabled ? 'none' : auth.rbac ? 'rbac' : 'token',
   });
 }

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULTS } from '../core/defaults';
 import { findExecutable, isAlive, startDetached, stopProcess, waitFor } from './process';
 
 export interface RedisServerOptions {
@@ -54,9 +55,10 @@ export function redisConf(o: RedisServerOptions): string {
     'appendonly yes',
     'appendfsync everysec',
     'save ""',
-    '# Only the application user; the passwordless default user is off',
+    '# Only the application user, with the access string RedisAuth.rbacUsers() gives ElastiCache users;',
+    '# the passwordless default user is off',
     'user default off',
-    `user ${o.username} on >${o.password} ~* &* +@all`,
+    `user ${o.username} >${o.password} ${DEFAULTS.redis.rbac.accessString}`,
   ];
   return lines.join('\n') + '\n';
 }

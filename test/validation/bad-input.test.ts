@@ -97,6 +97,12 @@ const EXPECTED: [target: 'cdk' | 'cdktf', name: string, issues: ValidationIssue[
   ['cdk', 'publiclyAccessible from a parameter', [
     { code: 'rabbitmq.public', prop: 'publiclyAccessible', message: 'publiclyAccessible from a deploy-time value is not allowed: a Celery broker must be reachable only from producers and workers inside the VPC. Allowed: false (the default); reach it through the VPC, a VPN or PrivateLink.' },
   ]],
+  ['cdk', 'RBAC user named default', [
+    { code: 'redis.rbac-user', prop: 'authToken.producerUsername', message: 'authToken.producerUsername "default" is reserved: it names the group\'s mandatory default user, which this library switches off.' },
+  ]],
+  ['cdk', 'RBAC access string with a password', [
+    { code: 'redis.access-string', prop: 'authToken.accessString', message: 'authToken.accessString "on >secret ~* +@all" is not allowed: it must switch the user "on" and hold no password rules (>, <, #, !, nopass, resetpass, reset); ElastiCache sets passwords itself. Default: "on ~* &* +@all -@dangerous".' },
+  ]],
   ['cdk', 'application user named like the admin', [
     { code: 'rabbitmq.application-user', prop: 'workerUsername', message: 'workerUsername "celeryadmin" is the broker\'s admin user: application users are separate identities, so that a leaked worker or producer password cannot administer the broker. Choose another name.' },
   ]],

@@ -99,6 +99,9 @@ export const BAD_INPUTS: BadInput[] = [
   cdkCase('publiclyAccessible from a parameter', 'RabbitMqBroker', (s) => ({ publiclyAccessible: Token.asAny(new CfnParameter(s, 'Public').valueAsString) })),
 
   // cdktf: Terraform-only props
+  // CDK: ElastiCache RBAC users
+  cdkCase('RBAC user named default', 'RedisCache', () => ({ authToken: cdk.RedisAuth.rbacUsers({ producerUsername: 'default' }) })),
+  cdkCase('RBAC access string with a password', 'RedisCache', () => ({ authToken: cdk.RedisAuth.rbacUsers({ accessString: 'on >secret ~* +@all' }) })),
   // CDK: RabbitMQ application users
   usersCase('application user named like the admin', { workerUsername: 'celeryadmin' }),
   usersCase('same user name for both roles', { producerUsername: 'celery', workerUsername: 'celery' }),

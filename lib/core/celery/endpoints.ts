@@ -12,7 +12,7 @@ import { CeleryEndpoint } from './model';
 export function redisCeleryEndpoint(
   spec: RedisCacheSpec,
   where: string,
-  args: { host: string; secretArn?: string; secretField: string; db?: number },
+  args: { host: string; secretArn?: string; secretField: string; db?: number; username?: string },
 ): CeleryEndpoint {
   if (!spec.transitEncryptionEnabled) {
     throw new ValidationError(where, [{ code: 'redis.transit-encryption-off', prop: 'transitEncryptionEnabled', message: 'transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.' }]);
@@ -22,7 +22,8 @@ export function redisCeleryEndpoint(
     host: args.host,
     port: spec.port,
     db: args.db ?? DEFAULTS.redis.db,
-    username: '',
+    // An RBAC user name, or empty for the AUTH token (redis-py then sends AUTH <token>).
+    username: args.username ?? '',
     secretArn: args.secretArn,
     secretField: args.secretField,
     engine: spec.engine,
