@@ -5,11 +5,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { CeleryEncryptionGuard, CeleryTransport, DEFAULTS } from 'celery-tls-constructs/cdk';
+import { CeleryEncryptionGuard, CeleryResultBackend, CeleryTransport, DEFAULTS, RedisAuth } from 'celery-tls-constructs/cdk';
 
 /**
- * The example: a VPC with isolated subnets only (flow logs on, default security group closed), a CeleryTransport with
- * every default (Amazon MQ for RabbitMQ 4.2 broker, Valkey result backend), and a worker task definition that
+ * The example: a VPC with isolated subnets only (flow logs on, default security group closed), a CeleryTransport
+ * (Amazon MQ for RabbitMQ 4.2 broker with producer and worker users, Valkey result backend with RBAC users; every
+ * password rotates every 30 days), and a worker task definition that
  * receives the Celery environment and secrets. The encryption guard fails synthesis if any cache, broker, security
  * group rule or secret of the stack loses its encryption settings (escape hatches included).
  */
@@ -47,7 +48,11 @@ export class CeleryTlsExampleStack extends Stack {
       flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs, flowLogsRole.withoutPolicyUpdates()), trafficType: ec2.FlowLogTrafficType.ALL } },
     });
 
-    this.transport = new CeleryTransport(this, 'Celery', { vpc });
+    this.transport = new CeleryTransport(this, 'Celery', {
+      vpc,
+      // RBAC users instead of an AUTH token: one user per role, passwords rotated every 30 days.
+      resultBackend: CeleryResultBackend.redis({ authToken: RedisAuth.rbacUsers() }),
+    });
 
     // A worker: run it as a Fargate service with transport.workersSecurityGroup attached.
     const worker = new ecs.FargateTaskDefinition(this, 'WorkerTask', { cpu: 512, memoryLimitMiB: 1024 });

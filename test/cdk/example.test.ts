@@ -21,8 +21,11 @@ describe('example stack: security properties', () => {
     expect(ofType('AWS::EC2::SecurityGroup')).toHaveLength(6);
   });
 
-  test('replication groups: TLS required, CMK at rest, AUTH from Secrets Manager, Multi-AZ, noeviction, logs, snapshots', () => {
+  test('replication groups: TLS required, CMK at rest, RBAC users with passwords from Secrets Manager, Multi-AZ, noeviction, logs, snapshots', () => {
     expect(cacheFindings(template)).toEqual([]);
+    const [, rg] = ofType('AWS::ElastiCache::ReplicationGroup')[0];
+    expect(rg.Properties.UserGroupIds).toHaveLength(1);
+    expect(rg.Properties.AuthToken).toBeUndefined();
   });
 
   test('brokers: RabbitMQ, private, Multi-AZ cluster, general logs, password from Secrets Manager', () => {
@@ -31,8 +34,11 @@ describe('example stack: security properties', () => {
 
   test('secrets use customer-managed keys; keys rotate and are retained', () => {
     expect(keyAndSecretFindings(template)).toEqual([]);
-    // admin, producer, worker, AUTH token
-    expect(ofType('AWS::SecretsManager::Secret')).toHaveLength(4);
+    // broker admin, broker producer and worker, cache producer and worker; each one rotates
+    expect(ofType('AWS::SecretsManager::Secret')).toHaveLength(5);
+    const rotated = ofType('AWS::SecretsManager::RotationSchedule').map(([, r]) => r.Properties.SecretId.Ref).sort();
+    expect(rotated).toEqual(ofType('AWS::SecretsManager::Secret').map(([id]) => id).sort());
+    for (const [, r] of ofType('AWS::SecretsManager::RotationSchedule')) expect(r.Properties.RotationRules.ScheduleExpression).toBe('rate(30 days)');
   });
 
   test('network: no open ingress, no protocol -1, no allow-all egress, descriptions everywhere', () => {
@@ -137,13 +143,19 @@ test('the checks can fail: a weakened template is reported', () => {
   const weak = JSON.parse(JSON.stringify(template)) as Template;
   const [rgId] = ofType('AWS::ElastiCache::ReplicationGroup')[0];
   weak.Resources[rgId].Properties.TransitEncryptionMode = 'preferred';
-  weak.Resources[rgId].Properties.AuthToken = 'literal-token-value';
+  // The cache uses RBAC: a literal password on one of its users, and the default user switched on.
+  const users = ofType('AWS::ElastiCache::User');
+  const [workerId] = users.find(([, u]) => u.Properties.UserName === 'celery-worker')!;
+  const [defaultId] = users.find(([, u]) => u.Properties.UserName === 'default')!;
+  weak.Resources[workerId].Properties.AuthenticationMode.Passwords = ['literal-password-value'];
+  weak.Resources[defaultId].Properties.AccessString = 'on ~* +@all';
   const [mqId] = ofType('AWS::AmazonMQ::Broker')[0];
   weak.Resources[mqId].Properties.PubliclyAccessible = true;
   weak.Resources.Open = { Type: 'AWS::EC2::SecurityGroupIngress', Properties: { GroupId: 'sg-1', IpProtocol: '-1', CidrIp: '0.0.0.0/0' } };
   expect(allFindings(weak)).toEqual(expect.arrayContaining([
     `${rgId}: TransitEncryptionMode is "preferred"`,
-    `${rgId}: AuthToken is not a Secrets Manager dynamic reference`,
+    `${rgId}: user ${workerId} has no password from Secrets Manager`,
+    `${rgId}: the default user of ${defaultId} is not off`,
     `${mqId}: PubliclyAccessible is not false`,
     'Open: in rule without a description',
     'Open: in rule with protocol -1',

@@ -36,7 +36,19 @@ export function cacheFindings(t: Template): string[] {
     f(p.AtRestEncryptionEnabled === true, 'AtRestEncryptionEnabled is not true');
     const key = refTarget(p.KmsKeyId);
     f(key !== undefined && t.Resources[key]?.Type === 'AWS::KMS::Key', 'KmsKeyId is not a key of the stack');
-    f(isSecretsManagerReference(p.AuthToken), 'AuthToken is not a Secrets Manager dynamic reference');
+    if (p.UserGroupIds !== undefined) {
+      // RBAC: exactly one group of the stack; its "default" user off; every other user with passwords from Secrets Manager.
+      f(p.AuthToken === undefined, 'AuthToken and UserGroupIds together');
+      const group = t.Resources[refTarget(p.UserGroupIds?.[0]) ?? ''];
+      f(p.UserGroupIds.length === 1 && group?.Type === 'AWS::ElastiCache::UserGroup', 'UserGroupIds is not one user group of the stack');
+      for (const userRef of group?.Properties?.UserIds ?? []) {
+        const u = t.Resources[refTarget(userRef) ?? '']?.Properties ?? {};
+        if (u.UserName === 'default') f(/^off\b/.test(u.AccessString ?? ''), `the default user of ${refTarget(userRef)} is not off`);
+        else f(u.AuthenticationMode?.Type === 'password' && (u.AuthenticationMode.Passwords ?? []).length > 0 && u.AuthenticationMode.Passwords.every(isSecretsManagerReference), `user ${refTarget(userRef)} has no password from Secrets Manager`);
+      }
+    } else {
+      f(isSecretsManagerReference(p.AuthToken), 'AuthToken is not a Secrets Manager dynamic reference');
+    }
     f(p.MultiAZEnabled === true && p.AutomaticFailoverEnabled === true, 'Multi-AZ or automatic failover off');
     f((p.NumCacheClusters ?? 0) >= 2, 'fewer than 2 nodes');
     f(p.ClusterMode === undefined || p.ClusterMode === 'disabled', `ClusterMode ${p.ClusterMode}`);
