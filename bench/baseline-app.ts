@@ -3,14 +3,17 @@
  * that bench/synth.mjs measures what the library adds to a synth. The VPC (flow logs, closed default group), the logs
  * key and the task definition are the user's own code in the example and are the same L2 constructs here.
  */
-import { App, Aws, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnOutput, CustomResource, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { join } from 'node:path';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 
@@ -58,7 +61,17 @@ const broker = new amazonmq.CfnBroker(stack, 'Broker', {
 });
 
 const cacheKey = key('CacheKey');
-const cacheSecret = secret('CacheSecret', cacheKey, {});
+// RBAC users as in the example: a default user off, a producer and a worker user with passwords from their secrets.
+const cacheSecret = secret('CacheSecret', cacheKey, { username: 'celery-worker', user_id: 'baseline-worker' });
+const cacheProducerSecret = secret('CacheProducerSecret', cacheKey, { username: 'celery-producer', user_id: 'baseline-producer' });
+const cacheUsers = [
+  new elasticache.CfnUser(stack, 'DefaultUser', { engine: 'redis', userId: 'baseline-default', userName: 'default', accessString: 'off -@all', authenticationMode: { Type: 'no-password-required' } }),
+  ...([['Worker', cacheSecret, 'celery-worker'], ['Producer', cacheProducerSecret, 'celery-producer']] as const).map(([id, s, name]) => new elasticache.CfnUser(stack, `${id}User`, {
+    engine: 'redis', userId: `baseline-${id.toLowerCase()}`, userName: name, accessString: 'on ~* &* +@all -@dangerous',
+    authenticationMode: { Type: 'password', Passwords: [`{{resolve:secretsmanager:${s.ref}:SecretString:password::}}`] },
+  })),
+];
+const userGroup = new elasticache.CfnUserGroup(stack, 'UserGroup', { engine: 'redis', userGroupId: 'baseline-users', userIds: cacheUsers.map((u) => u.ref) });
 const cacheSg = sg('CacheSg', 'cache');
 const subnetGroup = new elasticache.CfnSubnetGroup(stack, 'SubnetGroup', { description: 'cache', subnetIds });
 const params = new elasticache.CfnParameterGroup(stack, 'Params', { cacheParameterGroupFamily: 'valkey8', description: 'noeviction', properties: { 'maxmemory-policy': 'noeviction' } });
@@ -68,7 +81,7 @@ const cache = new elasticache.CfnReplicationGroup(stack, 'Cache', {
   replicationGroupDescription: 'cache', engine: 'valkey', engineVersion: '8.2', cacheNodeType: 'cache.m7g.large', numCacheClusters: 2, port: 6380, clusterMode: 'disabled',
   cacheSubnetGroupName: subnetGroup.ref, cacheParameterGroupName: params.ref, securityGroupIds: [cacheSg.attrGroupId],
   transitEncryptionEnabled: true, transitEncryptionMode: 'required', atRestEncryptionEnabled: true, kmsKeyId: cacheKey.attrArn,
-  authToken: `{{resolve:secretsmanager:${cacheSecret.ref}:SecretString:password::}}`, multiAzEnabled: true, automaticFailoverEnabled: true,
+  userGroupIds: [userGroup.ref], multiAzEnabled: true, automaticFailoverEnabled: true,
   snapshotRetentionLimit: 15, snapshotWindow: '03:00-04:00', preferredMaintenanceWindow: 'sun:05:00-sun:06:00', autoMinorVersionUpgrade: true,
   logDeliveryConfigurations: [slow, engine].map((lg, i) => ({ destinationType: 'cloudwatch-logs', destinationDetails: { cloudWatchLogsDetails: { logGroup: lg.ref } }, logFormat: 'json', logType: i === 0 ? 'slow-log' : 'engine-log' })),
 });
@@ -82,6 +95,44 @@ for (const [name, port, target] of [['Broker', 5671, brokerSg], ['Cache', 6380, 
 }
 
 const brokerHost = Fn.select(0, Fn.split(':', Fn.select(1, Fn.split('://', Fn.select(0, broker.attrAmqpEndpoints)))));
+
+// RabbitMQ application users: secrets, a VPC function behind the provider framework, a Secrets Manager endpoint,
+// rotation of the three broker secrets; ElastiCache user rotation. Same L2 constructs and bundles as the library.
+const asset = (name: string) => lambda.Code.fromAsset(join(__dirname, '..', 'assets', 'handlers', name));
+const producerSecret = secret('ProducerSecret', brokerKey, { username: 'celery-producer' });
+const workerSecret = secret('WorkerSecret', brokerKey, { username: 'celery-worker' });
+const fnSg = new ec2.SecurityGroup(stack, 'UsersSg', { vpc, description: 'users function', allowAllOutbound: false });
+const endpointSg = new ec2.SecurityGroup(stack, 'EndpointSg', { vpc, description: 'endpoint', allowAllOutbound: false });
+const endpoint = new ec2.InterfaceVpcEndpoint(stack, 'Endpoint', { vpc, service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, privateDnsEnabled: false, open: false, securityGroups: [endpointSg] });
+endpointSg.addIngressRule(fnSg, ec2.Port.tcp(443), 'users function');
+fnSg.addEgressRule(endpointSg, ec2.Port.tcp(443), 'endpoint');
+fnSg.addEgressRule(ec2.Peer.securityGroupId(brokerSg.attrGroupId), ec2.Port.tcp(443), 'broker');
+new ec2.CfnSecurityGroupIngress(stack, 'UsersToBroker', { groupId: brokerSg.attrGroupId, sourceSecurityGroupId: fnSg.securityGroupId, ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'users function' });
+const secretArns = [brokerSecret.ref, producerSecret.ref, workerSecret.ref];
+const vpcFunction = (id: string, handler: string, env: Record<string, string>, statements: iam.PolicyStatement[]) => {
+  const role = new iam.Role(stack, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  const lg = new logs.LogGroup(stack, `${id}Logs`, { encryptionKey: logsKey, retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+  new iam.ManagedPolicy(stack, `${id}Policy`, { roles: [role], statements: [...statements, new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [lg.logGroupArn] }), new iam.PolicyStatement({ actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface'], resources: ['*'] })] });
+  endpoint.addToPolicy(new iam.PolicyStatement({ principals: [new iam.ArnPrincipal(role.roleArn)], actions: ['secretsmanager:GetSecretValue'], resources: secretArns }));
+  return new lambda.Function(stack, id, { runtime: lambda.Runtime.NODEJS_24_X, handler, code: asset('rabbitmq-users'), timeout: Duration.minutes(2), role: role.withoutPolicyUpdates(), vpc, securityGroups: [fnSg], logGroup: lg, environment: { SECRETS_MANAGER_ENDPOINT: Fn.select(0, endpoint.vpcEndpointDnsEntries), ...env } });
+};
+const usersFn = vpcFunction('UsersFunction', 'index.onEvent', {}, [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns })]);
+const providerRole = new iam.Role(stack, 'ProviderRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+const providerLogs = new logs.LogGroup(stack, 'ProviderLogs', { encryptionKey: logsKey, retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+new iam.ManagedPolicy(stack, 'ProviderPolicy', { roles: [providerRole], statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [usersFn.functionArn] })] });
+const provider = new cr.Provider(stack, 'Provider', { onEventHandler: usersFn, frameworkOnEventRole: providerRole.withoutPolicyUpdates(), logGroup: providerLogs });
+const users = new CustomResource(stack, 'Users', { serviceToken: provider.serviceToken, resourceType: 'Custom::CeleryRabbitMqUsers', properties: { ManagementUrl: `https://${brokerHost}`, Vhost: 'celery', AdminSecretArn: brokerSecret.ref, Users: [{ Name: 'celery-producer', PasswordSecretArn: producerSecret.ref }, { Name: 'celery-worker', PasswordSecretArn: workerSecret.ref }] } });
+const rotationFn = vpcFunction('RotationFunction', 'index.onRotate', { MANAGEMENT_URL: `https://${brokerHost}`, ADMIN_SECRET_ARN: brokerSecret.ref }, [new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'], resources: secretArns })]);
+for (const [i, s] of [brokerSecret, producerSecret, workerSecret].entries()) {
+  new secretsmanager.RotationSchedule(stack, `Rotation${i}`, { secret: secretsmanager.Secret.fromSecretAttributes(stack, `Rotated${i}`, { secretCompleteArn: s.ref }), rotationLambda: rotationFn, automaticallyAfter: Duration.days(30) }).node.addDependency(users);
+}
+const cacheRotationRole = new iam.Role(stack, 'CacheRotationRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+const cacheRotationLogs = new logs.LogGroup(stack, 'CacheRotationLogs', { encryptionKey: logsKey, retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+new iam.ManagedPolicy(stack, 'CacheRotationPolicy', { roles: [cacheRotationRole], statements: [new iam.PolicyStatement({ actions: ['elasticache:ModifyUser', 'elasticache:DescribeUsers'], resources: cacheUsers.slice(1).map((u) => u.attrArn) }), new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [cacheRotationLogs.logGroupArn] })] });
+const cacheRotationFn = new lambda.Function(stack, 'CacheRotationFunction', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.onRotate', code: asset('elasticache-users'), timeout: Duration.minutes(15), role: cacheRotationRole.withoutPolicyUpdates(), logGroup: cacheRotationLogs });
+for (const [i, s] of [cacheSecret, cacheProducerSecret].entries()) {
+  new secretsmanager.RotationSchedule(stack, `CacheRotation${i}`, { secret: secretsmanager.Secret.fromSecretAttributes(stack, `CacheRotated${i}`, { secretCompleteArn: s.ref }), rotationLambda: cacheRotationFn, automaticallyAfter: Duration.days(30) });
+}
 const manifest = stack.toJsonString({ broker: { scheme: 'amqps', host: brokerHost, port: 5671, secretArn: brokerSecret.ref }, resultBackend: { scheme: 'rediss', host: cache.attrPrimaryEndPointAddress, port: 6380, secretArn: cacheSecret.ref } });
 const param = new ssm.CfnParameter(stack, 'Manifest', { type: 'String', value: manifest });
 new CfnOutput(stack, 'BrokerEndpoint', { value: brokerHost });
