@@ -218,6 +218,53 @@ describe('rotating user names (RabbitMQ application users): the whole secret, it
   });
 });
 
+describe('client certificate from a secret (mutual TLS with EXTERNAL login)', () => {
+  const CERT_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery-worker-cert-AbCdEf';
+  const mtls = { ...amqps, username: 'celery-worker', loginMethod: 'EXTERNAL' as const, clientCertSecretArn: CERT_ARN };
+  const CERT = '-----BEGIN CERTIFICATE-----\nMIIBleaf\n-----END CERTIFICATE-----';
+  const CHAIN = '-----BEGIN CERTIFICATE-----\nMIIBca\n-----END CERTIFICATE-----\n';
+  const KEY = '-----BEGIN PRIVATE KEY-----\nMIIEvQNotShownAnywhere\n-----END PRIVATE KEY-----\n';
+  const secret = JSON.stringify({ certificate: CERT, certificate_chain: CHAIN, private_key: KEY });
+
+  test('CELERY_TLS_BROKER_CLIENT_CERT: certificate + chain and key written to 0600 files in a 0700 directory, removed at exit', () => {
+    const c = inspect(render({ broker: mtls }), { env: { CELERY_TLS_BROKER_CLIENT_CERT: secret } }).json;
+    expect(c.error).toBeUndefined();
+    expect(c.broker_login_method).toBe('EXTERNAL');
+    expect(c.broker_use_ssl).toMatchObject({ cert_reqs: 'CERT_REQUIRED', server_hostname: amqps.host });
+    expect(c.broker_files.certfile).toMatchObject({ mode: '0o600', dir_mode: '0o700', content: `${CERT}\n${CHAIN}` });
+    expect(c.broker_files.keyfile).toMatchObject({ mode: '0o600', content: KEY });
+    expect(require('node:fs').existsSync(c.broker_files.keyfile.path)).toBe(false);
+    // EXTERNAL: no password in the URL, the user name only
+    expect(c.broker_parts.password).toBeNull();
+  });
+
+  test('read by ARN at start-up when not injected', () => {
+    const secrets = tempFile('secrets.json', JSON.stringify({ [CERT_ARN]: secret }));
+    const calls = tempFile('calls.jsonl', '');
+    const c = inspect(render({ broker: mtls }), { stubBoto3: true, env: { STUB_SECRETS_FILE: secrets, STUB_CALLS_FILE: calls } }).json;
+    expect(c.error).toBeUndefined();
+    expect(c.broker_files.keyfile.content).toBe(KEY);
+    expect(readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual([{ SecretId: CERT_ARN, region: 'eu-west-1' }]);
+  });
+
+  test('CERTFILE and KEYFILE win: no secret is read, no file is written', () => {
+    const c = inspect(render({ broker: { ...mtls, clientCertSecretArn: undefined, certFile: '/etc/celery/client.crt', keyFile: '/etc/celery/client.key' } }), { env: { CELERY_TLS_BROKER_CLIENT_CERT: secret } }).json;
+    expect(c.broker_use_ssl).toMatchObject({ certfile: '/etc/celery/client.crt', keyfile: '/etc/celery/client.key' });
+  });
+
+  test('an encrypted key or a secret without the key is refused, without echoing it', () => {
+    for (const bad of [
+      JSON.stringify({ certificate: CERT, private_key: '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIENotShownAnywhere\n-----END ENCRYPTED PRIVATE KEY-----' }),
+      JSON.stringify({ certificate: CERT, key: KEY }),
+    ]) {
+      const c = inspect(render({ broker: mtls }), { env: { CELERY_TLS_BROKER_CLIENT_CERT: bad } }).json;
+      expect(c.error).toBe('CeleryTLSConfigError');
+      expect(c.message).toContain('CELERY_TLS_BROKER_CLIENT_CERT');
+      expect(c.message).not.toContain('NotShownAnywhere');
+    }
+  });
+});
+
 describe('settings rendered at synth time (deploy-time host names)', () => {
   const TOKEN = '${Token[AmqpHost.12]}';
   const ctx: ResolveContext = { isUnresolved: (v) => typeof v === 'string' && v.includes('${Token[') };

@@ -35,7 +35,11 @@ export function redisCeleryEndpoint(
  * The Celery endpoint of an Amazon MQ for RabbitMQ broker: AMQPS on 5671 as an application user (never the admin).
  * `rotatingUsername`: the user name is read from the secret too (rotation by alternating users).
  */
-export function rabbitMqCeleryEndpoint(spec: RabbitMqBrokerSpec, args: { host: string; username: string; secretArn: string; vhost?: string; rotatingUsername?: boolean }): CeleryEndpoint {
+export function rabbitMqCeleryEndpoint(spec: RabbitMqBrokerSpec, args: { host: string; username: string; secretArn: string; vhost?: string; rotatingUsername?: boolean; clientCertSecretArn?: string }): CeleryEndpoint {
+  if (args.clientCertSecretArn) {
+    // Mutual TLS: the certificate (common name = user name) is the login; no password is read.
+    return { scheme: 'amqps', host: args.host, port: PORTS.AMQPS, vhost: args.vhost ?? DEFAULTS.rabbitmq.vhost, username: args.username, clientCertSecretArn: args.clientCertSecretArn, loginMethod: 'EXTERNAL', engine: 'rabbitmq', engineVersion: spec.engineVersion };
+  }
   return {
     scheme: 'amqps',
     host: args.host,

@@ -22,6 +22,10 @@ export const ENV_NAMES = {
   CA_CERTS: 'CA_CERTS',
   CERTFILE: 'CERTFILE',
   KEYFILE: 'KEYFILE',
+  /** Secret: the client certificate secret `{"certificate", "certificate_chain", "private_key"}`, injected whole. */
+  CLIENT_CERT: 'CLIENT_CERT',
+  /** Read at start-up with boto3 when neither CERTFILE nor CLIENT_CERT is set. */
+  CLIENT_CERT_SECRET_ARN: 'CLIENT_CERT_SECRET_ARN',
 } as const;
 
 export type EndpointRole = 'broker' | 'resultBackend';
@@ -43,6 +47,7 @@ export function endpointSettings(e: CeleryEndpoint): [string, string | number | 
     [ENV_NAMES.CA_CERTS, e.caCerts],
     [ENV_NAMES.CERTFILE, e.certFile],
     [ENV_NAMES.KEYFILE, e.keyFile],
+    [ENV_NAMES.CLIENT_CERT_SECRET_ARN, e.clientCertSecretArn],
   ];
 }
 
@@ -68,9 +73,11 @@ export function renderEnvironment(model: CeleryConfigModel): Record<string, stri
  */
 export function secretVariables(model: CeleryConfigModel): Record<EndpointRole, { name: string; field?: string } | undefined> {
   const of = (role: EndpointRole, e: CeleryEndpoint) =>
-    e.secretUsernameField
-      ? { name: envPrefix(role) + ENV_NAMES.CREDENTIALS }
-      : { name: envPrefix(role) + ENV_NAMES.PASSWORD, field: e.secretField ?? DEFAULTS.celery.secretPasswordField };
+    e.clientCertSecretArn
+      ? { name: envPrefix(role) + ENV_NAMES.CLIENT_CERT }
+      : e.secretUsernameField
+        ? { name: envPrefix(role) + ENV_NAMES.CREDENTIALS }
+        : { name: envPrefix(role) + ENV_NAMES.PASSWORD, field: e.secretField ?? DEFAULTS.celery.secretPasswordField };
   return { broker: of('broker', model.broker), resultBackend: model.resultBackend ? of('resultBackend', model.resultBackend) : undefined };
 }
 

@@ -37,6 +37,11 @@ export interface CeleryEndpoint {
   /** Client certificate and key (PEM, unencrypted: py-amqp cannot load encrypted keys) for mutual TLS. */
   readonly certFile?: string;
   readonly keyFile?: string;
+  /**
+   * amqps only: secret `{"certificate", "certificate_chain", "private_key"}` (PEM) with this client's certificate;
+   * the settings write it to 0600 files at start-up (or take it whole from `*_CLIENT_CERT`).
+   */
+  readonly clientCertSecretArn?: string;
   /** amqps only: "EXTERNAL" logs in with the client certificate instead of a password. */
   readonly loginMethod?: 'EXTERNAL';
 }
@@ -108,8 +113,14 @@ function checkEndpoint(issues: IssueCollector, prop: string, e: CeleryEndpoint |
   if (e.loginMethod !== undefined && e.loginMethod !== 'EXTERNAL') {
     issues.error('celery.login-method', `${prop}.loginMethod`, `${prop}.loginMethod ${show(e.loginMethod)} is not allowed: omit it (password login) or use "EXTERNAL" (client certificate).`);
   }
-  if (e.loginMethod === 'EXTERNAL' && !(e.certFile && e.keyFile)) {
-    issues.error('celery.login-method', `${prop}.loginMethod`, `${prop}.loginMethod "EXTERNAL" needs ${prop}.certFile and ${prop}.keyFile (the client certificate is the login).`);
+  if (e.loginMethod === 'EXTERNAL' && !(e.certFile && e.keyFile) && !e.clientCertSecretArn) {
+    issues.error('celery.login-method', `${prop}.loginMethod`, `${prop}.loginMethod "EXTERNAL" needs ${prop}.certFile and ${prop}.keyFile, or ${prop}.clientCertSecretArn (the client certificate is the login).`);
+  }
+  if (e.clientCertSecretArn !== undefined && e.scheme !== 'amqps') {
+    issues.error('celery.client-cert', `${prop}.clientCertSecretArn`, `${prop}.clientCertSecretArn applies only to amqps endpoints: ElastiCache has no client certificates.`);
+  }
+  if (e.clientCertSecretArn !== undefined && e.certFile !== undefined) {
+    issues.error('celery.client-cert', `${prop}.clientCertSecretArn`, `${prop}.clientCertSecretArn and ${prop}.certFile are two sources of one certificate: give one.`);
   }
   if ((e.certFile === undefined) !== (e.keyFile === undefined)) {
     issues.error('celery.client-cert', `${prop}.certFile`, `${prop}.certFile and ${prop}.keyFile go together: give both for mutual TLS, or neither.`);

@@ -70,13 +70,7 @@ def _celery_tls_secret_text(prefix, defaults):
         raise CeleryTLSConfigError(
             "None of %sPASSWORD, %sCREDENTIALS and %sSECRET_ARN is set: inject the password or the secret from "
             "Secrets Manager, or give the secret ARN to read it at start-up." % (prefix, prefix, prefix))
-    try:
-        import boto3
-    except ImportError:
-        raise CeleryTLSConfigError(
-            "%sSECRET_ARN is set but boto3 is not installed: install boto3 or inject %sCREDENTIALS." % (prefix, prefix))
-    region = arn.split(":")[3] if arn.startswith("arn:") and arn.count(":") >= 6 else None
-    return boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"], "The secret " + arn
+    return _celery_tls_read_secret(prefix, arn, "SECRET_ARN"), "The secret " + arn
 
 
 def _celery_tls_credentials(prefix, defaults):
@@ -106,6 +100,56 @@ def _celery_tls_host(host):
     return "[%s]" % host if ":" in host else host
 
 
+def _celery_tls_read_secret(prefix, arn, variable):
+    try:
+        import boto3
+    except ImportError:
+        raise CeleryTLSConfigError("%s%s is set but boto3 is not installed." % (prefix, variable))
+    region = arn.split(":")[3] if arn.startswith("arn:") and arn.count(":") >= 6 else None
+    return boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]
+
+
+def _celery_tls_client_cert_from_secret(prefix, defaults):
+    # The client certificate issued for this role: {"certificate", "certificate_chain", "private_key"} (PEM), injected
+    # whole (CLIENT_CERT) or read by ARN. Written once per process to a private directory: certificate and chain to
+    # one file, the unencrypted key (py-amqp cannot load encrypted keys) to another, both 0600, removed at exit.
+    text = os.environ.get(prefix + "CLIENT_CERT")
+    where = prefix + "CLIENT_CERT"
+    if not text:
+        arn = _celery_tls_optional(prefix, "CLIENT_CERT_SECRET_ARN", defaults.get("client_cert_secret_arn"))
+        if not arn:
+            return None, None
+        text = _celery_tls_read_secret(prefix, arn, "CLIENT_CERT_SECRET_ARN")
+        where = "The secret " + arn
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not data.get("certificate") or not data.get("private_key"):
+        raise CeleryTLSConfigError("%s must be JSON with \"certificate\" and \"private_key\" (PEM)." % where)
+    if "ENCRYPTED" in str(data["private_key"]).split("\n", 1)[0]:
+        raise CeleryTLSConfigError("%s holds an encrypted private key: py-amqp needs it unencrypted." % where)
+    import atexit
+    import shutil
+    import tempfile
+    directory = tempfile.mkdtemp(prefix="celery-tls-")  # 0700
+    owner = os.getpid()
+
+    def write(name, content):
+        path = os.path.join(directory, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(content if content.endswith("\n") else content + "\n")
+        return path
+
+    chain = str(data.get("certificate_chain") or "")
+    cert = write("client.crt", str(data["certificate"]).strip() + "\n" + chain)
+    key = write("client.key", str(data["private_key"]))
+    # Forked workers share the files; only the process that wrote them removes them.
+    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(directory, ignore_errors=True))
+    return cert, key
+
+
 def _celery_tls_files(prefix, defaults):
     # CA bundle and client certificate paths; each may be None (None CA: the system trust store).
     ca = _celery_tls_optional(prefix, "CA_CERTS", defaults["ca_certs"])
@@ -113,6 +157,8 @@ def _celery_tls_files(prefix, defaults):
     key = _celery_tls_optional(prefix, "KEYFILE", defaults["keyfile"])
     if bool(cert) != bool(key):
         raise CeleryTLSConfigError("%sCERTFILE and %sKEYFILE go together: set both for mutual TLS, or neither." % (prefix, prefix))
+    if not cert:
+        cert, key = _celery_tls_client_cert_from_secret(prefix, defaults)
     return ca, cert, key
 
 

@@ -34,6 +34,7 @@ function endpointDefaults(e: CeleryEndpoint, ctx: ResolveContext): string {
     ca_certs: str(e.caCerts),
     certfile: str(e.certFile),
     keyfile: str(e.keyFile),
+    ...(e.clientCertSecretArn ? { client_cert_secret_arn: str(e.clientCertSecretArn) } : {}),
     ...(e.scheme === 'amqps' ? { login_method: e.loginMethod } : {}),
   };
   return pyLiteral(common);
@@ -104,6 +105,7 @@ function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
     `  ${names.map((n) => p + n).join(', ')}`,
     `  ${secret} or ${p}SECRET_ARN [+ ${p}SECRET_FIELD] (read with boto3 at start-up)`,
     `  ${p}CA_CERTS (default: the system trust store), ${p}CERTFILE + ${p}KEYFILE (mutual TLS)`,
+    ...(e.scheme === 'amqps' ? [`  or ${p}CLIENT_CERT (the certificate secret, injected) / ${p}CLIENT_CERT_SECRET_ARN (read at start-up): written to 0600 files`] : []),
   ];
 }
 
