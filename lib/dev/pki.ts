@@ -105,3 +105,39 @@ export function writeCertificate(base: string, issued: IssuedCertificate): { cer
   writeFileSync(`${base}.key`, issued.keyPem, { mode: 0o600 });
   return { certFile: `${base}.pem`, keyFile: `${base}.key` };
 }
+
+/**
+ * Signs a PKCS#10 request with the CA, as AWS Private CA does with the EndEntityClientAuthCertificate template: the
+ * request's subject and key, client authentication only. Refuses a request whose signature does not verify.
+ */
+export async function signCertificateRequest(ca: IssuedCertificate, csrPem: string, opts: { usage: 'client' | 'server'; days: number; commonName?: string }): Promise<string> {
+  const csr = new x509.Pkcs10CertificateRequest(csrPem);
+  if (!(await csr.verify())) throw new Error('the certificate request signature does not verify');
+  const notBefore = new Date(Date.now() - 60_000);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: opts.commonName ? `CN=${opts.commonName}` : csr.subject,
+    issuer: ca.cert.subject,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + opts.days * DAY_MS),
+    signingAlgorithm: ALGORITHM,
+    signingKey: ca.keys.privateKey,
+    publicKey: await csr.publicKey.export(),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth], false),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
+    ],
+  });
+  return cert.toString('pem');
+}
+
+/** A CA written by `writeCertificate`, loaded back (its key PKCS#8 PEM, ECDSA P-256). */
+export async function loadCertificateAuthority(certPem: string, keyPemText: string): Promise<IssuedCertificate> {
+  const cert = new x509.X509Certificate(certPem);
+  const der = createPrivateKey(keyPemText).export({ format: 'der', type: 'pkcs8' });
+  const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, true, ['sign']);
+  const publicKey = await cert.publicKey.export(ALGORITHM, ['verify']);
+  return { cert, certPem, keyPem: keyPemText, keys: { privateKey, publicKey } as CryptoKeyPair };
+}

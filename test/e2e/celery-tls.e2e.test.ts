@@ -5,11 +5,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CeleryConfig, CeleryConfigInput } from '../../lib';
 import { DevEnvironment } from '../../lib/dev/environment';
-import { createCertificateAuthority, writeCertificate } from '../../lib/dev/pki';
+import { createCertificateAuthority, loadCertificateAuthority, writeCertificate } from '../../lib/dev/pki';
+import { createCertificateRotationHandler } from '../../lib/handlers/client-certificates';
+import { CA_ARN, FakePrivateCa } from '../handlers/fake-private-ca';
+import { FakeSecrets } from '../handlers/fake-secrets';
 import { Capture, TASK_NAME, Worker, cleanup, contains, devUp, produce, relay, runDir, scratch } from './harness';
 import { cli, weakRedis } from './weak';
 
@@ -223,6 +226,37 @@ describe('mutual TLS: client certificates and EXTERNAL login to RabbitMQ', () =>
     expect(env.secretEnvironment('rabbitmq').CELERY_TLS_BROKER_PASSWORD).toBeUndefined();
     const { result, log } = await roundTrip(env, 'rabbitmq', 'mtls');
     expect(result).toMatchObject({ sent: N, received: N, missing_count: 0, wrong: [] });
+    expect(log).toMatch(new RegExp(`Connected to amqps://celery-worker(:\\*\\*)?@${CONNECTED_HOST}:\\d+/celery`));
+  });
+
+  test('200 tasks with certificates issued by the rotation function, delivered as the secret (CLIENT_CERT) and written to 0600 files by the settings', async () => {
+    // The certificate function of RabbitMqApplicationUsers, run against a stand-in for AWS Private CA that signs with
+    // the CA this RabbitMQ trusts: its secret is what ECS injects as CELERY_TLS_BROKER_CLIENT_CERT.
+    const devCa = await loadCertificateAuthority(readFileSync(env.state.caFile, 'utf8'), readFileSync(env.state.caFile.replace(/\.pem$/, '.key'), 'utf8'));
+    const issue = async (cn: string) => {
+      const secrets = new FakeSecrets();
+      const arn = `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${cn}-cert`;
+      secrets.create(arn, { common_name: cn });
+      const rotate = createCertificateRotationHandler({ caArn: CA_ARN, signingAlgorithm: 'SHA256WITHECDSA', validityDays: 30, waitSeconds: 5, pollMilliseconds: 1 }, secrets, new FakePrivateCa(devCa), () => undefined);
+      const token = secrets.start(arn);
+      for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) await rotate({ SecretId: arn, ClientRequestToken: token, Step });
+      return { arn, value: (await secrets.get(arn, { stage: 'AWSCURRENT' }))! };
+    };
+    const fromSecret = async (role: 'worker' | 'producer') => {
+      const input = env.celeryInput(role, 'rabbitmq');
+      const cert = await issue(env.state.clients[role].commonName);
+      const broker = { ...input.broker, certFile: undefined, keyFile: undefined, clientCertSecretArn: cert.arn };
+      return { file: settingsFile({ ...input, broker }, `mtls-secret-${role}`), env: { ...env.secretEnvironment('rabbitmq'), CELERY_TLS_BROKER_CLIENT_CERT: cert.value } };
+    };
+    const worker = await fromSecret('worker');
+    const producer = await fromSecret('producer');
+    expect(readFileSync(worker.file, 'utf8')).not.toContain('BEGIN');
+    const { result, log } = await withWorker(worker.file, worker.env, 'mtls-secret', async (w) => {
+      await w.ready();
+      const r = await produce(runDir(producer.file, 'mtls-secret-producer'), producer.env, w.queue, 200, 'marker-mtls-secret');
+      return { result: r, log: w.log() };
+    });
+    expect(result).toMatchObject({ sent: 200, received: 200, missing_count: 0, wrong: [] });
     expect(log).toMatch(new RegExp(`Connected to amqps://celery-worker(:\\*\\*)?@${CONNECTED_HOST}:\\d+/celery`));
   });
 
