@@ -14,6 +14,7 @@ export * from './core/redis';
 export * from './core/rabbitmq';
 export * from './core/rabbitmq-users';
 export * from './core/redis-rbac';
+export * from './core/rabbitmq-mtls';
 export * from './core/network';
 export * from './core/iam';
 export * from './core/terraform';

@@ -79,6 +79,20 @@ export const COMPLIANCE_ACKNOWLEDGEMENTS: readonly ComplianceAcknowledgement[] =
   { pack: 'PCI.DSS.321', id: 'PCI.DSS.321-LambdaInsideVPC', path: REDIS_ROTATION_FN, reason: REDIS_ROTATION_OUTSIDE_VPC },
 ];
 
+const CERTIFICATE_FN = 'Celery/BrokerUsers/CertificateFunction/Resource';
+const CERTIFICATE_OUTSIDE_VPC = 'The client-certificate function calls only the AWS Private CA and Secrets Manager APIs (IssueCertificate, GetCertificate, the secret versions), never the broker; inside the isolated VPC it would need interface endpoints for both services to reach the same TLS, IAM-authenticated APIs.';
+
+/** The further acknowledgements of the example with client certificates (`clientCaArn`): the certificate function. */
+export const MTLS_ACKNOWLEDGEMENTS: readonly ComplianceAcknowledgement[] = [
+  { pack: 'HIPAA.Security', id: 'HIPAA.Security-LambdaConcurrency', path: CERTIFICATE_FN, reason: CONCURRENCY },
+  { pack: 'HIPAA.Security', id: 'HIPAA.Security-LambdaDLQ', path: CERTIFICATE_FN, reason: DLQ_ROTATION },
+  { pack: 'HIPAA.Security', id: 'HIPAA.Security-LambdaInsideVPC', path: CERTIFICATE_FN, reason: CERTIFICATE_OUTSIDE_VPC },
+  { pack: 'NIST.800.53.R5', id: 'NIST.800.53.R5-LambdaConcurrency', path: CERTIFICATE_FN, reason: CONCURRENCY },
+  { pack: 'NIST.800.53.R5', id: 'NIST.800.53.R5-LambdaDLQ', path: CERTIFICATE_FN, reason: DLQ_ROTATION },
+  { pack: 'NIST.800.53.R5', id: 'NIST.800.53.R5-LambdaInsideVPC', path: CERTIFICATE_FN, reason: CERTIFICATE_OUTSIDE_VPC },
+  { pack: 'PCI.DSS.321', id: 'PCI.DSS.321-LambdaInsideVPC', path: CERTIFICATE_FN, reason: CERTIFICATE_OUTSIDE_VPC },
+];
+
 /** Records each acknowledgement on its resource (`Validations.of(resource).acknowledge`), never on a whole subtree. */
 export function acknowledgeComplianceFindings(stack: Stack, acknowledgements: readonly ComplianceAcknowledgement[] = COMPLIANCE_ACKNOWLEDGEMENTS): void {
   for (const a of acknowledgements) {

@@ -5,7 +5,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { CeleryEncryptionGuard, CeleryResultBackend, CeleryTransport, DEFAULTS, RedisAuth } from 'celery-tls-constructs/cdk';
+import { BrokerClientCertificates, CeleryBroker, CeleryEncryptionGuard, CeleryResultBackend, CeleryTransport, DEFAULTS, RedisAuth } from 'celery-tls-constructs/cdk';
+
+export interface CeleryTlsExampleStackProps extends StackProps {
+  /** An AWS Private CA for client certificates (mutual TLS to the broker). `cdk synth -c clientCaArn=<arn>`. */
+  readonly clientCaArn?: string;
+}
 
 /**
  * The example: a VPC with isolated subnets only (flow logs on, default security group closed), a CeleryTransport
@@ -17,7 +22,7 @@ import { CeleryEncryptionGuard, CeleryResultBackend, CeleryTransport, DEFAULTS, 
 export class CeleryTlsExampleStack extends Stack {
   public readonly transport: CeleryTransport;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: CeleryTlsExampleStackProps = {}) {
     super(scope, id, props);
 
     // A key for the example's own log groups (VPC flow logs, worker logs); the transport makes its own keys.
@@ -50,6 +55,8 @@ export class CeleryTlsExampleStack extends Stack {
 
     this.transport = new CeleryTransport(this, 'Celery', {
       vpc,
+      // With a private CA: client certificates instead of passwords on AMQP (RabbitMQ 4.2, EXTERNAL login).
+      broker: CeleryBroker.rabbitMq({ clientCertificates: props.clientCaArn ? BrokerClientCertificates.fromPrivateCa(props.clientCaArn) : undefined }),
       // RBAC users instead of an AUTH token: one user per role, passwords rotated every 30 days.
       resultBackend: CeleryResultBackend.redis({ authToken: RedisAuth.rbacUsers() }),
     });

@@ -133,7 +133,7 @@ export class CeleryTransport extends Construct {
       const users = new RabbitMqApplicationUsers(this, 'BrokerUsers', { ...applicationUsers, broker: b });
       this.rabbitMqBroker = b;
       this.rabbitMqUsers = users;
-      const role = (r: CeleryRole) => ({ secret: users.userFor(r).secret, celery: users.celeryEndpoint(r) });
+      const role = (r: CeleryRole) => ({ secret: users.clientSecretFor(r), celery: users.celeryEndpoint(r) });
       this.brokerEndpoint = {
         connectable: b,
         port: b.amqpsPort,

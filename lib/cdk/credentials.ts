@@ -1,5 +1,5 @@
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { RedisRbacOptions } from '../index';
+import { BrokerClientCertificateOptions, RedisRbacOptions } from '../index';
 
 /**
  * How a cache authenticates clients with an AUTH token.
@@ -65,5 +65,27 @@ export class BrokerCredentials {
   private constructor(
     /** @internal */ public readonly _length: number | undefined,
     /** @internal */ public readonly _secret: secretsmanager.ISecret | undefined,
+  ) {}
+}
+
+/**
+ * Client certificates for mutual TLS to a RabbitMQ 4.2 broker: the broker requires a certificate from this AWS
+ * Private CA and logs clients in by its common name (EXTERNAL), so a stolen password is not enough. Each application
+ * user gets a certificate (common name = user name), issued into a CMK-encrypted secret by a rotation function and
+ * re-issued every `renewDays`.
+ */
+export class BrokerClientCertificates {
+  /**
+   * Certificates from an existing AWS Private CA in this account and region (the common, cheap case: a
+   * general-purpose CA costs about $400 a month, one in short-lived mode about $50). Use a CA whose own certificate is
+   * enough to verify the client certificates (Amazon MQ trusts the CA's certificate, not its chain).
+   */
+  public static fromPrivateCa(caArn: string, options: BrokerClientCertificateOptions = {}): BrokerClientCertificates {
+    return new BrokerClientCertificates(caArn, options);
+  }
+
+  private constructor(
+    /** @internal */ public readonly _caArn: string,
+    /** @internal */ public readonly _options: BrokerClientCertificateOptions,
   ) {}
 }

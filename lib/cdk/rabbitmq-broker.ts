@@ -1,4 +1,4 @@
-import { Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,11 @@ import {
   DEFAULTS,
   PORTS,
   RabbitMqBrokerOptions,
+  RabbitMqMutualTlsSpec,
+  brokerCaReadStatements,
+  brokerRoleTrustConditions,
+  renderMutualTlsRabbitMqConf,
+  resolveRabbitMqMutualTlsSpec,
   RabbitMqBrokerSpec,
   ValidationError,
   chooseSubnets,
@@ -16,7 +21,7 @@ import {
   resolveRabbitMqBrokerSpec,
 } from '../index';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts } from './common';
-import { BrokerCredentials } from './credentials';
+import { BrokerClientCertificates, BrokerCredentials } from './credentials';
 
 /** Props of `RabbitMqBroker`; one subnet is used for a single instance, up to three (one per AZ) for a cluster. */
 export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementProps {
@@ -30,6 +35,11 @@ export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementPro
   readonly encryptionKey?: kms.IKey;
   /** @default RemovalPolicy.RETAIN (queued tasks live on the broker) */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Require client certificates from an AWS Private CA and log clients in by the certificate (RabbitMQ 4.2).
+   * @default - password login over TLS
+   */
+  readonly clientCertificates?: BrokerClientCertificates;
 }
 
 /**
@@ -54,6 +64,11 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
   public readonly amqpsPort: number = PORTS.AMQPS;
   public readonly resource: amazonmq.CfnBroker;
   public readonly vpc: ec2.IVpc;
+  /** With `clientCertificates`: the CA and the certificate lifetimes; the broker requires client certificates. */
+  public readonly mutualTls?: RabbitMqMutualTlsSpec;
+  /** With `clientCertificates`: the rabbitmq.conf that requires them, and the role Amazon MQ reads the CA with. */
+  public readonly configuration?: amazonmq.CfnConfiguration;
+  public readonly configurationRole?: iam.Role;
   /** The subnets the broker's nodes are placed in (the users function runs there too). */
   public readonly vpcSubnets: ec2.SubnetSelection;
 
@@ -89,8 +104,32 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
       this.adminSecret = this.generatedAdminSecret;
     }
 
+    const brokerName = spec.brokerName ?? Names.uniqueResourceName(this, { maxLength: 50, allowedSpecialCharacters: '-_' });
+    let configurationPolicy: iam.ManagedPolicy | undefined;
+    if (props.clientCertificates) {
+      const stack = Stack.of(this);
+      this.mutualTls = applyIssues(this, resolveRabbitMqMutualTlsSpec(props.clientCertificates._caArn, props.clientCertificates._options, { engineVersion: spec.engineVersion, brokerName: props.brokerName }, CDK_CONTEXT));
+      // https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/arn-support-rabbitmq-configuration.html
+      this.configurationRole = new iam.Role(this, 'ConfigurationRole', {
+        assumedBy: new iam.ServicePrincipal('mq.amazonaws.com').withConditions(brokerRoleTrustConditions({ account: stack.account, partition: stack.partition, region: stack.region, brokerName })),
+        description: `${this.node.path}: Amazon MQ reads the client CA certificate named in the broker configuration`,
+      });
+      configurationPolicy = new iam.ManagedPolicy(this, 'ConfigurationPolicy', {
+        description: `${this.node.path}: read the client CA certificate`,
+        roles: [this.configurationRole],
+        statements: brokerCaReadStatements(this.mutualTls.caArn).map((st) => new iam.PolicyStatement({ actions: [...st.actions], resources: [...st.resources] })),
+      });
+      this.configuration = new amazonmq.CfnConfiguration(this, 'Configuration', {
+        name: `${brokerName}-mtls`.slice(0, 150),
+        description: 'celery-tls-constructs: client certificates required, EXTERNAL login by common name',
+        engineType: spec.engineType,
+        engineVersion: spec.engineVersion,
+        data: Fn.base64(renderMutualTlsRabbitMqConf({ caArn: this.mutualTls.caArn, roleArn: this.configurationRole.roleArn })),
+      });
+    }
+
     this.resource = new amazonmq.CfnBroker(this, 'Resource', {
-      brokerName: spec.brokerName ?? Names.uniqueResourceName(this, { maxLength: 50, allowedSpecialCharacters: '-_' }),
+      brokerName,
       engineType: spec.engineType,
       engineVersion: spec.engineVersion,
       hostInstanceType: spec.hostInstanceType,
@@ -107,7 +146,10 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
           password: this.adminSecret.secretValueFromJson(DEFAULTS.celery.secretPasswordField).unsafeUnwrap(),
         },
       ],
+      configuration: this.configuration ? { id: this.configuration.ref, revision: Token.asNumber(this.configuration.attrRevision) } : undefined,
     });
+    // Amazon MQ checks the configuration's ARNs with the role when it applies it: the role must be able to by then.
+    if (configurationPolicy) this.resource.node.addDependency(configurationPolicy);
     this.resource.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
 
     this.brokerId = this.resource.ref;

@@ -19,6 +19,9 @@ import {
   readSecretStatements,
   resolveRabbitMqApplicationUsersSpec,
   rotationFunctionStatements,
+  RabbitMqMutualTlsSpec,
+  clientCertificateIssuerStatements,
+  clientCertificateShape,
   userForRole,
 } from '../index';
 import { handlerAssetDir } from './assets';
@@ -43,6 +46,12 @@ export interface RabbitMqApplicationUser {
   readonly username: string;
   readonly roles: readonly CeleryRole[];
   readonly secret: secretsmanager.ISecret;
+  /**
+   * With a broker that requires client certificates: `{"common_name", "certificate", "certificate_chain",
+   * "private_key", "not_after"}`, issued by the rotation function when the schedule is created, re-issued every
+   * `renewDays`. Clients log in with it (EXTERNAL) instead of the password.
+   */
+  readonly certificateSecret?: secretsmanager.ISecret;
 }
 
 /**
@@ -63,6 +72,8 @@ export class RabbitMqApplicationUsers extends Construct {
   /** Rotates the user secrets (alternating users) and the generated admin secret (in place). */
   public readonly rotationFunction: lambda.Function;
   public readonly rotationSchedules: readonly secretsmanager.RotationSchedule[];
+  /** With client certificates: the function that issues them from the CA (outside the VPC: AWS APIs only). */
+  public readonly certificateFunction?: lambda.Function;
   public readonly secretsManagerEndpoint: ec2.IInterfaceVpcEndpoint;
   public readonly resource: CustomResource;
   private readonly broker: RabbitMqBroker;
@@ -78,11 +89,15 @@ export class RabbitMqApplicationUsers extends Construct {
     const stack = Stack.of(this);
 
     const key = props.encryptionKey ?? broker.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: Celery RabbitMQ application users`);
-    this.users = spec.users.map((u) => ({
-      username: u.username,
-      roles: u.roles,
-      secret: createGeneratedSecret(this, `${capitalize(u.roles.length > 1 ? 'shared' : u.roles[0])}Credentials`, u.secret, key),
-    }));
+    this.users = spec.users.map((u) => {
+      const name = capitalize(u.roles.length > 1 ? 'shared' : u.roles[0]);
+      return {
+        username: u.username,
+        roles: u.roles,
+        secret: createGeneratedSecret(this, `${name}Credentials`, u.secret, key),
+        certificateSecret: broker.mutualTls ? createGeneratedSecret(this, `${name}Certificate`, clientCertificateShape(u.username), key) : undefined,
+      };
+    });
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: broker.vpc,
@@ -242,6 +257,49 @@ export class RabbitMqApplicationUsers extends Construct {
       schedule.node.addDependency(this.resource, rotation.policy);
       return schedule;
     });
+    if (broker.mutualTls) this.certificateFunction = this.issueCertificates(broker.mutualTls, key);
+  }
+
+  /**
+   * The certificate secrets rotate by re-issue: a function outside the VPC (it calls only the AWS Private CA and
+   * Secrets Manager APIs) makes a key and CSR, has the CA sign it and stores the result; the first rotation, when the
+   * schedule is created, issues the first certificate.
+   */
+  private issueCertificates(mtls: RabbitMqMutualTlsSpec, key: kms.IKey): lambda.Function {
+    const stack = Stack.of(this);
+    const secrets = this.users.map((u) => u.certificateSecret!);
+    const role = new iam.Role(this, 'CertificateRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${this.node.path}: issues the Celery client certificates from the private CA`,
+    });
+    const logGroup = createLogGroup(this, 'CertificateLogs', key);
+    const policy = new iam.ManagedPolicy(this, 'CertificatePolicy', {
+      description: `${this.node.path}: issue client certificates from one CA, rotate their secrets, write own logs`,
+      roles: [role],
+      statements: [
+        ...clientCertificateIssuerStatements({ caArn: mtls.caArn, secretArns: secrets.map((x) => x.secretArn), keyArn: key.keyArn, region: stack.region, partition: stack.partition }).map(toPolicyStatement),
+        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      ],
+    });
+    const fn = new lambda.Function(this, 'CertificateFunction', {
+      description: 'celery-tls-constructs: issues the Celery client certificates from the private CA',
+      runtime: new lambda.Runtime(DEFAULTS.rabbitmq.applicationUsers.functionRuntime, lambda.RuntimeFamily.NODEJS),
+      handler: 'index.onRotate',
+      code: lambda.Code.fromAsset(handlerAssetDir('client-certificates')),
+      timeout: Duration.seconds(DEFAULTS.rabbitmq.clientCertificates.issueWaitSeconds + 60),
+      memorySize: DEFAULTS.rabbitmq.applicationUsers.functionMemoryMiB,
+      role: role.withoutPolicyUpdates(),
+      logGroup,
+      environment: {
+        CA_ARN: mtls.caArn,
+        SIGNING_ALGORITHM: mtls.caSigningAlgorithm,
+        VALIDITY_DAYS: String(mtls.validityDays),
+        WAIT_SECONDS: String(DEFAULTS.rabbitmq.clientCertificates.issueWaitSeconds),
+      },
+    });
+    fn.node.addDependency(policy);
+    for (const secret of secrets) secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(mtls.renewDays) }).node.addDependency(policy);
+    return fn;
   }
 
   /** The user serving a role (the shared user serves both). */
@@ -255,12 +313,25 @@ export class RabbitMqApplicationUsers extends Construct {
     const user = this.userFor(role);
     // The vhost as the custom resource reports it: clients configured from it are deployed after the users exist.
     const vhost = this.resource.getAttString('Vhost');
-    return rabbitMqCeleryEndpoint(this.broker.spec, { host: this.broker.brokerHost, username: user.username, secretArn: user.secret.secretArn, vhost, rotatingUsername: true });
+    return rabbitMqCeleryEndpoint(this.broker.spec, {
+      host: this.broker.brokerHost,
+      username: user.username,
+      secretArn: user.secret.secretArn,
+      vhost,
+      rotatingUsername: true,
+      clientCertSecretArn: user.certificateSecret?.secretArn,
+    });
   }
 
-  /** Lets the grantee read one role's credentials (the secret by ARN, kms:Decrypt through Secrets Manager). */
+  /** The secret a role's clients read: its client certificate with mutual TLS, else its credentials. */
+  public clientSecretFor(role: CeleryRole): secretsmanager.ISecret {
+    const user = this.userFor(role);
+    return user.certificateSecret ?? user.secret;
+  }
+
+  /** Lets the grantee read one role's secret (the certificate with mutual TLS, else the credentials). */
   public grantRead(role: CeleryRole, grantee: iam.IGrantable): iam.Grant {
-    const secret = this.userFor(role).secret;
+    const secret = this.clientSecretFor(role);
     return grantStatements(grantee, readSecretStatements({ secretArn: secret.secretArn, keyArn: secret.encryptionKey?.keyArn, region: Stack.of(this).region }));
   }
 }

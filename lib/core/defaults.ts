@@ -63,6 +63,15 @@ export const DEFAULTS = {
     maintenanceWindow: { dayOfWeek: DayOfWeek.SUNDAY, timeOfDay: '03:00', timeZone: 'UTC' },
     /** Per-request limit of the management-API custom resource: long enough for a busy broker, well inside a Lambda's run. */
     managementApiTimeoutMs: 10_000,
+    /** Client certificates for mutual TLS (RabbitMQ 4.2, `clientCertificates`). */
+    clientCertificates: {
+      validityDays: 60,
+      renewDays: 30,
+      /** The CA signs with its own key family: RSA 2048 is AWS Private CA's default (`caSigningAlgorithm` to change). */
+      caSigningAlgorithm: 'SHA256WITHRSA',
+      /** How long the issuing function waits for AWS Private CA to sign. */
+      issueWaitSeconds: 60,
+    },
     /** Application identities created through the management API (CloudFormation creates only the admin). */
     applicationUsers: {
       /** A dedicated vhost: the application users have no permission on "/", which Amazon MQ's monitoring uses. */

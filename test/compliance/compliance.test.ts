@@ -6,6 +6,7 @@ import {
   COMPLIANCE_ACKNOWLEDGEMENTS,
   COMPLIANCE_PACKS,
   ComplianceAcknowledgement,
+  MTLS_ACKNOWLEDGEMENTS,
   acknowledgeComplianceFindings,
   addCompliancePacks,
   compliancePacks,
@@ -97,6 +98,30 @@ describe('compliance of the example stack', () => {
   });
 });
 
+describe('compliance of the example with client certificates (mutual TLS, `-c clientCaArn=...`)', () => {
+  const CA = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+  const all = [...COMPLIANCE_ACKNOWLEDGEMENTS, ...MTLS_ACKNOWLEDGEMENTS];
+
+  test('strict built-in validation and the four packs pass with the further acknowledgements of the certificate function', () => {
+    const a = new App({ outdir: outdir('mtls'), context: STRICT });
+    acknowledgeComplianceFindings(new CeleryTlsExampleStack(a, STACK, { clientCaArn: CA }), all);
+    addCompliancePacks(a);
+    const r = synthWithValidation(a);
+    expect(r.error?.message).toBeUndefined();
+    expect(r.report.pluginReports.flatMap((p: any) => p.violations)).toEqual([]);
+  });
+
+  test('every finding of the variant is acknowledged, and every further acknowledgement silences one', () => {
+    const b = new App({ outdir: outdir('mtls-bare'), context: STRICT });
+    new CeleryTlsExampleStack(b, STACK, { clientCaArn: CA });
+    b.synth();
+    const found = compliancePacks().flatMap((pack) => pack.validateScope(b).violations.flatMap((v) =>
+      v.violatingResources.map((r) => key(pack.name, v.ruleName, String(r.constructPath).replace(`${STACK}/`, ''))),
+    )).sort();
+    expect(found).toEqual(all.map((a) => key(a.pack, a.id, a.path)).sort());
+  });
+});
+
 describe('the gates can fail', () => {
   test('a pack reports what an acknowledgement no longer covers (packs run during synth)', () => {
     const a = new App({ outdir: outdir('missing-ack'), context: STRICT });
@@ -131,6 +156,11 @@ describe('docs/compliance.md', () => {
     const listed = rows('Acknowledgements').map(([pack, id, path, reason]) => ({ pack, id, path, reason }));
     const expected = COMPLIANCE_ACKNOWLEDGEMENTS.map(({ pack, id, path, reason }: ComplianceAcknowledgement) => ({ pack, id, path, reason: reason.replace(/\|/g, '\\|') }));
     expect(listed).toEqual(expected);
+  });
+
+  test('lists the further acknowledgements with client certificates', () => {
+    const listed = rows('With client certificates').map(([pack, id, path, reason]) => ({ pack, id, path, reason }));
+    expect(listed).toEqual(MTLS_ACKNOWLEDGEMENTS.map(({ pack, id, path, reason }) => ({ pack, id, path, reason: reason.replace(/\|/g, '\\|') })));
   });
 
   test('the counts per pack are the real ones', () => {

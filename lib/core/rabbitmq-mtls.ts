@@ -1,0 +1,141 @@
+import { DEFAULTS } from './defaults';
+import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
+import { IamStatementModel } from './iam';
+import { GeneratedSecretShape } from './secrets';
+import { mergeStatements } from './rabbitmq-users';
+
+/**
+ * Mutual TLS to an Amazon MQ for RabbitMQ 4 broker: clients present certificates issued by an AWS Private CA, the
+ * broker requires them and logs clients in by the certificate's common name (EXTERNAL), so a stolen password is not
+ * enough. Keys from the Amazon MQ developer guide ("ssl-for-amq-for-rabbitmq", "rabbitmq-ssl-tutorial",
+ * "arn-support-rabbitmq-configuration").
+ */
+export interface BrokerClientCertificateOptions {
+  /** Days each client certificate is valid. @default 60 */
+  readonly validityDays?: number;
+  /** Days between re-issues (the rotation of each certificate secret); less than validityDays. @default 30 */
+  readonly renewDays?: number;
+  /**
+   * The algorithm the CA signs with, which follows its key: SHA256WITHRSA (RSA CAs), SHA384WITHRSA, SHA512WITHRSA,
+   * SHA256WITHECDSA (EC CAs), SHA384WITHECDSA, SHA512WITHECDSA. @default "SHA256WITHRSA"
+   */
+  readonly caSigningAlgorithm?: string;
+}
+
+export interface RabbitMqMutualTlsSpec {
+  readonly caArn: string;
+  readonly caSigningAlgorithm: string;
+  readonly validityDays: number;
+  readonly renewDays: number;
+}
+
+const CA_ARN = /^arn:aws[a-z-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
+
+export function resolveRabbitMqMutualTlsSpec(
+  caArn: string,
+  options: BrokerClientCertificateOptions,
+  broker: { engineVersion: string; brokerName?: string },
+  ctx: ResolveContext,
+): ValidationResult<RabbitMqMutualTlsSpec> {
+  const issues = new IssueCollector(ctx);
+  const d = DEFAULTS.rabbitmq.clientCertificates;
+  if (issues.known(caArn) && !CA_ARN.test(caArn)) {
+    issues.error('rabbitmq.mtls-ca', 'clientCertificates', `clientCertificates CA ${show(caArn)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`);
+  }
+  if (!/^([4-9]|\d\d+)\.\d+$/.test(broker.engineVersion) || Number(broker.engineVersion) < 4.2) {
+    issues.error('rabbitmq.mtls-version', 'clientCertificates', `clientCertificates needs RabbitMQ 4.2 or later: Amazon MQ reads the CA through aws.arns.* configuration keys from 4.2 on; engineVersion is ${show(broker.engineVersion)}.`);
+  }
+  if (broker.brokerName !== undefined && ctx.isUnresolved(broker.brokerName)) {
+    issues.error('rabbitmq.mtls-broker-name', 'brokerName', 'brokerName must be a literal with clientCertificates: the role Amazon MQ assumes to read the CA is limited to this broker by name (aws:SourceArn).');
+  }
+  const SIGNING = ['SHA256WITHRSA', 'SHA384WITHRSA', 'SHA512WITHRSA', 'SHA256WITHECDSA', 'SHA384WITHECDSA', 'SHA512WITHECDSA'];
+  if (issues.known(options.caSigningAlgorithm) && !SIGNING.includes(options.caSigningAlgorithm)) {
+    issues.error('rabbitmq.mtls-signing', 'clientCertificates.caSigningAlgorithm', `clientCertificates.caSigningAlgorithm ${show(options.caSigningAlgorithm)} is not an AWS Private CA signing algorithm: allowed ${SIGNING.join(', ')} (it follows the CA's key: RSA or EC).`);
+  }
+  const validityDays = options.validityDays ?? d.validityDays;
+  const renewDays = options.renewDays ?? d.renewDays;
+  for (const [prop, value, max] of [['clientCertificates.validityDays', options.validityDays, 825], ['clientCertificates.renewDays', options.renewDays, 90]] as const) {
+    if (issues.known(value) && (!Number.isInteger(value) || value < 1 || value > max)) {
+      issues.error('rabbitmq.mtls-days', prop, `${prop} ${show(value)} is out of range: allowed 1 to ${max}.`);
+    }
+  }
+  if (Number.isInteger(validityDays) && Number.isInteger(renewDays) && renewDays >= validityDays) {
+    issues.error('rabbitmq.mtls-days', 'clientCertificates.renewDays', `clientCertificates.renewDays ${renewDays} must be less than validityDays ${validityDays}: a certificate is re-issued before it expires, and clients pick the new one up on restart.`);
+  }
+  return issues.result({ caArn, caSigningAlgorithm: options.caSigningAlgorithm ?? d.caSigningAlgorithm, validityDays, renewDays });
+}
+
+/**
+ * The rabbitmq.conf of a broker that requires client certificates and logs clients in by their common name. Every
+ * AMQP client then needs a certificate; the management API (443) keeps password login (Amazon MQ does not offer
+ * strict mTLS there), which the users function uses.
+ */
+export function renderMutualTlsRabbitMqConf(args: { caArn: string; roleArn: string }): string {
+  return [
+    '# celery-tls-constructs: client certificates required, EXTERNAL login by common name',
+    'auth_mechanisms.1 = EXTERNAL',
+    'auth_backends.1 = internal',
+    'ssl_cert_login_from = common_name',
+    'ssl_options.verify = verify_peer',
+    'ssl_options.fail_if_no_peer_cert = true',
+    `aws.arns.assume_role_arn = ${args.roleArn}`,
+    `aws.arns.ssl_options.cacertfile = ${args.caArn}`,
+    '',
+  ].join('\n');
+}
+
+/** What the role Amazon MQ assumes may do: read the CA's certificate, nothing else. */
+export function brokerCaReadStatements(caArn: string): IamStatementModel[] {
+  return [{ effect: 'Allow', actions: ['acm-pca:GetCertificateAuthorityCertificate'], resources: [caArn] }];
+}
+
+/** The trust of that role: Amazon MQ, for this account's broker of this name only (confused-deputy protection). */
+export function brokerRoleTrustConditions(args: { account: string; partition: string; region: string; brokerName: string }): Record<string, Record<string, string>> {
+  return {
+    StringEquals: { 'aws:SourceAccount': args.account },
+    ArnLike: { 'aws:SourceArn': `arn:${args.partition}:mq:${args.region}:${args.account}:broker:${args.brokerName}:*` },
+  };
+}
+
+/** The end-entity template for TLS client certificates. */
+export function clientAuthTemplateArn(partition: string): string {
+  return `arn:${partition}:acm-pca:::template/EndEntityClientAuthCertificate/V1`;
+}
+
+/**
+ * What the certificate rotation function may do: issue client-authentication certificates from this CA only (the
+ * template is a condition), read them back, and rotate the certificate secrets.
+ */
+export function clientCertificateIssuerStatements(args: { caArn: string; secretArns: readonly string[]; keyArn: string; region: string; partition: string }): IamStatementModel[] {
+  return mergeStatements([
+    { effect: 'Allow', actions: ['acm-pca:IssueCertificate'], resources: [args.caArn], conditions: { StringEquals: { 'acm-pca:TemplateArn': clientAuthTemplateArn(args.partition) } } },
+    { effect: 'Allow', actions: ['acm-pca:GetCertificate'], resources: [args.caArn] },
+    {
+      effect: 'Allow',
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      resources: [...args.secretArns],
+    },
+    {
+      effect: 'Allow',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [args.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+    },
+  ]);
+}
+
+/**
+ * The certificate secret as created: the common name only (plus a random placeholder, which Secrets Manager's
+ * generator needs); the first rotation replaces it with the issued certificate and key.
+ */
+export function clientCertificateShape(commonName: string): GeneratedSecretShape {
+  return {
+    length: 16,
+    excludePunctuation: true,
+    includeSpace: false,
+    requireEachIncludedType: true,
+    generateStringKey: 'placeholder',
+    template: { common_name: commonName },
+    description: `TLS client certificate of ${commonName} (Celery, mutual TLS to Amazon MQ)`,
+  };
+}
