@@ -117,14 +117,14 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
       configurationPolicy = new iam.ManagedPolicy(this, 'ConfigurationPolicy', {
         description: `${this.node.path}: read the client CA certificate`,
         roles: [this.configurationRole],
-        statements: brokerCaReadStatements(this.mutualTls.caArn).map((st) => new iam.PolicyStatement({ actions: [...st.actions], resources: [...st.resources] })),
+        statements: brokerCaReadStatements(this.mutualTls.trustAnchorCaArn).map((st) => new iam.PolicyStatement({ actions: [...st.actions], resources: [...st.resources] })),
       });
       this.configuration = new amazonmq.CfnConfiguration(this, 'Configuration', {
         name: `${brokerName}-mtls`.slice(0, 150),
         description: 'celery-tls-constructs: client certificates required, EXTERNAL login by common name',
         engineType: spec.engineType,
         engineVersion: spec.engineVersion,
-        data: Fn.base64(renderMutualTlsRabbitMqConf({ caArn: this.mutualTls.caArn, roleArn: this.configurationRole.roleArn })),
+        data: Fn.base64(renderMutualTlsRabbitMqConf({ caArn: this.mutualTls.trustAnchorCaArn, roleArn: this.configurationRole.roleArn })),
       });
     }
 

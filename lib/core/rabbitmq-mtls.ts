@@ -20,10 +20,20 @@ export interface BrokerClientCertificateOptions {
    * SHA256WITHECDSA (EC CAs), SHA384WITHECDSA, SHA512WITHECDSA. @default "SHA256WITHRSA"
    */
   readonly caSigningAlgorithm?: string;
+  /**
+   * The CA whose certificate the broker trusts (`aws.arns.ssl_options.cacertfile`). For a subordinate CA give its
+   * root's ARN: Amazon MQ reads a CA's certificate without its chain, and RabbitMQ (Erlang) accepts only a
+   * self-signed anchor. Measured here on RabbitMQ 3.10 / OTP 25: a client chained to a subordinate was refused with
+   * only the subordinate trusted, and accepted with the root trusted, the client sending its chain (as these
+   * settings do). @default - the issuing CA (right for a root CA)
+   */
+  readonly trustAnchorCaArn?: string;
 }
 
 export interface RabbitMqMutualTlsSpec {
   readonly caArn: string;
+  /** The CA the broker trusts (the issuing CA, or its root). */
+  readonly trustAnchorCaArn: string;
   readonly caSigningAlgorithm: string;
   readonly validityDays: number;
   readonly renewDays: number;
@@ -41,6 +51,9 @@ export function resolveRabbitMqMutualTlsSpec(
   const d = DEFAULTS.rabbitmq.clientCertificates;
   if (issues.known(caArn) && !CA_ARN.test(caArn)) {
     issues.error('rabbitmq.mtls-ca', 'clientCertificates', `clientCertificates CA ${show(caArn)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`);
+  }
+  if (issues.known(options.trustAnchorCaArn) && !CA_ARN.test(options.trustAnchorCaArn)) {
+    issues.error('rabbitmq.mtls-ca', 'clientCertificates.trustAnchorCaArn', `clientCertificates.trustAnchorCaArn ${show(options.trustAnchorCaArn)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`);
   }
   if (!/^([4-9]|\d\d+)\.\d+$/.test(broker.engineVersion) || Number(broker.engineVersion) < 4.2) {
     issues.error('rabbitmq.mtls-version', 'clientCertificates', `clientCertificates needs RabbitMQ 4.2 or later: Amazon MQ reads the CA through aws.arns.* configuration keys from 4.2 on; engineVersion is ${show(broker.engineVersion)}.`);
@@ -62,7 +75,7 @@ export function resolveRabbitMqMutualTlsSpec(
   if (Number.isInteger(validityDays) && Number.isInteger(renewDays) && renewDays >= validityDays) {
     issues.error('rabbitmq.mtls-days', 'clientCertificates.renewDays', `clientCertificates.renewDays ${renewDays} must be less than validityDays ${validityDays}: a certificate is re-issued before it expires, and clients pick the new one up on restart.`);
   }
-  return issues.result({ caArn, caSigningAlgorithm: options.caSigningAlgorithm ?? d.caSigningAlgorithm, validityDays, renewDays });
+  return issues.result({ caArn, trustAnchorCaArn: options.trustAnchorCaArn ?? caArn, caSigningAlgorithm: options.caSigningAlgorithm ?? d.caSigningAlgorithm, validityDays, renewDays });
 }
 
 /**

@@ -51,7 +51,7 @@ function serial(): string {
 }
 
 /** A self-signed root CA for local development and tests (never for production). */
-export async function createCertificateAuthority(commonName: string, days = 825): Promise<IssuedCertificate> {
+export async function createCertificateAuthority(commonName: string, days = 825, pathLength = 0): Promise<IssuedCertificate> {
   const keys = await keyPair();
   const notBefore = new Date(Date.now() - DAY_MS);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -62,7 +62,7 @@ export async function createCertificateAuthority(commonName: string, days = 825)
     signingAlgorithm: ALGORITHM,
     keys,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.BasicConstraintsExtension(true, pathLength, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
@@ -140,4 +140,27 @@ export async function loadCertificateAuthority(certPem: string, keyPemText: stri
   const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, true, ['sign']);
   const publicKey = await cert.publicKey.export(ALGORITHM, ['verify']);
   return { cert, certPem, keyPem: keyPemText, keys: { privateKey, publicKey } as CryptoKeyPair };
+}
+
+/** A subordinate CA signed by `parent` (which needs a path length of at least 1), as AWS Private CA makes them. */
+export async function createSubordinateCertificateAuthority(parent: IssuedCertificate, commonName: string, days = 365): Promise<IssuedCertificate> {
+  const keys = await keyPair();
+  const notBefore = new Date(Date.now() - DAY_MS);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${commonName}`,
+    issuer: parent.cert.subject,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + days * DAY_MS),
+    signingAlgorithm: ALGORITHM,
+    signingKey: parent.keys.privateKey,
+    publicKey: keys.publicKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(parent.keys.publicKey),
+    ],
+  });
+  return { cert, certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey), keys };
 }

@@ -87,6 +87,16 @@ describe('BrokerClientCertificates.fromPrivateCa()', () => {
     expect(b.t.celeryConfig.toPythonModule()).toContain("broker_login_method = 'EXTERNAL'".replace(/'/g, '"'));
   });
 
+  test('a subordinate CA: the broker trusts its root (trustAnchorCaArn), certificates come from the subordinate', () => {
+    const ROOT = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/11111111-2222-3333-4444-555555555555';
+    const o = build({ trustAnchorCaArn: ROOT });
+    const broker = o.t.rabbitMqBroker!;
+    expect(JSON.stringify(o.stack.resolve(o.json.Resources[o.id(broker.configuration)].Properties.Data))).toContain(`aws.arns.ssl_options.cacertfile = ${ROOT}`);
+    const read = Object.values<any>(o.json.Resources).find((r) => r.Type === 'AWS::IAM::ManagedPolicy' && JSON.stringify(r.Properties.Roles).includes(o.id(broker.configurationRole)));
+    expect(read.Properties.PolicyDocument.Statement).toEqual([{ Action: 'acm-pca:GetCertificateAuthorityCertificate', Effect: 'Allow', Resource: ROOT }]);
+    expect(o.json.Resources[o.id(o.t.rabbitMqUsers!.certificateFunction)].Properties.Environment.Variables.CA_ARN).toBe(CA);
+  });
+
   test('options: validity, renewal, the CA signing algorithm', () => {
     const o = build({ validityDays: 14, renewDays: 7, caSigningAlgorithm: 'SHA256WITHECDSA' });
     const fn = o.json.Resources[o.id(o.t.rabbitMqUsers!.certificateFunction)].Properties;
