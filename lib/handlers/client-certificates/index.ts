@@ -11,7 +11,7 @@ import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { DEFAULTS } from '../../core/defaults';
-import { CURRENT, PENDING, RotationEvent, RotationSecrets, pendingVersions, promotePending, sdkRotationSecrets } from '../shared/rotation';
+import { CURRENT, PENDING, RotationEvent, RotationSecrets, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -84,62 +84,46 @@ export function createCertificateRotationHandler(
 ): (event: RotationEvent) => Promise<void> {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  return async (event) => {
-    const { SecretId: arn, ClientRequestToken: token, Step: step } = event;
-    const keys: string[] = [];
-    const redact = (text: string) => keys.reduce((t, k) => (k ? t.split(k).join('***') : t), text);
-    try {
-      const versions = await pendingVersions(secrets, arn, token);
-      if (!versions) {
-        log(`${step}: version ${token} is already ${CURRENT}`);
+  return rotationHandler(secrets, {
+    async createSecret({ arn, token, known }) {
+      if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
+        log(`createSecret: ${PENDING} exists`);
         return;
       }
-      if (step === 'createSecret') {
-        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
-          log(`createSecret: ${PENDING} exists`);
-          return;
-        }
-        const { cn, document } = commonNameOf(arn, await secrets.get(arn, { stage: CURRENT }), CURRENT);
-        const { keyPem, csrPem } = await newKeyAndCsr(cn);
-        keys.push(keyPem);
-        // The rotation token makes a retried IssueCertificate return the same certificate (at most 36 characters).
-        const certificateArn = await ca.issue({ caArn: config.caArn, csrPem, validityDays: config.validityDays, signingAlgorithm: config.signingAlgorithm, idempotencyToken: token.replace(/-/g, '').slice(0, 36) });
-        const deadline = Date.now() + config.waitSeconds * 1000;
-        let issued: { certificate: string; chain: string } | undefined;
-        while (!(issued = await ca.get({ caArn: config.caArn, certificateArn }))) {
-          if (Date.now() >= deadline) throw new Error(`AWS Private CA did not return ${certificateArn} within ${config.waitSeconds} s`);
-          await sleep(config.pollMilliseconds);
-        }
-        const cert = await checkIssued(issued.certificate, keyPem, cn);
-        await secrets.putPending(arn, token, JSON.stringify({
-          ...document,
-          common_name: cn,
-          certificate: issued.certificate.trim() + '\n',
-          certificate_chain: issued.chain.trim() ? issued.chain.trim() + '\n' : '',
-          private_key: keyPem,
-          certificate_arn: certificateArn,
-          not_after: cert.notAfter.toISOString(),
-        }));
-        log(`createSecret: issued ${certificateArn} for CN=${cn}, valid until ${cert.notAfter.toISOString()}`);
-      } else if (step === 'setSecret') {
-        // Nothing to change on a server: the broker trusts the CA, not individual certificates.
-        log('setSecret: nothing to set (the broker trusts the CA)');
-      } else if (step === 'testSecret') {
-        const pending = await secrets.get(arn, { stage: PENDING, versionId: token });
-        const { cn, document } = commonNameOf(arn, pending, `${PENDING} ${token}`);
-        keys.push(String(document.private_key ?? ''));
-        await checkIssued(String(document.certificate ?? ''), String(document.private_key ?? ''), cn);
-        log(`testSecret: the pending certificate for CN=${cn} matches its key and is valid`);
-      } else if (step === 'finishSecret') {
-        await promotePending(secrets, arn, token, versions);
-        log(`finishSecret: version ${token} is ${CURRENT}`);
-      } else {
-        throw new Error(`Step ${JSON.stringify(step)} is not createSecret, setSecret, testSecret or finishSecret`);
+      const { cn, document } = commonNameOf(arn, await secrets.get(arn, { stage: CURRENT }), CURRENT);
+      const { keyPem, csrPem } = await newKeyAndCsr(cn);
+      known.push(keyPem);
+      // The rotation token makes a retried IssueCertificate return the same certificate (at most 36 characters).
+      const certificateArn = await ca.issue({ caArn: config.caArn, csrPem, validityDays: config.validityDays, signingAlgorithm: config.signingAlgorithm, idempotencyToken: token.replace(/-/g, '').slice(0, 36) });
+      const deadline = Date.now() + config.waitSeconds * 1000;
+      let issued: { certificate: string; chain: string } | undefined;
+      while (!(issued = await ca.get({ caArn: config.caArn, certificateArn }))) {
+        if (Date.now() >= deadline) throw new Error(`AWS Private CA did not return ${certificateArn} within ${config.waitSeconds} s`);
+        await sleep(config.pollMilliseconds);
       }
-    } catch (err) {
-      throw new Error(redact(`${step} of ${arn} failed: ${(err as Error).message}`));
-    }
-  };
+      const cert = await checkIssued(issued.certificate, keyPem, cn);
+      await secrets.putPending(arn, token, JSON.stringify({
+        ...document,
+        common_name: cn,
+        certificate: issued.certificate.trim() + '\n',
+        certificate_chain: issued.chain.trim() ? issued.chain.trim() + '\n' : '',
+        private_key: keyPem,
+        certificate_arn: certificateArn,
+        not_after: cert.notAfter.toISOString(),
+      }));
+      log(`createSecret: issued ${certificateArn} for CN=${cn}, valid until ${cert.notAfter.toISOString()}`);
+    },
+    async setSecret() {
+      // Nothing to change on a server: the broker trusts the CA, not individual certificates.
+      log('setSecret: nothing to set (the broker trusts the CA)');
+    },
+    async testSecret({ arn, token, known }) {
+      const { cn, document } = commonNameOf(arn, await secrets.get(arn, { stage: PENDING, versionId: token }), `${PENDING} ${token}`);
+      known.push(String(document.private_key ?? ''));
+      await checkIssued(String(document.certificate ?? ''), String(document.private_key ?? ''), cn);
+      log(`testSecret: the pending certificate for CN=${cn} matches its key and is valid`);
+    },
+  }, log);
 }
 
 /** AWS Private CA through the SDK of the Lambda runtime (loaded lazily so that tests never load it). */

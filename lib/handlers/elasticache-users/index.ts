@@ -8,7 +8,7 @@
  * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/User-Secrets-Manager.html
  */
 import { DEFAULTS } from '../../core/defaults';
-import { CURRENT, PENDING, RotationEvent, RotationSecrets, pendingVersions, promotePending, sdkRotationSecrets } from '../shared/rotation';
+import { CURRENT, PENDING, RotationEvent, RotationSecrets, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -50,8 +50,6 @@ function parse(arn: string, value: string | undefined, what: string): UserSecret
   return { username, userId, password, document };
 }
 
-const redact = (text: string, known: readonly string[]) => known.reduce((t, s) => (s ? t.split(s).join('***') : t), text);
-
 export function createElastiCacheRotationHandler(
   config: ElastiCacheRotationConfig,
   secrets: RotationSecrets,
@@ -71,54 +69,41 @@ export function createElastiCacheRotationHandler(
     }
   }
 
-  return async (event) => {
-    const { SecretId: arn, ClientRequestToken: token, Step: step } = event;
-    const known: string[] = [];
-    const read = async (stage: string, versionId?: string) => {
-      const s = parse(arn, await secrets.get(arn, { stage, versionId }), versionId ? `${stage} ${versionId}` : stage);
-      known.push(s.password);
-      return s;
-    };
-    try {
-      const versions = await pendingVersions(secrets, arn, token);
-      if (!versions) {
-        log(`${step}: version ${token} is already ${CURRENT}`);
+  const read = async (arn: string, known: string[], stage: string, versionId?: string) => {
+    const s = parse(arn, await secrets.get(arn, { stage, versionId }), versionId ? `${stage} ${versionId}` : stage);
+    known.push(s.password);
+    return s;
+  };
+
+  return rotationHandler(secrets, {
+    async createSecret({ arn, token, known }) {
+      const current = await read(arn, known, CURRENT);
+      if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
+        log(`createSecret: ${PENDING} exists`);
         return;
       }
-      if (step === 'createSecret') {
-        const current = await read(CURRENT);
-        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
-          log(`createSecret: ${PENDING} exists`);
-          return;
-        }
-        if ((await users.describe(current.userId)) === undefined) throw new Error(`the ElastiCache user ${current.userId} named by the secret does not exist`);
-        const password = await secrets.randomPassword(config.passwordLength);
-        known.push(password);
-        await secrets.putPending(arn, token, JSON.stringify({ ...current.document, [DEFAULTS.celery.secretPasswordField]: password }));
-        log(`createSecret: ${PENDING} created for ${current.userId}`);
-      } else if (step === 'setSecret') {
-        const current = await read(CURRENT);
-        const pending = await read(PENDING, token);
-        if (pending.userId !== current.userId) throw new Error(`the pending version names user ${pending.userId}, the current one ${current.userId}`);
-        await waitActive(current.userId);
-        // Pending first: it becomes the password clients read next; the current one keeps working until the next rotation.
-        await users.setPasswords(current.userId, [pending.password, current.password]);
-        log(`setSecret: ${current.userId} holds the pending and the current password`);
-      } else if (step === 'testSecret') {
-        const pending = await read(PENDING, token);
-        const u = await waitActive(pending.userId);
-        if (u.passwordCount !== 2) throw new Error(`the ElastiCache user ${pending.userId} has ${u.passwordCount} password(s), expected 2 (pending and current)`);
-        log(`testSecret: ${pending.userId} is active with two passwords`);
-      } else if (step === 'finishSecret') {
-        await promotePending(secrets, arn, token, versions);
-        log(`finishSecret: version ${token} is ${CURRENT}`);
-      } else {
-        throw new Error(`Step ${JSON.stringify(step)} is not createSecret, setSecret, testSecret or finishSecret`);
-      }
-    } catch (err) {
-      throw new Error(redact(`${step} of ${arn} failed: ${(err as Error).message}`, known));
-    }
-  };
+      if ((await users.describe(current.userId)) === undefined) throw new Error(`the ElastiCache user ${current.userId} named by the secret does not exist`);
+      const password = await secrets.randomPassword(config.passwordLength);
+      known.push(password);
+      await secrets.putPending(arn, token, JSON.stringify({ ...current.document, [DEFAULTS.celery.secretPasswordField]: password }));
+      log(`createSecret: ${PENDING} created for ${current.userId}`);
+    },
+    async setSecret({ arn, token, known }) {
+      const current = await read(arn, known, CURRENT);
+      const pending = await read(arn, known, PENDING, token);
+      if (pending.userId !== current.userId) throw new Error(`the pending version names user ${pending.userId}, the current one ${current.userId}`);
+      await waitActive(current.userId);
+      // Pending first: it becomes the password clients read next; the current one keeps working until the next rotation.
+      await users.setPasswords(current.userId, [pending.password, current.password]);
+      log(`setSecret: ${current.userId} holds the pending and the current password`);
+    },
+    async testSecret({ arn, token, known }) {
+      const pending = await read(arn, known, PENDING, token);
+      const u = await waitActive(pending.userId);
+      if (u.passwordCount !== 2) throw new Error(`the ElastiCache user ${pending.userId} has ${u.passwordCount} password(s), expected 2 (pending and current)`);
+      log(`testSecret: ${pending.userId} is active with two passwords`);
+    },
+  }, log);
 }
 
 /** ElastiCache through the SDK of the Lambda runtime (loaded lazily so that tests never load it). */

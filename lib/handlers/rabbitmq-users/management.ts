@@ -42,12 +42,8 @@ export function parseSecret(arn: string, value: string): Credentials {
   return { username: typeof username === 'string' ? username : undefined, password };
 }
 
-/** Replaces every known secret value in a text, so that no message can carry one. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('***');
-  return out;
-}
+export { redact } from '../shared/rotation';
+import { redact } from '../shared/rotation';
 
 export class ManagementApi {
   private readonly url: URL;

@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../../core/defaults';
-import { CURRENT, PENDING, RotationEvent, RotationSecrets, pendingVersions, promotePending, sdkRotationSecrets } from '../shared/rotation';
-import { Credentials, ManagementApi, alternateOf, parseSecret, permissionPath, redact, userPath, userPermissionsPath } from './management';
+import { CURRENT, PENDING, RotationEvent, RotationSecrets, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
+import { Credentials, ManagementApi, alternateOf, parseSecret, permissionPath, userPath, userPermissionsPath } from './management';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -69,79 +69,63 @@ export function createRotationHandler(config: RotationConfig, secrets: RotationS
     return credentials;
   }
 
-  return async (event) => {
-    const { SecretId: arn, ClientRequestToken: token, Step: step } = event;
-    const known: string[] = [];
-    try {
-      const versions = await pendingVersions(secrets, arn, token);
-      if (!versions) {
-        log(`${step}: version ${token} is already ${CURRENT}`);
+  const isAdmin = (arn: string) => arn === config.adminSecretArn;
+  return rotationHandler(secrets, {
+    async createSecret({ arn, token, known }) {
+      const current = await read(arn, { stage: CURRENT }, known);
+      if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
+        log(`createSecret: ${PENDING} exists`);
         return;
       }
-      const isAdmin = arn === config.adminSecretArn;
-
-      if (step === 'createSecret') {
-        const current = await read(arn, { stage: CURRENT }, known);
-        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
-          log(`createSecret: ${PENDING} exists`);
-          return;
-        }
-        const currentJson = JSON.parse((await secrets.get(arn, { stage: CURRENT }))!) as Record<string, unknown>;
-        const password = await secrets.randomPassword(isAdmin ? (config.adminPasswordLength ?? config.passwordLength) : config.passwordLength);
-        known.push(password);
-        const username = isAdmin ? current.username! : alternateOf(current.username!);
-        await secrets.putPending(arn, token, JSON.stringify({ ...currentJson, [DEFAULTS.celery.secretUsernameField]: username, [DEFAULTS.celery.secretPasswordField]: password }));
-        log(`createSecret: ${PENDING} names ${username}`);
-      } else if (step === 'setSecret') {
-        const current = await read(arn, { stage: CURRENT }, known);
-        const pending = await read(arn, { stage: PENDING, versionId: token }, known);
-        if (isAdmin) {
-          // The admin changes its own password; after a half-done run the pending password is the one that works.
-          let client = api(current, known);
-          let self = await client.get(userPath(current.username!)).catch(async (err: Error) => {
-            if (!/ 401 /.test(err.message)) throw err;
-            client = api(pending, known);
-            return client.get(userPath(current.username!));
-          });
-          if (self === undefined) throw new Error(`the admin user ${current.username} does not exist on the broker`);
-          await client.request('PUT', userPath(pending.username!), { password: pending.password, tags: tagsOf(self as UserDocument) });
-        } else {
-          const admin = api(await read(config.adminSecretArn, { stage: CURRENT }, known), known);
-          const user = (await admin.get(userPath(current.username!))) as UserDocument | undefined;
-          if (user === undefined) throw new Error(`the user ${current.username} named by secret ${arn} does not exist on the broker`);
-          const permissions = ((await admin.get(userPermissionsPath(current.username!))) ?? []) as PermissionDocument[];
-          await admin.request('PUT', userPath(pending.username!), { password: pending.password, tags: tagsOf(user) });
-          for (const p of permissions) {
-            await admin.request('PUT', permissionPath(p.vhost, pending.username!), { configure: p.configure, write: p.write, read: p.read });
-          }
-        }
-        log(`setSecret: password of ${pending.username} set`);
-      } else if (step === 'testSecret') {
-        const pending = await read(arn, { stage: PENDING, versionId: token }, known);
-        const adminCredentials = isAdmin ? pending : await read(config.adminSecretArn, { stage: CURRENT }, known);
-        const admin = api(adminCredentials, known);
-        const user = (await admin.get(userPath(pending.username!))) as UserDocument | undefined;
-        if (user === undefined || !passwordMatches(user, pending.password)) {
-          throw new Error(`the broker does not hold the pending password of ${pending.username}`);
-        }
-        if (!isAdmin) {
-          const current = await read(arn, { stage: CURRENT }, known);
-          const shape = async (name: string) => JSON.stringify((((await admin.get(userPermissionsPath(name))) ?? []) as PermissionDocument[]).map((p) => [p.vhost, p.configure, p.write, p.read]).sort());
-          const want = await shape(current.username!);
-          const got = await shape(pending.username!);
-          if (want !== got) throw new Error(`the permissions of ${pending.username} differ from those of ${current.username}: ${got} against ${want}`);
-        }
-        log(`testSecret: ${pending.username} verified`);
-      } else if (step === 'finishSecret') {
-        await promotePending(secrets, arn, token, versions);
-        log(`finishSecret: version ${token} is ${CURRENT}`);
+      const currentJson = JSON.parse((await secrets.get(arn, { stage: CURRENT }))!) as Record<string, unknown>;
+      const password = await secrets.randomPassword(isAdmin(arn) ? (config.adminPasswordLength ?? config.passwordLength) : config.passwordLength);
+      known.push(password);
+      const username = isAdmin(arn) ? current.username! : alternateOf(current.username!);
+      await secrets.putPending(arn, token, JSON.stringify({ ...currentJson, [DEFAULTS.celery.secretUsernameField]: username, [DEFAULTS.celery.secretPasswordField]: password }));
+      log(`createSecret: ${PENDING} names ${username}`);
+    },
+    async setSecret({ arn, token, known }) {
+      const current = await read(arn, { stage: CURRENT }, known);
+      const pending = await read(arn, { stage: PENDING, versionId: token }, known);
+      if (isAdmin(arn)) {
+        // The admin changes its own password; after a half-done run the pending password is the one that works.
+        let client = api(current, known);
+        const self = await client.get(userPath(current.username!)).catch(async (err: Error) => {
+          if (!/ 401 /.test(err.message)) throw err;
+          client = api(pending, known);
+          return client.get(userPath(current.username!));
+        });
+        if (self === undefined) throw new Error(`the admin user ${current.username} does not exist on the broker`);
+        await client.request('PUT', userPath(pending.username!), { password: pending.password, tags: tagsOf(self as UserDocument) });
       } else {
-        throw new Error(`Step ${JSON.stringify(step)} is not createSecret, setSecret, testSecret or finishSecret`);
+        const admin = api(await read(config.adminSecretArn, { stage: CURRENT }, known), known);
+        const user = (await admin.get(userPath(current.username!))) as UserDocument | undefined;
+        if (user === undefined) throw new Error(`the user ${current.username} named by secret ${arn} does not exist on the broker`);
+        const permissions = ((await admin.get(userPermissionsPath(current.username!))) ?? []) as PermissionDocument[];
+        await admin.request('PUT', userPath(pending.username!), { password: pending.password, tags: tagsOf(user) });
+        for (const p of permissions) {
+          await admin.request('PUT', permissionPath(p.vhost, pending.username!), { configure: p.configure, write: p.write, read: p.read });
+        }
       }
-    } catch (err) {
-      throw new Error(redact(`${step} of ${arn} failed: ${(err as Error).message}`, known));
-    }
-  };
+      log(`setSecret: password of ${pending.username} set`);
+    },
+    async testSecret({ arn, token, known }) {
+      const pending = await read(arn, { stage: PENDING, versionId: token }, known);
+      const admin = api(isAdmin(arn) ? pending : await read(config.adminSecretArn, { stage: CURRENT }, known), known);
+      const user = (await admin.get(userPath(pending.username!))) as UserDocument | undefined;
+      if (user === undefined || !passwordMatches(user, pending.password)) {
+        throw new Error(`the broker does not hold the pending password of ${pending.username}`);
+      }
+      if (!isAdmin(arn)) {
+        const current = await read(arn, { stage: CURRENT }, known);
+        const shape = async (name: string) => JSON.stringify((((await admin.get(userPermissionsPath(name))) ?? []) as PermissionDocument[]).map((p) => [p.vhost, p.configure, p.write, p.read]).sort());
+        const want = await shape(current.username!);
+        const got = await shape(pending.username!);
+        if (want !== got) throw new Error(`the permissions of ${pending.username} differ from those of ${current.username}: ${got} against ${want}`);
+      }
+      log(`testSecret: ${pending.username} verified`);
+    },
+  }, log);
 }
 
 function envNumber(name: string, fallback: number): number {

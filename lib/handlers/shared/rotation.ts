@@ -39,6 +39,54 @@ export async function pendingVersions(secrets: RotationSecrets, arn: string, tok
   return described.versions;
 }
 
+/** Replaces every known secret value in a text, so that no message can carry one. */
+export function redact(text: string, known: readonly string[]): string {
+  return known.reduce((t, s) => (s ? t.split(s).join('***') : t), text);
+}
+
+/** What a rotation step gets: the secret, the token, and a list to add every secret value it handles to. */
+export interface RotationStepContext {
+  readonly arn: string;
+  readonly token: string;
+  /** Each value added here is redacted from any error the step throws. */
+  readonly known: string[];
+}
+
+export type RotationStep = (ctx: RotationStepContext) => Promise<void>;
+
+/**
+ * A rotation function from its createSecret, setSecret and testSecret steps: the checks every step starts with, the
+ * common finishSecret (AWSCURRENT moves to the token), and errors that name the step and the secret and carry no
+ * secret value.
+ */
+export function rotationHandler(
+  secrets: RotationSecrets,
+  steps: { readonly createSecret: RotationStep; readonly setSecret: RotationStep; readonly testSecret: RotationStep },
+  log: (line: string) => void,
+): (event: RotationEvent) => Promise<void> {
+  return async (event) => {
+    const { SecretId: arn, ClientRequestToken: token, Step: step } = event;
+    const known: string[] = [];
+    try {
+      const versions = await pendingVersions(secrets, arn, token);
+      if (!versions) {
+        log(`${step}: version ${token} is already ${CURRENT}`);
+        return;
+      }
+      if (step === 'finishSecret') {
+        await promotePending(secrets, arn, token, versions);
+        log(`finishSecret: version ${token} is ${CURRENT}`);
+        return;
+      }
+      const run = (steps as Record<string, RotationStep | undefined>)[step];
+      if (!run) throw new Error(`Step ${JSON.stringify(step)} is not createSecret, setSecret, testSecret or finishSecret`);
+      await run({ arn, token, known });
+    } catch (err) {
+      throw new Error(redact(`${step} of ${arn} failed: ${(err as Error).message}`, known));
+    }
+  };
+}
+
 /** Moves AWSCURRENT to the token (finishSecret). */
 export async function promotePending(secrets: RotationSecrets, arn: string, token: string, versions: Record<string, string[]>): Promise<void> {
   const from = Object.entries(versions).find(([, s]) => s.includes(CURRENT))?.[0];
