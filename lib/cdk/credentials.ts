@@ -1,5 +1,5 @@
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { BrokerClientCertificateOptions, RedisRbacOptions } from '../index';
+import { BrokerClientCertificateOptions, RedisRbacOptions, SubordinateCaOptions } from '../index';
 
 /**
  * How a cache authenticates clients with an AUTH token.
@@ -81,11 +81,21 @@ export class BrokerClientCertificates {
    * enough to verify the client certificates (Amazon MQ trusts the CA's certificate, not its chain).
    */
   public static fromPrivateCa(caArn: string, options: BrokerClientCertificateOptions = {}): BrokerClientCertificates {
-    return new BrokerClientCertificates(caArn, options);
+    return new BrokerClientCertificates(caArn, options, undefined);
+  }
+
+  /**
+   * A new subordinate AWS Private CA for the broker's clients, signed by a parent CA of this account and region (a
+   * root, usually), activated by CloudFormation and retained on delete. The broker trusts the parent (the root): see
+   * `trustAnchorCaArn`. Costs about $400 a month (general purpose) or $50 (short-lived mode) on top of the parent.
+   */
+  public static newSubordinateCa(options: SubordinateCaOptions & BrokerClientCertificateOptions): BrokerClientCertificates {
+    return new BrokerClientCertificates(undefined, options, options);
   }
 
   private constructor(
-    /** @internal */ public readonly _caArn: string,
+    /** @internal */ public readonly _caArn: string | undefined,
     /** @internal */ public readonly _options: BrokerClientCertificateOptions,
+    /** @internal */ public readonly _subordinate: SubordinateCaOptions | undefined,
   ) {}
 }

@@ -1,4 +1,5 @@
 import { Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as acmpca from 'aws-cdk-lib/aws-acmpca';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,6 +15,7 @@ import {
   brokerRoleTrustConditions,
   renderMutualTlsRabbitMqConf,
   resolveRabbitMqMutualTlsSpec,
+  resolveSubordinateCaSpec,
   RabbitMqBrokerSpec,
   ValidationError,
   chooseSubnets,
@@ -69,6 +71,8 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
   /** With `clientCertificates`: the rabbitmq.conf that requires them, and the role Amazon MQ reads the CA with. */
   public readonly configuration?: amazonmq.CfnConfiguration;
   public readonly configurationRole?: iam.Role;
+  /** With `BrokerClientCertificates.newSubordinateCa()`: the CA, and its activation (certificates are issued after it). */
+  public readonly clientCa?: { readonly authority: acmpca.CfnCertificateAuthority; readonly activation: acmpca.CfnCertificateAuthorityActivation };
   /** The subnets the broker's nodes are placed in (the users function runs there too). */
   public readonly vpcSubnets: ec2.SubnetSelection;
 
@@ -108,7 +112,16 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
     let configurationPolicy: iam.ManagedPolicy | undefined;
     if (props.clientCertificates) {
       const stack = Stack.of(this);
-      this.mutualTls = applyIssues(this, resolveRabbitMqMutualTlsSpec(props.clientCertificates._caArn, props.clientCertificates._options, { engineVersion: spec.engineVersion, brokerName: props.brokerName }, CDK_CONTEXT));
+      let caArn = props.clientCertificates._caArn;
+      let options = props.clientCertificates._options;
+      if (props.clientCertificates._subordinate) {
+        const sub = applyIssues(this, resolveSubordinateCaSpec(props.clientCertificates._subordinate, options, CDK_CONTEXT));
+        this.clientCa = this.createSubordinateCa(sub);
+        caArn = this.clientCa.authority.attrArn;
+        // Clients of a subordinate send their chain; the broker trusts the parent (Erlang wants a self-signed anchor).
+        options = { ...options, caSigningAlgorithm: sub.signingAlgorithm, trustAnchorCaArn: options.trustAnchorCaArn ?? sub.parentCaArn };
+      }
+      this.mutualTls = applyIssues(this, resolveRabbitMqMutualTlsSpec(caArn!, options, { engineVersion: spec.engineVersion, brokerName: props.brokerName }, CDK_CONTEXT));
       // https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/arn-support-rabbitmq-configuration.html
       this.configurationRole = new iam.Role(this, 'ConfigurationRole', {
         assumedBy: new iam.ServicePrincipal('mq.amazonaws.com').withConditions(brokerRoleTrustConditions({ account: stack.account, partition: stack.partition, region: stack.region, brokerName })),
@@ -156,6 +169,33 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
     this.brokerArn = this.resource.attrArn;
     // AmqpEndpoints[0] is "amqps://b-<id>.mq.<region>.<suffix>:5671"; keep the host only.
     this.brokerHost = Fn.select(0, Fn.split(':', Fn.select(1, Fn.split('://', Fn.select(0, this.resource.attrAmqpEndpoints)))));
+  }
+
+  private createSubordinateCa(sub: ReturnType<typeof resolveSubordinateCaSpec>['value']) {
+    const authority = new acmpca.CfnCertificateAuthority(this, 'ClientCa', {
+      type: 'SUBORDINATE',
+      keyAlgorithm: sub.keyAlgorithm,
+      signingAlgorithm: sub.signingAlgorithm,
+      subject: { commonName: sub.commonName },
+      usageMode: sub.usageMode,
+    });
+    const certificate = new acmpca.CfnCertificate(this, 'ClientCaCertificate', {
+      certificateAuthorityArn: sub.parentCaArn,
+      certificateSigningRequest: authority.attrCertificateSigningRequest,
+      signingAlgorithm: sub.parentSigningAlgorithm,
+      templateArn: sub.templateArn(Stack.of(this).partition),
+      validity: { type: 'YEARS', value: sub.validityYears },
+    });
+    const activation = new acmpca.CfnCertificateAuthorityActivation(this, 'ClientCaActivation', {
+      certificateAuthorityArn: authority.attrArn,
+      certificate: certificate.attrCertificate,
+      certificateChain: sub.parentCertificateChain,
+      status: 'ACTIVE',
+    });
+    // Deleting a CA invalidates every certificate it issued: keep it, like the keys and secrets.
+    authority.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    activation.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    return { authority, activation };
   }
 
   /** Lets the grantee read the admin credentials (the secret by ARN, and kms:Decrypt through Secrets Manager). */

@@ -298,7 +298,11 @@ export class RabbitMqApplicationUsers extends Construct {
       },
     });
     fn.node.addDependency(policy);
-    for (const secret of secrets) secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(mtls.renewDays) }).node.addDependency(policy);
+    for (const secret of secrets) {
+      const schedule = secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(mtls.renewDays) });
+      // The first rotation issues the first certificate: the CA must be active by then.
+      schedule.node.addDependency(policy, ...(this.broker.clientCa ? [this.broker.clientCa.activation] : []));
+    }
     return fn;
   }
 

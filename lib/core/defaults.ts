@@ -71,6 +71,13 @@ export const DEFAULTS = {
       caSigningAlgorithm: 'SHA256WITHRSA',
       /** How long the issuing function waits for AWS Private CA to sign. */
       issueWaitSeconds: 60,
+      /** `BrokerClientCertificates.newSubordinateCa()`. */
+      subordinateCa: {
+        commonName: 'Celery client CA',
+        validityYears: 5,
+        usageMode: 'GENERAL_PURPOSE',
+        parentSigningAlgorithm: 'SHA256WITHRSA',
+      },
     },
     /** Application identities created through the management API (CloudFormation creates only the admin). */
     applicationUsers: {

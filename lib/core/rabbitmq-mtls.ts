@@ -152,3 +152,82 @@ export function clientCertificateShape(commonName: string): GeneratedSecretShape
     description: `TLS client certificate of ${commonName} (Celery, mutual TLS to Amazon MQ)`,
   };
 }
+
+/** A subordinate CA made for the broker's clients, signed by a parent CA of the account. */
+export interface SubordinateCaOptions {
+  /** The parent CA (a root, usually) that signs the subordinate. */
+  readonly parentCaArn: string;
+  /**
+   * PEM of the parent's certificate chain (its certificate, and its own chain if it is not a root): CloudFormation
+   * needs it to activate the subordinate and cannot read it from AWS Private CA. Public data, no secret.
+   */
+  readonly parentCertificateChain: string;
+  /** The parent's signing algorithm (follows its key). @default "SHA256WITHRSA" */
+  readonly parentSigningAlgorithm?: string;
+  /** Common name of the subordinate CA. @default "Celery client CA" */
+  readonly commonName?: string;
+  /** Years the subordinate's own certificate is valid. @default 5 */
+  readonly validityYears?: number;
+  /**
+   * "GENERAL_PURPOSE" (about $400 a month) or "SHORT_LIVED_CERTIFICATE" (about $50 a month; client certificates of
+   * at most 7 days, so `validityDays` 7 or less). Create-only. @default "GENERAL_PURPOSE"
+   */
+  readonly usageMode?: string;
+}
+
+export interface SubordinateCaSpec {
+  readonly parentCaArn: string;
+  readonly parentCertificateChain: string;
+  readonly parentSigningAlgorithm: string;
+  readonly commonName: string;
+  readonly validityYears: number;
+  readonly usageMode: string;
+  /** The subordinate's own key and signing algorithm (ECDSA P-256, as its client certificates). */
+  readonly keyAlgorithm: 'EC_prime256v1';
+  readonly signingAlgorithm: 'SHA256WITHECDSA';
+  /** The template the parent signs with: a CA that issues end-entity certificates only. */
+  readonly templateArn: (partition: string) => string;
+}
+
+const SIGNING_ALGORITHMS = ['SHA256WITHRSA', 'SHA384WITHRSA', 'SHA512WITHRSA', 'SHA256WITHECDSA', 'SHA384WITHECDSA', 'SHA512WITHECDSA'];
+
+export function resolveSubordinateCaSpec(options: SubordinateCaOptions, certificates: BrokerClientCertificateOptions, ctx: ResolveContext): ValidationResult<SubordinateCaSpec> {
+  const issues = new IssueCollector(ctx);
+  const d = DEFAULTS.rabbitmq.clientCertificates.subordinateCa;
+  if (issues.known(options.parentCaArn) && !CA_ARN.test(options.parentCaArn)) {
+    issues.error('rabbitmq.mtls-ca', 'subordinateCa.parentCaArn', `subordinateCa.parentCaArn ${show(options.parentCaArn)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`);
+  }
+  if (issues.known(options.parentCertificateChain) && !/^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(options.parentCertificateChain)) {
+    issues.error('rabbitmq.mtls-chain', 'subordinateCa.parentCertificateChain', 'subordinateCa.parentCertificateChain is not PEM certificates: give the parent CA\'s certificate (aws acm-pca get-certificate-authority-certificate --certificate-authority-arn <parent>), and its chain if it is not a root.');
+  }
+  if (issues.known(options.parentSigningAlgorithm) && !SIGNING_ALGORITHMS.includes(options.parentSigningAlgorithm)) {
+    issues.error('rabbitmq.mtls-signing', 'subordinateCa.parentSigningAlgorithm', `subordinateCa.parentSigningAlgorithm ${show(options.parentSigningAlgorithm)} is not allowed: ${SIGNING_ALGORITHMS.join(', ')}.`);
+  }
+  const usageMode = options.usageMode ?? d.usageMode;
+  if (issues.known(options.usageMode) && !['GENERAL_PURPOSE', 'SHORT_LIVED_CERTIFICATE'].includes(usageMode)) {
+    issues.error('rabbitmq.mtls-usage-mode', 'subordinateCa.usageMode', `subordinateCa.usageMode ${show(options.usageMode)} is not allowed: "GENERAL_PURPOSE" or "SHORT_LIVED_CERTIFICATE".`);
+  }
+  const validityDays = certificates.validityDays ?? DEFAULTS.rabbitmq.clientCertificates.validityDays;
+  if (usageMode === 'SHORT_LIVED_CERTIFICATE' && validityDays > 7) {
+    issues.error('rabbitmq.mtls-usage-mode', 'validityDays', `validityDays ${validityDays} is too long for a SHORT_LIVED_CERTIFICATE CA, which issues certificates of at most 7 days: set validityDays to 7 or less and renewDays below it.`);
+  }
+  const validityYears = options.validityYears ?? d.validityYears;
+  if (issues.known(options.validityYears) && (!Number.isInteger(validityYears) || validityYears < 1 || validityYears > 10)) {
+    issues.error('rabbitmq.mtls-days', 'subordinateCa.validityYears', `subordinateCa.validityYears ${show(options.validityYears)} is out of range: allowed 1 to 10 (and within the parent's own validity).`);
+  }
+  const commonName = options.commonName ?? d.commonName;
+  if (issues.known(options.commonName) && (commonName.length < 1 || commonName.length > 64)) {
+    issues.error('rabbitmq.mtls-ca', 'subordinateCa.commonName', `subordinateCa.commonName ${show(options.commonName)} is not allowed: 1 to 64 characters.`);
+  }
+  return issues.result({
+    parentCaArn: options.parentCaArn,
+    parentCertificateChain: options.parentCertificateChain,
+    parentSigningAlgorithm: options.parentSigningAlgorithm ?? d.parentSigningAlgorithm,
+    commonName,
+    validityYears,
+    usageMode,
+    keyAlgorithm: 'EC_prime256v1',
+    signingAlgorithm: 'SHA256WITHECDSA',
+    templateArn: (partition: string) => `arn:${partition}:acm-pca:::template/SubordinateCACertificate_PathLen0/V1`,
+  });
+}

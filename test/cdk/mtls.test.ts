@@ -97,6 +97,37 @@ describe('BrokerClientCertificates.fromPrivateCa()', () => {
     expect(o.json.Resources[o.id(o.t.rabbitMqUsers!.certificateFunction)].Properties.Environment.Variables.CA_ARN).toBe(CA);
   });
 
+  test('newSubordinateCa(): a subordinate CA signed by the parent, activated with the parent chain, retained; the broker trusts the parent', () => {
+    const ROOT = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/11111111-2222-3333-4444-555555555555';
+    const CHAIN = '-----BEGIN CERTIFICATE-----\nMIIBroot\n-----END CERTIFICATE-----\n';
+    const { stack, vpc } = stackWithVpc();
+    const t = new CeleryTransport(stack, 'Celery', { vpc, broker: CeleryBroker.rabbitMq({ clientCertificates: BrokerClientCertificates.newSubordinateCa({ parentCaArn: ROOT, parentCertificateChain: CHAIN }) }) });
+    const { json } = templateOf(stack);
+    const id = (c: any) => stack.getLogicalId((c.node?.defaultChild ?? c) as any);
+    const ca = t.rabbitMqBroker!.clientCa!;
+    const authority = json.Resources[id(ca.authority)] as any;
+    expect(authority).toMatchObject({ DeletionPolicy: 'Retain', Properties: { Type: 'SUBORDINATE', KeyAlgorithm: 'EC_prime256v1', SigningAlgorithm: 'SHA256WITHECDSA', UsageMode: 'GENERAL_PURPOSE', Subject: { CommonName: 'Celery client CA' } } });
+    const cert = Object.values<any>(json.Resources).find((r) => r.Type === 'AWS::ACMPCA::Certificate');
+    expect(cert.Properties).toMatchObject({ CertificateAuthorityArn: ROOT, SigningAlgorithm: 'SHA256WITHRSA', Validity: { Type: 'YEARS', Value: 5 }, CertificateSigningRequest: { 'Fn::GetAtt': [id(ca.authority), 'CertificateSigningRequest'] } });
+    expect(inAws(cert.Properties.TemplateArn)).toBe('arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1');
+    expect((json.Resources[id(ca.activation)] as any).Properties).toMatchObject({ CertificateChain: CHAIN, Status: 'ACTIVE', Certificate: { 'Fn::GetAtt': [expect.any(String), 'Certificate'] } });
+    // Certificates come from the subordinate (ECDSA), the broker trusts the parent root.
+    const fn = (json.Resources[id(t.rabbitMqUsers!.certificateFunction)] as any).Properties.Environment.Variables;
+    expect(fn).toMatchObject({ CA_ARN: { 'Fn::GetAtt': [id(ca.authority), 'Arn'] }, SIGNING_ALGORITHM: 'SHA256WITHECDSA' });
+    expect(JSON.stringify(stack.resolve((json.Resources[id(t.rabbitMqBroker!.configuration)] as any).Properties.Data))).toContain(`aws.arns.ssl_options.cacertfile = ${ROOT}`);
+    // The first certificate is issued after the activation.
+    for (const r of Object.values<any>(json.Resources).filter((x) => x.Type === 'AWS::SecretsManager::RotationSchedule' && x.Properties.RotationLambdaARN['Fn::GetAtt'][0] === id(t.rabbitMqUsers!.certificateFunction))) {
+      expect(r.DependsOn).toContain(id(ca.activation));
+    }
+  });
+
+  test('newSubordinateCa() refuses a chain that is not PEM and short-lived mode with long certificates', () => {
+    const { stack, vpc } = stackWithVpc();
+    const e = thrown(() => new CeleryTransport(stack, 'Celery', { vpc, broker: CeleryBroker.rabbitMq({ clientCertificates: BrokerClientCertificates.newSubordinateCa({ parentCaArn: CA, parentCertificateChain: 'not a certificate', usageMode: 'SHORT_LIVED_CERTIFICATE' }) }) }));
+    expect(e.message).toContain('subordinateCa.parentCertificateChain is not PEM certificates');
+    expect(e.message).toContain('validityDays 60 is too long for a SHORT_LIVED_CERTIFICATE CA');
+  });
+
   test('options: validity, renewal, the CA signing algorithm', () => {
     const o = build({ validityDays: 14, renewDays: 7, caSigningAlgorithm: 'SHA256WITHECDSA' });
     const fn = o.json.Resources[o.id(o.t.rabbitMqUsers!.certificateFunction)].Properties;
