@@ -74,7 +74,7 @@ export const COMPLIANCE_ACKNOWLEDGEMENTS: readonly ComplianceAcknowledgement[] =
   { pack: 'AwsSolutions', id: 'AwsSolutions-ECS2', path: 'WorkerTask/Resource', reason: ENVIRONMENT },
   { pack: 'AwsSolutions', id: 'AwsSolutions-IAM5[Resource::*]', path: 'Celery/BrokerUsers/FunctionPolicy/Resource', reason: USERS_POLICY },
   { pack: 'AwsSolutions', id: 'AwsSolutions-IAM5[Resource::*]', path: 'Celery/BrokerUsers/RotationFunctionPolicy/Resource', reason: ROTATION_POLICY },
-  { pack: 'AwsSolutions', id: 'AwsSolutions-IAM5[Resource::*]', path: 'Celery/ResultBackend/RotationPolicy/Resource', reason: REDIS_ROTATION_POLICY },
+  { pack: 'AwsSolutions', id: 'AwsSolutions-IAM5[Resource::*]', path: 'Celery/ResultBackend/RotationFunctionPolicy/Resource', reason: REDIS_ROTATION_POLICY },
   { pack: 'AwsSolutions', id: 'AwsSolutions-AEC6', path: 'Celery/ResultBackend/Resource', reason: RBAC },
   ...(['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'] as const).map((pack) => ({ pack, id: `${pack}-IAMNoInlinePolicy`, path: EXECUTION_POLICY, reason: INLINE_EXECUTION_POLICY })),
   ...lambdaAcknowledgements([

@@ -10,7 +10,6 @@ import {
   CeleryEndpoint,
   CeleryOptions,
   CeleryRole,
-  DEFAULTS,
   NetworkRole,
   SECURITY_GROUP_DESCRIPTIONS,
   ValidationError,
@@ -88,7 +87,6 @@ interface Endpoint {
   readonly port: number;
   /** The credentials and settings of each role (the same for both unless the broker has per-role users). */
   readonly roles: Record<CeleryRole, { readonly secret?: secretsmanager.ISecret; readonly celery: CeleryEndpoint }>;
-  readonly secretField: string;
 }
 
 /** A cache's credentials per role: its RBAC users, or the same AUTH token for both. */
@@ -137,19 +135,18 @@ export class CeleryTransport extends Construct {
       this.brokerEndpoint = {
         connectable: b,
         port: b.amqpsPort,
-        secretField: DEFAULTS.celery.secretPasswordField,
         roles: { [CeleryRole.PRODUCER]: role(CeleryRole.PRODUCER), [CeleryRole.WORKER]: role(CeleryRole.WORKER) },
       };
     } else {
       const c = new RedisCache(this, 'Broker', { ...broker._redis, ...placement });
       this.brokerCache = c;
-      this.brokerEndpoint = { connectable: c, port: c.port, secretField: c.authTokenSecretField, roles: cacheRoles(c) };
+      this.brokerEndpoint = { connectable: c, port: c.port, roles: cacheRoles(c) };
     }
 
     if (backend._kind === 'redis') {
       const c = new RedisCache(this, 'ResultBackend', { ...backend._redis, ...placement });
       this.resultBackendCache = c;
-      this.backendEndpoint = { connectable: c, port: c.port, secretField: c.authTokenSecretField, roles: cacheRoles(c) };
+      this.backendEndpoint = { connectable: c, port: c.port, roles: cacheRoles(c) };
     } else if (backend._kind === 'shared') {
       if (!this.brokerCache) {
         throw new ValidationError(this.node.path, [{ code: 'transport.shared-backend', prop: 'resultBackend', message: 'resultBackend CeleryResultBackend.sharedWithRedisBroker() needs broker CeleryBroker.redis(): a RabbitMQ broker cannot store results. Use CeleryResultBackend.redis() instead.' }]);

@@ -31,6 +31,15 @@ export function warn(scope: Construct, warnings: readonly ValidationIssue[]): vo
   for (const w of warnings) Annotations.of(scope).addWarningV2(`celery-tls-constructs:${w.code}`, w.message);
 }
 
+/** A neutral IAM statement as an aws-cdk-lib statement. */
+export function toPolicyStatement(s: IamStatementModel): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: [...s.actions],
+    resources: [...s.resources],
+    conditions: s.conditions as Record<string, Record<string, unknown>> | undefined,
+  });
+}
+
 /** Renders neutral IAM statements onto a grantee's principal policy. */
 export function grantStatements(grantee: iam.IGrantable, statements: readonly IamStatementModel[]): iam.Grant {
   let grant: iam.Grant | undefined;

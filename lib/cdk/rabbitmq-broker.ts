@@ -22,7 +22,7 @@ import {
   readSecretStatements,
   resolveRabbitMqBrokerSpec,
 } from '../index';
-import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts } from './common';
+import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts, toPolicyStatement } from './common';
 import { BrokerClientCertificates, BrokerCredentials } from './credentials';
 
 /** Props of `RabbitMqBroker`; one subnet is used for a single instance, up to three (one per AZ) for a cluster. */
@@ -130,7 +130,7 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
       configurationPolicy = new iam.ManagedPolicy(this, 'ConfigurationPolicy', {
         description: `${this.node.path}: read the client CA certificate`,
         roles: [this.configurationRole],
-        statements: brokerCaReadStatements(this.mutualTls.trustAnchorCaArn).map((st) => new iam.PolicyStatement({ actions: [...st.actions], resources: [...st.resources] })),
+        statements: brokerCaReadStatements(this.mutualTls.trustAnchorCaArn).map(toPolicyStatement),
       });
       this.configuration = new amazonmq.CfnConfiguration(this, 'Configuration', {
         name: `${brokerName}-mtls`.slice(0, 150),

@@ -22,10 +22,10 @@ import {
   RabbitMqMutualTlsSpec,
   clientCertificateIssuerStatements,
   clientCertificateShape,
-  userForRole,
+  userServing,
 } from '../index';
-import { handlerAssetDir } from './assets';
 import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, grantStatements } from './common';
+import { createLibraryFunction, createProviderRole } from './functions';
 import { RabbitMqBroker } from './rabbitmq-broker';
 
 export interface RabbitMqApplicationUsersProps extends RabbitMqApplicationUsersOptions {
@@ -106,10 +106,6 @@ export class RabbitMqApplicationUsers extends Construct {
     });
     broker.connections.allowFrom(this.securityGroup, ec2.Port.tcp(PORTS.RABBITMQ_MANAGEMENT_HTTPS), `Management API (${PORTS.RABBITMQ_MANAGEMENT_HTTPS}/tcp) from the Celery users function`);
 
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${this.node.path}: creates the Celery vhost and users through the RabbitMQ management API`,
-    });
     const statements = applicationUsersFunctionStatements({
       adminSecretArn: broker.adminSecret.secretArn,
       adminKeyArn: broker.adminSecret.encryptionKey?.keyArn,
@@ -119,7 +115,7 @@ export class RabbitMqApplicationUsers extends Construct {
     });
 
     let endpointUrl: string | undefined;
-    let endpointPolicy: ((role: iam.IRole, statements: IamStatementModel[]) => void) | undefined;
+    let endpointPolicy: ((role: iam.IRole, statements: readonly IamStatementModel[]) => void) | undefined;
     if (props.secretsManagerEndpoint) {
       this.secretsManagerEndpoint = props.secretsManagerEndpoint;
     } else {
@@ -137,8 +133,8 @@ export class RabbitMqApplicationUsers extends Construct {
         securityGroups: [endpointSg],
       });
       // The endpoint serves these functions only: each role may do through it what its own policy allows.
-      endpointPolicy = (role, statements) => {
-        for (const st of statements.filter((x) => x.actions.every((a) => a.startsWith('secretsmanager:')))) {
+      endpointPolicy = (role, fnStatements) => {
+        for (const st of fnStatements.filter((x) => x.actions.every((a) => a.startsWith('secretsmanager:')))) {
           endpoint.addToPolicy(new iam.PolicyStatement({ principals: [new iam.ArnPrincipal(role.roleArn)], actions: [...st.actions], resources: [...st.resources] }));
         }
       };
@@ -147,66 +143,35 @@ export class RabbitMqApplicationUsers extends Construct {
       this.secretsManagerEndpoint = endpoint;
     }
     this.secretsManagerEndpoint.connections.allowFrom(this.securityGroup, ec2.Port.tcp(PORTS.AWS_API_HTTPS), `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from the Celery users functions`);
-    endpointPolicy?.(role, statements);
 
-    const fn = (fid: string, handler: string, description: string, fnRole: iam.Role, fnStatements: IamStatementModel[], environment: Record<string, string>) => {
-      const logGroup = createLogGroup(this, `${fid}Logs`, key);
-      const policy = new iam.ManagedPolicy(this, `${fid}Policy`, {
-        description: `${this.node.path}: ${description}`,
-        roles: [fnRole],
-        statements: [
-          ...fnStatements.map(toPolicyStatement),
-          new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
-          // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
-          // (network-interface actions without resource-level permissions, so Resource must be "*")
-          new iam.PolicyStatement({
-            actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-            resources: ['*'],
-          }),
-        ],
-      });
-      const f = new lambda.Function(this, fid, {
-        description: `celery-tls-constructs: ${description}`.slice(0, 256),
-        runtime: new lambda.Runtime(d.functionRuntime, lambda.RuntimeFamily.NODEJS),
+    // Both functions run in the VPC with the users group: the broker's 443 and the Secrets Manager endpoint only.
+    const inVpc = (id: string, purpose: string, handler: string, fnStatements: readonly IamStatementModel[], environment: Record<string, string>) => {
+      const f = createLibraryFunction(this, id, {
+        purpose,
+        asset: 'rabbitmq-users',
         handler,
-        code: lambda.Code.fromAsset(handlerAssetDir('rabbitmq-users')),
-        timeout: Duration.seconds(d.functionTimeoutSeconds),
-        memorySize: d.functionMemoryMiB,
-        role: fnRole.withoutPolicyUpdates(),
-        vpc: broker.vpc,
-        vpcSubnets: broker.vpcSubnets,
-        securityGroups: [this.securityGroup],
-        logGroup,
+        statements: fnStatements,
+        key,
         environment: { ...environment, ...(endpointUrl ? { SECRETS_MANAGER_ENDPOINT: endpointUrl } : {}) },
+        vpc: { vpc: broker.vpc, subnets: broker.vpcSubnets, securityGroups: [this.securityGroup] },
       });
-      f.node.addDependency(policy);
-      return { function: f, policy };
+      endpointPolicy?.(f.role, fnStatements);
+      return f;
     };
 
-    const users = fn('Function', 'index.onEvent', 'Celery vhost, users and permissions through the RabbitMQ management API', role, statements, {});
+    const users = inVpc('Function', 'Celery vhost, users and permissions through the RabbitMQ management API', 'index.onEvent', statements, {});
     this.function = users.function;
 
     // The provider framework answers CloudFormation's S3 response URL from outside the VPC, so the VPC needs no route
     // to S3; it only invokes the users function and holds no credentials.
-    const providerRole = new iam.Role(this, 'ProviderRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${this.node.path}: custom-resource provider framework, invokes the users function`,
-    });
     const providerLogs = createLogGroup(this, 'ProviderLogs', key);
-    const providerPolicy = new iam.ManagedPolicy(this, 'ProviderPolicy', {
-      description: `${this.node.path}: invoke the Celery users function, write own logs`,
-      roles: [providerRole],
-      statements: [
-        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction', 'lambda:GetFunction'], resources: [this.function.functionArn] }),
-        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [providerLogs.logGroupArn] }),
-      ],
-    });
+    const providerRole = createProviderRole(this, 'Provider', this.function, 'the Celery users function', providerLogs);
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.function,
-      frameworkOnEventRole: providerRole.withoutPolicyUpdates(),
+      frameworkOnEventRole: providerRole.role.withoutPolicyUpdates(),
       logGroup: providerLogs,
     });
-    provider.node.addDependency(providerPolicy);
+    provider.node.addDependency(providerRole.policy);
 
     const managementUrl = `https://${broker.brokerHost}`;
     this.resource = new CustomResource(this, 'Resource', {
@@ -232,18 +197,13 @@ export class RabbitMqApplicationUsers extends Construct {
 
     // Rotation: the user secrets by alternating users, and the generated admin secret in place.
     const rotated: secretsmanager.ISecret[] = [...this.users.map((u) => u.secret), ...(broker.generatedAdminSecret ? [broker.generatedAdminSecret] : [])];
-    const rotationRole = new iam.Role(this, 'RotationRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${this.node.path}: rotates the Celery user and admin passwords through the RabbitMQ management API`,
-    });
     const rotationStatements = rotationFunctionStatements({
       rotatedSecretArns: rotated.map((x) => x.secretArn),
       adminSecretArn: broker.adminSecret.secretArn,
       keyArns: [key.keyArn, ...(broker.adminSecret.encryptionKey ? [broker.adminSecret.encryptionKey.keyArn] : [])],
       region: stack.region,
     });
-    endpointPolicy?.(rotationRole, rotationStatements);
-    const rotation = fn('RotationFunction', 'index.onRotate', 'rotation of the Celery RabbitMQ user and admin passwords', rotationRole, rotationStatements, {
+    const rotation = inVpc('RotationFunction', 'rotation of the Celery RabbitMQ user and admin passwords', 'index.onRotate', rotationStatements, {
       MANAGEMENT_URL: managementUrl,
       ADMIN_SECRET_ARN: broker.adminSecret.secretArn,
       PASSWORD_LENGTH: String(spec.users[0].secret.length),
@@ -268,28 +228,14 @@ export class RabbitMqApplicationUsers extends Construct {
   private issueCertificates(mtls: RabbitMqMutualTlsSpec, key: kms.IKey): lambda.Function {
     const stack = Stack.of(this);
     const secrets = this.users.map((u) => u.certificateSecret!);
-    const role = new iam.Role(this, 'CertificateRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${this.node.path}: issues the Celery client certificates from the private CA`,
-    });
-    const logGroup = createLogGroup(this, 'CertificateLogs', key);
-    const policy = new iam.ManagedPolicy(this, 'CertificatePolicy', {
-      description: `${this.node.path}: issue client certificates from one CA, rotate their secrets, write own logs`,
-      roles: [role],
-      statements: [
-        ...clientCertificateIssuerStatements({ caArn: mtls.caArn, secretArns: secrets.map((x) => x.secretArn), keyArn: key.keyArn, region: stack.region, partition: stack.partition }).map(toPolicyStatement),
-        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
-      ],
-    });
-    const fn = new lambda.Function(this, 'CertificateFunction', {
-      description: 'celery-tls-constructs: issues the Celery client certificates from the private CA',
-      runtime: new lambda.Runtime(DEFAULTS.rabbitmq.applicationUsers.functionRuntime, lambda.RuntimeFamily.NODEJS),
+    const { function: fn, policy } = createLibraryFunction(this, 'CertificateFunction', {
+      purpose: 'issues the Celery client certificates from the private CA',
+      asset: 'client-certificates',
       handler: 'index.onRotate',
-      code: lambda.Code.fromAsset(handlerAssetDir('client-certificates')),
+      statements: clientCertificateIssuerStatements({ caArn: mtls.caArn, secretArns: secrets.map((x) => x.secretArn), keyArn: key.keyArn, region: stack.region, partition: stack.partition }),
+      key,
+      // The wait for AWS Private CA to sign, and a minute for the rest.
       timeout: Duration.seconds(DEFAULTS.rabbitmq.clientCertificates.issueWaitSeconds + 60),
-      memorySize: DEFAULTS.rabbitmq.applicationUsers.functionMemoryMiB,
-      role: role.withoutPolicyUpdates(),
-      logGroup,
       environment: {
         CA_ARN: mtls.caArn,
         SIGNING_ALGORITHM: mtls.caSigningAlgorithm,
@@ -297,7 +243,6 @@ export class RabbitMqApplicationUsers extends Construct {
         WAIT_SECONDS: String(DEFAULTS.rabbitmq.clientCertificates.issueWaitSeconds),
       },
     });
-    fn.node.addDependency(policy);
     for (const secret of secrets) {
       const schedule = secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(mtls.renewDays) });
       // The first rotation issues the first certificate: the CA must be active by then.
@@ -308,8 +253,7 @@ export class RabbitMqApplicationUsers extends Construct {
 
   /** The user serving a role (the shared user serves both). */
   public userFor(role: CeleryRole): RabbitMqApplicationUser {
-    const name = userForRole(this.spec, role).username;
-    return this.users.find((u) => u.username === name)!;
+    return userServing(this.users, role);
   }
 
   /** The Celery endpoint for a role: amqps on 5671, this vhost, that role's user and secret. */
@@ -340,9 +284,6 @@ export class RabbitMqApplicationUsers extends Construct {
   }
 }
 
-function toPolicyStatement(s: IamStatementModel): iam.PolicyStatement {
-  return new iam.PolicyStatement({ actions: [...s.actions], resources: [...s.resources], conditions: s.conditions as Record<string, Record<string, unknown>> | undefined });
-}
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

@@ -13,7 +13,7 @@ import {
   CeleryRole,
   DEFAULTS,
   RedisRbacSpec,
-  rbacUserForRole,
+  userServing,
   redisUserRotationStatements,
   resolveRedisRbacSpec,
   RedisCacheOptions,
@@ -27,8 +27,8 @@ import {
   redisCeleryEndpoint,
 } from '../index';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
-import { handlerAssetDir } from './assets';
 import { RedisAuth } from './credentials';
+import { createLibraryFunction } from './functions';
 
 /** One ElastiCache RBAC user of a cache. */
 export interface RedisRbacUser {
@@ -205,38 +205,20 @@ export class RedisCache extends Construct implements ec2.IConnectable {
   private rotateUsers(rbac: RedisRbacSpec, users: readonly RedisRbacUser[]): lambda.Function {
     const d = DEFAULTS.redis.rbac;
     const stack = Stack.of(this);
-    const role = new iam.Role(this, 'RotationRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${this.node.path}: rotates the Celery ElastiCache user passwords`,
-    });
-    const logGroup = createLogGroup(this, 'RotationLogs', this.encryptionKey);
-    const statements = redisUserRotationStatements({
-      secretArns: users.map((u) => u.secret.secretArn),
-      userArns: users.map((u) => u.resource.attrArn),
-      keyArn: this.encryptionKey.keyArn,
-      region: stack.region,
-    });
-    const policy = new iam.ManagedPolicy(this, 'RotationPolicy', {
-      description: `${this.node.path}: rotate the Celery user secrets and passwords, write own logs`,
-      roles: [role],
-      statements: [
-        ...statements.map((s) => new iam.PolicyStatement({ actions: [...s.actions], resources: [...s.resources], conditions: s.conditions as Record<string, Record<string, unknown>> | undefined })),
-        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
-      ],
-    });
-    const fn = new lambda.Function(this, 'RotationFunction', {
-      description: `celery-tls-constructs: rotation of the Celery ElastiCache user passwords of ${this.node.path}`.slice(0, 256),
-      runtime: new lambda.Runtime(DEFAULTS.rabbitmq.applicationUsers.functionRuntime, lambda.RuntimeFamily.NODEJS),
+    const { function: fn, policy } = createLibraryFunction(this, 'RotationFunction', {
+      purpose: 'rotates the Celery ElastiCache user passwords',
+      asset: 'elasticache-users',
       handler: 'index.onRotate',
-      code: lambda.Code.fromAsset(handlerAssetDir('elasticache-users')),
-      // Waits for the user to be active before and after the change (AWS asks for at least 12 minutes).
-      timeout: Duration.minutes(15),
-      memorySize: DEFAULTS.rabbitmq.applicationUsers.functionMemoryMiB,
-      role: role.withoutPolicyUpdates(),
-      logGroup,
+      statements: redisUserRotationStatements({
+        secretArns: users.map((u) => u.secret.secretArn),
+        userArns: users.map((u) => u.resource.attrArn),
+        keyArn: this.encryptionKey.keyArn,
+        region: stack.region,
+      }),
+      key: this.encryptionKey,
+      timeout: Duration.seconds(d.rotationFunctionTimeoutSeconds),
       environment: { PASSWORD_LENGTH: String(rbac.users[0].secret.length), WAIT_SECONDS: String(d.rotationWaitSeconds) },
     });
-    fn.node.addDependency(policy);
     for (const u of users) {
       const schedule = u.secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(rbac.rotationDays) });
       // The first rotation runs when the schedule is created: the user must be in the cache's group by then.
@@ -247,9 +229,7 @@ export class RedisCache extends Construct implements ec2.IConnectable {
 
   /** The user serving a role (RBAC only). */
   public rbacUserFor(role: CeleryRole): RedisRbacUser | undefined {
-    if (!this.rbacSpec || !this.rbacUsers) return undefined;
-    const name = rbacUserForRole(this.rbacSpec, role).username;
-    return this.rbacUsers.find((u) => u.username === name);
+    return this.rbacUsers ? userServing(this.rbacUsers, role) : undefined;
   }
 
   /** The secret a role's clients read: its RBAC user's, or the AUTH token. */

@@ -10,7 +10,7 @@ import {
   ValidationError,
   celeryIngressRules,
   ecsSecretValueFrom,
-  passwordVariables,
+  secretVariables,
   physicalNameFromPath,
   ruleDescription,
 } from '../index';
@@ -210,13 +210,13 @@ export class CeleryTransport extends Construct {
    */
   public containerEnvironment(): CeleryContainerEnvironment {
     const environment = Object.entries(this.celeryConfig.toEnvironment()).map(([name, value]) => ({ name, value }));
-    const vars = passwordVariables(this.celeryConfig.model);
+    const vars = secretVariables(this.celeryConfig.model);
     const secrets: { name: string; valueFrom: string }[] = [];
     if (this.brokerEndpoint.secret) {
-      secrets.push({ name: vars.broker!, valueFrom: ecsSecretValueFrom(this.brokerEndpoint.secret.secretArn, this.brokerEndpoint.secret.field) });
+      secrets.push({ name: vars.broker!.name, valueFrom: ecsSecretValueFrom(this.brokerEndpoint.secret.secretArn, this.brokerEndpoint.secret.field) });
     }
     if (this.backendEndpoint?.secret && vars.resultBackend) {
-      secrets.push({ name: vars.resultBackend, valueFrom: ecsSecretValueFrom(this.backendEndpoint.secret.secretArn, this.backendEndpoint.secret.field) });
+      secrets.push({ name: vars.resultBackend.name, valueFrom: ecsSecretValueFrom(this.backendEndpoint.secret.secretArn, this.backendEndpoint.secret.field) });
     }
     return { environment, secrets };
   }

@@ -49,6 +49,8 @@ export const DEFAULTS = {
       rotationDays: 30,
       /** How long the rotation function waits for a user to become active again after a change. */
       rotationWaitSeconds: 600,
+      /** The rotation function's limit: the wait above twice at most (AWS asks for at least 12 minutes). */
+      rotationFunctionTimeoutSeconds: 900,
     },
   },
   rabbitmq: {
@@ -97,13 +99,17 @@ export const DEFAULTS = {
        * default exchange and queue share the name "celery", so names cannot separate the roles: the vhost does.
        */
       permissions: { configure: '.*', write: '.*', read: '.*' },
-      /** Lambda runtime of the management-API function (the newest Node.js that aws-cdk-lib 2.276 knows). */
-      functionRuntime: 'nodejs24.x',
-      functionTimeoutSeconds: 120,
-      functionMemoryMiB: 256,
       /** CloudFormation waits this long for the custom resource before it fails the deployment. */
       serviceTimeoutSeconds: 300,
     },
+  },
+  /** The library's Lambda functions (custom resource and rotation functions). */
+  functions: {
+    /** The newest Node.js runtime that aws-cdk-lib 2.276 knows (cdk-nag AwsSolutions-L1 wants the latest). */
+    runtime: 'nodejs24.x',
+    memoryMiB: 256,
+    /** Enough for a few management-API or AWS API calls with their own time limits. */
+    timeoutSeconds: 120,
   },
   logs: {
     /** HIPAA/NIST/PCI ask for at least 365 days. */

@@ -41,3 +41,18 @@ export function logsKeyPolicyStatement(args: { region: string; account: string; 
     },
   } as const;
 }
+
+/** Writing to one log group (its ARN covers its streams). */
+export function logWriteStatement(logGroupArn: string): IamStatementModel {
+  return { effect: 'Allow', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroupArn] };
+}
+
+/**
+ * What a Lambda function attached to a VPC needs for its network interfaces. These actions have no resource-level
+ * permissions, so the resource is "*" (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
+ */
+export const VPC_FUNCTION_NETWORK_STATEMENT: IamStatementModel = {
+  effect: 'Allow',
+  actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+  resources: ['*'],
+};

@@ -41,6 +41,21 @@ export interface RabbitMqMutualTlsSpec {
 
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
 
+/** AWS Private CA signing algorithms; each follows the CA's key (RSA or EC). */
+const SIGNING_ALGORITHMS = ['SHA256WITHRSA', 'SHA384WITHRSA', 'SHA512WITHRSA', 'SHA256WITHECDSA', 'SHA384WITHECDSA', 'SHA512WITHECDSA'];
+
+function checkCaArn(issues: IssueCollector, prop: string, value: string | undefined): void {
+  if (issues.known(value) && !CA_ARN.test(value)) {
+    issues.error('rabbitmq.mtls-ca', prop, `${prop} ${show(value)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`);
+  }
+}
+
+function checkSigningAlgorithm(issues: IssueCollector, prop: string, value: string | undefined): void {
+  if (issues.known(value) && !SIGNING_ALGORITHMS.includes(value)) {
+    issues.error('rabbitmq.mtls-signing', prop, `${prop} ${show(value)} is not an AWS Private CA signing algorithm: allowed ${SIGNING_ALGORITHMS.join(', ')} (it follows the CA's key: RSA or EC).`);
+  }
+}
+
 export function resolveRabbitMqMutualTlsSpec(
   caArn: string,
   options: BrokerClientCertificateOptions,
@@ -49,22 +64,15 @@ export function resolveRabbitMqMutualTlsSpec(
 ): ValidationResult<RabbitMqMutualTlsSpec> {
   const issues = new IssueCollector(ctx);
   const d = DEFAULTS.rabbitmq.clientCertificates;
-  if (issues.known(caArn) && !CA_ARN.test(caArn)) {
-    issues.error('rabbitmq.mtls-ca', 'clientCertificates', `clientCertificates CA ${show(caArn)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`);
-  }
-  if (issues.known(options.trustAnchorCaArn) && !CA_ARN.test(options.trustAnchorCaArn)) {
-    issues.error('rabbitmq.mtls-ca', 'clientCertificates.trustAnchorCaArn', `clientCertificates.trustAnchorCaArn ${show(options.trustAnchorCaArn)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`);
-  }
+  checkCaArn(issues, 'clientCertificates', caArn);
+  checkCaArn(issues, 'clientCertificates.trustAnchorCaArn', options.trustAnchorCaArn);
   if (!/^([4-9]|\d\d+)\.\d+$/.test(broker.engineVersion) || Number(broker.engineVersion) < 4.2) {
     issues.error('rabbitmq.mtls-version', 'clientCertificates', `clientCertificates needs RabbitMQ 4.2 or later: Amazon MQ reads the CA through aws.arns.* configuration keys from 4.2 on; engineVersion is ${show(broker.engineVersion)}.`);
   }
   if (broker.brokerName !== undefined && ctx.isUnresolved(broker.brokerName)) {
     issues.error('rabbitmq.mtls-broker-name', 'brokerName', 'brokerName must be a literal with clientCertificates: the role Amazon MQ assumes to read the CA is limited to this broker by name (aws:SourceArn).');
   }
-  const SIGNING = ['SHA256WITHRSA', 'SHA384WITHRSA', 'SHA512WITHRSA', 'SHA256WITHECDSA', 'SHA384WITHECDSA', 'SHA512WITHECDSA'];
-  if (issues.known(options.caSigningAlgorithm) && !SIGNING.includes(options.caSigningAlgorithm)) {
-    issues.error('rabbitmq.mtls-signing', 'clientCertificates.caSigningAlgorithm', `clientCertificates.caSigningAlgorithm ${show(options.caSigningAlgorithm)} is not an AWS Private CA signing algorithm: allowed ${SIGNING.join(', ')} (it follows the CA's key: RSA or EC).`);
-  }
+  checkSigningAlgorithm(issues, 'clientCertificates.caSigningAlgorithm', options.caSigningAlgorithm);
   const validityDays = options.validityDays ?? d.validityDays;
   const renewDays = options.renewDays ?? d.renewDays;
   for (const [prop, value, max] of [['clientCertificates.validityDays', options.validityDays, 825], ['clientCertificates.renewDays', options.renewDays, 90]] as const) {
@@ -189,20 +197,14 @@ export interface SubordinateCaSpec {
   readonly templateArn: (partition: string) => string;
 }
 
-const SIGNING_ALGORITHMS = ['SHA256WITHRSA', 'SHA384WITHRSA', 'SHA512WITHRSA', 'SHA256WITHECDSA', 'SHA384WITHECDSA', 'SHA512WITHECDSA'];
-
 export function resolveSubordinateCaSpec(options: SubordinateCaOptions, certificates: BrokerClientCertificateOptions, ctx: ResolveContext): ValidationResult<SubordinateCaSpec> {
   const issues = new IssueCollector(ctx);
   const d = DEFAULTS.rabbitmq.clientCertificates.subordinateCa;
-  if (issues.known(options.parentCaArn) && !CA_ARN.test(options.parentCaArn)) {
-    issues.error('rabbitmq.mtls-ca', 'subordinateCa.parentCaArn', `subordinateCa.parentCaArn ${show(options.parentCaArn)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`);
-  }
+  checkCaArn(issues, 'subordinateCa.parentCaArn', options.parentCaArn);
   if (issues.known(options.parentCertificateChain) && !/^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(options.parentCertificateChain)) {
     issues.error('rabbitmq.mtls-chain', 'subordinateCa.parentCertificateChain', 'subordinateCa.parentCertificateChain is not PEM certificates: give the parent CA\'s certificate (aws acm-pca get-certificate-authority-certificate --certificate-authority-arn <parent>), and its chain if it is not a root.');
   }
-  if (issues.known(options.parentSigningAlgorithm) && !SIGNING_ALGORITHMS.includes(options.parentSigningAlgorithm)) {
-    issues.error('rabbitmq.mtls-signing', 'subordinateCa.parentSigningAlgorithm', `subordinateCa.parentSigningAlgorithm ${show(options.parentSigningAlgorithm)} is not allowed: ${SIGNING_ALGORITHMS.join(', ')}.`);
-  }
+  checkSigningAlgorithm(issues, 'subordinateCa.parentSigningAlgorithm', options.parentSigningAlgorithm);
   const usageMode = options.usageMode ?? d.usageMode;
   if (issues.known(options.usageMode) && !['GENERAL_PURPOSE', 'SHORT_LIVED_CERTIFICATE'].includes(usageMode)) {
     issues.error('rabbitmq.mtls-usage-mode', 'subordinateCa.usageMode', `subordinateCa.usageMode ${show(options.usageMode)} is not allowed: "GENERAL_PURPOSE" or "SHORT_LIVED_CERTIFICATE".`);

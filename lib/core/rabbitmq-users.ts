@@ -144,10 +144,10 @@ export function alternateName(name: string): string {
   return name.endsWith(suffix) ? name.slice(0, -suffix.length) : name + suffix;
 }
 
-/** The user serving a role. */
-export function userForRole(spec: RabbitMqApplicationUsersSpec, role: CeleryRole): RabbitMqApplicationUserSpec {
-  const user = spec.users.find((u) => u.roles.includes(role));
-  if (!user) throw new Error(`no RabbitMQ application user serves role ${role}`);
+/** The user serving a role, among users that each list theirs (per-role users, or one shared user). */
+export function userServing<T extends { readonly roles: readonly CeleryRole[] }>(users: readonly T[], role: CeleryRole): T {
+  const user = users.find((u) => u.roles.includes(role));
+  if (!user) throw new Error(`no user serves role ${role}`);
   return user;
 }
 

@@ -134,10 +134,3 @@ export function redisUserRotationStatements(args: { secretArns: readonly string[
     },
   ]);
 }
-
-/** The user serving a role. */
-export function rbacUserForRole(spec: RedisRbacSpec, role: CeleryRole): RedisRbacUserSpec {
-  const user = spec.users.find((u) => u.roles.includes(role));
-  if (!user) throw new Error(`no ElastiCache user serves role ${role}`);
-  return user;
-}

@@ -84,7 +84,7 @@ describe('BrokerClientCertificates.fromPrivateCa()', () => {
     const env = Object.fromEntries(c.Environment.map((x: any) => [x.Name, x.Value]));
     expect(env.CELERY_TLS_BROKER_USERNAME).toBe('celery-worker');
     expect(env.CELERY_TLS_BROKER_CLIENT_CERT_SECRET_ARN).toEqual({ Ref: b.id(users.userFor(CeleryRole.WORKER).certificateSecret) });
-    expect(b.t.celeryConfig.toPythonModule()).toContain("broker_login_method = 'EXTERNAL'".replace(/'/g, '"'));
+    expect(b.t.celeryConfig.toPythonModule()).toContain('broker_login_method = "EXTERNAL"');
   });
 
   test('a subordinate CA: the broker trusts its root (trustAnchorCaArn), certificates come from the subordinate', () => {

@@ -6,6 +6,7 @@ import { CeleryEncryptionGuard, CeleryEncryptionGuardError, CeleryTransport, Tra
 import { SecretsmanagerSecret, SecurityGroup, VpcSecurityGroupIngressRule } from '../../lib/cdktf/provider';
 import { SecurityGroupRule } from '@cdktf/provider-aws/lib/security-group-rule';
 import { VPC_ID, subnets, synthJson, tfStack, warningsOf } from './helpers';
+import { thrownAs } from '../thrown';
 
 function transport(guard: CeleryEncryptionGuard | undefined, stack: TerraformStack = tfStack().stack) {
   const t = new CeleryTransport(stack, 'Celery', { vpcId: VPC_ID, subnets: subnets() });
@@ -13,15 +14,7 @@ function transport(guard: CeleryEncryptionGuard | undefined, stack: TerraformSta
   return { stack, t, cache: t.resultBackendCache!.resource, broker: t.rabbitMqBroker!.resource };
 }
 
-function guardError(fn: () => unknown): CeleryEncryptionGuardError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CeleryEncryptionGuardError) return e;
-    throw e;
-  }
-  throw new Error('expected a CeleryEncryptionGuardError');
-}
+const guardError = (fn: () => unknown) => thrownAs(CeleryEncryptionGuardError, fn);
 
 describe('CeleryEncryptionGuard (cdktf)', () => {
   test('GIVEN an escape hatch that turns transit encryption off WHEN synthesized with the guard THEN synth fails with path, property and fix', () => {

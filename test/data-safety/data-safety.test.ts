@@ -51,7 +51,7 @@ describe('CDK example: stateful resources keep their logical ids and survive del
     // The RBAC users' secrets (the cache's users take their passwords from them) and the rotation function's logs.
     ['Celery/ResultBackend/ProducerCredentials/Resource', 'CeleryResultBackendProducerCredentials6CC9C303', 'AWS::SecretsManager::Secret', 'Retain'],
     ['Celery/ResultBackend/WorkerCredentials/Resource', 'CeleryResultBackendWorkerCredentials60339F57', 'AWS::SecretsManager::Secret', 'Retain'],
-    ['Celery/ResultBackend/RotationLogs/Resource', 'CeleryResultBackendRotationLogs93575F7C', 'AWS::Logs::LogGroup', 'Retain'],
+    ['Celery/ResultBackend/RotationFunctionLogs/Resource', 'CeleryResultBackendRotationFunctionLogs53336007', 'AWS::Logs::LogGroup', 'Retain'],
     ['Celery/ResultBackend/SlowLog/Resource', 'CeleryResultBackendSlowLog355A7F90', 'AWS::Logs::LogGroup', 'Retain'],
     ['Celery/ResultBackend/EngineLog/Resource', 'CeleryResultBackendEngineLog095B9249', 'AWS::Logs::LogGroup', 'Retain'],
     ['LogsKey/Resource', 'LogsKeyA6AB43B2', 'AWS::KMS::Key', 'Retain'],

@@ -81,13 +81,6 @@ export function secretVariables(model: CeleryConfigModel): Record<EndpointRole, 
   return { broker: of('broker', model.broker), resultBackend: model.resultBackend ? of('resultBackend', model.resultBackend) : undefined };
 }
 
-/** Names of the password variables (to be injected as secrets). */
-export function passwordVariables(model: CeleryConfigModel): Record<EndpointRole, string | undefined> {
-  return {
-    broker: envPrefix('broker') + ENV_NAMES.PASSWORD,
-    resultBackend: model.resultBackend ? envPrefix('resultBackend') + ENV_NAMES.PASSWORD : undefined,
-  };
-}
 
 function dotenvValue(value: string): string {
   return /^[A-Za-z0-9_./:@+,=-]*$/.test(value) ? value : JSON.stringify(value);

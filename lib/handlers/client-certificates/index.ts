@@ -11,6 +11,7 @@ import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { DEFAULTS } from '../../core/defaults';
+import { clientAuthTemplateArn } from '../../core/rabbitmq-mtls';
 import { CURRENT, PENDING, RotationEvent, RotationSecrets, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
@@ -137,7 +138,7 @@ export function sdkPrivateCa(): PrivateCa {
         Csr: Buffer.from(csrPem),
         SigningAlgorithm: signingAlgorithm,
         // The partition of the CA's own ARN (aws, aws-cn, aws-us-gov).
-        TemplateArn: `arn:${caArn.split(':')[1]}:acm-pca:::template/EndEntityClientAuthCertificate/V1`,
+        TemplateArn: clientAuthTemplateArn(caArn.split(':')[1]),
         Validity: { Type: 'DAYS', Value: validityDays },
         IdempotencyToken: idempotencyToken,
       }));

@@ -6,15 +6,14 @@
  * @see https://www.rabbitmq.com/docs/http-api-reference
  */
 import { DEFAULTS } from '../../core/defaults';
+import { alternateName } from '../../core/rabbitmq-users';
+import { redact } from '../shared/rotation';
 import {
-  ALTERNATE_SUFFIX,
   Credentials,
   ManagementApi,
-  alternateOf,
   defaultGetSecret,
   parseSecret,
   permissionPath,
-  redact,
   userPath,
   vhostPath,
 } from './management';
@@ -85,7 +84,7 @@ function validate(props: RabbitMqUsersProperties | undefined): RabbitMqUsersProp
   for (const u of props.Users) {
     if (typeof u?.Name !== 'string' || u.Name === '') throw new Error('every user needs a non-empty Name');
     if (names.has(u.Name)) throw new Error(`user ${JSON.stringify(u.Name)} is listed twice in Users`);
-    if (u.Name.endsWith(ALTERNATE_SUFFIX)) throw new Error(`user ${JSON.stringify(u.Name)} ends with ${JSON.stringify(ALTERNATE_SUFFIX)}, which names the rotation twin of each user`);
+    if (u.Name.endsWith(DEFAULTS.rabbitmq.applicationUsers.alternateSuffix)) throw new Error(`user ${JSON.stringify(u.Name)} ends with ${JSON.stringify(DEFAULTS.rabbitmq.applicationUsers.alternateSuffix)}, which names the rotation twin of each user`);
     names.add(u.Name);
   }
   return props;
@@ -162,11 +161,11 @@ async function converge(api: ManagementApi, props: RabbitMqUsersProperties, pass
     await step(vhostPath(props.Vhost), props.DefaultQueueType ? { default_queue_type: props.DefaultQueueType } : {});
     for (const u of props.Users) {
       const credentials = passwords.get(u.Name)!;
-      const active = credentials.username === alternateOf(u.Name) ? credentials.username : u.Name;
+      const active = credentials.username === alternateName(u.Name) ? credentials.username : u.Name;
       const permissions = { configure: u.Configure, write: u.Write, read: u.Read };
       await step(userPath(active), { password: credentials.password, tags: '' });
       await step(permissionPath(props.Vhost, active), permissions);
-      const twin = alternateOf(active);
+      const twin = alternateName(active);
       if ((await api.get(userPath(twin))) !== undefined) await step(permissionPath(props.Vhost, twin), permissions);
     }
   } catch (err) {
@@ -186,7 +185,7 @@ async function converge(api: ManagementApi, props: RabbitMqUsersProperties, pass
 
 /** Deletes users and their rotation twins, then the vhost (which takes its permissions with it); 404 means already gone. */
 async function remove(api: ManagementApi, vhost: string | undefined, users: readonly string[]): Promise<void> {
-  for (const name of users.flatMap((n) => [n, alternateOf(n)])) await api.request('DELETE', userPath(name), undefined, [200, 204, 404]);
+  for (const name of users.flatMap((n) => [n, alternateName(n)])) await api.request('DELETE', userPath(name), undefined, [200, 204, 404]);
   if (vhost !== undefined && vhost !== DEFAULT_VHOST) await api.request('DELETE', vhostPath(vhost), undefined, [200, 204, 404]);
 }
 

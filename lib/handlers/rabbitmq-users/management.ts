@@ -5,7 +5,7 @@
  */
 import * as https from 'node:https';
 import { DEFAULTS } from '../../core/defaults';
-import { alternateName } from '../../core/rabbitmq-users';
+import { redact } from '../shared/rotation';
 
 // Enough of the management API's answer to explain a failure, without flooding CloudFormation's event log.
 const BODY_EXCERPT_CHARS = 300;
@@ -42,8 +42,6 @@ export function parseSecret(arn: string, value: string): Credentials {
   return { username: typeof username === 'string' ? username : undefined, password };
 }
 
-export { redact } from '../shared/rotation';
-import { redact } from '../shared/rotation';
 
 export class ManagementApi {
   private readonly url: URL;
@@ -127,7 +125,4 @@ export const userPath = (u: string) => `/api/users/${enc(u)}`;
 export const permissionPath = (v: string, u: string) => `/api/permissions/${enc(v)}/${enc(u)}`;
 export const userPermissionsPath = (u: string) => `/api/users/${enc(u)}/permissions`;
 
-/** Each application user has a rotation twin, "<user>.alt" (see core/rabbitmq-users and ./rotation). */
-export const ALTERNATE_SUFFIX = DEFAULTS.rabbitmq.applicationUsers.alternateSuffix;
-export const alternateOf = alternateName;
 

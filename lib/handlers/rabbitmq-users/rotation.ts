@@ -11,8 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../../core/defaults';
+import { alternateName } from '../../core/rabbitmq-users';
 import { CURRENT, PENDING, RotationEvent, RotationSecrets, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
-import { Credentials, ManagementApi, alternateOf, parseSecret, permissionPath, userPath, userPermissionsPath } from './management';
+import { Credentials, ManagementApi, parseSecret, permissionPath, userPath, userPermissionsPath } from './management';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -60,13 +61,14 @@ export function passwordMatches(user: UserDocument, password: string): boolean {
 export function createRotationHandler(config: RotationConfig, secrets: RotationSecrets, log: (line: string) => void = console.log): (event: RotationEvent) => Promise<void> {
   const api = (admin: Credentials, known: string[]) => new ManagementApi(config.managementUrl, admin, config.caBundle, config.timeoutMs, log, known);
 
-  async function read(arn: string, select: { stage: string; versionId?: string }, known: string[]): Promise<Credentials> {
+  /** The credentials of a version, and its whole JSON document (fields besides them are carried over). */
+  async function read(arn: string, select: { stage: string; versionId?: string }, known: string[]): Promise<Credentials & { document: Record<string, unknown> }> {
     const value = await secrets.get(arn, select);
     if (value === undefined) throw new Error(`secret ${arn} has no ${select.stage} version${select.versionId ? ` ${select.versionId}` : ''}`);
     const credentials = parseSecret(arn, value);
     known.push(credentials.password);
     if (!credentials.username) throw new Error(`secret ${arn} has no "${DEFAULTS.celery.secretUsernameField}" field`);
-    return credentials;
+    return { ...credentials, document: JSON.parse(value) };
   }
 
   const isAdmin = (arn: string) => arn === config.adminSecretArn;
@@ -77,11 +79,10 @@ export function createRotationHandler(config: RotationConfig, secrets: RotationS
         log(`createSecret: ${PENDING} exists`);
         return;
       }
-      const currentJson = JSON.parse((await secrets.get(arn, { stage: CURRENT }))!) as Record<string, unknown>;
       const password = await secrets.randomPassword(isAdmin(arn) ? (config.adminPasswordLength ?? config.passwordLength) : config.passwordLength);
       known.push(password);
-      const username = isAdmin(arn) ? current.username! : alternateOf(current.username!);
-      await secrets.putPending(arn, token, JSON.stringify({ ...currentJson, [DEFAULTS.celery.secretUsernameField]: username, [DEFAULTS.celery.secretPasswordField]: password }));
+      const username = isAdmin(arn) ? current.username! : alternateName(current.username!);
+      await secrets.putPending(arn, token, JSON.stringify({ ...current.document, [DEFAULTS.celery.secretUsernameField]: username, [DEFAULTS.celery.secretPasswordField]: password }));
       log(`createSecret: ${PENDING} names ${username}`);
     },
     async setSecret({ arn, token, known }) {

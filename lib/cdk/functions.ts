@@ -1,0 +1,85 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { DEFAULTS, IamStatementModel, VPC_FUNCTION_NETWORK_STATEMENT, logWriteStatement } from '../index';
+import { handlerAssetDir } from './assets';
+import { createLogGroup, toPolicyStatement } from './common';
+
+export interface LibraryFunctionProps {
+  /** What the function does (function, role and policy descriptions). */
+  readonly purpose: string;
+  /** The bundle under assets/handlers and its entry point. */
+  readonly asset: string;
+  readonly handler: string;
+  /** Everything the function may do besides writing its logs (and, in a VPC, its network interfaces). */
+  readonly statements: readonly IamStatementModel[];
+  /** Encrypts the log group. */
+  readonly key: kms.IKey;
+  /** @default DEFAULTS.functions.timeoutSeconds */
+  readonly timeout?: Duration;
+  readonly environment?: Record<string, string>;
+  /** Inside a VPC, with these groups; omitted for functions that call AWS APIs only. */
+  readonly vpc?: { readonly vpc: ec2.IVpc; readonly subnets: ec2.SubnetSelection; readonly securityGroups: ec2.ISecurityGroup[] };
+}
+
+export interface LibraryFunction {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  /** Created before the function (it depends on it): depend on it for anything that invokes the function. */
+  readonly policy: iam.ManagedPolicy;
+}
+
+/**
+ * A function of this library, the same way every time: current Node.js runtime, its own role with one
+ * customer-managed policy (no inline policy, no AWS-managed policy), a CMK-encrypted log group with the default
+ * retention, and the bundled handler. Ids: `<id>`, `<id>Role`, `<id>Policy`, `<id>Logs`.
+ */
+export function createLibraryFunction(scope: Construct, id: string, props: LibraryFunctionProps): LibraryFunction {
+  const d = DEFAULTS.functions;
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `${scope.node.path}: ${props.purpose}`.slice(0, 1000),
+  });
+  const logGroup = createLogGroup(scope, `${id}Logs`, props.key);
+  const policy = new iam.ManagedPolicy(scope, `${id}Policy`, {
+    description: `${scope.node.path}: ${props.purpose}`.slice(0, 1000),
+    roles: [role],
+    statements: [...props.statements, logWriteStatement(logGroup.logGroupArn), ...(props.vpc ? [VPC_FUNCTION_NETWORK_STATEMENT] : [])].map(toPolicyStatement),
+  });
+  const fn = new lambda.Function(scope, id, {
+    description: `celery-tls-constructs: ${props.purpose}`.slice(0, 256),
+    runtime: new lambda.Runtime(d.runtime, lambda.RuntimeFamily.NODEJS),
+    handler: props.handler,
+    code: lambda.Code.fromAsset(handlerAssetDir(props.asset)),
+    timeout: props.timeout ?? Duration.seconds(d.timeoutSeconds),
+    memorySize: d.memoryMiB,
+    // The grants of aws-cdk-lib would go to an inline policy: the managed policy above holds everything.
+    role: role.withoutPolicyUpdates(),
+    logGroup,
+    environment: props.environment,
+    ...(props.vpc ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups: props.vpc.securityGroups } : {}),
+  });
+  fn.node.addDependency(policy);
+  return { function: fn, role, policy };
+}
+
+/** A role of aws-cdk-lib's provider framework with a customer-managed policy: invoke one function, write own logs. */
+export function createProviderRole(scope: Construct, id: string, onEvent: lambda.IFunction, what: string, logGroup: logs.ILogGroup): { role: iam.Role; policy: iam.ManagedPolicy } {
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `${scope.node.path}: custom-resource provider framework, invokes ${what}`,
+  });
+  const policy = new iam.ManagedPolicy(scope, `${id}Policy`, {
+    description: `${scope.node.path}: invoke ${what}, write own logs`,
+    roles: [role],
+    statements: [
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction', 'lambda:GetFunction'], resources: [onEvent.functionArn] }),
+      toPolicyStatement(logWriteStatement(logGroup.logGroupArn)),
+    ],
+  });
+  return { role, policy };
+}
