@@ -13,6 +13,7 @@ export * from './core/subnets';
 export * from './core/redis';
 export * from './core/rabbitmq';
 export * from './core/rabbitmq-users';
+export * from './core/rabbitmq-dead-letter';
 export * from './core/redis-rbac';
 export * from './core/rabbitmq-mtls';
 export * from './core/network';

@@ -63,6 +63,15 @@ export const DEFAULTS = {
     passwordLength: 32,
     vhost: '/',
     maintenanceWindow: { dayOfWeek: DayOfWeek.SUNDAY, timeOfDay: '03:00', timeZone: 'UTC' },
+    /** Poison tasks: a quorum queue's delivery limit, then a dead-letter queue instead of a silent drop. */
+    deadLetter: {
+      /** RabbitMQ 4's own default (20), now set on purpose and with somewhere to go. */
+      deliveryLimit: 20,
+      queue: 'celery.dead-letter',
+      policyName: 'celery-tls-dead-letter',
+      /** Above Amazon MQ's own default policies (priority 0 and 1). */
+      policyPriority: 10,
+    },
     /** Per-request limit of the management-API custom resource: long enough for a busy broker, well inside a Lambda's run. */
     managementApiTimeoutMs: 10_000,
     /** Client certificates for mutual TLS (RabbitMQ 4.2, `clientCertificates`). */
@@ -160,6 +169,12 @@ export const DEFAULTS = {
      * failover (seen in the e2e fault test). 0 + 1 + 2 + 3 + 4 + 5 * 10 = 60 s of retries.
      */
     publishRetryPolicy: { max_retries: 14, interval_start: 0, interval_step: 1, interval_max: 5 },
+    /** Workers check the broker and the result backend over verified TLS before they report ready. */
+    startupCheck: true,
+    /** Long enough for a broker or cache that is still starting; TLS failures end the check at once. */
+    startupCheckSeconds: 20,
+    /** Queues kombu declares for native delayed delivery (kombu/transport/native_delayed_delivery.py). */
+    delayedDeliveryQueuePrefix: 'celery_delayed_',
     /** Field of the JSON secret that holds the password or AUTH token. */
     secretPasswordField: 'password',
     /** Field of the JSON secret that holds the user name. */

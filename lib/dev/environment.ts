@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CeleryConfig, CeleryConfigInput, CeleryEndpoint } from '../index';
+import { deadLetterModel } from '../core/rabbitmq-dead-letter';
 import { createCertificateAuthority, issueCertificate, writeCertificate } from './pki';
 import { freePort, isAlive } from './process';
-import { RabbitMqServer, rabbitMqServerBinary } from './rabbitmq-server';
-import { RedisServer, redisServerBinary } from './redis-server';
+import { RabbitMqServer } from './rabbitmq-server';
+import { RedisServer } from './redis-server';
+import { ServerStack, hostStack, minorVersion, rootStack } from './stack';
 
 export type DevBroker = 'rabbitmq' | 'redis';
 
@@ -20,6 +22,13 @@ export interface DevOptions {
   readonly plaintextListeners?: boolean;
   /** Start the servers (when installed). @default true */
   readonly start?: boolean;
+  /**
+   * A Debian root made by `scripts/current-stack` (RabbitMQ 4, Valkey 8, Celery 5.5): its servers run instead of the
+   * host's. @default - the host's packages
+   */
+  readonly stackRoot?: string;
+  /** RabbitMQ: deny what 4.3 removed (transient non-exclusive queues, global QoS) and render 4.3 settings. @default false */
+  readonly rabbitMq43?: boolean;
   /** Progress lines. @default - silent */
   readonly log?: (line: string) => void;
 }
@@ -32,8 +41,10 @@ export interface DevState {
   readonly mutualTls: boolean;
   readonly broker: DevBroker;
   readonly caFile: string;
-  readonly redis?: { pid?: number; tlsPort: number; plaintextPort?: number; username: string };
-  readonly rabbitmq?: { pid?: number; tlsPort: number; plaintextPort?: number; distPort: number; epmdPort: number; vhost: string; username: string; nodeName: string };
+  /** The stack root the servers came from; undefined for the host's packages. */
+  readonly stackRoot?: string;
+  readonly redis?: { pid?: number; tlsPort: number; plaintextPort?: number; username: string; engine: 'valkey' | 'redis'; version?: string };
+  readonly rabbitmq?: { pid?: number; tlsPort: number; plaintextPort?: number; distPort: number; epmdPort: number; vhost: string; username: string; nodeName: string; version?: string; rabbitMq43?: boolean };
   readonly clients: Record<'producer' | 'worker', { certFile: string; keyFile: string; commonName: string }>;
 }
 
@@ -63,9 +74,8 @@ export class DevEnvironment {
     mkdirSync(join(dir, 'pki'), { recursive: true, mode: 0o700 });
     mkdirSync(join(dir, 'secrets'), { recursive: true, mode: 0o700 });
     const start = options.start ?? true;
-    const redisBinary = redisServerBinary();
-    const rabbitBinary = rabbitMqServerBinary();
-    const broker = options.broker ?? (rabbitBinary ? 'rabbitmq' : 'redis');
+    const stack = options.stackRoot ? rootStack(options.stackRoot, [dir]) : hostStack();
+    const broker = options.broker ?? (stack.rabbitMqBin ? 'rabbitmq' : 'redis');
     const mutualTls = options.mutualTls ?? false;
 
     log(`creating a local CA and certificates in ${join(dir, 'pki')}`);
@@ -79,41 +89,43 @@ export class DevEnvironment {
     }
 
     let redis: DevState['redis'];
-    if (redisBinary) {
+    if (stack.redisServer) {
       const password = devPassword();
       writeFileSync(join(dir, 'secrets', 'redis-password'), password, { mode: 0o600 });
       const tlsPort = await freePort(BIND);
       const plaintextPort = options.plaintextListeners ? await freePort(BIND) : undefined;
-      const r = new RedisServer({ dir: join(dir, 'redis'), host: BIND, tlsPort, plaintextPort, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls, username: USER, password }, redisBinary);
+      const r = new RedisServer({ dir: join(dir, 'redis'), host: BIND, tlsPort, plaintextPort, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls, username: USER, password }, stack);
       r.writeConfig();
       if (start) {
-        log(`starting redis-server (TLS only) on ${BIND}:${tlsPort}`);
+        log(`starting ${stack.redisEngine}-server ${stack.versions.redis ?? ''} (TLS only) on ${BIND}:${tlsPort}`);
         await r.start();
       }
-      redis = { pid: r.pid, tlsPort, plaintextPort, username: USER };
+      redis = { pid: r.pid, tlsPort, plaintextPort, username: USER, engine: stack.redisEngine, version: stack.versions.redis };
     } else {
       log('redis-server is not installed: wrote no Redis config (apt-get install redis-server)');
     }
 
     let rabbitmq: DevState['rabbitmq'];
-    if (rabbitBinary) {
+    if (stack.rabbitMqBin) {
       const password = devPassword();
       writeFileSync(join(dir, 'secrets', 'rabbitmq-password'), password, { mode: 0o600 });
       const ports = { tlsPort: await freePort(BIND), distPort: await freePort(BIND), epmdPort: await freePort(BIND), plaintextPort: options.plaintextListeners ? await freePort(BIND) : undefined };
-      const r = new RabbitMqServer({ dir: join(dir, 'rabbitmq'), host: BIND, ...ports, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls });
+      // RabbitMQ 4 declares quorum queues, as Amazon MQ does: the same dead-letter policy the library sets there.
+      const quorum = Number(minorVersion(stack.versions.rabbitmq)?.split('.')[0] ?? 0) >= 4;
+      const r = new RabbitMqServer({ dir: join(dir, 'rabbitmq'), host: BIND, ...ports, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls, denyDeprecatedFeatures: options.rabbitMq43 }, stack);
       r.writeConfig();
       if (start) {
-        log(`starting rabbitmq-server node ${r.nodeName} (TLS only) on ${BIND}:${ports.tlsPort}`);
+        log(`starting rabbitmq-server ${stack.versions.rabbitmq ?? ''} node ${r.nodeName} (TLS only${options.rabbitMq43 ? ', 4.3 behaviour' : ''}) on ${BIND}:${ports.tlsPort}`);
         await r.start();
         log(`creating vhost "${VHOST}" and users`);
-        r.setUp(VHOST, [{ name: USER, password }, ...(mutualTls ? Object.values(clients).map((c) => ({ name: c.commonName })) : [])]);
+        r.setUp(VHOST, [{ name: USER, password }, ...(mutualTls ? Object.values(clients).map((c) => ({ name: c.commonName })) : [])], quorum ? deadLetterModel() : undefined);
       }
-      rabbitmq = { pid: r.pid, ...ports, vhost: VHOST, username: USER, nodeName: r.nodeName };
+      rabbitmq = { pid: r.pid, ...ports, vhost: VHOST, username: USER, nodeName: r.nodeName, version: stack.versions.rabbitmq, rabbitMq43: options.rabbitMq43 };
     } else {
       log('rabbitmq-server is not installed: wrote no RabbitMQ config (apt-get install rabbitmq-server)');
     }
 
-    const env = new DevEnvironment({ version: 1, dir, host: HOST, mutualTls, broker, caFile, redis, rabbitmq, clients });
+    const env = new DevEnvironment({ version: 1, dir, host: HOST, mutualTls, broker, caFile, stackRoot: stack.root, redis, rabbitmq, clients });
     writeFileSync(join(dir, 'state.json'), JSON.stringify(env.state, null, 2) + '\n');
     env.render();
     log(`rendered settings in ${join(dir, 'worker')} and ${join(dir, 'producer')}; load the passwords with: eval "$(celery-tls dev env --dir ${options.dir})"`);
@@ -136,13 +148,13 @@ export class DevEnvironment {
     const client = s.mutualTls ? { certFile: s.clients[role].certFile, keyFile: s.clients[role].keyFile } : {};
     const redisEndpoint = (db: number): CeleryEndpoint => {
       if (!s.redis) throw new Error('redis-server is not part of this environment');
-      return { scheme: 'rediss', host: s.host, port: s.redis.tlsPort, db, username: s.redis.username, engine: 'redis', engineVersion: '7.0', caCerts: s.caFile, ...client };
+      return { scheme: 'rediss', host: s.host, port: s.redis.tlsPort, db, username: s.redis.username, engine: s.redis.engine ?? 'redis', engineVersion: minorVersion(s.redis.version) ?? '7.0', caCerts: s.caFile, ...client };
     };
     let brokerEndpoint: CeleryEndpoint;
     if (broker === 'rabbitmq') {
       if (!s.rabbitmq) throw new Error('rabbitmq-server is not part of this environment');
       brokerEndpoint = {
-        scheme: 'amqps', host: s.host, port: s.rabbitmq.tlsPort, vhost: s.rabbitmq.vhost, engine: 'rabbitmq', engineVersion: '3.10', caCerts: s.caFile,
+        scheme: 'amqps', host: s.host, port: s.rabbitmq.tlsPort, vhost: s.rabbitmq.vhost, engine: 'rabbitmq', engineVersion: s.rabbitmq.rabbitMq43 ? '4.3' : minorVersion(s.rabbitmq.version) ?? '3.10', caCerts: s.caFile,
         ...(s.mutualTls ? { ...client, username: s.clients[role].commonName, loginMethod: 'EXTERNAL' as const } : { username: s.rabbitmq.username }),
       };
     } else {
@@ -174,11 +186,16 @@ export class DevEnvironment {
     }
   }
 
+  /** Where this environment's servers and Celery come from. */
+  public stack(): ServerStack {
+    return this.state.stackRoot ? rootStack(this.state.stackRoot, [this.dir]) : hostStack();
+  }
+
   public redisServer(): RedisServer {
     const s = this.state;
     if (!s.redis) throw new Error('no redis-server in this environment');
     const server = { certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key') };
-    const r = new RedisServer({ dir: join(this.dir, 'redis'), host: BIND, tlsPort: s.redis.tlsPort, plaintextPort: s.redis.plaintextPort, ...server, caFile: s.caFile, mutualTls: s.mutualTls, username: s.redis.username, password: this.password('redis') }, redisServerBinary() ?? 'redis-server');
+    const r = new RedisServer({ dir: join(this.dir, 'redis'), host: BIND, tlsPort: s.redis.tlsPort, plaintextPort: s.redis.plaintextPort, ...server, caFile: s.caFile, mutualTls: s.mutualTls, username: s.redis.username, password: this.password('redis') }, this.stack());
     r.pid = s.redis.pid;
     return r;
   }
@@ -186,7 +203,7 @@ export class DevEnvironment {
   public rabbitMqServer(): RabbitMqServer {
     const s = this.state;
     if (!s.rabbitmq) throw new Error('no rabbitmq-server in this environment');
-    const r = new RabbitMqServer({ dir: join(this.dir, 'rabbitmq'), host: BIND, tlsPort: s.rabbitmq.tlsPort, plaintextPort: s.rabbitmq.plaintextPort, distPort: s.rabbitmq.distPort, epmdPort: s.rabbitmq.epmdPort, certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key'), caFile: s.caFile, mutualTls: s.mutualTls });
+    const r = new RabbitMqServer({ dir: join(this.dir, 'rabbitmq'), host: BIND, tlsPort: s.rabbitmq.tlsPort, plaintextPort: s.rabbitmq.plaintextPort, distPort: s.rabbitmq.distPort, epmdPort: s.rabbitmq.epmdPort, certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key'), caFile: s.caFile, mutualTls: s.mutualTls, denyDeprecatedFeatures: s.rabbitmq.rabbitMq43 }, this.stack());
     r.pid = s.rabbitmq.pid;
     return r;
   }

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, run, startDetached, stopProcess, waitFor } from './process';
 import { tail } from './redis-server';
-
-/** Debian's rabbitmq scripts: the ones in /usr/sbin switch to the rabbitmq user; these run as the caller. */
-const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
+import { DeadLetterModel } from '../core/rabbitmq-dead-letter';
+import { ServerStack, hostStack } from './stack';
 
 export interface RabbitMqServerOptions {
   readonly dir: string;
@@ -21,11 +20,13 @@ export interface RabbitMqServerOptions {
   readonly caFile: string;
   /** Require client certificates and enable EXTERNAL (certificate) login. @default false */
   readonly mutualTls?: boolean;
-}
-
-export function rabbitMqServerBinary(): string | undefined {
-  const p = join(RABBITMQ_BIN, 'rabbitmq-server');
-  return existsSync(p) ? p : undefined;
+  /**
+   * Deny the features RabbitMQ 4.3 (and Amazon MQ's 4.3 brokers) removed: transient non-exclusive queues and global
+   * QoS, so that a 4.0 server behaves like 4.3 for Celery. @default false
+   */
+  readonly denyDeprecatedFeatures?: boolean;
+  /** Extra rabbitmq.conf lines (the broker configuration the library gives Amazon MQ, e.g. consumer_timeout). */
+  readonly extraConfig?: readonly string[];
 }
 
 export function rabbitMqConf(o: RabbitMqServerOptions): string {
@@ -44,6 +45,9 @@ export function rabbitMqConf(o: RabbitMqServerOptions): string {
     'auth_mechanisms.2 = AMQPLAIN',
     ...(o.mutualTls ? ['auth_mechanisms.3 = EXTERNAL', 'ssl_cert_login_from = common_name'] : []),
     'loopback_users = none',
+    // https://www.rabbitmq.com/docs/deprecated-features: 4.3 removes both (Amazon MQ's RabbitMQ 4.3 page).
+    ...(o.denyDeprecatedFeatures ? ['deprecated_features.permit.transient_nonexcl_queues = false', 'deprecated_features.permit.global_qos = false'] : []),
+    ...(o.extraConfig ?? []),
     `log.file = ${join(o.dir, 'log', 'rabbit.log')}`,
     'log.file.level = info',
     'log.console = false',
@@ -55,8 +59,14 @@ export class RabbitMqServer {
   public pid?: number;
   public readonly nodeName: string;
 
-  constructor(public readonly options: RabbitMqServerOptions) {
+  /** Debian's scripts in <bin> (/usr/lib/rabbitmq/bin) run as the caller; the ones in /usr/sbin switch user. */
+  constructor(public readonly options: RabbitMqServerOptions, private readonly stack: ServerStack = hostStack()) {
+    if (!stack.rabbitMqBin) throw new Error(`no rabbitmq-server in ${stack.name} (apt-get install rabbitmq-server)`);
     this.nodeName = `celery-tls-${options.tlsPort}@localhost`;
+  }
+
+  private bin(name: string, args: string[]) {
+    return this.stack.command(join(this.stack.rabbitMqBin!, name), args);
   }
 
   get logFile(): string {
@@ -90,7 +100,8 @@ export class RabbitMqServer {
 
   public async start(): Promise<void> {
     this.writeConfig();
-    this.pid = startDetached(join(RABBITMQ_BIN, 'rabbitmq-server'), [], { env: this.env, logFile: join(this.options.dir, 'server.stdout') });
+    const { command, args } = this.bin('rabbitmq-server', []);
+    this.pid = startDetached(command, args, { env: this.env, logFile: join(this.options.dir, 'server.stdout') });
     await waitFor(`rabbitmq-server node ${this.nodeName} (see ${this.logFile})`, () => {
       if (this.pid && !isAlive(this.pid)) throw new Error(`rabbitmq-server exited: ${tail(join(this.options.dir, 'server.stdout'))}\n${tail(this.logFile)}`);
       return existsSync(this.logFile) && /Server startup complete/.test(readFileSync(this.logFile, 'utf8'));
@@ -98,19 +109,42 @@ export class RabbitMqServer {
   }
 
   public ctl(...args: string[]): string {
-    return run(join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', this.nodeName, ...args], { env: this.env, timeoutMs: 60_000 });
+    return this.tool('rabbitmqctl', args);
   }
 
-  /** A vhost, a password user and (for mutual TLS) certificate users, each with permissions on the vhost only. */
-  public setUp(vhost: string, users: { name: string; password?: string }[]): void {
-    this.ctl('add_vhost', vhost);
-    for (const u of users) {
-      // rabbitmqctl reads the password from standard input when it is omitted: it never shows in a process list.
-      run(join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', this.nodeName, 'add_user', u.name], { env: this.env, input: u.password ?? randomFiller() });
-      if (u.password === undefined) this.ctl('clear_password', u.name);
-      this.ctl('set_permissions', '-p', vhost, u.name, '.*', '.*', '.*');
-    }
+  /** rabbitmqctl, rabbitmq-queues, rabbitmq-diagnostics, ... against this node. */
+  public tool(name: string, args: string[], input?: string): string {
+    const c = this.bin(name, ['-n', this.nodeName, ...args]);
+    return run(c.command, c.args, { env: this.env, timeoutMs: 60_000, input });
+  }
+
+  /**
+   * A vhost, a password user and (for mutual TLS) certificate users, each with permissions on the vhost only, and the
+   * dead-letter queue and policy the library sets on Amazon MQ (quorum queues only). Users arrive as definitions with
+   * salted SHA-256 password hashes (RabbitMQ's default scheme), so that no password shows in a process list;
+   * rabbitmqctl 4's password prompt does not read a pipe.
+   */
+  public setUp(vhost: string, users: { name: string; password?: string }[], deadLetter?: DeadLetterModel): void {
+    this.importDefinitions({
+      users: users.map((u) => ({ name: u.name, password_hash: u.password === undefined ? '' : passwordHash(u.password), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: [] })),
+      ...vhostDefinitions(vhost, users.map((u) => u.name), deadLetter),
+    });
     this.ctl('delete_user', 'guest');
+  }
+
+  /** Another vhost for existing users (tests give each run a vhost of its own), set up like the first. */
+  public addVhost(vhost: string, users: string[], deadLetter?: DeadLetterModel): void {
+    this.importDefinitions(vhostDefinitions(vhost, users, deadLetter));
+  }
+
+  private importDefinitions(definitions: object): void {
+    const file = join(this.options.dir, 'definitions.json');
+    writeFileSync(file, JSON.stringify(definitions), { mode: 0o600 });
+    try {
+      this.ctl('import_definitions', file);
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
 
   public async stop(): Promise<void> {
@@ -124,7 +158,8 @@ export class RabbitMqServer {
     }
     this.pid = undefined;
     try {
-      run('epmd', ['-port', String(this.options.epmdPort), '-kill'], { env: this.env, timeoutMs: 10_000 });
+      const epmd = this.stack.command('epmd', ['-port', String(this.options.epmdPort), '-kill']);
+      run(epmd.command, epmd.args, { env: this.env, timeoutMs: 10_000 });
     } catch {
       /* epmd was not running */
     }
@@ -138,6 +173,17 @@ export class RabbitMqServer {
   }
 }
 
-function randomFiller(): string {
-  return randomBytes(24).toString('base64url');
+function vhostDefinitions(vhost: string, users: string[], deadLetter?: DeadLetterModel) {
+  return {
+    vhosts: [{ name: vhost }],
+    permissions: users.map((user) => ({ user, vhost, configure: '.*', write: '.*', read: '.*' })),
+    queues: deadLetter ? [{ name: deadLetter.queue, vhost, durable: true, auto_delete: false, arguments: deadLetter.queueArguments }] : [],
+    policies: deadLetter ? [{ vhost, name: deadLetter.policyName, pattern: deadLetter.pattern, 'apply-to': deadLetter.applyTo, definition: deadLetter.definition, priority: deadLetter.priority }] : [],
+  };
+}
+
+/** rabbit_password_hashing_sha256: base64(salt + SHA-256(salt + password)) with a 4-byte salt. */
+export function passwordHash(password: string): string {
+  const salt = randomBytes(4);
+  return Buffer.concat([salt, createHash('sha256').update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest()]).toString('base64');
 }

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS } from '../core/defaults';
-import { findExecutable, isAlive, startDetached, stopProcess, waitFor } from './process';
+import { isAlive, startDetached, stopProcess, waitFor } from './process';
+import { ServerStack, hostStack } from './stack';
 
 export interface RedisServerOptions {
   /** Directory for config, data, log and pid. */
@@ -24,10 +25,6 @@ export interface RedisServerOptions {
   readonly tlsCiphers?: string;
   /** Extra environment (e.g. OPENSSL_CONF for deliberately weakened test servers). */
   readonly env?: NodeJS.ProcessEnv;
-}
-
-export function redisServerBinary(): string | undefined {
-  return findExecutable(['redis-server', '/usr/bin/redis-server']);
 }
 
 /** redis.conf for a TLS-only server. redis.conf has no trailing comments, so every comment is a line of its own. */
@@ -66,7 +63,10 @@ export function redisConf(o: RedisServerOptions): string {
 export class RedisServer {
   public pid?: number;
 
-  constructor(public readonly options: RedisServerOptions, private readonly binary: string) {}
+  /** Runs the stack's valkey-server (or redis-server): both read this configuration. */
+  constructor(public readonly options: RedisServerOptions, private readonly stack: ServerStack = hostStack()) {
+    if (!stack.redisServer) throw new Error(`no valkey-server or redis-server in ${stack.name} (apt-get install redis-server)`);
+  }
 
   get logFile(): string {
     return join(this.options.dir, 'redis.log');
@@ -82,7 +82,8 @@ export class RedisServer {
 
   public async start(): Promise<void> {
     const conf = this.writeConfig();
-    this.pid = startDetached(this.binary, [conf], { logFile: join(this.options.dir, 'redis.stdout'), env: { ...process.env, ...this.options.env } });
+    const { command, args } = this.stack.command(this.stack.redisServer!, [conf]);
+    this.pid = startDetached(command, args, { logFile: join(this.options.dir, 'redis.stdout'), env: { ...process.env, ...this.options.env } });
     await waitFor(`redis-server on ${this.options.host}:${this.options.tlsPort} (see ${this.logFile})`, () => {
       if (this.pid && !isAlive(this.pid)) throw new Error(`redis-server exited: ${tail(this.logFile)}`);
       return existsSync(this.logFile) && readFileSync(this.logFile, 'utf8').includes('Ready to accept connections');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DevEnvironment, DevOptions } from '../../lib/dev/environment';
 import { isAlive, stopProcess, waitFor } from '../../lib/dev/process';
+import { ServerStack, hostStack } from '../../lib/dev/stack';
 
 export const PYTHON = '/usr/bin/python3';
 const FIXTURES = join(__dirname, 'fixtures');
@@ -40,11 +41,26 @@ export function runDir(settingsFile: string, name: string): string {
   copyFileSync(settingsFile, join(dir, 'celeryconfig.py'));
   copyFileSync(join(FIXTURES, 'e2etasks.py'), join(dir, 'e2etasks.py'));
   copyFileSync(join(FIXTURES, 'producer.py'), join(dir, 'producer.py'));
+  copyFileSync(join(FIXTURES, 'send.py'), join(dir, 'send.py'));
   return dir;
 }
 
 export function pythonEnv(dir: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: dir, PYTHONPATH: dir, PYTHONDONTWRITEBYTECODE: '1', ...extra };
+}
+
+/** The flags Debian 12's lane starts workers with (reference/celery.md: the solo and threads pools stall there). */
+export const QUIET_WORKER_FLAGS = ['--without-gossip', '--without-mingle', '--without-heartbeat'];
+
+export interface WorkerOptions {
+  /** @default 2 */
+  readonly concurrency?: number;
+  /** Where Python and Celery come from. @default the host's */
+  readonly stack?: ServerStack;
+  /** Flags after `worker -P prefork -c N`. @default QUIET_WORKER_FLAGS */
+  readonly flags?: readonly string[];
+  /** Consume only this queue (-Q); the current-stack lane uses the default queue in a vhost of its own instead. */
+  readonly consumeQueue?: boolean;
 }
 
 export class Worker {
@@ -53,7 +69,7 @@ export class Worker {
   private child?: ChildProcess;
 
   /** Each run consumes its own queue, so that a failed run's leftovers never reach the next one. */
-  constructor(private readonly dir: string, private readonly env: Record<string, string>, public readonly queue: string, private readonly concurrency = 2) {
+  constructor(private readonly dir: string, private readonly env: Record<string, string>, public readonly queue: string, private readonly options: WorkerOptions = {}) {
     this.logFile = join(dir, 'worker.log');
     this.execLog = join(dir, 'executions.log');
   }
@@ -62,7 +78,11 @@ export class Worker {
   public start(): this {
     const out = openSync(this.logFile, 'a');
     writeFileSync(this.execLog, '');
-    this.child = spawn(PYTHON, ['-m', 'celery', '-A', 'e2etasks', 'worker', '-P', 'prefork', '-c', String(this.concurrency), '--without-gossip', '--without-mingle', '--without-heartbeat', '-Q', this.queue, '--loglevel=INFO'], {
+    const o = this.options;
+    const stack = o.stack ?? hostStack();
+    const args = ['-m', 'celery', '-A', 'e2etasks', 'worker', '-P', 'prefork', '-c', String(o.concurrency ?? 2), ...(o.flags ?? QUIET_WORKER_FLAGS), ...(o.consumeQueue === false ? [] : ['-Q', this.queue]), '--loglevel=INFO'];
+    const c = stack.command(stack.python, args);
+    this.child = spawn(c.command, c.args, {
       cwd: this.dir,
       env: pythonEnv(this.dir, { ...this.env, E2E_EXEC_LOG: this.execLog }),
       detached: true,
@@ -94,6 +114,12 @@ export class Worker {
     return this.child?.exitCode !== null && this.child?.exitCode !== undefined;
   }
 
+  /** Resolves with the exit code once the worker has exited. */
+  public async exitCode(timeoutMs: number): Promise<number> {
+    await waitFor(`worker to exit (log ${this.logFile})`, () => this.exited(), timeoutMs, 100);
+    return this.child!.exitCode!;
+  }
+
   public executions(): Map<number, number> {
     const counts = new Map<number, number>();
     for (const line of readFileSync(this.execLog, 'utf8').split('\n')) if (line) counts.set(Number(line), (counts.get(Number(line)) ?? 0) + 1);
@@ -116,10 +142,14 @@ export interface ProducerResult {
   total_seconds: number;
 }
 
-/** Runs producer.py in the background; resolves with its JSON line. */
-export function produce(dir: string, env: Record<string, string>, queue: string, n: number, marker: string, timeoutSeconds = 240): Promise<ProducerResult> {
+/**
+ * Runs producer.py in the background; resolves with its JSON line. `queue` "" sends to the default queue;
+ * `countdown` delays every task of the run.
+ */
+export function produce(dir: string, env: Record<string, string>, queue: string, n: number, marker: string, timeoutSeconds = 240, stack: ServerStack = hostStack(), countdown?: number): Promise<ProducerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(dir, 'producer.py'), String(n), marker, String(timeoutSeconds), queue], { cwd: dir, env: pythonEnv(dir, env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = stack.command(stack.python, [join(dir, 'producer.py'), String(n), marker, String(timeoutSeconds), queue, ...(countdown === undefined ? [] : [String(countdown)])]);
+    const child = spawn(c.command, c.args, { cwd: dir, env: pythonEnv(dir, env), stdio: ['ignore', 'pipe', 'pipe'] });
     started.processes.push(child);
     let out = '';
     let err = '';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DevEnvironment } from '../../lib/dev/environment';
 import { CertificateRequest, IssuedCertificate, issueCertificate, writeCertificate } from '../../lib/dev/pki';
 import { freePort } from '../../lib/dev/process';
-import { RedisServer, redisServerBinary } from '../../lib/dev/redis-server';
+import { RedisServer } from '../../lib/dev/redis-server';
 import { onCleanup, scratch } from './harness';
 
 const ROOT = join(__dirname, '..', '..');
@@ -47,7 +47,7 @@ export async function weakRedis(env: DevEnvironment, name: string, weakness: { t
     dir: join(dir, 'redis'), host: '127.0.0.1', tlsPort: await freePort(), plaintextPort: weakness.plaintextPort ? await freePort() : undefined,
     ...cert, caFile, username: 'celery', password,
     ...(weakness.tls11 ? { tlsProtocols: 'TLSv1 TLSv1.1 TLSv1.2 TLSv1.3', tlsCiphers: 'DEFAULT:@SECLEVEL=0', env: { OPENSSL_CONF: opensslConf } } : {}),
-  }, redisServerBinary() ?? 'redis-server');
+  }, env.stack());
   await server.start();
   onCleanup(() => server.stop());
   return { tlsPort: server.options.tlsPort, plaintextPort: server.options.plaintextPort, password };

@@ -44,6 +44,14 @@ export interface CeleryEndpoint {
   readonly clientCertSecretArn?: string;
   /** amqps only: "EXTERNAL" logs in with the client certificate instead of a password. */
   readonly loginMethod?: 'EXTERNAL';
+  /**
+   * amqps only: the name the server certificate is checked against (and sent as SNI) when `host` is another name for
+   * the same server (an SSH or SSM tunnel, a VPC endpoint). Hostname verification stays on. redis-py checks the
+   * host it connects to, so a rediss endpoint reached through a tunnel keeps the certificate's name as `host` and
+   * resolves it locally instead (see the README).
+   * @default - `host`
+   */
+  readonly serverName?: string;
 }
 
 export interface CeleryOptions {
@@ -60,6 +68,29 @@ export interface CeleryOptions {
   readonly prefetchMultiplier?: number;
   /** RabbitMQ 4: declare quorum queues (`task_default_queue_type = 'quorum'`, Celery >= 5.5). @default - from the engine version */
   readonly quorumQueues?: boolean;
+  /**
+   * Countdown and ETA tasks through RabbitMQ's native delayed delivery (Celery >= 5.5 with quorum queues): task
+   * exchanges of type topic, which Celery needs to route delayed messages (celery/app/base.py `send_task`), instead of
+   * the worker holding them unacknowledged where they block its fixed prefetch.
+   * @default - on with quorum queues
+   */
+  readonly nativeDelayedDelivery?: boolean;
+  /**
+   * Whether the broker accepts transient non-exclusive queues, which Celery 5.5 declares for remote control, mingle
+   * and gossip. RabbitMQ 4.3 refuses them: the settings then turn those three off (Celery < 5.6) or declare the
+   * queues exclusive (Celery >= 5.6: `control_queue_exclusive`, `event_queue_exclusive`).
+   * @default - true below RabbitMQ 4.3, false from 4.3
+   */
+  readonly transientQueues?: boolean;
+  /**
+   * Workers check at start-up, before they report ready, that the broker and the result backend answer over verified
+   * TLS, and exit non-zero with the reason when they do not (a rogue CA is otherwise found task by task, after the
+   * backend's retries). `CELERY_TLS_STARTUP_CHECK=0` skips it at run time.
+   * @default true
+   */
+  readonly startupCheck?: boolean;
+  /** How long the start-up check waits for an endpoint that does not answer (TLS failures end it at once). @default 20 */
+  readonly startupCheckSeconds?: number;
 }
 
 export interface CeleryConfigInput {
@@ -125,8 +156,25 @@ function checkEndpoint(issues: IssueCollector, prop: string, e: CeleryEndpoint |
   if ((e.certFile === undefined) !== (e.keyFile === undefined)) {
     issues.error('celery.client-cert', `${prop}.certFile`, `${prop}.certFile and ${prop}.keyFile go together: give both for mutual TLS, or neither.`);
   }
+  if (e.serverName !== undefined) {
+    if (e.scheme !== 'amqps') {
+      issues.error('celery.server-name', `${prop}.serverName`, `${prop}.serverName applies only to amqps endpoints: redis-py checks the certificate against the host it connects to, so connect by the certificate's name (resolved locally, e.g. in /etc/hosts, for a tunnel).`);
+    } else if (issues.known(e.serverName) && (typeof e.serverName !== 'string' || !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(e.serverName))) {
+      issues.error('celery.server-name', `${prop}.serverName`, `${prop}.serverName ${show(e.serverName)} is not a DNS name: give the name in the broker's certificate (its endpoint name).`);
+    }
+  }
   checkSecretField(issues, `${prop}.secretField`, e.secretField);
   checkSecretField(issues, `${prop}.secretUsernameField`, e.secretUsernameField);
+}
+
+/** major.minor of a literal engine version as a comparable number pair; undefined for tokens and odd strings. */
+function engineMinor(version: unknown): [number, number] | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(typeof version === 'string' ? version : '');
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+function atLeast(version: [number, number] | undefined, major: number, minor: number): boolean {
+  return version !== undefined && (version[0] > major || (version[0] === major && version[1] >= minor));
 }
 
 function checkPositive(issues: IssueCollector, prop: string, value: number | undefined, max: number): void {
@@ -146,9 +194,24 @@ export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContex
   checkPositive(issues, 'options.healthCheckIntervalSeconds', o.healthCheckIntervalSeconds, 3600);
   checkPositive(issues, 'options.resultBackendMaxRetries', o.resultBackendMaxRetries, 1000);
   checkPositive(issues, 'options.prefetchMultiplier', o.prefetchMultiplier, 100);
-  const quorumDefault = input.broker?.scheme === 'amqps' && /^([4-9]|\d\d+)\./.test(String(input.broker.engineVersion ?? ''));
-  if (o.quorumQueues && input.broker?.scheme !== 'amqps') {
-    issues.error('celery.option', 'options.quorumQueues', 'options.quorumQueues true needs a RabbitMQ (amqps) broker: Redis has no quorum queues.');
+  checkPositive(issues, 'options.startupCheckSeconds', o.startupCheckSeconds, 600);
+  const amqps = input.broker?.scheme === 'amqps';
+  const version = amqps ? engineMinor(input.broker.engineVersion) : undefined;
+  const quorumQueues = o.quorumQueues ?? atLeast(version, 4, 0);
+  // Options about RabbitMQ queues, set away from their default: they need a RabbitMQ broker.
+  const rabbitOnly: [string, unknown, boolean][] = [
+    ['quorumQueues', o.quorumQueues, o.quorumQueues === true],
+    ['nativeDelayedDelivery', o.nativeDelayedDelivery, o.nativeDelayedDelivery === true],
+    ['transientQueues', o.transientQueues, o.transientQueues === false],
+  ];
+  for (const [name, value, set] of rabbitOnly) {
+    if (set && !amqps) issues.error('celery.option', `options.${name}`, `options.${name} ${show(value)} needs a RabbitMQ (amqps) broker: Redis has no such queues.`);
+  }
+  if (o.nativeDelayedDelivery && !quorumQueues) {
+    issues.error('celery.option', 'options.nativeDelayedDelivery', 'options.nativeDelayedDelivery true needs quorum queues: Celery uses native delayed delivery only when a quorum queue is configured (RabbitMQ 4, or options.quorumQueues true).');
+  }
+  if (o.transientQueues === true && atLeast(version, 4, 3)) {
+    issues.error('celery.option', 'options.transientQueues', `options.transientQueues true is not allowed with RabbitMQ ${show(input.broker.engineVersion)}: 4.3 refuses transient non-exclusive queues, and a worker that declares them never becomes ready.`);
   }
   return issues.result<CeleryConfigModel>({
     broker: input.broker,
@@ -158,7 +221,11 @@ export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContex
       healthCheckIntervalSeconds: o.healthCheckIntervalSeconds ?? d.healthCheckIntervalSeconds,
       resultBackendMaxRetries: o.resultBackendMaxRetries ?? d.resultBackendMaxRetries,
       prefetchMultiplier: o.prefetchMultiplier ?? d.prefetchMultiplier,
-      quorumQueues: o.quorumQueues ?? quorumDefault,
+      quorumQueues,
+      nativeDelayedDelivery: o.nativeDelayedDelivery ?? quorumQueues,
+      transientQueues: amqps ? (o.transientQueues ?? !atLeast(version, 4, 3)) : true,
+      startupCheck: o.startupCheck ?? d.startupCheck,
+      startupCheckSeconds: o.startupCheckSeconds ?? d.startupCheckSeconds,
     },
   });
 }

@@ -202,6 +202,9 @@ def _celery_tls_address(prefix, defaults):
 
 def _celery_tls_amqp_url(prefix, defaults):
     host, port, user = _celery_tls_address(prefix, defaults)
+    # The certificate's name when HOST is a tunnel or another name for the broker: py-amqp sends it as SNI and checks
+    # the certificate against it (amqp/transport.py), so hostname verification stays on.
+    server_name = _celery_tls_optional(prefix, "SERVER_NAME", defaults.get("server_name")) or host
     vhost = _celery_tls_value(prefix, "VHOST", defaults["vhost"])
     if defaults["login_method"] == "EXTERNAL":
         credentials = quote(user, safe="") + "@" if user else ""
@@ -209,10 +212,14 @@ def _celery_tls_amqp_url(prefix, defaults):
         user, password = _celery_tls_credentials(prefix, defaults)
         credentials = "%s:%s@" % (quote(user, safe=""), quote(password, safe=""))
     url = "amqps://%s%s:%d/%s" % (credentials, _celery_tls_host(host), port, quote(vhost, safe=""))
-    return url, _celery_tls_amqp_ssl(prefix, host, defaults)
+    return url, _celery_tls_amqp_ssl(prefix, server_name, defaults)
 
 
 def _celery_tls_redis_url(prefix, defaults):
+    if os.environ.get(prefix + "SERVER_NAME"):
+        raise CeleryTLSConfigError(
+            "%sSERVER_NAME is set, but redis-py checks the certificate against the host it connects to: set %sHOST to "
+            "the certificate's name and resolve that name to the tunnel locally (e.g. in /etc/hosts)." % (prefix, prefix))
     host, port, user = _celery_tls_address(prefix, defaults)
     db = int(_celery_tls_value(prefix, "DB", defaults["db"]))
     user, password = _celery_tls_credentials(prefix, defaults)
@@ -255,10 +262,112 @@ def _celery_tls_redis_backend_retries():
         RedisBackend.exception_safe_to_retry = exception_safe_to_retry
 
 
+def _celery_tls_celery_version():
+    import celery
+    return tuple(int(part) for part in celery.__version__.split(".")[:2])
+
+
 def _celery_tls_require_celery(minimum, reason):
     import celery
-    found = tuple(int(part) for part in celery.__version__.split(".")[:2])
-    if found < minimum:
+    if _celery_tls_celery_version() < minimum:
         raise CeleryTLSConfigError(
             "Celery %s is too old: %s needs Celery %d.%d or later." % (celery.__version__, reason, minimum[0], minimum[1]))
+
+
+def _celery_tls_subsecond_countdowns():
+    # With native delayed delivery, Celery 5.5 and 5.6 turn a countdown in (0, 1) s into int(countdown) == 0, which
+    # kombu refuses with ValueError (celery/app/base.py send_task, kombu/transport/native_delayed_delivery.py
+    # calculate_routing_key). Round it up to the one second delayed delivery can express: never earlier than asked.
+    try:
+        import celery.app.base as base
+    except ImportError:
+        return
+    original = getattr(base, "calculate_routing_key", None)
+    if original is None or getattr(original, "celery_tls", False):
+        return
+
+    def calculate_routing_key(countdown, routing_key):
+        return original(max(int(countdown), 1), routing_key)
+    calculate_routing_key.celery_tls = True
+    base.calculate_routing_key = calculate_routing_key
+
+
+def _celery_tls_without_transient_queues():
+    # RabbitMQ 4.3 refuses transient non-exclusive queues (Amazon MQ's RabbitMQ 4.3 page). Celery >= 5.6 declares its
+    # control and event queues exclusive when asked (control_queue_exclusive, event_queue_exclusive). Older releases
+    # declare them transient (kombu/pidbox.py, celery/events/receiver.py): remote control, mingle and gossip are
+    # turned off there, mingle and gossip as --without-mingle --without-gossip would (the worker's options, read when
+    # its consumer steps are built, after worker_init).
+    # Returns (worker_enable_remote_control, control/event queues exclusive).
+    if _celery_tls_celery_version() >= (5, 6):
+        return True, True
+    from celery import signals
+
+    def without_transient_queues(sender=None, **kwargs):
+        options = getattr(sender, "options", None)
+        if isinstance(options, dict):
+            options["without_mingle"] = True
+            options["without_gossip"] = True
+    signals.worker_init.connect(without_transient_queues, weak=False)
+    return False, False
+
+
+_CELERY_TLS_TLS_FAILURES = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "WRONG_VERSION_NUMBER", "SSL",
+                            "hostname", "Hostname", "AuthenticationError", "ACCESS_REFUSED", "WRONGPASS", "NOAUTH")
+
+
+def _celery_tls_startup_check(seconds):
+    # A worker whose broker or result backend cannot be reached over verified TLS exits non-zero before it reports
+    # ready, with the reason, instead of failing every task after the backend's retries. TLS and login failures end
+    # the check at once; an endpoint that does not answer is retried for seconds. CELERY_TLS_STARTUP_CHECK=0 skips it.
+    if os.environ.get("CELERY_TLS_STARTUP_CHECK", "").strip().lower() in ("0", "false", "no", "off"):
+        return
+    from celery import signals
+
+    def attempt(probe):
+        import time
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                probe()
+                return None
+            except Exception as exc:  # the reason is reported; it never holds a password (URLs are not printed)
+                reason = "%s: %s" % (type(exc).__name__, exc)
+                if any(marker in reason for marker in _CELERY_TLS_TLS_FAILURES) or time.monotonic() + 2 > deadline:
+                    return reason
+                time.sleep(2)
+
+    def broker_probe(app):
+        def probe():
+            conn = app.connection_for_write()
+            try:
+                conn.connect()
+            finally:
+                conn.release()
+        return probe
+
+    def backend_probe(app):
+        def probe():
+            app.backend.client.ping()
+        return probe
+
+    def check(sender=None, **kwargs):
+        import threading
+        app = getattr(sender, "app", None)
+        if app is None:
+            return
+        probes = [("broker", broker_probe(app))]
+        if type(app.backend).__name__ == "RedisBackend":
+            probes.append(("result backend", backend_probe(app)))
+        for name, probe in probes:
+            outcome = {}
+            thread = threading.Thread(target=lambda: outcome.update(reason=attempt(probe)), daemon=True)
+            thread.start()
+            thread.join(seconds + 10)
+            reason = outcome.get("reason") if "reason" in outcome else "no answer within %d s" % seconds
+            if reason:
+                raise SystemExit(
+                    "CeleryTLSConfigError: start-up check: the %s cannot be reached over verified TLS (%s). The worker "
+                    "stops instead of reporting ready. CELERY_TLS_STARTUP_CHECK=0 skips this check." % (name, reason))
+    signals.worker_init.connect(check, weak=False)
 `;

@@ -35,7 +35,7 @@ function endpointDefaults(e: CeleryEndpoint, ctx: ResolveContext): string {
     certfile: str(e.certFile),
     keyfile: str(e.keyFile),
     ...(e.clientCertSecretArn ? { client_cert_secret_arn: str(e.clientCertSecretArn) } : {}),
-    ...(e.scheme === 'amqps' ? { login_method: e.loginMethod } : {}),
+    ...(e.scheme === 'amqps' ? { login_method: e.loginMethod, server_name: str(e.serverName) } : {}),
   };
   return pyLiteral(common);
 }
@@ -86,7 +86,21 @@ function settings(model: CeleryConfigModel): [string, string][] {
     ['accept_content', pyLiteral(['json'])],
     ['result_accept_content', pyLiteral(['json'])],
   );
-  if (o.quorumQueues) out.push(['task_default_queue_type', pyLiteral('quorum')]);
+  if (o.quorumQueues) {
+    // Celery 5.6 also creates the queues a worker's -Q names (not in task_queues) as quorum queues; 5.5 ignores it.
+    out.push(['task_default_queue_type', pyLiteral('quorum')], ['task_create_missing_queue_type', pyLiteral('quorum')]);
+  }
+  if (o.nativeDelayedDelivery) {
+    // Celery routes countdown/ETA messages through native delayed delivery only from non-direct exchanges.
+    out.push(['task_default_exchange_type', pyLiteral('topic')], ['task_create_missing_queue_exchange_type', pyLiteral('topic')]);
+  }
+  if (!o.transientQueues) {
+    out.push(
+      ['worker_enable_remote_control', '_celery_tls_control[0]'],
+      ['control_queue_exclusive', '_celery_tls_control[1]'],
+      ['event_queue_exclusive', '_celery_tls_control[1]'],
+    );
+  }
   return out;
 }
 
@@ -105,6 +119,7 @@ function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
     `  ${names.map((n) => p + n).join(', ')}`,
     `  ${secret} or ${p}SECRET_ARN [+ ${p}SECRET_FIELD] (read with boto3 at start-up)`,
     `  ${p}CA_CERTS (default: the system trust store), ${p}CERTFILE + ${p}KEYFILE (mutual TLS)`,
+    ...(e.scheme === 'amqps' ? [`  ${p}SERVER_NAME (the certificate's name when ${p}HOST is a tunnel or another name for the broker)`] : []),
     ...(e.scheme === 'amqps' ? [`  or ${p}CLIENT_CERT (the certificate secret, injected) / ${p}CLIENT_CERT_SECRET_ARN (read at start-up): written to 0600 files`] : []),
   ];
 }
@@ -150,6 +165,9 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
   lines.push(`_celery_tls_broker = ${builder(b)}(${pyLiteral(envPrefix('broker'))}, ${endpointDefaults(b, ctx)})`);
   if (r) lines.push(`_celery_tls_result_backend = ${builder(r)}(${pyLiteral(envPrefix('resultBackend'))}, ${endpointDefaults(r, ctx)})`);
   if (r) lines.push('_celery_tls_redis_backend_retries()');
+  if (model.options.nativeDelayedDelivery) lines.push('_celery_tls_subsecond_countdowns()');
+  if (!model.options.transientQueues) lines.push('_celery_tls_control = _celery_tls_without_transient_queues()');
+  if (model.options.startupCheck) lines.push(`_celery_tls_startup_check(${pyLiteral(model.options.startupCheckSeconds)})`);
   lines.push('');
   for (const [setting, expr] of settings(model)) lines.push(`${name(setting)} = ${expr}`);
   lines.push(

@@ -1,0 +1,285 @@
+/**
+ * The current-stack lane: the stack production runs (Debian 13's RabbitMQ 4.0, Valkey 8.1, Celery 5.5.2, kombu 5.5.3,
+ * redis-py 6.1) from the root scripts/current-stack builds, against the settings the CDK constructs render BY DEFAULT,
+ * unmodified: the module a container of the example app gets, given only the environment contract (host, port,
+ * vhost, CA, credentials) of the local servers. Queue types, dead letters and TLS are read from rabbitmqctl, never
+ * from the client. Each run gets a vhost of its own, so runs share no queue.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { CeleryBroker, CeleryResultBackend, CeleryTransport, RedisAuth } from '../../lib/cdk';
+import { CeleryRole, DEFAULTS, deadLetterModel } from '../../lib';
+import { DevEnvironment } from '../../lib/dev/environment';
+import { createCertificateAuthority, writeCertificate } from '../../lib/dev/pki';
+import { waitFor } from '../../lib/dev/process';
+import { DEFAULT_STACK_ROOT, ServerStack } from '../../lib/dev/stack';
+import { Worker, cleanup, devUp, produce, pythonEnv, relay, runDir, scratch } from './harness';
+import { CeleryTlsExampleStack } from '../../examples/cdk/stack';
+
+const ROOT = process.env.CELERY_TLS_STACK_ROOT ?? DEFAULT_STACK_ROOT;
+const N = 1000;
+// The worker command of the README and the example task definition: no flag added for the tests.
+const DOCUMENTED_FLAGS: string[] = [];
+
+afterAll(cleanup);
+
+/** The settings module the CDK side renders for a role: the example app's (its defaults), or a variant's. */
+function productionSettings(role: CeleryRole, variant: 'example' | 'redis-broker' | 'rabbitmq-4.3', name: string): string {
+  const app = new App();
+  let transport: CeleryTransport;
+  if (variant === 'example') {
+    transport = new CeleryTlsExampleStack(app, 'Example').transport;
+  } else {
+    const stack = new CeleryTlsExampleStack(app, 'Variant');
+    const vpc = stack.node.findChild('Vpc') as ec2.Vpc;
+    transport = variant === 'redis-broker'
+      ? new CeleryTransport(stack, 'RedisBroker', { vpc, broker: CeleryBroker.redis({ authToken: RedisAuth.rbacUsers() }), resultBackend: CeleryResultBackend.sharedWithRedisBroker() })
+      : new CeleryTransport(stack, 'Rabbit43', { vpc, broker: CeleryBroker.rabbitMq({ engineVersion: '4.3' }), resultBackend: CeleryResultBackend.redis({ authToken: RedisAuth.rbacUsers() }) });
+  }
+  const file = join(scratch(`${name}-${role}`), 'celeryconfig.py');
+  writeFileSync(file, transport.celeryConfigFor(role).toPythonModule(`${variant} (${role})`));
+  return file;
+}
+
+let runs = 0;
+
+/** A vhost of its own (with the library's dead-letter policy) and the environment contract that points at it. */
+function rabbitRun(env: DevEnvironment, overrides: Record<string, string> = {}): { vhost: string; environment: Record<string, string> } {
+  const vhost = `run-${++runs}`;
+  env.rabbitMqServer().addVhost(vhost, [env.state.rabbitmq!.username], deadLetterModel());
+  const s = env.state;
+  return {
+    vhost,
+    environment: {
+      CELERY_TLS_BROKER_HOST: s.host, CELERY_TLS_BROKER_PORT: String(s.rabbitmq!.tlsPort), CELERY_TLS_BROKER_VHOST: vhost,
+      CELERY_TLS_BROKER_CA_CERTS: s.caFile,
+      // ECS injects the whole secret: the user name rotates with the password (alternating users).
+      CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: s.rabbitmq!.username, password: env.password('rabbitmq') }),
+      ...backendEnvironment(env, 'CELERY_TLS_RESULT_BACKEND_', 0),
+      ...overrides,
+    },
+  };
+}
+
+function backendEnvironment(env: DevEnvironment, prefix: string, db: number): Record<string, string> {
+  const s = env.state;
+  return { [`${prefix}HOST`]: s.host, [`${prefix}PORT`]: String(s.redis!.tlsPort), [`${prefix}DB`]: String(db), [`${prefix}USERNAME`]: s.redis!.username, [`${prefix}PASSWORD`]: env.password('redis'), [`${prefix}CA_CERTS`]: s.caFile };
+}
+
+function worker(settings: string, environment: Record<string, string>, name: string, stack: ServerStack): Worker {
+  return new Worker(runDir(settings, `${name}-worker`), environment, '', { stack, flags: DOCUMENTED_FLAGS, consumeQueue: false }).start();
+}
+
+function json<T>(text: string): T {
+  return JSON.parse(text.slice(text.indexOf('[')));
+}
+
+function queues(env: DevEnvironment, vhost: string): { name: string; type: string; messages: number }[] {
+  return json(env.rabbitMqServer().ctl('list_queues', '-p', vhost, 'name', 'type', 'messages', '--formatter', 'json'));
+}
+
+function connections(env: DevEnvironment): { ssl: boolean; vhost: string; user: string; ssl_protocol: string }[] {
+  return json(env.rabbitMqServer().ctl('list_connections', 'ssl', 'ssl_protocol', 'vhost', 'user', '--formatter', 'json'));
+}
+
+async function stopAfter<T>(w: Worker, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } finally {
+    await w.stop();
+  }
+}
+
+describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the default settings`, () => {
+  let env: DevEnvironment;
+  let stack: ServerStack;
+  const settings: Partial<Record<string, string>> = {};
+  const file = (variant: 'example' | 'redis-broker' | 'rabbitmq-4.3', role: CeleryRole) => (settings[`${variant}-${role}`] ??= productionSettings(role, variant, variant));
+
+  beforeAll(async () => {
+    env = await devUp({ name: 'current', stackRoot: ROOT });
+    stack = env.stack();
+    expect(stack.versions.rabbitmq).toMatch(/^4\./);
+    expect(stack.versions.celery).toMatch(/^5\.5\./);
+    expect(env.state.redis!.engine).toBe('valkey');
+    expect(env.state.redis!.version).toMatch(/^8\./);
+    console.log(`current stack: rabbitmq ${stack.versions.rabbitmq}, valkey ${stack.versions.redis}, celery ${stack.versions.celery}, kombu ${stack.versions.kombu}, redis-py ${stack.versions.redisPy}`);
+  });
+
+  test(`the example's settings: ${N}/${N} results, the queue is quorum and every connection is TLS (rabbitmqctl)`, async () => {
+    const { vhost, environment } = rabbitRun(env);
+    const w = worker(file('example', CeleryRole.WORKER), environment, 'default', stack);
+    await stopAfter(w, async () => {
+      await w.ready();
+      const running = produce(runDir(file('example', CeleryRole.PRODUCER), 'default-producer'), environment, '', N, 'marker-default', 240, stack);
+      await waitFor('100 executions', () => w.executions().size >= 100, 120_000);
+      const during = connections(env).filter((c) => c.vhost === vhost);
+      const result = await running;
+      expect(result).toMatchObject({ sent: N, received: N, missing_count: 0, wrong: [] });
+      expect(w.executions().size).toBe(N);
+      expect(during.length).toBeGreaterThanOrEqual(2); // the worker's and the producer's
+      for (const c of during) expect(c).toMatchObject({ ssl: true, user: 'celery', ssl_protocol: expect.stringMatching(/^tlsv1\.[23]$/) });
+      const celery = queues(env, vhost).find((q) => q.name === 'celery');
+      expect(celery).toMatchObject({ type: 'quorum' });
+      expect(w.log()).not.toMatch(/delayed delivery|direct exchange/i);
+      console.log(`example settings on the current stack: ${N} tasks in ${result.total_seconds}s`);
+    });
+  });
+
+  test('countdown tasks wait in the broker: 10 immediate tasks finish in under 2 s behind 4 with countdown=20', async () => {
+    const { vhost, environment } = rabbitRun(env);
+    const w = worker(file('example', CeleryRole.WORKER), environment, 'countdown', stack);
+    await stopAfter(w, async () => {
+      await w.ready();
+      const dir = runDir(file('example', CeleryRole.PRODUCER), 'countdown-producer');
+      const delayed = produce(dir, environment, '', 4, 'marker-delayed', 90, stack, 20);
+      const sentAt = Date.now();
+      // Native delayed delivery: the four wait in kombu's celery_delayed_* queues, not unacknowledged in the worker.
+      await waitFor('4 messages in celery_delayed_* queues', () => queues(env, vhost).filter((q) => q.name.startsWith('celery_delayed_')).reduce((n, q) => n + q.messages, 0) === 4, 30_000, 250);
+      const immediate = await produce(dir, environment, '', 10, 'marker-immediate', 30, stack);
+      expect(immediate).toMatchObject({ received: 10, missing_count: 0 });
+      expect(immediate.total_seconds).toBeLessThan(2);
+      const later = await delayed;
+      expect(later).toMatchObject({ received: 4, missing_count: 0 });
+      expect(Date.now() - sentAt).toBeGreaterThanOrEqual(19_000);
+      // A countdown under a second (Celery 5.5.2 raises ValueError for it without the settings' rounding).
+      const subsecond = await produce(dir, environment, '', 3, 'marker-subsecond', 30, stack, 0.5);
+      expect(subsecond).toMatchObject({ received: 3, missing_count: 0 });
+      console.log(`countdown: 10 immediate tasks in ${immediate.total_seconds}s behind 4 delayed ones; the delayed ones after ${later.total_seconds}s`);
+    });
+  });
+
+  test('a task that kills its worker process ends in the dead-letter queue (rabbitmqctl)', async () => {
+    const { vhost, environment } = rabbitRun(env);
+    const w = worker(file('example', CeleryRole.WORKER), environment, 'poison', stack);
+    await stopAfter(w, async () => {
+      await w.ready();
+      const dir = runDir(file('example', CeleryRole.PRODUCER), 'poison-producer');
+      const c = stack.command(stack.python, [join(dir, 'send.py'), 'e2e.poison_task', '1']);
+      const sent = spawnSync(c.command, c.args, { cwd: dir, env: pythonEnv(dir, environment), encoding: 'utf8', timeout: 60_000 });
+      expect(sent.status).toBe(0);
+      const dlq = DEFAULTS.rabbitmq.deadLetter.queue;
+      // Queue statistics lag by a few seconds: wait for the counts the dead-lettering leaves.
+      const counts = () => Object.fromEntries(queues(env, vhost).filter((q) => q.name === dlq || q.name === 'celery').map((q) => [q.name, q.messages]));
+      await waitFor(`the poison task in ${dlq} and not in celery`, () => {
+        const c = counts();
+        return c.celery === 0 && c[dlq] === 1;
+      }, 120_000, 500);
+      const runsOfIt = w.executions().get(0) ?? 0;
+      expect(runsOfIt).toBe(DEFAULTS.rabbitmq.deadLetter.deliveryLimit + 1);
+      console.log(`poison task: ran ${runsOfIt} times, then dead-lettered to ${dlq}`);
+    });
+  });
+
+  test('a rogue result-backend CA: the worker exits non-zero within 30 s and says why (start-up check)', async () => {
+    const rogue = writeCertificate(join(scratch('rogue'), 'rogue-ca'), await createCertificateAuthority('rogue CA')).certFile;
+    const { environment } = rabbitRun(env, { CELERY_TLS_RESULT_BACKEND_CA_CERTS: rogue });
+    const started = Date.now();
+    const w = worker(file('example', CeleryRole.WORKER), environment, 'rogue-backend', stack);
+    const code = await w.exitCode(30_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(code).not.toBe(0);
+    expect(w.log()).toMatch(/CeleryTLSConfigError: start-up check: the result backend cannot be reached over verified TLS \(.*certificate verify failed/);
+    expect(w.log()).not.toMatch(/ready\.\s*$/m);
+  });
+
+  test('refused: a rogue broker CA, a host name not in the certificate, a plaintext CELERY_BROKER_URL', async () => {
+    const rogue = writeCertificate(join(scratch('rogue-broker'), 'rogue-ca'), await createCertificateAuthority('rogue CA')).certFile;
+    const port = await relay('127.0.0.2', env.state.rabbitmq!.tlsPort);
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ['rogue-broker', { CELERY_TLS_BROKER_CA_CERTS: rogue }, /the broker cannot be reached over verified TLS \(.*certificate verify failed/],
+      ['wrong-host', { CELERY_TLS_BROKER_HOST: '127.0.0.2', CELERY_TLS_BROKER_PORT: String(port) }, /the broker cannot be reached over verified TLS \(.*IP address mismatch/],
+      ['plaintext', { CELERY_BROKER_URL: `amqp://celery:x@localhost:${env.state.rabbitmq!.tlsPort}/celery` }, /CeleryTLSConfigError: The environment variable CELERY_BROKER_URL uses amqp:\/\//],
+    ];
+    for (const [name, overrides, reason] of cases) {
+      const w = worker(file('example', CeleryRole.WORKER), rabbitRun(env, overrides).environment, name, stack);
+      expect(await w.exitCode(45_000)).not.toBe(0);
+      expect(w.log()).toMatch(reason);
+      expect(w.log()).not.toMatch(/ready\.\s*$/m);
+    }
+  });
+
+  test('TLS 1.0 and 1.1 are refused by RabbitMQ 4 and Valkey 8; TLS 1.2 works', () => {
+    for (const port of [env.state.rabbitmq!.tlsPort, env.state.redis!.tlsPort]) {
+      for (const flag of ['-tls1', '-tls1_1']) {
+        const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, flag, '-cipher', 'DEFAULT:@SECLEVEL=0', '-CAfile', env.state.caFile], { input: '', encoding: 'utf8', timeout: 20_000 });
+        expect(r.status).not.toBe(0);
+        expect(r.stdout).toMatch(/Cipher is \(NONE\)/);
+      }
+      const ok = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-CAfile', env.state.caFile, '-verify_return_error'], { input: '', encoding: 'utf8', timeout: 20_000 });
+      expect(ok.stdout).toMatch(/Verify return code: 0 \(ok\)/);
+    }
+  });
+
+  describe('restarts in the middle of a run: no task lost', () => {
+    for (const server of ['rabbitmq', 'valkey'] as const) {
+      test(`${server} restart`, async () => {
+        const { environment } = rabbitRun(env);
+        const w = worker(file('example', CeleryRole.WORKER), environment, `${server}-restart`, stack);
+        await stopAfter(w, async () => {
+          await w.ready();
+          const running = produce(runDir(file('example', CeleryRole.PRODUCER), `${server}-restart-producer`), environment, '', N, `marker-${server}-restart`, 280, stack);
+          running.catch(() => undefined);
+          await waitFor('250 executions', () => w.executions().size >= 250, 120_000);
+          if (server === 'rabbitmq') {
+            const r = env.rabbitMqServer();
+            await r.restart();
+            env.savePids({ rabbitmq: r.pid });
+          } else {
+            const r = env.redisServer();
+            await r.restart();
+            env.savePids({ redis: r.pid });
+          }
+          const result = await running;
+          expect(result).toMatchObject({ received: N, missing_count: 0, wrong: [] });
+          expect(w.executions().size).toBe(N);
+          console.log(`${server} restart on the current stack: ${result.received}/${N} in ${result.total_seconds}s`);
+        });
+      }, 400_000);
+    }
+  });
+
+  test(`Valkey broker (CeleryBroker.redis with RBAC users, shared backend): ${N}/${N}`, async () => {
+    const environment = { ...backendEnvironment(env, 'CELERY_TLS_BROKER_', 2), ...backendEnvironment(env, 'CELERY_TLS_RESULT_BACKEND_', 3) };
+    const w = worker(file('redis-broker', CeleryRole.WORKER), environment, 'valkey-broker', stack);
+    await stopAfter(w, async () => {
+      await w.ready();
+      const result = await produce(runDir(file('redis-broker', CeleryRole.PRODUCER), 'valkey-broker-producer'), environment, '', N, 'marker-valkey-broker', 240, stack);
+      expect(result).toMatchObject({ sent: N, received: N, missing_count: 0, wrong: [] });
+      console.log(`valkey broker on the current stack: ${N} tasks in ${result.total_seconds}s`);
+    });
+  });
+});
+
+describe('RabbitMQ 4.3 behaviour (transient non-exclusive queues and global QoS denied)', () => {
+  let env: DevEnvironment;
+  let stack: ServerStack;
+  beforeAll(async () => {
+    env = await devUp({ name: 'rabbit43', stackRoot: ROOT, rabbitMq43: true });
+    stack = env.stack();
+  });
+
+  test(`settings for engineVersion 4.3, the documented worker command: ready, ${N}/${N}`, async () => {
+    const { vhost, environment } = rabbitRun(env);
+    const w = worker(productionSettings(CeleryRole.WORKER, 'rabbitmq-4.3', 'r43'), environment, 'r43', stack);
+    await stopAfter(w, async () => {
+      await w.ready();
+      const result = await produce(runDir(productionSettings(CeleryRole.PRODUCER, 'rabbitmq-4.3', 'r43'), 'r43-producer'), environment, '', N, 'marker-r43', 240, stack);
+      expect(result).toMatchObject({ sent: N, received: N, missing_count: 0, wrong: [] });
+      expect(queues(env, vhost).find((q) => q.name === 'celery')).toMatchObject({ type: 'quorum' });
+      console.log(`RabbitMQ 4.3 behaviour: ${N} tasks in ${result.total_seconds}s`);
+    });
+  });
+
+  test('control: the 4.2 settings declare transient queues there, and the worker never becomes ready', async () => {
+    const { environment } = rabbitRun(env);
+    const w = worker(productionSettings(CeleryRole.WORKER, 'example', 'r43-control'), environment, 'r43-control', stack);
+    await stopAfter(w, async () => {
+      const log = await w.logMatches(/transient_nonexcl_queues|INTERNAL_ERROR|PRECONDITION_FAILED/, 60_000);
+      expect(log).not.toMatch(/ready\.\s*$/m);
+    });
+  });
+});
