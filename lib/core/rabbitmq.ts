@@ -16,6 +16,11 @@ export const RABBITMQ_ENGINE_VERSIONS: Record<string, { families: readonly strin
   '4.3': { families: ['mq.m7g'], quorumByDefault: true },
 };
 
+/** "a, b and c". */
+function listOf(items: string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
 export interface MaintenanceWindowStart {
   readonly dayOfWeek: DayOfWeek;
   /** `hh:mm`, 24-hour. */
@@ -91,7 +96,7 @@ export function resolveRabbitMqBrokerSpec(
   if (ctx.isUnresolved(props.engineVersion)) {
     issues.error('rabbitmq.engine-version-token', 'engineVersion', 'engineVersion must be a literal ("4.2" or "3.13"): the instance-type check and the Celery queue type are derived from it at synth time.');
   } else if (!version) {
-    issues.error('rabbitmq.engine-version', 'engineVersion', `engineVersion ${show(props.engineVersion)} is not supported: Amazon MQ for RabbitMQ runs ${Object.keys(RABBITMQ_ENGINE_VERSIONS).map((v) => show(v)).join(' and ')} (major.minor; minor upgrades are automatic). Earlier versions are out of support.`);
+    issues.error('rabbitmq.engine-version', 'engineVersion', `engineVersion ${show(props.engineVersion)} is not supported: Amazon MQ for RabbitMQ runs ${listOf(Object.keys(RABBITMQ_ENGINE_VERSIONS).map((v) => show(v)))} (major.minor; minor upgrades are automatic). Earlier versions are out of support.`);
   }
 
   const deploymentMode = props.deploymentMode ?? d.deploymentMode;

@@ -14,7 +14,7 @@ describe('the JSON manifest', () => {
       schema: MANIFEST_SCHEMA,
       broker: amqps,
       resultBackend: rediss,
-      options: { visibilityTimeoutSeconds: 3600, healthCheckIntervalSeconds: 25, resultBackendMaxRetries: 20, prefetchMultiplier: 1, quorumQueues: true },
+      options: { visibilityTimeoutSeconds: 3600, healthCheckIntervalSeconds: 25, resultBackendMaxRetries: 20, prefetchMultiplier: 1, quorumQueues: true, nativeDelayedDelivery: true, transientQueues: true, startupCheck: true, startupCheckSeconds: 20 },
     });
   });
 
@@ -88,7 +88,30 @@ describe('python text', () => {
 
   test('quorum queues for RabbitMQ 4 and the Celery version gate', () => {
     expect(module).toContain('task_default_queue_type = "quorum"');
+    expect(module).toContain('task_create_missing_queue_type = "quorum"');
     expect(module).toContain('_celery_tls_require_celery((5, 5)');
+  });
+
+  test('native delayed delivery with quorum queues: topic exchanges and sub-second countdowns rounded up; not on 3.13', () => {
+    expect(module).toContain('task_default_exchange_type = "topic"');
+    expect(module).toContain('task_create_missing_queue_exchange_type = "topic"');
+    expect(module).toContain('\n_celery_tls_subsecond_countdowns()\n');
+    const classic = new CeleryConfig({ broker: { ...amqps, engineVersion: '3.13' }, resultBackend: rediss }).toPythonModule();
+    expect(classic).not.toMatch(/^(task_default_exchange_type|task_default_queue_type|task_create_missing_queue_type) =|^_celery_tls_subsecond_countdowns\(\)$/m);
+  });
+
+  test('RabbitMQ 4.3: no transient queues (remote control off or exclusive control queues); 4.2 keeps them', () => {
+    const r43 = new CeleryConfig({ broker: { ...amqps, engineVersion: '4.3' }, resultBackend: rediss }).toPythonModule();
+    expect(r43).toContain('_celery_tls_control = _celery_tls_without_transient_queues()');
+    expect(r43).toContain('worker_enable_remote_control = _celery_tls_control[0]');
+    expect(r43).toContain('control_queue_exclusive = _celery_tls_control[1]');
+    expect(r43).toContain('event_queue_exclusive = _celery_tls_control[1]');
+    expect(module).not.toMatch(/^(worker_enable_remote_control|control_queue_exclusive|event_queue_exclusive) =|^_celery_tls_control =/m);
+  });
+
+  test('the start-up check is on by default and can be left out', () => {
+    expect(module).toContain('\n_celery_tls_startup_check(20)\n');
+    expect(new CeleryConfig({ broker: amqps, resultBackend: rediss, options: { startupCheck: false } }).toPythonModule()).not.toMatch(/^_celery_tls_startup_check\(/m);
   });
 
   test('Django block uses the CELERY_ namespace for every setting', () => {

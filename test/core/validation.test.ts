@@ -97,7 +97,7 @@ const CASES: Case[] = [
   // Amazon MQ
   { name: 'public broker', run: mq({ publiclyAccessible: true }), code: 'rabbitmq.public', prop: 'publiclyAccessible', mentions: ['true', 'inside the VPC', 'Allowed: false'] },
   { name: 'public broker as token', run: mq({ publiclyAccessible: TOKEN as unknown as boolean }, {}, TOKEN_CTX), code: 'rabbitmq.public', prop: 'publiclyAccessible', mentions: ['Allowed: false'] },
-  { name: 'RabbitMQ 3.11', run: mq({ engineVersion: '3.11' }), code: 'rabbitmq.engine-version', prop: 'engineVersion', mentions: ['"3.11"', '"3.13" and "4.2"', 'out of support'] },
+  { name: 'RabbitMQ 3.11', run: mq({ engineVersion: '3.11' }), code: 'rabbitmq.engine-version', prop: 'engineVersion', mentions: ['"3.11"', '"3.13", "4.2" and "4.3"', 'out of support'] },
   { name: 'RabbitMQ version token', run: mq({ engineVersion: TOKEN }, {}, TOKEN_CTX), code: 'rabbitmq.engine-version-token', prop: 'engineVersion', mentions: ['literal', '"4.2"'] },
   { name: 'RabbitMQ 4 on m5', run: mq({ hostInstanceType: 'mq.m5.large' }), code: 'rabbitmq.instance-type', prop: 'hostInstanceType', mentions: ['"mq.m5.large"', 'RabbitMQ 4.2', 'mq.m7g.*'] },
   { name: 'RabbitMQ 4 on t3', run: mq({ engineVersion: '4.2', hostInstanceType: 'mq.t3.micro', deploymentMode: BrokerDeploymentMode.SINGLE_INSTANCE }), code: 'rabbitmq.instance-type', prop: 'hostInstanceType', mentions: ['"mq.t3.micro"', 'mq.m7g.*'] },
@@ -130,6 +130,13 @@ const CASES: Case[] = [
   { name: 'visibility timeout 0', run: celery({ broker: rediss, options: { visibilityTimeoutSeconds: 0 } }), code: 'celery.option', prop: 'options.visibilityTimeoutSeconds', mentions: ['0', 'allowed 1 to 604800'] },
   { name: 'prefetch multiplier 0', run: celery({ broker: rediss, options: { prefetchMultiplier: 0 } }), code: 'celery.option', prop: 'options.prefetchMultiplier', mentions: ['0', 'allowed 1 to 100'] },
   { name: 'quorum on redis', run: celery({ broker: rediss, options: { quorumQueues: true } }), code: 'celery.option', prop: 'options.quorumQueues', mentions: ['RabbitMQ'] },
+  { name: 'delayed delivery on redis', run: celery({ broker: rediss, options: { nativeDelayedDelivery: true } }), code: 'celery.option', prop: 'options.nativeDelayedDelivery', mentions: ['true', 'RabbitMQ'] },
+  { name: 'delayed delivery without quorum queues', run: celery({ broker: { ...amqps, engineVersion: '3.13' }, options: { nativeDelayedDelivery: true } }), code: 'celery.option', prop: 'options.nativeDelayedDelivery', mentions: ['quorum queue'] },
+  { name: 'transient queues on RabbitMQ 4.3', run: celery({ broker: { ...amqps, engineVersion: '4.3' }, options: { transientQueues: true } }), code: 'celery.option', prop: 'options.transientQueues', mentions: ['"4.3"', 'never becomes ready'] },
+  { name: 'no transient queues on redis', run: celery({ broker: rediss, options: { transientQueues: false } }), code: 'celery.option', prop: 'options.transientQueues', mentions: ['false', 'RabbitMQ'] },
+  { name: 'start-up check 0 s', run: celery({ broker: amqps, options: { startupCheckSeconds: 0 } }), code: 'celery.option', prop: 'options.startupCheckSeconds', mentions: ['0', 'allowed 1 to 600'] },
+  { name: 'server name on rediss', run: celery({ broker: { ...rediss, serverName: 'x.cache.amazonaws.com' } }), code: 'celery.server-name', prop: 'broker.serverName', mentions: ['amqps', '/etc/hosts'] },
+  { name: 'server name not a DNS name', run: celery({ broker: { ...amqps, serverName: 'b-1 mq' } }), code: 'celery.server-name', prop: 'broker.serverName', mentions: ['"b-1 mq"', 'DNS name'] },
   { name: 'port out of range', run: celery({ broker: { ...amqps, port: 0 } }), code: 'celery.port', prop: 'broker.port', mentions: ['0', '1 to 65535'] },
 ];
 

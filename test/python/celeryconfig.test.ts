@@ -145,6 +145,20 @@ describe('fail closed at import', () => {
     expect(c.broker_use_ssl).toEqual({ cert_reqs: 'CERT_REQUIRED', server_hostname: 'other.example.com', ca_certs: ca });
   });
 
+  test('a server name (tunnel): the URL keeps the tunnel host, py-amqp checks the certificate against the name', () => {
+    const tunnel = inspect(render({ broker: { ...amqps, serverName: amqps.host }, resultBackend: rediss }), { env: { ...PASSWORDS, CELERY_TLS_BROKER_HOST: 'localhost', CELERY_TLS_BROKER_PORT: '15671' } }).json;
+    expect(tunnel.broker_parts).toMatchObject({ hostname: 'localhost', port: 15671 });
+    expect(tunnel.broker_use_ssl).toEqual({ cert_reqs: 'CERT_REQUIRED', server_hostname: amqps.host });
+    const fromEnv = inspect(source, { env: { ...PASSWORDS, CELERY_TLS_BROKER_HOST: 'localhost', CELERY_TLS_BROKER_SERVER_NAME: 'b-9.mq.eu-west-1.on.aws' } }).json;
+    expect(fromEnv.broker_use_ssl).toEqual({ cert_reqs: 'CERT_REQUIRED', server_hostname: 'b-9.mq.eu-west-1.on.aws' });
+  });
+
+  test('a server name for the Redis result backend raises: redis-py checks the host it connects to', () => {
+    const c = inspect(source, { env: { ...PASSWORDS, CELERY_TLS_RESULT_BACKEND_SERVER_NAME: rediss.host } }).json;
+    expect(c).toMatchObject({ error: 'CeleryTLSConfigError' });
+    expect(c.message).toContain('/etc/hosts');
+  });
+
   test('a client certificate without its key raises', () => {
     const c = inspect(source, { env: { ...PASSWORDS, CELERY_TLS_BROKER_CERTFILE: '/tmp/cert.pem' } }).json;
     expect(c).toMatchObject({ error: 'CeleryTLSConfigError' });

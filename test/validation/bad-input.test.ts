@@ -32,7 +32,7 @@ const EXPECTED: [target: 'cdk' | 'cdktf', name: string, issues: ValidationIssue[
     { code: 'rabbitmq.instance-type', prop: 'hostInstanceType', message: 'hostInstanceType "mq.t3.micro" is only for SINGLE_INSTANCE brokers: a CLUSTER_MULTI_AZ broker needs mq.m5.large, mq.m7g.medium or larger.' },
   ]],
   ['cdk', 'RabbitMQ 3.8', [
-    { code: 'rabbitmq.engine-version', prop: 'engineVersion', message: 'engineVersion "3.8" is not supported: Amazon MQ for RabbitMQ runs "3.13" and "4.2" (major.minor; minor upgrades are automatic). Earlier versions are out of support.' },
+    { code: 'rabbitmq.engine-version', prop: 'engineVersion', message: 'engineVersion "3.8" is not supported: Amazon MQ for RabbitMQ runs "3.13", "4.2" and "4.3" (major.minor; minor upgrades are automatic). Earlier versions are out of support.' },
   ]],
   ['cdk', 'TLS off', [
     { code: 'redis.transit-encryption-off', prop: 'transitEncryptionEnabled', message: 'transitEncryptionEnabled false would send tasks, results and credentials in clear text. Keep it on (the default); to adopt an existing plaintext cluster, also set unsafeAllowPlaintext: true and move to transitEncryptionMode PREFERRED, then REQUIRED.' },
