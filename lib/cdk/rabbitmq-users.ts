@@ -183,6 +183,9 @@ export class RabbitMqApplicationUsers extends Construct {
         AdminSecretArn: broker.adminSecret.secretArn,
         Vhost: spec.vhost,
         DefaultQueueType: broker.spec.quorumQueues ? 'quorum' : undefined,
+        DeadLetterQueue: spec.deadLetter?.queue,
+        DeliveryLimit: spec.deadLetter?.definition['delivery-limit'],
+        ReplaceDirectExchanges: spec.directExchangesToReplace.length ? [...spec.directExchangesToReplace] : undefined,
         Users: spec.users.map((u, i) => ({
           Name: u.username,
           PasswordSecretArn: this.users[i].secret.secretArn,

@@ -63,6 +63,8 @@ export const DEFAULTS = {
     passwordLength: 32,
     vhost: '/',
     maintenanceWindow: { dayOfWeek: DayOfWeek.SUNDAY, timeOfDay: '03:00', timeZone: 'UTC' },
+    /** Celery's default exchange (task_default_exchange), topic with native delayed delivery. */
+    celeryExchange: 'celery',
     /** Poison tasks: a quorum queue's delivery limit, then a dead-letter queue instead of a silent drop. */
     deadLetter: {
       /** RabbitMQ 4's own default (20), now set on purpose and with somewhere to go. */

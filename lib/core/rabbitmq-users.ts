@@ -2,6 +2,7 @@ import { DEFAULTS } from './defaults';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
 import { IamStatementModel, readSecretStatements } from './iam';
 import { NAME_RULES, checkName } from './names';
+import { DeadLetterModel, deadLetterModel } from './rabbitmq-dead-letter';
 import { GeneratedSecretShape, rabbitMqUserShape } from './secrets';
 
 /** Which Celery side an identity is for. */
@@ -42,6 +43,20 @@ export interface RabbitMqApplicationUsersOptions {
    * @default 30
    */
   readonly rotationDays?: number;
+  /**
+   * Quorum queues (RabbitMQ 4): deliveries of one task before it goes to the dead-letter queue
+   * ("celery.dead-letter", set by policy on the vhost) instead of being dropped, 1 to 1000.
+   * @default 20 (RabbitMQ's own limit)
+   */
+  readonly deliveryLimit?: number;
+  /**
+   * Exchanges that the users custom resource deletes when they exist as `direct` (made by earlier settings): native
+   * delayed delivery needs Celery's exchanges to be `topic`, and RabbitMQ refuses to redeclare an exchange with
+   * another type. Queues and their messages stay; clients bind again when they declare. See docs/current-stack.md
+   * for the upgrade order.
+   * @default ["celery"] (Celery's default exchange) with quorum queues, else none
+   */
+  readonly directExchangesToReplace?: readonly string[];
 }
 
 export interface RabbitMqApplicationUserSpec {
@@ -56,6 +71,9 @@ export interface RabbitMqApplicationUsersSpec {
   readonly vhost: string;
   readonly users: readonly RabbitMqApplicationUserSpec[];
   readonly rotationDays: number;
+  /** With quorum queues: where poison tasks go. */
+  readonly deadLetter?: DeadLetterModel;
+  readonly directExchangesToReplace: readonly string[];
 }
 
 function checkPermissions(issues: IssueCollector, prop: string, p: RabbitMqPermissions | undefined): void {
@@ -81,7 +99,7 @@ function checkPermissions(issues: IssueCollector, prop: string, p: RabbitMqPermi
 /** Validates the application users, applies the defaults, and derives each user's generated secret shape. */
 export function resolveRabbitMqApplicationUsersSpec(
   props: RabbitMqApplicationUsersOptions,
-  broker: { adminUsername: string },
+  broker: { adminUsername: string; quorumQueues: boolean },
   ctx: ResolveContext,
 ): ValidationResult<RabbitMqApplicationUsersSpec> {
   const issues = new IssueCollector(ctx);
@@ -135,7 +153,25 @@ export function resolveRabbitMqApplicationUsersSpec(
     permissions: w.permissions,
     secret: rabbitMqUserShape(issues, 'passwordLength', w.username, props.passwordLength),
   }));
-  return issues.result<RabbitMqApplicationUsersSpec>({ vhost, users, rotationDays: props.rotationDays ?? d.rotationDays });
+  const limit = props.deliveryLimit;
+  if (issues.known(limit) && limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
+    issues.error('rabbitmq.delivery-limit', 'deliveryLimit', `deliveryLimit ${show(limit)} is out of range: allowed 1 to 1000 deliveries before a task goes to the dead-letter queue.`);
+  }
+  if (limit !== undefined && !broker.quorumQueues) {
+    issues.error('rabbitmq.delivery-limit', 'deliveryLimit', `deliveryLimit ${show(limit)} applies only to quorum queues (RabbitMQ 4): classic queues have no delivery limit.`);
+  }
+  for (const name of props.directExchangesToReplace ?? []) {
+    if (issues.known(name) && (typeof name !== 'string' || name === '' || name.startsWith('amq.') || /[\s/]/.test(name))) {
+      issues.error('rabbitmq.exchange', 'directExchangesToReplace', `directExchangesToReplace holds ${show(name)}: give Celery exchange names (not "", not amq.*, no spaces or slashes).`);
+    }
+  }
+  return issues.result<RabbitMqApplicationUsersSpec>({
+    vhost,
+    users,
+    rotationDays: props.rotationDays ?? d.rotationDays,
+    deadLetter: broker.quorumQueues ? deadLetterModel({ deliveryLimit: limit }) : undefined,
+    directExchangesToReplace: props.directExchangesToReplace ?? (broker.quorumQueues ? [DEFAULTS.rabbitmq.celeryExchange] : []),
+  });
 }
 
 /** The rotation twin of a user name ("<user>" and "<user>.alt" alternate). */

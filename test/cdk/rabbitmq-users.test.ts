@@ -27,6 +27,10 @@ describe('RabbitMqApplicationUsers', () => {
     const p = cr.Properties;
     expect(p.Vhost).toBe('celery');
     expect(p.DefaultQueueType).toBe('quorum');
+    // Poison tasks go to a dead-letter queue after RabbitMQ's 20 deliveries; a direct "celery" exchange is replaced.
+    expect(p.DeadLetterQueue).toBe('celery.dead-letter');
+    expect(p.DeliveryLimit).toBe(20);
+    expect(p.ReplaceDirectExchanges).toEqual(['celery']);
     expect(p.AdminSecretArn).toEqual({ Ref: t.id(t.broker.adminSecret) });
     // https://<broker host>, port 443 (the management API; never http://)
     expect(p.ManagementUrl['Fn::Join'][1][0]).toBe('https://');
@@ -154,9 +158,23 @@ describe('RabbitMqApplicationUsers options', () => {
     for (const [, s] of t.of('AWS::SecretsManager::RotationSchedule')) expect(s.Properties.RotationRules.ScheduleExpression).toBe('rate(7 days)');
   });
 
-  test('RabbitMQ 3.13: no default queue type is set on the vhost', () => {
+  test('RabbitMQ 3.13: no default queue type, no dead-letter policy, no exchange replaced on the vhost', () => {
     const t = build({}, { engineVersion: '3.13' });
-    expect(t.json.Resources[t.id(t.users.resource)].Properties.DefaultQueueType).toBeUndefined();
+    const p = t.json.Resources[t.id(t.users.resource)].Properties;
+    expect(p.DefaultQueueType).toBeUndefined();
+    expect(p.DeadLetterQueue).toBeUndefined();
+    expect(p.ReplaceDirectExchanges).toBeUndefined();
+  });
+
+  test('deliveryLimit on RabbitMQ 3.13 is refused: classic queues have no delivery limit', () => {
+    expect(() => build({ deliveryLimit: 5 }, { engineVersion: '3.13' })).toThrow('deliveryLimit 5 applies only to quorum queues (RabbitMQ 4): classic queues have no delivery limit.');
+  });
+
+  test('deliveryLimit and directExchangesToReplace reach the custom resource', () => {
+    const t = build({ deliveryLimit: 5, directExchangesToReplace: ['celery', 'reports'] });
+    const p = t.json.Resources[t.id(t.users.resource)].Properties;
+    expect(p.DeliveryLimit).toBe(5);
+    expect(p.ReplaceDirectExchanges).toEqual(['celery', 'reports']);
   });
 
   test('an existing Secrets Manager endpoint is used (private DNS): none is created and no endpoint URL is set', () => {

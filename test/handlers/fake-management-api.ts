@@ -26,6 +26,10 @@ export class FakeManagementApi {
   users = new Map<string, string>([[ADMIN.username, ADMIN.password]]);
   tags = new Map<string, string>([[ADMIN.username, 'administrator']]);
   permissions = new Map<string, Permission>(); // key: vhost \0 user
+  /** Queues, policies and exchanges by vhost \0 name: the bodies they were PUT with. */
+  queues = new Map<string, any>();
+  policies = new Map<string, any>();
+  exchanges = new Map<string, any>();
   requests: string[] = [];
   /** Status to answer instead, by 1-based request number (counted after authentication). */
   failOn = new Map<number, number>();
@@ -103,6 +107,15 @@ export class FakeManagementApi {
         for (const k of [...this.permissions.keys()]) if (k.endsWith(`\0${parts[1]}`)) this.permissions.delete(k);
         return del(this.users, parts[1]);
       }
+    }
+    const named: Record<string, Map<string, any>> = { queues: this.queues, policies: this.policies, exchanges: this.exchanges };
+    if (named[parts[0]] && parts.length === 3) {
+      const map = named[parts[0]];
+      const key = `${parts[1]}\0${parts[2]}`;
+      if (!this.vhosts.has(parts[1])) return send(404, { error: 'Object Not Found', reason: 'vhost not found' });
+      if (method === 'GET') return map.has(key) ? send(200, { name: parts[2], vhost: parts[1], ...map.get(key) }) : send(404, { error: 'Object Not Found', reason: 'Not Found' });
+      if (method === 'PUT') return put(map, key, json);
+      if (method === 'DELETE') return del(map, key);
     }
     if (parts[0] === 'permissions' && parts.length === 3) {
       const key = `${parts[1]}\0${parts[2]}`;

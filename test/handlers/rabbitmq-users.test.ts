@@ -115,6 +115,30 @@ describe('Create', () => {
     expect(fake.vhostBodies.get('plain')).toEqual({});
   });
 
+  test('DeadLetterQueue: a quorum dead-letter queue and a policy on the vhost, the limit a number (CloudFormation sends "7")', async () => {
+    await onEvent(create(props({ DeadLetterQueue: 'celery.dead-letter', DeliveryLimit: '7' })));
+    expect(fake.queues.get('celery/prod\0celery.dead-letter')).toEqual({ durable: true, auto_delete: false, arguments: { 'x-queue-type': 'quorum' } });
+    expect(fake.policies.get('celery/prod\0celery-tls-dead-letter')).toEqual({
+      pattern: '^(?!celery_delayed_|celery\\.dead-letter$)',
+      definition: { 'delivery-limit': 7, 'dead-letter-exchange': '', 'dead-letter-routing-key': 'celery.dead-letter' },
+      priority: 10,
+      'apply-to': 'quorum_queues',
+    });
+    // Without it, no queue and no policy.
+    await onEvent(create(props({ Vhost: 'plain' })));
+    expect([...fake.policies.keys()].filter((k) => k.startsWith('plain'))).toEqual([]);
+  });
+
+  test('ReplaceDirectExchanges: a direct "celery" exchange is deleted (Celery redeclares it as topic); a topic one stays', async () => {
+    await onEvent(create());
+    fake.exchanges.set('celery/prod\0celery', { type: 'direct', durable: true });
+    fake.exchanges.set('celery/prod\0other', { type: 'topic', durable: true });
+    await onEvent(create(props({ ReplaceDirectExchanges: ['celery', 'other', 'missing'] })));
+    expect([...fake.exchanges.keys()]).toEqual(['celery/prod\0other']);
+    expect(fake.requests).toContain('DELETE /api/exchanges/celery%2Fprod/celery');
+    expect(fake.requests).not.toContain('DELETE /api/exchanges/celery%2Fprod/other');
+  });
+
   test('a repeated Create converges without change or error', async () => {
     await onEvent(create());
     const before = fake.state();
@@ -237,6 +261,12 @@ describe('refusals', () => {
     const message = await failure(create(props({ CaBundle: undefined })));
     expect(message).toMatch(/PUT \/api\/vhosts\/celery%2Fprod failed: .*(self.signed|unable to (get|verify))/i);
     expect(fake.state()).toEqual({ vhosts: [], users: [], permissions: {} });
+  });
+
+  test('a DeliveryLimit that is not a positive integer, and an amq.* exchange to replace, are refused before any request', async () => {
+    expect(await failure(create(props({ DeadLetterQueue: 'dlq', DeliveryLimit: '0' })))).toBe('DeliveryLimit "0" must be a positive integer');
+    expect(await failure(create(props({ ReplaceDirectExchanges: ['amq.direct'] })))).toBe('ReplaceDirectExchanges must be a list of exchange names (not "", not amq.*)');
+    expect(fake.requests).toEqual([]);
   });
 
   test('the admin user cannot be managed as an application user', async () => {

@@ -121,6 +121,12 @@ const EXPECTED: [target: 'cdk' | 'cdktf', name: string, issues: ValidationIssue[
   ['cdk', 'rotation every 120 days', [
     { code: 'secret.rotation-days', prop: 'rotationDays', message: 'rotationDays 120 is not allowed: use a whole number of days from 1 to 90 (Security Hub SecretsManager.4 and the NIST/HIPAA packs expect rotation within 90 days).' },
   ]],
+  ['cdk', 'delivery limit 0', [
+    { code: 'rabbitmq.delivery-limit', prop: 'deliveryLimit', message: 'deliveryLimit 0 is out of range: allowed 1 to 1000 deliveries before a task goes to the dead-letter queue.' },
+  ]],
+  ['cdk', 'an amq.* exchange to replace', [
+    { code: 'rabbitmq.exchange', prop: 'directExchangesToReplace', message: 'directExchangesToReplace holds "amq.direct": give Celery exchange names (not "", not amq.*, no spaces or slashes).' },
+  ]],
   ['cdktf', 'AUTH token version 0', [
     { code: 'terraform.auth-token-version', prop: 'authTokenVersion', message: 'authTokenVersion 0 is out of range: allowed a whole number from 1 to 1000000; raise it by one to generate a new AUTH token.' },
   ]],

@@ -109,6 +109,8 @@ export const BAD_INPUTS: BadInput[] = [
   usersCase('shared user name without sharedUser', { sharedUsername: 'celery-app' }),
   usersCase('permission that is not a regular expression', { producerPermissions: { configure: '(', write: '.*', read: '.*' } }),
   usersCase('rotation every 120 days', { rotationDays: 120 }),
+  usersCase('delivery limit 0', { deliveryLimit: 0 }),
+  usersCase('an amq.* exchange to replace', { directExchangesToReplace: ['amq.direct'] }),
   tfCase('AUTH token version 0', 'RedisCache', () => ({ authTokenVersion: 0 })),
   tfCase('AUTH token update strategy DELETE', 'RedisCache', () => ({ authTokenUpdateStrategy: 'DELETE' as AuthTokenUpdateStrategy })),
   tfCase('AUTH token version with an existing secret', 'RedisCache', () => ({ authToken: tf.RedisAuth.fromSecretArn(SECRET_ARN), authTokenVersion: 2 })),

@@ -6,6 +6,7 @@
  * @see https://www.rabbitmq.com/docs/http-api-reference
  */
 import { DEFAULTS } from '../../core/defaults';
+import { deadLetterModel, deadLetterRequests } from '../../core/rabbitmq-dead-letter';
 import { alternateName } from '../../core/rabbitmq-users';
 import { redact } from '../shared/rotation';
 import {
@@ -14,6 +15,7 @@ import {
   defaultGetSecret,
   parseSecret,
   permissionPath,
+  exchangePath,
   userPath,
   vhostPath,
 } from './management';
@@ -40,6 +42,12 @@ export interface RabbitMqUsersProperties {
   readonly CaBundle?: string;
   /** `default_queue_type` of the vhost ("quorum" on RabbitMQ 4). @default - the broker's default */
   readonly DefaultQueueType?: string;
+  /** Quorum queues: the queue poison tasks go to, by a policy on the vhost. @default - no dead-letter policy */
+  readonly DeadLetterQueue?: string;
+  /** Deliveries before a task is dead-lettered (CloudFormation passes it as a string). @default 20 */
+  readonly DeliveryLimit?: number | string;
+  /** Exchanges deleted when they exist as `direct` (Celery redeclares them as topic for native delayed delivery). */
+  readonly ReplaceDirectExchanges?: readonly string[];
   /** Per-request time limit. @default 10000 */
   readonly TimeoutMs?: number | string;
 }
@@ -80,6 +88,12 @@ function validate(props: RabbitMqUsersProperties | undefined): RabbitMqUsersProp
   }
   if (typeof props.Vhost !== 'string' || props.Vhost === '') throw new Error('Vhost must be a non-empty string');
   if (!Array.isArray(props.Users)) throw new Error('Users must be a list');
+  if (props.DeliveryLimit !== undefined && !(Number.isInteger(Number(props.DeliveryLimit)) && Number(props.DeliveryLimit) >= 1)) {
+    throw new Error(`DeliveryLimit ${JSON.stringify(props.DeliveryLimit)} must be a positive integer`);
+  }
+  if (props.ReplaceDirectExchanges !== undefined && !(Array.isArray(props.ReplaceDirectExchanges) && props.ReplaceDirectExchanges.every((x) => typeof x === 'string' && x !== '' && !x.startsWith('amq.')))) {
+    throw new Error('ReplaceDirectExchanges must be a list of exchange names (not "", not amq.*)');
+  }
   const names = new Set<string>();
   for (const u of props.Users) {
     if (typeof u?.Name !== 'string' || u.Name === '') throw new Error('every user needs a non-empty Name');
@@ -159,6 +173,16 @@ async function converge(api: ManagementApi, props: RabbitMqUsersProperties, pass
   };
   try {
     await step(vhostPath(props.Vhost), props.DefaultQueueType ? { default_queue_type: props.DefaultQueueType } : {});
+    if (props.DeadLetterQueue) {
+      const model = deadLetterModel({ queue: props.DeadLetterQueue, deliveryLimit: props.DeliveryLimit === undefined ? undefined : Number(props.DeliveryLimit) });
+      for (const r of deadLetterRequests(props.Vhost, model)) await step(r.path, r.body);
+    }
+    for (const name of props.ReplaceDirectExchanges ?? []) {
+      // Earlier settings declared it direct; RabbitMQ refuses to redeclare it as topic (406 PRECONDITION_FAILED).
+      const path = exchangePath(props.Vhost, name);
+      const exchange = (await api.get(path)) as { type?: string } | undefined;
+      if (exchange?.type === 'direct') await api.request('DELETE', path, undefined, [200, 204, 404]);
+    }
     for (const u of props.Users) {
       const credentials = passwords.get(u.Name)!;
       const active = credentials.username === alternateName(u.Name) ? credentials.username : u.Name;

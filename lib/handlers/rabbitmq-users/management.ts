@@ -124,5 +124,6 @@ export const vhostPath = (v: string) => `/api/vhosts/${enc(v)}`;
 export const userPath = (u: string) => `/api/users/${enc(u)}`;
 export const permissionPath = (v: string, u: string) => `/api/permissions/${enc(v)}/${enc(u)}`;
 export const userPermissionsPath = (u: string) => `/api/users/${enc(u)}/permissions`;
+export const exchangePath = (v: string, x: string) => `/api/exchanges/${enc(v)}/${enc(x)}`;
 
 
