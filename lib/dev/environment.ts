@@ -27,6 +27,11 @@ export interface DevOptions {
    * host's. @default - the host's packages
    */
   readonly stackRoot?: string;
+  /**
+   * RabbitMQ: the management HTTP API over HTTPS and an administrator (its password in secrets/), as on Amazon MQ, for
+   * the users custom resource's handler. @default false
+   */
+  readonly managementApi?: boolean;
   /** RabbitMQ: deny what 4.3 removed (transient non-exclusive queues, global QoS) and render 4.3 settings. @default false */
   readonly rabbitMq43?: boolean;
   /** Progress lines. @default - silent */
@@ -44,7 +49,7 @@ export interface DevState {
   /** The stack root the servers came from; undefined for the host's packages. */
   readonly stackRoot?: string;
   readonly redis?: { pid?: number; tlsPort: number; plaintextPort?: number; username: string; engine: 'valkey' | 'redis'; version?: string };
-  readonly rabbitmq?: { pid?: number; tlsPort: number; plaintextPort?: number; distPort: number; epmdPort: number; vhost: string; username: string; nodeName: string; version?: string; rabbitMq43?: boolean };
+  readonly rabbitmq?: { pid?: number; tlsPort: number; plaintextPort?: number; distPort: number; epmdPort: number; vhost: string; username: string; nodeName: string; version?: string; rabbitMq43?: boolean; managementPort?: number; adminUsername?: string };
   readonly clients: Record<'producer' | 'worker', { certFile: string; keyFile: string; commonName: string }>;
 }
 
@@ -52,6 +57,7 @@ const HOST = 'localhost';
 const BIND = '127.0.0.1';
 const VHOST = 'celery';
 const USER = 'celery';
+const ADMIN = 'celery-tls-admin';
 
 /** Development passwords: awkward characters on purpose, so that URL encoding is exercised in development too. */
 function devPassword(): string {
@@ -109,7 +115,9 @@ export class DevEnvironment {
     if (stack.rabbitMqBin) {
       const password = devPassword();
       writeFileSync(join(dir, 'secrets', 'rabbitmq-password'), password, { mode: 0o600 });
-      const ports = { tlsPort: await freePort(BIND), distPort: await freePort(BIND), epmdPort: await freePort(BIND), plaintextPort: options.plaintextListeners ? await freePort(BIND) : undefined };
+      const ports = { tlsPort: await freePort(BIND), distPort: await freePort(BIND), epmdPort: await freePort(BIND), plaintextPort: options.plaintextListeners ? await freePort(BIND) : undefined, managementPort: options.managementApi ? await freePort(BIND) : undefined };
+      const admin = options.managementApi ? { name: ADMIN, password: devPassword(), tags: ['administrator'] } : undefined;
+      if (admin) writeFileSync(join(dir, 'secrets', 'rabbitmq-admin-password'), admin.password, { mode: 0o600 });
       // RabbitMQ 4 declares quorum queues, as Amazon MQ does: the same dead-letter policy the library sets there.
       const quorum = Number(minorVersion(stack.versions.rabbitmq)?.split('.')[0] ?? 0) >= 4;
       const r = new RabbitMqServer({ dir: join(dir, 'rabbitmq'), host: BIND, ...ports, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls, denyDeprecatedFeatures: options.rabbitMq43 }, stack);
@@ -118,9 +126,9 @@ export class DevEnvironment {
         log(`starting rabbitmq-server ${stack.versions.rabbitmq ?? ''} node ${r.nodeName} (TLS only${options.rabbitMq43 ? ', 4.3 behaviour' : ''}) on ${BIND}:${ports.tlsPort}`);
         await r.start();
         log(`creating vhost "${VHOST}" and users`);
-        r.setUp(VHOST, [{ name: USER, password }, ...(mutualTls ? Object.values(clients).map((c) => ({ name: c.commonName })) : [])], quorum ? deadLetterModel() : undefined);
+        r.setUp(VHOST, [{ name: USER, password }, ...(admin ? [admin] : []), ...(mutualTls ? Object.values(clients).map((c) => ({ name: c.commonName })) : [])], quorum ? deadLetterModel() : undefined);
       }
-      rabbitmq = { pid: r.pid, ...ports, vhost: VHOST, username: USER, nodeName: r.nodeName, version: stack.versions.rabbitmq, rabbitMq43: options.rabbitMq43 };
+      rabbitmq = { pid: r.pid, ...ports, vhost: VHOST, username: USER, nodeName: r.nodeName, version: stack.versions.rabbitmq, rabbitMq43: options.rabbitMq43, adminUsername: admin?.name };
     } else {
       log('rabbitmq-server is not installed: wrote no RabbitMQ config (apt-get install rabbitmq-server)');
     }
@@ -138,7 +146,7 @@ export class DevEnvironment {
     return this.state.dir;
   }
 
-  public password(server: 'redis' | 'rabbitmq'): string {
+  public password(server: 'redis' | 'rabbitmq' | 'rabbitmq-admin'): string {
     return readFileSync(join(this.dir, 'secrets', `${server}-password`), 'utf8');
   }
 
@@ -203,7 +211,7 @@ export class DevEnvironment {
   public rabbitMqServer(): RabbitMqServer {
     const s = this.state;
     if (!s.rabbitmq) throw new Error('no rabbitmq-server in this environment');
-    const r = new RabbitMqServer({ dir: join(this.dir, 'rabbitmq'), host: BIND, tlsPort: s.rabbitmq.tlsPort, plaintextPort: s.rabbitmq.plaintextPort, distPort: s.rabbitmq.distPort, epmdPort: s.rabbitmq.epmdPort, certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key'), caFile: s.caFile, mutualTls: s.mutualTls, denyDeprecatedFeatures: s.rabbitmq.rabbitMq43 }, this.stack());
+    const r = new RabbitMqServer({ dir: join(this.dir, 'rabbitmq'), host: BIND, tlsPort: s.rabbitmq.tlsPort, plaintextPort: s.rabbitmq.plaintextPort, distPort: s.rabbitmq.distPort, epmdPort: s.rabbitmq.epmdPort, managementPort: s.rabbitmq.managementPort, certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key'), caFile: s.caFile, mutualTls: s.mutualTls, denyDeprecatedFeatures: s.rabbitmq.rabbitMq43 }, this.stack());
     r.pid = s.rabbitmq.pid;
     return r;
   }

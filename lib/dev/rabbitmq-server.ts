@@ -25,6 +25,11 @@ export interface RabbitMqServerOptions {
    * QoS, so that a 4.0 server behaves like 4.3 for Celery. @default false
    */
   readonly denyDeprecatedFeatures?: boolean;
+  /**
+   * The management HTTP API over HTTPS only (as Amazon MQ serves it), with the server certificate: the users custom
+   * resource's handler runs against it in the end-to-end suite. @default none
+   */
+  readonly managementPort?: number;
   /** Extra rabbitmq.conf lines (the broker configuration the library gives Amazon MQ, e.g. consumer_timeout). */
   readonly extraConfig?: readonly string[];
 }
@@ -47,6 +52,13 @@ export function rabbitMqConf(o: RabbitMqServerOptions): string {
     'loopback_users = none',
     // https://www.rabbitmq.com/docs/deprecated-features: 4.3 removes both (Amazon MQ's RabbitMQ 4.3 page).
     ...(o.denyDeprecatedFeatures ? ['deprecated_features.permit.transient_nonexcl_queues = false', 'deprecated_features.permit.global_qos = false'] : []),
+    ...(o.managementPort ? [
+      `management.ssl.ip = ${o.host}`,
+      `management.ssl.port = ${o.managementPort}`,
+      `management.ssl.cacertfile = ${o.caFile}`,
+      `management.ssl.certfile = ${o.certFile}`,
+      `management.ssl.keyfile = ${o.keyFile}`,
+    ] : []),
     ...(o.extraConfig ?? []),
     `log.file = ${join(o.dir, 'log', 'rabbit.log')}`,
     'log.file.level = info',
@@ -95,7 +107,8 @@ export class RabbitMqServer {
     const d = this.options.dir;
     for (const sub of ['mnesia', 'log']) mkdirSync(join(d, sub), { recursive: true });
     writeFileSync(join(d, 'rabbitmq.conf'), rabbitMqConf(this.options), { mode: 0o600 });
-    writeFileSync(join(d, 'enabled_plugins'), this.options.mutualTls ? '[rabbitmq_auth_mechanism_ssl].\n' : '[].\n');
+    const plugins = [...(this.options.mutualTls ? ['rabbitmq_auth_mechanism_ssl'] : []), ...(this.options.managementPort ? ['rabbitmq_management'] : [])];
+    writeFileSync(join(d, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
   }
 
   public async start(): Promise<void> {
@@ -124,9 +137,9 @@ export class RabbitMqServer {
    * salted SHA-256 password hashes (RabbitMQ's default scheme), so that no password shows in a process list;
    * rabbitmqctl 4's password prompt does not read a pipe.
    */
-  public setUp(vhost: string, users: { name: string; password?: string }[], deadLetter?: DeadLetterModel): void {
+  public setUp(vhost: string, users: { name: string; password?: string; tags?: string[] }[], deadLetter?: DeadLetterModel): void {
     this.importDefinitions({
-      users: users.map((u) => ({ name: u.name, password_hash: u.password === undefined ? '' : passwordHash(u.password), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: [] })),
+      users: users.map((u) => ({ name: u.name, password_hash: u.password === undefined ? '' : passwordHash(u.password), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: u.tags ?? [] })),
       ...vhostDefinitions(vhost, users.map((u) => u.name), deadLetter),
     });
     this.ctl('delete_user', 'guest');

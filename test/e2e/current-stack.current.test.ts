@@ -6,12 +6,16 @@
  * from the client. Each run gets a vhost of its own, so runs share no queue.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CeleryBroker, CeleryResultBackend, CeleryTransport, RedisAuth } from '../../lib/cdk';
-import { CeleryRole, DEFAULTS, deadLetterModel } from '../../lib';
+import { CeleryRole, DEFAULTS } from '../../lib';
+import { RabbitMqUsersProperties, createHandler } from '../../lib/handlers/rabbitmq-users';
+import { ManagementApi, exchangePath, vhostPath } from '../../lib/handlers/rabbitmq-users/management';
 import { DevEnvironment } from '../../lib/dev/environment';
 import { createCertificateAuthority, writeCertificate } from '../../lib/dev/pki';
 import { waitFor } from '../../lib/dev/process';
@@ -46,22 +50,66 @@ function productionSettings(role: CeleryRole, variant: 'example' | 'redis-broker
 
 let runs = 0;
 
-/** A vhost of its own (with the library's dead-letter policy) and the environment contract that points at it. */
-function rabbitRun(env: DevEnvironment, overrides: Record<string, string> = {}): { vhost: string; environment: Record<string, string> } {
+/**
+ * The users custom resource of the example app, as synthesized: its properties with the deploy-time values (the
+ * management URL, secret ARNs) replaced by the local server's, and a vhost of its own for each run.
+ */
+function usersResourceProperties(): RabbitMqUsersProperties {
+  const template = Template.fromStack(new CeleryTlsExampleStack(new App(), 'UsersExample')).toJSON();
+  const [resource] = Object.values<any>(template.Resources).filter((r) => r.Type === 'Custom::CeleryRabbitMqUsers');
+  const { ServiceToken: _token, ServiceTimeout: _timeout, ...properties } = resource.Properties;
+  return properties;
+}
+
+interface RabbitRun {
+  readonly vhost: string;
+  /** The environment contract of a role's container, pointing at this run's vhost. */
+  environment(role: CeleryRole, overrides?: Record<string, string>): Record<string, string>;
+}
+
+/**
+ * Sets up a run's vhost the way a deployment does: the users custom resource's handler, with the example's
+ * properties, against RabbitMQ's management API (vhost, producer and worker users, permissions, dead-letter policy).
+ */
+async function rabbitRun(env: DevEnvironment, template: RabbitMqUsersProperties, before?: (vhost: string) => Promise<void>): Promise<RabbitRun> {
   const vhost = `run-${++runs}`;
-  env.rabbitMqServer().addVhost(vhost, [env.state.rabbitmq!.username], deadLetterModel());
+  if (before) await before(vhost);
   const s = env.state;
+  const secrets: Record<string, string> = { 'arn:admin': JSON.stringify({ username: s.rabbitmq!.adminUsername, password: env.password('rabbitmq-admin') }) };
+  const passwords = {} as Record<CeleryRole, { username: string; password: string }>;
+  const users = template.Users.map((u) => {
+    const role = u.Name === DEFAULTS.rabbitmq.applicationUsers.producerUsername ? CeleryRole.PRODUCER : CeleryRole.WORKER;
+    passwords[role] = { username: u.Name, password: `${randomBytes(12).toString('base64url')}/+%@:!` };
+    secrets[`arn:${u.Name}`] = JSON.stringify(passwords[role]);
+    return { ...u, PasswordSecretArn: `arn:${u.Name}` };
+  });
+  const onEvent = createHandler({ getSecret: async (arn) => secrets[arn], log: () => undefined });
+  await onEvent({
+    RequestType: 'Create',
+    ResourceProperties: { ...template, ManagementUrl: managementUrl(env), AdminSecretArn: 'arn:admin', CaBundle: readFileSync(s.caFile, 'utf8'), Vhost: vhost, Users: users },
+  });
   return {
     vhost,
-    environment: {
+    environment: (role, overrides = {}) => ({
       CELERY_TLS_BROKER_HOST: s.host, CELERY_TLS_BROKER_PORT: String(s.rabbitmq!.tlsPort), CELERY_TLS_BROKER_VHOST: vhost,
       CELERY_TLS_BROKER_CA_CERTS: s.caFile,
       // ECS injects the whole secret: the user name rotates with the password (alternating users).
-      CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: s.rabbitmq!.username, password: env.password('rabbitmq') }),
+      CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify(passwords[role]),
       ...backendEnvironment(env, 'CELERY_TLS_RESULT_BACKEND_', 0),
       ...overrides,
-    },
+    }),
   };
+}
+
+function managementUrl(env: DevEnvironment): string {
+  return `https://${env.state.host}:${env.state.rabbitmq!.managementPort}`;
+}
+
+/** What settings before native delayed delivery left on a vhost: Celery's default exchange, declared direct. */
+async function directCeleryExchange(env: DevEnvironment, vhost: string): Promise<void> {
+  const api = new ManagementApi(managementUrl(env), { username: env.state.rabbitmq!.adminUsername, password: env.password('rabbitmq-admin') }, readFileSync(env.state.caFile, 'utf8'), 10_000, () => undefined, []);
+  await api.request('PUT', vhostPath(vhost), {});
+  await api.request('PUT', exchangePath(vhost, 'celery'), { type: 'direct', durable: true, auto_delete: false });
 }
 
 function backendEnvironment(env: DevEnvironment, prefix: string, db: number): Record<string, string> {
@@ -99,8 +147,10 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
   const settings: Partial<Record<string, string>> = {};
   const file = (variant: 'example' | 'redis-broker' | 'rabbitmq-4.3', role: CeleryRole) => (settings[`${variant}-${role}`] ??= productionSettings(role, variant, variant));
 
+  let users: RabbitMqUsersProperties;
   beforeAll(async () => {
-    env = await devUp({ name: 'current', stackRoot: ROOT });
+    users = usersResourceProperties();
+    env = await devUp({ name: 'current', stackRoot: ROOT, managementApi: true });
     stack = env.stack();
     expect(stack.versions.rabbitmq).toMatch(/^4\./);
     expect(stack.versions.celery).toMatch(/^5\.5\./);
@@ -110,18 +160,22 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
   });
 
   test(`the example's settings: ${N}/${N} results, the queue is quorum and every connection is TLS (rabbitmqctl)`, async () => {
-    const { vhost, environment } = rabbitRun(env);
+    const run = await rabbitRun(env, users);
+    const { vhost } = run;
+    const environment = run.environment(CeleryRole.WORKER);
+    const producerEnvironment = run.environment(CeleryRole.PRODUCER);
     const w = worker(file('example', CeleryRole.WORKER), environment, 'default', stack);
     await stopAfter(w, async () => {
       await w.ready();
-      const running = produce(runDir(file('example', CeleryRole.PRODUCER), 'default-producer'), environment, '', N, 'marker-default', 240, stack);
+      const running = produce(runDir(file('example', CeleryRole.PRODUCER), 'default-producer'), producerEnvironment, '', N, 'marker-default', 240, stack);
       await waitFor('100 executions', () => w.executions().size >= 100, 120_000);
       const during = connections(env).filter((c) => c.vhost === vhost);
       const result = await running;
       expect(result).toMatchObject({ sent: N, received: N, missing_count: 0, wrong: [] });
       expect(w.executions().size).toBe(N);
-      expect(during.length).toBeGreaterThanOrEqual(2); // the worker's and the producer's
-      for (const c of during) expect(c).toMatchObject({ ssl: true, user: 'celery', ssl_protocol: expect.stringMatching(/^tlsv1\.[23]$/) });
+      // The worker's and the producer's, each as the user the custom resource made for its role, all over TLS.
+      expect(new Set(during.map((c) => c.user))).toEqual(new Set(['celery-producer', 'celery-worker']));
+      for (const c of during) expect(c).toMatchObject({ ssl: true, ssl_protocol: expect.stringMatching(/^tlsv1\.[23]$/) });
       const celery = queues(env, vhost).find((q) => q.name === 'celery');
       expect(celery).toMatchObject({ type: 'quorum' });
       expect(w.log()).not.toMatch(/delayed delivery|direct exchange/i);
@@ -130,36 +184,62 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
   });
 
   test('countdown tasks wait in the broker: 10 immediate tasks finish in under 2 s behind 4 with countdown=20', async () => {
-    const { vhost, environment } = rabbitRun(env);
+    const run = await rabbitRun(env, users);
+    const { vhost } = run;
+    const environment = run.environment(CeleryRole.WORKER);
+    const producerEnvironment = run.environment(CeleryRole.PRODUCER);
     const w = worker(file('example', CeleryRole.WORKER), environment, 'countdown', stack);
     await stopAfter(w, async () => {
       await w.ready();
       const dir = runDir(file('example', CeleryRole.PRODUCER), 'countdown-producer');
-      const delayed = produce(dir, environment, '', 4, 'marker-delayed', 90, stack, 20);
+      const delayed = produce(dir, producerEnvironment, '', 4, 'marker-delayed', 90, stack, 20);
       const sentAt = Date.now();
       // Native delayed delivery: the four wait in kombu's celery_delayed_* queues, not unacknowledged in the worker.
       await waitFor('4 messages in celery_delayed_* queues', () => queues(env, vhost).filter((q) => q.name.startsWith('celery_delayed_')).reduce((n, q) => n + q.messages, 0) === 4, 30_000, 250);
-      const immediate = await produce(dir, environment, '', 10, 'marker-immediate', 30, stack);
+      const immediate = await produce(dir, producerEnvironment, '', 10, 'marker-immediate', 30, stack);
       expect(immediate).toMatchObject({ received: 10, missing_count: 0 });
       expect(immediate.total_seconds).toBeLessThan(2);
       const later = await delayed;
       expect(later).toMatchObject({ received: 4, missing_count: 0 });
       expect(Date.now() - sentAt).toBeGreaterThanOrEqual(19_000);
       // A countdown under a second (Celery 5.5.2 raises ValueError for it without the settings' rounding).
-      const subsecond = await produce(dir, environment, '', 3, 'marker-subsecond', 30, stack, 0.5);
+      const subsecond = await produce(dir, producerEnvironment, '', 3, 'marker-subsecond', 30, stack, 0.5);
       expect(subsecond).toMatchObject({ received: 3, missing_count: 0 });
       console.log(`countdown: 10 immediate tasks in ${immediate.total_seconds}s behind 4 delayed ones; the delayed ones after ${later.total_seconds}s`);
     });
   });
 
-  test('a task that kills its worker process ends in the dead-letter queue (rabbitmqctl)', async () => {
-    const { vhost, environment } = rabbitRun(env);
+  test('upgrade: a vhost whose "celery" exchange is direct (earlier settings) refuses today\'s workers until the custom resource replaces it', async () => {
+    // Control: today's settings against the exchange as earlier settings left it, without the custom resource.
+    let vhost = '';
+    const stale = await rabbitRun(env, { ...users, ReplaceDirectExchanges: undefined }, async (v) => directCeleryExchange(env, (vhost = v)));
+    const refused = worker(file('example', CeleryRole.WORKER), stale.environment(CeleryRole.WORKER), 'stale-exchange', stack);
+    await stopAfter(refused, async () => {
+      expect(await refused.logMatches(/PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'celery'/, 60_000)).not.toMatch(/ready\.\s*$/m);
+    });
+    // The custom resource as synthesized (ReplaceDirectExchanges ["celery"]) on the same kind of vhost.
+    const run = await rabbitRun(env, users, async (v) => directCeleryExchange(env, (vhost = v)));
+    const w = worker(file('example', CeleryRole.WORKER), run.environment(CeleryRole.WORKER), 'replaced-exchange', stack);
+    await stopAfter(w, async () => {
+      await w.ready();
+      const result = await produce(runDir(file('example', CeleryRole.PRODUCER), 'replaced-exchange-producer'), run.environment(CeleryRole.PRODUCER), '', 20, 'marker-replaced', 60, stack, 1);
+      expect(result).toMatchObject({ received: 20, missing_count: 0 });
+      const exchanges: { name: string; type: string }[] = json(env.rabbitMqServer().ctl('list_exchanges', '-p', vhost, 'name', 'type', '--formatter', 'json'));
+      expect(exchanges.find((x) => x.name === 'celery')).toMatchObject({ type: 'topic' });
+    });
+  });
+
+  test('a task that kills its worker process ends in the dead-letter queue the custom resource set up (rabbitmqctl)', async () => {
+    const run = await rabbitRun(env, users);
+    const { vhost } = run;
+    const environment = run.environment(CeleryRole.WORKER);
+    const producerEnvironment = run.environment(CeleryRole.PRODUCER);
     const w = worker(file('example', CeleryRole.WORKER), environment, 'poison', stack);
     await stopAfter(w, async () => {
       await w.ready();
       const dir = runDir(file('example', CeleryRole.PRODUCER), 'poison-producer');
       const c = stack.command(stack.python, [join(dir, 'send.py'), 'e2e.poison_task', '1']);
-      const sent = spawnSync(c.command, c.args, { cwd: dir, env: pythonEnv(dir, environment), encoding: 'utf8', timeout: 60_000 });
+      const sent = spawnSync(c.command, c.args, { cwd: dir, env: pythonEnv(dir, producerEnvironment), encoding: 'utf8', timeout: 60_000 });
       expect(sent.status).toBe(0);
       const dlq = DEFAULTS.rabbitmq.deadLetter.queue;
       // Queue statistics lag by a few seconds: wait for the counts the dead-lettering leaves.
@@ -176,7 +256,7 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
 
   test('a rogue result-backend CA: the worker exits non-zero within 30 s and says why (start-up check)', async () => {
     const rogue = writeCertificate(join(scratch('rogue'), 'rogue-ca'), await createCertificateAuthority('rogue CA')).certFile;
-    const { environment } = rabbitRun(env, { CELERY_TLS_RESULT_BACKEND_CA_CERTS: rogue });
+    const environment = (await rabbitRun(env, users)).environment(CeleryRole.WORKER, { CELERY_TLS_RESULT_BACKEND_CA_CERTS: rogue });
     const started = Date.now();
     const w = worker(file('example', CeleryRole.WORKER), environment, 'rogue-backend', stack);
     const code = await w.exitCode(30_000);
@@ -195,7 +275,7 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
       ['plaintext', { CELERY_BROKER_URL: `amqp://celery:x@localhost:${env.state.rabbitmq!.tlsPort}/celery` }, /CeleryTLSConfigError: The environment variable CELERY_BROKER_URL uses amqp:\/\//],
     ];
     for (const [name, overrides, reason] of cases) {
-      const w = worker(file('example', CeleryRole.WORKER), rabbitRun(env, overrides).environment, name, stack);
+      const w = worker(file('example', CeleryRole.WORKER), (await rabbitRun(env, users)).environment(CeleryRole.WORKER, overrides), name, stack);
       expect(await w.exitCode(45_000)).not.toBe(0);
       expect(w.log()).toMatch(reason);
       expect(w.log()).not.toMatch(/ready\.\s*$/m);
@@ -217,11 +297,13 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
   describe('restarts in the middle of a run: no task lost', () => {
     for (const server of ['rabbitmq', 'valkey'] as const) {
       test(`${server} restart`, async () => {
-        const { environment } = rabbitRun(env);
+        const run = await rabbitRun(env, users);
+        const environment = run.environment(CeleryRole.WORKER);
+        const producerEnvironment = run.environment(CeleryRole.PRODUCER);
         const w = worker(file('example', CeleryRole.WORKER), environment, `${server}-restart`, stack);
         await stopAfter(w, async () => {
           await w.ready();
-          const running = produce(runDir(file('example', CeleryRole.PRODUCER), `${server}-restart-producer`), environment, '', N, `marker-${server}-restart`, 280, stack);
+          const running = produce(runDir(file('example', CeleryRole.PRODUCER), `${server}-restart-producer`), producerEnvironment, '', N, `marker-${server}-restart`, 280, stack);
           running.catch(() => undefined);
           await waitFor('250 executions', () => w.executions().size >= 250, 120_000);
           if (server === 'rabbitmq') {
@@ -257,17 +339,22 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
 describe('RabbitMQ 4.3 behaviour (transient non-exclusive queues and global QoS denied)', () => {
   let env: DevEnvironment;
   let stack: ServerStack;
+  let users: RabbitMqUsersProperties;
   beforeAll(async () => {
-    env = await devUp({ name: 'rabbit43', stackRoot: ROOT, rabbitMq43: true });
+    users = usersResourceProperties();
+    env = await devUp({ name: 'rabbit43', stackRoot: ROOT, rabbitMq43: true, managementApi: true });
     stack = env.stack();
   });
 
   test(`settings for engineVersion 4.3, the documented worker command: ready, ${N}/${N}`, async () => {
-    const { vhost, environment } = rabbitRun(env);
+    const run = await rabbitRun(env, users);
+    const { vhost } = run;
+    const environment = run.environment(CeleryRole.WORKER);
+    const producerEnvironment = run.environment(CeleryRole.PRODUCER);
     const w = worker(productionSettings(CeleryRole.WORKER, 'rabbitmq-4.3', 'r43'), environment, 'r43', stack);
     await stopAfter(w, async () => {
       await w.ready();
-      const result = await produce(runDir(productionSettings(CeleryRole.PRODUCER, 'rabbitmq-4.3', 'r43'), 'r43-producer'), environment, '', N, 'marker-r43', 240, stack);
+      const result = await produce(runDir(productionSettings(CeleryRole.PRODUCER, 'rabbitmq-4.3', 'r43'), 'r43-producer'), producerEnvironment, '', N, 'marker-r43', 240, stack);
       expect(result).toMatchObject({ sent: N, received: N, missing_count: 0, wrong: [] });
       expect(queues(env, vhost).find((q) => q.name === 'celery')).toMatchObject({ type: 'quorum' });
       console.log(`RabbitMQ 4.3 behaviour: ${N} tasks in ${result.total_seconds}s`);
@@ -275,7 +362,8 @@ describe('RabbitMQ 4.3 behaviour (transient non-exclusive queues and global QoS 
   });
 
   test('control: the 4.2 settings declare transient queues there, and the worker never becomes ready', async () => {
-    const { environment } = rabbitRun(env);
+    const run = await rabbitRun(env, users);
+    const environment = run.environment(CeleryRole.WORKER);
     const w = worker(productionSettings(CeleryRole.WORKER, 'example', 'r43-control'), environment, 'r43-control', stack);
     await stopAfter(w, async () => {
       const log = await w.logMatches(/transient_nonexcl_queues|INTERNAL_ERROR|PRECONDITION_FAILED/, 60_000);
