@@ -28,10 +28,11 @@ export interface DevOptions {
    */
   readonly stackRoot?: string;
   /**
-   * RabbitMQ: the management HTTP API over HTTPS and an administrator (its password in secrets/), as on Amazon MQ, for
-   * the users custom resource's handler. @default false
+   * Administrators, as a deployment has them (passwords in secrets/): RabbitMQ's management HTTP API over HTTPS with
+   * an administrator, as on Amazon MQ, for the users custom resource's handler; a Valkey/Redis user that may run ACL
+   * commands, for password rotation. @default false
    */
-  readonly managementApi?: boolean;
+  readonly adminUsers?: boolean;
   /** RabbitMQ: deny what 4.3 removed (transient non-exclusive queues, global QoS) and render 4.3 settings. @default false */
   readonly rabbitMq43?: boolean;
   /** Progress lines. @default - silent */
@@ -48,7 +49,7 @@ export interface DevState {
   readonly caFile: string;
   /** The stack root the servers came from; undefined for the host's packages. */
   readonly stackRoot?: string;
-  readonly redis?: { pid?: number; tlsPort: number; plaintextPort?: number; username: string; engine: 'valkey' | 'redis'; version?: string };
+  readonly redis?: { pid?: number; tlsPort: number; plaintextPort?: number; username: string; engine: 'valkey' | 'redis'; version?: string; adminUsername?: string };
   readonly rabbitmq?: { pid?: number; tlsPort: number; plaintextPort?: number; distPort: number; epmdPort: number; vhost: string; username: string; nodeName: string; version?: string; rabbitMq43?: boolean; managementPort?: number; adminUsername?: string };
   readonly clients: Record<'producer' | 'worker', { certFile: string; keyFile: string; commonName: string }>;
 }
@@ -98,15 +99,17 @@ export class DevEnvironment {
     if (stack.redisServer) {
       const password = devPassword();
       writeFileSync(join(dir, 'secrets', 'redis-password'), password, { mode: 0o600 });
+      const admin = options.adminUsers ? ADMIN : undefined;
+      if (admin) writeFileSync(join(dir, 'secrets', 'redis-admin-password'), devPassword(), { mode: 0o600 });
       const tlsPort = await freePort(BIND);
       const plaintextPort = options.plaintextListeners ? await freePort(BIND) : undefined;
-      const r = new RedisServer({ dir: join(dir, 'redis'), host: BIND, tlsPort, plaintextPort, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls, username: USER, password }, stack);
+      const r = new RedisServer({ dir: join(dir, 'redis'), host: BIND, tlsPort, plaintextPort, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls, username: USER, password, ...(admin ? { admin: { username: admin, password: DevEnvironment.readSecret(dir, 'redis-admin') } } : {}) }, stack);
       r.writeConfig();
       if (start) {
         log(`starting ${stack.redisEngine}-server ${stack.versions.redis ?? ''} (TLS only) on ${BIND}:${tlsPort}`);
         await r.start();
       }
-      redis = { pid: r.pid, tlsPort, plaintextPort, username: USER, engine: stack.redisEngine, version: stack.versions.redis };
+      redis = { pid: r.pid, tlsPort, plaintextPort, username: USER, engine: stack.redisEngine, version: stack.versions.redis, adminUsername: admin };
     } else {
       log('redis-server is not installed: wrote no Redis config (apt-get install redis-server)');
     }
@@ -115,8 +118,8 @@ export class DevEnvironment {
     if (stack.rabbitMqBin) {
       const password = devPassword();
       writeFileSync(join(dir, 'secrets', 'rabbitmq-password'), password, { mode: 0o600 });
-      const ports = { tlsPort: await freePort(BIND), distPort: await freePort(BIND), epmdPort: await freePort(BIND), plaintextPort: options.plaintextListeners ? await freePort(BIND) : undefined, managementPort: options.managementApi ? await freePort(BIND) : undefined };
-      const admin = options.managementApi ? { name: ADMIN, password: devPassword(), tags: ['administrator'] } : undefined;
+      const ports = { tlsPort: await freePort(BIND), distPort: await freePort(BIND), epmdPort: await freePort(BIND), plaintextPort: options.plaintextListeners ? await freePort(BIND) : undefined, managementPort: options.adminUsers ? await freePort(BIND) : undefined };
+      const admin = options.adminUsers ? { name: ADMIN, password: devPassword(), tags: ['administrator'] } : undefined;
       if (admin) writeFileSync(join(dir, 'secrets', 'rabbitmq-admin-password'), admin.password, { mode: 0o600 });
       // RabbitMQ 4 declares quorum queues, as Amazon MQ does: the same dead-letter policy the library sets there.
       const quorum = Number(minorVersion(stack.versions.rabbitmq)?.split('.')[0] ?? 0) >= 4;
@@ -146,8 +149,12 @@ export class DevEnvironment {
     return this.state.dir;
   }
 
-  public password(server: 'redis' | 'rabbitmq' | 'rabbitmq-admin'): string {
-    return readFileSync(join(this.dir, 'secrets', `${server}-password`), 'utf8');
+  public password(server: 'redis' | 'rabbitmq' | 'redis-admin' | 'rabbitmq-admin'): string {
+    return DevEnvironment.readSecret(this.dir, server);
+  }
+
+  private static readSecret(dir: string, name: string): string {
+    return readFileSync(join(dir, 'secrets', `${name}-password`), 'utf8');
   }
 
   /** The Celery settings for a role, pointing at localhost with the local CA. */
@@ -203,7 +210,7 @@ export class DevEnvironment {
     const s = this.state;
     if (!s.redis) throw new Error('no redis-server in this environment');
     const server = { certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key') };
-    const r = new RedisServer({ dir: join(this.dir, 'redis'), host: BIND, tlsPort: s.redis.tlsPort, plaintextPort: s.redis.plaintextPort, ...server, caFile: s.caFile, mutualTls: s.mutualTls, username: s.redis.username, password: this.password('redis') }, this.stack());
+    const r = new RedisServer({ dir: join(this.dir, 'redis'), host: BIND, tlsPort: s.redis.tlsPort, plaintextPort: s.redis.plaintextPort, ...server, caFile: s.caFile, mutualTls: s.mutualTls, username: s.redis.username, password: this.password('redis'), ...(s.redis.adminUsername ? { admin: { username: s.redis.adminUsername, password: this.password('redis-admin') } } : {}) }, this.stack());
     r.pid = s.redis.pid;
     return r;
   }

@@ -19,6 +19,8 @@ export interface RedisServerOptions {
   /** The application user (an ACL user; the default user is switched off). */
   readonly username: string;
   readonly password: string;
+  /** A user that may run every command (ACL SETUSER, CLIENT KILL), for tests that rotate passwords. @default none */
+  readonly admin?: { readonly username: string; readonly password: string };
   /** @default "TLSv1.2 TLSv1.3" */
   readonly tlsProtocols?: string;
   /** @default - OpenSSL's default cipher list */
@@ -56,6 +58,7 @@ export function redisConf(o: RedisServerOptions): string {
     '# the passwordless default user is off',
     'user default off',
     `user ${o.username} >${o.password} ${DEFAULTS.redis.rbac.accessString}`,
+    ...(o.admin ? [`user ${o.admin.username} >${o.admin.password} on ~* &* +@all`] : []),
   ];
   return lines.join('\n') + '\n';
 }
@@ -74,7 +77,7 @@ export class RedisServer {
 
   public writeConfig(): string {
     mkdirSync(join(this.options.dir, 'data'), { recursive: true });
-    if (/\s/.test(this.options.password) || /\s/.test(this.options.username)) throw new Error('Redis ACL user names and passwords cannot contain spaces');
+    if ([this.options.password, this.options.username, this.options.admin?.password ?? ''].some((x) => /\s/.test(x))) throw new Error('Redis ACL user names and passwords cannot contain spaces');
     const file = join(this.options.dir, 'redis.conf');
     writeFileSync(file, redisConf(this.options), { mode: 0o600 });
     return file;

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -150,7 +150,7 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
   let users: RabbitMqUsersProperties;
   beforeAll(async () => {
     users = usersResourceProperties();
-    env = await devUp({ name: 'current', stackRoot: ROOT, managementApi: true });
+    env = await devUp({ name: 'current', stackRoot: ROOT, adminUsers: true });
     stack = env.stack();
     expect(stack.versions.rabbitmq).toMatch(/^4\./);
     expect(stack.versions.celery).toMatch(/^5\.5\./);
@@ -324,6 +324,63 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
     }
   });
 
+  test(`a Valkey password rotated under a running worker reaches its new connections without a restart (secret read by ARN): ${N}/${N}`, async () => {
+    const run = await rabbitRun(env, users);
+    const s = env.state;
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery-result-backend-AbCdEf';
+    const files = scratch('rotation');
+    const secretsFile = join(files, 'secrets.json');
+    const callsFile = join(files, 'calls.log');
+    const original = env.password('redis');
+    const rotated = `${randomBytes(12).toString('base64url')}rotated`;
+    const store = (password: string) => writeFileSync(secretsFile, JSON.stringify({ [arn]: JSON.stringify({ username: s.redis!.username, password }) }));
+    store(original);
+    // The secret by ARN instead of an injected password; boto3 is the file-backed stand-in (no Secrets Manager here).
+    const byArn = (role: CeleryRole) => {
+      const { CELERY_TLS_RESULT_BACKEND_PASSWORD: _injected, ...rest } = run.environment(role);
+      return { ...rest, CELERY_TLS_RESULT_BACKEND_SECRET_ARN: arn, CELERY_TLS_RESULT_BACKEND_SECRET_REFRESH_SECONDS: '1', STUB_SECRETS_FILE: secretsFile, STUB_CALLS_FILE: callsFile };
+    };
+    const withStub = (dir: string) => {
+      mkdirSync(join(dir, 'boto3'));
+      copyFileSync(join(__dirname, '..', 'fixtures', 'stub-boto3', 'boto3', '__init__.py'), join(dir, 'boto3', '__init__.py'));
+      return dir;
+    };
+    // Commands on standard input after AUTH, so that no password shows in a process list.
+    // As the rotation function does with ModifyUser: an administrator changes the Celery user's passwords.
+    const valkeyCli = (...args: string[]) => {
+      const c = stack.command('/usr/bin/valkey-cli', ['--tls', '--cacert', s.caFile, '-h', s.host, '-p', String(s.redis!.tlsPort)]);
+      const r = spawnSync(c.command, c.args, { encoding: 'utf8', timeout: 20_000, input: `AUTH ${s.redis!.adminUsername} "${env.password('redis-admin')}"\n${args.map((a) => `"${a}"`).join(' ')}\n` });
+      const [auth, answer] = r.stdout.trim().split('\n');
+      if (r.status !== 0 || auth !== 'OK' || /ERR|NOAUTH|WRONGPASS|NOPERM/.test(answer ?? '')) throw new Error(`valkey-cli ${args[0]}: ${r.stdout}${r.stderr}`);
+      return answer;
+    };
+    const w = new Worker(withStub(runDir(file('example', CeleryRole.WORKER), 'rotation-worker')), byArn(CeleryRole.WORKER), '', { stack, flags: DOCUMENTED_FLAGS, consumeQueue: false }).start();
+    try {
+      await stopAfter(w, async () => {
+        await w.ready();
+        const producerDir = withStub(runDir(file('example', CeleryRole.PRODUCER), 'rotation-producer'));
+        const before = await produce(producerDir, byArn(CeleryRole.PRODUCER), '', 200, 'marker-before-rotation', 60, stack);
+        expect(before).toMatchObject({ received: 200, missing_count: 0 });
+        // ElastiCache's two-password rotation, then the old password removed and every connection dropped: the
+        // running worker's processes can only store results if they read the new password for their new connections.
+        valkeyCli('ACL', 'SETUSER', s.redis!.username, `>${rotated}`);
+        store(rotated);
+        await new Promise((r) => setTimeout(r, 1500));
+        valkeyCli('ACL', 'SETUSER', s.redis!.username, `<${original}`);
+        const killed = Number(valkeyCli('CLIENT', 'KILL', 'USER', s.redis!.username));
+        expect(killed).toBeGreaterThanOrEqual(2);
+        const after = await produce(producerDir, byArn(CeleryRole.PRODUCER), '', N, 'marker-after-rotation', 90, stack);
+        expect(after).toMatchObject({ received: N, missing_count: 0, wrong: [] });
+        const reads = readFileSync(callsFile, 'utf8').split('\n').filter((l) => l.includes(arn)).length;
+        expect(reads).toBeGreaterThan(3); // the worker's and both producers' first reads, then re-reads for new connections
+        console.log(`rotation: ${killed} connections dropped, then ${after.received}/${N} results from the same worker; ${reads} secret reads`);
+      });
+    } finally {
+      // Back to the environment's own password, for whatever runs next.
+      valkeyCli('ACL', 'SETUSER', s.redis!.username, `>${original}`, `<${rotated}`);
+    }
+  });
+
   test(`Valkey broker (CeleryBroker.redis with RBAC users, shared backend): ${N}/${N}`, async () => {
     const environment = { ...backendEnvironment(env, 'CELERY_TLS_BROKER_', 2), ...backendEnvironment(env, 'CELERY_TLS_RESULT_BACKEND_', 3) };
     const w = worker(file('redis-broker', CeleryRole.WORKER), environment, 'valkey-broker', stack);
@@ -342,7 +399,7 @@ describe('RabbitMQ 4.3 behaviour (transient non-exclusive queues and global QoS 
   let users: RabbitMqUsersProperties;
   beforeAll(async () => {
     users = usersResourceProperties();
-    env = await devUp({ name: 'rabbit43', stackRoot: ROOT, rabbitMq43: true, managementApi: true });
+    env = await devUp({ name: 'rabbit43', stackRoot: ROOT, rabbitMq43: true, adminUsers: true });
     stack = env.stack();
   });
 

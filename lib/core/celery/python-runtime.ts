@@ -222,10 +222,56 @@ def _celery_tls_redis_url(prefix, defaults):
             "the certificate's name and resolve that name to the tunnel locally (e.g. in /etc/hosts)." % (prefix, prefix))
     host, port, user = _celery_tls_address(prefix, defaults)
     db = int(_celery_tls_value(prefix, "DB", defaults["db"]))
-    user, password = _celery_tls_credentials(prefix, defaults)
+    options = _celery_tls_redis_ssl(prefix, defaults)
+    provider = _celery_tls_credential_provider(prefix, defaults)
     # No TLS options in the URL: query parameters replace (broker) or override (backend) the dictionary.
+    if provider is not None:
+        # Celery and kombu merge this dictionary into redis-py's connection arguments as it is.
+        options["credential_provider"] = provider
+        return "rediss://%s:%d/%d" % (_celery_tls_host(host), port, db), options
+    user, password = _celery_tls_credentials(prefix, defaults)
     url = "rediss://%s:%s@%s:%d/%d" % (quote(user, safe=""), quote(password, safe=""), _celery_tls_host(host), port, db)
-    return url, _celery_tls_redis_ssl(prefix, defaults)
+    return url, options
+
+
+def _celery_tls_credential_provider(prefix, defaults):
+    # A rotated password reaches new connections without a restart: redis-py >= 4.4 asks a credential provider on
+    # every connect (redis/connection.py, on_connect). Only for a secret read by ARN (an injected variable cannot
+    # change), re-read at most every SECRET_REFRESH_SECONDS (default 300); the last good value is kept meanwhile.
+    if os.environ.get(prefix + "PASSWORD") or os.environ.get(prefix + "CREDENTIALS"):
+        return None
+    if not _celery_tls_optional(prefix, "SECRET_ARN", defaults["secret_arn"]):
+        return None
+    try:
+        from redis.credentials import CredentialProvider
+    except ImportError:
+        return None
+    import threading
+    import time
+    refresh = float(_celery_tls_optional(prefix, "SECRET_REFRESH_SECONDS", "300"))
+    first = _celery_tls_credentials(prefix, defaults)  # unreadable at start-up: the import fails, as without it
+
+    class _CeleryTLSSecretCredentials(CredentialProvider):
+        def __init__(self):
+            self._lock = threading.Lock()
+            self._value = first
+            self._read_at = time.monotonic()
+
+        def get_credentials(self):
+            with self._lock:
+                if time.monotonic() - self._read_at >= refresh:
+                    try:
+                        self._value = _celery_tls_credentials(prefix, defaults)
+                    except Exception:  # Secrets Manager unreachable: keep the last good value, try again later
+                        pass
+                    self._read_at = time.monotonic()
+                user, password = self._value
+                return (user, password) if user else (password,)
+
+        def __repr__(self):
+            return "<credentials from %s, re-read every %g s>" % (prefix + "SECRET_ARN", refresh)
+
+    return _CeleryTLSSecretCredentials()
 
 
 def _celery_tls_assert_secure(broker_url, broker_use_ssl, result_backend, redis_backend_use_ssl):

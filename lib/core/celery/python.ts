@@ -117,7 +117,7 @@ function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
     : `${p}PASSWORD (inject from Secrets Manager)`;
   return [
     `  ${names.map((n) => p + n).join(', ')}`,
-    `  ${secret} or ${p}SECRET_ARN [+ ${p}SECRET_FIELD] (read with boto3 at start-up)`,
+    `  ${secret} or ${p}SECRET_ARN [+ ${p}SECRET_FIELD] (read with boto3 at start-up${e.scheme === 'rediss' ? `; with redis-py >= 4.4 re-read for new connections every ${p}SECRET_REFRESH_SECONDS, default 300, so a rotated password needs no restart` : ''})`,
     `  ${p}CA_CERTS (default: the system trust store), ${p}CERTFILE + ${p}KEYFILE (mutual TLS)`,
     ...(e.scheme === 'amqps' ? [`  ${p}SERVER_NAME (the certificate's name when ${p}HOST is a tunnel or another name for the broker)`] : []),
     ...(e.scheme === 'amqps' ? [`  or ${p}CLIENT_CERT (the certificate secret, injected) / ${p}CLIENT_CERT_SECRET_ARN (read at start-up): written to 0600 files`] : []),
