@@ -3,7 +3,7 @@
  * that bench/synth.mjs measures what the library adds to a synth. The VPC (flow logs, closed default group), the logs
  * key and the task definition are the user's own code in the example and are the same L2 constructs here.
  */
-import { App, Aws, CfnOutput, CustomResource, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnOutput, CustomResource, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -53,11 +53,13 @@ const sg = (id: string, description: string) => new ec2.CfnSecurityGroup(stack, 
 const brokerKey = key('BrokerKey');
 const brokerSecret = secret('BrokerSecret', brokerKey, { username: 'celeryadmin' });
 const brokerSg = sg('BrokerSg', 'broker');
+const brokerConfiguration = new amazonmq.CfnConfiguration(stack, 'BrokerConfiguration', { name: 'baseline-broker-celery', engineType: 'RABBITMQ', engineVersion: '4.2', data: Fn.base64('consumer_timeout = 3600000\n') });
 const broker = new amazonmq.CfnBroker(stack, 'Broker', {
   brokerName: 'baseline-broker', engineType: 'RABBITMQ', engineVersion: '4.2', hostInstanceType: 'mq.m7g.large', deploymentMode: 'CLUSTER_MULTI_AZ',
   publiclyAccessible: false, autoMinorVersionUpgrade: true, logs: { general: true }, maintenanceWindowStartTime: { dayOfWeek: 'SUNDAY', timeOfDay: '03:00', timeZone: 'UTC' },
   securityGroups: [brokerSg.attrGroupId], subnetIds,
   users: [{ username: 'celeryadmin', password: `{{resolve:secretsmanager:${brokerSecret.ref}:SecretString:password::}}` }],
+  configuration: { id: brokerConfiguration.ref, revision: Token.asNumber(brokerConfiguration.attrRevision) },
 });
 
 const cacheKey = key('CacheKey');

@@ -14,6 +14,7 @@ import {
   brokerCaReadStatements,
   brokerRoleTrustConditions,
   renderMutualTlsRabbitMqConf,
+  renderRabbitMqConf,
   resolveRabbitMqMutualTlsSpec,
   resolveSubordinateCaSpec,
   RabbitMqBrokerSpec,
@@ -69,7 +70,8 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
   /** With `clientCertificates`: the CA and the certificate lifetimes; the broker requires client certificates. */
   public readonly mutualTls?: RabbitMqMutualTlsSpec;
   /** With `clientCertificates`: the rabbitmq.conf that requires them, and the role Amazon MQ reads the CA with. */
-  public readonly configuration?: amazonmq.CfnConfiguration;
+  /** The broker configuration: consumer timeout, and the mutual-TLS keys with client certificates. */
+  public readonly configuration: amazonmq.CfnConfiguration;
   public readonly configurationRole?: iam.Role;
   /** With `BrokerClientCertificates.newSubordinateCa()`: the CA, and its activation (certificates are issued after it). */
   public readonly clientCa?: { readonly authority: acmpca.CfnCertificateAuthority; readonly activation: acmpca.CfnCertificateAuthorityActivation };
@@ -110,6 +112,7 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
 
     const brokerName = spec.brokerName ?? Names.uniqueResourceName(this, { maxLength: 50, allowedSpecialCharacters: '-_' });
     let configurationPolicy: iam.ManagedPolicy | undefined;
+    let mutualTlsConf: string | undefined;
     if (props.clientCertificates) {
       const stack = Stack.of(this);
       let caArn = props.clientCertificates._caArn;
@@ -132,14 +135,18 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
         roles: [this.configurationRole],
         statements: brokerCaReadStatements(this.mutualTls.trustAnchorCaArn).map(toPolicyStatement),
       });
-      this.configuration = new amazonmq.CfnConfiguration(this, 'Configuration', {
-        name: `${brokerName}-mtls`.slice(0, 150),
-        description: 'celery-tls-constructs: client certificates required, EXTERNAL login by common name',
-        engineType: spec.engineType,
-        engineVersion: spec.engineVersion,
-        data: Fn.base64(renderMutualTlsRabbitMqConf({ caArn: this.mutualTls.trustAnchorCaArn, roleArn: this.configurationRole.roleArn })),
-      });
+      mutualTlsConf = renderMutualTlsRabbitMqConf({ caArn: this.mutualTls.trustAnchorCaArn, roleArn: this.configurationRole.roleArn });
     }
+    // Every broker gets one (the consumer timeout); its name stays "-mtls" where it was, so no configuration is replaced.
+    this.configuration = new amazonmq.CfnConfiguration(this, 'Configuration', {
+      name: `${brokerName}-${mutualTlsConf ? 'mtls' : 'celery'}`.slice(0, 150),
+      description: mutualTlsConf
+        ? 'celery-tls-constructs: client certificates required, EXTERNAL login by common name; consumer timeout for Celery'
+        : 'celery-tls-constructs: consumer timeout for Celery (acks-late tasks)',
+      engineType: spec.engineType,
+      engineVersion: spec.engineVersion,
+      data: Fn.base64(renderRabbitMqConf(spec, mutualTlsConf)),
+    });
 
     this.resource = new amazonmq.CfnBroker(this, 'Resource', {
       brokerName,
@@ -159,7 +166,7 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
           password: this.adminSecret.secretValueFromJson(DEFAULTS.celery.secretPasswordField).unsafeUnwrap(),
         },
       ],
-      configuration: this.configuration ? { id: this.configuration.ref, revision: Token.asNumber(this.configuration.attrRevision) } : undefined,
+      configuration: { id: this.configuration.ref, revision: Token.asNumber(this.configuration.attrRevision) },
     });
     // Amazon MQ checks the configuration's ARNs with the role when it applies it: the role must be able to by then.
     if (configurationPolicy) this.resource.node.addDependency(configurationPolicy);

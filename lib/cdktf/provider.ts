@@ -18,6 +18,7 @@ export { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache
 export { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
 export { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 export { MqBroker } from '@cdktf/provider-aws/lib/mq-broker';
+export { MqConfiguration } from '@cdktf/provider-aws/lib/mq-configuration';
 export { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 export { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 export { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';

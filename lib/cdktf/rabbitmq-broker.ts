@@ -13,11 +13,12 @@ import {
   readSecretStatements,
   resolveRabbitMqBrokerSpec,
   rabbitMqCeleryEndpoint,
+  renderRabbitMqConf,
 } from '../index';
 import { CDKTF_CONTEXT, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource, applyIssues, awsFacts, createKey } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { BrokerCredentials } from './credentials';
-import { Fn, KmsKey, MqBroker, Token } from './provider';
+import { Fn, KmsKey, MqBroker, MqConfiguration, Token } from './provider';
 
 /** Props of the Terraform `RabbitMqBroker`; one subnet for a single instance, up to three (one per AZ) for a cluster. */
 export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementProps {
@@ -53,6 +54,8 @@ export class RabbitMqBroker extends Construct implements IConnectable {
   /** Always 5671: Amazon MQ for RabbitMQ has no plaintext AMQP listener. */
   public readonly amqpsPort: number = PORTS.AMQPS;
   public readonly resource: MqBroker;
+  /** The broker configuration (rabbitmq.conf): the consumer timeout. */
+  public readonly configuration: MqConfiguration;
 
   constructor(scope: Construct, id: string, props: RabbitMqBrokerProps) {
     super(scope, id);
@@ -88,9 +91,17 @@ export class RabbitMqBroker extends Construct implements IConnectable {
     }
 
     const preventDestroy = props.preventDestroy ?? DEFAULTS.terraform.brokerPreventDestroy;
+    // Terraform requires the name (CloudFormation generates one).
+    const brokerName = spec.brokerName ?? physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.brokerName);
+    this.configuration = new MqConfiguration(this, 'Configuration', {
+      name: `${brokerName}-celery`,
+      description: 'celery-tls-constructs: consumer timeout for Celery (acks-late tasks)',
+      engineType: 'RabbitMQ',
+      engineVersion: spec.engineVersion,
+      data: renderRabbitMqConf(spec),
+    });
     this.resource = new MqBroker(this, 'Resource', {
-      // Terraform requires the name (CloudFormation generates one).
-      brokerName: spec.brokerName ?? physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.brokerName),
+      brokerName,
       // The provider documents the engine as "RabbitMQ" (the API's RABBITMQ, compared without case).
       engineType: spec.engineType === 'RABBITMQ' ? 'RabbitMQ' : spec.engineType,
       engineVersion: spec.engineVersion,
@@ -103,6 +114,7 @@ export class RabbitMqBroker extends Construct implements IConnectable {
       securityGroups: [this.securityGroup.securityGroupId],
       subnetIds: subnets.subnets.map((s) => s.subnetId),
       user: [{ username: spec.adminUsername, password: this.adminSecret.value }],
+      configuration: { id: this.configuration.id, revision: this.configuration.latestRevision },
       lifecycle: preventDestroy ? { preventDestroy: true } : undefined,
     });
 

@@ -63,6 +63,8 @@ export const DEFAULTS = {
     passwordLength: 32,
     vhost: '/',
     maintenanceWindow: { dayOfWeek: DayOfWeek.SUNDAY, timeOfDay: '03:00', timeZone: 'UTC' },
+    /** `consumer_timeout`: an hour, like the Redis broker's visibility timeout (Amazon MQ's own default is 30 minutes). */
+    consumerTimeoutSeconds: 3600,
     /** Celery's default exchange (task_default_exchange), topic with native delayed delivery. */
     celeryExchange: 'celery',
     /** Poison tasks: a quorum queue's delivery limit, then a dead-letter queue instead of a silent drop. */

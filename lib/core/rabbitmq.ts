@@ -51,6 +51,15 @@ export interface RabbitMqBrokerOptions {
   readonly autoMinorVersionUpgrade?: boolean;
   /** @default Sunday 03:00 UTC */
   readonly maintenanceWindow?: MaintenanceWindowStart;
+  /**
+   * RabbitMQ's `consumer_timeout`, in the broker configuration: a delivery not acknowledged within it closes the
+   * consumer's channel and redelivers the message. With acks-late, Celery acknowledges a task when it finishes, so
+   * this must exceed the longest task (and, on classic queues, the longest ETA the worker holds). 0 turns it off
+   * (warned: a stuck worker then holds its tasks forever). 60 to 2147483 (Amazon MQ: 0 to 2^31-1 ms).
+   * @default 3600 (Amazon MQ's own is 1800; the same hour as the Redis broker's visibility timeout)
+   * @see https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/configurable-values.html
+   */
+  readonly consumerTimeoutSeconds?: number;
 }
 
 export interface RabbitMqBrokerSpec {
@@ -70,6 +79,8 @@ export interface RabbitMqBrokerSpec {
   readonly adminSecret?: GeneratedSecretShape;
   /** Subnets the broker is placed in: 1 for a single instance, up to 3 (one per AZ) for a cluster. */
   readonly maxSubnets: number;
+  /** `consumer_timeout` of the broker configuration, seconds (0: off). */
+  readonly consumerTimeoutSeconds: number;
 }
 
 export interface BrokerCredentialsInput {
@@ -135,6 +146,15 @@ export function resolveRabbitMqBrokerSpec(
     }
   }
 
+  const timeout = props.consumerTimeoutSeconds;
+  if (issues.known(timeout) && timeout !== undefined) {
+    if (!Number.isInteger(timeout) || (timeout !== 0 && (timeout < 60 || timeout > MAX_CONSUMER_TIMEOUT_SECONDS))) {
+      issues.error('rabbitmq.consumer-timeout', 'consumerTimeoutSeconds', `consumerTimeoutSeconds ${show(timeout)} is out of range: allowed 60 to ${MAX_CONSUMER_TIMEOUT_SECONDS} seconds (Amazon MQ's limit of 2^31-1 ms), or 0 for none. It must exceed Celery's longest task.`);
+    } else if (timeout === 0) {
+      issues.warn('rabbitmq.consumer-timeout-off', 'consumerTimeoutSeconds', 'consumerTimeoutSeconds is 0: no consumer timeout, so a stuck worker holds its unacknowledged tasks until its connection closes.');
+    }
+  }
+
   let adminSecret: GeneratedSecretShape | undefined;
   if (!credentials.existingSecret) {
     adminSecret = rabbitMqUserShape(issues, 'adminCredentials.length', adminUsername, credentials.generatedLength);
@@ -158,5 +178,22 @@ export function resolveRabbitMqBrokerSpec(
     quorumQueues: version?.quorumByDefault ?? false,
     adminSecret,
     maxSubnets: deploymentMode === BrokerDeploymentMode.SINGLE_INSTANCE ? 1 : 3,
+    consumerTimeoutSeconds: timeout ?? d.consumerTimeoutSeconds,
   });
+}
+
+/** Amazon MQ's `consumer_timeout` maximum, 2^31-1 ms, in whole seconds. */
+const MAX_CONSUMER_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * The broker configuration (rabbitmq.conf) the library gives every broker: the consumer timeout, and the mutual-TLS
+ * keys when client certificates are required.
+ */
+export function renderRabbitMqConf(spec: Pick<RabbitMqBrokerSpec, 'consumerTimeoutSeconds'>, mutualTls?: string): string {
+  return [
+    '# celery-tls-constructs: Celery acknowledges a task when it finishes (acks-late): the timeout outlasts the longest task',
+    // Amazon MQ reads 0 as no timeout (configurable-values.html).
+    `consumer_timeout = ${spec.consumerTimeoutSeconds * 1000}`,
+    ...(mutualTls ? [mutualTls] : ['']),
+  ].join('\n');
 }

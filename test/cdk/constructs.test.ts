@@ -153,6 +153,18 @@ describe('RabbitMqBroker', () => {
     expect(broker.connections.defaultPort?.toString()).toBe('5671');
   });
 
+  test('GIVEN any broker THEN a configuration with consumer_timeout an hour (acks-late tasks), applied to the broker', () => {
+    const { stack, vpc } = stackWithVpc();
+    const broker = new RabbitMqBroker(stack, 'Broker', { vpc });
+    const cfg = stack.resolve(broker.configuration.data);
+    expect(cfg['Fn::Base64']).toMatch(/^consumer_timeout = 3600000$/m);
+    expect(stack.resolve(broker.resource.configuration)).toEqual({ id: { Ref: stack.getLogicalId(broker.configuration) }, revision: { 'Fn::GetAtt': [stack.getLogicalId(broker.configuration), 'Revision'] } });
+    const { stack: s2, vpc: v2 } = stackWithVpc();
+    const off = new RabbitMqBroker(s2, 'Broker', { vpc: v2, consumerTimeoutSeconds: 0 });
+    expect(s2.resolve(off.configuration.data)['Fn::Base64']).toMatch(/^consumer_timeout = 0$/m);
+    Annotations.fromStack(s2).hasWarning('/Test/Broker', Match.stringLikeRegexp('consumerTimeoutSeconds is 0'));
+  });
+
   test('GIVEN an existing admin secret THEN no key or secret is created and the password comes from it', () => {
     const { stack, vpc } = stackWithVpc();
     const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:mq-admin-AbCdEf');

@@ -34,6 +34,9 @@ const EXPECTED: [target: 'cdk' | 'cdktf', name: string, issues: ValidationIssue[
   ['cdk', 'RabbitMQ 3.8', [
     { code: 'rabbitmq.engine-version', prop: 'engineVersion', message: 'engineVersion "3.8" is not supported: Amazon MQ for RabbitMQ runs "3.13", "4.2" and "4.3" (major.minor; minor upgrades are automatic). Earlier versions are out of support.' },
   ]],
+  ['cdk', 'consumer timeout of 30 s', [
+    { code: 'rabbitmq.consumer-timeout', prop: 'consumerTimeoutSeconds', message: 'consumerTimeoutSeconds 30 is out of range: allowed 60 to 2147483 seconds (Amazon MQ\'s limit of 2^31-1 ms), or 0 for none. It must exceed Celery\'s longest task.' },
+  ]],
   ['cdk', 'TLS off', [
     { code: 'redis.transit-encryption-off', prop: 'transitEncryptionEnabled', message: 'transitEncryptionEnabled false would send tasks, results and credentials in clear text. Keep it on (the default); to adopt an existing plaintext cluster, also set unsafeAllowPlaintext: true and move to transitEncryptionMode PREFERRED, then REQUIRED.' },
   ]],
@@ -156,6 +159,9 @@ const EXPECTED: [target: 'cdk' | 'cdktf', name: string, issues: ValidationIssue[
   ]],
   ['cdktf', 'broker name with a period', [
     { code: 'name.brokerName', prop: 'brokerName', message: 'brokerName "celery.broker" is not a valid Amazon MQ broker name: allowed characters: letters, digits, hyphens and underscores (https://docs.aws.amazon.com/amazon-mq/latest/api-reference/brokers.html).' },
+  ]],
+  ['cdktf', 'consumer timeout of 30 s', [
+    { code: 'rabbitmq.consumer-timeout', prop: 'consumerTimeoutSeconds', message: 'consumerTimeoutSeconds 30 is out of range: allowed 60 to 2147483 seconds (Amazon MQ\'s limit of 2^31-1 ms), or 0 for none. It must exceed Celery\'s longest task.' },
   ]],
   ['cdktf', 'empty description', [
     { code: 'redis.description', prop: 'description', message: 'description is 0 characters long: allowed 1 to 255.' },

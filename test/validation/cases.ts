@@ -70,6 +70,7 @@ export const BAD_INPUTS: BadInput[] = [
   cdkCase('previous-generation node', 'RedisCache', () => ({ nodeType: 'cache.t2.micro' })),
   cdkCase('t3.micro as a cluster', 'RabbitMqBroker', () => ({ engineVersion: '3.13', hostInstanceType: 'mq.t3.micro' })),
   cdkCase('RabbitMQ 3.8', 'RabbitMqBroker', () => ({ engineVersion: '3.8' })),
+  cdkCase('consumer timeout of 30 s', 'RabbitMqBroker', () => ({ consumerTimeoutSeconds: 30 })),
   // CDK: TLS off, public broker, cluster mode, serverless
   cdkCase('TLS off', 'RedisCache', () => ({ transitEncryptionEnabled: false })),
   cdkCase('public broker', 'RabbitMqBroker', () => ({ publiclyAccessible: true })),
@@ -124,6 +125,7 @@ export const BAD_INPUTS: BadInput[] = [
   // cdktf: names, lengths, numbers, shapes, combinations
   tfCase('replication group id starting with a hyphen', 'RedisCache', () => ({ replicationGroupId: '-celery' })),
   tfCase('broker name with a period', 'RabbitMqBroker', () => ({ brokerName: 'celery.broker' })),
+  tfCase('consumer timeout of 30 s', 'RabbitMqBroker', () => ({ consumerTimeoutSeconds: 30 })),
   tfCase('empty description', 'RedisCache', () => ({ description: '' })),
   tfCase('snapshot retention 36', 'RedisCache', () => ({ snapshotRetentionDays: 36 })),
   tfCase('empty AUTH token field', 'RedisCache', () => ({ authToken: tf.RedisAuth.fromSecretArn(SECRET_ARN, { field: '' }) })),
