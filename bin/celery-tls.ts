@@ -3,10 +3,12 @@
  * celery-tls: Celery settings for TLS-only brokers and result backends.
  *   render  settings from a manifest; dev  a local TLS environment; verify  audit TLS endpoints.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DevEnvironment } from '../lib/dev/environment';
-import { CELERY_CONFIG_FORMATS, CeleryConfig, CeleryConfigFormat, VERSION, ValidationError } from '../lib/index';
+import { DEFAULT_STACK_ROOT, differencesFromProduction, isStackRoot } from '../lib/dev/stack';
+import { CELERY_CONFIG_FORMATS, CeleryConfig, CeleryConfigFormat, DEFAULTS, VERSION, ValidationError } from '../lib/index';
 import { TargetOverrides, targetFromUrl, targetsFromConfig } from '../lib/verify/targets';
 import { VerifyTarget, formatReports, reportOk, verifyEndpoint } from '../lib/verify/verify';
 
@@ -14,8 +16,9 @@ const USAGE = `celery-tls ${VERSION}: Celery settings for TLS-only brokers and r
 
 Usage:
   celery-tls render --manifest FILE [--format FORMAT] [--select TEXT] [--output FILE]
-  celery-tls dev up [--dir DIR] [--mtls] [--broker rabbitmq|redis]
+  celery-tls dev up [--dir DIR] [--mtls] [--broker rabbitmq|redis] [--stack DIR|host] [--rabbitmq-4.3]
   celery-tls dev env [--dir DIR] [--role worker|producer]
+  celery-tls dev run [--dir DIR] [--role worker|producer] -- COMMAND...
   celery-tls dev down [--dir DIR]
   celery-tls verify (--manifest FILE [--select TEXT] | --endpoint URL ...) [options] [--json]
 
@@ -25,7 +28,10 @@ Commands:
   dev      A local environment with TLS on, like production: a local CA, server and client certificates,
            TLS-only redis-server and rabbitmq-server (started when installed, as you, on free loopback ports),
            a vhost and users, and the same Celery settings pointing at localhost. 'env' prints the shell
-           exports (development passwords included); 'down' stops what 'up' started and removes DIR.
+           exports (development passwords included); 'run' runs COMMAND with them, with the environment's
+           Python and Celery (e.g. python3 -m celery -A tasks worker); 'down' stops what 'up' started and removes DIR.
+           The servers come from the root scripts/current-stack builds (RabbitMQ 4, Valkey 8, Celery 5.5, as
+           production) when it exists, else from this machine; 'up' says which versions differ from production.
   verify   Audit each broker/result backend endpoint: TLS handshake, chain against the CA, host name,
            protocol >= TLS 1.2, TLS 1.0 and 1.1 refused, no plaintext answer, days to expiry, client
            certificate required (mutual TLS). Exits 1 when a check fails.
@@ -36,6 +42,9 @@ Options:
   --output FILE          write to FILE instead of standard output
   --dir DIR              dev environment directory (default: .celery-tls)
   --mtls                 dev: require client certificates; verify: expect them to be required
+  --stack DIR|host       dev: servers and Celery from a scripts/current-stack root, or this machine's
+                         (default: ${DEFAULT_STACK_ROOT} when it exists, else this machine)
+  --rabbitmq-4.3         dev: RabbitMQ as 4.3 behaves (transient queues and global QoS denied), 4.3 settings
   --endpoint URL         verify: amqps://HOST[:PORT] or rediss://HOST[:PORT] (repeatable)
   --ca FILE              verify: CA bundle (default: the manifest's caCerts, else Node's root store)
   --cert FILE, --key FILE  verify: client certificate and key for mutual TLS
@@ -89,16 +98,24 @@ async function dev(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { dir: { type: 'string', default: DEFAULT_DEV_DIR }, mtls: { type: 'boolean', default: false }, broker: { type: 'string' }, role: { type: 'string', default: 'worker' } },
+    options: { dir: { type: 'string', default: DEFAULT_DEV_DIR }, mtls: { type: 'boolean', default: false }, broker: { type: 'string' }, role: { type: 'string', default: 'worker' }, stack: { type: 'string' }, 'rabbitmq-4.3': { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length > 0 && sub !== 'run') throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const log = (line: string) => process.stderr.write(`celery-tls dev: ${line}\n`);
   if (sub === 'up') {
     if (values.broker !== undefined && !['rabbitmq', 'redis'].includes(values.broker)) throw new UsageError(`--broker ${JSON.stringify(values.broker)} is not allowed: use rabbitmq or redis`);
-    const env = await DevEnvironment.up({ dir: values.dir!, mutualTls: values.mtls, broker: values.broker as 'rabbitmq' | 'redis' | undefined, log });
+    const stackRoot = values.stack === 'host' ? undefined : (values.stack ?? (isStackRoot(DEFAULT_STACK_ROOT) ? DEFAULT_STACK_ROOT : undefined));
+    const env = await DevEnvironment.up({ dir: values.dir!, mutualTls: values.mtls, broker: values.broker as 'rabbitmq' | 'redis' | undefined, stackRoot, rabbitMq43: values['rabbitmq-4.3'], log });
     log(`ready: broker ${env.state.broker}${env.state.mutualTls ? ' with mutual TLS' : ''}; worker settings in ${env.dir}/worker/celeryconfig.py`);
+    const stack = env.stack();
+    log(`servers from ${stack.root ?? 'this machine'}: rabbitmq ${stack.versions.rabbitmq ?? 'none'}, ${stack.redisEngine} ${stack.versions.redis ?? 'none'}, celery ${stack.versions.celery ?? 'none'}${stack.root ? `; run Celery with them: celery-tls dev run -- python3 -m celery -A tasks worker` : ''}`);
+    const production = { rabbitmq: DEFAULTS.rabbitmq.engineVersion, valkey: DEFAULTS.redis.engineVersion.valkey, celery: '5.5' };
+    const differences = differencesFromProduction(stack, production);
+    if (differences.length === 0) log('mirrors production: RabbitMQ 4, Valkey 8 and Celery 5.5; the settings are the ones production gets');
+    for (const d of differences) log(`differs from production: ${d}`);
+    if (differences.length > 0 && !stackRoot) log('for the production stack: bash scripts/current-stack, then celery-tls dev up again');
     return 0;
   }
   if (sub === 'env') {
@@ -108,6 +125,18 @@ async function dev(args: string[]): Promise<number> {
     const vars = { PYTHONPATH: `${env.dir}/${role}`, ...new CeleryConfig(env.celeryInput(role)).toEnvironment(), ...env.secretEnvironment() };
     for (const [k, v] of Object.entries(vars)) process.stdout.write(`export ${k}=${shellQuote(v)}\n`);
     return 0;
+  }
+  if (sub === 'run') {
+    if (!['worker', 'producer'].includes(values.role!)) throw new UsageError(`--role ${JSON.stringify(values.role)} is not allowed: use worker or producer`);
+    if (positionals.length === 0) throw new UsageError('dev run needs a command after --, e.g. celery-tls dev run -- python3 -m celery -A tasks worker');
+    const env = DevEnvironment.load(values.dir!);
+    const role = values.role as 'worker' | 'producer';
+    const vars = { PYTHONPATH: [`${env.dir}/${role}`, process.cwd()].join(':'), ...new CeleryConfig(env.celeryInput(role)).toEnvironment(), ...env.secretEnvironment() };
+    const stack = env.stack([process.cwd()]);
+    const [command, ...commandArgs] = positionals;
+    const c = stack.command(command === 'python3' || command === 'python' ? stack.python : command, commandArgs);
+    const r = spawnSync(c.command, c.args, { stdio: 'inherit', env: { ...process.env, ...vars } });
+    return r.status ?? 1;
   }
   if (sub === 'down') {
     await DevEnvironment.load(values.dir!).down(log);

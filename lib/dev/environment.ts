@@ -202,8 +202,8 @@ export class DevEnvironment {
   }
 
   /** Where this environment's servers and Celery come from. */
-  public stack(): ServerStack {
-    return this.state.stackRoot ? rootStack(this.state.stackRoot, [this.dir]) : hostStack();
+  public stack(binds: readonly string[] = []): ServerStack {
+    return this.state.stackRoot ? rootStack(this.state.stackRoot, [this.dir, ...binds]) : hostStack();
   }
 
   public redisServer(): RedisServer {

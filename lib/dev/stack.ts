@@ -103,3 +103,27 @@ export function minorVersion(version: string | undefined): string | undefined {
 export function isStackRoot(dir: string): boolean {
   return existsSync(join(dir, MARKER)) && readFileSync(join(dir, MARKER), 'utf8').length > 0;
 }
+
+/**
+ * How a local stack differs from what the library deploys by default (Amazon MQ's RabbitMQ, ElastiCache's Valkey,
+ * and the Celery the settings are written for): one line per difference, none when it mirrors production.
+ */
+export function differencesFromProduction(stack: Pick<ServerStack, 'versions' | 'redisEngine'>, production: { rabbitmq: string; valkey: string; celery: string }): string[] {
+  const out: string[] = [];
+  const major = (v: string | undefined) => Number(minorVersion(v)?.split('.')[0] ?? NaN);
+  const minor = minorVersion;
+  const { rabbitmq, redis, celery } = stack.versions;
+  if (!rabbitmq) out.push(`no rabbitmq-server here; production runs RabbitMQ ${production.rabbitmq}`);
+  else if (major(rabbitmq) !== major(production.rabbitmq)) {
+    out.push(`RabbitMQ ${minor(rabbitmq)} here, ${production.rabbitmq} in production: ${major(rabbitmq) < 4 ? 'classic queues and in-worker ETAs here, quorum queues and native delayed delivery there' : 'queue defaults differ'}`);
+  }
+  if (!redis) out.push(`no valkey-server or redis-server here; production runs Valkey ${production.valkey}`);
+  else if (stack.redisEngine !== 'valkey' || major(redis) !== major(production.valkey)) {
+    out.push(`${stack.redisEngine === 'valkey' ? 'Valkey' : 'Redis'} ${minor(redis)} here, Valkey ${production.valkey} in production`);
+  }
+  if (!celery) out.push(`no python3-celery here; the settings are written for Celery ${production.celery}`);
+  else if (major(celery) !== major(production.celery) || Number(minor(celery)?.split('.')[1]) < Number(production.celery.split('.')[1])) {
+    out.push(`Celery ${minor(celery)} here; production needs Celery ${production.celery} or later for RabbitMQ 4's quorum queues`);
+  }
+  return out;
+}
