@@ -264,7 +264,7 @@ describe('mutual TLS: client certificates and EXTERNAL login to RabbitMQ', () =>
     const input = env.celeryInput('worker', 'rabbitmq');
     const noCert = { ...input, broker: { ...input.broker, certFile: undefined, keyFile: undefined, loginMethod: undefined, username: 'celery' } };
     const secrets = { CELERY_TLS_BROKER_PASSWORD: env.password('rabbitmq'), CELERY_TLS_RESULT_BACKEND_PASSWORD: env.password('redis') };
-    const log = await withWorker(settingsFile(noCert, 'nocert'), secrets, 'nocert', (w) => w.logMatches(/Cannot connect to amqps|Unrecoverable error/));
+    const log = await withWorker(settingsFile(noCert, 'nocert'), secrets, 'nocert', (w) => w.logMatches(/Cannot connect to amqps|Unrecoverable error|CeleryTLSConfigError: start-up check/));
     expect(log).toMatch(/CERTIFICATE_REQUIRED|certificate required|handshake failure|Connection reset|EOF occurred|Socket closed|Server unexpectedly closed/i);
     expect(log).not.toMatch(/ready\.\s*$/m);
   });
