@@ -1,39 +1,56 @@
 /**
  * Celery over TLS against plaintext on the same servers, in one run: tasks per second with the rendered TLS settings
- * (amqps broker, rediss backend) and with plaintext listeners of the same rabbitmq-server and redis-server, plus the
- * TLS handshakes per 1,000 tasks (connections must be reused). Needs scripts/install-e2e-deps.
- *   npx tsx bench/celery.ts [tasks=2000] [rounds=2]
+ * and with plaintext listeners of the same rabbitmq-server/valkey-server (or redis-server), plus the TLS handshakes
+ * per 1,000 tasks (connections must be reused). Needs scripts/install-e2e-deps; --stack for the current stack.
+ *   npx tsx bench/celery.ts [--tasks 2000] [--rounds 2] [--broker rabbitmq|redis] [--stack DIR]
+ * (npm run bench:celery -- --stack /var/cache/celery-tls-constructs/debian13 --broker redis)
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { CeleryConfig } from '../lib';
 import { Capture, Worker, cleanup, devUp, produce, runDir, scratch } from '../test/e2e/harness';
 
-const TASKS = Number(process.argv[2] ?? 2000);
-const ROUNDS = Number(process.argv[3] ?? 2);
+const { values } = parseArgs({ options: { tasks: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '2' }, broker: { type: 'string', default: 'rabbitmq' }, stack: { type: 'string' } } });
+const TASKS = Number(values.tasks);
+const ROUNDS = Number(values.rounds);
+const BROKER = values.broker as 'rabbitmq' | 'redis';
 
 async function main() {
-  const env = await devUp({ name: 'bench', plaintextListeners: true });
+  const env = await devUp({ name: 'bench', plaintextListeners: true, stackRoot: values.stack });
+  const stack = env.stack();
   const s = env.state;
+  const input = env.celeryInput('worker', BROKER);
+  const config = new CeleryConfig(input);
   const tls = join(scratch('bench-tls'), 'celeryconfig.py');
-  writeFileSync(tls, new CeleryConfig(env.celeryInput('worker', 'rabbitmq')).toPythonModule('bench'));
-  const secrets = env.secretEnvironment('rabbitmq');
-  // The same reliability settings, minus TLS: a fair control.
+  writeFileSync(tls, config.toPythonModule('bench'));
+  const secrets = env.secretEnvironment(BROKER);
+  // The same reliability and queue settings, minus TLS: a fair control.
   const q = (v: string) => encodeURIComponent(v);
+  const o = config.model.options;
   const plain = join(scratch('bench-plain'), 'celeryconfig.py');
+  const backend = `redis://celery:${q(env.password('redis'))}@127.0.0.1:${s.redis!.plaintextPort}/${BROKER === 'redis' ? 1 : 0}`;
   writeFileSync(plain, [
-    `broker_url = "amqp://celery:${q(env.password('rabbitmq'))}@127.0.0.1:${s.rabbitmq!.plaintextPort}/celery"`,
-    `result_backend = "redis://celery:${q(env.password('redis'))}@127.0.0.1:${s.redis!.plaintextPort}/0"`,
-    'broker_transport_options = {"confirm_publish": True}', 'task_acks_late = True', 'task_reject_on_worker_lost = True',
-    'worker_prefetch_multiplier = 1', 'task_serializer = "json"', 'result_serializer = "json"', 'accept_content = ["json"]', '',
+    BROKER === 'rabbitmq'
+      ? `broker_url = "amqp://celery:${q(env.password('rabbitmq'))}@127.0.0.1:${s.rabbitmq!.plaintextPort}/celery"`
+      : `broker_url = "redis://celery:${q(env.password('redis'))}@127.0.0.1:${s.redis!.plaintextPort}/0"`,
+    `result_backend = "${backend}"`,
+    BROKER === 'rabbitmq' ? 'broker_transport_options = {"confirm_publish": True}' : '',
+    'task_acks_late = True', 'task_reject_on_worker_lost = True',
+    `worker_prefetch_multiplier = ${o.prefetchMultiplier}`, 'task_serializer = "json"', 'result_serializer = "json"', 'accept_content = ["json"]',
+    ...(o.quorumQueues ? ['task_default_queue_type = "quorum"'] : []),
+    ...(o.nativeDelayedDelivery ? ['task_default_exchange_type = "topic"'] : []), '',
   ].join('\n'));
 
+  // Celery 5.5 creates the queues named with -Q as classic ones: with quorum queues, use the default queue.
+  const ownQueue = !o.quorumQueues;
   const run = async (name: string, settings: string, env2: Record<string, string>, capture?: Capture) => {
-    const worker = new Worker(runDir(settings, `bench-${name}`), env2, `q-bench-${name}-${Date.now()}`).start();
+    const queue = ownQueue ? `q-bench-${name}-${Date.now()}` : '';
+    const worker = new Worker(runDir(settings, `bench-${name}`), env2, queue, { stack, consumeQueue: ownQueue }).start();
     try {
       await worker.ready();
       if (capture) await capture.start();
-      const r = await produce(runDir(settings, `bench-${name}-p`), env2, worker.queue, TASKS, `bench-${name}`, 600);
+      const r = await produce(runDir(settings, `bench-${name}-p`), env2, queue, TASKS, `bench-${name}`, 600, stack);
       if (capture) await capture.stop();
       if (r.received !== TASKS) throw new Error(`${name}: ${r.received}/${TASKS} results`);
       return TASKS / r.total_seconds;
@@ -47,11 +64,13 @@ async function main() {
     rates.tls.push(await run('tls', tls, secrets));
     rates.plaintext.push(await run('plaintext', plain, {}));
   }
-  const capture = new Capture([s.rabbitmq!.tlsPort, s.redis!.tlsPort]);
+  const capture = new Capture(BROKER === 'rabbitmq' ? [s.rabbitmq!.tlsPort, s.redis!.tlsPort] : [s.redis!.tlsPort]);
   await run('tls-captured', tls, secrets, capture);
   const hellos = capture.clientHellos();
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const result = {
+    stack: `${stack.root ?? 'host'}: rabbitmq ${stack.versions.rabbitmq}, ${stack.redisEngine} ${stack.versions.redis}, celery ${stack.versions.celery}`,
+    broker: BROKER,
     tasks: TASKS,
     rounds: ROUNDS,
     tasksPerSecond: { tls: Math.round(mean(rates.tls)), plaintext: Math.round(mean(rates.plaintext)) },
