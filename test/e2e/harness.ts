@@ -217,6 +217,15 @@ export class Capture {
   }
 }
 
+/** openssl s_client with one protocol flag against a loopback TLS port (a bad chain fails with -verify_return_error). */
+export function sClient(port: number, caFile: string, flags: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...flags, '-CAfile', caFile], { input: '', encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The flags that ask s_client for TLS 1.0 / 1.1 with every cipher allowed, so that only the server can refuse. */
+export const OLD_TLS = [['-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0'], ['-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0']];
+
 export function contains(haystack: Buffer, needle: string): boolean {
   return haystack.indexOf(Buffer.from(needle, 'utf8')) >= 0;
 }
