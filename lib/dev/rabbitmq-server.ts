@@ -30,8 +30,6 @@ export interface RabbitMqServerOptions {
    * resource's handler runs against it in the end-to-end suite. @default none
    */
   readonly managementPort?: number;
-  /** Extra rabbitmq.conf lines (the broker configuration the library gives Amazon MQ, e.g. consumer_timeout). */
-  readonly extraConfig?: readonly string[];
 }
 
 export function rabbitMqConf(o: RabbitMqServerOptions): string {
@@ -59,7 +57,6 @@ export function rabbitMqConf(o: RabbitMqServerOptions): string {
       `management.ssl.certfile = ${o.certFile}`,
       `management.ssl.keyfile = ${o.keyFile}`,
     ] : []),
-    ...(o.extraConfig ?? []),
     `log.file = ${join(o.dir, 'log', 'rabbit.log')}`,
     'log.file.level = info',
     'log.console = false',
@@ -143,11 +140,6 @@ export class RabbitMqServer {
       ...vhostDefinitions(vhost, users.map((u) => u.name), deadLetter),
     });
     this.ctl('delete_user', 'guest');
-  }
-
-  /** Another vhost for existing users (tests give each run a vhost of its own), set up like the first. */
-  public addVhost(vhost: string, users: string[], deadLetter?: DeadLetterModel): void {
-    this.importDefinitions(vhostDefinitions(vhost, users, deadLetter));
   }
 
   private importDefinitions(definitions: object): void {

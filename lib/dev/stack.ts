@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -71,7 +71,7 @@ export function hostStack(): ServerStack {
  */
 export function rootStack(rootDir: string, binds: readonly string[] = []): ServerStack {
   const root = resolve(rootDir);
-  if (!existsSync(join(root, MARKER))) throw new Error(`${root} is not a stack root made by scripts/current-stack (no ${MARKER}): run bash scripts/current-stack ${rootDir}`);
+  if (!isStackRoot(root)) throw new Error(`${root} is not a stack root made by scripts/current-stack (no ${MARKER}): run bash scripts/current-stack ${rootDir}`);
   const bwrap = ['/usr/bin/bwrap', '/bin/bwrap'].find((p) => existsSync(p));
   if (!bwrap) throw new Error('bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or run scripts/current-stack');
   const { valkey, versions } = versionsOf(root);
@@ -101,7 +101,7 @@ export function minorVersion(version: string | undefined): string | undefined {
 
 /** Whether `dir` holds a root made by scripts/current-stack. */
 export function isStackRoot(dir: string): boolean {
-  return existsSync(join(dir, MARKER)) && readFileSync(join(dir, MARKER), 'utf8').length > 0;
+  return existsSync(join(dir, MARKER));
 }
 
 /**
@@ -111,19 +111,18 @@ export function isStackRoot(dir: string): boolean {
 export function differencesFromProduction(stack: Pick<ServerStack, 'versions' | 'redisEngine'>, production: { rabbitmq: string; valkey: string; celery: string }): string[] {
   const out: string[] = [];
   const major = (v: string | undefined) => Number(minorVersion(v)?.split('.')[0] ?? NaN);
-  const minor = minorVersion;
   const { rabbitmq, redis, celery } = stack.versions;
   if (!rabbitmq) out.push(`no rabbitmq-server here; production runs RabbitMQ ${production.rabbitmq}`);
   else if (major(rabbitmq) !== major(production.rabbitmq)) {
-    out.push(`RabbitMQ ${minor(rabbitmq)} here, ${production.rabbitmq} in production: ${major(rabbitmq) < 4 ? 'classic queues and in-worker ETAs here, quorum queues and native delayed delivery there' : 'queue defaults differ'}`);
+    out.push(`RabbitMQ ${minorVersion(rabbitmq)} here, ${production.rabbitmq} in production: ${major(rabbitmq) < 4 ? 'classic queues and in-worker ETAs here, quorum queues and native delayed delivery there' : 'queue defaults differ'}`);
   }
   if (!redis) out.push(`no valkey-server or redis-server here; production runs Valkey ${production.valkey}`);
   else if (stack.redisEngine !== 'valkey' || major(redis) !== major(production.valkey)) {
-    out.push(`${stack.redisEngine === 'valkey' ? 'Valkey' : 'Redis'} ${minor(redis)} here, Valkey ${production.valkey} in production`);
+    out.push(`${stack.redisEngine === 'valkey' ? 'Valkey' : 'Redis'} ${minorVersion(redis)} here, Valkey ${production.valkey} in production`);
   }
   if (!celery) out.push(`no python3-celery here; the settings are written for Celery ${production.celery}`);
-  else if (major(celery) !== major(production.celery) || Number(minor(celery)?.split('.')[1]) < Number(production.celery.split('.')[1])) {
-    out.push(`Celery ${minor(celery)} here; production needs Celery ${production.celery} or later for RabbitMQ 4's quorum queues`);
+  else if (major(celery) !== major(production.celery) || Number(minorVersion(celery)?.split('.')[1]) < Number(production.celery.split('.')[1])) {
+    out.push(`Celery ${minorVersion(celery)} here; production needs Celery ${production.celery} or later for RabbitMQ 4's quorum queues`);
   }
   return out;
 }

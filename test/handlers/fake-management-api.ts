@@ -1,16 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IssuedCertificate } from '../../lib/dev/pki';
+import { passwordHash } from '../../lib/dev/rabbitmq-server';
 
 /** The broker admin of the stand-in; its password is distinctive so that a leak is found by substring search. */
 export const ADMIN = { username: 'admin', password: 'AdminPassw0rdNeverShown' };
 
-/** RabbitMQ's stored form: base64(salt[4] + sha256(salt + password)), with a fresh salt each time. */
-function rabbitHash(password: string): string {
-  const salt = randomBytes(4);
-  return Buffer.concat([salt, createHash('sha256').update(Buffer.concat([salt, Buffer.from(password)])).digest()]).toString('base64');
-}
 
 interface Permission {
   configure: string;
@@ -97,7 +92,7 @@ export class FakeManagementApi {
       if (method === 'GET') {
         const password = this.users.get(parts[1]);
         if (password === undefined) return send(404, { error: 'Object Not Found', reason: 'Not Found' });
-        return send(200, { name: parts[1], password_hash: rabbitHash(password), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: (this.tags.get(parts[1]) ?? '').split(',').filter(Boolean) });
+        return send(200, { name: parts[1], password_hash: passwordHash(password), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: (this.tags.get(parts[1]) ?? '').split(',').filter(Boolean) });
       }
       if (method === 'PUT') {
         this.tags.set(parts[1], Array.isArray(json.tags) ? json.tags.join(',') : (json.tags ?? ''));

@@ -1,6 +1,7 @@
 import { createHandler, type RabbitMqUsersProperties } from '../../lib/handlers/rabbitmq-users';
 import { createRotationHandler, passwordMatches, type RotationEvent } from '../../lib/handlers/rabbitmq-users/rotation';
 import { createCertificateAuthority, issueCertificate, type IssuedCertificate } from '../../lib/dev/pki';
+import { passwordHash } from '../../lib/dev/rabbitmq-server';
 import { ADMIN, FakeManagementApi } from './fake-management-api';
 import { FakeSecrets } from './fake-secrets';
 
@@ -188,5 +189,7 @@ test('passwordMatches checks RabbitMQ salted hashes (sha256 and sha512) and refu
   expect(passwordMatches({ password_hash: hash('sha256', 'right'), hashing_algorithm: 'rabbit_password_hashing_sha256' }, 'wrong')).toBe(false);
   expect(passwordMatches({ password_hash: hash('sha512', 'right'), hashing_algorithm: 'rabbit_password_hashing_sha512' }, 'right')).toBe(true);
   expect(passwordMatches({ password_hash: hash('sha256', 'right'), hashing_algorithm: 'unknown' }, 'right')).toBe(false);
+  // The hashes celery-tls dev gives RabbitMQ users (definitions import) are the same scheme.
+  expect(passwordMatches({ password_hash: passwordHash('right/+%@:!'), hashing_algorithm: 'rabbit_password_hashing_sha256' }, 'right/+%@:!')).toBe(true);
   expect(passwordMatches({}, 'right')).toBe(false);
 });

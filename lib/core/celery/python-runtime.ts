@@ -358,8 +358,8 @@ def _celery_tls_without_transient_queues():
     return False, False
 
 
-_CELERY_TLS_TLS_FAILURES = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "WRONG_VERSION_NUMBER", "SSL",
-                            "hostname", "Hostname", "AuthenticationError", "ACCESS_REFUSED", "WRONGPASS", "NOAUTH")
+# Failures that waiting cannot mend: TLS (every ssl error's text names SSL, a wrong CA or host name included) and login.
+_CELERY_TLS_TLS_FAILURES = ("SSL", "AuthenticationError", "ACCESS_REFUSED", "WRONGPASS", "NOAUTH")
 
 
 def _celery_tls_startup_check(seconds):
