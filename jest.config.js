@@ -10,6 +10,8 @@ module.exports = {
     '^celery-tls-constructs$': '<rootDir>/lib/index.ts',
     '^celery-tls-constructs/cdk$': '<rootDir>/lib/cdk/index.ts',
     '^celery-tls-constructs/cdktf$': '<rootDir>/lib/cdktf/index.ts',
+    '^celery-tls-constructs/cdk/testing$': '<rootDir>/lib/cdk/testing.ts',
+    '^celery-tls-constructs/cdktf/testing$': '<rootDir>/lib/cdktf/testing.ts',
   },
   // Ordinary unit tests skip aws-cdk-lib's built-in CloudFormation validation (about 1.5 s per synth);
   // the compliance tests turn it back on explicitly.

@@ -1,29 +1,28 @@
 /**
- * celery-tls-constructs core: specs, defaults, validation, network and IAM models, and the Celery configuration.
- * Framework-free: imports nothing from aws-cdk-lib, cdktf or constructs.
+ * celery-tls-constructs: what users of either target write or read. The Celery configuration (also from a manifest,
+ * without any infrastructure library), the enumerations, the defaults, the errors and the guard's options.
+ * Framework-free: imports nothing from aws-cdk-lib, cdktf or constructs. The adapters are `celery-tls-constructs/cdk`
+ * and `celery-tls-constructs/cdktf`; their test helpers `.../cdk/testing` and `.../cdktf/testing`.
  */
-export * from './core/types';
-export * from './core/defaults';
-export * from './core/errors';
-export * from './core/ports';
-export * from './core/names';
-export * from './core/secrets';
-export * from './core/windows';
-export * from './core/subnets';
-export * from './core/redis';
-export * from './core/rabbitmq';
-export * from './core/rabbitmq-users';
-export * from './core/rabbitmq-dead-letter';
-export * from './core/redis-rbac';
-export * from './core/rabbitmq-mtls';
-export * from './core/network';
-export * from './core/iam';
-export * from './core/terraform';
-export * from './core/guard';
-export * from './core/version';
-export * from './core/celery/model';
-export * from './core/celery/endpoints';
-export * from './core/celery/environment';
-export * from './core/celery/manifest';
-export * from './core/celery/python';
-export * from './core/celery/config';
+export { CELERY_CONFIG_FORMATS, CeleryConfig } from './core/celery/config';
+export type { CeleryConfigFormat } from './core/celery/config';
+export type { CeleryManifest } from './core/celery/manifest';
+export type { CeleryConfigInput, CeleryConfigModel, CeleryEndpoint, CeleryOptions, TlsScheme } from './core/celery/model';
+export { DEFAULTS } from './core/defaults';
+export { ValidationError } from './core/errors';
+export type { ValidationIssue } from './core/errors';
+export { CeleryEncryptionGuardError } from './core/guard';
+export type { CeleryEncryptionGuardOptions, EncryptionFindings, GuardResult, GuardViolation } from './core/guard';
+export type { IamStatementModel } from './core/iam';
+export { PORTS } from './core/ports';
+export type { MaintenanceWindowStart, RabbitMqBrokerOptions, RabbitMqBrokerSpec } from './core/rabbitmq';
+export type { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec, SubordinateCaOptions, SubordinateCaSpec } from './core/rabbitmq-mtls';
+export { CeleryRole } from './core/rabbitmq-users';
+export type { RabbitMqApplicationUserSpec, RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec, RabbitMqPermissions } from './core/rabbitmq-users';
+export type { RedisCacheOptions, RedisCacheSpec } from './core/redis';
+export type { RedisRbacOptions, RedisRbacSpec, RedisRbacUserSpec } from './core/redis-rbac';
+export type { GeneratedSecretShape } from './core/secrets';
+export type { SubnetFact } from './core/subnets';
+export type { TerraformRedisOptions, TerraformRedisSpec } from './core/terraform';
+export { AuthTokenUpdateStrategy, BrokerDeploymentMode, CacheEngine, DayOfWeek, NetworkRole, TransitEncryptionMode } from './core/types';
+export { VERSION } from './core/version';

@@ -1,4 +1,4 @@
-import { ValidationError } from '../lib';
+import { ValidationError } from '../lib/core';
 
 /** The error of class `type` that `fn` throws; fails when it throws nothing or another error. */
 export function thrownAs<T extends Error>(type: new (...args: any[]) => T, fn: () => unknown): T {

@@ -5,14 +5,8 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
-import {
-  ASSET_HASH_MASK,
-  CeleryEncryptionGuardError,
-  CeleryTlsMatchers,
-  assertCeleryTransportEncrypted,
-  celeryTlsMatchers,
-  maskAssetHashes,
-} from 'celery-tls-constructs/cdk';
+import { CeleryEncryptionGuardError } from 'celery-tls-constructs/cdk';
+import { ASSET_HASH_MASK, CeleryTlsMatchers, assertCeleryTransportEncrypted, celeryTlsMatchers, maskAssetHashes } from 'celery-tls-constructs/cdk/testing';
 import { CeleryTlsExampleStack } from '../cdk/stack';
 
 declare global {

@@ -4,14 +4,8 @@
  */
 import { join } from 'node:path';
 import { AssetType, TerraformAsset, TerraformOutput, Testing } from 'cdktf';
-import {
-  ASSET_HASH_MASK,
-  CeleryEncryptionGuardError,
-  CeleryTlsMatchers,
-  assertCeleryTransportEncrypted,
-  celeryTlsMatchers,
-  maskAssetHashes,
-} from 'celery-tls-constructs/cdktf';
+import { CeleryEncryptionGuardError } from 'celery-tls-constructs/cdktf';
+import { ASSET_HASH_MASK, CeleryTlsMatchers, assertCeleryTransportEncrypted, celeryTlsMatchers, maskAssetHashes } from 'celery-tls-constructs/cdktf/testing';
 import { CeleryTlsExampleStack } from '../cdktf/stack';
 
 declare global {

@@ -5,18 +5,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import {
-  CeleryConfig,
-  CeleryEndpoint,
-  CeleryOptions,
-  CeleryRole,
-  NetworkRole,
-  SECURITY_GROUP_DESCRIPTIONS,
-  ValidationError,
-  celeryIngressRules,
-  secretVariables,
-  ruleDescription,
-} from '../index';
+import { CeleryConfig } from '../core/celery/config';
+import { secretVariables } from '../core/celery/environment';
+import { CeleryEndpoint, CeleryOptions } from '../core/celery/model';
+import { ValidationError } from '../core/errors';
+import { celeryIngressRules, ruleDescription, SECURITY_GROUP_DESCRIPTIONS } from '../core/network';
+import { CeleryRole } from '../core/rabbitmq-users';
+import { NetworkRole } from '../core/types';
 import { CDK_CONTEXT, PlacementProps, warn } from './common';
 import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
 import { RabbitMqApplicationUsers, RabbitMqApplicationUsersProps } from './rabbitmq-users';

@@ -5,17 +5,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import {
-  DEFAULTS,
-  GeneratedSecretShape,
-  IamStatementModel,
-  ResolveContext,
-  SubnetFact,
-  ValidationError,
-  ValidationIssue,
-  ValidationResult,
-  logsKeyPolicyStatement,
-} from '../index';
+import { DEFAULTS } from '../core/defaults';
+import { ResolveContext, ValidationError, ValidationIssue, ValidationResult } from '../core/errors';
+import { IamStatementModel, logsKeyPolicyStatement } from '../core/iam';
+import { GeneratedSecretShape } from '../core/secrets';
+import { SubnetFact } from '../core/subnets';
 
 /** Tells the core which values are CDK tokens. */
 export const CDK_CONTEXT: ResolveContext = { isUnresolved: (value: unknown) => Token.isUnresolved(value) };

@@ -1,5 +1,6 @@
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { BrokerClientCertificateOptions, RedisRbacOptions, SubordinateCaOptions } from '../index';
+import { BrokerClientCertificateOptions, SubordinateCaOptions } from '../core/rabbitmq-mtls';
+import { RedisRbacOptions } from '../core/redis-rbac';
 
 /**
  * How a cache authenticates clients with an AUTH token.

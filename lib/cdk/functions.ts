@@ -5,7 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULTS, IamStatementModel, VPC_FUNCTION_NETWORK_STATEMENT, logWriteStatement } from '../index';
+import { DEFAULTS } from '../core/defaults';
+import { IamStatementModel, logWriteStatement, VPC_FUNCTION_NETWORK_STATEMENT } from '../core/iam';
 import { handlerAssetDir } from './assets';
 import { createLogGroup, toPolicyStatement } from './common';
 

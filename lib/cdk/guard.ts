@@ -1,19 +1,6 @@
 import { Annotations, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import {
-  CeleryEncryptionGuardOptions,
-  GuardContext,
-  GuardFact,
-  GuardResult,
-  GuardedBroker,
-  GuardedCache,
-  GuardedIngressRule,
-  GuardedScope,
-  GuardedSecret,
-  checkEncryptionGuard,
-  formatGuardViolation,
-  mergeGuardedScopes,
-} from '../index';
+import { CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact, GuardResult, mergeGuardedScopes } from '../core/guard';
 
 /** A CloudFormation resource as it appears in a template. */
 export interface CfnResourceJson {

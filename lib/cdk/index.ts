@@ -1,10 +1,10 @@
-/** celery-tls-constructs for the AWS CDK (aws-cdk-lib). */
-export * from './credentials';
-export * from './redis-cache';
+/** celery-tls-constructs for the AWS CDK (aws-cdk-lib): the constructs, their props and choices, and the core's public names. */
+export * from '../index';
+export * from './celery-transport';
+export { BrokerClientCertificates, BrokerCredentials, RedisAuth } from './credentials';
+export { CeleryEncryptionGuard } from './guard';
+export type { CeleryEncryptionGuardProps } from './guard';
+export type { PlacementProps } from './common';
 export * from './rabbitmq-broker';
 export * from './rabbitmq-users';
-export * from './celery-transport';
-export * from './guard';
-export * from './testing';
-export { CDK_CONTEXT, PlacementProps } from './common';
-export * from '../index';
+export * from './redis-cache';

@@ -6,23 +6,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import {
-  DEFAULTS,
-  PORTS,
-  RabbitMqBrokerOptions,
-  RabbitMqMutualTlsSpec,
-  brokerCaReadStatements,
-  brokerRoleTrustConditions,
-  renderMutualTlsRabbitMqConf,
-  renderRabbitMqConf,
-  resolveRabbitMqMutualTlsSpec,
-  resolveSubordinateCaSpec,
-  RabbitMqBrokerSpec,
-  ValidationError,
-  chooseSubnets,
-  readSecretStatements,
-  resolveRabbitMqBrokerSpec,
-} from '../index';
+import { DEFAULTS } from '../core/defaults';
+import { ValidationError } from '../core/errors';
+import { readSecretStatements } from '../core/iam';
+import { PORTS } from '../core/ports';
+import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
+import { brokerCaReadStatements, brokerRoleTrustConditions, RabbitMqMutualTlsSpec, renderMutualTlsRabbitMqConf, resolveRabbitMqMutualTlsSpec, resolveSubordinateCaSpec } from '../core/rabbitmq-mtls';
+import { chooseSubnets } from '../core/subnets';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts, toPolicyStatement } from './common';
 import { BrokerClientCertificates, BrokerCredentials } from './credentials';
 

@@ -6,24 +6,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import {
-  CeleryEndpoint,
-  CeleryRole,
-  DEFAULTS,
-  IamStatementModel,
-  PORTS,
-  RabbitMqApplicationUsersOptions,
-  RabbitMqApplicationUsersSpec,
-  applicationUsersFunctionStatements,
-  rabbitMqCeleryEndpoint,
-  readSecretStatements,
-  resolveRabbitMqApplicationUsersSpec,
-  rotationFunctionStatements,
-  RabbitMqMutualTlsSpec,
-  clientCertificateIssuerStatements,
-  clientCertificateShape,
-  userServing,
-} from '../index';
+import { rabbitMqCeleryEndpoint } from '../core/celery/endpoints';
+import { CeleryEndpoint } from '../core/celery/model';
+import { DEFAULTS } from '../core/defaults';
+import { IamStatementModel, readSecretStatements } from '../core/iam';
+import { PORTS } from '../core/ports';
+import { clientCertificateIssuerStatements, clientCertificateShape, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
+import { applicationUsersFunctionStatements, CeleryRole, RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec, resolveRabbitMqApplicationUsersSpec, rotationFunctionStatements, userServing } from '../core/rabbitmq-users';
 import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, grantStatements } from './common';
 import { createLibraryFunction, createProviderRole } from './functions';
 import { RabbitMqBroker } from './rabbitmq-broker';

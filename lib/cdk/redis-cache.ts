@@ -8,24 +8,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import {
-  CeleryEndpoint,
-  CeleryRole,
-  DEFAULTS,
-  RedisRbacSpec,
-  userServing,
-  redisUserRotationStatements,
-  resolveRedisRbacSpec,
-  RedisCacheOptions,
-  RedisCacheSpec,
-  ValidationError,
-  chooseSubnets,
-  checkSecretField,
-  IssueCollector,
-  readSecretStatements,
-  resolveRedisCacheSpec,
-  redisCeleryEndpoint,
-} from '../index';
+import { redisCeleryEndpoint } from '../core/celery/endpoints';
+import { CeleryEndpoint } from '../core/celery/model';
+import { DEFAULTS } from '../core/defaults';
+import { IssueCollector, ValidationError } from '../core/errors';
+import { readSecretStatements } from '../core/iam';
+import { CeleryRole, userServing } from '../core/rabbitmq-users';
+import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from '../core/redis';
+import { RedisRbacSpec, redisUserRotationStatements, resolveRedisRbacSpec } from '../core/redis-rbac';
+import { checkSecretField } from '../core/secrets';
+import { chooseSubnets } from '../core/subnets';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
 import { RedisAuth } from './credentials';
 import { createLibraryFunction } from './functions';

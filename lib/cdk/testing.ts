@@ -1,10 +1,4 @@
-import {
-  CeleryEncryptionGuardOptions,
-  EncryptionFindings,
-  assertEncryptionFindings,
-  checkEncryptionGuard,
-  encryptionMatcherResult,
-} from '../index';
+import { assertEncryptionFindings, CeleryEncryptionGuardOptions, checkEncryptionGuard, EncryptionFindings, encryptionMatcherResult } from '../core/guard';
 import { CFN_GUARD_CONTEXT, CfnResourceJson, describeCloudFormation } from './guard';
 
 /**

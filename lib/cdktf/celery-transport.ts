@@ -1,19 +1,13 @@
 import { Construct } from 'constructs';
-import {
-  CeleryConfig,
-  CeleryEndpoint,
-  CeleryOptions,
-  IamStatementModel,
-  NAME_RULES,
-  NetworkRole,
-  SECURITY_GROUP_DESCRIPTIONS,
-  ValidationError,
-  celeryIngressRules,
-  ecsSecretValueFrom,
-  secretVariables,
-  physicalNameFromPath,
-  ruleDescription,
-} from '../index';
+import { CeleryConfig } from '../core/celery/config';
+import { secretVariables } from '../core/celery/environment';
+import { CeleryEndpoint, CeleryOptions } from '../core/celery/model';
+import { ValidationError } from '../core/errors';
+import { IamStatementModel } from '../core/iam';
+import { NAME_RULES } from '../core/names';
+import { celeryIngressRules, ruleDescription, SECURITY_GROUP_DESCRIPTIONS } from '../core/network';
+import { ecsSecretValueFrom, physicalNameFromPath } from '../core/terraform';
+import { NetworkRole } from '../core/types';
 import { CDKTF_CONTEXT, PlacementProps, SecretSource, policyDocument, warn } from './common';
 import { CelerySecurityGroup, IConnectable, ISecurityGroupPeer } from './connections';
 import { SsmParameter, TerraformOutput } from './provider';

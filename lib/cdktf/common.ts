@@ -1,15 +1,9 @@
 import { Construct } from 'constructs';
-import {
-  DEFAULTS,
-  GeneratedSecretShape,
-  IamStatementModel,
-  ResolveContext,
-  SubnetFact,
-  ValidationError,
-  ValidationIssue,
-  ValidationResult,
-  logsKeyPolicyStatement,
-} from '../index';
+import { DEFAULTS } from '../core/defaults';
+import { ResolveContext, ValidationError, ValidationIssue, ValidationResult } from '../core/errors';
+import { IamStatementModel, logsKeyPolicyStatement } from '../core/iam';
+import { GeneratedSecretShape } from '../core/secrets';
+import { SubnetFact } from '../core/subnets';
 import {
   Annotations,
   CloudwatchLogGroup,

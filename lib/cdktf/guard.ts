@@ -1,19 +1,5 @@
 import { IConstruct } from 'constructs';
-import {
-  CeleryEncryptionGuardError,
-  CeleryEncryptionGuardOptions,
-  GuardContext,
-  GuardFact,
-  GuardResult,
-  GuardedBroker,
-  GuardedCache,
-  GuardedIngressRule,
-  GuardedScope,
-  GuardedSecret,
-  checkEncryptionGuard,
-  formatGuardViolation,
-  mergeGuardedScopes,
-} from '../index';
+import { CeleryEncryptionGuardError, CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact, GuardResult, mergeGuardedScopes } from '../core/guard';
 import { Annotations, DefaultTokenResolver, IAspect, StringConcat, TerraformResource, TerraformStack, Tokenization } from './provider';
 
 /** A synthesized Terraform JSON document (`cdk.tf.json`, or `Testing.synth(stack)` parsed). */

@@ -1,12 +1,13 @@
-/** celery-tls-constructs for CDK for Terraform (cdktf + @cdktf/provider-aws). */
-export * from './credentials';
-export * from './connections';
-export * from './redis-cache';
-export * from './rabbitmq-broker';
+/** celery-tls-constructs for CDK for Terraform (cdktf + @cdktf/provider-aws): the constructs, their props and choices, and the core's public names. */
+export * from '../index';
 export * from './celery-transport';
-export * from './guard';
-export * from './testing';
-export { CDKTF_CONTEXT, PlacementProps, SecretSource, AwsFacts, awsFacts, policyDocument } from './common';
+export { CelerySecurityGroup, Connections } from './connections';
+export type { IConnectable, ISecurityGroupPeer } from './connections';
+export { BrokerCredentials, RedisAuth } from './credentials';
+export { CeleryEncryptionGuard } from './guard';
+export type { CeleryEncryptionGuardProps } from './guard';
+export type { AwsFacts, PlacementProps, SecretSource } from './common';
 // The provider class the constructs are rendered with, so that an app configures the same one.
 export { AwsProvider } from './provider';
-export * from '../index';
+export * from './rabbitmq-broker';
+export * from './redis-cache';

@@ -1,20 +1,14 @@
 import { Construct } from 'constructs';
-import {
-  CeleryEndpoint,
-  DEFAULTS,
-  IamStatementModel,
-  NAME_RULES,
-  PORTS,
-  RabbitMqBrokerOptions,
-  RabbitMqBrokerSpec,
-  ValidationError,
-  chooseSubnets,
-  physicalNameFromPath,
-  readSecretStatements,
-  resolveRabbitMqBrokerSpec,
-  rabbitMqCeleryEndpoint,
-  renderRabbitMqConf,
-} from '../index';
+import { rabbitMqCeleryEndpoint } from '../core/celery/endpoints';
+import { CeleryEndpoint } from '../core/celery/model';
+import { DEFAULTS } from '../core/defaults';
+import { ValidationError } from '../core/errors';
+import { IamStatementModel, readSecretStatements } from '../core/iam';
+import { NAME_RULES } from '../core/names';
+import { PORTS } from '../core/ports';
+import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
+import { chooseSubnets } from '../core/subnets';
+import { physicalNameFromPath } from '../core/terraform';
 import { CDKTF_CONTEXT, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource, applyIssues, awsFacts, createKey } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { BrokerCredentials } from './credentials';

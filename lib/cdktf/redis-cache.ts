@@ -1,23 +1,14 @@
 import { Construct } from 'constructs';
-import {
-  CeleryEndpoint,
-  DEFAULTS,
-  IamStatementModel,
-  IssueCollector,
-  NAME_RULES,
-  RedisCacheOptions,
-  RedisCacheSpec,
-  TerraformRedisOptions,
-  TerraformRedisSpec,
-  ValidationError,
-  checkSecretField,
-  chooseSubnets,
-  physicalNameFromPath,
-  readSecretStatements,
-  resolveRedisCacheSpec,
-  resolveTerraformRedisSpec,
-  redisCeleryEndpoint,
-} from '../index';
+import { redisCeleryEndpoint } from '../core/celery/endpoints';
+import { CeleryEndpoint } from '../core/celery/model';
+import { DEFAULTS } from '../core/defaults';
+import { IssueCollector, ValidationError } from '../core/errors';
+import { IamStatementModel, readSecretStatements } from '../core/iam';
+import { NAME_RULES } from '../core/names';
+import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from '../core/redis';
+import { checkSecretField } from '../core/secrets';
+import { chooseSubnets } from '../core/subnets';
+import { physicalNameFromPath, resolveTerraformRedisSpec, TerraformRedisOptions, TerraformRedisSpec } from '../core/terraform';
 import { CDKTF_CONTEXT, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource, awsFacts, createKey, createLogGroup, warn } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { RedisAuth } from './credentials';

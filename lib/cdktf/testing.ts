@@ -1,10 +1,4 @@
-import {
-  CeleryEncryptionGuardOptions,
-  EncryptionFindings,
-  assertEncryptionFindings,
-  checkEncryptionGuard,
-  encryptionMatcherResult,
-} from '../index';
+import { assertEncryptionFindings, CeleryEncryptionGuardOptions, checkEncryptionGuard, EncryptionFindings, encryptionMatcherResult } from '../core/guard';
 import { TF_GUARD_CONTEXT, TerraformJson, describeTerraform } from './guard';
 
 /**

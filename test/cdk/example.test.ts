@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { CeleryTlsExampleStack } from '../../examples/cdk/stack';
-import { CeleryRole } from '../../lib';
+import { CeleryRole } from '../../lib/core';
 import { Template, allFindings, brokerFindings, cacheFindings, ingressPorts, isSecretsManagerReference, keyAndSecretFindings, networkFindings } from './security';
 
 // GIVEN the example app exactly as `npx cdk synth` builds it (environment-agnostic, no AWS account)

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { CeleryTlsExampleStack } from '../../examples/cdktf/stack';
-import { CeleryConfig } from '../../lib';
+import { CeleryConfig } from '../../lib/core';
 import {
   DataAwsSecretsmanagerRandomPassword,
   ElasticacheParameterGroup,

@@ -1,5 +1,5 @@
 import { App, TerraformElement, TerraformStack, Testing } from 'cdktf';
-import { SubnetFact } from '../../lib';
+import { SubnetFact } from '../../lib/core';
 import { TfJson } from './security';
 
 export const VPC_ID = 'vpc-0123456789abcdef0';

@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cdk from '../../lib/cdk';
 import * as tf from '../../lib/cdktf';
-import { BrokerDeploymentMode, CacheEngine, DayOfWeek, ValidationError } from '../../lib';
+import { BrokerDeploymentMode, CacheEngine, DayOfWeek, ValidationError } from '../../lib/core';
 import { stackWithVpc } from '../cdk/helpers';
 import { VPC_ID, subnets, tfStack } from './helpers';
 import { thrown } from '../thrown';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CeleryConfig } from '../../lib';
+import { CeleryConfig } from '../../lib/core';
 
 const ROOT = join(__dirname, '..', '..');
 const manifest = new CeleryConfig({

@@ -5,7 +5,7 @@ import {
   TransitEncryptionMode,
   resolveRabbitMqBrokerSpec,
   resolveRedisCacheSpec,
-} from '../../lib';
+} from '../../lib/core';
 
 describe('RedisCache defaults', () => {
   const result = resolveRedisCacheSpec({}, {}, LITERAL_CONTEXT);

@@ -9,7 +9,7 @@ import {
   physicalNameFromPath,
   rabbitMqUserShape,
   redisAuthTokenShape,
-} from '../../lib';
+} from '../../lib/core';
 
 /**
  * Property-based tests of the name and secret-shape validators, with a small seeded generator (mulberry32). Each

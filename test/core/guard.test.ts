@@ -6,7 +6,7 @@ import {
   checkEncryptionGuard,
   celeryPorts,
   formatGuardViolations,
-} from '../../lib';
+} from '../../lib/core';
 
 /** The guard's rules on neutral descriptions: one good scope, then one change per case. */
 const EXPR: GuardContext = { isExpression: (v) => typeof v === 'string' && v.startsWith('${') };

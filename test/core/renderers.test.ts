@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CeleryConfig, MANIFEST_SCHEMA, VERSION, findManifests } from '../../lib';
+import { CeleryConfig, MANIFEST_SCHEMA, VERSION, findManifests } from '../../lib/core';
 
 const amqps = { scheme: 'amqps' as const, host: 'b-1.mq.eu-west-1.on.aws', port: 5671, vhost: 'celery', username: 'app', secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:b', engine: 'rabbitmq', engineVersion: '4.2' };
 const rediss = { scheme: 'rediss' as const, host: 'master.r.cache.amazonaws.com', port: 6380, db: 0, username: '', secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:r', engine: 'valkey', engineVersion: '8.2' };

@@ -7,7 +7,7 @@ import {
   ecsSecretValueFrom,
   physicalNameFromPath,
   resolveTerraformRedisSpec,
-} from '../../lib';
+} from '../../lib/core';
 
 const generated = { enabled: true, generated: true };
 

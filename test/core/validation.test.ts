@@ -14,7 +14,7 @@ import {
   resolveRabbitMqBrokerSpec,
   resolveRedisCacheSpec,
   CeleryConfigInput,
-} from '../../lib';
+} from '../../lib/core';
 
 /** A fake token marker, the way each adapter's isUnresolved recognises its own tokens. */
 const TOKEN = '${Token[TOKEN.1]}';

@@ -2,7 +2,7 @@ import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Testing } from 'cdktf';
 import * as cdk from '../../lib/cdk';
 import * as tf from '../../lib/cdktf';
-import { TransitEncryptionMode } from '../../lib';
+import { TransitEncryptionMode } from '../../lib/core';
 import { CeleryTlsExampleStack } from '../../examples/cdk/stack';
 import { CeleryTlsExampleStack as TfExampleStack } from '../../examples/cdktf/stack';
 import { stackWithVpc } from '../cdk/helpers';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CeleryConfig, CeleryConfigInput } from '../../lib';
+import { CeleryConfig, CeleryConfigInput } from '../../lib/core';
 import { DevEnvironment } from '../../lib/dev/environment';
 import { createCertificateAuthority, loadCertificateAuthority, writeCertificate } from '../../lib/dev/pki';
 import { createCertificateRotationHandler } from '../../lib/handlers/client-certificates';

@@ -13,7 +13,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CeleryBroker, CeleryResultBackend, CeleryTransport, RedisAuth } from '../../lib/cdk';
-import { CeleryRole, DEFAULTS } from '../../lib';
+import { CeleryRole, DEFAULTS } from '../../lib/core';
 import { RabbitMqUsersProperties, createHandler } from '../../lib/handlers/rabbitmq-users';
 import { ManagementApi, exchangePath, vhostPath } from '../../lib/handlers/rabbitmq-users/management';
 import { DevEnvironment } from '../../lib/dev/environment';

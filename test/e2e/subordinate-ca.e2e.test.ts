@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CeleryConfig } from '../../lib';
+import { CeleryConfig } from '../../lib/core';
 import { createCertificateAuthority, createSubordinateCertificateAuthority, issueCertificate, writeCertificate, type IssuedCertificate } from '../../lib/dev/pki';
 import { freePort } from '../../lib/dev/process';
 import { RabbitMqServer } from '../../lib/dev/rabbitmq-server';

@@ -7,7 +7,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { DefaultTokenResolver, StringConcat, TerraformElement, TerraformOutput, TerraformStack, Testing, Token as TfToken, Tokenization } from 'cdktf';
 import * as cdk from '../../lib/cdk';
 import * as tf from '../../lib/cdktf';
-import { BrokerDeploymentMode, CacheEngine, TransitEncryptionMode } from '../../lib';
+import { BrokerDeploymentMode, CacheEngine, TransitEncryptionMode } from '../../lib/core';
 import { stackWithVpc, templateOf } from '../cdk/helpers';
 import { VPC_ID, subnets, tfStack } from '../cdktf/helpers';
 import { TfJson } from '../cdktf/security';

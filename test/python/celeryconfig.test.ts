@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CeleryConfig, CeleryConfigInput, ResolveContext } from '../../lib';
+import { CeleryConfig, CeleryConfigInput, ResolveContext } from '../../lib/core';
 import { inspect, tempFile } from './harness';
 
 const BROKER_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:broker-AbCdEf';

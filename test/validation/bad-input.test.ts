@@ -1,4 +1,4 @@
-import { ValidationIssue } from '../../lib';
+import { ValidationIssue } from '../../lib/core';
 import { BAD_INPUTS, errorOf } from './cases';
 
 /**

@@ -4,7 +4,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { TerraformVariable } from 'cdktf';
 import * as cdk from '../../lib/cdk';
 import * as tf from '../../lib/cdktf';
-import { AuthTokenUpdateStrategy, BrokerDeploymentMode, CacheEngine, DayOfWeek, TransitEncryptionMode, ValidationError } from '../../lib';
+import { AuthTokenUpdateStrategy, BrokerDeploymentMode, CacheEngine, DayOfWeek, TransitEncryptionMode, ValidationError } from '../../lib/core';
 import { stackWithVpc } from '../cdk/helpers';
 import { VPC_ID, subnets, tfStack } from '../cdktf/helpers';
 import { thrown } from '../thrown';
