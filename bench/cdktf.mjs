@@ -17,20 +17,28 @@ const env = { ...process.env, CHECKPOINT_DISABLE: '1' };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function requireMs() {
-  const code = "const t = process.hrtime.bigint(); require('celery-tls-constructs/cdktf'); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));";
+  const code =
+    "const t = process.hrtime.bigint(); require('celery-tls-constructs/cdktf'); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));";
   return Number(execFileSync(process.execPath, ['-e', code], { cwd: root, env }).toString());
 }
 
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const apps = {
-  node: { library: [join(root, 'dist/examples/cdktf/main.js')], baseline: [join(root, 'dist/bench/cdktf-baseline.js')] },
+  node: {
+    library: [join(root, 'dist/examples/cdktf/main.js')],
+    baseline: [join(root, 'dist/bench/cdktf-baseline.js')],
+  },
   tsx: { library: [tsx, join(root, 'examples/cdktf/main.ts')], baseline: [tsx, join(root, 'bench/cdktf-baseline.ts')] },
 };
 
 function synth(args) {
   const out = mkdtempSync(join(tmpdir(), 'bench-cdktf-'));
   const start = process.hrtime.bigint();
-  execFileSync(process.execPath, args, { cwd: root, env: { ...env, CDKTF_OUTDIR: out }, stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(process.execPath, args, {
+    cwd: root,
+    env: { ...env, CDKTF_OUTDIR: out },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
   const stack = Object.values(manifest.stacks)[0];
@@ -40,9 +48,14 @@ function synth(args) {
 
 requireMs(); // warm the file system cache
 const requireTimes = Array.from({ length: runs }, requireMs);
-const result = { runs, requireMs: { median: Math.round(median(requireTimes)), max: Math.round(Math.max(...requireTimes)) }, synth: {} };
+const result = {
+  runs,
+  requireMs: { median: Math.round(median(requireTimes)), max: Math.round(Math.max(...requireTimes)) },
+  synth: {},
+};
 for (const [runner, pair] of Object.entries(apps)) {
-  synth(pair.library); synth(pair.baseline); // warm caches (tsx's transform cache, the file system)
+  synth(pair.library);
+  synth(pair.baseline); // warm caches (tsx's transform cache, the file system)
   const times = { library: [], baseline: [] };
   const counts = {};
   for (let i = 0; i < runs; i++) {
@@ -52,9 +65,14 @@ for (const [runner, pair] of Object.entries(apps)) {
       counts[name] = r.resources;
     }
   }
-  result.synth[runner] = { resources: counts, medianMs: { example: Math.round(median(times.library)), baseline: Math.round(median(times.baseline)) } };
+  result.synth[runner] = {
+    resources: counts,
+    medianMs: { example: Math.round(median(times.library)), baseline: Math.round(median(times.baseline)) },
+  };
 }
 result.budgets = budgets;
-result.withinBudget = result.requireMs.median < budgets.requireMs && Object.values(result.synth).every((s) => s.medianMs.example < budgets.exampleSynthMs);
+result.withinBudget =
+  result.requireMs.median < budgets.requireMs &&
+  Object.values(result.synth).every((s) => s.medianMs.example < budgets.exampleSynthMs);
 console.log(JSON.stringify(result, null, 2));
 process.exitCode = result.withinBudget ? 0 : 1;

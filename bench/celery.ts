@@ -11,7 +11,14 @@ import { parseArgs } from 'node:util';
 import { CeleryConfig } from '../lib';
 import { Capture, Worker, cleanup, devUp, produce, runDir, scratch } from '../test/e2e/harness';
 
-const { values } = parseArgs({ options: { tasks: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '2' }, broker: { type: 'string', default: 'rabbitmq' }, stack: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '2' },
+    broker: { type: 'string', default: 'rabbitmq' },
+    stack: { type: 'string' },
+  },
+});
 const TASKS = Number(values.tasks);
 const ROUNDS = Number(values.rounds);
 const BROKER = values.broker as 'rabbitmq' | 'redis';
@@ -30,23 +37,34 @@ async function main() {
   const o = config.model.options;
   const plain = join(scratch('bench-plain'), 'celeryconfig.py');
   const backend = `redis://celery:${q(env.password('redis'))}@127.0.0.1:${s.redis!.plaintextPort}/${BROKER === 'redis' ? 1 : 0}`;
-  writeFileSync(plain, [
-    BROKER === 'rabbitmq'
-      ? `broker_url = "amqp://celery:${q(env.password('rabbitmq'))}@127.0.0.1:${s.rabbitmq!.plaintextPort}/celery"`
-      : `broker_url = "redis://celery:${q(env.password('redis'))}@127.0.0.1:${s.redis!.plaintextPort}/0"`,
-    `result_backend = "${backend}"`,
-    BROKER === 'rabbitmq' ? 'broker_transport_options = {"confirm_publish": True}' : '',
-    'task_acks_late = True', 'task_reject_on_worker_lost = True',
-    `worker_prefetch_multiplier = ${o.prefetchMultiplier}`, 'task_serializer = "json"', 'result_serializer = "json"', 'accept_content = ["json"]',
-    ...(o.quorumQueues ? ['task_default_queue_type = "quorum"'] : []),
-    ...(o.nativeDelayedDelivery ? ['task_default_exchange_type = "topic"'] : []), '',
-  ].join('\n'));
+  writeFileSync(
+    plain,
+    [
+      BROKER === 'rabbitmq'
+        ? `broker_url = "amqp://celery:${q(env.password('rabbitmq'))}@127.0.0.1:${s.rabbitmq!.plaintextPort}/celery"`
+        : `broker_url = "redis://celery:${q(env.password('redis'))}@127.0.0.1:${s.redis!.plaintextPort}/0"`,
+      `result_backend = "${backend}"`,
+      BROKER === 'rabbitmq' ? 'broker_transport_options = {"confirm_publish": True}' : '',
+      'task_acks_late = True',
+      'task_reject_on_worker_lost = True',
+      `worker_prefetch_multiplier = ${o.prefetchMultiplier}`,
+      'task_serializer = "json"',
+      'result_serializer = "json"',
+      'accept_content = ["json"]',
+      ...(o.quorumQueues ? ['task_default_queue_type = "quorum"'] : []),
+      ...(o.nativeDelayedDelivery ? ['task_default_exchange_type = "topic"'] : []),
+      '',
+    ].join('\n'),
+  );
 
   // Celery 5.5 creates the queues named with -Q as classic ones: with quorum queues, use the default queue.
   const ownQueue = !o.quorumQueues;
   const run = async (name: string, settings: string, env2: Record<string, string>, capture?: Capture) => {
     const queue = ownQueue ? `q-bench-${name}-${Date.now()}` : '';
-    const worker = new Worker(runDir(settings, `bench-${name}`), env2, queue, { stack, consumeQueue: ownQueue }).start();
+    const worker = new Worker(runDir(settings, `bench-${name}`), env2, queue, {
+      stack,
+      consumeQueue: ownQueue,
+    }).start();
     try {
       await worker.ready();
       if (capture) await capture.start();

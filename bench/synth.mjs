@@ -15,7 +15,11 @@ const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CHECKPOINT_DISA
 function synth(app) {
   const out = mkdtempSync(join(tmpdir(), 'bench-synth-'));
   const start = process.hrtime.bigint();
-  execFileSync(process.execPath, [cdk, 'synth', '--quiet', '--no-notices', '--app', app, '--output', out], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(process.execPath, [cdk, 'synth', '--quiet', '--no-notices', '--app', app, '--output', out], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
   const stack = Object.values(manifest.artifacts).find((a) => a.type === 'aws:cloudformation:stack');
@@ -24,7 +28,8 @@ function synth(app) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-synth(apps.library); synth(apps.baseline); // warm tsx's cache and the file system
+synth(apps.library);
+synth(apps.baseline); // warm tsx's cache and the file system
 const times = { library: [], baseline: [] };
 let counts = {};
 for (let i = 0; i < runs; i++) {
@@ -36,11 +41,17 @@ for (let i = 0; i < runs; i++) {
 }
 const lib = median(times.library);
 const base = median(times.baseline);
-console.log(JSON.stringify({
-  runs,
-  resources: counts,
-  medianMs: { library: Math.round(lib), baseline: Math.round(base) },
-  ratio: Number((lib / base).toFixed(3)),
-  budget: 1.2,
-  withinBudget: lib / base <= 1.2,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      runs,
+      resources: counts,
+      medianMs: { library: Math.round(lib), baseline: Math.round(base) },
+      ratio: Number((lib / base).toFixed(3)),
+      budget: 1.2,
+      withinBudget: lib / base <= 1.2,
+    },
+    null,
+    2,
+  ),
+);

@@ -8,7 +8,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DevEnvironment } from '../lib/dev/environment';
 import { DEFAULT_STACK_ROOT, differencesFromProduction, isStackRoot } from '../lib/dev/stack';
-import { CELERY_CONFIG_FORMATS, CeleryConfig, CeleryConfigFormat, DEFAULTS, VERSION, ValidationError } from '../lib/index';
+import {
+  CELERY_CONFIG_FORMATS,
+  CeleryConfig,
+  CeleryConfigFormat,
+  DEFAULTS,
+  VERSION,
+  ValidationError,
+} from '../lib/index';
 import { TargetOverrides, targetFromUrl, targetsFromConfig } from '../lib/verify/targets';
 import { VerifyTarget, formatReports, reportOk, verifyEndpoint } from '../lib/verify/verify';
 
@@ -74,7 +81,9 @@ function render(args: string[]): void {
   if (!values.manifest) throw new UsageError('render needs --manifest FILE');
   const format = values.format as CeleryConfigFormat;
   if (!CELERY_CONFIG_FORMATS.includes(format)) {
-    throw new UsageError(`--format ${JSON.stringify(values.format)} is not allowed: use ${CELERY_CONFIG_FORMATS.join(', ')}`);
+    throw new UsageError(
+      `--format ${JSON.stringify(values.format)} is not allowed: use ${CELERY_CONFIG_FORMATS.join(', ')}`,
+    );
   }
   const text = readFileSync(values.manifest === '-' ? 0 : values.manifest, 'utf8');
   const config = CeleryConfig.fromManifest(text, values.select);
@@ -98,40 +107,82 @@ async function dev(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { dir: { type: 'string', default: DEFAULT_DEV_DIR }, mtls: { type: 'boolean', default: false }, broker: { type: 'string' }, role: { type: 'string', default: 'worker' }, stack: { type: 'string' }, 'rabbitmq-4.3': { type: 'boolean', default: false } },
+    options: {
+      dir: { type: 'string', default: DEFAULT_DEV_DIR },
+      mtls: { type: 'boolean', default: false },
+      broker: { type: 'string' },
+      role: { type: 'string', default: 'worker' },
+      stack: { type: 'string' },
+      'rabbitmq-4.3': { type: 'boolean', default: false },
+    },
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length > 0 && sub !== 'run') throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length > 0 && sub !== 'run')
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const log = (line: string) => process.stderr.write(`celery-tls dev: ${line}\n`);
   if (sub === 'up') {
-    if (values.broker !== undefined && !['rabbitmq', 'redis'].includes(values.broker)) throw new UsageError(`--broker ${JSON.stringify(values.broker)} is not allowed: use rabbitmq or redis`);
-    const stackRoot = values.stack === 'host' ? undefined : (values.stack ?? (isStackRoot(DEFAULT_STACK_ROOT) ? DEFAULT_STACK_ROOT : undefined));
-    const env = await DevEnvironment.up({ dir: values.dir!, mutualTls: values.mtls, broker: values.broker as 'rabbitmq' | 'redis' | undefined, stackRoot, rabbitMq43: values['rabbitmq-4.3'], log });
-    log(`ready: broker ${env.state.broker}${env.state.mutualTls ? ' with mutual TLS' : ''}; worker settings in ${env.dir}/worker/celeryconfig.py`);
+    if (values.broker !== undefined && !['rabbitmq', 'redis'].includes(values.broker))
+      throw new UsageError(`--broker ${JSON.stringify(values.broker)} is not allowed: use rabbitmq or redis`);
+    const stackRoot =
+      values.stack === 'host'
+        ? undefined
+        : (values.stack ?? (isStackRoot(DEFAULT_STACK_ROOT) ? DEFAULT_STACK_ROOT : undefined));
+    const env = await DevEnvironment.up({
+      dir: values.dir!,
+      mutualTls: values.mtls,
+      broker: values.broker as 'rabbitmq' | 'redis' | undefined,
+      stackRoot,
+      rabbitMq43: values['rabbitmq-4.3'],
+      log,
+    });
+    log(
+      `ready: broker ${env.state.broker}${env.state.mutualTls ? ' with mutual TLS' : ''}; worker settings in ${env.dir}/worker/celeryconfig.py`,
+    );
     const stack = env.stack();
-    log(`servers from ${stack.root ?? 'this machine'}: rabbitmq ${stack.versions.rabbitmq ?? 'none'}, ${stack.redisEngine} ${stack.versions.redis ?? 'none'}, celery ${stack.versions.celery ?? 'none'}${stack.root ? `; run Celery with them: celery-tls dev run -- python3 -m celery -A tasks worker` : ''}`);
-    const production = { rabbitmq: DEFAULTS.rabbitmq.engineVersion, valkey: DEFAULTS.redis.engineVersion.valkey, celery: '5.5' };
+    log(
+      `servers from ${stack.root ?? 'this machine'}: rabbitmq ${stack.versions.rabbitmq ?? 'none'}, ${stack.redisEngine} ${stack.versions.redis ?? 'none'}, celery ${stack.versions.celery ?? 'none'}${stack.root ? `; run Celery with them: celery-tls dev run -- python3 -m celery -A tasks worker` : ''}`,
+    );
+    const production = {
+      rabbitmq: DEFAULTS.rabbitmq.engineVersion,
+      valkey: DEFAULTS.redis.engineVersion.valkey,
+      celery: '5.5',
+    };
     const differences = differencesFromProduction(stack, production);
-    if (differences.length === 0) log('mirrors production: RabbitMQ 4, Valkey 8 and Celery 5.5; the settings are the ones production gets');
+    if (differences.length === 0)
+      log('mirrors production: RabbitMQ 4, Valkey 8 and Celery 5.5; the settings are the ones production gets');
     for (const d of differences) log(`differs from production: ${d}`);
-    if (differences.length > 0 && !stackRoot) log('for the production stack: bash scripts/current-stack, then celery-tls dev up again');
+    if (differences.length > 0 && !stackRoot)
+      log('for the production stack: bash scripts/current-stack, then celery-tls dev up again');
     return 0;
   }
   if (sub === 'env') {
-    if (!['worker', 'producer'].includes(values.role!)) throw new UsageError(`--role ${JSON.stringify(values.role)} is not allowed: use worker or producer`);
+    if (!['worker', 'producer'].includes(values.role!))
+      throw new UsageError(`--role ${JSON.stringify(values.role)} is not allowed: use worker or producer`);
     const env = DevEnvironment.load(values.dir!);
     const role = values.role as 'worker' | 'producer';
-    const vars = { PYTHONPATH: `${env.dir}/${role}`, ...new CeleryConfig(env.celeryInput(role)).toEnvironment(), ...env.secretEnvironment() };
+    const vars = {
+      PYTHONPATH: `${env.dir}/${role}`,
+      ...new CeleryConfig(env.celeryInput(role)).toEnvironment(),
+      ...env.secretEnvironment(),
+    };
     for (const [k, v] of Object.entries(vars)) process.stdout.write(`export ${k}=${shellQuote(v)}\n`);
     return 0;
   }
   if (sub === 'run') {
-    if (!['worker', 'producer'].includes(values.role!)) throw new UsageError(`--role ${JSON.stringify(values.role)} is not allowed: use worker or producer`);
-    if (positionals.length === 0) throw new UsageError('dev run needs a command after --, e.g. celery-tls dev run -- python3 -m celery -A tasks worker');
+    if (!['worker', 'producer'].includes(values.role!))
+      throw new UsageError(`--role ${JSON.stringify(values.role)} is not allowed: use worker or producer`);
+    if (positionals.length === 0)
+      throw new UsageError(
+        'dev run needs a command after --, e.g. celery-tls dev run -- python3 -m celery -A tasks worker',
+      );
     const env = DevEnvironment.load(values.dir!);
     const role = values.role as 'worker' | 'producer';
-    const vars = { PYTHONPATH: [`${env.dir}/${role}`, process.cwd()].join(':'), ...new CeleryConfig(env.celeryInput(role)).toEnvironment(), ...env.secretEnvironment() };
+    const vars = {
+      PYTHONPATH: [`${env.dir}/${role}`, process.cwd()].join(':'),
+      ...new CeleryConfig(env.celeryInput(role)).toEnvironment(),
+      ...env.secretEnvironment(),
+    };
     const stack = env.stack([process.cwd()]);
     const [command, ...commandArgs] = positionals;
     const c = stack.command(command === 'python3' || command === 'python' ? stack.python : command, commandArgs);
@@ -149,10 +200,17 @@ async function verify(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
-      manifest: { type: 'string' }, select: { type: 'string' }, endpoint: { type: 'string', multiple: true },
-      ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, mtls: { type: 'boolean' },
-      'plaintext-port': { type: 'string', multiple: true }, 'expiry-warn-days': { type: 'string', default: '30' },
-      'timeout-ms': { type: 'string', default: '5000' }, json: { type: 'boolean', default: false },
+      manifest: { type: 'string' },
+      select: { type: 'string' },
+      endpoint: { type: 'string', multiple: true },
+      ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      mtls: { type: 'boolean' },
+      'plaintext-port': { type: 'string', multiple: true },
+      'expiry-warn-days': { type: 'string', default: '30' },
+      'timeout-ms': { type: 'string', default: '5000' },
+      json: { type: 'boolean', default: false },
     },
     allowPositionals: true,
     strict: true,
@@ -160,23 +218,39 @@ async function verify(args: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const number = (name: string, text: string, min: number) => {
     const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} ${JSON.stringify(text)} is not allowed: use a whole number from ${min}`);
+    if (!Number.isInteger(n) || n < min)
+      throw new UsageError(`--${name} ${JSON.stringify(text)} is not allowed: use a whole number from ${min}`);
     return n;
   };
-  if (!values.manifest && !values.endpoint?.length) throw new UsageError('verify needs --manifest FILE or --endpoint URL');
+  if (!values.manifest && !values.endpoint?.length)
+    throw new UsageError('verify needs --manifest FILE or --endpoint URL');
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
   const overrides: TargetOverrides = {
-    caFile: values.ca, certFile: values.cert, keyFile: values.key, mutualTls: values.mtls,
+    caFile: values.ca,
+    certFile: values.cert,
+    keyFile: values.key,
+    mutualTls: values.mtls,
     plaintextPorts: (values['plaintext-port'] ?? []).map((p) => number('plaintext-port', p, 1)),
   };
   const targets: VerifyTarget[] = [];
-  if (values.manifest) targets.push(...targetsFromConfig(CeleryConfig.fromManifest(readFileSync(values.manifest === '-' ? 0 : values.manifest, 'utf8'), values.select), overrides));
+  if (values.manifest)
+    targets.push(
+      ...targetsFromConfig(
+        CeleryConfig.fromManifest(readFileSync(values.manifest === '-' ? 0 : values.manifest, 'utf8'), values.select),
+        overrides,
+      ),
+    );
   for (const url of values.endpoint ?? []) targets.push(targetFromUrl(url, overrides));
-  const options = { expiryWarnDays: number('expiry-warn-days', values['expiry-warn-days']!, 0), timeoutMs: number('timeout-ms', values['timeout-ms']!, 100) };
+  const options = {
+    expiryWarnDays: number('expiry-warn-days', values['expiry-warn-days']!, 0),
+    timeoutMs: number('timeout-ms', values['timeout-ms']!, 100),
+  };
   const reports = [];
   for (const t of targets) reports.push(await verifyEndpoint(t, options));
   const ok = reportOk(reports);
-  process.stdout.write(values.json ? JSON.stringify({ ok, endpoints: reports }, null, 2) + '\n' : formatReports(reports));
+  process.stdout.write(
+    values.json ? JSON.stringify({ ok, endpoints: reports }, null, 2) + '\n' : formatReports(reports),
+  );
   return ok ? 0 : 1;
 }
 
@@ -204,7 +278,9 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof ValidationError) {
-      process.stderr.write(`celery-tls: the manifest is not acceptable:\n${e.issues.map((i) => `  - ${i.message}`).join('\n')}\n`);
+      process.stderr.write(
+        `celery-tls: the manifest is not acceptable:\n${e.issues.map((i) => `  - ${i.message}`).join('\n')}\n`,
+      );
       return 1;
     }
     process.stderr.write(`celery-tls: ${(e as Error).message}\n`);

@@ -13,7 +13,12 @@ export type CompliancePack = (typeof COMPLIANCE_PACKS)[number];
 
 /** New instances of the four packs (a pack keeps the findings of its last run, so share none between apps). */
 export function compliancePacks(scope?: App): NagPack[] {
-  return [new AwsSolutionsChecks(scope), new HIPAASecurityChecks(scope), new NIST80053R5Checks(scope), new PCIDSS321Checks(scope)];
+  return [
+    new AwsSolutionsChecks(scope),
+    new HIPAASecurityChecks(scope),
+    new NIST80053R5Checks(scope),
+    new PCIDSS321Checks(scope),
+  ];
 }
 
 /** Registers the four packs on an app: synthesis then fails on any unacknowledged finding. */
@@ -30,21 +35,32 @@ export interface ComplianceAcknowledgement {
   readonly reason: string;
 }
 
-const INLINE_EXECUTION_POLICY = "aws-cdk-lib's ECS task definition writes the execution role's grants (reading the two Celery secrets by ARN) into this DefaultPolicy, attached to that one role; the statement names each secret, and kms:Decrypt is granted in the keys' own policies.";
-const ENVIRONMENT = 'The environment variables are the non-secret Celery settings (host names, ports, vhost, the result backend user name, TLS options, secret ARNs); the broker credentials and the result backend password reach the container as ECS secrets from Secrets Manager (CeleryTransport.bindToContainer), never as environment values.';
+const INLINE_EXECUTION_POLICY =
+  "aws-cdk-lib's ECS task definition writes the execution role's grants (reading the two Celery secrets by ARN) into this DefaultPolicy, attached to that one role; the statement names each secret, and kms:Decrypt is granted in the keys' own policies.";
+const ENVIRONMENT =
+  'The environment variables are the non-secret Celery settings (host names, ports, vhost, the result backend user name, TLS options, secret ARNs); the broker credentials and the result backend password reach the container as ECS secrets from Secrets Manager (CeleryTransport.bindToContainer), never as environment values.';
 
-const VPC_LAMBDA_STAR = 'The only "*" resources are the EC2 network-interface actions a VPC-attached Lambda function needs (ec2:CreateNetworkInterface, DescribeNetworkInterfaces, DescribeSubnets, DeleteNetworkInterface, AssignPrivateIpAddresses, UnassignPrivateIpAddresses: the Describe actions have no resource-level permissions; https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html)';
+const VPC_LAMBDA_STAR =
+  'The only "*" resources are the EC2 network-interface actions a VPC-attached Lambda function needs (ec2:CreateNetworkInterface, DescribeNetworkInterfaces, DescribeSubnets, DeleteNetworkInterface, AssignPrivateIpAddresses, UnassignPrivateIpAddresses: the Describe actions have no resource-level permissions; https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html)';
 const USERS_POLICY = `${VPC_LAMBDA_STAR}. Every secret and key the function reads is named by ARN.`;
 const ROTATION_POLICY = `${VPC_LAMBDA_STAR}, and secretsmanager:GetRandomPassword, which acts on no resource. Every secret and key the function rotates or reads is named by ARN.`;
-const CONCURRENCY = 'A function that runs at deployment or rotation time, a few times a month: reserved concurrency would limit no real load, and reserving any fails the deployment in accounts at the default quota of 10 concurrent executions (Lambda keeps 10 unreserved).';
-const DLQ_USERS = 'The provider framework invokes this function synchronously and reports its error to CloudFormation, which fails the deployment with the message; a dead-letter queue only receives failed asynchronous invocations, which this function never gets. Its logs go to a CMK-encrypted log group.';
-const DLQ_ROTATION = 'Secrets Manager runs each rotation step and, when one fails, marks the rotation failed (RotationFailed in CloudTrail) and leaves AWSCURRENT unchanged, so nothing is lost; the error is in the CMK-encrypted log group. A dead-letter queue would hold a copy of the event with nobody to replay it.';
-const DLQ_PROVIDER = 'aws-cdk-lib custom-resource provider framework: when it fails without answering, CloudFormation fails the resource after its ServiceTimeout (300 s) and the error is in the CMK-encrypted log group; a dead-letter queue would hold the event with nobody to replay it.';
-const PROVIDER_OUTSIDE_VPC = 'aws-cdk-lib custom-resource provider framework: it only invokes the users function (which runs inside the VPC) and answers the pre-signed S3 URL of CloudFormation; it holds no credentials and reaches nothing in the VPC, and inside an isolated VPC it would need a route to S3.';
+const CONCURRENCY =
+  'A function that runs at deployment or rotation time, a few times a month: reserved concurrency would limit no real load, and reserving any fails the deployment in accounts at the default quota of 10 concurrent executions (Lambda keeps 10 unreserved).';
+const DLQ_USERS =
+  'The provider framework invokes this function synchronously and reports its error to CloudFormation, which fails the deployment with the message; a dead-letter queue only receives failed asynchronous invocations, which this function never gets. Its logs go to a CMK-encrypted log group.';
+const DLQ_ROTATION =
+  'Secrets Manager runs each rotation step and, when one fails, marks the rotation failed (RotationFailed in CloudTrail) and leaves AWSCURRENT unchanged, so nothing is lost; the error is in the CMK-encrypted log group. A dead-letter queue would hold a copy of the event with nobody to replay it.';
+const DLQ_PROVIDER =
+  'aws-cdk-lib custom-resource provider framework: when it fails without answering, CloudFormation fails the resource after its ServiceTimeout (300 s) and the error is in the CMK-encrypted log group; a dead-letter queue would hold the event with nobody to replay it.';
+const PROVIDER_OUTSIDE_VPC =
+  'aws-cdk-lib custom-resource provider framework: it only invokes the users function (which runs inside the VPC) and answers the pre-signed S3 URL of CloudFormation; it holds no credentials and reaches nothing in the VPC, and inside an isolated VPC it would need a route to S3.';
 
-const RBAC = 'The result backend authenticates with ElastiCache RBAC (UserGroupIds: a producer and a worker user with rotating passwords, the default user off), which AWS recommends over the AUTH token; cdk-nag AEC6 only recognizes AuthToken. The guard and the tests assert the user group directly.';
-const REDIS_ROTATION_POLICY = 'The only "*" resource is secretsmanager:GetRandomPassword, which acts on no resource; the secrets, the two ElastiCache users and the key are named by ARN.';
-const REDIS_ROTATION_OUTSIDE_VPC = 'The ElastiCache user rotation function calls only the ElastiCache and Secrets Manager APIs (ModifyUser, DescribeUsers, the secret versions), never the cache itself; inside the isolated VPC it would need interface endpoints for both services to reach the same TLS, IAM-authenticated APIs.';
+const RBAC =
+  'The result backend authenticates with ElastiCache RBAC (UserGroupIds: a producer and a worker user with rotating passwords, the default user off), which AWS recommends over the AUTH token; cdk-nag AEC6 only recognizes AuthToken. The guard and the tests assert the user group directly.';
+const REDIS_ROTATION_POLICY =
+  'The only "*" resource is secretsmanager:GetRandomPassword, which acts on no resource; the secrets, the two ElastiCache users and the key are named by ARN.';
+const REDIS_ROTATION_OUTSIDE_VPC =
+  'The ElastiCache user rotation function calls only the ElastiCache and Secrets Manager APIs (ModifyUser, DescribeUsers, the secret versions), never the cache itself; inside the isolated VPC it would need interface endpoints for both services to reach the same TLS, IAM-authenticated APIs.';
 const USERS_FN = 'Celery/BrokerUsers/Function/Resource';
 const REDIS_ROTATION_FN = 'Celery/ResultBackend/RotationFunction/Resource';
 const ROTATION_FN = 'Celery/BrokerUsers/RotationFunction/Resource';
@@ -62,21 +78,48 @@ interface FunctionFacts {
 function lambdaAcknowledgements(functions: readonly FunctionFacts[]): ComplianceAcknowledgement[] {
   const out: ComplianceAcknowledgement[] = [];
   for (const pack of ['HIPAA.Security', 'NIST.800.53.R5'] as const) {
-    for (const f of functions) out.push({ pack, id: `${pack}-LambdaConcurrency`, path: f.path, reason: CONCURRENCY }, { pack, id: `${pack}-LambdaDLQ`, path: f.path, reason: f.dlq });
-    for (const f of functions) if (f.outsideVpc) out.push({ pack, id: `${pack}-LambdaInsideVPC`, path: f.path, reason: f.outsideVpc });
+    for (const f of functions)
+      out.push(
+        { pack, id: `${pack}-LambdaConcurrency`, path: f.path, reason: CONCURRENCY },
+        { pack, id: `${pack}-LambdaDLQ`, path: f.path, reason: f.dlq },
+      );
+    for (const f of functions)
+      if (f.outsideVpc) out.push({ pack, id: `${pack}-LambdaInsideVPC`, path: f.path, reason: f.outsideVpc });
   }
-  for (const f of functions) if (f.outsideVpc) out.push({ pack: 'PCI.DSS.321', id: 'PCI.DSS.321-LambdaInsideVPC', path: f.path, reason: f.outsideVpc });
+  for (const f of functions)
+    if (f.outsideVpc)
+      out.push({ pack: 'PCI.DSS.321', id: 'PCI.DSS.321-LambdaInsideVPC', path: f.path, reason: f.outsideVpc });
   return out;
 }
 
 /** Every acknowledgement of the example stack. Keep docs/compliance.md in step (a test compares them). */
 export const COMPLIANCE_ACKNOWLEDGEMENTS: readonly ComplianceAcknowledgement[] = [
   { pack: 'AwsSolutions', id: 'AwsSolutions-ECS2', path: 'WorkerTask/Resource', reason: ENVIRONMENT },
-  { pack: 'AwsSolutions', id: 'AwsSolutions-IAM5[Resource::*]', path: 'Celery/BrokerUsers/FunctionPolicy/Resource', reason: USERS_POLICY },
-  { pack: 'AwsSolutions', id: 'AwsSolutions-IAM5[Resource::*]', path: 'Celery/BrokerUsers/RotationFunctionPolicy/Resource', reason: ROTATION_POLICY },
-  { pack: 'AwsSolutions', id: 'AwsSolutions-IAM5[Resource::*]', path: 'Celery/ResultBackend/RotationFunctionPolicy/Resource', reason: REDIS_ROTATION_POLICY },
+  {
+    pack: 'AwsSolutions',
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    path: 'Celery/BrokerUsers/FunctionPolicy/Resource',
+    reason: USERS_POLICY,
+  },
+  {
+    pack: 'AwsSolutions',
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    path: 'Celery/BrokerUsers/RotationFunctionPolicy/Resource',
+    reason: ROTATION_POLICY,
+  },
+  {
+    pack: 'AwsSolutions',
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    path: 'Celery/ResultBackend/RotationFunctionPolicy/Resource',
+    reason: REDIS_ROTATION_POLICY,
+  },
   { pack: 'AwsSolutions', id: 'AwsSolutions-AEC6', path: 'Celery/ResultBackend/Resource', reason: RBAC },
-  ...(['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'] as const).map((pack) => ({ pack, id: `${pack}-IAMNoInlinePolicy`, path: EXECUTION_POLICY, reason: INLINE_EXECUTION_POLICY })),
+  ...(['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'] as const).map((pack) => ({
+    pack,
+    id: `${pack}-IAMNoInlinePolicy`,
+    path: EXECUTION_POLICY,
+    reason: INLINE_EXECUTION_POLICY,
+  })),
   ...lambdaAcknowledgements([
     { path: USERS_FN, dlq: DLQ_USERS },
     { path: ROTATION_FN, dlq: DLQ_ROTATION },
@@ -86,7 +129,8 @@ export const COMPLIANCE_ACKNOWLEDGEMENTS: readonly ComplianceAcknowledgement[] =
 ];
 
 const CERTIFICATE_FN = 'Celery/BrokerUsers/CertificateFunction/Resource';
-const CERTIFICATE_OUTSIDE_VPC = 'The client-certificate function calls only the AWS Private CA and Secrets Manager APIs (IssueCertificate, GetCertificate, the secret versions), never the broker; inside the isolated VPC it would need interface endpoints for both services to reach the same TLS, IAM-authenticated APIs.';
+const CERTIFICATE_OUTSIDE_VPC =
+  'The client-certificate function calls only the AWS Private CA and Secrets Manager APIs (IssueCertificate, GetCertificate, the secret versions), never the broker; inside the isolated VPC it would need interface endpoints for both services to reach the same TLS, IAM-authenticated APIs.';
 
 /** The further acknowledgements of the example with client certificates (`clientCaArn`): the certificate function. */
 export const MTLS_ACKNOWLEDGEMENTS: readonly ComplianceAcknowledgement[] = lambdaAcknowledgements([
@@ -94,7 +138,10 @@ export const MTLS_ACKNOWLEDGEMENTS: readonly ComplianceAcknowledgement[] = lambd
 ]);
 
 /** Records each acknowledgement on its resource (`Validations.of(resource).acknowledge`), never on a whole subtree. */
-export function acknowledgeComplianceFindings(stack: Stack, acknowledgements: readonly ComplianceAcknowledgement[] = COMPLIANCE_ACKNOWLEDGEMENTS): void {
+export function acknowledgeComplianceFindings(
+  stack: Stack,
+  acknowledgements: readonly ComplianceAcknowledgement[] = COMPLIANCE_ACKNOWLEDGEMENTS,
+): void {
   for (const a of acknowledgements) {
     const full = `${stack.node.path}/${a.path}`;
     const target = stack.node.findAll().find((c) => c.node.path === full);

@@ -14,7 +14,12 @@ export class CeleryTlsExampleStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     // The state holds the AUTH token and the broker password (see docs/cdktf.md): keep it in an encrypted backend.
-    new S3Backend(this, { bucket: 'example-terraform-state', key: `${id}.tfstate`, region: 'eu-west-1', encrypt: true });
+    new S3Backend(this, {
+      bucket: 'example-terraform-state',
+      key: `${id}.tfstate`,
+      region: 'eu-west-1',
+      encrypt: true,
+    });
     this.addOverride('terraform.backend.s3.use_lockfile', true);
     // Write-only arguments (secret_string_wo) need Terraform 1.11 or later.
     this.addOverride('terraform.required_version', '>= 1.11.0');
@@ -31,7 +36,9 @@ export class CeleryTlsExampleStack extends TerraformStack {
 
     // A worker: spread this into its ECS container definition, give its execution role the policy below, and
     // attach transport.workersSecurityGroup to its service.
-    new TerraformOutput(this, 'WorkerContainerEnvironment', { value: JSON.stringify(this.transport.containerEnvironment()) });
+    new TerraformOutput(this, 'WorkerContainerEnvironment', {
+      value: JSON.stringify(this.transport.containerEnvironment()),
+    });
     new TerraformOutput(this, 'WorkerExecutionRolePolicy', { value: this.transport.credentialsReadPolicyJson() });
 
     Aspects.of(this).add(new CeleryEncryptionGuard());

@@ -6,7 +6,13 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import { CeleryEncryptionGuardError } from 'celery-tls-constructs/cdk';
-import { ASSET_HASH_MASK, CeleryTlsMatchers, assertCeleryTransportEncrypted, celeryTlsMatchers, maskAssetHashes } from 'celery-tls-constructs/cdk/testing';
+import {
+  ASSET_HASH_MASK,
+  CeleryTlsMatchers,
+  assertCeleryTransportEncrypted,
+  celeryTlsMatchers,
+  maskAssetHashes,
+} from 'celery-tls-constructs/cdk/testing';
 import { CeleryTlsExampleStack } from '../cdk/stack';
 
 declare global {
@@ -43,7 +49,12 @@ test('the helpers catch a weakened template (what your test guards against)', ()
 test('a hand-written replication group is held to the same rules', () => {
   const other = new App();
   const s = new CeleryTlsExampleStack(other, 'WithLegacyCache');
-  new elasticache.CfnReplicationGroup(s, 'LegacyCache', { replicationGroupDescription: 'legacy', engine: 'redis', cacheNodeType: 'cache.t4g.small', transitEncryptionEnabled: true });
+  new elasticache.CfnReplicationGroup(s, 'LegacyCache', {
+    replicationGroupDescription: 'legacy',
+    engine: 'redis',
+    cacheNodeType: 'cache.t4g.small',
+    transitEncryptionEnabled: true,
+  });
   // The example stack carries CeleryEncryptionGuard, so synthesis itself refuses it:
   expect(() => Template.fromStack(s)).toThrow(/WithLegacyCache\/LegacyCache: TransitEncryptionMode is not set/);
 });

@@ -5,7 +5,13 @@
 import { join } from 'node:path';
 import { AssetType, TerraformAsset, TerraformOutput, Testing } from 'cdktf';
 import { CeleryEncryptionGuardError } from 'celery-tls-constructs/cdktf';
-import { ASSET_HASH_MASK, CeleryTlsMatchers, assertCeleryTransportEncrypted, celeryTlsMatchers, maskAssetHashes } from 'celery-tls-constructs/cdktf/testing';
+import {
+  ASSET_HASH_MASK,
+  CeleryTlsMatchers,
+  assertCeleryTransportEncrypted,
+  celeryTlsMatchers,
+  maskAssetHashes,
+} from 'celery-tls-constructs/cdktf/testing';
 import { CeleryTlsExampleStack } from '../cdktf/stack';
 
 declare global {
@@ -18,7 +24,10 @@ expect.extend(celeryTlsMatchers);
 
 // Your stack, plus a bundled file (a Lambda's code, say), whose path carries a content hash.
 const stack = new CeleryTlsExampleStack(Testing.app(), 'celery-tls-example');
-const worker = new TerraformAsset(stack, 'WorkerCode', { path: join(__dirname, '..', 'celery-worker', 'tasks.py'), type: AssetType.FILE });
+const worker = new TerraformAsset(stack, 'WorkerCode', {
+  path: join(__dirname, '..', 'celery-worker', 'tasks.py'),
+  type: AssetType.FILE,
+});
 new TerraformOutput(stack, 'WorkerCodePath', { value: worker.path });
 const synthesized = Testing.synth(stack);
 

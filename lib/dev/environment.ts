@@ -49,8 +49,29 @@ export interface DevState {
   readonly caFile: string;
   /** The stack root the servers came from; undefined for the host's packages. */
   readonly stackRoot?: string;
-  readonly redis?: { pid?: number; tlsPort: number; plaintextPort?: number; username: string; engine: 'valkey' | 'redis'; version?: string; adminUsername?: string };
-  readonly rabbitmq?: { pid?: number; tlsPort: number; plaintextPort?: number; distPort: number; epmdPort: number; vhost: string; username: string; nodeName: string; version?: string; rabbitMq43?: boolean; managementPort?: number; adminUsername?: string };
+  readonly redis?: {
+    pid?: number;
+    tlsPort: number;
+    plaintextPort?: number;
+    username: string;
+    engine: 'valkey' | 'redis';
+    version?: string;
+    adminUsername?: string;
+  };
+  readonly rabbitmq?: {
+    pid?: number;
+    tlsPort: number;
+    plaintextPort?: number;
+    distPort: number;
+    epmdPort: number;
+    vhost: string;
+    username: string;
+    nodeName: string;
+    version?: string;
+    rabbitMq43?: boolean;
+    managementPort?: number;
+    adminUsername?: string;
+  };
   readonly clients: Record<'producer' | 'worker', { certFile: string; keyFile: string; commonName: string }>;
 }
 
@@ -69,7 +90,8 @@ export class DevEnvironment {
   /** Reads a running environment back from its directory. */
   public static load(dir: string): DevEnvironment {
     const file = join(resolve(dir), 'state.json');
-    if (!existsSync(file)) throw new Error(`no celery-tls dev environment in ${resolve(dir)} (state.json missing): run celery-tls dev up`);
+    if (!existsSync(file))
+      throw new Error(`no celery-tls dev environment in ${resolve(dir)} (state.json missing): run celery-tls dev up`);
     return new DevEnvironment(JSON.parse(readFileSync(file, 'utf8')) as DevState);
   }
 
@@ -77,7 +99,8 @@ export class DevEnvironment {
   public static async up(options: DevOptions): Promise<DevEnvironment> {
     const log = options.log ?? (() => undefined);
     const dir = resolve(options.dir);
-    if (existsSync(join(dir, 'state.json'))) throw new Error(`${dir} already holds a dev environment: run celery-tls dev down first`);
+    if (existsSync(join(dir, 'state.json')))
+      throw new Error(`${dir} already holds a dev environment: run celery-tls dev down first`);
     mkdirSync(join(dir, 'pki'), { recursive: true, mode: 0o700 });
     mkdirSync(join(dir, 'secrets'), { recursive: true, mode: 0o700 });
     const start = options.start ?? true;
@@ -88,11 +111,17 @@ export class DevEnvironment {
     log(`creating a local CA and certificates in ${join(dir, 'pki')}`);
     const ca = await createCertificateAuthority('celery-tls dev CA');
     const caFile = writeCertificate(join(dir, 'pki', 'ca'), ca).certFile;
-    const server = writeCertificate(join(dir, 'pki', 'server'), await issueCertificate(ca, { commonName: HOST, dnsNames: [HOST], ipAddresses: [BIND], usage: 'server' }));
+    const server = writeCertificate(
+      join(dir, 'pki', 'server'),
+      await issueCertificate(ca, { commonName: HOST, dnsNames: [HOST], ipAddresses: [BIND], usage: 'server' }),
+    );
     const clients = {} as DevState['clients'];
     for (const role of ['producer', 'worker'] as const) {
       const commonName = `celery-${role}`;
-      clients[role] = { ...writeCertificate(join(dir, 'pki', role), await issueCertificate(ca, { commonName, usage: 'client' })), commonName };
+      clients[role] = {
+        ...writeCertificate(join(dir, 'pki', role), await issueCertificate(ca, { commonName, usage: 'client' })),
+        commonName,
+      };
     }
 
     let redis: DevState['redis'];
@@ -103,13 +132,36 @@ export class DevEnvironment {
       if (admin) writeFileSync(join(dir, 'secrets', 'redis-admin-password'), devPassword(), { mode: 0o600 });
       const tlsPort = await freePort(BIND);
       const plaintextPort = options.plaintextListeners ? await freePort(BIND) : undefined;
-      const r = new RedisServer({ dir: join(dir, 'redis'), host: BIND, tlsPort, plaintextPort, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls, username: USER, password, ...(admin ? { admin: { username: admin, password: DevEnvironment.readSecret(dir, 'redis-admin') } } : {}) }, stack);
+      const r = new RedisServer(
+        {
+          dir: join(dir, 'redis'),
+          host: BIND,
+          tlsPort,
+          plaintextPort,
+          certFile: server.certFile,
+          keyFile: server.keyFile,
+          caFile,
+          mutualTls,
+          username: USER,
+          password,
+          ...(admin ? { admin: { username: admin, password: DevEnvironment.readSecret(dir, 'redis-admin') } } : {}),
+        },
+        stack,
+      );
       r.writeConfig();
       if (start) {
         log(`starting ${stack.redisEngine}-server ${stack.versions.redis ?? ''} (TLS only) on ${BIND}:${tlsPort}`);
         await r.start();
       }
-      redis = { pid: r.pid, tlsPort, plaintextPort, username: USER, engine: stack.redisEngine, version: stack.versions.redis, adminUsername: admin };
+      redis = {
+        pid: r.pid,
+        tlsPort,
+        plaintextPort,
+        username: USER,
+        engine: stack.redisEngine,
+        version: stack.versions.redis,
+        adminUsername: admin,
+      };
     } else {
       log('redis-server is not installed: wrote no Redis config (apt-get install redis-server)');
     }
@@ -118,28 +170,78 @@ export class DevEnvironment {
     if (stack.rabbitMqBin) {
       const password = devPassword();
       writeFileSync(join(dir, 'secrets', 'rabbitmq-password'), password, { mode: 0o600 });
-      const ports = { tlsPort: await freePort(BIND), distPort: await freePort(BIND), epmdPort: await freePort(BIND), plaintextPort: options.plaintextListeners ? await freePort(BIND) : undefined, managementPort: options.adminUsers ? await freePort(BIND) : undefined };
+      const ports = {
+        tlsPort: await freePort(BIND),
+        distPort: await freePort(BIND),
+        epmdPort: await freePort(BIND),
+        plaintextPort: options.plaintextListeners ? await freePort(BIND) : undefined,
+        managementPort: options.adminUsers ? await freePort(BIND) : undefined,
+      };
       const admin = options.adminUsers ? { name: ADMIN, password: devPassword(), tags: ['administrator'] } : undefined;
       if (admin) writeFileSync(join(dir, 'secrets', 'rabbitmq-admin-password'), admin.password, { mode: 0o600 });
       // RabbitMQ 4 declares quorum queues, as Amazon MQ does: the same dead-letter policy the library sets there.
       const quorum = Number(minorVersion(stack.versions.rabbitmq)?.split('.')[0] ?? 0) >= 4;
-      const r = new RabbitMqServer({ dir: join(dir, 'rabbitmq'), host: BIND, ...ports, certFile: server.certFile, keyFile: server.keyFile, caFile, mutualTls, denyDeprecatedFeatures: options.rabbitMq43 }, stack);
+      const r = new RabbitMqServer(
+        {
+          dir: join(dir, 'rabbitmq'),
+          host: BIND,
+          ...ports,
+          certFile: server.certFile,
+          keyFile: server.keyFile,
+          caFile,
+          mutualTls,
+          denyDeprecatedFeatures: options.rabbitMq43,
+        },
+        stack,
+      );
       r.writeConfig();
       if (start) {
-        log(`starting rabbitmq-server ${stack.versions.rabbitmq ?? ''} node ${r.nodeName} (TLS only${options.rabbitMq43 ? ', 4.3 behaviour' : ''}) on ${BIND}:${ports.tlsPort}`);
+        log(
+          `starting rabbitmq-server ${stack.versions.rabbitmq ?? ''} node ${r.nodeName} (TLS only${options.rabbitMq43 ? ', 4.3 behaviour' : ''}) on ${BIND}:${ports.tlsPort}`,
+        );
         await r.start();
         log(`creating vhost "${VHOST}" and users`);
-        r.setUp(VHOST, [{ name: USER, password }, ...(admin ? [admin] : []), ...(mutualTls ? Object.values(clients).map((c) => ({ name: c.commonName })) : [])], quorum ? deadLetterModel() : undefined);
+        r.setUp(
+          VHOST,
+          [
+            { name: USER, password },
+            ...(admin ? [admin] : []),
+            ...(mutualTls ? Object.values(clients).map((c) => ({ name: c.commonName })) : []),
+          ],
+          quorum ? deadLetterModel() : undefined,
+        );
       }
-      rabbitmq = { pid: r.pid, ...ports, vhost: VHOST, username: USER, nodeName: r.nodeName, version: stack.versions.rabbitmq, rabbitMq43: options.rabbitMq43, adminUsername: admin?.name };
+      rabbitmq = {
+        pid: r.pid,
+        ...ports,
+        vhost: VHOST,
+        username: USER,
+        nodeName: r.nodeName,
+        version: stack.versions.rabbitmq,
+        rabbitMq43: options.rabbitMq43,
+        adminUsername: admin?.name,
+      };
     } else {
       log('rabbitmq-server is not installed: wrote no RabbitMQ config (apt-get install rabbitmq-server)');
     }
 
-    const env = new DevEnvironment({ version: 1, dir, host: HOST, mutualTls, broker, caFile, stackRoot: stack.root, redis, rabbitmq, clients });
+    const env = new DevEnvironment({
+      version: 1,
+      dir,
+      host: HOST,
+      mutualTls,
+      broker,
+      caFile,
+      stackRoot: stack.root,
+      redis,
+      rabbitmq,
+      clients,
+    });
     writeFileSync(join(dir, 'state.json'), JSON.stringify(env.state, null, 2) + '\n');
     env.render();
-    log(`rendered settings in ${join(dir, 'worker')} and ${join(dir, 'producer')}; load the passwords with: eval "$(celery-tls dev env --dir ${options.dir})"`);
+    log(
+      `rendered settings in ${join(dir, 'worker')} and ${join(dir, 'producer')}; load the passwords with: eval "$(celery-tls dev env --dir ${options.dir})"`,
+    );
     return env;
   }
 
@@ -163,14 +265,32 @@ export class DevEnvironment {
     const client = s.mutualTls ? { certFile: s.clients[role].certFile, keyFile: s.clients[role].keyFile } : {};
     const redisEndpoint = (db: number): CeleryEndpoint => {
       if (!s.redis) throw new Error('redis-server is not part of this environment');
-      return { scheme: 'rediss', host: s.host, port: s.redis.tlsPort, db, username: s.redis.username, engine: s.redis.engine ?? 'redis', engineVersion: minorVersion(s.redis.version) ?? '7.0', caCerts: s.caFile, ...client };
+      return {
+        scheme: 'rediss',
+        host: s.host,
+        port: s.redis.tlsPort,
+        db,
+        username: s.redis.username,
+        engine: s.redis.engine ?? 'redis',
+        engineVersion: minorVersion(s.redis.version) ?? '7.0',
+        caCerts: s.caFile,
+        ...client,
+      };
     };
     let brokerEndpoint: CeleryEndpoint;
     if (broker === 'rabbitmq') {
       if (!s.rabbitmq) throw new Error('rabbitmq-server is not part of this environment');
       brokerEndpoint = {
-        scheme: 'amqps', host: s.host, port: s.rabbitmq.tlsPort, vhost: s.rabbitmq.vhost, engine: 'rabbitmq', engineVersion: s.rabbitmq.rabbitMq43 ? '4.3' : minorVersion(s.rabbitmq.version) ?? '3.10', caCerts: s.caFile,
-        ...(s.mutualTls ? { ...client, username: s.clients[role].commonName, loginMethod: 'EXTERNAL' as const } : { username: s.rabbitmq.username }),
+        scheme: 'amqps',
+        host: s.host,
+        port: s.rabbitmq.tlsPort,
+        vhost: s.rabbitmq.vhost,
+        engine: 'rabbitmq',
+        engineVersion: s.rabbitmq.rabbitMq43 ? '4.3' : (minorVersion(s.rabbitmq.version) ?? '3.10'),
+        caCerts: s.caFile,
+        ...(s.mutualTls
+          ? { ...client, username: s.clients[role].commonName, loginMethod: 'EXTERNAL' as const }
+          : { username: s.rabbitmq.username }),
       };
     } else {
       brokerEndpoint = redisEndpoint(0);
@@ -196,8 +316,12 @@ export class DevEnvironment {
       writeFileSync(join(out, 'celeryconfig.py'), config.toPythonModule(`celery-tls dev (${role})`));
       writeFileSync(join(out, 'django_settings.py'), config.toDjangoSettings(`celery-tls dev (${role})`));
       writeFileSync(join(out, 'manifest.json'), JSON.stringify(config.toManifest(), null, 2) + '\n');
-      const secrets = Object.entries(this.secretEnvironment()).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n');
-      writeFileSync(join(out, 'celery.env'), `${config.toDotenv()}# development passwords\n${secrets}\n`, { mode: 0o600 });
+      const secrets = Object.entries(this.secretEnvironment())
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join('\n');
+      writeFileSync(join(out, 'celery.env'), `${config.toDotenv()}# development passwords\n${secrets}\n`, {
+        mode: 0o600,
+      });
     }
   }
 
@@ -210,7 +334,23 @@ export class DevEnvironment {
     const s = this.state;
     if (!s.redis) throw new Error('no redis-server in this environment');
     const server = { certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key') };
-    const r = new RedisServer({ dir: join(this.dir, 'redis'), host: BIND, tlsPort: s.redis.tlsPort, plaintextPort: s.redis.plaintextPort, ...server, caFile: s.caFile, mutualTls: s.mutualTls, username: s.redis.username, password: this.password('redis'), ...(s.redis.adminUsername ? { admin: { username: s.redis.adminUsername, password: this.password('redis-admin') } } : {}) }, this.stack());
+    const r = new RedisServer(
+      {
+        dir: join(this.dir, 'redis'),
+        host: BIND,
+        tlsPort: s.redis.tlsPort,
+        plaintextPort: s.redis.plaintextPort,
+        ...server,
+        caFile: s.caFile,
+        mutualTls: s.mutualTls,
+        username: s.redis.username,
+        password: this.password('redis'),
+        ...(s.redis.adminUsername
+          ? { admin: { username: s.redis.adminUsername, password: this.password('redis-admin') } }
+          : {}),
+      },
+      this.stack(),
+    );
     r.pid = s.redis.pid;
     return r;
   }
@@ -218,7 +358,23 @@ export class DevEnvironment {
   public rabbitMqServer(): RabbitMqServer {
     const s = this.state;
     if (!s.rabbitmq) throw new Error('no rabbitmq-server in this environment');
-    const r = new RabbitMqServer({ dir: join(this.dir, 'rabbitmq'), host: BIND, tlsPort: s.rabbitmq.tlsPort, plaintextPort: s.rabbitmq.plaintextPort, distPort: s.rabbitmq.distPort, epmdPort: s.rabbitmq.epmdPort, managementPort: s.rabbitmq.managementPort, certFile: join(this.dir, 'pki', 'server.pem'), keyFile: join(this.dir, 'pki', 'server.key'), caFile: s.caFile, mutualTls: s.mutualTls, denyDeprecatedFeatures: s.rabbitmq.rabbitMq43 }, this.stack());
+    const r = new RabbitMqServer(
+      {
+        dir: join(this.dir, 'rabbitmq'),
+        host: BIND,
+        tlsPort: s.rabbitmq.tlsPort,
+        plaintextPort: s.rabbitmq.plaintextPort,
+        distPort: s.rabbitmq.distPort,
+        epmdPort: s.rabbitmq.epmdPort,
+        managementPort: s.rabbitmq.managementPort,
+        certFile: join(this.dir, 'pki', 'server.pem'),
+        keyFile: join(this.dir, 'pki', 'server.key'),
+        caFile: s.caFile,
+        mutualTls: s.mutualTls,
+        denyDeprecatedFeatures: s.rabbitmq.rabbitMq43,
+      },
+      this.stack(),
+    );
     r.pid = s.rabbitmq.pid;
     return r;
   }

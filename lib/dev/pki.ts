@@ -41,7 +41,9 @@ async function keyPair(): Promise<CryptoKeyPair> {
 /** PKCS#8 PEM, unencrypted: py-amqp cannot load an encrypted key. */
 async function keyPem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+    .export({ format: 'pem', type: 'pkcs8' })
+    .toString();
 }
 
 function serial(): string {
@@ -51,7 +53,11 @@ function serial(): string {
 }
 
 /** A self-signed root CA for local development and tests (never for production). */
-export async function createCertificateAuthority(commonName: string, days = 825, pathLength = 0): Promise<IssuedCertificate> {
+export async function createCertificateAuthority(
+  commonName: string,
+  days = 825,
+  pathLength = 0,
+): Promise<IssuedCertificate> {
   const keys = await keyPair();
   const notBefore = new Date(Date.now() - DAY_MS);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -90,7 +96,10 @@ export async function issueCertificate(ca: IssuedCertificate, req: CertificateRe
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([req.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth], false),
+      new x509.ExtendedKeyUsageExtension(
+        [req.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
+        false,
+      ),
       ...(names.length ? [new x509.SubjectAlternativeNameExtension(names, false)] : []),
       await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
@@ -110,7 +119,11 @@ export function writeCertificate(base: string, issued: IssuedCertificate): { cer
  * Signs a PKCS#10 request with the CA, as AWS Private CA does with the EndEntityClientAuthCertificate template: the
  * request's subject and key, client authentication only. Refuses a request whose signature does not verify.
  */
-export async function signCertificateRequest(ca: IssuedCertificate, csrPem: string, opts: { usage: 'client' | 'server'; days: number; commonName?: string }): Promise<string> {
+export async function signCertificateRequest(
+  ca: IssuedCertificate,
+  csrPem: string,
+  opts: { usage: 'client' | 'server'; days: number; commonName?: string },
+): Promise<string> {
   const csr = new x509.Pkcs10CertificateRequest(csrPem);
   if (!(await csr.verify())) throw new Error('the certificate request signature does not verify');
   const notBefore = new Date(Date.now() - 60_000);
@@ -126,7 +139,10 @@ export async function signCertificateRequest(ca: IssuedCertificate, csrPem: stri
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth], false),
+      new x509.ExtendedKeyUsageExtension(
+        [opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
+        false,
+      ),
       await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
     ],
   });
@@ -143,7 +159,11 @@ export async function loadCertificateAuthority(certPem: string, keyPemText: stri
 }
 
 /** A subordinate CA signed by `parent` (which needs a path length of at least 1), as AWS Private CA makes them. */
-export async function createSubordinateCertificateAuthority(parent: IssuedCertificate, commonName: string, days = 365): Promise<IssuedCertificate> {
+export async function createSubordinateCertificateAuthority(
+  parent: IssuedCertificate,
+  commonName: string,
+  days = 365,
+): Promise<IssuedCertificate> {
   const keys = await keyPair();
   const notBefore = new Date(Date.now() - DAY_MS);
   const cert = await x509.X509CertificateGenerator.create({

@@ -10,15 +10,26 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     server.on('error', reject);
     server.listen(0, host, () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 /** Starts a long-running server detached from this process, output to a log file; returns its pid. */
-export function startDetached(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string }): number {
+export function startDetached(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string },
+): number {
   const out = openSync(opts.logFile, 'a');
-  const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(command, args, {
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   child.unref();
   return child.pid;
@@ -36,7 +47,12 @@ export function isAlive(pid: number): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` returns true or the time is up. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -69,10 +85,20 @@ export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> 
 }
 
 /** Runs a command to completion; throws with its output when it fails. */
-export function run(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): string {
-  const r = spawnSync(command, args, { env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, input: opts.input });
+export function run(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): string {
+  const r = spawnSync(command, args, {
+    env: opts.env ?? process.env,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 60_000,
+    input: opts.input,
+  });
   if (r.error) throw new Error(`${command} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).trim()}`);
+  if (r.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).trim()}`);
   return r.stdout;
 }
 

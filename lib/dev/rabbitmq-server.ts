@@ -49,14 +49,18 @@ export function rabbitMqConf(o: RabbitMqServerOptions): string {
     ...(o.mutualTls ? ['auth_mechanisms.3 = EXTERNAL', 'ssl_cert_login_from = common_name'] : []),
     'loopback_users = none',
     // https://www.rabbitmq.com/docs/deprecated-features: 4.3 removes both (Amazon MQ's RabbitMQ 4.3 page).
-    ...(o.denyDeprecatedFeatures ? ['deprecated_features.permit.transient_nonexcl_queues = false', 'deprecated_features.permit.global_qos = false'] : []),
-    ...(o.managementPort ? [
-      `management.ssl.ip = ${o.host}`,
-      `management.ssl.port = ${o.managementPort}`,
-      `management.ssl.cacertfile = ${o.caFile}`,
-      `management.ssl.certfile = ${o.certFile}`,
-      `management.ssl.keyfile = ${o.keyFile}`,
-    ] : []),
+    ...(o.denyDeprecatedFeatures
+      ? ['deprecated_features.permit.transient_nonexcl_queues = false', 'deprecated_features.permit.global_qos = false']
+      : []),
+    ...(o.managementPort
+      ? [
+          `management.ssl.ip = ${o.host}`,
+          `management.ssl.port = ${o.managementPort}`,
+          `management.ssl.cacertfile = ${o.caFile}`,
+          `management.ssl.certfile = ${o.certFile}`,
+          `management.ssl.keyfile = ${o.keyFile}`,
+        ]
+      : []),
     `log.file = ${join(o.dir, 'log', 'rabbit.log')}`,
     'log.file.level = info',
     'log.console = false',
@@ -69,7 +73,10 @@ export class RabbitMqServer {
   public readonly nodeName: string;
 
   /** Debian's scripts in <bin> (/usr/lib/rabbitmq/bin) run as the caller; the ones in /usr/sbin switch user. */
-  constructor(public readonly options: RabbitMqServerOptions, private readonly stack: ServerStack = hostStack()) {
+  constructor(
+    public readonly options: RabbitMqServerOptions,
+    private readonly stack: ServerStack = hostStack(),
+  ) {
     if (!stack.rabbitMqBin) throw new Error(`no rabbitmq-server in ${stack.name} (apt-get install rabbitmq-server)`);
     this.nodeName = `celery-tls-${options.tlsPort}@localhost`;
   }
@@ -104,7 +111,10 @@ export class RabbitMqServer {
     const d = this.options.dir;
     for (const sub of ['mnesia', 'log']) mkdirSync(join(d, sub), { recursive: true });
     writeFileSync(join(d, 'rabbitmq.conf'), rabbitMqConf(this.options), { mode: 0o600 });
-    const plugins = [...(this.options.mutualTls ? ['rabbitmq_auth_mechanism_ssl'] : []), ...(this.options.managementPort ? ['rabbitmq_management'] : [])];
+    const plugins = [
+      ...(this.options.mutualTls ? ['rabbitmq_auth_mechanism_ssl'] : []),
+      ...(this.options.managementPort ? ['rabbitmq_management'] : []),
+    ];
     writeFileSync(join(d, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
   }
 
@@ -112,10 +122,18 @@ export class RabbitMqServer {
     this.writeConfig();
     const { command, args } = this.bin('rabbitmq-server', []);
     this.pid = startDetached(command, args, { env: this.env, logFile: join(this.options.dir, 'server.stdout') });
-    await waitFor(`rabbitmq-server node ${this.nodeName} (see ${this.logFile})`, () => {
-      if (this.pid && !isAlive(this.pid)) throw new Error(`rabbitmq-server exited: ${tail(join(this.options.dir, 'server.stdout'))}\n${tail(this.logFile)}`);
-      return existsSync(this.logFile) && /Server startup complete/.test(readFileSync(this.logFile, 'utf8'));
-    }, 90_000, 250);
+    await waitFor(
+      `rabbitmq-server node ${this.nodeName} (see ${this.logFile})`,
+      () => {
+        if (this.pid && !isAlive(this.pid))
+          throw new Error(
+            `rabbitmq-server exited: ${tail(join(this.options.dir, 'server.stdout'))}\n${tail(this.logFile)}`,
+          );
+        return existsSync(this.logFile) && /Server startup complete/.test(readFileSync(this.logFile, 'utf8'));
+      },
+      90_000,
+      250,
+    );
   }
 
   public ctl(...args: string[]): string {
@@ -134,10 +152,23 @@ export class RabbitMqServer {
    * salted SHA-256 password hashes (RabbitMQ's default scheme), so that no password shows in a process list;
    * rabbitmqctl 4's password prompt does not read a pipe.
    */
-  public setUp(vhost: string, users: { name: string; password?: string; tags?: string[] }[], deadLetter?: DeadLetterModel): void {
+  public setUp(
+    vhost: string,
+    users: { name: string; password?: string; tags?: string[] }[],
+    deadLetter?: DeadLetterModel,
+  ): void {
     this.importDefinitions({
-      users: users.map((u) => ({ name: u.name, password_hash: u.password === undefined ? '' : passwordHash(u.password), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: u.tags ?? [] })),
-      ...vhostDefinitions(vhost, users.map((u) => u.name), deadLetter),
+      users: users.map((u) => ({
+        name: u.name,
+        password_hash: u.password === undefined ? '' : passwordHash(u.password),
+        hashing_algorithm: 'rabbit_password_hashing_sha256',
+        tags: u.tags ?? [],
+      })),
+      ...vhostDefinitions(
+        vhost,
+        users.map((u) => u.name),
+        deadLetter,
+      ),
     });
     this.ctl('delete_user', 'guest');
   }
@@ -182,13 +213,31 @@ function vhostDefinitions(vhost: string, users: string[], deadLetter?: DeadLette
   return {
     vhosts: [{ name: vhost }],
     permissions: users.map((user) => ({ user, vhost, configure: '.*', write: '.*', read: '.*' })),
-    queues: deadLetter ? [{ name: deadLetter.queue, vhost, durable: true, auto_delete: false, arguments: deadLetter.queueArguments }] : [],
-    policies: deadLetter ? [{ vhost, name: deadLetter.policyName, pattern: deadLetter.pattern, 'apply-to': deadLetter.applyTo, definition: deadLetter.definition, priority: deadLetter.priority }] : [],
+    queues: deadLetter
+      ? [{ name: deadLetter.queue, vhost, durable: true, auto_delete: false, arguments: deadLetter.queueArguments }]
+      : [],
+    policies: deadLetter
+      ? [
+          {
+            vhost,
+            name: deadLetter.policyName,
+            pattern: deadLetter.pattern,
+            'apply-to': deadLetter.applyTo,
+            definition: deadLetter.definition,
+            priority: deadLetter.priority,
+          },
+        ]
+      : [],
   };
 }
 
 /** rabbit_password_hashing_sha256: base64(salt + SHA-256(salt + password)) with a 4-byte salt. */
 export function passwordHash(password: string): string {
   const salt = randomBytes(4);
-  return Buffer.concat([salt, createHash('sha256').update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest()]).toString('base64');
+  return Buffer.concat([
+    salt,
+    createHash('sha256')
+      .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+      .digest(),
+  ]).toString('base64');
 }

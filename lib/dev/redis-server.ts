@@ -67,8 +67,12 @@ export class RedisServer {
   public pid?: number;
 
   /** Runs the stack's valkey-server (or redis-server): both read this configuration. */
-  constructor(public readonly options: RedisServerOptions, private readonly stack: ServerStack = hostStack()) {
-    if (!stack.redisServer) throw new Error(`no valkey-server or redis-server in ${stack.name} (apt-get install redis-server)`);
+  constructor(
+    public readonly options: RedisServerOptions,
+    private readonly stack: ServerStack = hostStack(),
+  ) {
+    if (!stack.redisServer)
+      throw new Error(`no valkey-server or redis-server in ${stack.name} (apt-get install redis-server)`);
   }
 
   get logFile(): string {
@@ -77,7 +81,8 @@ export class RedisServer {
 
   public writeConfig(): string {
     mkdirSync(join(this.options.dir, 'data'), { recursive: true });
-    if ([this.options.password, this.options.username, this.options.admin?.password ?? ''].some((x) => /\s/.test(x))) throw new Error('Redis ACL user names and passwords cannot contain spaces');
+    if ([this.options.password, this.options.username, this.options.admin?.password ?? ''].some((x) => /\s/.test(x)))
+      throw new Error('Redis ACL user names and passwords cannot contain spaces');
     const file = join(this.options.dir, 'redis.conf');
     writeFileSync(file, redisConf(this.options), { mode: 0o600 });
     return file;
@@ -86,11 +91,18 @@ export class RedisServer {
   public async start(): Promise<void> {
     const conf = this.writeConfig();
     const { command, args } = this.stack.command(this.stack.redisServer!, [conf]);
-    this.pid = startDetached(command, args, { logFile: join(this.options.dir, 'redis.stdout'), env: { ...process.env, ...this.options.env } });
-    await waitFor(`redis-server on ${this.options.host}:${this.options.tlsPort} (see ${this.logFile})`, () => {
-      if (this.pid && !isAlive(this.pid)) throw new Error(`redis-server exited: ${tail(this.logFile)}`);
-      return existsSync(this.logFile) && readFileSync(this.logFile, 'utf8').includes('Ready to accept connections');
-    }, 20_000);
+    this.pid = startDetached(command, args, {
+      logFile: join(this.options.dir, 'redis.stdout'),
+      env: { ...process.env, ...this.options.env },
+    });
+    await waitFor(
+      `redis-server on ${this.options.host}:${this.options.tlsPort} (see ${this.logFile})`,
+      () => {
+        if (this.pid && !isAlive(this.pid)) throw new Error(`redis-server exited: ${tail(this.logFile)}`);
+        return existsSync(this.logFile) && readFileSync(this.logFile, 'utf8').includes('Ready to accept connections');
+      },
+      20_000,
+    );
   }
 
   public async stop(): Promise<void> {

@@ -30,7 +30,9 @@ const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
 const MARKER = '.celery-tls-stack';
 
 function packageVersion(admindir: string, name: string): string | undefined {
-  const r = spawnSync('dpkg-query', [`--admindir=${admindir}`, '-W', '-f=${Status} ${Version}', name], { encoding: 'utf8' });
+  const r = spawnSync('dpkg-query', [`--admindir=${admindir}`, '-W', '-f=${Status} ${Version}', name], {
+    encoding: 'utf8',
+  });
   const m = /install ok installed (?:\d+:)?([0-9][0-9.]*)/.exec(r.stdout ?? '');
   return r.status === 0 && m ? m[1].replace(/\.$/, '') : undefined;
 }
@@ -71,11 +73,29 @@ export function hostStack(): ServerStack {
  */
 export function rootStack(rootDir: string, binds: readonly string[] = []): ServerStack {
   const root = resolve(rootDir);
-  if (!isStackRoot(root)) throw new Error(`${root} is not a stack root made by scripts/current-stack (no ${MARKER}): run bash scripts/current-stack ${rootDir}`);
+  if (!isStackRoot(root))
+    throw new Error(
+      `${root} is not a stack root made by scripts/current-stack (no ${MARKER}): run bash scripts/current-stack ${rootDir}`,
+    );
   const bwrap = ['/usr/bin/bwrap', '/bin/bwrap'].find((p) => existsSync(p));
-  if (!bwrap) throw new Error('bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or run scripts/current-stack');
+  if (!bwrap)
+    throw new Error('bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or run scripts/current-stack');
   const { valkey, versions } = versionsOf(root);
-  const mounts = ['--bind', root, '/', '--proc', '/proc', '--dev', '/dev', '--ro-bind', '/etc/hosts', '/etc/hosts', '--bind', '/tmp', '/tmp'];
+  const mounts = [
+    '--bind',
+    root,
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--ro-bind',
+    '/etc/hosts',
+    '/etc/hosts',
+    '--bind',
+    '/tmp',
+    '/tmp',
+  ];
   for (const b of binds) {
     const dir = resolve(b);
     if (dir !== '/tmp' && !dir.startsWith('/tmp/')) mounts.push('--bind', dir, dir);
@@ -108,21 +128,33 @@ export function isStackRoot(dir: string): boolean {
  * How a local stack differs from what the library deploys by default (Amazon MQ's RabbitMQ, ElastiCache's Valkey,
  * and the Celery the settings are written for): one line per difference, none when it mirrors production.
  */
-export function differencesFromProduction(stack: Pick<ServerStack, 'versions' | 'redisEngine'>, production: { rabbitmq: string; valkey: string; celery: string }): string[] {
+export function differencesFromProduction(
+  stack: Pick<ServerStack, 'versions' | 'redisEngine'>,
+  production: { rabbitmq: string; valkey: string; celery: string },
+): string[] {
   const out: string[] = [];
   const major = (v: string | undefined) => Number(minorVersion(v)?.split('.')[0] ?? NaN);
   const { rabbitmq, redis, celery } = stack.versions;
   if (!rabbitmq) out.push(`no rabbitmq-server here; production runs RabbitMQ ${production.rabbitmq}`);
   else if (major(rabbitmq) !== major(production.rabbitmq)) {
-    out.push(`RabbitMQ ${minorVersion(rabbitmq)} here, ${production.rabbitmq} in production: ${major(rabbitmq) < 4 ? 'classic queues and in-worker ETAs here, quorum queues and native delayed delivery there' : 'queue defaults differ'}`);
+    out.push(
+      `RabbitMQ ${minorVersion(rabbitmq)} here, ${production.rabbitmq} in production: ${major(rabbitmq) < 4 ? 'classic queues and in-worker ETAs here, quorum queues and native delayed delivery there' : 'queue defaults differ'}`,
+    );
   }
   if (!redis) out.push(`no valkey-server or redis-server here; production runs Valkey ${production.valkey}`);
   else if (stack.redisEngine !== 'valkey' || major(redis) !== major(production.valkey)) {
-    out.push(`${stack.redisEngine === 'valkey' ? 'Valkey' : 'Redis'} ${minorVersion(redis)} here, Valkey ${production.valkey} in production`);
+    out.push(
+      `${stack.redisEngine === 'valkey' ? 'Valkey' : 'Redis'} ${minorVersion(redis)} here, Valkey ${production.valkey} in production`,
+    );
   }
   if (!celery) out.push(`no python3-celery here; the settings are written for Celery ${production.celery}`);
-  else if (major(celery) !== major(production.celery) || Number(minorVersion(celery)?.split('.')[1]) < Number(production.celery.split('.')[1])) {
-    out.push(`Celery ${minorVersion(celery)} here; production needs Celery ${production.celery} or later for RabbitMQ 4's quorum queues`);
+  else if (
+    major(celery) !== major(production.celery) ||
+    Number(minorVersion(celery)?.split('.')[1]) < Number(production.celery.split('.')[1])
+  ) {
+    out.push(
+      `Celery ${minorVersion(celery)} here; production needs Celery ${production.celery} or later for RabbitMQ 4's quorum queues`,
+    );
   }
   return out;
 }

@@ -27,7 +27,10 @@ function fromEndpoint(name: string, e: CeleryEndpoint, o: TargetOverrides): Veri
 /** The broker and result backend of a manifest. */
 export function targetsFromConfig(config: CeleryConfig, o: TargetOverrides = {}): VerifyTarget[] {
   const m = config.model;
-  return [fromEndpoint('broker', m.broker, o), ...(m.resultBackend ? [fromEndpoint('resultBackend', m.resultBackend, o)] : [])];
+  return [
+    fromEndpoint('broker', m.broker, o),
+    ...(m.resultBackend ? [fromEndpoint('resultBackend', m.resultBackend, o)] : []),
+  ];
 }
 
 /** `amqps://host:port` or `rediss://host:port` (port defaults 5671 / 6380); plaintext schemes are refused. */
@@ -36,5 +39,9 @@ export function targetFromUrl(url: string, o: TargetOverrides = {}): VerifyTarge
   if (!m) throw new Error(`--endpoint ${JSON.stringify(url)} is not amqps://HOST[:PORT] or rediss://HOST[:PORT]`);
   const scheme = m[1] as 'amqps' | 'rediss';
   const port = m[3] ? Number(m[3]) : scheme === 'amqps' ? 5671 : 6380;
-  return fromEndpoint(`${scheme === 'amqps' ? 'broker' : 'redis'}`, { scheme, host: m[2].replace(/^\[|\]$/g, ''), port, engine: scheme === 'amqps' ? 'rabbitmq' : 'redis' }, o);
+  return fromEndpoint(
+    `${scheme === 'amqps' ? 'broker' : 'redis'}`,
+    { scheme, host: m[2].replace(/^\[|\]$/g, ''), port, engine: scheme === 'amqps' ? 'rabbitmq' : 'redis' },
+    o,
+  );
 }

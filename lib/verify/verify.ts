@@ -61,7 +61,16 @@ function plaintextAnswer(protocol: VerifyTarget['protocol'], data: Buffer): bool
   return '+-:$*'.includes(String.fromCharCode(data[0]));
 }
 
-function handshake(t: VerifyTarget, opts: Required<VerifyOptions>, extra: { minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2'; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.3'; ciphers?: string; withClientCert?: boolean }): Promise<HandshakeOutcome> {
+function handshake(
+  t: VerifyTarget,
+  opts: Required<VerifyOptions>,
+  extra: {
+    minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
+    maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.3';
+    ciphers?: string;
+    withClientCert?: boolean;
+  },
+): Promise<HandshakeOutcome> {
   return new Promise((resolve) => {
     const socket = tlsConnect({
       host: t.host,
@@ -92,7 +101,11 @@ function handshake(t: VerifyTarget, opts: Required<VerifyOptions>, extra: { minV
 }
 
 /** Sends the protocol probe and collects what comes back until close, error or the timeout. */
-function probe(socket: Socket | TLSSocket, protocol: VerifyTarget['protocol'], timeoutMs: number): Promise<{ data: Buffer; error?: Error & { code?: string } }> {
+function probe(
+  socket: Socket | TLSSocket,
+  protocol: VerifyTarget['protocol'],
+  timeoutMs: number,
+): Promise<{ data: Buffer; error?: Error & { code?: string } }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let settled = false;
@@ -114,7 +127,11 @@ function probe(socket: Socket | TLSSocket, protocol: VerifyTarget['protocol'], t
   });
 }
 
-function plainConnect(host: string, port: number, timeoutMs: number): Promise<{ socket?: Socket; error?: Error & { code?: string } }> {
+function plainConnect(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<{ socket?: Socket; error?: Error & { code?: string } }> {
   return new Promise((resolve) => {
     const socket = netConnect({ host, port, timeout: timeoutMs });
     socket.once('connect', () => {
@@ -136,7 +153,10 @@ const describe = (e?: Error & { code?: string; reason?: string }) =>
   e ? `${e.code ? `${e.code}: ` : ''}${e.reason ?? e.message.split('\n')[0]}` : 'unknown error';
 
 export async function verifyEndpoint(t: VerifyTarget, options: VerifyOptions = {}): Promise<EndpointReport> {
-  const opts: Required<VerifyOptions> = { expiryWarnDays: options.expiryWarnDays ?? 30, timeoutMs: options.timeoutMs ?? 5000 };
+  const opts: Required<VerifyOptions> = {
+    expiryWarnDays: options.expiryWarnDays ?? 30,
+    timeoutMs: options.timeoutMs ?? 5000,
+  };
   const checks: CheckResult[] = [];
   const main = await handshake(t, opts, {});
   if (!main.socket) {
@@ -146,30 +166,56 @@ export async function verifyEndpoint(t: VerifyTarget, options: VerifyOptions = {
     const cert = s.getPeerCertificate(true) as PeerCertificate;
     const protocol = s.getProtocol() ?? 'unknown';
     checks.push(pass('handshake', 'TLS handshake (TLS 1.2+)', `${protocol} ${s.getCipher()?.name ?? ''}`.trim()));
-    checks.push(s.authorized
-      ? pass('chain', 'Certificate chain', `issued by ${cert.issuer?.CN ?? '?'}, trusted by ${t.caFile ?? "Node's root store"}`)
-      : fail('chain', 'Certificate chain', `${String(s.authorizationError)} (issuer ${cert.issuer?.CN ?? '?'})`));
+    checks.push(
+      s.authorized
+        ? pass(
+            'chain',
+            'Certificate chain',
+            `issued by ${cert.issuer?.CN ?? '?'}, trusted by ${t.caFile ?? "Node's root store"}`,
+          )
+        : fail('chain', 'Certificate chain', `${String(s.authorizationError)} (issuer ${cert.issuer?.CN ?? '?'})`),
+    );
     const identity = checkServerIdentity(t.host, cert);
-    checks.push(identity
-      ? fail('hostname', 'Hostname matches certificate', identity.message)
-      : pass('hostname', 'Hostname matches certificate', `${t.host} in ${cert.subjectaltname ?? `CN=${cert.subject?.CN}`}`));
-    checks.push(['TLSv1.2', 'TLSv1.3'].includes(protocol)
-      ? pass('protocol', 'Negotiated protocol >= TLS 1.2', protocol)
-      : fail('protocol', 'Negotiated protocol >= TLS 1.2', protocol));
+    checks.push(
+      identity
+        ? fail('hostname', 'Hostname matches certificate', identity.message)
+        : pass(
+            'hostname',
+            'Hostname matches certificate',
+            `${t.host} in ${cert.subjectaltname ?? `CN=${cert.subject?.CN}`}`,
+          ),
+    );
+    checks.push(
+      ['TLSv1.2', 'TLSv1.3'].includes(protocol)
+        ? pass('protocol', 'Negotiated protocol >= TLS 1.2', protocol)
+        : fail('protocol', 'Negotiated protocol >= TLS 1.2', protocol),
+    );
     const days = Math.floor((new Date(cert.valid_to).getTime() - Date.now()) / 86_400_000);
     const expiry = `${days} days left (until ${new Date(cert.valid_to).toISOString()})`;
-    checks.push(days < 0
-      ? fail('expiry', 'Certificate expiry', `expired ${-days} days ago (${cert.valid_to})`)
-      : days < opts.expiryWarnDays
-        ? { id: 'expiry', title: 'Certificate expiry', status: 'warn', detail: `${expiry}: under ${opts.expiryWarnDays} days` }
-        : pass('expiry', 'Certificate expiry', expiry));
+    checks.push(
+      days < 0
+        ? fail('expiry', 'Certificate expiry', `expired ${-days} days ago (${cert.valid_to})`)
+        : days < opts.expiryWarnDays
+          ? {
+              id: 'expiry',
+              title: 'Certificate expiry',
+              status: 'warn',
+              detail: `${expiry}: under ${opts.expiryWarnDays} days`,
+            }
+          : pass('expiry', 'Certificate expiry', expiry),
+    );
     s.destroy();
   }
 
   for (const version of ['TLSv1', 'TLSv1.1'] as const) {
     const label = version === 'TLSv1' ? 'TLS 1.0' : 'TLS 1.1';
     // SECLEVEL=0 lets this client offer the old protocol at all; otherwise "refused" would prove nothing.
-    const old = await handshake(t, opts, { minVersion: version, maxVersion: version, ciphers: 'DEFAULT:@SECLEVEL=0', withClientCert: true });
+    const old = await handshake(t, opts, {
+      minVersion: version,
+      maxVersion: version,
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+      withClientCert: true,
+    });
     if (old.socket) {
       checks.push(fail(`refuses-${version}`, `${label} refused`, `the server accepted ${old.socket.getProtocol()}`));
       old.socket.destroy();
@@ -186,9 +232,21 @@ export async function verifyEndpoint(t: VerifyTarget, options: VerifyOptions = {
       continue;
     }
     const r = await probe(c.socket, t.protocol, Math.min(opts.timeoutMs, 2000));
-    checks.push(plaintextAnswer(t.protocol, r.data)
-      ? fail(`plaintext-${port}`, title, `answered ${JSON.stringify(r.data.subarray(0, 24).toString('latin1'))} to a plaintext ${t.protocol} request`)
-      : pass(`plaintext-${port}`, title, r.data.length ? `no ${t.protocol} answer (${r.data[0] === 0x15 ? 'TLS alert' : `${r.data.length} non-${t.protocol} bytes`})` : 'no answer'));
+    checks.push(
+      plaintextAnswer(t.protocol, r.data)
+        ? fail(
+            `plaintext-${port}`,
+            title,
+            `answered ${JSON.stringify(r.data.subarray(0, 24).toString('latin1'))} to a plaintext ${t.protocol} request`,
+          )
+        : pass(
+            `plaintext-${port}`,
+            title,
+            r.data.length
+              ? `no ${t.protocol} answer (${r.data[0] === 0x15 ? 'TLS alert' : `${r.data.length} non-${t.protocol} bytes`})`
+              : 'no answer',
+          ),
+    );
   }
 
   if (t.mutualTls) {
@@ -199,9 +257,15 @@ export async function verifyEndpoint(t: VerifyTarget, options: VerifyOptions = {
     } else {
       // With TLS 1.3 the server judges the client certificate after the handshake: a request shows the verdict.
       const r = await probe(anonymous.socket, t.protocol, Math.min(opts.timeoutMs, 2000));
-      checks.push(plaintextAnswer(t.protocol, r.data)
-        ? fail('client-cert', title, 'the server served a client that sent no certificate')
-        : pass('client-cert', title, `a client without a certificate was cut off (${r.error ? describe(r.error) : 'closed'})`));
+      checks.push(
+        plaintextAnswer(t.protocol, r.data)
+          ? fail('client-cert', title, 'the server served a client that sent no certificate')
+          : pass(
+              'client-cert',
+              title,
+              `a client without a certificate was cut off (${r.error ? describe(r.error) : 'closed'})`,
+            ),
+      );
     }
   }
   return { name: t.name, host: t.host, port: t.port, checks };
@@ -213,11 +277,20 @@ export function reportOk(reports: readonly EndpointReport[]): boolean {
 
 /** A readable table. */
 export function formatReports(reports: readonly EndpointReport[]): string {
-  const rows = reports.flatMap((r) => r.checks.map((c) => [`${r.name} ${r.host}:${r.port}`, c.title, c.status.toUpperCase(), c.detail]));
+  const rows = reports.flatMap((r) =>
+    r.checks.map((c) => [`${r.name} ${r.host}:${r.port}`, c.title, c.status.toUpperCase(), c.detail]),
+  );
   const header = ['ENDPOINT', 'CHECK', 'RESULT', 'DETAIL'];
   const widths = [0, 1, 2].map((i) => Math.max(header[i].length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join('  ');
   const failed = rows.filter((r) => r[2] === 'FAIL').length;
   const warned = rows.filter((r) => r[2] === 'WARN').length;
-  return [line(header), ...rows.map(line), '', `Summary: ${rows.length - failed - warned} checks pass, ${failed} fail, ${warned} warn`].join('\n') + '\n';
+  return (
+    [
+      line(header),
+      ...rows.map(line),
+      '',
+      `Summary: ${rows.length - failed - warned} checks pass, ${failed} fail, ${warned} warn`,
+    ].join('\n') + '\n'
+  );
 }

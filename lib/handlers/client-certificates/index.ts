@@ -12,7 +12,14 @@ import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { DEFAULTS } from '../../core/defaults';
 import { clientAuthTemplateArn } from '../../core/rabbitmq-mtls';
-import { CURRENT, PENDING, RotationEvent, RotationSecrets, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
+import {
+  CURRENT,
+  PENDING,
+  RotationEvent,
+  RotationSecrets,
+  rotationHandler,
+  sdkRotationSecrets,
+} from '../shared/rotation';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -21,7 +28,13 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 /** The AWS Private CA calls the function needs (the SDK by default; tests sign with a local CA). */
 export interface PrivateCa {
   /** IssueCertificate: returns the new certificate's ARN. */
-  issue(args: { caArn: string; csrPem: string; validityDays: number; signingAlgorithm: string; idempotencyToken: string }): Promise<string>;
+  issue(args: {
+    caArn: string;
+    csrPem: string;
+    validityDays: number;
+    signingAlgorithm: string;
+    idempotencyToken: string;
+  }): Promise<string>;
   /** GetCertificate: undefined while the CA is still signing. */
   get(args: { caArn: string; certificateArn: string }): Promise<{ certificate: string; chain: string } | undefined>;
 }
@@ -37,7 +50,11 @@ export interface CertificateRotationConfig {
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 
-function commonNameOf(arn: string, value: string | undefined, what: string): { cn: string; document: Record<string, unknown> } {
+function commonNameOf(
+  arn: string,
+  value: string | undefined,
+  what: string,
+): { cn: string; document: Record<string, unknown> } {
   if (value === undefined) throw new Error(`secret ${arn} has no ${what} version`);
   let document: Record<string, unknown>;
   try {
@@ -46,7 +63,8 @@ function commonNameOf(arn: string, value: string | undefined, what: string): { c
     throw new Error(`secret ${arn} (${what}) is not JSON with "common_name"`);
   }
   const cn = document.common_name;
-  if (typeof cn !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(cn)) throw new Error(`secret ${arn} (${what}) needs "common_name": letters, digits, "." "_" "-", at most 64`);
+  if (typeof cn !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(cn))
+    throw new Error(`secret ${arn} (${what}) needs "common_name": letters, digits, "." "_" "-", at most 64`);
   return { cn, document };
 }
 
@@ -59,21 +77,33 @@ export async function newKeyAndCsr(cn: string): Promise<{ keyPem: string; csrPem
     signingAlgorithm: ALGORITHM,
   });
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
+  const keyPem = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+    .export({ format: 'pem', type: 'pkcs8' })
+    .toString();
   return { keyPem, csrPem: csr.toString('pem') };
 }
 
 /** Checks an issued certificate against what was asked: the name, client authentication, the key, the validity. */
-export async function checkIssued(certPem: string, keyPem: string, cn: string, now = new Date()): Promise<x509.X509Certificate> {
+export async function checkIssued(
+  certPem: string,
+  keyPem: string,
+  cn: string,
+  now = new Date(),
+): Promise<x509.X509Certificate> {
   const cert = new x509.X509Certificate(certPem);
   const got = cert.subjectName.getField('CN')[0];
   if (got !== cn) throw new Error(`the CA issued a certificate for CN=${got}, expected CN=${cn}`);
   const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
-  if (!eku || !eku.usages.includes(x509.ExtendedKeyUsage.clientAuth)) throw new Error('the certificate is not for TLS client authentication (extended key usage clientAuth)');
-  if (cert.notBefore > now || cert.notAfter <= now) throw new Error(`the certificate is not valid now (${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`);
+  if (!eku || !eku.usages.includes(x509.ExtendedKeyUsage.clientAuth))
+    throw new Error('the certificate is not for TLS client authentication (extended key usage clientAuth)');
+  if (cert.notBefore > now || cert.notAfter <= now)
+    throw new Error(
+      `the certificate is not valid now (${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`,
+    );
   const certKey = createPrivateKey(keyPem);
   const publicFromKey = createPublicKey(certKey).export({ format: 'der', type: 'spki' });
-  if (!Buffer.from(cert.publicKey.rawData).equals(publicFromKey)) throw new Error('the certificate is not for the key this rotation generated');
+  if (!Buffer.from(cert.publicKey.rawData).equals(publicFromKey))
+    throw new Error('the certificate is not for the key this rotation generated');
   return cert;
 }
 
@@ -85,46 +115,65 @@ export function createCertificateRotationHandler(
 ): (event: RotationEvent) => Promise<void> {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  return rotationHandler(secrets, {
-    async createSecret({ arn, token, known }) {
-      if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
-        log(`createSecret: ${PENDING} exists`);
-        return;
-      }
-      const { cn, document } = commonNameOf(arn, await secrets.get(arn, { stage: CURRENT }), CURRENT);
-      const { keyPem, csrPem } = await newKeyAndCsr(cn);
-      known.push(keyPem);
-      // The rotation token makes a retried IssueCertificate return the same certificate (at most 36 characters).
-      const certificateArn = await ca.issue({ caArn: config.caArn, csrPem, validityDays: config.validityDays, signingAlgorithm: config.signingAlgorithm, idempotencyToken: token.replace(/-/g, '').slice(0, 36) });
-      const deadline = Date.now() + config.waitSeconds * 1000;
-      let issued: { certificate: string; chain: string } | undefined;
-      while (!(issued = await ca.get({ caArn: config.caArn, certificateArn }))) {
-        if (Date.now() >= deadline) throw new Error(`AWS Private CA did not return ${certificateArn} within ${config.waitSeconds} s`);
-        await sleep(config.pollMilliseconds);
-      }
-      const cert = await checkIssued(issued.certificate, keyPem, cn);
-      await secrets.putPending(arn, token, JSON.stringify({
-        ...document,
-        common_name: cn,
-        certificate: issued.certificate.trim() + '\n',
-        certificate_chain: issued.chain.trim() ? issued.chain.trim() + '\n' : '',
-        private_key: keyPem,
-        certificate_arn: certificateArn,
-        not_after: cert.notAfter.toISOString(),
-      }));
-      log(`createSecret: issued ${certificateArn} for CN=${cn}, valid until ${cert.notAfter.toISOString()}`);
+  return rotationHandler(
+    secrets,
+    {
+      async createSecret({ arn, token, known }) {
+        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
+          log(`createSecret: ${PENDING} exists`);
+          return;
+        }
+        const { cn, document } = commonNameOf(arn, await secrets.get(arn, { stage: CURRENT }), CURRENT);
+        const { keyPem, csrPem } = await newKeyAndCsr(cn);
+        known.push(keyPem);
+        // The rotation token makes a retried IssueCertificate return the same certificate (at most 36 characters).
+        const certificateArn = await ca.issue({
+          caArn: config.caArn,
+          csrPem,
+          validityDays: config.validityDays,
+          signingAlgorithm: config.signingAlgorithm,
+          idempotencyToken: token.replace(/-/g, '').slice(0, 36),
+        });
+        const deadline = Date.now() + config.waitSeconds * 1000;
+        let issued: { certificate: string; chain: string } | undefined;
+        while (!(issued = await ca.get({ caArn: config.caArn, certificateArn }))) {
+          if (Date.now() >= deadline)
+            throw new Error(`AWS Private CA did not return ${certificateArn} within ${config.waitSeconds} s`);
+          await sleep(config.pollMilliseconds);
+        }
+        const cert = await checkIssued(issued.certificate, keyPem, cn);
+        await secrets.putPending(
+          arn,
+          token,
+          JSON.stringify({
+            ...document,
+            common_name: cn,
+            certificate: issued.certificate.trim() + '\n',
+            certificate_chain: issued.chain.trim() ? issued.chain.trim() + '\n' : '',
+            private_key: keyPem,
+            certificate_arn: certificateArn,
+            not_after: cert.notAfter.toISOString(),
+          }),
+        );
+        log(`createSecret: issued ${certificateArn} for CN=${cn}, valid until ${cert.notAfter.toISOString()}`);
+      },
+      async setSecret() {
+        // Nothing to change on a server: the broker trusts the CA, not individual certificates.
+        log('setSecret: nothing to set (the broker trusts the CA)');
+      },
+      async testSecret({ arn, token, known }) {
+        const { cn, document } = commonNameOf(
+          arn,
+          await secrets.get(arn, { stage: PENDING, versionId: token }),
+          `${PENDING} ${token}`,
+        );
+        known.push(String(document.private_key ?? ''));
+        await checkIssued(String(document.certificate ?? ''), String(document.private_key ?? ''), cn);
+        log(`testSecret: the pending certificate for CN=${cn} matches its key and is valid`);
+      },
     },
-    async setSecret() {
-      // Nothing to change on a server: the broker trusts the CA, not individual certificates.
-      log('setSecret: nothing to set (the broker trusts the CA)');
-    },
-    async testSecret({ arn, token, known }) {
-      const { cn, document } = commonNameOf(arn, await secrets.get(arn, { stage: PENDING, versionId: token }), `${PENDING} ${token}`);
-      known.push(String(document.private_key ?? ''));
-      await checkIssued(String(document.certificate ?? ''), String(document.private_key ?? ''), cn);
-      log(`testSecret: the pending certificate for CN=${cn} matches its key and is valid`);
-    },
-  }, log);
+    log,
+  );
 }
 
 /** AWS Private CA through the SDK of the Lambda runtime (loaded lazily so that tests never load it). */
@@ -133,20 +182,24 @@ export function sdkPrivateCa(): PrivateCa {
   const client = new pca.ACMPCAClient({});
   return {
     async issue({ caArn, csrPem, validityDays, signingAlgorithm, idempotencyToken }) {
-      const out = await client.send(new pca.IssueCertificateCommand({
-        CertificateAuthorityArn: caArn,
-        Csr: Buffer.from(csrPem),
-        SigningAlgorithm: signingAlgorithm,
-        // The partition of the CA's own ARN (aws, aws-cn, aws-us-gov).
-        TemplateArn: clientAuthTemplateArn(caArn.split(':')[1]),
-        Validity: { Type: 'DAYS', Value: validityDays },
-        IdempotencyToken: idempotencyToken,
-      }));
+      const out = await client.send(
+        new pca.IssueCertificateCommand({
+          CertificateAuthorityArn: caArn,
+          Csr: Buffer.from(csrPem),
+          SigningAlgorithm: signingAlgorithm,
+          // The partition of the CA's own ARN (aws, aws-cn, aws-us-gov).
+          TemplateArn: clientAuthTemplateArn(caArn.split(':')[1]),
+          Validity: { Type: 'DAYS', Value: validityDays },
+          IdempotencyToken: idempotencyToken,
+        }),
+      );
       return out.CertificateArn;
     },
     async get({ caArn, certificateArn }) {
       try {
-        const out = await client.send(new pca.GetCertificateCommand({ CertificateAuthorityArn: caArn, CertificateArn: certificateArn }));
+        const out = await client.send(
+          new pca.GetCertificateCommand({ CertificateAuthorityArn: caArn, CertificateArn: certificateArn }),
+        );
         return { certificate: out.Certificate, chain: out.CertificateChain ?? '' };
       } catch (err) {
         if ((err as { name?: string }).name === 'RequestInProgressException') return undefined;
@@ -156,7 +209,8 @@ export function sdkPrivateCa(): PrivateCa {
   };
 }
 
-const envNumber = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
+const envNumber = (name: string, fallback: number) =>
+  process.env[name] === undefined ? fallback : Number(process.env[name]);
 
 /** The entry point (`index.onRotate`), configured by the construct through the environment. */
 export const onRotate = async (event: RotationEvent): Promise<void> =>

@@ -8,7 +8,14 @@
  * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/User-Secrets-Manager.html
  */
 import { DEFAULTS } from '../../core/defaults';
-import { CURRENT, PENDING, RotationEvent, RotationSecrets, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
+import {
+  CURRENT,
+  PENDING,
+  RotationEvent,
+  RotationSecrets,
+  rotationHandler,
+  sdkRotationSecrets,
+} from '../shared/rotation';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -64,7 +71,8 @@ export function createElastiCacheRotationHandler(
       const u = await users.describe(userId);
       if (u === undefined) throw new Error(`the ElastiCache user ${userId} does not exist`);
       if (u.status === 'active') return u;
-      if (Date.now() >= deadline) throw new Error(`the ElastiCache user ${userId} is still "${u.status}" after ${config.waitSeconds} s`);
+      if (Date.now() >= deadline)
+        throw new Error(`the ElastiCache user ${userId} is still "${u.status}" after ${config.waitSeconds} s`);
       await sleep(config.pollMilliseconds);
     }
   }
@@ -75,35 +83,48 @@ export function createElastiCacheRotationHandler(
     return s;
   };
 
-  return rotationHandler(secrets, {
-    async createSecret({ arn, token, known }) {
-      const current = await read(arn, known, CURRENT);
-      if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
-        log(`createSecret: ${PENDING} exists`);
-        return;
-      }
-      if ((await users.describe(current.userId)) === undefined) throw new Error(`the ElastiCache user ${current.userId} named by the secret does not exist`);
-      const password = await secrets.randomPassword(config.passwordLength);
-      known.push(password);
-      await secrets.putPending(arn, token, JSON.stringify({ ...current.document, [DEFAULTS.celery.secretPasswordField]: password }));
-      log(`createSecret: ${PENDING} created for ${current.userId}`);
+  return rotationHandler(
+    secrets,
+    {
+      async createSecret({ arn, token, known }) {
+        const current = await read(arn, known, CURRENT);
+        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
+          log(`createSecret: ${PENDING} exists`);
+          return;
+        }
+        if ((await users.describe(current.userId)) === undefined)
+          throw new Error(`the ElastiCache user ${current.userId} named by the secret does not exist`);
+        const password = await secrets.randomPassword(config.passwordLength);
+        known.push(password);
+        await secrets.putPending(
+          arn,
+          token,
+          JSON.stringify({ ...current.document, [DEFAULTS.celery.secretPasswordField]: password }),
+        );
+        log(`createSecret: ${PENDING} created for ${current.userId}`);
+      },
+      async setSecret({ arn, token, known }) {
+        const current = await read(arn, known, CURRENT);
+        const pending = await read(arn, known, PENDING, token);
+        if (pending.userId !== current.userId)
+          throw new Error(`the pending version names user ${pending.userId}, the current one ${current.userId}`);
+        await waitActive(current.userId);
+        // Pending first: it becomes the password clients read next; the current one keeps working until the next rotation.
+        await users.setPasswords(current.userId, [pending.password, current.password]);
+        log(`setSecret: ${current.userId} holds the pending and the current password`);
+      },
+      async testSecret({ arn, token, known }) {
+        const pending = await read(arn, known, PENDING, token);
+        const u = await waitActive(pending.userId);
+        if (u.passwordCount !== 2)
+          throw new Error(
+            `the ElastiCache user ${pending.userId} has ${u.passwordCount} password(s), expected 2 (pending and current)`,
+          );
+        log(`testSecret: ${pending.userId} is active with two passwords`);
+      },
     },
-    async setSecret({ arn, token, known }) {
-      const current = await read(arn, known, CURRENT);
-      const pending = await read(arn, known, PENDING, token);
-      if (pending.userId !== current.userId) throw new Error(`the pending version names user ${pending.userId}, the current one ${current.userId}`);
-      await waitActive(current.userId);
-      // Pending first: it becomes the password clients read next; the current one keeps working until the next rotation.
-      await users.setPasswords(current.userId, [pending.password, current.password]);
-      log(`setSecret: ${current.userId} holds the pending and the current password`);
-    },
-    async testSecret({ arn, token, known }) {
-      const pending = await read(arn, known, PENDING, token);
-      const u = await waitActive(pending.userId);
-      if (u.passwordCount !== 2) throw new Error(`the ElastiCache user ${pending.userId} has ${u.passwordCount} password(s), expected 2 (pending and current)`);
-      log(`testSecret: ${pending.userId} is active with two passwords`);
-    },
-  }, log);
+    log,
+  );
 }
 
 /** ElastiCache through the SDK of the Lambda runtime (loaded lazily so that tests never load it). */
@@ -115,7 +136,9 @@ export function sdkElastiCacheUsers(): ElastiCacheUsers {
       try {
         const out = await client.send(new ec.DescribeUsersCommand({ UserId: userId }));
         const u = out.Users?.[0];
-        return u ? { status: String(u.Status), passwordCount: Number(u.Authentication?.PasswordCount ?? 0) } : undefined;
+        return u
+          ? { status: String(u.Status), passwordCount: Number(u.Authentication?.PasswordCount ?? 0) }
+          : undefined;
       } catch (err) {
         if ((err as { name?: string }).name === 'UserNotFoundFault') return undefined;
         throw err;
@@ -127,7 +150,8 @@ export function sdkElastiCacheUsers(): ElastiCacheUsers {
   };
 }
 
-const envNumber = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
+const envNumber = (name: string, fallback: number) =>
+  process.env[name] === undefined ? fallback : Number(process.env[name]);
 
 /** The entry point (`index.onRotate`), configured by the construct through the environment. */
 export const onRotate = async (event: RotationEvent): Promise<void> =>

@@ -84,21 +84,35 @@ function validate(props: RabbitMqUsersProperties | undefined): RabbitMqUsersProp
     throw new Error(`ManagementUrl ${JSON.stringify(props.ManagementUrl)} is not a URL: use https://host[:port]`);
   }
   if (url.protocol !== 'https:') {
-    throw new Error(`ManagementUrl ${JSON.stringify(props.ManagementUrl)} is not allowed: the management API is reached over https:// only`);
+    throw new Error(
+      `ManagementUrl ${JSON.stringify(props.ManagementUrl)} is not allowed: the management API is reached over https:// only`,
+    );
   }
   if (typeof props.Vhost !== 'string' || props.Vhost === '') throw new Error('Vhost must be a non-empty string');
   if (!Array.isArray(props.Users)) throw new Error('Users must be a list');
-  if (props.DeliveryLimit !== undefined && !(Number.isInteger(Number(props.DeliveryLimit)) && Number(props.DeliveryLimit) >= 1)) {
+  if (
+    props.DeliveryLimit !== undefined &&
+    !(Number.isInteger(Number(props.DeliveryLimit)) && Number(props.DeliveryLimit) >= 1)
+  ) {
     throw new Error(`DeliveryLimit ${JSON.stringify(props.DeliveryLimit)} must be a positive integer`);
   }
-  if (props.ReplaceDirectExchanges !== undefined && !(Array.isArray(props.ReplaceDirectExchanges) && props.ReplaceDirectExchanges.every((x) => typeof x === 'string' && x !== '' && !x.startsWith('amq.')))) {
+  if (
+    props.ReplaceDirectExchanges !== undefined &&
+    !(
+      Array.isArray(props.ReplaceDirectExchanges) &&
+      props.ReplaceDirectExchanges.every((x) => typeof x === 'string' && x !== '' && !x.startsWith('amq.'))
+    )
+  ) {
     throw new Error('ReplaceDirectExchanges must be a list of exchange names (not "", not amq.*)');
   }
   const names = new Set<string>();
   for (const u of props.Users) {
     if (typeof u?.Name !== 'string' || u.Name === '') throw new Error('every user needs a non-empty Name');
     if (names.has(u.Name)) throw new Error(`user ${JSON.stringify(u.Name)} is listed twice in Users`);
-    if (u.Name.endsWith(DEFAULTS.rabbitmq.applicationUsers.alternateSuffix)) throw new Error(`user ${JSON.stringify(u.Name)} ends with ${JSON.stringify(DEFAULTS.rabbitmq.applicationUsers.alternateSuffix)}, which names the rotation twin of each user`);
+    if (u.Name.endsWith(DEFAULTS.rabbitmq.applicationUsers.alternateSuffix))
+      throw new Error(
+        `user ${JSON.stringify(u.Name)} ends with ${JSON.stringify(DEFAULTS.rabbitmq.applicationUsers.alternateSuffix)}, which names the rotation twin of each user`,
+      );
     names.add(u.Name);
   }
   return props;
@@ -106,12 +120,15 @@ function validate(props: RabbitMqUsersProperties | undefined): RabbitMqUsersProp
 
 function timeoutOf(props: RabbitMqUsersProperties): number {
   const t = props.TimeoutMs === undefined ? DEFAULTS.rabbitmq.managementApiTimeoutMs : Number(props.TimeoutMs);
-  if (!Number.isFinite(t) || t <= 0) throw new Error(`TimeoutMs ${JSON.stringify(props.TimeoutMs)} must be a positive number`);
+  if (!Number.isFinite(t) || t <= 0)
+    throw new Error(`TimeoutMs ${JSON.stringify(props.TimeoutMs)} must be a positive number`);
   return t;
 }
 
 /** Builds the handler with injectable secret access (tests) or the Secrets Manager default (Lambda). */
-export function createHandler(deps: RabbitMqUsersDependencies = {}): (event: RabbitMqUsersEvent) => Promise<RabbitMqUsersResponse> {
+export function createHandler(
+  deps: RabbitMqUsersDependencies = {},
+): (event: RabbitMqUsersEvent) => Promise<RabbitMqUsersResponse> {
   const getSecret = deps.getSecret ?? defaultGetSecret;
   const log = deps.log ?? ((line: string) => console.log(line));
 
@@ -123,7 +140,9 @@ export function createHandler(deps: RabbitMqUsersDependencies = {}): (event: Rab
     secrets.push(admin.password);
     if (!admin.username) throw new Error(`secret ${adminArn} has no "${DEFAULTS.celery.secretUsernameField}" field`);
     if (props.Users.some((u) => u.Name === admin.username)) {
-      throw new Error(`Users must not contain the admin user ${JSON.stringify(admin.username)}: application users are separate identities`);
+      throw new Error(
+        `Users must not contain the admin user ${JSON.stringify(admin.username)}: application users are separate identities`,
+      );
     }
     const api = new ManagementApi(props.ManagementUrl, admin, props.CaBundle, timeoutOf(props), log, secrets);
     // Stable across updates (even a renamed vhost): a new id would make CloudFormation delete the old one afterwards,
@@ -135,7 +154,11 @@ export function createHandler(deps: RabbitMqUsersDependencies = {}): (event: Rab
     };
 
     if (event.RequestType === 'Delete') {
-      await remove(api, props.Vhost, props.Users.map((u) => u.Name));
+      await remove(
+        api,
+        props.Vhost,
+        props.Users.map((u) => u.Name),
+      );
       return response;
     }
     if (event.RequestType !== 'Create' && event.RequestType !== 'Update') {
@@ -166,7 +189,11 @@ export function createHandler(deps: RabbitMqUsersDependencies = {}): (event: Rab
  * the secret currently names (the user or, after a rotation, its twin) gets the secret's password; an existing twin
  * keeps its password (clients may still use it) and gets the same permissions.
  */
-async function converge(api: ManagementApi, props: RabbitMqUsersProperties, passwords: Map<string, Credentials>): Promise<void> {
+async function converge(
+  api: ManagementApi,
+  props: RabbitMqUsersProperties,
+  passwords: Map<string, Credentials>,
+): Promise<void> {
   const created: string[] = [];
   const step = async (path: string, body: object) => {
     if ((await api.request('PUT', path, body)) === 201) created.push(path);
@@ -174,7 +201,10 @@ async function converge(api: ManagementApi, props: RabbitMqUsersProperties, pass
   try {
     await step(vhostPath(props.Vhost), props.DefaultQueueType ? { default_queue_type: props.DefaultQueueType } : {});
     if (props.DeadLetterQueue) {
-      const model = deadLetterModel({ queue: props.DeadLetterQueue, deliveryLimit: props.DeliveryLimit === undefined ? undefined : Number(props.DeliveryLimit) });
+      const model = deadLetterModel({
+        queue: props.DeadLetterQueue,
+        deliveryLimit: props.DeliveryLimit === undefined ? undefined : Number(props.DeliveryLimit),
+      });
       for (const r of deadLetterRequests(props.Vhost, model)) await step(r.path, r.body);
     }
     for (const name of props.ReplaceDirectExchanges ?? []) {
@@ -209,8 +239,10 @@ async function converge(api: ManagementApi, props: RabbitMqUsersProperties, pass
 
 /** Deletes users and their rotation twins, then the vhost (which takes its permissions with it); 404 means already gone. */
 async function remove(api: ManagementApi, vhost: string | undefined, users: readonly string[]): Promise<void> {
-  for (const name of users.flatMap((n) => [n, alternateName(n)])) await api.request('DELETE', userPath(name), undefined, [200, 204, 404]);
-  if (vhost !== undefined && vhost !== DEFAULT_VHOST) await api.request('DELETE', vhostPath(vhost), undefined, [200, 204, 404]);
+  for (const name of users.flatMap((n) => [n, alternateName(n)]))
+    await api.request('DELETE', userPath(name), undefined, [200, 204, 404]);
+  if (vhost !== undefined && vhost !== DEFAULT_VHOST)
+    await api.request('DELETE', vhostPath(vhost), undefined, [200, 204, 404]);
 }
 
 /** The custom-resource entry point (`index.onEvent`). */

@@ -42,7 +42,6 @@ export function parseSecret(arn: string, value: string): Credentials {
   return { username: typeof username === 'string' ? username : undefined, password };
 }
 
-
 export class ManagementApi {
   private readonly url: URL;
   private readonly auth: string;
@@ -62,7 +61,12 @@ export class ManagementApi {
   }
 
   /** Sends one request; resolves with the status, rejects with a redacted, explained error. */
-  async request(method: 'PUT' | 'DELETE', path: string, body?: object, okStatuses: readonly number[] = [200, 201, 204]): Promise<number> {
+  async request(
+    method: 'PUT' | 'DELETE',
+    path: string,
+    body?: object,
+    okStatuses: readonly number[] = [200, 201, 204],
+  ): Promise<number> {
     return (await this.exchange(method, path, body, okStatuses)).status;
   }
 
@@ -72,7 +76,12 @@ export class ManagementApi {
     return status === 404 ? undefined : JSON.parse(text);
   }
 
-  private exchange(method: 'GET' | 'PUT' | 'DELETE', path: string, body: object | undefined, okStatuses: readonly number[]): Promise<{ status: number; text: string }> {
+  private exchange(
+    method: 'GET' | 'PUT' | 'DELETE',
+    path: string,
+    body: object | undefined,
+    okStatuses: readonly number[],
+  ): Promise<{ status: number; text: string }> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const fail = (reason: string) => reject(new Error(redact(`${method} ${path} failed: ${reason}`, this.secrets)));
@@ -104,12 +113,17 @@ export class ManagementApi {
             const text = raw.replace(/\s+/g, ' ').trim();
             const excerpt = text.length > BODY_EXCERPT_CHARS ? `${text.slice(0, BODY_EXCERPT_CHARS)}...` : text;
             const hint = status === 401 ? ' (the admin user name or password in AdminSecretArn was refused)' : '';
-            fail(`the management API answered ${status} ${res.statusMessage ?? ''}${hint}: ${excerpt || '(empty body)'}`);
+            fail(
+              `the management API answered ${status} ${res.statusMessage ?? ''}${hint}: ${excerpt || '(empty body)'}`,
+            );
           });
         },
       );
       // One deadline for the whole exchange: a server that accepts and never answers must not hang the Lambda.
-      const timer = setTimeout(() => req.destroy(new Error(`timed out after ${this.timeoutMs} ms (TimeoutMs)`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => req.destroy(new Error(`timed out after ${this.timeoutMs} ms (TimeoutMs)`)),
+        this.timeoutMs,
+      );
       req.on('error', (err) => {
         clearTimeout(timer);
         fail(err.message);
@@ -125,5 +139,3 @@ export const userPath = (u: string) => `/api/users/${enc(u)}`;
 export const permissionPath = (v: string, u: string) => `/api/permissions/${enc(v)}/${enc(u)}`;
 export const userPermissionsPath = (u: string) => `/api/users/${enc(u)}/permissions`;
 export const exchangePath = (v: string, x: string) => `/api/exchanges/${enc(v)}/${enc(x)}`;
-
-

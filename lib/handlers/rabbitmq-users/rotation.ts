@@ -12,7 +12,14 @@
 import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../../core/defaults';
 import { alternateName } from '../../core/rabbitmq-users';
-import { CURRENT, PENDING, RotationEvent, RotationSecrets, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
+import {
+  CURRENT,
+  PENDING,
+  RotationEvent,
+  RotationSecrets,
+  rotationHandler,
+  sdkRotationSecrets,
+} from '../shared/rotation';
 import { Credentials, ManagementApi, parseSecret, permissionPath, userPath, userPermissionsPath } from './management';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
@@ -28,7 +35,6 @@ export interface RotationConfig {
   /** PEM bundle trusted instead of the system CAs (tests). */
   readonly caBundle?: string;
 }
-
 
 interface UserDocument {
   readonly password_hash?: string;
@@ -51,20 +57,37 @@ const tagsOf = (u: UserDocument | undefined) => (Array.isArray(u?.tags) ? u!.tag
  */
 export function passwordMatches(user: UserDocument, password: string): boolean {
   if (!user.password_hash) return false;
-  const algorithm = { rabbit_password_hashing_sha256: 'sha256', rabbit_password_hashing_sha512: 'sha512', rabbit_password_hashing_md5: 'md5' }[user.hashing_algorithm ?? 'rabbit_password_hashing_sha256'];
+  const algorithm = {
+    rabbit_password_hashing_sha256: 'sha256',
+    rabbit_password_hashing_sha512: 'sha512',
+    rabbit_password_hashing_md5: 'md5',
+  }[user.hashing_algorithm ?? 'rabbit_password_hashing_sha256'];
   if (!algorithm) return false;
   const raw = Buffer.from(user.password_hash, 'base64');
   const salt = raw.subarray(0, 4);
-  return createHash(algorithm).update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest().equals(raw.subarray(4));
+  return createHash(algorithm)
+    .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+    .digest()
+    .equals(raw.subarray(4));
 }
 
-export function createRotationHandler(config: RotationConfig, secrets: RotationSecrets, log: (line: string) => void = console.log): (event: RotationEvent) => Promise<void> {
-  const api = (admin: Credentials, known: string[]) => new ManagementApi(config.managementUrl, admin, config.caBundle, config.timeoutMs, log, known);
+export function createRotationHandler(
+  config: RotationConfig,
+  secrets: RotationSecrets,
+  log: (line: string) => void = console.log,
+): (event: RotationEvent) => Promise<void> {
+  const api = (admin: Credentials, known: string[]) =>
+    new ManagementApi(config.managementUrl, admin, config.caBundle, config.timeoutMs, log, known);
 
   /** The credentials of a version, and its whole JSON document (fields besides them are carried over). */
-  async function read(arn: string, select: { stage: string; versionId?: string }, known: string[]): Promise<Credentials & { document: Record<string, unknown> }> {
+  async function read(
+    arn: string,
+    select: { stage: string; versionId?: string },
+    known: string[],
+  ): Promise<Credentials & { document: Record<string, unknown> }> {
     const value = await secrets.get(arn, select);
-    if (value === undefined) throw new Error(`secret ${arn} has no ${select.stage} version${select.versionId ? ` ${select.versionId}` : ''}`);
+    if (value === undefined)
+      throw new Error(`secret ${arn} has no ${select.stage} version${select.versionId ? ` ${select.versionId}` : ''}`);
     const credentials = parseSecret(arn, value);
     known.push(credentials.password);
     if (!credentials.username) throw new Error(`secret ${arn} has no "${DEFAULTS.celery.secretUsernameField}" field`);
@@ -72,61 +95,91 @@ export function createRotationHandler(config: RotationConfig, secrets: RotationS
   }
 
   const isAdmin = (arn: string) => arn === config.adminSecretArn;
-  return rotationHandler(secrets, {
-    async createSecret({ arn, token, known }) {
-      const current = await read(arn, { stage: CURRENT }, known);
-      if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
-        log(`createSecret: ${PENDING} exists`);
-        return;
-      }
-      const password = await secrets.randomPassword(isAdmin(arn) ? (config.adminPasswordLength ?? config.passwordLength) : config.passwordLength);
-      known.push(password);
-      const username = isAdmin(arn) ? current.username! : alternateName(current.username!);
-      await secrets.putPending(arn, token, JSON.stringify({ ...current.document, [DEFAULTS.celery.secretUsernameField]: username, [DEFAULTS.celery.secretPasswordField]: password }));
-      log(`createSecret: ${PENDING} names ${username}`);
-    },
-    async setSecret({ arn, token, known }) {
-      const current = await read(arn, { stage: CURRENT }, known);
-      const pending = await read(arn, { stage: PENDING, versionId: token }, known);
-      if (isAdmin(arn)) {
-        // The admin changes its own password; after a half-done run the pending password is the one that works.
-        let client = api(current, known);
-        const self = await client.get(userPath(current.username!)).catch(async (err: Error) => {
-          if (!/ 401 /.test(err.message)) throw err;
-          client = api(pending, known);
-          return client.get(userPath(current.username!));
-        });
-        if (self === undefined) throw new Error(`the admin user ${current.username} does not exist on the broker`);
-        await client.request('PUT', userPath(pending.username!), { password: pending.password, tags: tagsOf(self as UserDocument) });
-      } else {
-        const admin = api(await read(config.adminSecretArn, { stage: CURRENT }, known), known);
-        const user = (await admin.get(userPath(current.username!))) as UserDocument | undefined;
-        if (user === undefined) throw new Error(`the user ${current.username} named by secret ${arn} does not exist on the broker`);
-        const permissions = ((await admin.get(userPermissionsPath(current.username!))) ?? []) as PermissionDocument[];
-        await admin.request('PUT', userPath(pending.username!), { password: pending.password, tags: tagsOf(user) });
-        for (const p of permissions) {
-          await admin.request('PUT', permissionPath(p.vhost, pending.username!), { configure: p.configure, write: p.write, read: p.read });
-        }
-      }
-      log(`setSecret: password of ${pending.username} set`);
-    },
-    async testSecret({ arn, token, known }) {
-      const pending = await read(arn, { stage: PENDING, versionId: token }, known);
-      const admin = api(isAdmin(arn) ? pending : await read(config.adminSecretArn, { stage: CURRENT }, known), known);
-      const user = (await admin.get(userPath(pending.username!))) as UserDocument | undefined;
-      if (user === undefined || !passwordMatches(user, pending.password)) {
-        throw new Error(`the broker does not hold the pending password of ${pending.username}`);
-      }
-      if (!isAdmin(arn)) {
+  return rotationHandler(
+    secrets,
+    {
+      async createSecret({ arn, token, known }) {
         const current = await read(arn, { stage: CURRENT }, known);
-        const shape = async (name: string) => JSON.stringify((((await admin.get(userPermissionsPath(name))) ?? []) as PermissionDocument[]).map((p) => [p.vhost, p.configure, p.write, p.read]).sort());
-        const want = await shape(current.username!);
-        const got = await shape(pending.username!);
-        if (want !== got) throw new Error(`the permissions of ${pending.username} differ from those of ${current.username}: ${got} against ${want}`);
-      }
-      log(`testSecret: ${pending.username} verified`);
+        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
+          log(`createSecret: ${PENDING} exists`);
+          return;
+        }
+        const password = await secrets.randomPassword(
+          isAdmin(arn) ? (config.adminPasswordLength ?? config.passwordLength) : config.passwordLength,
+        );
+        known.push(password);
+        const username = isAdmin(arn) ? current.username! : alternateName(current.username!);
+        await secrets.putPending(
+          arn,
+          token,
+          JSON.stringify({
+            ...current.document,
+            [DEFAULTS.celery.secretUsernameField]: username,
+            [DEFAULTS.celery.secretPasswordField]: password,
+          }),
+        );
+        log(`createSecret: ${PENDING} names ${username}`);
+      },
+      async setSecret({ arn, token, known }) {
+        const current = await read(arn, { stage: CURRENT }, known);
+        const pending = await read(arn, { stage: PENDING, versionId: token }, known);
+        if (isAdmin(arn)) {
+          // The admin changes its own password; after a half-done run the pending password is the one that works.
+          let client = api(current, known);
+          const self = await client.get(userPath(current.username!)).catch(async (err: Error) => {
+            if (!/ 401 /.test(err.message)) throw err;
+            client = api(pending, known);
+            return client.get(userPath(current.username!));
+          });
+          if (self === undefined) throw new Error(`the admin user ${current.username} does not exist on the broker`);
+          await client.request('PUT', userPath(pending.username!), {
+            password: pending.password,
+            tags: tagsOf(self as UserDocument),
+          });
+        } else {
+          const admin = api(await read(config.adminSecretArn, { stage: CURRENT }, known), known);
+          const user = (await admin.get(userPath(current.username!))) as UserDocument | undefined;
+          if (user === undefined)
+            throw new Error(`the user ${current.username} named by secret ${arn} does not exist on the broker`);
+          const permissions = ((await admin.get(userPermissionsPath(current.username!))) ?? []) as PermissionDocument[];
+          await admin.request('PUT', userPath(pending.username!), { password: pending.password, tags: tagsOf(user) });
+          for (const p of permissions) {
+            await admin.request('PUT', permissionPath(p.vhost, pending.username!), {
+              configure: p.configure,
+              write: p.write,
+              read: p.read,
+            });
+          }
+        }
+        log(`setSecret: password of ${pending.username} set`);
+      },
+      async testSecret({ arn, token, known }) {
+        const pending = await read(arn, { stage: PENDING, versionId: token }, known);
+        const admin = api(isAdmin(arn) ? pending : await read(config.adminSecretArn, { stage: CURRENT }, known), known);
+        const user = (await admin.get(userPath(pending.username!))) as UserDocument | undefined;
+        if (user === undefined || !passwordMatches(user, pending.password)) {
+          throw new Error(`the broker does not hold the pending password of ${pending.username}`);
+        }
+        if (!isAdmin(arn)) {
+          const current = await read(arn, { stage: CURRENT }, known);
+          const shape = async (name: string) =>
+            JSON.stringify(
+              (((await admin.get(userPermissionsPath(name))) ?? []) as PermissionDocument[])
+                .map((p) => [p.vhost, p.configure, p.write, p.read])
+                .sort(),
+            );
+          const want = await shape(current.username!);
+          const got = await shape(pending.username!);
+          if (want !== got)
+            throw new Error(
+              `the permissions of ${pending.username} differ from those of ${current.username}: ${got} against ${want}`,
+            );
+        }
+        log(`testSecret: ${pending.username} verified`);
+      },
     },
-  }, log);
+    log,
+  );
 }
 
 function envNumber(name: string, fallback: number): number {
@@ -137,7 +190,10 @@ function envNumber(name: string, fallback: number): number {
 /** The rotation entry point (`index.onRotate`), configured by the construct through the environment. */
 export const onRotate = async (event: RotationEvent): Promise<void> => {
   const url = process.env.MANAGEMENT_URL ?? '';
-  if (!url.startsWith('https://')) throw new Error(`MANAGEMENT_URL ${JSON.stringify(url)} is not allowed: the management API is reached over https:// only`);
+  if (!url.startsWith('https://'))
+    throw new Error(
+      `MANAGEMENT_URL ${JSON.stringify(url)} is not allowed: the management API is reached over https:// only`,
+    );
   const handler = createRotationHandler(
     {
       managementUrl: process.env.MANAGEMENT_URL ?? '',

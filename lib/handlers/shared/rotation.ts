@@ -29,7 +29,11 @@ export interface RotationSecrets {
  * Returns undefined when the version is already AWSCURRENT (the step has nothing left to do), else the stages of
  * every version.
  */
-export async function pendingVersions(secrets: RotationSecrets, arn: string, token: string): Promise<Record<string, string[]> | undefined> {
+export async function pendingVersions(
+  secrets: RotationSecrets,
+  arn: string,
+  token: string,
+): Promise<Record<string, string[]> | undefined> {
   const described = await secrets.describe(arn);
   if (!described.rotationEnabled) throw new Error(`secret ${arn} does not have rotation enabled`);
   const stages = described.versions[token];
@@ -79,7 +83,8 @@ export function rotationHandler(
         return;
       }
       const run = (steps as Record<string, RotationStep | undefined>)[step];
-      if (!run) throw new Error(`Step ${JSON.stringify(step)} is not createSecret, setSecret, testSecret or finishSecret`);
+      if (!run)
+        throw new Error(`Step ${JSON.stringify(step)} is not createSecret, setSecret, testSecret or finishSecret`);
       await run({ arn, token, known });
     } catch (err) {
       throw new Error(redact(`${step} of ${arn} failed: ${(err as Error).message}`, known));
@@ -88,7 +93,12 @@ export function rotationHandler(
 }
 
 /** Moves AWSCURRENT to the token (finishSecret). */
-export async function promotePending(secrets: RotationSecrets, arn: string, token: string, versions: Record<string, string[]>): Promise<void> {
+export async function promotePending(
+  secrets: RotationSecrets,
+  arn: string,
+  token: string,
+  versions: Record<string, string[]>,
+): Promise<void> {
   const from = Object.entries(versions).find(([, s]) => s.includes(CURRENT))?.[0];
   if (!from) throw new Error(`secret ${arn} has no ${CURRENT} version`);
   await secrets.promote(arn, token, from);
@@ -102,7 +112,9 @@ export function sdkRotationSecrets(): RotationSecrets {
   return {
     async get(arn, select) {
       try {
-        const out = await client.send(new sm.GetSecretValueCommand({ SecretId: arn, VersionStage: select.stage, VersionId: select.versionId }));
+        const out = await client.send(
+          new sm.GetSecretValueCommand({ SecretId: arn, VersionStage: select.stage, VersionId: select.versionId }),
+        );
         return out.SecretString;
       } catch (err) {
         if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
@@ -114,15 +126,35 @@ export function sdkRotationSecrets(): RotationSecrets {
       return { rotationEnabled: out.RotationEnabled === true, versions: out.VersionIdsToStages ?? {} };
     },
     async randomPassword(length) {
-      const out = await client.send(new sm.GetRandomPasswordCommand({ PasswordLength: length, ExcludePunctuation: true, IncludeSpace: false, RequireEachIncludedType: true }));
+      const out = await client.send(
+        new sm.GetRandomPasswordCommand({
+          PasswordLength: length,
+          ExcludePunctuation: true,
+          IncludeSpace: false,
+          RequireEachIncludedType: true,
+        }),
+      );
       return out.RandomPassword;
     },
     async putPending(arn, token, value) {
-      await client.send(new sm.PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: value, VersionStages: [PENDING] }));
+      await client.send(
+        new sm.PutSecretValueCommand({
+          SecretId: arn,
+          ClientRequestToken: token,
+          SecretString: value,
+          VersionStages: [PENDING],
+        }),
+      );
     },
     async promote(arn, token, fromVersionId) {
-      await client.send(new sm.UpdateSecretVersionStageCommand({ SecretId: arn, VersionStage: CURRENT, MoveToVersionId: token, RemoveFromVersionId: fromVersionId }));
+      await client.send(
+        new sm.UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: CURRENT,
+          MoveToVersionId: token,
+          RemoveFromVersionId: fromVersionId,
+        }),
+      );
     },
   };
 }
-
