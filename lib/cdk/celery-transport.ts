@@ -5,71 +5,47 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, heldChoice } from '../core/choices';
 import { CeleryConfig } from '../core/celery/config';
 import { secretVariables } from '../core/celery/environment';
-import { CeleryEndpoint, CeleryOptions } from '../core/celery/model';
+import { CeleryOptions } from '../core/celery/model';
+import { ICeleryTransportContract } from '../core/contracts';
 import { ValidationError } from '../core/errors';
-import { celeryIngressRules, ruleDescription, SECURITY_GROUP_DESCRIPTIONS } from '../core/network';
+import { ruleDescription } from '../core/network';
+import { CachePlanInput, PlannedEndpoint, TransportPlan, TransportPlanInput, perRole, planTransport, planTransportSpecs, ruleTarget } from '../core/plan';
 import { CeleryRole } from '../core/rabbitmq-users';
 import { NetworkRole } from '../core/types';
-import { CDK_CONTEXT, PlacementProps, warn } from './common';
+import { CDK_CONTEXT, PlacementProps, defaultSubnets, subnetFacts, warn } from './common';
+import { BrokerCredentials, RedisAuth } from './credentials';
 import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
 import { RabbitMqApplicationUsers, RabbitMqApplicationUsersProps } from './rabbitmq-users';
 import { RedisCache, RedisCacheProps } from './redis-cache';
+import { CdkTarget } from './target';
 
+/** The options of `CeleryBroker.rabbitMq()`: the broker's props without placement, and its application users. */
 export interface TransportRabbitMqOptions extends Omit<RabbitMqBrokerProps, 'vpc' | 'vpcSubnets'> {
   /** The vhost and the application users Celery logs in as. @default a producer and a worker user on vhost "celery" */
   readonly applicationUsers?: Omit<RabbitMqApplicationUsersProps, 'broker'>;
 }
+
+/** The options of `CeleryBroker.redis()` and `CeleryResultBackend.redis()`: a cache's props without placement. */
 export type TransportRedisOptions = Omit<RedisCacheProps, 'vpc' | 'vpcSubnets'>;
 
-/** Which broker a `CeleryTransport` provisions. */
-export class CeleryBroker {
-  /** Amazon MQ for RabbitMQ (the default): AMQPS, quorum queues on RabbitMQ 4. */
-  public static rabbitMq(options: TransportRabbitMqOptions = {}): CeleryBroker {
-    return new CeleryBroker('rabbitmq', options, undefined);
-  }
+/** Which broker a `CeleryTransport` provisions: `CeleryBroker.rabbitMq()` (the default) or `CeleryBroker.redis()`. */
+export const CeleryBroker = new CeleryBrokerFactory<TransportRabbitMqOptions, TransportRedisOptions>();
+/** A broker choice, made with `CeleryBroker.rabbitMq()` or `CeleryBroker.redis()`. */
+export type CeleryBroker = CeleryBrokerChoice<TransportRabbitMqOptions, TransportRedisOptions>;
 
-  /** An ElastiCache Valkey/Redis replication group used as broker (kombu's Redis transport over TLS). */
-  public static redis(options: TransportRedisOptions = {}): CeleryBroker {
-    return new CeleryBroker('redis', undefined, options);
-  }
+/** Where a `CeleryTransport` stores task results: `.redis()` (the default), `.sharedWithRedisBroker()` or `.none()`. */
+export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedisOptions>();
+/** A result-backend choice, made with one of `CeleryResultBackend`'s methods. */
+export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions>;
 
-  private constructor(
-    /** @internal */ public readonly _kind: 'rabbitmq' | 'redis',
-    /** @internal */ public readonly _rabbitMq: TransportRabbitMqOptions | undefined,
-    /** @internal */ public readonly _redis: TransportRedisOptions | undefined,
-  ) {}
-}
-
-/** Where a `CeleryTransport` stores task results. */
-export class CeleryResultBackend {
-  /** A dedicated ElastiCache Valkey/Redis replication group (the default). */
-  public static redis(options: TransportRedisOptions = {}): CeleryResultBackend {
-    return new CeleryResultBackend('redis', options, undefined);
-  }
-
-  /** The broker's own cache, in another logical database (only with `CeleryBroker.redis()`). @param db @default 1 */
-  public static sharedWithRedisBroker(db: number = 1): CeleryResultBackend {
-    return new CeleryResultBackend('shared', undefined, db);
-  }
-
-  /** No result backend: tasks are fire-and-forget. */
-  public static none(): CeleryResultBackend {
-    return new CeleryResultBackend('none', undefined, undefined);
-  }
-
-  private constructor(
-    /** @internal */ public readonly _kind: 'redis' | 'shared' | 'none',
-    /** @internal */ public readonly _redis: TransportRedisOptions | undefined,
-    /** @internal */ public readonly _db: number | undefined,
-  ) {}
-}
-
+/** Props of `CeleryTransport`. */
 export interface CeleryTransportProps extends PlacementProps {
-  /** @default CeleryBroker.rabbitMq() */
+  /** The broker. @default CeleryBroker.rabbitMq() */
   readonly broker?: CeleryBroker;
-  /** @default CeleryResultBackend.redis() */
+  /** The result backend. @default CeleryResultBackend.redis() */
   readonly resultBackend?: CeleryResultBackend;
   /** Reliability options of the rendered Celery settings. @default - see DEFAULTS.celery */
   readonly celeryOptions?: CeleryOptions;
@@ -77,28 +53,23 @@ export interface CeleryTransportProps extends PlacementProps {
   readonly manifestParameterName?: string;
 }
 
-interface Endpoint {
-  readonly connectable: ec2.IConnectable;
-  readonly port: number;
-  /** The credentials and settings of each role (the same for both unless the broker has per-role users). */
-  readonly roles: Record<CeleryRole, { readonly secret?: secretsmanager.ISecret; readonly celery: CeleryEndpoint }>;
-}
-
-/** A cache's credentials per role: its RBAC users, or the same AUTH token for both. */
-function cacheRoles(cache: RedisCache, db?: number): Endpoint['roles'] {
-  const role = (r: CeleryRole) => ({ secret: cache.secretFor(r), celery: cache.celeryEndpoint({ db, role: r }) });
-  return { [CeleryRole.PRODUCER]: role(CeleryRole.PRODUCER), [CeleryRole.WORKER]: role(CeleryRole.WORKER) };
+/** What the transport keeps of an endpoint: the plan's view, and each role's secret. */
+interface Endpoint extends PlannedEndpoint<ec2.IConnectable> {
+  readonly secrets: Record<CeleryRole, secretsmanager.ISecret | undefined>;
 }
 
 /**
  * A Celery broker and result backend, TLS only, with segmented security groups for producers and workers, the
  * Celery settings that connect to them, and a manifest (SSM parameter and stack output) without secrets.
  */
-export class CeleryTransport extends Construct {
+export class CeleryTransport extends Construct implements ICeleryTransportContract<CdkTarget> {
+  /** The Amazon MQ broker (with `CeleryBroker.rabbitMq()`). */
   public readonly rabbitMqBroker?: RabbitMqBroker;
   /** The vhost and application users on the RabbitMQ broker (Celery never logs in as the admin). */
   public readonly rabbitMqUsers?: RabbitMqApplicationUsers;
+  /** The broker's cache (with `CeleryBroker.redis()`). */
   public readonly brokerCache?: RedisCache;
+  /** The result backend's own cache (with `CeleryResultBackend.redis()`). */
   public readonly resultBackendCache?: RedisCache;
   /** Attach to producer services (web apps that call `.delay()`). Reaches the broker and backend TLS ports only. */
   public readonly producersSecurityGroup: ec2.SecurityGroup;
@@ -109,92 +80,64 @@ export class CeleryTransport extends Construct {
    * environment. Producers: `celeryConfigFor(CeleryRole.PRODUCER)`.
    */
   public readonly celeryConfig: CeleryConfig;
+  /** The SSM parameter with the manifest (endpoints, user names and secret ARNs, no secrets). */
   public readonly manifestParameter: ssm.StringParameter;
-  private readonly brokerEndpoint: Endpoint;
-  private readonly backendEndpoint?: Endpoint;
-  private readonly configs: Record<CeleryRole, CeleryConfig>;
+  private readonly plan: TransportPlan<ec2.IConnectable>;
+  private readonly endpoints: { readonly broker: Endpoint; readonly resultBackend?: Endpoint };
 
   constructor(scope: Construct, id: string, props: CeleryTransportProps) {
     super(scope, id);
     const placement = { vpc: props.vpc, vpcSubnets: props.vpcSubnets };
     const broker = props.broker ?? CeleryBroker.rabbitMq();
     const backend = props.resultBackend ?? CeleryResultBackend.redis();
+    const specs = planTransportSpecs(planInput(props, broker, backend), CDK_CONTEXT);
+    if (specs.errors.length > 0) throw new ValidationError(this.node.path, specs.errors);
 
-    if (broker._kind === 'rabbitmq') {
-      const { applicationUsers, ...brokerOptions } = broker._rabbitMq ?? {};
+    let brokerEndpoint: Endpoint;
+    if (broker.kind === 'rabbitmq') {
+      const { applicationUsers, ...brokerOptions } = broker.options;
       const b = new RabbitMqBroker(this, 'Broker', { ...brokerOptions, ...placement });
       const users = new RabbitMqApplicationUsers(this, 'BrokerUsers', { ...applicationUsers, broker: b });
       this.rabbitMqBroker = b;
       this.rabbitMqUsers = users;
-      const role = (r: CeleryRole) => ({ secret: users.clientSecretFor(r), celery: users.celeryEndpoint(r) });
-      this.brokerEndpoint = {
-        connectable: b,
-        port: b.amqpsPort,
-        roles: { [CeleryRole.PRODUCER]: role(CeleryRole.PRODUCER), [CeleryRole.WORKER]: role(CeleryRole.WORKER) },
-      };
+      brokerEndpoint = { connectable: b, port: b.amqpsPort, roles: perRole((r) => users.celeryEndpoint(r)), secrets: perRole((r) => users.clientSecretFor(r)) };
     } else {
-      const c = new RedisCache(this, 'Broker', { ...broker._redis, ...placement });
-      this.brokerCache = c;
-      this.brokerEndpoint = { connectable: c, port: c.port, roles: cacheRoles(c) };
+      this.brokerCache = new RedisCache(this, 'Broker', { ...broker.options, ...placement });
+      brokerEndpoint = cacheEndpoint(this.brokerCache);
     }
-
-    if (backend._kind === 'redis') {
-      const c = new RedisCache(this, 'ResultBackend', { ...backend._redis, ...placement });
-      this.resultBackendCache = c;
-      this.backendEndpoint = { connectable: c, port: c.port, roles: cacheRoles(c) };
-    } else if (backend._kind === 'shared') {
-      if (!this.brokerCache) {
-        throw new ValidationError(this.node.path, [{ code: 'transport.shared-backend', prop: 'resultBackend', message: 'resultBackend CeleryResultBackend.sharedWithRedisBroker() needs broker CeleryBroker.redis(): a RabbitMQ broker cannot store results. Use CeleryResultBackend.redis() instead.' }]);
-      }
-      this.backendEndpoint = { ...this.brokerEndpoint, roles: cacheRoles(this.brokerCache, backend._db) };
+    let backendEndpoint: Endpoint | undefined;
+    if (backend.kind === 'redis') {
+      this.resultBackendCache = new RedisCache(this, 'ResultBackend', { ...backend.options, ...placement });
+      backendEndpoint = cacheEndpoint(this.resultBackendCache);
+    } else if (backend.kind === 'sharedWithRedisBroker') {
+      backendEndpoint = cacheEndpoint(this.brokerCache!, backend.db);
     }
+    this.endpoints = { broker: brokerEndpoint, resultBackend: backendEndpoint };
+    this.plan = planTransport({ broker: brokerEndpoint, resultBackend: backendEndpoint, celeryOptions: props.celeryOptions }, CDK_CONTEXT);
 
-    this.producersSecurityGroup = new ec2.SecurityGroup(this, 'ProducersSecurityGroup', {
-      vpc: props.vpc,
-      description: SECURITY_GROUP_DESCRIPTIONS[NetworkRole.PRODUCERS],
-      allowAllOutbound: false,
-    });
-    this.workersSecurityGroup = new ec2.SecurityGroup(this, 'WorkersSecurityGroup', {
-      vpc: props.vpc,
-      description: SECURITY_GROUP_DESCRIPTIONS[NetworkRole.WORKERS],
-      allowAllOutbound: false,
-    });
+    const group = (groupId: string, role: NetworkRole.PRODUCERS | NetworkRole.WORKERS) =>
+      new ec2.SecurityGroup(this, groupId, { vpc: props.vpc, description: this.plan.securityGroupDescriptions[role], allowAllOutbound: false });
+    this.producersSecurityGroup = group('ProducersSecurityGroup', NetworkRole.PRODUCERS);
+    this.workersSecurityGroup = group('WorkersSecurityGroup', NetworkRole.WORKERS);
     const sources: Partial<Record<NetworkRole, ec2.IConnectable>> = {
       [NetworkRole.PRODUCERS]: this.producersSecurityGroup,
       [NetworkRole.WORKERS]: this.workersSecurityGroup,
     };
-    for (const rule of this.rules()) {
-      this.target(rule.to).connectable.connections.allowFrom(sources[rule.from]!, ec2.Port.tcp(rule.port), rule.description);
+    for (const rule of this.plan.rules) {
+      ruleTarget(this.plan, rule).connectable.connections.allowFrom(sources[rule.from]!, ec2.Port.tcp(rule.port), rule.description);
     }
 
-    const configFor = (role: CeleryRole) => {
-      try {
-        return new CeleryConfig(
-          { broker: this.brokerEndpoint.roles[role].celery, resultBackend: this.backendEndpoint?.roles[role].celery, options: props.celeryOptions },
-          CDK_CONTEXT,
-        );
-      } catch (e) {
-        if (e instanceof ValidationError) throw new ValidationError(this.node.path, e.issues.map((i) => ({ ...i, prop: `celeryOptions/${i.prop}` })));
-        throw e;
-      }
-    };
-    this.configs = { [CeleryRole.WORKER]: configFor(CeleryRole.WORKER), [CeleryRole.PRODUCER]: configFor(CeleryRole.PRODUCER) };
-    this.celeryConfig = this.configs[CeleryRole.WORKER];
+    this.celeryConfig = this.plan.configs[CeleryRole.WORKER];
     warn(this, this.celeryConfig.warnings);
 
-    const manifest = Stack.of(this).toJsonString(this.celeryConfig.toManifest());
+    const manifest = Stack.of(this).toJsonString(this.plan.manifest);
     this.manifestParameter = new ssm.StringParameter(this, 'Manifest', {
       parameterName: props.manifestParameterName,
-      description: 'Celery TLS manifest (celery-tls-constructs): endpoints, user names and secret ARNs, no secrets',
+      description: this.plan.manifestDescription,
       stringValue: manifest,
       tier: ssm.ParameterTier.STANDARD,
     });
-
-    const brokerCelery = this.brokerEndpoint.roles[CeleryRole.WORKER].celery;
-    new CfnOutput(this, 'BrokerEndpoint', { value: brokerCelery.host, description: `Celery broker host (${brokerCelery.scheme}://, port ${this.brokerEndpoint.port})` });
-    if (this.backendEndpoint) {
-      new CfnOutput(this, 'ResultBackendEndpoint', { value: this.backendEndpoint.roles[CeleryRole.WORKER].celery.host, description: `Celery result backend host (rediss://, port ${this.backendEndpoint.port})` });
-    }
+    for (const o of this.plan.outputs) new CfnOutput(this, o.id, { value: o.value, description: o.description });
     new CfnOutput(this, 'ManifestParameterName', { value: this.manifestParameter.parameterName, description: 'SSM parameter with the Celery TLS manifest' });
     new CfnOutput(this, 'CeleryManifest', { value: manifest, description: 'Celery TLS manifest: celery-tls render --manifest <cdk outputs file>' });
   }
@@ -211,17 +154,21 @@ export class CeleryTransport extends Construct {
 
   /** The Celery settings of a role: the same endpoints, that role's broker user and secret. */
   public celeryConfigFor(role: CeleryRole): CeleryConfig {
-    return this.configs[role];
+    return this.plan.configs[role];
   }
 
   /**
    * Lets the grantee read one role's broker and result backend credentials (secrets by ARN, kms:Decrypt via Secrets
    * Manager), for applications that read them at start-up. Never the broker admin's.
+   * @param role @default CeleryRole.WORKER
    */
-  public grantReadCredentials(grantee: iam.IGrantable, role: CeleryRole): void {
-    if (this.rabbitMqUsers) this.rabbitMqUsers.grantRead(role, grantee);
-    this.brokerCache?.grantReadCredentials(grantee, role);
-    this.resultBackendCache?.grantReadCredentials(grantee, role);
+  public grantReadCredentials(grantee: iam.IGrantable, role: CeleryRole = CeleryRole.WORKER): iam.Grant {
+    const grants = [
+      this.rabbitMqUsers?.grantRead(grantee, role),
+      this.brokerCache?.grantReadCredentials(grantee, role),
+      this.resultBackendCache?.grantReadCredentials(grantee, role),
+    ].filter((g): g is iam.Grant => g !== undefined);
+    return grants.reduce((all, g) => all.combine(g));
   }
 
   /**
@@ -231,33 +178,55 @@ export class CeleryTransport extends Construct {
    * @param role @default CeleryRole.WORKER
    */
   public bindToContainer(container: ecs.ContainerDefinition, role: CeleryRole = CeleryRole.WORKER): void {
-    const config = this.configs[role];
+    const config = this.plan.configs[role];
     for (const [name, value] of Object.entries(config.toEnvironment())) container.addEnvironment(name, value);
     const vars = secretVariables(config.model);
-    const brokerSecret = this.brokerEndpoint.roles[role].secret;
+    const brokerSecret = this.endpoints.broker.secrets[role];
     if (brokerSecret) container.addSecret(vars.broker!.name, ecs.Secret.fromSecretsManager(brokerSecret, vars.broker!.field));
-    const backendSecret = this.backendEndpoint?.roles[role].secret;
+    const backendSecret = this.endpoints.resultBackend?.secrets[role];
     if (backendSecret && vars.resultBackend) {
       container.addSecret(vars.resultBackend.name, ecs.Secret.fromSecretsManager(backendSecret, vars.resultBackend.field));
     }
   }
 
-  private rules() {
-    const shared = this.backendEndpoint !== undefined && this.backendEndpoint.connectable === this.brokerEndpoint.connectable;
-    return celeryIngressRules({
-      brokerPort: this.brokerEndpoint.port,
-      brokerScheme: this.brokerEndpoint.roles[CeleryRole.WORKER].celery.scheme,
-      backendPort: this.backendEndpoint && !shared ? this.backendEndpoint.port : undefined,
-    });
-  }
-
-  private target(role: NetworkRole): Endpoint {
-    return role === NetworkRole.BROKER ? this.brokerEndpoint : this.backendEndpoint!;
-  }
-
   private allowPeer(peer: ec2.IConnectable, role: NetworkRole, label: string): void {
-    for (const rule of this.rules().filter((r) => r.from === role)) {
-      this.target(rule.to).connectable.connections.allowFrom(peer, ec2.Port.tcp(rule.port), ruleDescription(label, rule));
+    for (const rule of this.plan.rules.filter((r) => r.from === role)) {
+      ruleTarget(this.plan, rule).connectable.connections.allowFrom(peer, ec2.Port.tcp(rule.port), ruleDescription(label, rule));
     }
   }
+}
+
+/** A cache's endpoint: its RBAC users' credentials per role, or the same AUTH token for both. */
+function cacheEndpoint(cache: RedisCache, db?: number): Endpoint {
+  return { connectable: cache, port: cache.port, roles: perRole((role) => cache.celeryEndpoint({ db, role })), secrets: perRole((role) => cache.secretFor(role)) };
+}
+
+/** The transport's choices as the core's plan input. */
+function planInput(props: CeleryTransportProps, broker: CeleryBroker, backend: CeleryResultBackend): TransportPlanInput<secretsmanager.ISecret> {
+  const facts = subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc));
+  const subnets = { prop: 'vpcSubnets', facts };
+  const cache = (options: TransportRedisOptions): CachePlanInput<secretsmanager.ISecret> => ({
+    props: options,
+    auth: heldChoice(options.authToken ?? RedisAuth.generatedToken()),
+    subnets,
+    // No check depends on the ids; each cache names its users from its own path.
+    rbacIdPrefix: 'celery',
+  });
+  return {
+    broker:
+      broker.kind === 'rabbitmq'
+        ? {
+            kind: 'rabbitmq',
+            broker: {
+              props: broker.options,
+              credentials: heldChoice(broker.options.adminCredentials ?? BrokerCredentials.generated()),
+              clientCertificates: broker.options.clientCertificates ? heldChoice(broker.options.clientCertificates) : undefined,
+              subnets,
+            },
+            applicationUsers: broker.options.applicationUsers,
+          }
+        : { kind: 'redis', cache: cache(broker.options) },
+    resultBackend: backend.kind === 'redis' ? { kind: 'redis', cache: cache(backend.options) } : backend,
+    celeryOptions: props.celeryOptions,
+  };
 }

@@ -1,9 +1,45 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as acmpca from 'aws-cdk-lib/aws-acmpca';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { BrokerClientCertificateOptions, SubordinateCaOptions } from '../core/rabbitmq-mtls';
+import { Construct } from 'constructs';
+import { BrokerClientCertificatesChoice, BrokerCredentialsChoice, RedisAuthChoice, heldChoice, holdChoice } from '../core/choices';
+import { DEFAULTS } from '../core/defaults';
+import { BrokerPlan, CachePlan } from '../core/plan';
+import { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec, SubordinateCaOptions, SubordinateCaSpec } from '../core/rabbitmq-mtls';
+import { CeleryRole } from '../core/rabbitmq-users';
 import { RedisRbacOptions } from '../core/redis-rbac';
+import { createGeneratedSecret } from './common';
+
+/** One ElastiCache RBAC user of a cache. */
+export interface RedisRbacUser {
+  /** The name clients log in with. */
+  readonly username: string;
+  /** The ElastiCache user id. */
+  readonly userId: string;
+  /** The roles it serves (both for a shared user). */
+  readonly roles: readonly CeleryRole[];
+  /** `{"username", "user_id", "password"}`, CMK-encrypted, rotated. */
+  readonly secret: secretsmanager.ISecret;
+  /** The user resource. */
+  readonly resource: elasticache.CfnUser;
+}
+
+/** What a cache's `RedisAuth` made in it. */
+export interface RedisAuthBinding {
+  /** The AUTH token's secret (token auth only). */
+  readonly authTokenSecret?: secretsmanager.ISecret;
+  /** The JSON field of the token in `authTokenSecret`. */
+  readonly authTokenSecretField: string;
+  /** With `RedisAuth.rbacUsers()`: the users. */
+  readonly rbacUsers?: readonly RedisRbacUser[];
+  /** With `RedisAuth.rbacUsers()`: the group of the users and the switched-off `default` user. */
+  readonly userGroup?: elasticache.CfnUserGroup;
+}
 
 /**
- * How a cache authenticates clients with an AUTH token.
+ * How a cache authenticates clients: an AUTH token, or ElastiCache RBAC users.
  * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html
  */
 export class RedisAuth {
@@ -13,7 +49,7 @@ export class RedisAuth {
    * @param options.length 16 to 128. @default 64
    */
   public static generatedToken(options: { length?: number } = {}): RedisAuth {
-    return new RedisAuth(options.length, undefined, undefined, undefined);
+    return new RedisAuth({ kind: 'generatedToken', length: options.length });
   }
 
   /**
@@ -24,7 +60,7 @@ export class RedisAuth {
    * Switching an existing cache from an AUTH token to RBAC is not a CloudFormation update (see the README).
    */
   public static rbacUsers(options: RedisRbacOptions = {}): RedisAuth {
-    return new RedisAuth(undefined, undefined, undefined, options);
+    return new RedisAuth({ kind: 'rbacUsers', options });
   }
 
   /**
@@ -33,15 +69,62 @@ export class RedisAuth {
    * @param field JSON field that holds the token. @default "password"
    */
   public static fromSecret(secret: secretsmanager.ISecret, field?: string): RedisAuth {
-    return new RedisAuth(undefined, secret, field, undefined);
+    return new RedisAuth({ kind: 'existingToken', secret, field });
   }
 
-  private constructor(
-    /** @internal */ public readonly _length: number | undefined,
-    /** @internal */ public readonly _secret: secretsmanager.ISecret | undefined,
-    /** @internal */ public readonly _field: string | undefined,
-    /** @internal */ public readonly _rbac: RedisRbacOptions | undefined,
-  ) {}
+  private constructor(choice: RedisAuthChoice<secretsmanager.ISecret>) {
+    holdChoice(this, choice);
+  }
+
+  /**
+   * Makes the secret or the users of this choice in the cache (called by `RedisCache`): ids `AuthToken`, or
+   * `DefaultUser`, `<Role>Credentials`, `<Role>User` and `UserGroup`.
+   */
+  public bind(cache: Construct, plan: CachePlan, key: kms.IKey): RedisAuthBinding {
+    const choice = heldChoice<RedisAuthChoice<secretsmanager.ISecret>>(this);
+    const authTokenSecretField = plan.tokenField;
+    if (plan.spec.authMode === 'token') {
+      const authTokenSecret = choice.kind === 'existingToken' ? choice.secret : createGeneratedSecret(cache, 'AuthToken', plan.spec.authToken!, key);
+      return { authTokenSecret, authTokenSecretField };
+    }
+    if (plan.spec.authMode !== 'rbac' || !plan.rbac) return { authTokenSecretField };
+    const rbac = plan.rbac;
+    const defaultUser = new elasticache.CfnUser(cache, 'DefaultUser', {
+      engine: rbac.engine,
+      userId: rbac.defaultUser.userId,
+      userName: rbac.defaultUser.userName,
+      accessString: rbac.defaultUser.accessString,
+      authenticationMode: { Type: 'no-password-required' },
+    });
+    const rbacUsers = rbac.users.map((u) => {
+      const name = u.roles.length > 1 ? 'Shared' : u.roles[0] === CeleryRole.PRODUCER ? 'Producer' : 'Worker';
+      const secret = createGeneratedSecret(cache, `${name}Credentials`, u.secret, key);
+      const resource = new elasticache.CfnUser(cache, `${name}User`, {
+        engine: rbac.engine,
+        userId: u.userId,
+        userName: u.username,
+        accessString: u.accessString,
+        authenticationMode: { Type: 'password', Passwords: [secret.secretValueFromJson(DEFAULTS.celery.secretPasswordField).unsafeUnwrap()] },
+      });
+      return { username: u.username, userId: u.userId, roles: u.roles, secret, resource };
+    });
+    const userGroup = new elasticache.CfnUserGroup(cache, 'UserGroup', {
+      engine: rbac.engine,
+      userGroupId: rbac.userGroupId,
+      userIds: [defaultUser.ref, ...rbacUsers.map((u) => u.resource.ref)],
+    });
+    return { authTokenSecretField, rbacUsers, userGroup };
+  }
+}
+
+/** What a broker's `BrokerCredentials` made in it. */
+export interface BrokerCredentialsBinding {
+  /** JSON secret with `username` and `password` of the admin user. */
+  readonly adminSecret: secretsmanager.ISecret;
+  /** The secret when it was generated here (it is then rotated with the users). */
+  readonly generatedAdminSecret?: secretsmanager.Secret;
+  /** The key of the admin secret, when known. */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /** The admin credentials of an Amazon MQ broker. */
@@ -52,7 +135,7 @@ export class BrokerCredentials {
    * @param options.length 12 to 250. @default 32
    */
   public static generated(options: { length?: number } = {}): BrokerCredentials {
-    return new BrokerCredentials(options.length, undefined);
+    return new BrokerCredentials({ kind: 'generated', length: options.length });
   }
 
   /**
@@ -60,13 +143,33 @@ export class BrokerCredentials {
    * unique, no `, : =`). The user name is the broker's `adminUsername`.
    */
   public static fromSecret(secret: secretsmanager.ISecret): BrokerCredentials {
-    return new BrokerCredentials(undefined, secret);
+    return new BrokerCredentials({ kind: 'existing', secret });
   }
 
-  private constructor(
-    /** @internal */ public readonly _length: number | undefined,
-    /** @internal */ public readonly _secret: secretsmanager.ISecret | undefined,
-  ) {}
+  private constructor(choice: BrokerCredentialsChoice<secretsmanager.ISecret>) {
+    holdChoice(this, choice);
+  }
+
+  /**
+   * Makes the admin secret of this choice in the broker (called by `RabbitMqBroker`): ids `Key` (unless a key is
+   * given) and `AdminCredentials`.
+   * @param makeKey the key of a generated secret
+   */
+  public bind(broker: Construct, plan: BrokerPlan, makeKey: () => kms.IKey): BrokerCredentialsBinding {
+    const choice = heldChoice<BrokerCredentialsChoice<secretsmanager.ISecret>>(this);
+    if (choice.kind === 'existing') return { adminSecret: choice.secret, encryptionKey: choice.secret.encryptionKey };
+    const encryptionKey = makeKey();
+    const secret = createGeneratedSecret(broker, 'AdminCredentials', plan.spec.adminSecret!, encryptionKey);
+    return { adminSecret: secret, generatedAdminSecret: secret, encryptionKey };
+  }
+}
+
+/** What a broker's `BrokerClientCertificates` made in it. */
+export interface BrokerClientCertificatesBinding {
+  /** The CA, the trust anchor and the certificate lifetimes. */
+  readonly mutualTls: RabbitMqMutualTlsSpec;
+  /** With `newSubordinateCa()`: the CA, and its activation (certificates are issued after it). */
+  readonly clientCa?: { readonly authority: acmpca.CfnCertificateAuthority; readonly activation: acmpca.CfnCertificateAuthorityActivation };
 }
 
 /**
@@ -82,7 +185,7 @@ export class BrokerClientCertificates {
    * enough to verify the client certificates (Amazon MQ trusts the CA's certificate, not its chain).
    */
   public static fromPrivateCa(caArn: string, options: BrokerClientCertificateOptions = {}): BrokerClientCertificates {
-    return new BrokerClientCertificates(caArn, options, undefined);
+    return new BrokerClientCertificates({ kind: 'privateCa', caArn, options });
   }
 
   /**
@@ -91,12 +194,48 @@ export class BrokerClientCertificates {
    * `trustAnchorCaArn`. Costs about $400 a month (general purpose) or $50 (short-lived mode) on top of the parent.
    */
   public static newSubordinateCa(options: SubordinateCaOptions & BrokerClientCertificateOptions): BrokerClientCertificates {
-    return new BrokerClientCertificates(undefined, options, options);
+    return new BrokerClientCertificates({ kind: 'subordinateCa', subordinate: options, options });
   }
 
-  private constructor(
-    /** @internal */ public readonly _caArn: string | undefined,
-    /** @internal */ public readonly _options: BrokerClientCertificateOptions,
-    /** @internal */ public readonly _subordinate: SubordinateCaOptions | undefined,
-  ) {}
+  private constructor(choice: BrokerClientCertificatesChoice) {
+    holdChoice(this, choice);
+  }
+
+  /**
+   * Makes the subordinate CA of this choice in the broker, if it is one (called by `RabbitMqBroker`): ids `ClientCa`,
+   * `ClientCaCertificate` and `ClientCaActivation`, all retained on delete.
+   */
+  public bind(broker: Construct, plan: BrokerPlan): BrokerClientCertificatesBinding {
+    const mutualTls = plan.mutualTls!;
+    if (!plan.subordinateCa) return { mutualTls };
+    const clientCa = createSubordinateCa(broker, plan.subordinateCa);
+    return { mutualTls: { ...mutualTls, caArn: clientCa.authority.attrArn }, clientCa };
+  }
+}
+
+function createSubordinateCa(scope: Construct, sub: SubordinateCaSpec) {
+  const authority = new acmpca.CfnCertificateAuthority(scope, 'ClientCa', {
+    type: 'SUBORDINATE',
+    keyAlgorithm: sub.keyAlgorithm,
+    signingAlgorithm: sub.signingAlgorithm,
+    subject: { commonName: sub.commonName },
+    usageMode: sub.usageMode,
+  });
+  const certificate = new acmpca.CfnCertificate(scope, 'ClientCaCertificate', {
+    certificateAuthorityArn: sub.parentCaArn,
+    certificateSigningRequest: authority.attrCertificateSigningRequest,
+    signingAlgorithm: sub.parentSigningAlgorithm,
+    templateArn: sub.templateArn(Stack.of(scope).partition),
+    validity: { type: 'YEARS', value: sub.validityYears },
+  });
+  const activation = new acmpca.CfnCertificateAuthorityActivation(scope, 'ClientCaActivation', {
+    certificateAuthorityArn: authority.attrArn,
+    certificate: certificate.attrCertificate,
+    certificateChain: sub.parentCertificateChain,
+    status: 'ACTIVE',
+  });
+  // Deleting a CA invalidates every certificate it issued: keep it, like the keys and secrets.
+  authority.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  activation.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  return { authority, activation };
 }

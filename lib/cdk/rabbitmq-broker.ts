@@ -7,13 +7,13 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../core/defaults';
-import { ValidationError } from '../core/errors';
+import { heldChoice } from '../core/choices';
 import { readSecretStatements } from '../core/iam';
 import { PORTS } from '../core/ports';
-import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
-import { brokerCaReadStatements, brokerRoleTrustConditions, RabbitMqMutualTlsSpec, renderMutualTlsRabbitMqConf, resolveRabbitMqMutualTlsSpec, resolveSubordinateCaSpec } from '../core/rabbitmq-mtls';
-import { chooseSubnets } from '../core/subnets';
-import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, defaultSubnets, grantStatements, subnetFacts, toPolicyStatement } from './common';
+import { planBroker } from '../core/plan';
+import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf } from '../core/rabbitmq';
+import { brokerCaReadStatements, brokerRoleTrustConditions, RabbitMqMutualTlsSpec, renderMutualTlsRabbitMqConf } from '../core/rabbitmq-mtls';
+import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, defaultSubnets, grantStatements, subnetFacts, toPolicyStatement } from './common';
 import { BrokerClientCertificates, BrokerCredentials } from './credentials';
 
 /** Props of `RabbitMqBroker`; one subnet is used for a single instance, up to three (one per AZ) for a cluster. */
@@ -71,18 +71,22 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
   constructor(scope: Construct, id: string, props: RabbitMqBrokerProps) {
     super(scope, id);
     const credentials = props.adminCredentials ?? BrokerCredentials.generated();
-    const spec = applyIssues(this, resolveRabbitMqBrokerSpec(props, { generatedLength: credentials._length, existingSecret: !!credentials._secret }, CDK_CONTEXT));
-    this.spec = spec;
-
     this.vpc = props.vpc;
     this.vpcSubnets = props.vpcSubnets ?? defaultSubnets(props.vpc);
-    const subnets = chooseSubnets(CDK_CONTEXT, 'vpcSubnets', subnetFacts(props.vpc, this.vpcSubnets), {
-      min: 1,
-      max: spec.maxSubnets,
-      service: 'An Amazon MQ broker',
-      why: 'to place its nodes',
-    });
-    if (subnets.errors.length > 0) throw new ValidationError(this.node.path, subnets.errors);
+    const plan = applyIssues(
+      this,
+      planBroker(
+        {
+          props,
+          credentials: heldChoice(credentials),
+          clientCertificates: props.clientCertificates ? heldChoice(props.clientCertificates) : undefined,
+          subnets: { prop: 'vpcSubnets', facts: subnetFacts(props.vpc, this.vpcSubnets) },
+        },
+        CDK_CONTEXT,
+      ),
+    );
+    const spec = plan.spec;
+    this.spec = spec;
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -91,30 +95,19 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
     });
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(PORTS.AMQPS) });
 
-    if (credentials._secret) {
-      this.adminSecret = credentials._secret;
-      this.encryptionKey = credentials._secret.encryptionKey;
-    } else {
-      this.encryptionKey = props.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`);
-      this.generatedAdminSecret = createGeneratedSecret(this, 'AdminCredentials', spec.adminSecret!, this.encryptionKey);
-      this.adminSecret = this.generatedAdminSecret;
-    }
+    const admin = credentials.bind(this, plan, () => props.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`));
+    this.adminSecret = admin.adminSecret;
+    this.generatedAdminSecret = admin.generatedAdminSecret;
+    this.encryptionKey = admin.encryptionKey;
 
     const brokerName = spec.brokerName ?? Names.uniqueResourceName(this, { maxLength: 50, allowedSpecialCharacters: '-_' });
     let configurationPolicy: iam.ManagedPolicy | undefined;
     let mutualTlsConf: string | undefined;
     if (props.clientCertificates) {
       const stack = Stack.of(this);
-      let caArn = props.clientCertificates._caArn;
-      let options = props.clientCertificates._options;
-      if (props.clientCertificates._subordinate) {
-        const sub = applyIssues(this, resolveSubordinateCaSpec(props.clientCertificates._subordinate, options, CDK_CONTEXT));
-        this.clientCa = this.createSubordinateCa(sub);
-        caArn = this.clientCa.authority.attrArn;
-        // Clients of a subordinate send their chain; the broker trusts the parent (Erlang wants a self-signed anchor).
-        options = { ...options, caSigningAlgorithm: sub.signingAlgorithm, trustAnchorCaArn: options.trustAnchorCaArn ?? sub.parentCaArn };
-      }
-      this.mutualTls = applyIssues(this, resolveRabbitMqMutualTlsSpec(caArn!, options, { engineVersion: spec.engineVersion, brokerName: props.brokerName }, CDK_CONTEXT));
+      const certificates = props.clientCertificates.bind(this, plan);
+      this.clientCa = certificates.clientCa;
+      this.mutualTls = certificates.mutualTls;
       // https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/arn-support-rabbitmq-configuration.html
       this.configurationRole = new iam.Role(this, 'ConfigurationRole', {
         assumedBy: new iam.ServicePrincipal('mq.amazonaws.com').withConditions(brokerRoleTrustConditions({ account: stack.account, partition: stack.partition, region: stack.region, brokerName })),
@@ -149,7 +142,7 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
       logs: { general: spec.generalLogs },
       maintenanceWindowStartTime: spec.maintenanceWindow,
       securityGroups: [this.securityGroup.securityGroupId],
-      subnetIds: subnets.subnets.map((s) => s.subnetId),
+      subnetIds: plan.subnets.map((s) => s.subnetId),
       users: [
         {
           username: spec.adminUsername,
@@ -166,33 +159,6 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
     this.brokerArn = this.resource.attrArn;
     // AmqpEndpoints[0] is "amqps://b-<id>.mq.<region>.<suffix>:5671"; keep the host only.
     this.brokerHost = Fn.select(0, Fn.split(':', Fn.select(1, Fn.split('://', Fn.select(0, this.resource.attrAmqpEndpoints)))));
-  }
-
-  private createSubordinateCa(sub: ReturnType<typeof resolveSubordinateCaSpec>['value']) {
-    const authority = new acmpca.CfnCertificateAuthority(this, 'ClientCa', {
-      type: 'SUBORDINATE',
-      keyAlgorithm: sub.keyAlgorithm,
-      signingAlgorithm: sub.signingAlgorithm,
-      subject: { commonName: sub.commonName },
-      usageMode: sub.usageMode,
-    });
-    const certificate = new acmpca.CfnCertificate(this, 'ClientCaCertificate', {
-      certificateAuthorityArn: sub.parentCaArn,
-      certificateSigningRequest: authority.attrCertificateSigningRequest,
-      signingAlgorithm: sub.parentSigningAlgorithm,
-      templateArn: sub.templateArn(Stack.of(this).partition),
-      validity: { type: 'YEARS', value: sub.validityYears },
-    });
-    const activation = new acmpca.CfnCertificateAuthorityActivation(this, 'ClientCaActivation', {
-      certificateAuthorityArn: authority.attrArn,
-      certificate: certificate.attrCertificate,
-      certificateChain: sub.parentCertificateChain,
-      status: 'ACTIVE',
-    });
-    // Deleting a CA invalidates every certificate it issued: keep it, like the keys and secrets.
-    authority.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    activation.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    return { authority, activation };
   }
 
   /** Lets the grantee read the admin credentials (the secret by ARN, and kms:Decrypt through Secrets Manager). */

@@ -269,8 +269,8 @@ export class RabbitMqApplicationUsers extends Construct {
     return user.certificateSecret ?? user.secret;
   }
 
-  /** Lets the grantee read one role's secret (the certificate with mutual TLS, else the credentials). */
-  public grantRead(role: CeleryRole, grantee: iam.IGrantable): iam.Grant {
+  /** Lets the grantee read one role's secret (the certificate with mutual TLS, else the credentials). @param role @default CeleryRole.WORKER */
+  public grantRead(grantee: iam.IGrantable, role: CeleryRole = CeleryRole.WORKER): iam.Grant {
     const secret = this.clientSecretFor(role);
     return grantStatements(grantee, readSecretStatements({ secretArn: secret.secretArn, keyArn: secret.encryptionKey?.keyArn, region: Stack.of(this).region }));
   }

@@ -11,26 +11,15 @@ import { Construct } from 'constructs';
 import { redisCeleryEndpoint } from '../core/celery/endpoints';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
-import { IssueCollector, ValidationError } from '../core/errors';
 import { readSecretStatements } from '../core/iam';
 import { CeleryRole, userServing } from '../core/rabbitmq-users';
-import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from '../core/redis';
-import { RedisRbacSpec, redisUserRotationStatements, resolveRedisRbacSpec } from '../core/redis-rbac';
-import { checkSecretField } from '../core/secrets';
-import { chooseSubnets } from '../core/subnets';
-import { CDK_CONTEXT, PlacementProps, applyIssues, createGeneratedSecret, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
-import { RedisAuth } from './credentials';
+import { heldChoice } from '../core/choices';
+import { planCache } from '../core/plan';
+import { RedisCacheOptions, RedisCacheSpec } from '../core/redis';
+import { RedisRbacSpec, redisUserRotationStatements } from '../core/redis-rbac';
+import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
+import { RedisAuth, RedisRbacUser } from './credentials';
 import { createLibraryFunction } from './functions';
-
-/** One ElastiCache RBAC user of a cache. */
-export interface RedisRbacUser {
-  readonly username: string;
-  readonly userId: string;
-  readonly roles: readonly CeleryRole[];
-  /** `{"username", "user_id", "password"}`, CMK-encrypted, rotated. */
-  readonly secret: secretsmanager.ISecret;
-  readonly resource: elasticache.CfnUser;
-}
 
 /** Props of `RedisCache`; with Multi-AZ, `vpcSubnets` must span at least two Availability Zones. */
 export interface RedisCacheProps extends RedisCacheOptions, PlacementProps {
@@ -80,20 +69,21 @@ export class RedisCache extends Construct implements ec2.IConnectable {
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
     const auth = props.authToken ?? RedisAuth.generatedToken();
-    const fieldIssues = new IssueCollector(CDK_CONTEXT);
-    checkSecretField(fieldIssues, 'authToken.field', auth._field);
-    if (fieldIssues.errors.length > 0) throw new ValidationError(this.node.path, fieldIssues.errors);
-    const spec = applyIssues(this, resolveRedisCacheSpec(props, { generatedLength: auth._length, existingSecret: !!auth._secret, rbac: !!auth._rbac }, CDK_CONTEXT));
+    const plan = applyIssues(
+      this,
+      planCache(
+        {
+          props,
+          auth: heldChoice(auth),
+          subnets: { prop: 'vpcSubnets', facts: subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc)) },
+          rbacIdPrefix: Names.uniqueResourceName(this, { maxLength: 30 }),
+        },
+        CDK_CONTEXT,
+      ),
+    );
+    const spec = plan.spec;
     this.spec = spec;
     this.port = spec.port;
-
-    const subnets = chooseSubnets(CDK_CONTEXT, 'vpcSubnets', subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc)), {
-      min: spec.multiAzEnabled ? 2 : 1,
-      max: 6,
-      service: 'An ElastiCache replication group',
-      why: spec.multiAzEnabled ? 'for Multi-AZ with automatic failover' : 'to place its nodes',
-    });
-    if (subnets.errors.length > 0) throw new ValidationError(this.node.path, subnets.errors);
 
     this.encryptionKey = props.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: ElastiCache at-rest encryption, AUTH token secret and logs`);
 
@@ -106,7 +96,7 @@ export class RedisCache extends Construct implements ec2.IConnectable {
 
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: `Dedicated subnets of ${this.node.path}`,
-      subnetIds: subnets.subnets.map((s) => s.subnetId),
+      subnetIds: plan.subnets.map((s) => s.subnetId),
     });
     const parameterGroup = new elasticache.CfnParameterGroup(this, 'ParameterGroup', {
       cacheParameterGroupFamily: spec.parameterGroupFamily,
@@ -114,38 +104,12 @@ export class RedisCache extends Construct implements ec2.IConnectable {
       properties: spec.parameters,
     });
 
-    this.authTokenSecretField = auth._field ?? DEFAULTS.celery.secretPasswordField;
-    if (spec.authMode === 'token') {
-      this.authTokenSecret = auth._secret ?? createGeneratedSecret(this, 'AuthToken', spec.authToken!, this.encryptionKey);
-    }
-    if (spec.authMode === 'rbac') {
-      const rbac = applyIssues(this, resolveRedisRbacSpec(auth._rbac!, Names.uniqueResourceName(this, { maxLength: 30 }), CDK_CONTEXT));
-      this.rbacSpec = rbac;
-      const defaultUser = new elasticache.CfnUser(this, 'DefaultUser', {
-        engine: rbac.engine,
-        userId: rbac.defaultUser.userId,
-        userName: rbac.defaultUser.userName,
-        accessString: rbac.defaultUser.accessString,
-        authenticationMode: { Type: 'no-password-required' },
-      });
-      this.rbacUsers = rbac.users.map((u) => {
-        const name = u.roles.length > 1 ? 'Shared' : u.roles[0] === CeleryRole.PRODUCER ? 'Producer' : 'Worker';
-        const secret = createGeneratedSecret(this, `${name}Credentials`, u.secret, this.encryptionKey);
-        const resource = new elasticache.CfnUser(this, `${name}User`, {
-          engine: rbac.engine,
-          userId: u.userId,
-          userName: u.username,
-          accessString: u.accessString,
-          authenticationMode: { Type: 'password', Passwords: [secret.secretValueFromJson(DEFAULTS.celery.secretPasswordField).unsafeUnwrap()] },
-        });
-        return { username: u.username, userId: u.userId, roles: u.roles, secret, resource };
-      });
-      this.userGroup = new elasticache.CfnUserGroup(this, 'UserGroup', {
-        engine: rbac.engine,
-        userGroupId: rbac.userGroupId,
-        userIds: [defaultUser.ref, ...this.rbacUsers.map((u) => u.resource.ref)],
-      });
-    }
+    const bound = auth.bind(this, plan, this.encryptionKey);
+    this.authTokenSecretField = bound.authTokenSecretField;
+    this.authTokenSecret = bound.authTokenSecret;
+    this.rbacSpec = plan.rbac && bound.rbacUsers ? plan.rbac : undefined;
+    this.rbacUsers = bound.rbacUsers;
+    this.userGroup = bound.userGroup;
 
     this.slowLogGroup = createLogGroup(this, 'SlowLog', this.encryptionKey);
     this.engineLogGroup = createLogGroup(this, 'EngineLog', this.encryptionKey);

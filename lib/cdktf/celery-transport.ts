@@ -1,69 +1,45 @@
 import { Construct } from 'constructs';
+import { CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, heldChoice } from '../core/choices';
 import { CeleryConfig } from '../core/celery/config';
 import { secretVariables } from '../core/celery/environment';
-import { CeleryEndpoint, CeleryOptions } from '../core/celery/model';
+import { CeleryOptions } from '../core/celery/model';
+import { ICeleryTransportContract } from '../core/contracts';
 import { ValidationError } from '../core/errors';
 import { IamStatementModel } from '../core/iam';
 import { NAME_RULES } from '../core/names';
-import { celeryIngressRules, ruleDescription, SECURITY_GROUP_DESCRIPTIONS } from '../core/network';
+import { ruleDescription } from '../core/network';
+import { CachePlanInput, PlannedEndpoint, TransportPlan, TransportPlanInput, perRole, planTransport, planTransportSpecs, ruleTarget } from '../core/plan';
+import { CeleryRole } from '../core/rabbitmq-users';
 import { ecsSecretValueFrom, physicalNameFromPath } from '../core/terraform';
 import { NetworkRole } from '../core/types';
 import { CDKTF_CONTEXT, PlacementProps, SecretSource, policyDocument, warn } from './common';
-import { CelerySecurityGroup, IConnectable, ISecurityGroupPeer } from './connections';
-import { SsmParameter, TerraformOutput } from './provider';
+import { CelerySecurityGroup, IConnectable, ISecurityGroupPeer, stableIdPart } from './connections';
+import { BrokerCredentials, RedisAuth } from './credentials';
+import { IamRolePolicy, SsmParameter, TerraformOutput } from './provider';
 import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
 import { RedisCache, RedisCacheProps } from './redis-cache';
+import { TerraformTarget } from './target';
 
+/** The options of `CeleryBroker.rabbitMq()`: the broker's props without placement. */
 export type TransportRabbitMqOptions = Omit<RabbitMqBrokerProps, 'vpcId' | 'subnets'>;
+/** The options of `CeleryBroker.redis()` and `CeleryResultBackend.redis()`: a cache's props without placement. */
 export type TransportRedisOptions = Omit<RedisCacheProps, 'vpcId' | 'subnets'>;
 
-/** Which broker a `CeleryTransport` provisions. */
-export class CeleryBroker {
-  /** Amazon MQ for RabbitMQ (the default): AMQPS, quorum queues on RabbitMQ 4. */
-  public static rabbitMq(options: TransportRabbitMqOptions = {}): CeleryBroker {
-    return new CeleryBroker('rabbitmq', options, undefined);
-  }
+/** Which broker a `CeleryTransport` provisions: `CeleryBroker.rabbitMq()` (the default) or `CeleryBroker.redis()`. */
+export const CeleryBroker = new CeleryBrokerFactory<TransportRabbitMqOptions, TransportRedisOptions>();
+/** A broker choice, made with `CeleryBroker.rabbitMq()` or `CeleryBroker.redis()`. */
+export type CeleryBroker = CeleryBrokerChoice<TransportRabbitMqOptions, TransportRedisOptions>;
 
-  /** An ElastiCache Valkey/Redis replication group used as broker (kombu's Redis transport over TLS). */
-  public static redis(options: TransportRedisOptions = {}): CeleryBroker {
-    return new CeleryBroker('redis', undefined, options);
-  }
+/** Where a `CeleryTransport` stores task results: `.redis()` (the default), `.sharedWithRedisBroker()` or `.none()`. */
+export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedisOptions>();
+/** A result-backend choice, made with one of `CeleryResultBackend`'s methods. */
+export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions>;
 
-  private constructor(
-    /** @internal */ public readonly _kind: 'rabbitmq' | 'redis',
-    /** @internal */ public readonly _rabbitMq: TransportRabbitMqOptions | undefined,
-    /** @internal */ public readonly _redis: TransportRedisOptions | undefined,
-  ) {}
-}
-
-/** Where a `CeleryTransport` stores task results. */
-export class CeleryResultBackend {
-  /** A dedicated ElastiCache Valkey/Redis replication group (the default). */
-  public static redis(options: TransportRedisOptions = {}): CeleryResultBackend {
-    return new CeleryResultBackend('redis', options, undefined);
-  }
-
-  /** The broker's own cache, in another logical database (only with `CeleryBroker.redis()`). @param db @default 1 */
-  public static sharedWithRedisBroker(db: number = 1): CeleryResultBackend {
-    return new CeleryResultBackend('shared', undefined, db);
-  }
-
-  /** No result backend: tasks are fire-and-forget. */
-  public static none(): CeleryResultBackend {
-    return new CeleryResultBackend('none', undefined, undefined);
-  }
-
-  private constructor(
-    /** @internal */ public readonly _kind: 'redis' | 'shared' | 'none',
-    /** @internal */ public readonly _redis: TransportRedisOptions | undefined,
-    /** @internal */ public readonly _db: number | undefined,
-  ) {}
-}
-
+/** Props of the Terraform `CeleryTransport`. */
 export interface CeleryTransportProps extends PlacementProps {
-  /** @default CeleryBroker.rabbitMq() */
+  /** The broker. @default CeleryBroker.rabbitMq() */
   readonly broker?: CeleryBroker;
-  /** @default CeleryResultBackend.redis() */
+  /** The result backend. @default CeleryResultBackend.redis() */
   readonly resultBackend?: CeleryResultBackend;
   /** Reliability options of the rendered Celery settings. @default - see DEFAULTS.celery */
   readonly celeryOptions?: CeleryOptions;
@@ -73,24 +49,33 @@ export interface CeleryTransportProps extends PlacementProps {
 
 /** What an ECS container definition needs: plain settings and the passwords as ECS secrets (never as values). */
 export interface CeleryContainerEnvironment {
+  /** The non-secret settings. */
   readonly environment: { name: string; value: string }[];
+  /** The passwords, as ECS reads them from Secrets Manager (`<arn>:<field>::`). */
   readonly secrets: { name: string; valueFrom: string }[];
 }
 
-interface Endpoint {
-  readonly connectable: IConnectable;
-  readonly port: number;
+/** A role to grant to: an `aws_iam_role` of yours (its `name`). */
+export interface IRoleGrantee {
+  /** The role's name (`aws_iam_role.name`). */
+  readonly name: string;
+}
+
+/** What the transport keeps of an endpoint: the plan's view, and its secret. */
+interface Endpoint extends PlannedEndpoint<IConnectable> {
   readonly secret?: SecretSource;
-  readonly celery: CeleryEndpoint;
 }
 
 /**
  * A Celery broker and result backend on Terraform, TLS only, with segmented security groups for producers and
  * workers, the Celery settings that connect to them, and a manifest (SSM parameter and output) without secrets.
  */
-export class CeleryTransport extends Construct {
+export class CeleryTransport extends Construct implements ICeleryTransportContract<TerraformTarget> {
+  /** The Amazon MQ broker (with `CeleryBroker.rabbitMq()`). */
   public readonly rabbitMqBroker?: RabbitMqBroker;
+  /** The broker's cache (with `CeleryBroker.redis()`). */
   public readonly brokerCache?: RedisCache;
+  /** The result backend's own cache (with `CeleryResultBackend.redis()`). */
   public readonly resultBackendCache?: RedisCache;
   /** Attach to producer services (web apps that call `.delay()`). Reaches the broker and backend TLS ports only. */
   public readonly producersSecurityGroup: CelerySecurityGroup;
@@ -98,73 +83,66 @@ export class CeleryTransport extends Construct {
   public readonly workersSecurityGroup: CelerySecurityGroup;
   /** The Celery settings; host names are apply-time values, so the Python renders read them from the environment. */
   public readonly celeryConfig: CeleryConfig;
+  /** The SSM parameter with the manifest (endpoints, user names and secret ARNs, no secrets). */
   public readonly manifestParameter: SsmParameter;
-  private readonly brokerEndpoint: Endpoint;
-  private readonly backendEndpoint?: Endpoint;
+  private readonly plan: TransportPlan<IConnectable>;
+  private readonly endpoints: { readonly broker: Endpoint; readonly resultBackend?: Endpoint };
 
   constructor(scope: Construct, id: string, props: CeleryTransportProps) {
     super(scope, id);
     const placement = { vpcId: props.vpcId, subnets: props.subnets };
     const broker = props.broker ?? CeleryBroker.rabbitMq();
     const backend = props.resultBackend ?? CeleryResultBackend.redis();
+    const specs = planTransportSpecs(planInput(props, broker, backend), CDKTF_CONTEXT);
+    if (specs.errors.length > 0) throw new ValidationError(this.node.path, specs.errors);
 
-    if (broker._kind === 'rabbitmq') {
-      const b = new RabbitMqBroker(this, 'Broker', { ...broker._rabbitMq, ...placement });
+    let brokerEndpoint: Endpoint;
+    if (broker.kind === 'rabbitmq') {
+      const b = new RabbitMqBroker(this, 'Broker', { ...broker.options, ...placement });
       this.rabbitMqBroker = b;
-      this.brokerEndpoint = { connectable: b, port: b.amqpsPort, secret: b.adminSecret, celery: b.celeryEndpoint() };
+      // Celery logs in as the admin here: the application users are not ported to Terraform yet (docs/cdktf.md).
+      const celery = b.celeryEndpoint();
+      brokerEndpoint = { connectable: b, port: b.amqpsPort, roles: perRole(() => celery), secret: b.adminSecret };
     } else {
-      const c = new RedisCache(this, 'Broker', { ...broker._redis, ...placement });
-      this.brokerCache = c;
-      this.brokerEndpoint = { connectable: c, port: c.port, secret: c.authTokenSecret, celery: c.celeryEndpoint() };
+      this.brokerCache = new RedisCache(this, 'Broker', { ...broker.options, ...placement });
+      brokerEndpoint = cacheEndpoint(this.brokerCache);
     }
-
-    if (backend._kind === 'redis') {
-      const c = new RedisCache(this, 'ResultBackend', { ...backend._redis, ...placement });
-      this.resultBackendCache = c;
-      this.backendEndpoint = { connectable: c, port: c.port, secret: c.authTokenSecret, celery: c.celeryEndpoint() };
-    } else if (backend._kind === 'shared') {
-      if (!this.brokerCache) {
-        throw new ValidationError(this.node.path, [{ code: 'transport.shared-backend', prop: 'resultBackend', message: 'resultBackend CeleryResultBackend.sharedWithRedisBroker() needs broker CeleryBroker.redis(): a RabbitMQ broker cannot store results. Use CeleryResultBackend.redis() instead.' }]);
-      }
-      this.backendEndpoint = { ...this.brokerEndpoint, celery: this.brokerCache.celeryEndpoint({ db: backend._db }) };
+    let backendEndpoint: Endpoint | undefined;
+    if (backend.kind === 'redis') {
+      this.resultBackendCache = new RedisCache(this, 'ResultBackend', { ...backend.options, ...placement });
+      backendEndpoint = cacheEndpoint(this.resultBackendCache);
+    } else if (backend.kind === 'sharedWithRedisBroker') {
+      backendEndpoint = cacheEndpoint(this.brokerCache!, backend.db);
     }
+    this.endpoints = { broker: brokerEndpoint, resultBackend: backendEndpoint };
+    this.plan = planTransport({ broker: brokerEndpoint, resultBackend: backendEndpoint, celeryOptions: props.celeryOptions }, CDKTF_CONTEXT);
 
-    this.producersSecurityGroup = new CelerySecurityGroup(this, 'ProducersSecurityGroup', { vpcId: props.vpcId, description: SECURITY_GROUP_DESCRIPTIONS[NetworkRole.PRODUCERS] });
-    this.workersSecurityGroup = new CelerySecurityGroup(this, 'WorkersSecurityGroup', { vpcId: props.vpcId, description: SECURITY_GROUP_DESCRIPTIONS[NetworkRole.WORKERS] });
+    const group = (groupId: string, role: NetworkRole.PRODUCERS | NetworkRole.WORKERS) =>
+      new CelerySecurityGroup(this, groupId, { vpcId: props.vpcId, description: this.plan.securityGroupDescriptions[role] });
+    this.producersSecurityGroup = group('ProducersSecurityGroup', NetworkRole.PRODUCERS);
+    this.workersSecurityGroup = group('WorkersSecurityGroup', NetworkRole.WORKERS);
     const sources: Partial<Record<NetworkRole, IConnectable>> = {
       [NetworkRole.PRODUCERS]: this.producersSecurityGroup,
       [NetworkRole.WORKERS]: this.workersSecurityGroup,
     };
-    for (const rule of this.rules()) {
-      this.target(rule.to).connectable.connections.allowFrom(sources[rule.from]!, rule.port, rule.description);
+    for (const rule of this.plan.rules) {
+      ruleTarget(this.plan, rule).connectable.connections.allowFrom(sources[rule.from]!, rule.port, rule.description);
     }
 
-    try {
-      this.celeryConfig = new CeleryConfig(
-        { broker: this.brokerEndpoint.celery, resultBackend: this.backendEndpoint?.celery, options: props.celeryOptions },
-        CDKTF_CONTEXT,
-      );
-    } catch (e) {
-      if (e instanceof ValidationError) throw new ValidationError(this.node.path, e.issues.map((i) => ({ ...i, prop: `celeryOptions/${i.prop}` })));
-      throw e;
-    }
+    this.celeryConfig = this.plan.configs[CeleryRole.WORKER];
     warn(this, this.celeryConfig.warnings);
 
     // Apply-time values (hosts, ARNs) are Terraform expressions inside the JSON string; ports are literals.
-    const manifest = JSON.stringify(this.celeryConfig.toManifest());
+    const manifest = JSON.stringify(this.plan.manifest);
     this.manifestParameter = new SsmParameter(this, 'Manifest', {
       // Terraform requires the name; a 50-character path-derived segment (the broker-name rule) keeps it readable.
       name: props.manifestParameterName ?? `/celery-tls-constructs/${physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.brokerName)}/manifest`,
-      description: 'Celery TLS manifest (celery-tls-constructs): endpoints, user names and secret ARNs, no secrets',
+      description: this.plan.manifestDescription,
       type: 'String',
       value: manifest,
       tier: 'Standard',
     });
-
-    new TerraformOutput(this, 'BrokerEndpoint', { value: this.brokerEndpoint.celery.host, description: `Celery broker host (${this.brokerEndpoint.celery.scheme}://, port ${this.brokerEndpoint.port})` });
-    if (this.backendEndpoint) {
-      new TerraformOutput(this, 'ResultBackendEndpoint', { value: this.backendEndpoint.celery.host, description: `Celery result backend host (rediss://, port ${this.backendEndpoint.port})` });
-    }
+    for (const o of this.plan.outputs) new TerraformOutput(this, o.id, { value: o.value, description: o.description });
     new TerraformOutput(this, 'ManifestParameterName', { value: this.manifestParameter.name, description: 'SSM parameter with the Celery TLS manifest' });
     new TerraformOutput(this, 'CeleryManifest', { value: manifest, description: 'Celery TLS manifest: celery-tls render --manifest <terraform output -json file>' });
   }
@@ -177,6 +155,14 @@ export class CeleryTransport extends Construct {
   /** Lets a worker (a security group of yours, `{ securityGroupId }`) reach the broker and the result backend. */
   public allowWorker(peer: ISecurityGroupPeer | IConnectable): void {
     this.allowPeer(peer, NetworkRole.WORKERS, 'Celery worker');
+  }
+
+  /**
+   * The Celery settings of a role. On Terraform both roles log in with the same credentials (the admin on RabbitMQ,
+   * the AUTH token on a cache) until the application users are ported, so both get the same settings.
+   */
+  public celeryConfigFor(role: CeleryRole): CeleryConfig {
+    return this.plan.configs[role];
   }
 
   /**
@@ -197,6 +183,18 @@ export class CeleryTransport extends Construct {
   }
 
   /**
+   * Lets a role of yours read the credentials: an `aws_iam_role_policy` on it (id `ReadCredentials<role>`) with
+   * `credentialsReadStatements()`, which it returns. Both roles read the same credentials on Terraform, so it takes
+   * no role.
+   */
+  public grantReadCredentials(grantee: IRoleGrantee): IamStatementModel[] {
+    const statements = this.credentialsReadStatements();
+    const policyId = `ReadCredentials${stableIdPart(this, grantee.name)}`;
+    if (!this.node.tryFindChild(policyId)) new IamRolePolicy(this, policyId, { role: grantee.name, policy: policyDocument(statements) });
+    return statements;
+  }
+
+  /**
    * The Celery environment of an ECS container: the non-secret settings as `environment` and the passwords as
    * `secrets` read by ECS from Secrets Manager (`<arn>:password::`). Spread it into a container definition and give
    * the execution role `credentialsReadPolicyJson()`; the service still needs `producersSecurityGroup` or
@@ -206,31 +204,43 @@ export class CeleryTransport extends Construct {
     const environment = Object.entries(this.celeryConfig.toEnvironment()).map(([name, value]) => ({ name, value }));
     const vars = secretVariables(this.celeryConfig.model);
     const secrets: { name: string; valueFrom: string }[] = [];
-    if (this.brokerEndpoint.secret) {
-      secrets.push({ name: vars.broker!.name, valueFrom: ecsSecretValueFrom(this.brokerEndpoint.secret.secretArn, this.brokerEndpoint.secret.field) });
-    }
-    if (this.backendEndpoint?.secret && vars.resultBackend) {
-      secrets.push({ name: vars.resultBackend.name, valueFrom: ecsSecretValueFrom(this.backendEndpoint.secret.secretArn, this.backendEndpoint.secret.field) });
+    const { broker, resultBackend } = this.endpoints;
+    if (broker.secret) secrets.push({ name: vars.broker!.name, valueFrom: ecsSecretValueFrom(broker.secret.secretArn, broker.secret.field) });
+    if (resultBackend?.secret && vars.resultBackend) {
+      secrets.push({ name: vars.resultBackend.name, valueFrom: ecsSecretValueFrom(resultBackend.secret.secretArn, resultBackend.secret.field) });
     }
     return { environment, secrets };
   }
 
-  private rules() {
-    const shared = this.backendEndpoint !== undefined && this.backendEndpoint.connectable === this.brokerEndpoint.connectable;
-    return celeryIngressRules({
-      brokerPort: this.brokerEndpoint.port,
-      brokerScheme: this.brokerEndpoint.celery.scheme,
-      backendPort: this.backendEndpoint && !shared ? this.backendEndpoint.port : undefined,
-    });
-  }
-
-  private target(role: NetworkRole): Endpoint {
-    return role === NetworkRole.BROKER ? this.brokerEndpoint : this.backendEndpoint!;
-  }
-
   private allowPeer(peer: ISecurityGroupPeer | IConnectable, role: NetworkRole, label: string): void {
-    for (const rule of this.rules().filter((r) => r.from === role)) {
-      this.target(rule.to).connectable.connections.allowFrom(peer, rule.port, ruleDescription(label, rule));
+    for (const rule of this.plan.rules.filter((r) => r.from === role)) {
+      ruleTarget(this.plan, rule).connectable.connections.allowFrom(peer, rule.port, ruleDescription(label, rule));
     }
   }
+}
+
+/** A cache's endpoint: the AUTH token for both roles. */
+function cacheEndpoint(cache: RedisCache, db?: number): Endpoint {
+  const celery = cache.celeryEndpoint({ db });
+  return { connectable: cache, port: cache.port, roles: perRole(() => celery), secret: cache.authTokenSecret };
+}
+
+/** The transport's choices as the core's plan input. */
+function planInput(props: CeleryTransportProps, broker: CeleryBroker, backend: CeleryResultBackend): TransportPlanInput<unknown> {
+  const subnets = { prop: 'subnets', facts: props.subnets };
+  const cache = (options: TransportRedisOptions): CachePlanInput<unknown> => ({
+    props: options,
+    auth: heldChoice(options.authToken ?? RedisAuth.generatedToken()),
+    subnets,
+    rbacIdPrefix: 'celery',
+    terraform: true,
+  });
+  return {
+    broker:
+      broker.kind === 'rabbitmq'
+        ? { kind: 'rabbitmq', broker: { props: broker.options, credentials: heldChoice(broker.options.adminCredentials ?? BrokerCredentials.generated()), subnets } }
+        : { kind: 'redis', cache: cache(broker.options) },
+    resultBackend: backend.kind === 'redis' ? { kind: 'redis', cache: cache(backend.options) } : backend,
+    celeryOptions: props.celeryOptions,
+  };
 }

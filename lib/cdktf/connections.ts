@@ -24,18 +24,27 @@ function isConnectable(peer: ISecurityGroupPeer | IConnectable): peer is IConnec
   return (peer as IConnectable).connections instanceof Connections;
 }
 
-/** Stable, readable id part for a peer: its construct path, or the Terraform expression / literal id of the group. */
-function peerKey(scope: Construct, peer: ISecurityGroupPeer | IConnectable): string {
-  let text: string;
-  if (isConnectable(peer)) {
-    const scopes = peer.connections.securityGroup.node.scopes;
-    text = scopes.slice(scopes.indexOf(TerraformStack.of(scope)) + 1).map((s) => s.node.id).join('');
-  } else {
-    // A token resolves to its Terraform expression (e.g. "${aws_security_group.web.id}"): stable across runs.
-    text = String(Tokenization.resolve(peer.securityGroupId, { scope, resolver: new DefaultTokenResolver(new StringConcat()) }));
-  }
+/**
+ * A stable, readable id part for a value: a token resolves to its Terraform expression (e.g.
+ * "${aws_security_group.web.id}"), stable across runs; letters and digits only, at most 64 characters.
+ */
+export function stableIdPart(scope: Construct, value: string): string {
+  const text = String(Tokenization.resolve(value, { scope, resolver: new DefaultTokenResolver(new StringConcat()) }));
+  return idPart(text);
+}
+
+function idPart(text: string): string {
   const clean = text.replace(/[^A-Za-z0-9]/g, '');
   return clean.length <= 64 ? clean : clean.slice(0, 55) + createHash('sha256').update(text).digest('hex').slice(0, 8);
+}
+
+/** Stable, readable id part for a peer: its construct path, or the Terraform expression / literal id of the group. */
+function peerKey(scope: Construct, peer: ISecurityGroupPeer | IConnectable): string {
+  if (isConnectable(peer)) {
+    const scopes = peer.connections.securityGroup.node.scopes;
+    return idPart(scopes.slice(scopes.indexOf(TerraformStack.of(scope)) + 1).map((s) => s.node.id).join(''));
+  }
+  return stableIdPart(scope, peer.securityGroupId);
 }
 
 /**

@@ -16,6 +16,7 @@ export { DataAwsSecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/data
 export { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-parameter-group';
 export { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group';
 export { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
+export { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 export { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 export { MqBroker } from '@cdktf/provider-aws/lib/mq-broker';
 export { MqConfiguration } from '@cdktf/provider-aws/lib/mq-configuration';

@@ -2,14 +2,14 @@ import { Construct } from 'constructs';
 import { rabbitMqCeleryEndpoint } from '../core/celery/endpoints';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
-import { ValidationError } from '../core/errors';
+import { heldChoice } from '../core/choices';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { NAME_RULES } from '../core/names';
 import { PORTS } from '../core/ports';
-import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
-import { chooseSubnets } from '../core/subnets';
+import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf } from '../core/rabbitmq';
+import { planBroker } from '../core/plan';
 import { physicalNameFromPath } from '../core/terraform';
-import { CDKTF_CONTEXT, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource, applyIssues, awsFacts, createKey } from './common';
+import { CDKTF_CONTEXT, PlacementProps, SecretSource, applyIssues, awsFacts, createKey } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { BrokerCredentials } from './credentials';
 import { Fn, KmsKey, MqBroker, MqConfiguration, Token } from './provider';
@@ -54,16 +54,9 @@ export class RabbitMqBroker extends Construct implements IConnectable {
   constructor(scope: Construct, id: string, props: RabbitMqBrokerProps) {
     super(scope, id);
     const credentials = props.adminCredentials ?? BrokerCredentials.generated();
-    const spec = applyIssues(this, resolveRabbitMqBrokerSpec(props, { generatedLength: credentials._length, existingSecret: !!credentials._secretArn }, CDKTF_CONTEXT));
+    const plan = applyIssues(this, planBroker({ props, credentials: heldChoice(credentials), subnets: { prop: 'subnets', facts: props.subnets } }, CDKTF_CONTEXT));
+    const spec = plan.spec;
     this.spec = spec;
-
-    const subnets = chooseSubnets(CDKTF_CONTEXT, 'subnets', props.subnets, {
-      min: 1,
-      max: spec.maxSubnets,
-      service: 'An Amazon MQ broker',
-      why: 'to place its nodes',
-    });
-    if (subnets.errors.length > 0) throw new ValidationError(this.node.path, subnets.errors);
 
     this.securityGroup = new CelerySecurityGroup(this, 'SecurityGroup', {
       vpcId: props.vpcId,
@@ -72,17 +65,9 @@ export class RabbitMqBroker extends Construct implements IConnectable {
     });
     this.connections = this.securityGroup.connections;
 
-    if (credentials._secretArn) {
-      this.adminSecret = new ExistingSecret(this, 'AdminCredentials', { secretArn: credentials._secretArn, field: DEFAULTS.celery.secretPasswordField, encryptionKeyArn: credentials._keyArn });
-    } else {
-      let keyArn = props.encryptionKeyArn;
-      if (keyArn === undefined) {
-        this.encryptionKey = createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`);
-        keyArn = this.encryptionKey.arn;
-      }
-      // Amazon MQ for RabbitMQ keeps the user of the creation request and ignores later changes: no version prop.
-      this.adminSecret = new GeneratedSecret(this, 'AdminCredentials', { shape: spec.adminSecret!, encryptionKeyArn: keyArn, version: DEFAULTS.terraform.generatedSecretVersion });
-    }
+    let key: KmsKey | undefined;
+    this.adminSecret = credentials.bind(this, plan, () => props.encryptionKeyArn ?? (key = createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`)).arn);
+    this.encryptionKey = key;
 
     const preventDestroy = props.preventDestroy ?? DEFAULTS.terraform.brokerPreventDestroy;
     // Terraform requires the name (CloudFormation generates one).
@@ -106,7 +91,7 @@ export class RabbitMqBroker extends Construct implements IConnectable {
       logs: { general: spec.generalLogs },
       maintenanceWindowStartTime: spec.maintenanceWindow,
       securityGroups: [this.securityGroup.securityGroupId],
-      subnetIds: subnets.subnets.map((s) => s.subnetId),
+      subnetIds: plan.subnets.map((s) => s.subnetId),
       user: [{ username: spec.adminUsername, password: this.adminSecret.value }],
       configuration: { id: this.configuration.id, revision: this.configuration.latestRevision },
       lifecycle: preventDestroy ? { preventDestroy: true } : undefined,

@@ -2,14 +2,13 @@ import { Construct } from 'constructs';
 import { redisCeleryEndpoint } from '../core/celery/endpoints';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
-import { IssueCollector, ValidationError } from '../core/errors';
+import { heldChoice } from '../core/choices';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { NAME_RULES } from '../core/names';
-import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from '../core/redis';
-import { checkSecretField } from '../core/secrets';
-import { chooseSubnets } from '../core/subnets';
-import { physicalNameFromPath, resolveTerraformRedisSpec, TerraformRedisOptions, TerraformRedisSpec } from '../core/terraform';
-import { CDKTF_CONTEXT, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource, awsFacts, createKey, createLogGroup, warn } from './common';
+import { planCache } from '../core/plan';
+import { RedisCacheOptions, RedisCacheSpec } from '../core/redis';
+import { physicalNameFromPath, TerraformRedisOptions, TerraformRedisSpec } from '../core/terraform';
+import { CDKTF_CONTEXT, PlacementProps, SecretSource, applyIssues, awsFacts, createKey, createLogGroup } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { RedisAuth } from './credentials';
 import { CloudwatchLogGroup, ElasticacheParameterGroup, ElasticacheReplicationGroup, ElasticacheSubnetGroup, KmsKey } from './provider';
@@ -62,26 +61,12 @@ export class RedisCache extends Construct implements IConnectable {
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
     const auth = props.authToken ?? RedisAuth.generatedToken();
-    const fieldIssues = new IssueCollector(CDKTF_CONTEXT);
-    checkSecretField(fieldIssues, 'authToken.field', auth._field);
-    if (fieldIssues.errors.length > 0) throw new ValidationError(this.node.path, fieldIssues.errors);
-    const result = resolveRedisCacheSpec(props, { generatedLength: auth._length, existingSecret: !!auth._secretArn }, CDKTF_CONTEXT);
-    const tf = resolveTerraformRedisSpec(props, { enabled: result.value.authEnabled, generated: !auth._secretArn }, CDKTF_CONTEXT);
-    const errors = [...result.errors, ...tf.errors];
-    if (errors.length > 0) throw new ValidationError(this.node.path, errors);
-    warn(this, [...result.warnings, ...tf.warnings]);
-    const spec = result.value;
+    // The RBAC ids are unused here: the Terraform RedisAuth offers AUTH tokens only (docs/cdktf.md).
+    const plan = applyIssues(this, planCache({ props, auth: heldChoice(auth), subnets: { prop: 'subnets', facts: props.subnets }, rbacIdPrefix: 'celery', terraform: true }, CDKTF_CONTEXT));
+    const spec = plan.spec;
     this.spec = spec;
-    this.terraformSpec = tf.value;
+    this.terraformSpec = plan.terraform!;
     this.port = spec.port;
-
-    const subnets = chooseSubnets(CDKTF_CONTEXT, 'subnets', props.subnets, {
-      min: spec.multiAzEnabled ? 2 : 1,
-      max: 6,
-      service: 'An ElastiCache replication group',
-      why: spec.multiAzEnabled ? 'for Multi-AZ with automatic failover' : 'to place its nodes',
-    });
-    if (subnets.errors.length > 0) throw new ValidationError(this.node.path, subnets.errors);
 
     if (props.encryptionKeyArn !== undefined) {
       this.encryptionKeyArn = props.encryptionKeyArn;
@@ -102,7 +87,7 @@ export class RedisCache extends Construct implements IConnectable {
     const subnetGroup = new ElasticacheSubnetGroup(this, 'SubnetGroup', {
       name: groupId,
       description: `Dedicated subnets of ${this.node.path}`,
-      subnetIds: subnets.subnets.map((s) => s.subnetId),
+      subnetIds: plan.subnets.map((s) => s.subnetId),
     });
     const parameterGroup = new ElasticacheParameterGroup(this, 'ParameterGroup', {
       // The family is create-only: a new name per family lets an engine upgrade create the new group first.
@@ -113,12 +98,9 @@ export class RedisCache extends Construct implements IConnectable {
       lifecycle: { createBeforeDestroy: true },
     });
 
-    this.authTokenSecretField = auth._field ?? DEFAULTS.celery.secretPasswordField;
-    if (spec.authEnabled) {
-      this.authTokenSecret = auth._secretArn
-        ? new ExistingSecret(this, 'AuthToken', { secretArn: auth._secretArn, field: this.authTokenSecretField, encryptionKeyArn: auth._keyArn })
-        : new GeneratedSecret(this, 'AuthToken', { shape: spec.authToken!, encryptionKeyArn: this.encryptionKeyArn, version: tf.value.authTokenVersion! });
-    }
+    const bound = auth.bind(this, plan, this.encryptionKeyArn);
+    this.authTokenSecret = bound.authTokenSecret;
+    this.authTokenSecretField = bound.authTokenSecretField;
 
     this.slowLogGroup = createLogGroup(this, 'SlowLog', this.encryptionKeyArn);
     this.engineLogGroup = createLogGroup(this, 'EngineLog', this.encryptionKeyArn);
@@ -143,7 +125,7 @@ export class RedisCache extends Construct implements IConnectable {
       atRestEncryptionEnabled: String(spec.atRestEncryptionEnabled),
       kmsKeyId: this.encryptionKeyArn,
       authToken: this.authTokenSecret?.value,
-      authTokenUpdateStrategy: tf.value.authTokenUpdateStrategy,
+      authTokenUpdateStrategy: plan.terraform!.authTokenUpdateStrategy,
       multiAzEnabled: spec.multiAzEnabled,
       automaticFailoverEnabled: spec.automaticFailoverEnabled,
       snapshotRetentionLimit: spec.snapshotRetentionLimit,

@@ -57,7 +57,8 @@ function checkSigningAlgorithm(issues: IssueCollector, prop: string, value: stri
 }
 
 export function resolveRabbitMqMutualTlsSpec(
-  caArn: string,
+  /** Undefined for a CA created with the broker (a new subordinate): its ARN is known at deploy time only. */
+  caArn: string | undefined,
   options: BrokerClientCertificateOptions,
   broker: { engineVersion: string; brokerName?: string },
   ctx: ResolveContext,
@@ -83,7 +84,8 @@ export function resolveRabbitMqMutualTlsSpec(
   if (Number.isInteger(validityDays) && Number.isInteger(renewDays) && renewDays >= validityDays) {
     issues.error('rabbitmq.mtls-days', 'clientCertificates.renewDays', `clientCertificates.renewDays ${renewDays} must be less than validityDays ${validityDays}: a certificate is re-issued before it expires, and clients pick the new one up on restart.`);
   }
-  return issues.result({ caArn, trustAnchorCaArn: options.trustAnchorCaArn ?? caArn, caSigningAlgorithm: options.caSigningAlgorithm ?? d.caSigningAlgorithm, validityDays, renewDays });
+  // A CA made with the broker: the adapter fills its ARN in (and the trust anchor is then the parent, given).
+  return issues.result({ caArn: caArn ?? '', trustAnchorCaArn: options.trustAnchorCaArn ?? caArn ?? '', caSigningAlgorithm: options.caSigningAlgorithm ?? d.caSigningAlgorithm, validityDays, renewDays });
 }
 
 /**

@@ -235,7 +235,7 @@ describe('CeleryTransport', () => {
     const { stack, vpc } = stackWithVpc();
     const e = thrown(() => new CeleryTransport(stack, 'Celery', { vpc, celeryOptions: { visibilityTimeoutSeconds: -5 } }));
     expect(e.message).toContain('Test/Celery');
-    expect(e.message).toContain('options.visibilityTimeoutSeconds -5 is out of range');
+    expect(e.message).toContain('celeryOptions.visibilityTimeoutSeconds -5 is out of range');
   });
 
   test('allowProducer/allowWorker open only the TLS ports from the peer, with descriptions, and egress from a closed peer', () => {

@@ -184,17 +184,20 @@ function checkPositive(issues: IssueCollector, prop: string, value: number | und
 }
 
 /** Validates a Celery configuration and applies the defaults. */
-export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContext): ValidationResult<CeleryConfigModel> {
+/**
+ * @param optionsProp how the user wrote the options, for messages (`celeryOptions` on a transport).
+ */
+export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContext, optionsProp = 'options'): ValidationResult<CeleryConfigModel> {
   const issues = new IssueCollector(ctx);
   checkEndpoint(issues, 'broker', input.broker, 'broker');
   if (input.resultBackend !== undefined) checkEndpoint(issues, 'resultBackend', input.resultBackend, 'resultBackend');
   const o = input.options ?? {};
   const d = DEFAULTS.celery;
-  checkPositive(issues, 'options.visibilityTimeoutSeconds', o.visibilityTimeoutSeconds, 7 * 24 * 3600);
-  checkPositive(issues, 'options.healthCheckIntervalSeconds', o.healthCheckIntervalSeconds, 3600);
-  checkPositive(issues, 'options.resultBackendMaxRetries', o.resultBackendMaxRetries, 1000);
-  checkPositive(issues, 'options.prefetchMultiplier', o.prefetchMultiplier, 100);
-  checkPositive(issues, 'options.startupCheckSeconds', o.startupCheckSeconds, 600);
+  checkPositive(issues, `${optionsProp}.visibilityTimeoutSeconds`, o.visibilityTimeoutSeconds, 7 * 24 * 3600);
+  checkPositive(issues, `${optionsProp}.healthCheckIntervalSeconds`, o.healthCheckIntervalSeconds, 3600);
+  checkPositive(issues, `${optionsProp}.resultBackendMaxRetries`, o.resultBackendMaxRetries, 1000);
+  checkPositive(issues, `${optionsProp}.prefetchMultiplier`, o.prefetchMultiplier, 100);
+  checkPositive(issues, `${optionsProp}.startupCheckSeconds`, o.startupCheckSeconds, 600);
   const amqps = input.broker?.scheme === 'amqps';
   const version = amqps ? engineMinor(input.broker.engineVersion) : undefined;
   const quorumQueues = o.quorumQueues ?? atLeast(version, 4, 0);
@@ -205,13 +208,13 @@ export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContex
     ['transientQueues', o.transientQueues, o.transientQueues === false],
   ];
   for (const [name, value, set] of rabbitOnly) {
-    if (set && !amqps) issues.error('celery.option', `options.${name}`, `options.${name} ${show(value)} needs a RabbitMQ (amqps) broker: Redis has no such queues.`);
+    if (set && !amqps) issues.error('celery.option', `${optionsProp}.${name}`, `${optionsProp}.${name} ${show(value)} needs a RabbitMQ (amqps) broker: Redis has no such queues.`);
   }
   if (o.nativeDelayedDelivery && !quorumQueues) {
-    issues.error('celery.option', 'options.nativeDelayedDelivery', 'options.nativeDelayedDelivery true needs quorum queues: Celery uses native delayed delivery only when a quorum queue is configured (RabbitMQ 4, or options.quorumQueues true).');
+    issues.error('celery.option', `${optionsProp}.nativeDelayedDelivery`, `${optionsProp}.nativeDelayedDelivery true needs quorum queues: Celery uses native delayed delivery only when a quorum queue is configured (RabbitMQ 4, or ${optionsProp}.quorumQueues true).`);
   }
   if (o.transientQueues === true && atLeast(version, 4, 3)) {
-    issues.error('celery.option', 'options.transientQueues', `options.transientQueues true is not allowed with RabbitMQ ${show(input.broker.engineVersion)}: 4.3 refuses transient non-exclusive queues, and a worker that declares them never becomes ready.`);
+    issues.error('celery.option', `${optionsProp}.transientQueues`, `${optionsProp}.transientQueues true is not allowed with RabbitMQ ${show(input.broker.engineVersion)}: 4.3 refuses transient non-exclusive queues, and a worker that declares them never becomes ready.`);
   }
   return issues.result<CeleryConfigModel>({
     broker: input.broker,
