@@ -5,16 +5,18 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { DEFAULTS } from '../core/defaults';
 import { heldChoice } from '../core/choices';
+import { IRabbitMqBrokerContract } from '../core/contracts';
 import { readSecretStatements } from '../core/iam';
 import { PORTS } from '../core/ports';
 import { planBroker } from '../core/plan';
-import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf } from '../core/rabbitmq';
+import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
 import { brokerCaReadStatements, brokerRoleTrustConditions, RabbitMqMutualTlsSpec, renderMutualTlsRabbitMqConf } from '../core/rabbitmq-mtls';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, defaultSubnets, grantStatements, subnetFacts, toPolicyStatement } from './common';
 import { BrokerClientCertificates, BrokerCredentials } from './credentials';
+import { CdkTarget } from './target';
 
 /** Props of `RabbitMqBroker`; one subnet is used for a single instance, up to three (one per AZ) for a cluster. */
 export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementProps {
@@ -36,32 +38,84 @@ export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementPro
 }
 
 /**
+ * A broker that `RabbitMqApplicationUsers` can give a vhost and users to: a `RabbitMqBroker`, or one made elsewhere
+ * (`RabbitMqBroker.fromBrokerAttributes`).
+ */
+export interface IRabbitMqBroker extends IRabbitMqBrokerContract<CdkTarget>, ec2.IConnectable, IConstruct {
+  /** The broker's security group (the users function's rules are added to it). */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The broker's VPC (the users functions run in it). */
+  readonly vpc: ec2.IVpc;
+  /** The subnets the users functions run in: the broker's. */
+  readonly vpcSubnets: ec2.SubnetSelection;
+  /** The key of the admin secret, when known (the users' secrets default to it). */
+  readonly encryptionKey?: kms.IKey;
+  /** The admin secret when the library generated it: rotated with the users. */
+  readonly generatedAdminSecret?: secretsmanager.Secret;
+  /** With client certificates: the CA and the certificate lifetimes. */
+  readonly mutualTls?: RabbitMqMutualTlsSpec;
+  /** With a new subordinate CA: its activation, which certificates are issued after. */
+  readonly clientCa?: { readonly authority: acmpca.CfnCertificateAuthority; readonly activation: acmpca.CfnCertificateAuthorityActivation };
+}
+
+/** An Amazon MQ for RabbitMQ broker made elsewhere, for `RabbitMqBroker.fromBrokerAttributes`. */
+export interface RabbitMqBrokerAttributes extends Pick<RabbitMqBrokerOptions, 'engineVersion' | 'adminUsername'> {
+  /** DNS name of the AMQPS endpoint (`b-<id>.mq.<region>.on.aws`, without scheme or port). */
+  readonly brokerHost: string;
+  /** The broker's security group; rules are added to it, so import it mutable. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The broker's VPC. */
+  readonly vpc: ec2.IVpc;
+  /** Where the users functions run. @default - the VPC's isolated subnets, or its private subnets with egress */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** JSON secret with `username` and `password` of the admin user (the management API is called as it). */
+  readonly adminSecret: secretsmanager.ISecret;
+}
+
+/**
  * An Amazon MQ for RabbitMQ broker for Celery: private, a three-node Multi-AZ cluster by default, RabbitMQ 4.2 on
  * mq.m7g, general logs, automatic minor upgrades, and an admin password generated into a CMK-encrypted secret.
  * Amazon MQ for RabbitMQ accepts only TLS: AMQPS on 5671 and HTTPS management on 443/15671.
  */
-export class RabbitMqBroker extends Construct implements ec2.IConnectable {
+export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
+  /**
+   * A broker made elsewhere (another stack, the console, Terraform), to give it a vhost and Celery users with
+   * `RabbitMqApplicationUsers` and to render settings for it. Its attributes are checked like a new broker's props.
+   * Password login only: an imported broker has no `mutualTls`.
+   */
+  public static fromBrokerAttributes(scope: Construct, id: string, attrs: RabbitMqBrokerAttributes): IRabbitMqBroker {
+    return new ImportedRabbitMqBroker(scope, id, attrs);
+  }
+
+  /** Who may reach the broker (AMQPS by default). */
   public readonly connections: ec2.Connections;
+  /** The settings it was made with, every default applied. */
   public readonly spec: RabbitMqBrokerSpec;
+  /** The broker's own group: ingress on 5671 (and 443 for the users function) only, no egress. */
   public readonly securityGroup: ec2.SecurityGroup;
   /** JSON secret with `username` and `password` of the admin user. */
   public readonly adminSecret: secretsmanager.ISecret;
   /** The admin secret when this construct generated it (then `RabbitMqApplicationUsers` rotates it). */
   public readonly generatedAdminSecret?: secretsmanager.Secret;
+  /** The key of the admin secret: made here, given, or the existing secret's. */
   public readonly encryptionKey?: kms.IKey;
+  /** The broker id (`Ref`). */
   public readonly brokerId: string;
+  /** The broker ARN. */
   public readonly brokerArn: string;
   /** DNS name of the AMQPS endpoint (the certificate is issued for it). */
   public readonly brokerHost: string;
   /** Always 5671: Amazon MQ for RabbitMQ has no plaintext AMQP listener. */
   public readonly amqpsPort: number = PORTS.AMQPS;
+  /** The L1 resource, for inspection; escape hatches that weaken it are what the encryption guard catches. */
   public readonly resource: amazonmq.CfnBroker;
+  /** The broker's VPC. */
   public readonly vpc: ec2.IVpc;
   /** With `clientCertificates`: the CA and the certificate lifetimes; the broker requires client certificates. */
   public readonly mutualTls?: RabbitMqMutualTlsSpec;
-  /** With `clientCertificates`: the rabbitmq.conf that requires them, and the role Amazon MQ reads the CA with. */
   /** The broker configuration: consumer timeout, and the mutual-TLS keys with client certificates. */
   public readonly configuration: amazonmq.CfnConfiguration;
+  /** With `clientCertificates`: the role Amazon MQ reads the CA certificate with. */
   public readonly configurationRole?: iam.Role;
   /** With `BrokerClientCertificates.newSubordinateCa()`: the CA, and its activation (certificates are issued after it). */
   public readonly clientCa?: { readonly authority: acmpca.CfnCertificateAuthority; readonly activation: acmpca.CfnCertificateAuthorityActivation };
@@ -168,5 +222,29 @@ export class RabbitMqBroker extends Construct implements ec2.IConnectable {
       readSecretStatements({ secretArn: this.adminSecret.secretArn, keyArn: this.adminSecret.encryptionKey?.keyArn, region: Stack.of(this).region }),
     );
   }
+}
 
+/** A broker made elsewhere: its attributes, checked as a new broker's props are. */
+class ImportedRabbitMqBroker extends Construct implements IRabbitMqBroker {
+  public readonly connections: ec2.Connections;
+  public readonly spec: RabbitMqBrokerSpec;
+  public readonly securityGroup: ec2.ISecurityGroup;
+  public readonly vpc: ec2.IVpc;
+  public readonly vpcSubnets: ec2.SubnetSelection;
+  public readonly adminSecret: secretsmanager.ISecret;
+  public readonly encryptionKey?: kms.IKey;
+  public readonly brokerHost: string;
+  public readonly amqpsPort: number = PORTS.AMQPS;
+
+  constructor(scope: Construct, id: string, attrs: RabbitMqBrokerAttributes) {
+    super(scope, id);
+    this.vpc = attrs.vpc;
+    this.vpcSubnets = attrs.vpcSubnets ?? defaultSubnets(attrs.vpc);
+    this.spec = applyIssues(this, resolveRabbitMqBrokerSpec({ engineVersion: attrs.engineVersion, adminUsername: attrs.adminUsername }, { existingSecret: true }, CDK_CONTEXT));
+    this.securityGroup = attrs.securityGroup;
+    this.connections = new ec2.Connections({ securityGroups: [attrs.securityGroup], defaultPort: ec2.Port.tcp(PORTS.AMQPS) });
+    this.adminSecret = attrs.adminSecret;
+    this.encryptionKey = attrs.adminSecret.encryptionKey;
+    this.brokerHost = attrs.brokerHost;
+  }
 }

@@ -15,10 +15,11 @@ import { clientCertificateIssuerStatements, clientCertificateShape, RabbitMqMutu
 import { applicationUsersFunctionStatements, CeleryRole, RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec, resolveRabbitMqApplicationUsersSpec, rotationFunctionStatements, userServing } from '../core/rabbitmq-users';
 import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, grantStatements } from './common';
 import { createLibraryFunction, createProviderRole } from './functions';
-import { RabbitMqBroker } from './rabbitmq-broker';
+import { IRabbitMqBroker } from './rabbitmq-broker';
 
 export interface RabbitMqApplicationUsersProps extends RabbitMqApplicationUsersOptions {
-  readonly broker: RabbitMqBroker;
+  /** The broker: a `RabbitMqBroker`, or `RabbitMqBroker.fromBrokerAttributes(...)`. */
+  readonly broker: IRabbitMqBroker;
   /**
    * An interface endpoint for Secrets Manager in the broker's VPC, with private DNS on, for the function to read the
    * admin and user secrets.
@@ -65,7 +66,7 @@ export class RabbitMqApplicationUsers extends Construct {
   public readonly certificateFunction?: lambda.Function;
   public readonly secretsManagerEndpoint: ec2.IInterfaceVpcEndpoint;
   public readonly resource: CustomResource;
-  private readonly broker: RabbitMqBroker;
+  private readonly broker: IRabbitMqBroker;
 
   constructor(scope: Construct, id: string, props: RabbitMqApplicationUsersProps) {
     super(scope, id);

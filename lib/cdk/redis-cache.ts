@@ -7,19 +7,21 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { redisCeleryEndpoint } from '../core/celery/endpoints';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
 import { readSecretStatements } from '../core/iam';
 import { CeleryRole, userServing } from '../core/rabbitmq-users';
 import { heldChoice } from '../core/choices';
+import { IRedisCacheContract } from '../core/contracts';
 import { planCache } from '../core/plan';
-import { RedisCacheOptions, RedisCacheSpec } from '../core/redis';
+import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from '../core/redis';
 import { RedisRbacSpec, redisUserRotationStatements } from '../core/redis-rbac';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
 import { RedisAuth, RedisRbacUser } from './credentials';
 import { createLibraryFunction } from './functions';
+import { CdkTarget } from './target';
 
 /** Props of `RedisCache`; with Multi-AZ, `vpcSubnets` must span at least two Availability Zones. */
 export interface RedisCacheProps extends RedisCacheOptions, PlacementProps {
@@ -37,33 +39,128 @@ export interface RedisCacheProps extends RedisCacheOptions, PlacementProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** A replication group Celery can use: a `RedisCache`, or one made elsewhere (`RedisCache.fromCacheAttributes`). */
+export interface IRedisCache extends IRedisCacheContract<CdkTarget>, ec2.IConnectable, IConstruct {
+  /** The JSON field of the token in `authTokenSecret`. */
+  readonly authTokenSecretField: string;
+  /** The secret a role's clients read: its RBAC user's, or the AUTH token. */
+  secretFor(role?: CeleryRole): secretsmanager.ISecret | undefined;
+  /** Lets the grantee read a role's credentials (its RBAC user's secret, or the AUTH token). */
+  grantReadCredentials(grantee: iam.IGrantable, role?: CeleryRole): iam.Grant;
+}
+
+/** A replication group made elsewhere, for `RedisCache.fromCacheAttributes`; it must be TLS-only with an AUTH token. */
+export interface RedisCacheAttributes extends Pick<RedisCacheOptions, 'engine' | 'engineVersion' | 'port'> {
+  /** The primary endpoint's DNS name. */
+  readonly primaryEndpointAddress: string;
+  /** The cache's security group; rules are added to it, so import it mutable. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The JSON secret with the AUTH token. */
+  readonly authTokenSecret: secretsmanager.ISecret;
+  /** The token's field in the secret. @default "password" */
+  readonly authTokenSecretField?: string;
+}
+
+/** What a library-made and an imported cache share: the per-role credentials, grants and Celery endpoints. */
+export abstract class RedisCacheBase extends Construct implements IRedisCache {
+  /** Who may reach the cache on its TLS port. */
+  public abstract readonly connections: ec2.Connections;
+  /** The settings it was made with, every default applied. */
+  public abstract readonly spec: RedisCacheSpec;
+  /** The primary endpoint: connect by this DNS name (the certificate is issued for it). */
+  public abstract readonly primaryEndpointAddress: string;
+  /** The TCP port (a literal number). */
+  public abstract readonly port: number;
+  /** JSON secret with the AUTH token in `authTokenSecretField`; undefined for RBAC users and an unsafe plaintext cache. */
+  public abstract readonly authTokenSecret?: secretsmanager.ISecret;
+  /** The JSON field of the token in `authTokenSecret`. */
+  public abstract readonly authTokenSecretField: string;
+  /** With `RedisAuth.rbacUsers()`: the users. */
+  public abstract readonly rbacUsers?: readonly RedisRbacUser[];
+
+  /** The user serving a role (RBAC only). */
+  public rbacUserFor(role: CeleryRole): RedisRbacUser | undefined {
+    return this.rbacUsers ? userServing(this.rbacUsers, role) : undefined;
+  }
+
+  /** The secret a role's clients read: its RBAC user's, or the AUTH token. */
+  public secretFor(role: CeleryRole = CeleryRole.WORKER): secretsmanager.ISecret | undefined {
+    return this.rbacUserFor(role)?.secret ?? this.authTokenSecret;
+  }
+
+  /** Lets the grantee read a role's credentials (its RBAC user's secret, or the AUTH token). */
+  public grantReadCredentials(grantee: iam.IGrantable, role: CeleryRole = CeleryRole.WORKER): iam.Grant {
+    const secret = this.secretFor(role);
+    if (!secret) return iam.Grant.drop(grantee, 'plaintext cache without credentials');
+    return grantStatements(grantee, readSecretStatements({ secretArn: secret.secretArn, keyArn: secret.encryptionKey?.keyArn, region: Stack.of(this).region }));
+  }
+
+  /** Lets the grantee read the AUTH token (the secret by ARN, and kms:Decrypt through Secrets Manager). */
+  public grantReadAuthToken(grantee: iam.IGrantable): iam.Grant {
+    if (!this.authTokenSecret) return iam.Grant.drop(grantee, 'plaintext cache without an AUTH token');
+    return grantStatements(
+      grantee,
+      readSecretStatements({ secretArn: this.authTokenSecret.secretArn, keyArn: this.authTokenSecret.encryptionKey?.keyArn, region: Stack.of(this).region }),
+    );
+  }
+
+  /** The Celery endpoint of this cache for a role (a rediss:// URL is built from it). @param options.role @default CeleryRole.WORKER */
+  public celeryEndpoint(options: { db?: number; role?: CeleryRole } = {}): CeleryEndpoint {
+    const user = this.rbacUserFor(options.role ?? CeleryRole.WORKER);
+    if (user) {
+      return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: user.secret.secretArn, secretField: DEFAULTS.celery.secretPasswordField, db: options.db, username: user.username });
+    }
+    return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: this.authTokenSecret?.secretArn, secretField: this.authTokenSecretField, db: options.db });
+  }
+}
+
 /**
  * A TLS-only Valkey/Redis OSS replication group for Celery (broker or result backend): cluster mode disabled,
  * `TransitEncryptionMode: required`, at-rest encryption with a customer-managed key, a generated AUTH token in
  * Secrets Manager, Multi-AZ with automatic failover, `maxmemory-policy noeviction`, slow and engine logs.
  */
-export class RedisCache extends Construct implements ec2.IConnectable {
+export class RedisCache extends RedisCacheBase {
+  /**
+   * A replication group made elsewhere, to render Celery settings for it and let producers and workers reach it.
+   * Its attributes are checked like a new cache's props; AUTH-token caches only.
+   */
+  public static fromCacheAttributes(scope: Construct, id: string, attrs: RedisCacheAttributes): IRedisCache {
+    return new ImportedRedisCache(scope, id, attrs);
+  }
+
+  /** Who may reach the cache on its TLS port. */
   public readonly connections: ec2.Connections;
+  /** The settings it was made with, every default applied. */
   public readonly spec: RedisCacheSpec;
+  /** At-rest encryption, the secrets and the log groups: made here or given. */
   public readonly encryptionKey: kms.IKey;
-  /** JSON secret with the AUTH token in `authTokenSecretField`; undefined only for an unsafe plaintext cache. */
+  /** JSON secret with the AUTH token in `authTokenSecretField`; undefined for RBAC users and an unsafe plaintext cache. */
   public readonly authTokenSecret?: secretsmanager.ISecret;
+  /** The JSON field of the token in `authTokenSecret`. */
   public readonly authTokenSecretField: string;
+  /** The cache's own group: ingress on its TLS port only, no egress. */
   public readonly securityGroup: ec2.SecurityGroup;
+  /** The replication group id (`Ref`). */
   public readonly replicationGroupId: string;
   /** The primary endpoint: connect by this DNS name (the certificate is issued for it). */
   public readonly primaryEndpointAddress: string;
+  /** The reader endpoint (replicas). */
   public readonly readerEndpointAddress: string;
   /** The TCP port (a literal number). */
   public readonly port: number;
+  /** The slow log's group (CMK-encrypted, retained). */
   public readonly slowLogGroup: logs.ILogGroup;
+  /** The engine log's group (CMK-encrypted, retained). */
   public readonly engineLogGroup: logs.ILogGroup;
   /** The L1 resource, for inspection; escape hatches that weaken it are what the encryption guard catches. */
   public readonly resource: elasticache.CfnReplicationGroup;
-  /** With `RedisAuth.rbacUsers()`: the users, their group and the rotation function. */
+  /** With `RedisAuth.rbacUsers()`: the users' spec. */
   public readonly rbacSpec?: RedisRbacSpec;
+  /** With `RedisAuth.rbacUsers()`: the users. */
   public readonly rbacUsers?: readonly RedisRbacUser[];
+  /** With `RedisAuth.rbacUsers()`: their group. */
   public readonly userGroup?: elasticache.CfnUserGroup;
+  /** With `RedisAuth.rbacUsers()`: the function that rotates their passwords. */
   public readonly rotationFunction?: lambda.Function;
 
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
@@ -183,42 +280,6 @@ export class RedisCache extends Construct implements ec2.IConnectable {
     return fn;
   }
 
-  /** The user serving a role (RBAC only). */
-  public rbacUserFor(role: CeleryRole): RedisRbacUser | undefined {
-    return this.rbacUsers ? userServing(this.rbacUsers, role) : undefined;
-  }
-
-  /** The secret a role's clients read: its RBAC user's, or the AUTH token. */
-  public secretFor(role: CeleryRole = CeleryRole.WORKER): secretsmanager.ISecret | undefined {
-    return this.rbacUserFor(role)?.secret ?? this.authTokenSecret;
-  }
-
-  /** Lets the grantee read a role's credentials (its RBAC user's secret, or the AUTH token). */
-  public grantReadCredentials(grantee: iam.IGrantable, role: CeleryRole = CeleryRole.WORKER): iam.Grant {
-    const secret = this.secretFor(role);
-    if (!secret) return iam.Grant.drop(grantee, 'plaintext cache without credentials');
-    return grantStatements(grantee, readSecretStatements({ secretArn: secret.secretArn, keyArn: secret.encryptionKey?.keyArn, region: Stack.of(this).region }));
-  }
-
-  /** Lets the grantee read the AUTH token (the secret by ARN, and kms:Decrypt through Secrets Manager). */
-  public grantReadAuthToken(grantee: iam.IGrantable): iam.Grant {
-    if (!this.authTokenSecret) return iam.Grant.drop(grantee, 'plaintext cache without an AUTH token');
-    return grantStatements(
-      grantee,
-      readSecretStatements({ secretArn: this.authTokenSecret.secretArn, keyArn: this.authTokenSecret.encryptionKey?.keyArn, region: Stack.of(this).region }),
-    );
-  }
-
-  /** The Celery endpoint of this cache for a role (a rediss:// URL is built from it). @param options.role @default CeleryRole.WORKER */
-  public celeryEndpoint(options: { db?: number; role?: CeleryRole } = {}): CeleryEndpoint {
-    const user = this.rbacUserFor(options.role ?? CeleryRole.WORKER);
-    if (user) {
-      return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: user.secret.secretArn, secretField: DEFAULTS.celery.secretPasswordField, db: options.db, username: user.username });
-    }
-    return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: this.authTokenSecret?.secretArn, secretField: this.authTokenSecretField, db: options.db });
-  }
-
-
   /**
    * A metric of one node (`AWS/ElastiCache`, dimension CacheClusterId `<id>-00N`); ElastiCache publishes host and
    * engine metrics per node, not per replication group.
@@ -251,5 +312,26 @@ export class RedisCache extends Construct implements ec2.IConnectable {
   /** Should stay 0 (noeviction): anything else means keys were dropped. */
   public metricEvictions(props?: cloudwatch.MetricOptions & { nodeIndex?: number }): cloudwatch.Metric {
     return this.metric('Evictions', { statistic: 'Sum', ...props });
+  }
+}
+
+/** A cache made elsewhere: its attributes, checked as a new cache's props are. */
+class ImportedRedisCache extends RedisCacheBase {
+  public readonly connections: ec2.Connections;
+  public readonly spec: RedisCacheSpec;
+  public readonly primaryEndpointAddress: string;
+  public readonly port: number;
+  public readonly authTokenSecret: secretsmanager.ISecret;
+  public readonly authTokenSecretField: string;
+  public readonly rbacUsers?: readonly RedisRbacUser[] = undefined;
+
+  constructor(scope: Construct, id: string, attrs: RedisCacheAttributes) {
+    super(scope, id);
+    this.spec = applyIssues(this, resolveRedisCacheSpec({ engine: attrs.engine, engineVersion: attrs.engineVersion, port: attrs.port }, { existingSecret: true }, CDK_CONTEXT));
+    this.port = this.spec.port;
+    this.connections = new ec2.Connections({ securityGroups: [attrs.securityGroup], defaultPort: ec2.Port.tcp(this.port) });
+    this.primaryEndpointAddress = attrs.primaryEndpointAddress;
+    this.authTokenSecret = attrs.authTokenSecret;
+    this.authTokenSecretField = attrs.authTokenSecretField ?? DEFAULTS.celery.secretPasswordField;
   }
 }
