@@ -6,24 +6,18 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../core/defaults';
-import { IamStatementModel, logWriteStatement, VPC_FUNCTION_NETWORK_STATEMENT } from '../core/iam';
+import { logWriteStatement, VPC_FUNCTION_NETWORK_STATEMENT } from '../core/iam';
+import { LibraryFunctionPlan } from '../core/identities';
 import { handlerAssetDir } from './assets';
 import { createLogGroup, toPolicyStatement } from './common';
 
+/** How the construct places and encrypts a planned function. */
 export interface LibraryFunctionProps {
-  /** What the function does (function, role and policy descriptions). */
-  readonly purpose: string;
-  /** The bundle under assets/handlers and its entry point. */
-  readonly asset: string;
-  readonly handler: string;
-  /** Everything the function may do besides writing its logs (and, in a VPC, its network interfaces). */
-  readonly statements: readonly IamStatementModel[];
   /** Encrypts the log group. */
   readonly key: kms.IKey;
-  /** @default DEFAULTS.functions.timeoutSeconds */
-  readonly timeout?: Duration;
+  /** Added to the plan's environment (target-specific values, such as an endpoint URL). */
   readonly environment?: Record<string, string>;
-  /** Inside a VPC, with these groups; omitted for functions that call AWS APIs only. */
+  /** Inside a VPC, with these groups; required when the plan says `inVpc`. */
   readonly vpc?: { readonly vpc: ec2.IVpc; readonly subnets: ec2.SubnetSelection; readonly securityGroups: ec2.ISecurityGroup[] };
 }
 
@@ -39,29 +33,31 @@ export interface LibraryFunction {
  * customer-managed policy (no inline policy, no AWS-managed policy), a CMK-encrypted log group with the default
  * retention, and the bundled handler. Ids: `<id>`, `<id>Role`, `<id>Policy`, `<id>Logs`.
  */
-export function createLibraryFunction(scope: Construct, id: string, props: LibraryFunctionProps): LibraryFunction {
+export function createLibraryFunction(scope: Construct, plan: LibraryFunctionPlan, props: LibraryFunctionProps): LibraryFunction {
   const d = DEFAULTS.functions;
+  const id = plan.id;
+  if (plan.inVpc && !props.vpc) throw new Error(`${scope.node.path}/${id}: the function runs in a VPC, and none was given`);
   const role = new iam.Role(scope, `${id}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: `${scope.node.path}: ${props.purpose}`.slice(0, 1000),
+    description: `${scope.node.path}: ${plan.purpose}`.slice(0, 1000),
   });
   const logGroup = createLogGroup(scope, `${id}Logs`, props.key);
   const policy = new iam.ManagedPolicy(scope, `${id}Policy`, {
-    description: `${scope.node.path}: ${props.purpose}`.slice(0, 1000),
+    description: `${scope.node.path}: ${plan.purpose}`.slice(0, 1000),
     roles: [role],
-    statements: [...props.statements, logWriteStatement(logGroup.logGroupArn), ...(props.vpc ? [VPC_FUNCTION_NETWORK_STATEMENT] : [])].map(toPolicyStatement),
+    statements: [...plan.statements, logWriteStatement(logGroup.logGroupArn), ...(props.vpc ? [VPC_FUNCTION_NETWORK_STATEMENT] : [])].map(toPolicyStatement),
   });
   const fn = new lambda.Function(scope, id, {
-    description: `celery-tls-constructs: ${props.purpose}`.slice(0, 256),
+    description: `celery-tls-constructs: ${plan.purpose}`.slice(0, 256),
     runtime: new lambda.Runtime(d.runtime, lambda.RuntimeFamily.NODEJS),
-    handler: props.handler,
-    code: lambda.Code.fromAsset(handlerAssetDir(props.asset)),
-    timeout: props.timeout ?? Duration.seconds(d.timeoutSeconds),
+    handler: plan.handler,
+    code: lambda.Code.fromAsset(handlerAssetDir(plan.asset)),
+    timeout: Duration.seconds(plan.timeoutSeconds),
     memorySize: d.memoryMiB,
     // The grants of aws-cdk-lib would go to an inline policy: the managed policy above holds everything.
     role: role.withoutPolicyUpdates(),
     logGroup,
-    environment: props.environment,
+    environment: { ...plan.environment, ...props.environment },
     ...(props.vpc ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups: props.vpc.securityGroups } : {}),
   });
   fn.node.addDependency(policy);

@@ -9,10 +9,11 @@ import { Construct } from 'constructs';
 import { rabbitMqCeleryEndpoint } from '../core/celery/endpoints';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
+import { LibraryFunctionPlan, clientCertificateFunctionPlan, rabbitMqUsersFunctionPlans, rabbitMqUsersResourceProperties } from '../core/identities';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { PORTS } from '../core/ports';
-import { clientCertificateIssuerStatements, clientCertificateShape, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
-import { applicationUsersFunctionStatements, CeleryRole, RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec, resolveRabbitMqApplicationUsersSpec, rotationFunctionStatements, userServing } from '../core/rabbitmq-users';
+import { clientCertificateShape, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
+import { CeleryRole, RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec, resolveRabbitMqApplicationUsersSpec, userServing } from '../core/rabbitmq-users';
 import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, grantStatements } from './common';
 import { createLibraryFunction, createProviderRole } from './functions';
 import { IRabbitMqBroker } from './rabbitmq-broker';
@@ -96,11 +97,18 @@ export class RabbitMqApplicationUsers extends Construct {
     });
     broker.connections.allowFrom(this.securityGroup, ec2.Port.tcp(PORTS.RABBITMQ_MANAGEMENT_HTTPS), `Management API (${PORTS.RABBITMQ_MANAGEMENT_HTTPS}/tcp) from the Celery users function`);
 
-    const statements = applicationUsersFunctionStatements({
+    const managementUrl = `https://${broker.brokerHost}`;
+    // Rotation: the user secrets by alternating users, and the generated admin secret in place.
+    const rotated: secretsmanager.ISecret[] = [...this.users.map((u) => u.secret), ...(broker.generatedAdminSecret ? [broker.generatedAdminSecret] : [])];
+    const plans = rabbitMqUsersFunctionPlans({
+      spec,
+      broker: broker.spec,
+      managementUrl,
       adminSecretArn: broker.adminSecret.secretArn,
       adminKeyArn: broker.adminSecret.encryptionKey?.keyArn,
       userSecretArns: this.users.map((u) => u.secret.secretArn),
       userKeyArn: key.keyArn,
+      rotatedSecretArns: rotated.map((x) => x.secretArn),
       region: stack.region,
     });
 
@@ -135,21 +143,17 @@ export class RabbitMqApplicationUsers extends Construct {
     this.secretsManagerEndpoint.connections.allowFrom(this.securityGroup, ec2.Port.tcp(PORTS.AWS_API_HTTPS), `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from the Celery users functions`);
 
     // Both functions run in the VPC with the users group: the broker's 443 and the Secrets Manager endpoint only.
-    const inVpc = (id: string, purpose: string, handler: string, fnStatements: readonly IamStatementModel[], environment: Record<string, string>) => {
-      const f = createLibraryFunction(this, id, {
-        purpose,
-        asset: 'rabbitmq-users',
-        handler,
-        statements: fnStatements,
+    const inVpc = (plan: LibraryFunctionPlan) => {
+      const f = createLibraryFunction(this, plan, {
         key,
-        environment: { ...environment, ...(endpointUrl ? { SECRETS_MANAGER_ENDPOINT: endpointUrl } : {}) },
+        environment: endpointUrl ? { SECRETS_MANAGER_ENDPOINT: endpointUrl } : {},
         vpc: { vpc: broker.vpc, subnets: broker.vpcSubnets, securityGroups: [this.securityGroup] },
       });
-      endpointPolicy?.(f.role, fnStatements);
+      endpointPolicy?.(f.role, plan.statements);
       return f;
     };
 
-    const users = inVpc('Function', 'Celery vhost, users and permissions through the RabbitMQ management API', 'index.onEvent', statements, {});
+    const users = inVpc(plans.users);
     this.function = users.function;
 
     // The provider framework answers CloudFormation's S3 response URL from outside the VPC, so the VPC needs no route
@@ -163,49 +167,19 @@ export class RabbitMqApplicationUsers extends Construct {
     });
     provider.node.addDependency(providerRole.policy);
 
-    const managementUrl = `https://${broker.brokerHost}`;
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::CeleryRabbitMqUsers',
       serviceTimeout: Duration.seconds(d.serviceTimeoutSeconds),
-      properties: {
-        ManagementUrl: managementUrl,
-        AdminSecretArn: broker.adminSecret.secretArn,
-        Vhost: spec.vhost,
-        DefaultQueueType: broker.spec.quorumQueues ? 'quorum' : undefined,
-        DeadLetterQueue: spec.deadLetter?.queue,
-        DeliveryLimit: spec.deadLetter?.definition['delivery-limit'],
-        ReplaceDirectExchanges: spec.directExchangesToReplace.length ? [...spec.directExchangesToReplace] : undefined,
-        Users: spec.users.map((u, i) => ({
-          Name: u.username,
-          PasswordSecretArn: this.users[i].secret.secretArn,
-          Configure: u.permissions.configure,
-          Write: u.permissions.write,
-          Read: u.permissions.read,
-        })),
-      },
+      properties: rabbitMqUsersResourceProperties({ spec, broker: broker.spec, managementUrl, adminSecretArn: broker.adminSecret.secretArn, userSecretArns: this.users.map((u) => u.secret.secretArn) }),
     });
     // Created after, and deleted before, the network path and permissions it needs.
     this.resource.node.addDependency(broker.securityGroup, this.securityGroup, this.secretsManagerEndpoint, users.policy);
 
-    // Rotation: the user secrets by alternating users, and the generated admin secret in place.
-    const rotated: secretsmanager.ISecret[] = [...this.users.map((u) => u.secret), ...(broker.generatedAdminSecret ? [broker.generatedAdminSecret] : [])];
-    const rotationStatements = rotationFunctionStatements({
-      rotatedSecretArns: rotated.map((x) => x.secretArn),
-      adminSecretArn: broker.adminSecret.secretArn,
-      keyArns: [key.keyArn, ...(broker.adminSecret.encryptionKey ? [broker.adminSecret.encryptionKey.keyArn] : [])],
-      region: stack.region,
-    });
-    const rotation = inVpc('RotationFunction', 'rotation of the Celery RabbitMQ user and admin passwords', 'index.onRotate', rotationStatements, {
-      MANAGEMENT_URL: managementUrl,
-      ADMIN_SECRET_ARN: broker.adminSecret.secretArn,
-      PASSWORD_LENGTH: String(spec.users[0].secret.length),
-      ADMIN_PASSWORD_LENGTH: String(broker.spec.adminSecret?.length ?? DEFAULTS.rabbitmq.passwordLength),
-      TIMEOUT_MS: String(DEFAULTS.rabbitmq.managementApiTimeoutMs),
-    });
+    const rotation = inVpc(plans.rotation);
     this.rotationFunction = rotation.function;
     this.rotationSchedules = rotated.map((secret) => {
-      const schedule = secret.addRotationSchedule('Rotation', { rotationLambda: rotation.function, automaticallyAfter: Duration.days(spec.rotationDays) });
+      const schedule = secret.addRotationSchedule('Rotation', { rotationLambda: rotation.function, automaticallyAfter: Duration.days(plans.schedule.days) });
       // The first rotation runs when the schedule is created: the users must exist by then.
       schedule.node.addDependency(this.resource, rotation.policy);
       return schedule;
@@ -221,23 +195,10 @@ export class RabbitMqApplicationUsers extends Construct {
   private issueCertificates(mtls: RabbitMqMutualTlsSpec, key: kms.IKey): lambda.Function {
     const stack = Stack.of(this);
     const secrets = this.users.map((u) => u.certificateSecret!);
-    const { function: fn, policy } = createLibraryFunction(this, 'CertificateFunction', {
-      purpose: 'issues the Celery client certificates from the private CA',
-      asset: 'client-certificates',
-      handler: 'index.onRotate',
-      statements: clientCertificateIssuerStatements({ caArn: mtls.caArn, secretArns: secrets.map((x) => x.secretArn), keyArn: key.keyArn, region: stack.region, partition: stack.partition }),
-      key,
-      // The wait for AWS Private CA to sign, and a minute for the rest.
-      timeout: Duration.seconds(DEFAULTS.rabbitmq.clientCertificates.issueWaitSeconds + 60),
-      environment: {
-        CA_ARN: mtls.caArn,
-        SIGNING_ALGORITHM: mtls.caSigningAlgorithm,
-        VALIDITY_DAYS: String(mtls.validityDays),
-        WAIT_SECONDS: String(DEFAULTS.rabbitmq.clientCertificates.issueWaitSeconds),
-      },
-    });
+    const plan = clientCertificateFunctionPlan({ mutualTls: mtls, secretArns: secrets.map((x) => x.secretArn), keyArn: key.keyArn, region: stack.region, partition: stack.partition });
+    const { function: fn, policy } = createLibraryFunction(this, plan.function, { key });
     for (const secret of secrets) {
-      const schedule = secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(mtls.renewDays) });
+      const schedule = secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(plan.schedule.days) });
       // The first rotation issues the first certificate: the CA must be active by then.
       schedule.node.addDependency(policy, ...(this.broker.clientCa ? [this.broker.clientCa.activation] : []));
     }

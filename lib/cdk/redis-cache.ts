@@ -17,7 +17,8 @@ import { heldChoice } from '../core/choices';
 import { IRedisCacheContract } from '../core/contracts';
 import { planCache } from '../core/plan';
 import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from '../core/redis';
-import { RedisRbacSpec, redisUserRotationStatements } from '../core/redis-rbac';
+import { redisUsersRotationPlan } from '../core/identities';
+import { RedisRbacSpec } from '../core/redis-rbac';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
 import { RedisAuth, RedisRbacUser } from './credentials';
 import { createLibraryFunction } from './functions';
@@ -256,24 +257,16 @@ export class RedisCache extends RedisCacheBase {
    * APIs, never the cache) that gives each user the new and the current password, then makes the new one current.
    */
   private rotateUsers(rbac: RedisRbacSpec, users: readonly RedisRbacUser[]): lambda.Function {
-    const d = DEFAULTS.redis.rbac;
-    const stack = Stack.of(this);
-    const { function: fn, policy } = createLibraryFunction(this, 'RotationFunction', {
-      purpose: 'rotates the Celery ElastiCache user passwords',
-      asset: 'elasticache-users',
-      handler: 'index.onRotate',
-      statements: redisUserRotationStatements({
-        secretArns: users.map((u) => u.secret.secretArn),
-        userArns: users.map((u) => u.resource.attrArn),
-        keyArn: this.encryptionKey.keyArn,
-        region: stack.region,
-      }),
-      key: this.encryptionKey,
-      timeout: Duration.seconds(d.rotationFunctionTimeoutSeconds),
-      environment: { PASSWORD_LENGTH: String(rbac.users[0].secret.length), WAIT_SECONDS: String(d.rotationWaitSeconds) },
+    const plan = redisUsersRotationPlan({
+      rbac,
+      secretArns: users.map((u) => u.secret.secretArn),
+      userArns: users.map((u) => u.resource.attrArn),
+      keyArn: this.encryptionKey.keyArn,
+      region: Stack.of(this).region,
     });
+    const { function: fn, policy } = createLibraryFunction(this, plan.function, { key: this.encryptionKey });
     for (const u of users) {
-      const schedule = u.secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(rbac.rotationDays) });
+      const schedule = u.secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(plan.schedule.days) });
       // The first rotation runs when the schedule is created: the user must be in the cache's group by then.
       schedule.node.addDependency(this.resource, policy);
     }
