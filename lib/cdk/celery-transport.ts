@@ -5,15 +5,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, heldChoice } from '../core/choices';
+import { CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, RedisAuthChoice, heldChoice } from '../core/choices';
 import { CeleryConfig } from '../core/celery/config';
-import { secretVariables } from '../core/celery/environment';
-import { CeleryOptions } from '../core/celery/model';
 import { ICeleryTransportContract } from '../core/contracts';
-import { ValidationError } from '../core/errors';
 import { ruleDescription } from '../core/network';
-import { CachePlanInput, PlannedEndpoint, TransportPlan, TransportPlanInput, perRole, planTransport, planTransportSpecs, ruleTarget } from '../core/plan';
+import { perRole } from '../core/plan';
 import { CeleryRole } from '../core/rabbitmq-users';
+import { AssembledTransport, CeleryTransportChoices, assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
 import { NetworkRole } from '../core/types';
 import { CDK_CONTEXT, PlacementProps, defaultSubnets, subnetFacts, warn } from './common';
 import { BrokerCredentials, RedisAuth } from './credentials';
@@ -42,21 +40,7 @@ export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedis
 export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions>;
 
 /** Props of `CeleryTransport`. */
-export interface CeleryTransportProps extends PlacementProps {
-  /** The broker. @default CeleryBroker.rabbitMq() */
-  readonly broker?: CeleryBroker;
-  /** The result backend. @default CeleryResultBackend.redis() */
-  readonly resultBackend?: CeleryResultBackend;
-  /** Reliability options of the rendered Celery settings. @default - see DEFAULTS.celery */
-  readonly celeryOptions?: CeleryOptions;
-  /** Name of the SSM parameter that holds the JSON manifest. @default - generated */
-  readonly manifestParameterName?: string;
-}
-
-/** What the transport keeps of an endpoint: the plan's view, and each role's secret. */
-interface Endpoint extends PlannedEndpoint<ec2.IConnectable> {
-  readonly secrets: Record<CeleryRole, secretsmanager.ISecret | undefined>;
-}
+export interface CeleryTransportProps extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend> {}
 
 /**
  * A Celery broker and result backend, TLS only, with segmented security groups for producers and workers, the
@@ -82,64 +66,60 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
   public readonly celeryConfig: CeleryConfig;
   /** The SSM parameter with the manifest (endpoints, user names and secret ARNs, no secrets). */
   public readonly manifestParameter: ssm.StringParameter;
-  private readonly plan: TransportPlan<ec2.IConnectable>;
-  private readonly endpoints: { readonly broker: Endpoint; readonly resultBackend?: Endpoint };
+  private readonly assembled: AssembledTransport<ec2.IConnectable, secretsmanager.ISecret, ec2.SecurityGroup>;
 
   constructor(scope: Construct, id: string, props: CeleryTransportProps) {
     super(scope, id);
     const placement = { vpc: props.vpc, vpcSubnets: props.vpcSubnets };
-    const broker = props.broker ?? CeleryBroker.rabbitMq();
-    const backend = props.resultBackend ?? CeleryResultBackend.redis();
-    const specs = planTransportSpecs(planInput(props, broker, backend), CDK_CONTEXT);
-    if (specs.errors.length > 0) throw new ValidationError(this.node.path, specs.errors);
-
-    let brokerEndpoint: Endpoint;
-    if (broker.kind === 'rabbitmq') {
-      const { applicationUsers, ...brokerOptions } = broker.options;
-      const b = new RabbitMqBroker(this, 'Broker', { ...brokerOptions, ...placement });
-      const users = new RabbitMqApplicationUsers(this, 'BrokerUsers', { ...applicationUsers, broker: b });
-      this.rabbitMqBroker = b;
-      this.rabbitMqUsers = users;
-      brokerEndpoint = { connectable: b, port: b.amqpsPort, roles: perRole((r) => users.celeryEndpoint(r)), secrets: perRole((r) => users.clientSecretFor(r)) };
-    } else {
-      this.brokerCache = new RedisCache(this, 'Broker', { ...broker.options, ...placement });
-      brokerEndpoint = cacheEndpoint(this.brokerCache);
-    }
-    let backendEndpoint: Endpoint | undefined;
-    if (backend.kind === 'redis') {
-      this.resultBackendCache = new RedisCache(this, 'ResultBackend', { ...backend.options, ...placement });
-      backendEndpoint = cacheEndpoint(this.resultBackendCache);
-    } else if (backend.kind === 'sharedWithRedisBroker') {
-      backendEndpoint = cacheEndpoint(this.brokerCache!, backend.db);
-    }
-    this.endpoints = { broker: brokerEndpoint, resultBackend: backendEndpoint };
-    this.plan = planTransport({ broker: brokerEndpoint, resultBackend: backendEndpoint, celeryOptions: props.celeryOptions }, CDK_CONTEXT);
-
-    const group = (groupId: string, role: NetworkRole.PRODUCERS | NetworkRole.WORKERS) =>
-      new ec2.SecurityGroup(this, groupId, { vpc: props.vpc, description: this.plan.securityGroupDescriptions[role], allowAllOutbound: false });
-    this.producersSecurityGroup = group('ProducersSecurityGroup', NetworkRole.PRODUCERS);
-    this.workersSecurityGroup = group('WorkersSecurityGroup', NetworkRole.WORKERS);
-    const sources: Partial<Record<NetworkRole, ec2.IConnectable>> = {
-      [NetworkRole.PRODUCERS]: this.producersSecurityGroup,
-      [NetworkRole.WORKERS]: this.workersSecurityGroup,
-    };
-    for (const rule of this.plan.rules) {
-      ruleTarget(this.plan, rule).connectable.connections.allowFrom(sources[rule.from]!, ec2.Port.tcp(rule.port), rule.description);
-    }
-
-    this.celeryConfig = this.plan.configs[CeleryRole.WORKER];
-    warn(this, this.celeryConfig.warnings);
-
-    const manifest = Stack.of(this).toJsonString(this.plan.manifest);
-    this.manifestParameter = new ssm.StringParameter(this, 'Manifest', {
-      parameterName: props.manifestParameterName,
-      description: this.plan.manifestDescription,
-      stringValue: manifest,
-      tier: ssm.ParameterTier.STANDARD,
-    });
-    for (const o of this.plan.outputs) new CfnOutput(this, o.id, { value: o.value, description: o.description });
-    new CfnOutput(this, 'ManifestParameterName', { value: this.manifestParameter.parameterName, description: 'SSM parameter with the Celery TLS manifest' });
-    new CfnOutput(this, 'CeleryManifest', { value: manifest, description: 'Celery TLS manifest: celery-tls render --manifest <cdk outputs file>' });
+    const made: { rabbitMqBroker?: RabbitMqBroker; rabbitMqUsers?: RabbitMqApplicationUsers; brokerCache?: RedisCache; resultBackendCache?: RedisCache; manifestParameter?: ssm.StringParameter } = {};
+    const auth = (o: TransportRedisOptions) => heldChoice<RedisAuthChoice<unknown>>(o.authToken ?? RedisAuth.generatedToken());
+    const assembled = assembleTransport<TransportRabbitMqOptions, TransportRedisOptions, ec2.IConnectable, secretsmanager.ISecret, ec2.SecurityGroup>(
+      {
+        ctx: CDK_CONTEXT,
+        path: this.node.path,
+        subnets: { prop: 'vpcSubnets', facts: subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc)) },
+        choices: {
+          auth,
+          credentials: (o) => heldChoice(o.adminCredentials ?? BrokerCredentials.generated()),
+          certificates: (o) => (o.clientCertificates ? heldChoice(o.clientCertificates) : undefined),
+          applicationUsers: (o) => o.applicationUsers,
+        },
+        rabbitMq: ({ applicationUsers, ...options }) => {
+          const b = new RabbitMqBroker(this, 'Broker', { ...options, ...placement });
+          const users = new RabbitMqApplicationUsers(this, 'BrokerUsers', { ...applicationUsers, broker: b });
+          Object.assign(made, { rabbitMqBroker: b, rabbitMqUsers: users });
+          return { connectable: b, port: b.amqpsPort, roles: perRole((r) => users.celeryEndpoint(r)), secrets: perRole((r) => users.clientSecretFor(r)) };
+        },
+        cache: (cacheId, options) => {
+          const cache = new RedisCache(this, cacheId, { ...options, ...placement });
+          made[cacheId === 'Broker' ? 'brokerCache' : 'resultBackendCache'] = cache;
+          return (db) => ({ connectable: cache, port: cache.port, roles: perRole((role) => cache.celeryEndpoint({ db, role })), secrets: perRole((role) => cache.secretFor(role)) });
+        },
+        securityGroup: (groupId, description) => new ec2.SecurityGroup(this, groupId, { vpc: props.vpc, description, allowAllOutbound: false }),
+        allow: (to, from, port, description) => to.connections.allowFrom(from, ec2.Port.tcp(port), description),
+        warn: (warnings) => warn(this, warnings),
+        manifestText: (plan) => Stack.of(this).toJsonString(plan.manifest),
+        manifestParameter: (manifest, description) => {
+          const parameter = new ssm.StringParameter(this, 'Manifest', { parameterName: props.manifestParameterName, description, stringValue: manifest, tier: ssm.ParameterTier.STANDARD });
+          made.manifestParameter = parameter;
+          return parameter.parameterName;
+        },
+        output: (o) => new CfnOutput(this, o.id, { value: o.value, description: o.description }),
+        outputsFile: 'cdk outputs file',
+      },
+      props.broker ?? CeleryBroker.rabbitMq(),
+      props.resultBackend ?? CeleryResultBackend.redis(),
+      props.celeryOptions,
+    );
+    this.assembled = assembled;
+    this.rabbitMqBroker = made.rabbitMqBroker;
+    this.rabbitMqUsers = made.rabbitMqUsers;
+    this.brokerCache = made.brokerCache;
+    this.resultBackendCache = made.resultBackendCache;
+    this.manifestParameter = made.manifestParameter!;
+    this.producersSecurityGroup = assembled.producersSecurityGroup;
+    this.workersSecurityGroup = assembled.workersSecurityGroup;
+    this.celeryConfig = assembled.celeryConfig;
   }
 
   /** Lets a producer (any IConnectable, e.g. an ECS service) reach the broker and the result backend. */
@@ -154,7 +134,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
 
   /** The Celery settings of a role: the same endpoints, that role's broker user and secret. */
   public celeryConfigFor(role: CeleryRole): CeleryConfig {
-    return this.plan.configs[role];
+    return this.assembled.plan.configs[role];
   }
 
   /**
@@ -178,55 +158,12 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
    * @param role @default CeleryRole.WORKER
    */
   public bindToContainer(container: ecs.ContainerDefinition, role: CeleryRole = CeleryRole.WORKER): void {
-    const config = this.plan.configs[role];
-    for (const [name, value] of Object.entries(config.toEnvironment())) container.addEnvironment(name, value);
-    const vars = secretVariables(config.model);
-    const brokerSecret = this.endpoints.broker.secrets[role];
-    if (brokerSecret) container.addSecret(vars.broker!.name, ecs.Secret.fromSecretsManager(brokerSecret, vars.broker!.field));
-    const backendSecret = this.endpoints.resultBackend?.secrets[role];
-    if (backendSecret && vars.resultBackend) {
-      container.addSecret(vars.resultBackend.name, ecs.Secret.fromSecretsManager(backendSecret, vars.resultBackend.field));
-    }
+    const { environment, secrets } = containerEnvironmentFor(this.assembled, role);
+    for (const [name, value] of Object.entries(environment)) container.addEnvironment(name, value);
+    for (const { name, secret, field } of secrets) container.addSecret(name, ecs.Secret.fromSecretsManager(secret, field));
   }
 
   private allowPeer(peer: ec2.IConnectable, role: NetworkRole, label: string): void {
-    for (const rule of this.plan.rules.filter((r) => r.from === role)) {
-      ruleTarget(this.plan, rule).connectable.connections.allowFrom(peer, ec2.Port.tcp(rule.port), ruleDescription(label, rule));
-    }
+    for (const { rule, target } of peerRules(this.assembled.plan, role)) target.connections.allowFrom(peer, ec2.Port.tcp(rule.port), ruleDescription(label, rule));
   }
-}
-
-/** A cache's endpoint: its RBAC users' credentials per role, or the same AUTH token for both. */
-function cacheEndpoint(cache: RedisCache, db?: number): Endpoint {
-  return { connectable: cache, port: cache.port, roles: perRole((role) => cache.celeryEndpoint({ db, role })), secrets: perRole((role) => cache.secretFor(role)) };
-}
-
-/** The transport's choices as the core's plan input. */
-function planInput(props: CeleryTransportProps, broker: CeleryBroker, backend: CeleryResultBackend): TransportPlanInput<secretsmanager.ISecret> {
-  const facts = subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc));
-  const subnets = { prop: 'vpcSubnets', facts };
-  const cache = (options: TransportRedisOptions): CachePlanInput<secretsmanager.ISecret> => ({
-    props: options,
-    auth: heldChoice(options.authToken ?? RedisAuth.generatedToken()),
-    subnets,
-    // No check depends on the ids; each cache names its users from its own path.
-    rbacIdPrefix: 'celery',
-  });
-  return {
-    broker:
-      broker.kind === 'rabbitmq'
-        ? {
-            kind: 'rabbitmq',
-            broker: {
-              props: broker.options,
-              credentials: heldChoice(broker.options.adminCredentials ?? BrokerCredentials.generated()),
-              clientCertificates: broker.options.clientCertificates ? heldChoice(broker.options.clientCertificates) : undefined,
-              subnets,
-            },
-            applicationUsers: broker.options.applicationUsers,
-          }
-        : { kind: 'redis', cache: cache(broker.options) },
-    resultBackend: backend.kind === 'redis' ? { kind: 'redis', cache: cache(backend.options) } : backend,
-    celeryOptions: props.celeryOptions,
-  };
 }

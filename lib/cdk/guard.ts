@@ -1,6 +1,7 @@
 import { Annotations, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact, GuardResult, mergeGuardedScopes } from '../core/guard';
+import { CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardResult } from '../core/guard';
+import { describeByStack, GuardAspectRoots, guardFact as fact, securityGroupKeys, StackRendering } from '../core/guard-describe';
 
 /** A CloudFormation resource as it appears in a template. */
 export interface CfnResourceJson {
@@ -34,8 +35,6 @@ function groupKey(prefix: string, value: unknown): string | undefined {
   return undefined;
 }
 
-const fact = (props: Record<string, any>, property: string, prefix = ''): GuardFact => ({ property: prefix + property, value: props[property] });
-
 /**
  * Describes CloudFormation resources for the guard's rules.
  * @param keyPrefix qualifies logical ids (one per stack) so that groups of two stacks never collide
@@ -52,7 +51,7 @@ export function describeCloudFormation(
     ingressRules: [],
     secrets: [],
   };
-  const groups = (v: unknown) => (Array.isArray(v) ? v.map((g) => groupKey(keyPrefix, g)).filter((g): g is string => g !== undefined) : []);
+  const groups = (v: unknown) => securityGroupKeys(v, (g) => groupKey(keyPrefix, g));
   const rule = (path: string, group: string | undefined, p: Record<string, any>, prefix = ''): GuardedIngressRule => ({
     path,
     group,
@@ -99,26 +98,24 @@ export function describeCloudFormation(
   return scope;
 }
 
+/** A guarded L1 resource (one of `CFN_GUARDED_TYPES`). */
+function isGuarded(c: IConstruct): c is CfnResource {
+  return CfnResource.isCfnResource(c) && CFN_GUARDED_TYPES.includes(c.cfnResourceType);
+}
+
+/** The template fragment of one L1 resource as synthesis renders it: overrides applied, tokens resolved to intrinsics. */
+function renderCfn(c: CfnResource, stack: Stack): Array<[string, CfnResourceJson]> {
+  // _toCloudFormation() applies addOverride/addPropertyOverride, as synthesis does (aws-cdk-lib cfn-resource.ts).
+  const rendered: { Resources?: Record<string, CfnResourceJson> } = stack.resolve((c as unknown as { _toCloudFormation(): object })._toCloudFormation());
+  return Object.entries(rendered.Resources ?? {});
+}
+
+/** Renders L1 resources stack by stack, for `describeByStack`. */
+const CFN_RENDERING: StackRendering<CfnResource, Stack, CfnResourceJson> = { stackOf: (c) => Stack.of(c), render: renderCfn, describe: describeCloudFormation };
+
 /** Describes the guarded L1 resources under `scope` as they will be rendered: overrides and escape hatches included. */
 export function describeConstructTree(root: IConstruct): GuardedScope {
-  const byStack = new Map<Stack, Record<string, CfnResourceJson>>();
-  const paths = new Map<string, string>();
-  for (const c of root.node.findAll()) {
-    if (!CfnResource.isCfnResource(c) || !CFN_GUARDED_TYPES.includes(c.cfnResourceType)) continue;
-    const stack = Stack.of(c);
-    // _toCloudFormation() applies addOverride/addPropertyOverride, as synthesis does (aws-cdk-lib cfn-resource.ts).
-    const rendered: { Resources?: Record<string, CfnResourceJson> } = stack.resolve((c as unknown as { _toCloudFormation(): object })._toCloudFormation());
-    const resources = byStack.get(stack) ?? {};
-    for (const [id, r] of Object.entries(rendered.Resources ?? {})) {
-      resources[id] = r;
-      paths.set(`${stack.node.path}/${id}`, c.node.path);
-    }
-    byStack.set(stack, resources);
-  }
-  const parts = [...byStack.entries()].map(([stack, resources]) =>
-    describeCloudFormation(resources, `${stack.node.path}/`, (id) => paths.get(`${stack.node.path}/${id}`) ?? id),
-  );
-  return mergeGuardedScopes(parts);
+  return describeByStack(root.node.findAll().filter(isGuarded), CFN_RENDERING);
 }
 
 /** Props of the CDK `CeleryEncryptionGuard`. */
@@ -137,9 +134,10 @@ export interface CeleryEncryptionGuardProps extends CeleryEncryptionGuardOptions
  * the construct path, the property and the fix.
  */
 export class CeleryEncryptionGuard implements IAspect {
-  private readonly roots = new Set<IConstruct>();
+  private readonly roots = new GuardAspectRoots();
   private readonly warned = new Set<string>();
 
+  /** A guard with the given options (none: every rule, no migration flag). */
   constructor(private readonly props: CeleryEncryptionGuardProps = {}) {}
 
   /** Checks a scope now, without synthesis (use it in tests, or the helpers of `testing`). */
@@ -147,21 +145,20 @@ export class CeleryEncryptionGuard implements IAspect {
     return checkEncryptionGuard(describeConstructTree(scope), options, CFN_GUARD_CONTEXT);
   }
 
+  /** Registers one validation on the first node visited (the scope the guard was added to); it checks the whole scope. */
   public visit(node: IConstruct): void {
-    // The first node visited is the scope the guard was added to (aspects visit top-down); one check covers it all.
-    if (node.node.scopes.some((s) => this.roots.has(s))) return;
-    this.roots.add(node);
-    node.node.addValidation({
-      validate: () => {
-        const result = CeleryEncryptionGuard.check(node, this.props);
-        for (const w of result.warnings) {
-          const text = formatGuardViolation(w);
-          if (this.warned.has(text)) continue;
-          this.warned.add(text);
-          Annotations.of(node).addWarningV2(`celery-tls-constructs:${w.rule}`, text);
-        }
-        return result.violations.map((v) => `CeleryEncryptionGuard: ${formatGuardViolation(v)}`);
-      },
-    });
+    if (this.roots.claim(node)) node.node.addValidation({ validate: () => this.validate(node) });
+  }
+
+  /** The errors of the check of `root`; each warning becomes a warning annotation, once. */
+  private validate(root: IConstruct): string[] {
+    const result = CeleryEncryptionGuard.check(root, this.props);
+    for (const w of result.warnings) {
+      const text = formatGuardViolation(w);
+      if (this.warned.has(text)) continue;
+      this.warned.add(text);
+      Annotations.of(root).addWarningV2(`celery-tls-constructs:${w.rule}`, text);
+    }
+    return result.violations.map((v) => `CeleryEncryptionGuard: ${formatGuardViolation(v)}`);
   }
 }

@@ -1,4 +1,4 @@
-import { assertEncryptionFindings, CeleryEncryptionGuardOptions, checkEncryptionGuard, EncryptionFindings, encryptionMatcherResult } from '../core/guard';
+import { assertEncryptionFindings, CeleryEncryptionGuardOptions, EncryptionFindings, encryptionFindings, encryptionMatchers, maskAssetHashText } from '../core/guard';
 import { CFN_GUARD_CONTEXT, CfnResourceJson, describeCloudFormation } from './guard';
 
 /**
@@ -6,17 +6,20 @@ import { CFN_GUARD_CONTEXT, CfnResourceJson, describeCloudFormation } from './gu
  * synthesized template, a jest matcher, and a snapshot helper that masks asset hashes. No test framework is imported.
  */
 
+export { ASSET_HASH_MASK } from '../core/guard';
+export type { CeleryTlsMatchers } from '../core/guard';
+
 /** A synthesized template: `Template.fromStack(stack)` (aws-cdk-lib/assertions) or its JSON. */
 export type TemplateInput = { toJSON(): Record<string, any> } | { Resources?: Record<string, any> };
 
-function templateJson(template: TemplateInput): { Resources?: Record<string, CfnResourceJson> } {
-  return typeof (template as { toJSON?: unknown }).toJSON === 'function' ? (template as { toJSON(): any }).toJSON() : (template as any);
+/** The JSON of a template: `toJSON()` of an assertions `Template`, else the value as it is. */
+function templateJson(template: unknown): { Resources?: Record<string, CfnResourceJson> } {
+  return typeof (template as { toJSON?: unknown } | undefined)?.toJSON === 'function' ? (template as { toJSON(): any }).toJSON() : (template as any);
 }
 
 /** The guard's findings on a synthesized template (violations and the `preferred` migration warnings). */
 export function celeryEncryptionFindings(template: TemplateInput, options: CeleryEncryptionGuardOptions = {}): EncryptionFindings {
-  const scope = describeCloudFormation(templateJson(template).Resources ?? {});
-  return { ...checkEncryptionGuard(scope, options, CFN_GUARD_CONTEXT), caches: scope.caches.length, brokers: scope.brokers.length };
+  return encryptionFindings(describeCloudFormation(templateJson(template).Resources ?? {}), options, CFN_GUARD_CONTEXT);
 }
 
 /**
@@ -34,20 +37,7 @@ export function assertCeleryTransportEncrypted(template: TemplateInput, options:
  * Jest matchers: `expect.extend(celeryTlsMatchers)`, then `expect(Template.fromStack(stack)).toHaveEncryptedCeleryTransport()`.
  * Declare the matcher for TypeScript with the `CeleryTlsMatchers` interface (see docs/testing.md).
  */
-export const celeryTlsMatchers = {
-  toHaveEncryptedCeleryTransport(received: TemplateInput, options: CeleryEncryptionGuardOptions = {}) {
-    return encryptionMatcherResult(celeryEncryptionFindings(received, options), 'template');
-  },
-
-};
-
-/** The matcher's type, for `declare global { namespace jest { interface Matchers<R> extends CeleryTlsMatchers<R> {} } }`. */
-export interface CeleryTlsMatchers<R> {
-  toHaveEncryptedCeleryTransport(options?: CeleryEncryptionGuardOptions): R;
-}
-
-/** What replaces an asset hash in `maskAssetHashes`. */
-export const ASSET_HASH_MASK = '[ASSET HASH]';
+export const celeryTlsMatchers = encryptionMatchers(celeryEncryptionFindings, 'template');
 
 /**
  * A copy of a template (or any JSON) with asset hashes (64 hex characters: S3 object keys, image tags, asset ids and
@@ -57,6 +47,5 @@ export const ASSET_HASH_MASK = '[ASSET HASH]';
  *     expect(maskAssetHashes(Template.fromStack(stack).toJSON())).toMatchSnapshot();
  */
 export function maskAssetHashes<T>(template: T): T {
-  const json = typeof (template as any)?.toJSON === 'function' ? (template as any).toJSON() : template;
-  return JSON.parse(JSON.stringify(json).replace(/[0-9a-f]{64}/g, ASSET_HASH_MASK));
+  return maskAssetHashText(JSON.stringify(templateJson(template)), /[0-9a-f]{64}/g);
 }

@@ -1,14 +1,12 @@
 import { Construct } from 'constructs';
-import { CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, heldChoice } from '../core/choices';
+import { CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, RedisAuthChoice, heldChoice } from '../core/choices';
 import { CeleryConfig } from '../core/celery/config';
-import { secretVariables } from '../core/celery/environment';
-import { CeleryOptions } from '../core/celery/model';
 import { ICeleryTransportContract } from '../core/contracts';
-import { ValidationError } from '../core/errors';
 import { IamStatementModel } from '../core/iam';
 import { NAME_RULES } from '../core/names';
 import { ruleDescription } from '../core/network';
-import { CachePlanInput, PlannedEndpoint, TransportPlan, TransportPlanInput, perRole, planTransport, planTransportSpecs, ruleTarget } from '../core/plan';
+import { perRole } from '../core/plan';
+import { AssembledTransport, CeleryTransportChoices, assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
 import { CeleryRole } from '../core/rabbitmq-users';
 import { ecsSecretValueFrom, physicalNameFromPath } from '../core/terraform';
 import { NetworkRole } from '../core/types';
@@ -35,17 +33,8 @@ export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedis
 /** A result-backend choice, made with one of `CeleryResultBackend`'s methods. */
 export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions>;
 
-/** Props of the Terraform `CeleryTransport`. */
-export interface CeleryTransportProps extends PlacementProps {
-  /** The broker. @default CeleryBroker.rabbitMq() */
-  readonly broker?: CeleryBroker;
-  /** The result backend. @default CeleryResultBackend.redis() */
-  readonly resultBackend?: CeleryResultBackend;
-  /** Reliability options of the rendered Celery settings. @default - see DEFAULTS.celery */
-  readonly celeryOptions?: CeleryOptions;
-  /** Name of the SSM parameter that holds the JSON manifest. @default "/celery-tls-constructs/<name from the construct path>/manifest" */
-  readonly manifestParameterName?: string;
-}
+/** Props of the Terraform `CeleryTransport`; `manifestParameterName` defaults to "/celery-tls-constructs/<name from the construct path>/manifest". */
+export interface CeleryTransportProps extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend> {}
 
 /** What an ECS container definition needs: plain settings and the passwords as ECS secrets (never as values). */
 export interface CeleryContainerEnvironment {
@@ -59,11 +48,6 @@ export interface CeleryContainerEnvironment {
 export interface IRoleGrantee {
   /** The role's name (`aws_iam_role.name`). */
   readonly name: string;
-}
-
-/** What the transport keeps of an endpoint: the plan's view, and its secret. */
-interface Endpoint extends PlannedEndpoint<IConnectable> {
-  readonly secret?: SecretSource;
 }
 
 /**
@@ -85,66 +69,70 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
   public readonly celeryConfig: CeleryConfig;
   /** The SSM parameter with the manifest (endpoints, user names and secret ARNs, no secrets). */
   public readonly manifestParameter: SsmParameter;
-  private readonly plan: TransportPlan<IConnectable>;
-  private readonly endpoints: { readonly broker: Endpoint; readonly resultBackend?: Endpoint };
+  private readonly assembled: AssembledTransport<IConnectable, SecretSource, CelerySecurityGroup>;
 
   constructor(scope: Construct, id: string, props: CeleryTransportProps) {
     super(scope, id);
     const placement = { vpcId: props.vpcId, subnets: props.subnets };
-    const broker = props.broker ?? CeleryBroker.rabbitMq();
-    const backend = props.resultBackend ?? CeleryResultBackend.redis();
-    const specs = planTransportSpecs(planInput(props, broker, backend), CDKTF_CONTEXT);
-    if (specs.errors.length > 0) throw new ValidationError(this.node.path, specs.errors);
-
-    let brokerEndpoint: Endpoint;
-    if (broker.kind === 'rabbitmq') {
-      const b = new RabbitMqBroker(this, 'Broker', { ...broker.options, ...placement });
-      this.rabbitMqBroker = b;
-      // Celery logs in as the admin here: the application users are not ported to Terraform yet (docs/cdktf.md).
-      const celery = b.celeryEndpoint();
-      brokerEndpoint = { connectable: b, port: b.amqpsPort, roles: perRole(() => celery), secret: b.adminSecret };
-    } else {
-      this.brokerCache = new RedisCache(this, 'Broker', { ...broker.options, ...placement });
-      brokerEndpoint = cacheEndpoint(this.brokerCache);
-    }
-    let backendEndpoint: Endpoint | undefined;
-    if (backend.kind === 'redis') {
-      this.resultBackendCache = new RedisCache(this, 'ResultBackend', { ...backend.options, ...placement });
-      backendEndpoint = cacheEndpoint(this.resultBackendCache);
-    } else if (backend.kind === 'sharedWithRedisBroker') {
-      backendEndpoint = cacheEndpoint(this.brokerCache!, backend.db);
-    }
-    this.endpoints = { broker: brokerEndpoint, resultBackend: backendEndpoint };
-    this.plan = planTransport({ broker: brokerEndpoint, resultBackend: backendEndpoint, celeryOptions: props.celeryOptions }, CDKTF_CONTEXT);
-
-    const group = (groupId: string, role: NetworkRole.PRODUCERS | NetworkRole.WORKERS) =>
-      new CelerySecurityGroup(this, groupId, { vpcId: props.vpcId, description: this.plan.securityGroupDescriptions[role] });
-    this.producersSecurityGroup = group('ProducersSecurityGroup', NetworkRole.PRODUCERS);
-    this.workersSecurityGroup = group('WorkersSecurityGroup', NetworkRole.WORKERS);
-    const sources: Partial<Record<NetworkRole, IConnectable>> = {
-      [NetworkRole.PRODUCERS]: this.producersSecurityGroup,
-      [NetworkRole.WORKERS]: this.workersSecurityGroup,
-    };
-    for (const rule of this.plan.rules) {
-      ruleTarget(this.plan, rule).connectable.connections.allowFrom(sources[rule.from]!, rule.port, rule.description);
-    }
-
-    this.celeryConfig = this.plan.configs[CeleryRole.WORKER];
-    warn(this, this.celeryConfig.warnings);
-
-    // Apply-time values (hosts, ARNs) are Terraform expressions inside the JSON string; ports are literals.
-    const manifest = JSON.stringify(this.plan.manifest);
-    this.manifestParameter = new SsmParameter(this, 'Manifest', {
-      // Terraform requires the name; a 50-character path-derived segment (the broker-name rule) keeps it readable.
-      name: props.manifestParameterName ?? `/celery-tls-constructs/${physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.brokerName)}/manifest`,
-      description: this.plan.manifestDescription,
-      type: 'String',
-      value: manifest,
-      tier: 'Standard',
-    });
-    for (const o of this.plan.outputs) new TerraformOutput(this, o.id, { value: o.value, description: o.description });
-    new TerraformOutput(this, 'ManifestParameterName', { value: this.manifestParameter.name, description: 'SSM parameter with the Celery TLS manifest' });
-    new TerraformOutput(this, 'CeleryManifest', { value: manifest, description: 'Celery TLS manifest: celery-tls render --manifest <terraform output -json file>' });
+    const made: { rabbitMqBroker?: RabbitMqBroker; brokerCache?: RedisCache; resultBackendCache?: RedisCache; manifestParameter?: SsmParameter } = {};
+    const assembled = assembleTransport<TransportRabbitMqOptions, TransportRedisOptions, IConnectable, SecretSource, CelerySecurityGroup>(
+      {
+        ctx: CDKTF_CONTEXT,
+        path: this.node.path,
+        subnets: { prop: 'subnets', facts: props.subnets },
+        terraform: true,
+        choices: {
+          auth: (o) => heldChoice<RedisAuthChoice<unknown>>(o.authToken ?? RedisAuth.generatedToken()),
+          credentials: (o) => heldChoice(o.adminCredentials ?? BrokerCredentials.generated()),
+          certificates: () => undefined,
+          applicationUsers: () => undefined,
+        },
+        rabbitMq: (options) => {
+          const b = new RabbitMqBroker(this, 'Broker', { ...options, ...placement });
+          made.rabbitMqBroker = b;
+          // Celery logs in as the admin here: the application users are not ported to Terraform yet (docs/cdktf.md).
+          const celery = b.celeryEndpoint();
+          return { connectable: b, port: b.amqpsPort, roles: perRole(() => celery), secrets: perRole(() => b.adminSecret) };
+        },
+        cache: (cacheId, options) => {
+          const cache = new RedisCache(this, cacheId, { ...options, ...placement });
+          made[cacheId === 'Broker' ? 'brokerCache' : 'resultBackendCache'] = cache;
+          return (db) => {
+            const celery = cache.celeryEndpoint({ db });
+            return { connectable: cache, port: cache.port, roles: perRole(() => celery), secrets: perRole(() => cache.authTokenSecret) };
+          };
+        },
+        securityGroup: (groupId, description) => new CelerySecurityGroup(this, groupId, { vpcId: props.vpcId, description }),
+        allow: (to, from, port, description) => to.connections.allowFrom(from, port, description),
+        warn: (warnings) => warn(this, warnings),
+        // Apply-time values (hosts, ARNs) are Terraform expressions inside the JSON string; ports are literals.
+        manifestText: (plan) => JSON.stringify(plan.manifest),
+        manifestParameter: (manifest, description) => {
+          made.manifestParameter = new SsmParameter(this, 'Manifest', {
+            // Terraform requires the name; a 50-character path-derived segment (the broker-name rule) keeps it readable.
+            name: props.manifestParameterName ?? `/celery-tls-constructs/${physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.brokerName)}/manifest`,
+            description,
+            type: 'String',
+            value: manifest,
+            tier: 'Standard',
+          });
+          return made.manifestParameter.name;
+        },
+        output: (o) => new TerraformOutput(this, o.id, { value: o.value, description: o.description }),
+        outputsFile: 'terraform output -json file',
+      },
+      props.broker ?? CeleryBroker.rabbitMq(),
+      props.resultBackend ?? CeleryResultBackend.redis(),
+      props.celeryOptions,
+    );
+    this.assembled = assembled;
+    this.rabbitMqBroker = made.rabbitMqBroker;
+    this.brokerCache = made.brokerCache;
+    this.resultBackendCache = made.resultBackendCache;
+    this.manifestParameter = made.manifestParameter!;
+    this.producersSecurityGroup = assembled.producersSecurityGroup;
+    this.workersSecurityGroup = assembled.workersSecurityGroup;
+    this.celeryConfig = assembled.celeryConfig;
   }
 
   /** Lets a producer (a security group of yours, `{ securityGroupId }`) reach the broker and the result backend. */
@@ -162,7 +150,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
    * the AUTH token on a cache) until the application users are ported, so both get the same settings.
    */
   public celeryConfigFor(role: CeleryRole): CeleryConfig {
-    return this.plan.configs[role];
+    return this.assembled.plan.configs[role];
   }
 
   /**
@@ -201,46 +189,14 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
    * `workersSecurityGroup`.
    */
   public containerEnvironment(): CeleryContainerEnvironment {
-    const environment = Object.entries(this.celeryConfig.toEnvironment()).map(([name, value]) => ({ name, value }));
-    const vars = secretVariables(this.celeryConfig.model);
-    const secrets: { name: string; valueFrom: string }[] = [];
-    const { broker, resultBackend } = this.endpoints;
-    if (broker.secret) secrets.push({ name: vars.broker!.name, valueFrom: ecsSecretValueFrom(broker.secret.secretArn, broker.secret.field) });
-    if (resultBackend?.secret && vars.resultBackend) {
-      secrets.push({ name: vars.resultBackend.name, valueFrom: ecsSecretValueFrom(resultBackend.secret.secretArn, resultBackend.secret.field) });
-    }
-    return { environment, secrets };
+    const { environment, secrets } = containerEnvironmentFor(this.assembled, CeleryRole.WORKER);
+    return {
+      environment: Object.entries(environment).map(([name, value]) => ({ name, value })),
+      secrets: secrets.map(({ name, secret, field }) => ({ name, valueFrom: ecsSecretValueFrom(secret.secretArn, field ?? secret.field) })),
+    };
   }
 
   private allowPeer(peer: ISecurityGroupPeer | IConnectable, role: NetworkRole, label: string): void {
-    for (const rule of this.plan.rules.filter((r) => r.from === role)) {
-      ruleTarget(this.plan, rule).connectable.connections.allowFrom(peer, rule.port, ruleDescription(label, rule));
-    }
+    for (const { rule, target } of peerRules(this.assembled.plan, role)) target.connections.allowFrom(peer, rule.port, ruleDescription(label, rule));
   }
-}
-
-/** A cache's endpoint: the AUTH token for both roles. */
-function cacheEndpoint(cache: RedisCache, db?: number): Endpoint {
-  const celery = cache.celeryEndpoint({ db });
-  return { connectable: cache, port: cache.port, roles: perRole(() => celery), secret: cache.authTokenSecret };
-}
-
-/** The transport's choices as the core's plan input. */
-function planInput(props: CeleryTransportProps, broker: CeleryBroker, backend: CeleryResultBackend): TransportPlanInput<unknown> {
-  const subnets = { prop: 'subnets', facts: props.subnets };
-  const cache = (options: TransportRedisOptions): CachePlanInput<unknown> => ({
-    props: options,
-    auth: heldChoice(options.authToken ?? RedisAuth.generatedToken()),
-    subnets,
-    rbacIdPrefix: 'celery',
-    terraform: true,
-  });
-  return {
-    broker:
-      broker.kind === 'rabbitmq'
-        ? { kind: 'rabbitmq', broker: { props: broker.options, credentials: heldChoice(broker.options.adminCredentials ?? BrokerCredentials.generated()), subnets } }
-        : { kind: 'redis', cache: cache(broker.options) },
-    resultBackend: backend.kind === 'redis' ? { kind: 'redis', cache: cache(backend.options) } : backend,
-    celeryOptions: props.celeryOptions,
-  };
 }

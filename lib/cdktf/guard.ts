@@ -1,5 +1,6 @@
 import { IConstruct } from 'constructs';
-import { CeleryEncryptionGuardError, CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact, GuardResult, mergeGuardedScopes } from '../core/guard';
+import { CeleryEncryptionGuardError, CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact, GuardResult } from '../core/guard';
+import { describeByStack, GuardAspectRoots, guardFact as fact, securityGroupKeys, StackRendering } from '../core/guard-describe';
 import { Annotations, DefaultTokenResolver, IAspect, StringConcat, TerraformResource, TerraformStack, Tokenization } from './provider';
 
 /** A synthesized Terraform JSON document (`cdk.tf.json`, or `Testing.synth(stack)` parsed). */
@@ -29,8 +30,6 @@ function groupKey(prefix: string, value: unknown): string | undefined {
   return m ? `${prefix}${m[1]}.${m[2]}` : value.includes('${') ? undefined : value;
 }
 
-const fact = (block: Record<string, any>, property: string, prefix = ''): GuardFact => ({ property: prefix + property, value: block[property] });
-
 /** The CIDR facts of a legacy-style rule (`cidr_blocks`, `ipv6_cidr_blocks` lists). */
 function cidrList(block: Record<string, any>, prefix: string): GuardFact[] {
   return ['cidr_blocks', 'ipv6_cidr_blocks'].flatMap((k) =>
@@ -52,7 +51,7 @@ export function describeTerraform(
   const brokers: GuardedBroker[] = [];
   const ingressRules: GuardedIngressRule[] = [];
   const secrets: GuardedSecret[] = [];
-  const groups = (v: unknown) => (Array.isArray(v) ? v.map((g) => groupKey(keyPrefix, g)).filter((g): g is string => g !== undefined) : []);
+  const groups = (v: unknown) => securityGroupKeys(v, (g) => groupKey(keyPrefix, g));
   const resources = json.resource ?? {};
   const each = (type: string) => Object.entries(resources[type] ?? {}).map(([name, block]) => ({ block: block ?? {}, path: pathOf(`${type}.${name}`, block ?? {}), key: `${keyPrefix}${type}.${name}` }));
 
@@ -100,29 +99,33 @@ export function describeTerraform(
 
 const RESOLVER = new DefaultTokenResolver(new StringConcat());
 
+/** A guarded resource (one of `TF_GUARDED_TYPES`). */
+const isGuarded = (c: IConstruct): c is TerraformResource => TerraformResource.isTerraformResource(c) && TF_GUARDED_TYPES.includes(c.terraformResourceType);
+
+/**
+ * Renders resources stack by stack, for `describeByStack`, keyed by address (`type.name`). toTerraform() merges
+ * addOverride values, as synthesis does (cdktf terraform-resource.ts); resolving turns references into the
+ * `${type.name.attr}` expressions of cdk.tf.json.
+ */
+const TF_RENDERING: StackRendering<TerraformResource, TerraformStack, Record<string, any>> = {
+  stackOf: (c) => TerraformStack.of(c),
+  render: (c, stack) => {
+    const rendered = Tokenization.resolve(c.toTerraform(), { scope: stack, resolver: RESOLVER, preparing: false }) as TerraformJson;
+    return Object.entries(rendered.resource ?? {}).flatMap(([type, byName]) => Object.entries(byName).map(([name, block]): [string, Record<string, any>] => [`${type}.${name}`, block]));
+  },
+  describe: (blocks, keyPrefix, pathOf) => {
+    const resource: Record<string, Record<string, Record<string, any>>> = {};
+    for (const [address, block] of Object.entries(blocks)) {
+      const dot = address.indexOf('.');
+      (resource[address.slice(0, dot)] ??= {})[address.slice(dot + 1)] = block;
+    }
+    return describeTerraform({ resource }, keyPrefix, pathOf);
+  },
+};
+
 /** Describes the guarded resources under `scope` as they will be rendered: `addOverride` and escape hatches included. */
 export function describeConstructTree(root: IConstruct): GuardedScope {
-  const byStack = new Map<TerraformStack, { resource: Record<string, Record<string, Record<string, any>>> }>();
-  const paths = new Map<string, string>();
-  for (const c of root.node.findAll()) {
-    if (!TerraformResource.isTerraformResource(c) || !TF_GUARDED_TYPES.includes(c.terraformResourceType)) continue;
-    const stack = TerraformStack.of(c);
-    // toTerraform() merges addOverride values, as synthesis does (cdktf terraform-resource.ts); resolving turns
-    // references into the `${type.name.attr}` expressions of cdk.tf.json.
-    const rendered = Tokenization.resolve(c.toTerraform(), { scope: stack, resolver: RESOLVER, preparing: false }) as TerraformJson;
-    const doc = byStack.get(stack) ?? { resource: {} };
-    for (const [type, byName] of Object.entries(rendered.resource ?? {})) {
-      for (const [name, block] of Object.entries(byName)) {
-        (doc.resource[type] ??= {})[name] = block;
-        paths.set(`${stack.node.path}/${type}.${name}`, c.node.path);
-      }
-    }
-    byStack.set(stack, doc);
-  }
-  const parts = [...byStack.entries()].map(([stack, doc]) =>
-    describeTerraform(doc, `${stack.node.path}/`, (address) => paths.get(`${stack.node.path}/${address}`) ?? address),
-  );
-  return mergeGuardedScopes(parts);
+  return describeByStack(root.node.findAll().filter(isGuarded), TF_RENDERING);
 }
 
 /** Props of the Terraform `CeleryEncryptionGuard`. */
@@ -141,8 +144,9 @@ export interface CeleryEncryptionGuardProps extends CeleryEncryptionGuardOptions
  * any aspect of yours that changes resources, on the same or a higher scope.
  */
 export class CeleryEncryptionGuard implements IAspect {
-  private readonly roots = new Set<IConstruct>();
+  private readonly roots = new GuardAspectRoots();
 
+  /** A guard with the given options (none: every rule, no migration flag). */
   constructor(private readonly props: CeleryEncryptionGuardProps = {}) {}
 
   /** Checks a scope now, without synthesis. */
@@ -150,9 +154,9 @@ export class CeleryEncryptionGuard implements IAspect {
     return checkEncryptionGuard(describeConstructTree(scope), options, TF_GUARD_CONTEXT);
   }
 
+  /** Checks the whole scope when it visits the first node (the scope the guard was added to); throws on a violation. */
   public visit(node: IConstruct): void {
-    if (node.node.scopes.some((s) => this.roots.has(s))) return;
-    this.roots.add(node);
+    if (!this.roots.claim(node)) return;
     const result = CeleryEncryptionGuard.check(node, this.props);
     for (const w of result.warnings) Annotations.of(node).addWarning(`[celery-tls-constructs:${w.rule}] ${formatGuardViolation(w)}`);
     if (result.violations.length > 0) throw new CeleryEncryptionGuardError(result.violations);

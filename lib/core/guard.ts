@@ -294,3 +294,36 @@ export function encryptionMatcherResult(found: EncryptionFindings, what: string)
       : found.violations.length > 0 ? formatGuardViolations(found.violations) : `expected a ${what} with a replication group or a broker, found neither`),
   };
 }
+
+/** The guard's findings on one described output: `celeryEncryptionFindings` of both targets. */
+export function encryptionFindings(scope: GuardedScope, options: CeleryEncryptionGuardOptions, ctx: GuardContext): EncryptionFindings {
+  return { ...checkEncryptionGuard(scope, options, ctx), caches: scope.caches.length, brokers: scope.brokers.length };
+}
+
+/**
+ * `celeryTlsMatchers` of both targets: the `toHaveEncryptedCeleryTransport` jest matcher over a target's findings
+ * function; `what` names the checked output in the messages (`template`, `stack`).
+ */
+export function encryptionMatchers<I>(findings: (input: I, options?: CeleryEncryptionGuardOptions) => EncryptionFindings, what: string): {
+  toHaveEncryptedCeleryTransport(received: I, options?: CeleryEncryptionGuardOptions): { pass: boolean; message: () => string };
+} {
+  return {
+    toHaveEncryptedCeleryTransport(received: I, options: CeleryEncryptionGuardOptions = {}) {
+      return encryptionMatcherResult(findings(received, options), what);
+    },
+  };
+}
+
+/** The matcher's type, for `declare global { namespace jest { interface Matchers<R> extends CeleryTlsMatchers<R> {} } }`. */
+export interface CeleryTlsMatchers<R> {
+  /** Passes when the output has a replication group or a broker and breaks no encryption rule (options as the guard's). */
+  toHaveEncryptedCeleryTransport(options?: CeleryEncryptionGuardOptions): R;
+}
+
+/** What replaces an asset hash in `maskAssetHashes`. */
+export const ASSET_HASH_MASK = '[ASSET HASH]';
+
+/** `maskAssetHashes` of both targets: the JSON text parsed back with every match of `hashes` (a global pattern) masked. */
+export function maskAssetHashText(text: string, hashes: RegExp): any {
+  return JSON.parse(text.replace(hashes, ASSET_HASH_MASK));
+}

@@ -1,0 +1,161 @@
+import { BrokerClientCertificatesChoice, BrokerCredentialsChoice, CeleryBrokerChoice, CeleryResultBackendChoice, RedisAuthChoice } from './choices';
+import { CeleryConfig } from './celery/config';
+import { secretVariables } from './celery/environment';
+import { CeleryOptions } from './celery/model';
+import { ResolveContext, ValidationError, ValidationIssue } from './errors';
+import { IngressRuleModel } from './network';
+import { CachePlanInput, PlannedEndpoint, PlannedOutput, SubnetsInput, TransportPlan, planTransport, planTransportSpecs, ruleTarget } from './plan';
+import { RabbitMqBrokerOptions } from './rabbitmq';
+import { CeleryRole, RabbitMqApplicationUsersOptions } from './rabbitmq-users';
+import { RedisCacheOptions } from './redis';
+import { TerraformRedisOptions } from './terraform';
+import { NetworkRole } from './types';
+
+/**
+ * The house both targets' `CeleryTransport` share: the choices turned into children, one validation pass, the
+ * plan, the two client groups and their rules, the settings and the outputs. An adapter gives the target's verbs
+ * (make a broker, a cache, a group, a rule, an output) and keeps what it returns.
+ */
+
+/** The transport props both targets share (each adds its placement). */
+export interface CeleryTransportChoices<B, R> {
+  /** The broker. @default CeleryBroker.rabbitMq() */
+  readonly broker?: B;
+  /** The result backend. @default CeleryResultBackend.redis() */
+  readonly resultBackend?: R;
+  /** Reliability options of the rendered Celery settings. @default - see DEFAULTS.celery */
+  readonly celeryOptions?: CeleryOptions;
+  /** Name of the SSM parameter that holds the JSON manifest. @default - generated */
+  readonly manifestParameterName?: string;
+}
+
+/** An endpoint a child gives the transport: the plan's view of it, and each role's secret. */
+export interface TransportEndpoint<C, S> extends PlannedEndpoint<C> {
+  readonly secrets: Readonly<Record<CeleryRole, S | undefined>>;
+}
+
+/** The target's verbs, for `assembleTransport`. `R`/`D`: its RabbitMQ and Redis options; `C`: connectable; `G`: group. */
+export interface TransportTarget<R, D, C, S, G> {
+  readonly ctx: ResolveContext;
+  /** The transport's construct path, for errors. */
+  readonly path: string;
+  /** Where the children go. */
+  readonly subnets: SubnetsInput;
+  /** The Terraform-only settings are checked too. */
+  readonly terraform?: boolean;
+  /** The choices held by the target's choice classes. */
+  readonly choices: {
+    readonly auth: (options: D) => RedisAuthChoice<unknown>;
+    readonly credentials: (options: R) => BrokerCredentialsChoice<unknown>;
+    readonly certificates: (options: R) => BrokerClientCertificatesChoice | undefined;
+    readonly applicationUsers: (options: R) => RabbitMqApplicationUsersOptions | undefined;
+  };
+  /** Makes the RabbitMQ broker (id `Broker`) and whatever its clients log in as. */
+  readonly rabbitMq: (options: R) => TransportEndpoint<C, S>;
+  /** Makes a cache (ids `Broker`, `ResultBackend`); its endpoint for a logical database. */
+  readonly cache: (id: 'Broker' | 'ResultBackend', options: D) => (db?: number) => TransportEndpoint<C, S>;
+  /** Makes one of the two client groups. */
+  readonly securityGroup: (id: 'ProducersSecurityGroup' | 'WorkersSecurityGroup', description: string) => G & C;
+  /** Lets `source` reach `target` on `port` (ingress on the target, egress on a source of the library's). */
+  readonly allow: (target: C, source: C, port: number, description: string) => void;
+  /** Records the settings' warnings. */
+  readonly warn: (warnings: readonly ValidationIssue[]) => void;
+  /** Makes the manifest's SSM parameter (id `Manifest`), returns its name. */
+  readonly manifestParameter: (manifest: string, description: string) => string;
+  /** The manifest as a deploy-time string. */
+  readonly manifestText: (plan: TransportPlan<C>) => string;
+  /** Makes an output. */
+  readonly output: (output: PlannedOutput) => void;
+  /** How the output holding the manifest is read back (`cdk outputs file`, `terraform output -json file`). */
+  readonly outputsFile: string;
+}
+
+/** What a transport keeps once assembled. */
+export interface AssembledTransport<C, S, G> {
+  readonly plan: TransportPlan<C>;
+  readonly broker: TransportEndpoint<C, S>;
+  readonly resultBackend?: TransportEndpoint<C, S>;
+  readonly producersSecurityGroup: G & C;
+  readonly workersSecurityGroup: G & C;
+  readonly celeryConfig: CeleryConfig;
+}
+
+/** Builds a transport with the target's verbs; throws one `ValidationError` with every mistake first. */
+export function assembleTransport<R extends RabbitMqBrokerOptions, D extends RedisCacheOptions & TerraformRedisOptions, C, S, G>(
+  target: TransportTarget<R, D, C, S, G>,
+  broker: CeleryBrokerChoice<R, D>,
+  backend: CeleryResultBackendChoice<D>,
+  celeryOptions: CeleryOptions | undefined,
+): AssembledTransport<C, S, G> {
+  const { choices, subnets } = target;
+  const cacheInput = (options: D): CachePlanInput<unknown> => ({
+    props: options,
+    auth: choices.auth(options),
+    subnets,
+    // No check depends on the ids; each cache names its users from its own path.
+    rbacIdPrefix: 'celery',
+    terraform: target.terraform,
+  });
+  const specs = planTransportSpecs(
+    {
+      broker:
+        broker.kind === 'rabbitmq'
+          ? { kind: 'rabbitmq', broker: { props: broker.options, credentials: choices.credentials(broker.options), clientCertificates: choices.certificates(broker.options), subnets }, applicationUsers: choices.applicationUsers(broker.options) }
+          : { kind: 'redis', cache: cacheInput(broker.options) },
+      resultBackend: backend.kind === 'redis' ? { kind: 'redis', cache: cacheInput(backend.options) } : backend,
+      celeryOptions,
+    },
+    target.ctx,
+  );
+  if (specs.errors.length > 0) throw new ValidationError(target.path, specs.errors);
+
+  let brokerCache: ((db?: number) => TransportEndpoint<C, S>) | undefined;
+  let brokerEndpoint: TransportEndpoint<C, S>;
+  if (broker.kind === 'rabbitmq') {
+    brokerEndpoint = target.rabbitMq(broker.options);
+  } else {
+    brokerCache = target.cache('Broker', broker.options);
+    brokerEndpoint = brokerCache();
+  }
+  let backendEndpoint: TransportEndpoint<C, S> | undefined;
+  if (backend.kind === 'redis') backendEndpoint = target.cache('ResultBackend', backend.options)();
+  else if (backend.kind === 'sharedWithRedisBroker') backendEndpoint = brokerCache!(backend.db);
+
+  const plan = planTransport({ broker: brokerEndpoint, resultBackend: backendEndpoint, celeryOptions }, target.ctx);
+  const producersSecurityGroup = target.securityGroup('ProducersSecurityGroup', plan.securityGroupDescriptions[NetworkRole.PRODUCERS]);
+  const workersSecurityGroup = target.securityGroup('WorkersSecurityGroup', plan.securityGroupDescriptions[NetworkRole.WORKERS]);
+  const sources: Partial<Record<NetworkRole, C>> = { [NetworkRole.PRODUCERS]: producersSecurityGroup, [NetworkRole.WORKERS]: workersSecurityGroup };
+  for (const rule of plan.rules) target.allow(ruleTarget(plan, rule).connectable, sources[rule.from]!, rule.port, rule.description);
+
+  const celeryConfig = plan.configs[CeleryRole.WORKER];
+  target.warn(celeryConfig.warnings);
+  const manifest = target.manifestText(plan);
+  const parameterName = target.manifestParameter(manifest, plan.manifestDescription);
+  for (const o of plan.outputs) target.output(o);
+  target.output({ id: 'ManifestParameterName', value: parameterName, description: 'SSM parameter with the Celery TLS manifest' });
+  target.output({ id: 'CeleryManifest', value: manifest, description: `Celery TLS manifest: celery-tls render --manifest <${target.outputsFile}>` });
+  return { plan, broker: brokerEndpoint, resultBackend: backendEndpoint, producersSecurityGroup, workersSecurityGroup, celeryConfig };
+}
+
+/** The rules that let a peer of a role reach the broker and the backend. */
+export function peerRules<C>(plan: TransportPlan<C>, role: NetworkRole): { readonly rule: IngressRuleModel; readonly target: C }[] {
+  return plan.rules.filter((r) => r.from === role).map((rule) => ({ rule, target: ruleTarget(plan, rule).connectable }));
+}
+
+/**
+ * A role's container environment: the non-secret settings, and which secret (with its JSON field) each secret
+ * variable is read from (ECS secrets on both targets).
+ */
+export function containerEnvironmentFor<C, S>(
+  assembled: Pick<AssembledTransport<C, S, unknown>, 'plan' | 'broker' | 'resultBackend'>,
+  role: CeleryRole,
+): { readonly environment: Record<string, string>; readonly secrets: { readonly name: string; readonly secret: S; readonly field?: string }[] } {
+  const config = assembled.plan.configs[role];
+  const vars = secretVariables(config.model);
+  const secrets: { name: string; secret: S; field?: string }[] = [];
+  const brokerSecret = assembled.broker.secrets[role];
+  if (brokerSecret && vars.broker) secrets.push({ name: vars.broker.name, secret: brokerSecret, field: vars.broker.field });
+  const backendSecret = assembled.resultBackend?.secrets[role];
+  if (backendSecret && vars.resultBackend) secrets.push({ name: vars.resultBackend.name, secret: backendSecret, field: vars.resultBackend.field });
+  return { environment: config.toEnvironment(), secrets };
+}
