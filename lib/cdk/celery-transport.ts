@@ -42,36 +42,64 @@ export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOption
 /** Props of `CeleryTransport`. */
 export interface CeleryTransportProps extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend> {}
 
+/** The children a transport made, by kind. */
+type Made = { rabbitMqBroker?: RabbitMqBroker; rabbitMqUsers?: RabbitMqApplicationUsers; brokerCache?: RedisCache; resultBackendCache?: RedisCache; manifestParameter?: ssm.StringParameter };
+
 /**
  * A Celery broker and result backend, TLS only, with segmented security groups for producers and workers, the
  * Celery settings that connect to them, and a manifest (SSM parameter and stack output) without secrets.
  */
 export class CeleryTransport extends Construct implements ICeleryTransportContract<CdkTarget> {
+  private readonly made: Made;
+  private readonly assembled: AssembledTransport<ec2.IConnectable, secretsmanager.ISecret, ec2.SecurityGroup>;
+
   /** The Amazon MQ broker (with `CeleryBroker.rabbitMq()`). */
-  public readonly rabbitMqBroker?: RabbitMqBroker;
+  public get rabbitMqBroker(): RabbitMqBroker | undefined {
+    return this.made.rabbitMqBroker;
+  }
+
   /** The vhost and application users on the RabbitMQ broker (Celery never logs in as the admin). */
-  public readonly rabbitMqUsers?: RabbitMqApplicationUsers;
+  public get rabbitMqUsers(): RabbitMqApplicationUsers | undefined {
+    return this.made.rabbitMqUsers;
+  }
+
   /** The broker's cache (with `CeleryBroker.redis()`). */
-  public readonly brokerCache?: RedisCache;
+  public get brokerCache(): RedisCache | undefined {
+    return this.made.brokerCache;
+  }
+
   /** The result backend's own cache (with `CeleryResultBackend.redis()`). */
-  public readonly resultBackendCache?: RedisCache;
+  public get resultBackendCache(): RedisCache | undefined {
+    return this.made.resultBackendCache;
+  }
+
   /** Attach to producer services (web apps that call `.delay()`). Reaches the broker and backend TLS ports only. */
-  public readonly producersSecurityGroup: ec2.SecurityGroup;
+  public get producersSecurityGroup(): ec2.SecurityGroup {
+    return this.assembled.producersSecurityGroup;
+  }
+
   /** Attach to worker services. Reaches the broker and backend TLS ports only. */
-  public readonly workersSecurityGroup: ec2.SecurityGroup;
+  public get workersSecurityGroup(): ec2.SecurityGroup {
+    return this.assembled.workersSecurityGroup;
+  }
+
   /**
    * The workers' Celery settings; host names are deploy-time values, so the Python renders read them from the
    * environment. Producers: `celeryConfigFor(CeleryRole.PRODUCER)`.
    */
-  public readonly celeryConfig: CeleryConfig;
+  public get celeryConfig(): CeleryConfig {
+    return this.assembled.celeryConfig;
+  }
+
   /** The SSM parameter with the manifest (endpoints, user names and secret ARNs, no secrets). */
-  public readonly manifestParameter: ssm.StringParameter;
-  private readonly assembled: AssembledTransport<ec2.IConnectable, secretsmanager.ISecret, ec2.SecurityGroup>;
+  public get manifestParameter(): ssm.StringParameter {
+    return this.made.manifestParameter!;
+  }
 
   constructor(scope: Construct, id: string, props: CeleryTransportProps) {
     super(scope, id);
     const placement = { vpc: props.vpc, vpcSubnets: props.vpcSubnets };
-    const made: { rabbitMqBroker?: RabbitMqBroker; rabbitMqUsers?: RabbitMqApplicationUsers; brokerCache?: RedisCache; resultBackendCache?: RedisCache; manifestParameter?: ssm.StringParameter } = {};
+    const made: Made = {};
     const auth = (o: TransportRedisOptions) => heldChoice<RedisAuthChoice<unknown>>(o.authToken ?? RedisAuth.generatedToken());
     const assembled = assembleTransport<TransportRabbitMqOptions, TransportRedisOptions, ec2.IConnectable, secretsmanager.ISecret, ec2.SecurityGroup>(
       {
@@ -107,19 +135,10 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
         output: (o) => new CfnOutput(this, o.id, { value: o.value, description: o.description }),
         outputsFile: 'cdk outputs file',
       },
-      props.broker ?? CeleryBroker.rabbitMq(),
-      props.resultBackend ?? CeleryResultBackend.redis(),
-      props.celeryOptions,
+      props,
     );
     this.assembled = assembled;
-    this.rabbitMqBroker = made.rabbitMqBroker;
-    this.rabbitMqUsers = made.rabbitMqUsers;
-    this.brokerCache = made.brokerCache;
-    this.resultBackendCache = made.resultBackendCache;
-    this.manifestParameter = made.manifestParameter!;
-    this.producersSecurityGroup = assembled.producersSecurityGroup;
-    this.workersSecurityGroup = assembled.workersSecurityGroup;
-    this.celeryConfig = assembled.celeryConfig;
+    this.made = made;
   }
 
   /** Lets a producer (any IConnectable, e.g. an ECS service) reach the broker and the result backend. */

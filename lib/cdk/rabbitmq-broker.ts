@@ -12,7 +12,7 @@ import { IRabbitMqBrokerContract } from '../core/contracts';
 import { readSecretStatements } from '../core/iam';
 import { PORTS } from '../core/ports';
 import { planBroker } from '../core/plan';
-import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
+import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, brokerResourceSettings, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
 import { brokerCaReadStatements, brokerRoleTrustConditions, RabbitMqMutualTlsSpec, renderMutualTlsRabbitMqConf } from '../core/rabbitmq-mtls';
 import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, defaultSubnets, grantStatements, subnetFacts, toPolicyStatement } from './common';
 import { BrokerClientCertificates, BrokerCredentials } from './credentials';
@@ -188,13 +188,7 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
     this.resource = new amazonmq.CfnBroker(this, 'Resource', {
       brokerName,
       engineType: spec.engineType,
-      engineVersion: spec.engineVersion,
-      hostInstanceType: spec.hostInstanceType,
-      deploymentMode: spec.deploymentMode,
-      publiclyAccessible: spec.publiclyAccessible,
-      autoMinorVersionUpgrade: spec.autoMinorVersionUpgrade,
-      logs: { general: spec.generalLogs },
-      maintenanceWindowStartTime: spec.maintenanceWindow,
+      ...brokerResourceSettings(spec),
       securityGroups: [this.securityGroup.securityGroupId],
       subnetIds: plan.subnets.map((s) => s.subnetId),
       users: [

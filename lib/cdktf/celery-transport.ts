@@ -50,31 +50,56 @@ export interface IRoleGrantee {
   readonly name: string;
 }
 
+/** The children a transport made, by kind. */
+type Made = { rabbitMqBroker?: RabbitMqBroker; brokerCache?: RedisCache; resultBackendCache?: RedisCache; manifestParameter?: SsmParameter };
+
 /**
  * A Celery broker and result backend on Terraform, TLS only, with segmented security groups for producers and
  * workers, the Celery settings that connect to them, and a manifest (SSM parameter and output) without secrets.
  */
 export class CeleryTransport extends Construct implements ICeleryTransportContract<TerraformTarget> {
-  /** The Amazon MQ broker (with `CeleryBroker.rabbitMq()`). */
-  public readonly rabbitMqBroker?: RabbitMqBroker;
-  /** The broker's cache (with `CeleryBroker.redis()`). */
-  public readonly brokerCache?: RedisCache;
-  /** The result backend's own cache (with `CeleryResultBackend.redis()`). */
-  public readonly resultBackendCache?: RedisCache;
-  /** Attach to producer services (web apps that call `.delay()`). Reaches the broker and backend TLS ports only. */
-  public readonly producersSecurityGroup: CelerySecurityGroup;
-  /** Attach to worker services. Reaches the broker and backend TLS ports only. */
-  public readonly workersSecurityGroup: CelerySecurityGroup;
-  /** The Celery settings; host names are apply-time values, so the Python renders read them from the environment. */
-  public readonly celeryConfig: CeleryConfig;
-  /** The SSM parameter with the manifest (endpoints, user names and secret ARNs, no secrets). */
-  public readonly manifestParameter: SsmParameter;
+  private readonly made: Made;
   private readonly assembled: AssembledTransport<IConnectable, SecretSource, CelerySecurityGroup>;
+
+  /** The Amazon MQ broker (with `CeleryBroker.rabbitMq()`). */
+  public get rabbitMqBroker(): RabbitMqBroker | undefined {
+    return this.made.rabbitMqBroker;
+  }
+
+  /** The broker's cache (with `CeleryBroker.redis()`). */
+  public get brokerCache(): RedisCache | undefined {
+    return this.made.brokerCache;
+  }
+
+  /** The result backend's own cache (with `CeleryResultBackend.redis()`). */
+  public get resultBackendCache(): RedisCache | undefined {
+    return this.made.resultBackendCache;
+  }
+
+  /** Attach to producer services (web apps that call `.delay()`). Reaches the broker and backend TLS ports only. */
+  public get producersSecurityGroup(): CelerySecurityGroup {
+    return this.assembled.producersSecurityGroup;
+  }
+
+  /** Attach to worker services. Reaches the broker and backend TLS ports only. */
+  public get workersSecurityGroup(): CelerySecurityGroup {
+    return this.assembled.workersSecurityGroup;
+  }
+
+  /** The Celery settings; host names are apply-time values, so the Python renders read them from the environment. */
+  public get celeryConfig(): CeleryConfig {
+    return this.assembled.celeryConfig;
+  }
+
+  /** The SSM parameter with the manifest (endpoints, user names and secret ARNs, no secrets). */
+  public get manifestParameter(): SsmParameter {
+    return this.made.manifestParameter!;
+  }
 
   constructor(scope: Construct, id: string, props: CeleryTransportProps) {
     super(scope, id);
     const placement = { vpcId: props.vpcId, subnets: props.subnets };
-    const made: { rabbitMqBroker?: RabbitMqBroker; brokerCache?: RedisCache; resultBackendCache?: RedisCache; manifestParameter?: SsmParameter } = {};
+    const made: Made = {};
     const assembled = assembleTransport<TransportRabbitMqOptions, TransportRedisOptions, IConnectable, SecretSource, CelerySecurityGroup>(
       {
         ctx: CDKTF_CONTEXT,
@@ -121,18 +146,10 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
         output: (o) => new TerraformOutput(this, o.id, { value: o.value, description: o.description }),
         outputsFile: 'terraform output -json file',
       },
-      props.broker ?? CeleryBroker.rabbitMq(),
-      props.resultBackend ?? CeleryResultBackend.redis(),
-      props.celeryOptions,
+      props,
     );
     this.assembled = assembled;
-    this.rabbitMqBroker = made.rabbitMqBroker;
-    this.brokerCache = made.brokerCache;
-    this.resultBackendCache = made.resultBackendCache;
-    this.manifestParameter = made.manifestParameter!;
-    this.producersSecurityGroup = assembled.producersSecurityGroup;
-    this.workersSecurityGroup = assembled.workersSecurityGroup;
-    this.celeryConfig = assembled.celeryConfig;
+    this.made = made;
   }
 
   /** Lets a producer (a security group of yours, `{ securityGroupId }`) reach the broker and the result backend. */

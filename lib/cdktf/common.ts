@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../core/defaults';
-import { ResolveContext, ValidationError, ValidationIssue, ValidationResult } from '../core/errors';
+import { ResolveContext, ValidationIssue, ValidationResult, settle } from '../core/errors';
 import { IamStatementModel, logsKeyPolicyStatement } from '../core/iam';
 import { GeneratedSecretShape } from '../core/secrets';
 import { SubnetFact } from '../core/subnets';
@@ -25,11 +25,10 @@ export const CDKTF_CONTEXT: ResolveContext = { isUnresolved: (value: unknown) =>
 
 /** Throws the core's errors at synth time and records its warnings as construct annotations. */
 export function applyIssues<T>(scope: Construct, result: ValidationResult<T>): T {
-  if (result.errors.length > 0) throw new ValidationError(scope.node.path, result.errors);
-  warn(scope, result.warnings);
-  return result.value;
+  return settle(scope.node.path, result, (warnings) => warn(scope, warnings));
 }
 
+/** Records the core's warnings on a construct (`[celery-tls-constructs:<code>] message`). */
 export function warn(scope: Construct, warnings: readonly ValidationIssue[]): void {
   for (const w of warnings) Annotations.of(scope).addWarning(`[celery-tls-constructs:${w.code}] ${w.message}`);
 }

@@ -6,7 +6,7 @@ import { heldChoice } from '../core/choices';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { NAME_RULES } from '../core/names';
 import { PORTS } from '../core/ports';
-import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, renderRabbitMqConf } from '../core/rabbitmq';
+import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, brokerResourceSettings, renderRabbitMqConf } from '../core/rabbitmq';
 import { planBroker } from '../core/plan';
 import { physicalNameFromPath } from '../core/terraform';
 import { CDKTF_CONTEXT, PlacementProps, SecretSource, applyIssues, awsFacts, createKey } from './common';
@@ -83,13 +83,7 @@ export class RabbitMqBroker extends Construct implements IConnectable {
       brokerName,
       // The provider documents the engine as "RabbitMQ" (the API's RABBITMQ, compared without case).
       engineType: spec.engineType === 'RABBITMQ' ? 'RabbitMQ' : spec.engineType,
-      engineVersion: spec.engineVersion,
-      hostInstanceType: spec.hostInstanceType,
-      deploymentMode: spec.deploymentMode,
-      publiclyAccessible: spec.publiclyAccessible,
-      autoMinorVersionUpgrade: spec.autoMinorVersionUpgrade,
-      logs: { general: spec.generalLogs },
-      maintenanceWindowStartTime: spec.maintenanceWindow,
+      ...brokerResourceSettings(spec),
       securityGroups: [this.securityGroup.securityGroupId],
       subnetIds: plan.subnets.map((s) => s.subnetId),
       user: [{ username: spec.adminUsername, password: this.adminSecret.value }],

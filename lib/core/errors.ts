@@ -67,6 +67,13 @@ export class IssueCollector {
   }
 }
 
+/** The value of a result: throws one `ValidationError` with every error, else hands the warnings to `warn`. */
+export function settle<T>(where: string, result: ValidationResult<T>, warn: (warnings: readonly ValidationIssue[]) => void): T {
+  if (result.errors.length > 0) throw new ValidationError(where, result.errors);
+  warn(result.warnings);
+  return result.value;
+}
+
 /** Throws if the result carries errors; returns the value and warnings otherwise. */
 export function orThrow<T>(where: string, result: ValidationResult<T>): { value: T; warnings: ValidationIssue[] } {
   if (result.errors.length > 0) throw new ValidationError(where, result.errors);

@@ -83,6 +83,22 @@ export interface RabbitMqBrokerSpec {
   readonly consumerTimeoutSeconds: number;
 }
 
+/**
+ * The broker resource's settings that CloudFormation and Terraform name alike (both in camelCase here): the same
+ * object spread into `AWS::AmazonMQ::Broker` and `aws_mq_broker`.
+ */
+export function brokerResourceSettings(spec: RabbitMqBrokerSpec) {
+  return {
+    engineVersion: spec.engineVersion,
+    hostInstanceType: spec.hostInstanceType,
+    deploymentMode: spec.deploymentMode,
+    publiclyAccessible: spec.publiclyAccessible,
+    autoMinorVersionUpgrade: spec.autoMinorVersionUpgrade,
+    logs: { general: spec.generalLogs },
+    maintenanceWindowStartTime: spec.maintenanceWindow,
+  };
+}
+
 export interface BrokerCredentialsInput {
   readonly generatedLength?: number;
   readonly existingSecret?: boolean;

@@ -83,11 +83,13 @@ export interface AssembledTransport<C, S, G> {
 /** Builds a transport with the target's verbs; throws one `ValidationError` with every mistake first. */
 export function assembleTransport<R extends RabbitMqBrokerOptions, D extends RedisCacheOptions & TerraformRedisOptions, C, S, G>(
   target: TransportTarget<R, D, C, S, G>,
-  broker: CeleryBrokerChoice<R, D>,
-  backend: CeleryResultBackendChoice<D>,
-  celeryOptions: CeleryOptions | undefined,
+  props: CeleryTransportChoices<CeleryBrokerChoice<R, D>, CeleryResultBackendChoice<D>>,
 ): AssembledTransport<C, S, G> {
   const { choices, subnets } = target;
+  const { celeryOptions } = props;
+  // The defaults: CeleryBroker.rabbitMq() and CeleryResultBackend.redis().
+  const broker = props.broker ?? { kind: 'rabbitmq', options: {} as R };
+  const backend = props.resultBackend ?? { kind: 'redis', options: {} as D };
   const cacheInput = (options: D): CachePlanInput<unknown> => ({
     props: options,
     auth: choices.auth(options),
