@@ -102,19 +102,22 @@ const RESOLVER = new DefaultTokenResolver(new StringConcat());
 /** A guarded resource (one of `TF_GUARDED_TYPES`). */
 const isGuarded = (c: IConstruct): c is TerraformResource => TerraformResource.isTerraformResource(c) && TF_GUARDED_TYPES.includes(c.terraformResourceType);
 
+/** One resource block of Terraform JSON (`resource.<type>.<name>`). */
+type TerraformBlock = NonNullable<TerraformJson['resource']>[string][string];
+
 /**
  * Renders resources stack by stack, for `describeByStack`, keyed by address (`type.name`). toTerraform() merges
  * addOverride values, as synthesis does (cdktf terraform-resource.ts); resolving turns references into the
  * `${type.name.attr}` expressions of cdk.tf.json.
  */
-const TF_RENDERING: StackRendering<TerraformResource, TerraformStack, Record<string, any>> = {
+const TF_RENDERING: StackRendering<TerraformResource, TerraformStack, TerraformBlock> = {
   stackOf: (c) => TerraformStack.of(c),
   render: (c, stack) => {
     const rendered = Tokenization.resolve(c.toTerraform(), { scope: stack, resolver: RESOLVER, preparing: false }) as TerraformJson;
-    return Object.entries(rendered.resource ?? {}).flatMap(([type, byName]) => Object.entries(byName).map(([name, block]): [string, Record<string, any>] => [`${type}.${name}`, block]));
+    return Object.entries(rendered.resource ?? {}).flatMap(([type, byName]) => Object.entries(byName).map(([name, block]): [string, TerraformBlock] => [`${type}.${name}`, block]));
   },
   describe: (blocks, keyPrefix, pathOf) => {
-    const resource: Record<string, Record<string, Record<string, any>>> = {};
+    const resource: NonNullable<TerraformJson['resource']> = {};
     for (const [address, block] of Object.entries(blocks)) {
       const dot = address.indexOf('.');
       (resource[address.slice(0, dot)] ??= {})[address.slice(dot + 1)] = block;

@@ -19,7 +19,7 @@ export interface GuardNode {
 }
 
 /** One property of a rendered resource (or of one entry of an inline list, named with `prefix`). */
-export function guardFact(block: Record<string, any>, property: string, prefix = ''): GuardFact {
+export function guardFact(block: Readonly<Record<string, unknown>>, property: string, prefix = ''): GuardFact {
   return { property: prefix + property, value: block[property] };
 }
 

@@ -324,6 +324,6 @@ export interface CeleryTlsMatchers<R> {
 export const ASSET_HASH_MASK = '[ASSET HASH]';
 
 /** `maskAssetHashes` of both targets: the JSON text parsed back with every match of `hashes` (a global pattern) masked. */
-export function maskAssetHashText(text: string, hashes: RegExp): any {
-  return JSON.parse(text.replace(hashes, ASSET_HASH_MASK));
+export function maskAssetHashText<T>(text: string, hashes: RegExp): T {
+  return JSON.parse(text.replace(hashes, ASSET_HASH_MASK)) as T;
 }

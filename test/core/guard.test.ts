@@ -1,5 +1,9 @@
 import {
+  ASSET_HASH_MASK,
   CeleryEncryptionGuardError,
+  encryptionFindings,
+  encryptionMatchers,
+  maskAssetHashText,
   GuardContext,
   GuardFact,
   GuardedScope,
@@ -7,6 +11,7 @@ import {
   celeryPorts,
   formatGuardViolations,
 } from '../../lib/core';
+import { describeByStack, GuardAspectRoots, guardFact, securityGroupKeys } from '../../lib/core/guard-describe';
 
 /** The guard's rules on neutral descriptions: one good scope, then one change per case. */
 const EXPR: GuardContext = { isExpression: (v) => typeof v === 'string' && v.startsWith('${') };
@@ -115,5 +120,68 @@ describe('CeleryEncryptionGuard rules (core)', () => {
       '  - App/Cache/Resource: TransitEncryptionEnabled is false: tasks, results and the AUTH token would cross the network in clear text. Fix: set TransitEncryptionEnabled to true (remove the escape hatch or override that changed it). [guard.transit-encryption; AwsSolutions-AEC3, ElastiCache.5, CKV_AWS_30]',
       '  - App/Cache/Resource: AtRestEncryptionEnabled is false: snapshots and swap hold task payloads unencrypted. Fix: set AtRestEncryptionEnabled to true (it is create-only: the cache is replaced). [guard.at-rest-encryption; AwsSolutions-AEC3, ElastiCache.4, CKV_AWS_29]',
     ]);
+  });
+});
+
+describe('the helpers both adapters share (lib/core/guard-describe.ts, the testing building blocks)', () => {
+  /** A structural stand-in for a construct: a path and its scopes (root first, itself last). */
+  interface FakeNode { node: { path: string; scopes: FakeNode[] }; stack?: FakeNode; rendered?: [string, Record<string, any>][] }
+  const at = (path: string, parent?: FakeNode, extra: Partial<FakeNode> = {}): FakeNode => {
+    const n: FakeNode = { node: { path, scopes: [] }, ...extra };
+    n.node.scopes = [...(parent?.node.scopes ?? []), n];
+    return n;
+  };
+
+  test('describeByStack: one description per stack, keys qualified by the stack path, construct paths by address', () => {
+    const app = at('');
+    const one = at('One', app);
+    const two = at('Two', app);
+    const resources = [
+      at('One/Sg', one, { stack: one, rendered: [['Sg', { kind: 'group' }]] }),
+      at('Two/Sg', two, { stack: two, rendered: [['Sg', { kind: 'group' }]] }),
+      at('One/Secret', one, { stack: one, rendered: [['Secret', { kind: 'secret' }], ['Extra', { kind: 'secret' }]] }),
+    ];
+    const calls: string[] = [];
+    const scope = describeByStack(resources, {
+      stackOf: (c) => c.stack!,
+      render: (c) => c.rendered!,
+      describe: (blocks, keyPrefix, pathOf) => {
+        calls.push(`${keyPrefix}:${Object.keys(blocks).join(',')}`);
+        return {
+          caches: [],
+          brokers: Object.entries(blocks).filter(([, b]) => b.kind === 'group').map(([a]) => ({ path: pathOf(a), publiclyAccessible: f('P', false), securityGroups: [keyPrefix + a] })),
+          ingressRules: [],
+          secrets: Object.entries(blocks).filter(([, b]) => b.kind === 'secret').map(([a]) => ({ path: pathOf(a), kmsKeyId: f('K', undefined) })),
+        };
+      },
+    });
+    expect(calls).toEqual(['One/:Sg,Secret,Extra', 'Two/:Sg']);
+    expect(scope.brokers.map((b) => [b.path, b.securityGroups])).toEqual([['One/Sg', ['One/Sg']], ['Two/Sg', ['Two/Sg']]]);
+    expect(scope.secrets.map((s) => s.path)).toEqual(['One/Secret', 'One/Secret']);
+  });
+
+  test('GuardAspectRoots: the first node of a subtree is a root; its children, itself again and nodes under it are not', () => {
+    const app = at('');
+    const stack = at('Stack', app);
+    const child = at('Stack/Child', stack);
+    const other = at('Other', app);
+    const roots = new GuardAspectRoots();
+    expect([stack, child, stack, other, at('Other/X', other)].map((n) => roots.claim(n))).toEqual([true, false, false, true, false]);
+  });
+
+  test('guardFact and securityGroupKeys', () => {
+    expect(guardFact({ FromPort: 5671 }, 'FromPort', 'SecurityGroupIngress[0].')).toEqual({ property: 'SecurityGroupIngress[0].FromPort', value: 5671 });
+    expect(securityGroupKeys(['sg-1', 42, 'sg-2'], (g) => (typeof g === 'string' ? `k/${g}` : undefined))).toEqual(['k/sg-1', 'k/sg-2']);
+    expect(securityGroupKeys('sg-1', String)).toEqual([]);
+  });
+
+  test('encryptionFindings, encryptionMatchers and maskAssetHashText', () => {
+    const found = encryptionFindings(good(), {}, EXPR);
+    expect(found).toEqual({ violations: [], warnings: [], caches: 1, brokers: 1 });
+    const matchers = encryptionMatchers((s: GuardedScope) => encryptionFindings(s, {}, EXPR), 'thing');
+    expect(matchers.toHaveEncryptedCeleryTransport(good()).pass).toBe(true);
+    const empty = matchers.toHaveEncryptedCeleryTransport({ caches: [], brokers: [], ingressRules: [], secrets: [] });
+    expect([empty.pass, empty.message()]).toEqual([false, 'expected a thing with a replication group or a broker, found neither']);
+    expect(maskAssetHashText(JSON.stringify({ key: `${'a'.repeat(64)}.zip` }), /[0-9a-f]{64}/g)).toEqual({ key: `${ASSET_HASH_MASK}.zip` });
   });
 });
