@@ -4,16 +4,21 @@
  * Framework-free: imports nothing from aws-cdk-lib, cdktf or constructs. The adapters are `celery-tls-constructs/cdk`
  * and `celery-tls-constructs/cdktf`; their test helpers `.../cdk/testing` and `.../cdktf/testing`.
  */
+export type { BrokerClientCertificatesChoice, BrokerCredentialsChoice, CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, RedisAuthChoice } from './core/choices';
 export { CELERY_CONFIG_FORMATS, CeleryConfig } from './core/celery/config';
 export type { CeleryConfigFormat } from './core/celery/config';
 export type { CeleryManifest } from './core/celery/manifest';
 export type { CeleryConfigInput, CeleryConfigModel, CeleryEndpoint, CeleryOptions, TlsScheme } from './core/celery/model';
+export type { ICeleryTransportContract, IRabbitMqBrokerContract, IRedisCacheContract, TargetTypes } from './core/contracts';
 export { DEFAULTS } from './core/defaults';
+export { LIMITS } from './core/limits';
+export { WIRE } from './core/wire';
 export { ValidationError } from './core/errors';
 export type { ValidationIssue } from './core/errors';
 export { CeleryEncryptionGuardError } from './core/guard';
 export type { CeleryEncryptionGuardOptions, EncryptionFindings, GuardResult, GuardViolation } from './core/guard';
 export type { IamStatementModel } from './core/iam';
+export type { LengthLimit } from './core/limits';
 export { PORTS } from './core/ports';
 export type { MaintenanceWindowStart, RabbitMqBrokerOptions, RabbitMqBrokerSpec } from './core/rabbitmq';
 export type { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec, SubordinateCaOptions, SubordinateCaSpec } from './core/rabbitmq-mtls';
@@ -24,5 +29,6 @@ export type { RedisRbacOptions, RedisRbacSpec, RedisRbacUserSpec } from './core/
 export type { GeneratedSecretShape } from './core/secrets';
 export type { SubnetFact } from './core/subnets';
 export type { TerraformRedisOptions, TerraformRedisSpec } from './core/terraform';
+export type { CeleryTransportChoices } from './core/transport';
 export { AuthTokenUpdateStrategy, BrokerDeploymentMode, CacheEngine, DayOfWeek, NetworkRole, TransitEncryptionMode } from './core/types';
 export { VERSION } from './core/version';

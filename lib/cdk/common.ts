@@ -11,6 +11,11 @@ import { IamStatementModel, logsKeyPolicyStatement } from '../core/iam';
 import { GeneratedSecretShape } from '../core/secrets';
 import { SubnetFact } from '../core/subnets';
 
+/** A removal policy of `DEFAULTS.removal` (its values are aws-cdk-lib's `RemovalPolicy` strings). */
+export function defaultRemovalPolicy(of: keyof typeof DEFAULTS.removal): RemovalPolicy {
+  return DEFAULTS.removal[of] as RemovalPolicy;
+}
+
 /** Tells the core which values are CDK tokens. */
 export const CDK_CONTEXT: ResolveContext = { isUnresolved: (value: unknown) => Token.isUnresolved(value) };
 
@@ -56,7 +61,7 @@ export function createKey(scope: Construct, id: string, description: string): km
   const key = new kms.Key(scope, id, {
     description,
     enableKeyRotation: DEFAULTS.kms.enableKeyRotation,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: defaultRemovalPolicy('keys'),
   });
   const stack = Stack.of(scope);
   const s = logsKeyPolicyStatement({ region: stack.region, account: stack.account, partition: stack.partition });
@@ -77,7 +82,7 @@ export function createLogGroup(scope: Construct, id: string, key: kms.IKey): log
   return new logs.LogGroup(scope, id, {
     encryptionKey: key,
     retention: DEFAULTS.logs.retentionDays as logs.RetentionDays,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: defaultRemovalPolicy('logGroups'),
   });
 }
 
@@ -91,7 +96,7 @@ export function createGeneratedSecret(
   return new secretsmanager.Secret(scope, id, {
     description: shape.description,
     encryptionKey: key,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: defaultRemovalPolicy('secrets'),
     generateSecretString: {
       passwordLength: shape.length,
       excludePunctuation: shape.excludePunctuation,

@@ -1,16 +1,16 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as acmpca from 'aws-cdk-lib/aws-acmpca';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { BrokerClientCertificatesChoice, BrokerCredentialsChoice, RedisAuthChoice, heldChoice, holdChoice } from '../core/choices';
-import { DEFAULTS } from '../core/defaults';
 import { BrokerPlan, CachePlan } from '../core/plan';
 import { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec, SubordinateCaOptions, SubordinateCaSpec } from '../core/rabbitmq-mtls';
 import { CeleryRole } from '../core/rabbitmq-users';
 import { RedisRbacOptions } from '../core/redis-rbac';
-import { createGeneratedSecret } from './common';
+import { createGeneratedSecret, defaultRemovalPolicy } from './common';
+import { WIRE } from '../core/wire';
 
 /** One ElastiCache RBAC user of a cache. */
 export interface RedisRbacUser {
@@ -104,7 +104,7 @@ export class RedisAuth {
         userId: u.userId,
         userName: u.username,
         accessString: u.accessString,
-        authenticationMode: { Type: 'password', Passwords: [secret.secretValueFromJson(DEFAULTS.celery.secretPasswordField).unsafeUnwrap()] },
+        authenticationMode: { Type: 'password', Passwords: [secret.secretValueFromJson(WIRE.secretPasswordField).unsafeUnwrap()] },
       });
       return { username: u.username, userId: u.userId, roles: u.roles, secret, resource };
     });
@@ -235,7 +235,7 @@ function createSubordinateCa(scope: Construct, sub: SubordinateCaSpec) {
     status: 'ACTIVE',
   });
   // Deleting a CA invalidates every certificate it issued: keep it, like the keys and secrets.
-  authority.applyRemovalPolicy(RemovalPolicy.RETAIN);
-  activation.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  authority.applyRemovalPolicy(defaultRemovalPolicy('certificateAuthority'));
+  activation.applyRemovalPolicy(defaultRemovalPolicy('certificateAuthority'));
   return { authority, activation };
 }

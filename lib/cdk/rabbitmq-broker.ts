@@ -6,7 +6,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { DEFAULTS } from '../core/defaults';
 import { heldChoice } from '../core/choices';
 import { IRabbitMqBrokerContract } from '../core/contracts';
 import { readSecretStatements } from '../core/iam';
@@ -14,9 +13,10 @@ import { PORTS } from '../core/ports';
 import { planBroker } from '../core/plan';
 import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, brokerResourceSettings, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
 import { brokerCaReadStatements, brokerRoleTrustConditions, RabbitMqMutualTlsSpec, renderMutualTlsRabbitMqConf } from '../core/rabbitmq-mtls';
-import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, defaultSubnets, grantStatements, subnetFacts, toPolicyStatement } from './common';
+import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, defaultRemovalPolicy, defaultSubnets, grantStatements, subnetFacts, toPolicyStatement } from './common';
 import { BrokerClientCertificates, BrokerCredentials } from './credentials';
 import { CdkTarget } from './target';
+import { WIRE } from '../core/wire';
 
 /** Props of `RabbitMqBroker`; one subnet is used for a single instance, up to three (one per AZ) for a cluster. */
 export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementProps {
@@ -194,14 +194,14 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
       users: [
         {
           username: spec.adminUsername,
-          password: this.adminSecret.secretValueFromJson(DEFAULTS.celery.secretPasswordField).unsafeUnwrap(),
+          password: this.adminSecret.secretValueFromJson(WIRE.secretPasswordField).unsafeUnwrap(),
         },
       ],
       configuration: { id: this.configuration.ref, revision: Token.asNumber(this.configuration.attrRevision) },
     });
     // Amazon MQ checks the configuration's ARNs with the role when it applies it: the role must be able to by then.
     if (configurationPolicy) this.resource.node.addDependency(configurationPolicy);
-    this.resource.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+    this.resource.applyRemovalPolicy(props.removalPolicy ?? defaultRemovalPolicy('broker'));
 
     this.brokerId = this.resource.ref;
     this.brokerArn = this.resource.attrArn;

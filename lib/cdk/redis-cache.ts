@@ -19,10 +19,11 @@ import { planCache } from '../core/plan';
 import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from '../core/redis';
 import { redisUsersRotationPlan } from '../core/identities';
 import { RedisRbacSpec } from '../core/redis-rbac';
-import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
+import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, defaultRemovalPolicy, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
 import { RedisAuth, RedisRbacUser } from './credentials';
 import { createLibraryFunction } from './functions';
 import { CdkTarget } from './target';
+import { WIRE } from '../core/wire';
 
 /** Props of `RedisCache`; with Multi-AZ, `vpcSubnets` must span at least two Availability Zones. */
 export interface RedisCacheProps extends RedisCacheOptions, PlacementProps {
@@ -109,7 +110,7 @@ export abstract class RedisCacheBase extends Construct implements IRedisCache {
   public celeryEndpoint(options: { db?: number; role?: CeleryRole } = {}): CeleryEndpoint {
     const user = this.rbacUserFor(options.role ?? CeleryRole.WORKER);
     if (user) {
-      return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: user.secret.secretArn, secretField: DEFAULTS.celery.secretPasswordField, db: options.db, username: user.username });
+      return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: user.secret.secretArn, secretField: WIRE.secretPasswordField, db: options.db, username: user.username });
     }
     return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: this.authTokenSecret?.secretArn, secretField: this.authTokenSecretField, db: options.db });
   }
@@ -244,7 +245,7 @@ export class RedisCache extends RedisCacheBase {
         logType,
       })),
     });
-    this.resource.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.SNAPSHOT);
+    this.resource.applyRemovalPolicy(props.removalPolicy ?? defaultRemovalPolicy('cache'));
 
     this.replicationGroupId = this.resource.ref;
     this.primaryEndpointAddress = this.resource.attrPrimaryEndPointAddress;
@@ -325,6 +326,6 @@ class ImportedRedisCache extends RedisCacheBase {
     this.connections = new ec2.Connections({ securityGroups: [attrs.securityGroup], defaultPort: ec2.Port.tcp(this.port) });
     this.primaryEndpointAddress = attrs.primaryEndpointAddress;
     this.authTokenSecret = attrs.authTokenSecret;
-    this.authTokenSecretField = attrs.authTokenSecretField ?? DEFAULTS.celery.secretPasswordField;
+    this.authTokenSecretField = attrs.authTokenSecretField ?? WIRE.secretPasswordField;
   }
 }

@@ -103,7 +103,7 @@ export function createKey(scope: Construct, id: string, description: string): Km
         { Sid: logs.sid, Effect: 'Allow', Principal: { Service: logs.principalService }, Action: [...logs.actions], Resource: '*', Condition: logs.conditions },
       ],
     }),
-    lifecycle: { preventDestroy: true },
+    lifecycle: { preventDestroy: DEFAULTS.terraform.keyPreventDestroy },
   });
 }
 

@@ -3,6 +3,7 @@ import { BrokerCredentialsChoice, RedisAuthChoice, heldChoice, holdChoice } from
 import { DEFAULTS } from '../core/defaults';
 import { BrokerPlan, CachePlan } from '../core/plan';
 import { ExistingSecret, GeneratedSecret, SecretSource } from './common';
+import { WIRE } from '../core/wire';
 
 /** An existing secret on Terraform: its ARN, and its key for the `kms:Decrypt` statements of readers. */
 interface SecretArn {
@@ -92,7 +93,7 @@ export class BrokerCredentials {
   public bind(broker: Construct, plan: BrokerPlan, keyArn: () => string): SecretSource {
     const choice = heldChoice<BrokerCredentialsChoice<SecretArn>>(this);
     if (choice.kind === 'existing') {
-      return new ExistingSecret(broker, 'AdminCredentials', { secretArn: choice.secret.secretArn, field: DEFAULTS.celery.secretPasswordField, encryptionKeyArn: choice.secret.encryptionKeyArn });
+      return new ExistingSecret(broker, 'AdminCredentials', { secretArn: choice.secret.secretArn, field: WIRE.secretPasswordField, encryptionKeyArn: choice.secret.encryptionKeyArn });
     }
     // Amazon MQ for RabbitMQ keeps the user of the creation request and ignores later changes: no version prop.
     return new GeneratedSecret(broker, 'AdminCredentials', { shape: plan.spec.adminSecret!, encryptionKeyArn: keyArn(), version: DEFAULTS.terraform.generatedSecretVersion });

@@ -1,7 +1,9 @@
 import { AuthTokenUpdateStrategy, BrokerDeploymentMode, CacheEngine, DayOfWeek, TransitEncryptionMode } from './types';
 
 /**
- * Every default of the library, in one place. Adapters read these; they never restate a value.
+ * Every default of the library, in one place: what applies when a prop is left out. Adapters read these; they never
+ * restate a value. Names the library and its handlers agree on are in `WIRE` (wire.ts); what AWS allows is in
+ * `LIMITS` (limits.ts).
  */
 export const DEFAULTS = {
   redis: {
@@ -102,8 +104,6 @@ export const DEFAULTS = {
       workerUsername: 'celery-worker',
       /** The one user when `sharedUser` is set. */
       sharedUsername: 'celery-app',
-      /** The rotation twin of each user is named "<user>.alt" (alternating-users rotation). */
-      alternateSuffix: '.alt',
       /** Days between rotations of the user and admin passwords (compliance packs ask for 90 at most). */
       rotationDays: 30,
       /**
@@ -131,6 +131,22 @@ export const DEFAULTS = {
   kms: {
     enableKeyRotation: true,
   },
+  /**
+   * What happens to stateful resources when they leave the stack (CDK removal policies; the Terraform side's
+   * `prevent_destroy` and final snapshots are in `terraform`).
+   */
+  removal: {
+    /** Queued tasks live on the broker. */
+    broker: 'retain',
+    /** A final snapshot of a replication group. */
+    cache: 'snapshot',
+    /** Keys, secrets and log groups: deleting a key makes its secrets and snapshots unreadable. */
+    keys: 'retain',
+    secrets: 'retain',
+    logGroups: 'retain',
+    /** Deleting a CA invalidates every certificate it issued. */
+    certificateAuthority: 'retain',
+  },
   /** `CeleryEncryptionGuard` (both targets). */
   guard: {
     /** `TransitEncryptionMode: preferred` is refused unless the migration flag is set on the guard. */
@@ -150,6 +166,8 @@ export const DEFAULTS = {
     brokerPreventDestroy: true,
     /** `prevent_destroy` on a replication group: off, a final snapshot is taken instead (the CDK side snapshots). */
     cachePreventDestroy: false,
+    /** `prevent_destroy` on a key: its secrets, cache and snapshots are unreadable without it. */
+    keyPreventDestroy: true,
   },
   celery: {
     /** Redis broker only: must exceed the longest task runtime or ETA, or acks-late tasks run twice. */
@@ -177,13 +195,5 @@ export const DEFAULTS = {
     startupCheck: true,
     /** Long enough for a broker or cache that is still starting; TLS failures end the check at once. */
     startupCheckSeconds: 20,
-    /** Queues kombu declares for native delayed delivery (kombu/transport/native_delayed_delivery.py). */
-    delayedDeliveryQueuePrefix: 'celery_delayed_',
-    /** Field of the JSON secret that holds the password or AUTH token. */
-    secretPasswordField: 'password',
-    /** Field of the JSON secret that holds the user name. */
-    secretUsernameField: 'username',
-    /** Environment variable prefixes of the settings contract. */
-    envPrefix: { broker: 'CELERY_TLS_BROKER_', resultBackend: 'CELERY_TLS_RESULT_BACKEND_' },
   },
 } as const;

@@ -3,8 +3,8 @@ import { CeleryConfig } from './celery/config';
 import { rabbitMqCeleryEndpoint, redisCeleryEndpoint } from './celery/endpoints';
 import { CeleryManifest } from './celery/manifest';
 import { CeleryEndpoint, CeleryOptions, TlsScheme, resolveCeleryConfig } from './celery/model';
-import { DEFAULTS } from './defaults';
 import { IssueCollector, ResolveContext, ValidationIssue, ValidationResult } from './errors';
+import { LIMITS } from './limits';
 import { IngressRuleModel, SECURITY_GROUP_DESCRIPTIONS, celeryIngressRules } from './network';
 import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, resolveRabbitMqBrokerSpec } from './rabbitmq';
 import { RabbitMqMutualTlsSpec, SubordinateCaSpec, resolveRabbitMqMutualTlsSpec, resolveSubordinateCaSpec } from './rabbitmq-mtls';
@@ -15,6 +15,7 @@ import { checkSecretField } from './secrets';
 import { SubnetFact, chooseSubnets } from './subnets';
 import { TerraformRedisOptions, TerraformRedisSpec, resolveTerraformRedisSpec } from './terraform';
 import { NetworkRole } from './types';
+import { WIRE } from './wire';
 
 export type { BrokerClientCertificatesChoice, BrokerCredentialsChoice, CeleryBrokerChoice, CeleryResultBackendChoice, RedisAuthChoice };
 
@@ -77,12 +78,12 @@ export function planCache<S>(input: CachePlanInput<S>, ctx: ResolveContext): Val
   const terraform = input.terraform ? collect(issues, resolveTerraformRedisSpec(input.props, { enabled: spec.authEnabled, generated: auth.kind !== 'existingToken' }, ctx)) : undefined;
   const subnets = chooseSubnets(ctx, input.subnets.prop, input.subnets.facts, {
     min: spec.multiAzEnabled ? 2 : 1,
-    max: 6,
+    max: LIMITS.cacheSubnets,
     service: 'An ElastiCache replication group',
     why: spec.multiAzEnabled ? 'for Multi-AZ with automatic failover' : 'to place its nodes',
   });
   issues.errors.push(...subnets.errors);
-  return issues.result({ spec, rbac, terraform, subnets: subnets.subnets, tokenField: field ?? DEFAULTS.celery.secretPasswordField });
+  return issues.result({ spec, rbac, terraform, subnets: subnets.subnets, tokenField: field ?? WIRE.secretPasswordField });
 }
 
 /** Everything a broker is made from. */
@@ -202,7 +203,7 @@ function cacheEndpoint(issues: IssueCollector, prop: string, spec: RedisCacheSpe
     issues.error('redis.transit-encryption-off', `${prop}.transitEncryptionEnabled`, `${prop}.transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.`);
     return undefined;
   }
-  return redisCeleryEndpoint(spec, prop, { host: PLACEHOLDER_HOST, secretField: DEFAULTS.celery.secretPasswordField, db });
+  return redisCeleryEndpoint(spec, prop, { host: PLACEHOLDER_HOST, secretField: WIRE.secretPasswordField, db });
 }
 
 /** A transport endpoint as the plan needs it: port, scheme, and each role's Celery endpoint. */

@@ -14,5 +14,3 @@ export const PORTS = {
   AWS_API_HTTPS: 443,
 } as const;
 
-/** Lowest and highest port ElastiCache accepts for a replication group. */
-export const REDIS_PORT_RANGE = { min: 1024, max: 65535 } as const;

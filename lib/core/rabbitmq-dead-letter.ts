@@ -1,4 +1,5 @@
 import { DEFAULTS } from './defaults';
+import { WIRE } from './wire';
 
 /**
  * Where a poison task goes: quorum queues redeliver a message at most `delivery-limit` times (RabbitMQ 4 defaults
@@ -33,7 +34,7 @@ export function deadLetterModel(options: { deliveryLimit?: number; queue?: strin
   return {
     queue,
     policyName: d.policyName,
-    pattern: `^(?!${literal(DEFAULTS.celery.delayedDeliveryQueuePrefix)}|${literal(queue)}$)`,
+    pattern: `^(?!${literal(WIRE.delayedDeliveryQueuePrefix)}|${literal(queue)}$)`,
     applyTo: 'quorum_queues',
     priority: d.policyPriority,
     definition: { 'delivery-limit': options.deliveryLimit ?? d.deliveryLimit, 'dead-letter-exchange': '', 'dead-letter-routing-key': queue },

@@ -3,6 +3,7 @@ import { IssueCollector, ResolveContext, ValidationResult, show } from './errors
 import { IamStatementModel } from './iam';
 import { GeneratedSecretShape } from './secrets';
 import { mergeStatements } from './rabbitmq-users';
+import { LIMITS } from './limits';
 
 /**
  * Mutual TLS to an Amazon MQ for RabbitMQ 4 broker: clients present certificates issued by an AWS Private CA, the
@@ -76,7 +77,7 @@ export function resolveRabbitMqMutualTlsSpec(
   checkSigningAlgorithm(issues, 'clientCertificates.caSigningAlgorithm', options.caSigningAlgorithm);
   const validityDays = options.validityDays ?? d.validityDays;
   const renewDays = options.renewDays ?? d.renewDays;
-  for (const [prop, value, max] of [['clientCertificates.validityDays', options.validityDays, 825], ['clientCertificates.renewDays', options.renewDays, 90]] as const) {
+  for (const [prop, value, max] of [['clientCertificates.validityDays', options.validityDays, LIMITS.clientCertificateValidityDays], ['clientCertificates.renewDays', options.renewDays, LIMITS.clientCertificateRenewDays]] as const) {
     if (issues.known(value) && (!Number.isInteger(value) || value < 1 || value > max)) {
       issues.error('rabbitmq.mtls-days', prop, `${prop} ${show(value)} is out of range: allowed 1 to ${max}.`);
     }
@@ -216,7 +217,7 @@ export function resolveSubordinateCaSpec(options: SubordinateCaOptions, certific
     issues.error('rabbitmq.mtls-usage-mode', 'validityDays', `validityDays ${validityDays} is too long for a SHORT_LIVED_CERTIFICATE CA, which issues certificates of at most 7 days: set validityDays to 7 or less and renewDays below it.`);
   }
   const validityYears = options.validityYears ?? d.validityYears;
-  if (issues.known(options.validityYears) && (!Number.isInteger(validityYears) || validityYears < 1 || validityYears > 10)) {
+  if (issues.known(options.validityYears) && (!Number.isInteger(validityYears) || validityYears < LIMITS.subordinateCaValidityYears.min || validityYears > LIMITS.subordinateCaValidityYears.max)) {
     issues.error('rabbitmq.mtls-days', 'subordinateCa.validityYears', `subordinateCa.validityYears ${show(options.validityYears)} is out of range: allowed 1 to 10 (and within the parent's own validity).`);
   }
   const commonName = options.commonName ?? d.commonName;

@@ -4,6 +4,8 @@ import { IamStatementModel, readSecretStatements } from './iam';
 import { NAME_RULES, checkName } from './names';
 import { DeadLetterModel, deadLetterModel } from './rabbitmq-dead-letter';
 import { GeneratedSecretShape, rabbitMqUserShape } from './secrets';
+import { WIRE } from './wire';
+import { LIMITS } from './limits';
 
 /** Which Celery side an identity is for. */
 export enum CeleryRole {
@@ -133,11 +135,11 @@ export function resolveRabbitMqApplicationUsersSpec(
   for (const w of wanted) {
     checkName(issues, NAME_RULES.rabbitMqUsername, w.prop, w.prop === 'sharedUsername' ? props.sharedUsername : w.prop === 'producerUsername' ? props.producerUsername : props.workerUsername);
     if (!issues.known(w.username)) continue;
-    if (w.username.length + d.alternateSuffix.length > NAME_RULES.rabbitMqUsername.maxLength) {
-      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} is too long for its rotation twin "<user>${d.alternateSuffix}": use at most ${NAME_RULES.rabbitMqUsername.maxLength - d.alternateSuffix.length} characters.`);
+    if (w.username.length + WIRE.alternateSuffix.length > NAME_RULES.rabbitMqUsername.maxLength) {
+      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} is too long for its rotation twin "<user>${WIRE.alternateSuffix}": use at most ${NAME_RULES.rabbitMqUsername.maxLength - WIRE.alternateSuffix.length} characters.`);
     }
-    if (w.username.endsWith(d.alternateSuffix)) {
-      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} ends with ${show(d.alternateSuffix)}, which names each user's rotation twin (rotation alternates between "<user>" and "<user>${d.alternateSuffix}"). Choose another name.`);
+    if (w.username.endsWith(WIRE.alternateSuffix)) {
+      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} ends with ${show(WIRE.alternateSuffix)}, which names each user's rotation twin (rotation alternates between "<user>" and "<user>${WIRE.alternateSuffix}"). Choose another name.`);
     }
     if (w.username === broker.adminUsername || alternateName(w.username) === broker.adminUsername) {
       issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} is the broker's admin user: application users are separate identities, so that a leaked worker or producer password cannot administer the broker. Choose another name.`);
@@ -176,7 +178,7 @@ export function resolveRabbitMqApplicationUsersSpec(
 
 /** The rotation twin of a user name ("<user>" and "<user>.alt" alternate). */
 export function alternateName(name: string): string {
-  const suffix = DEFAULTS.rabbitmq.applicationUsers.alternateSuffix;
+  const suffix = WIRE.alternateSuffix;
   return name.endsWith(suffix) ? name.slice(0, -suffix.length) : name + suffix;
 }
 
@@ -244,7 +246,7 @@ export function rotationFunctionStatements(args: {
 /** Checks a rotation interval: whole days, 1 to 90 (the compliance packs and most policies ask for 90 at most). */
 export function checkRotationDays(issues: IssueCollector, prop: string, days: number | undefined): void {
   if (!issues.known(days)) return;
-  if (!Number.isInteger(days) || days < 1 || days > 90) {
+  if (!Number.isInteger(days) || days < LIMITS.rotationDays.min || days > LIMITS.rotationDays.max) {
     issues.error('secret.rotation-days', prop, `${prop} ${show(days)} is not allowed: use a whole number of days from 1 to 90 (Security Hub SecretsManager.4 and the NIST/HIPAA packs expect rotation within 90 days).`);
   }
 }

@@ -3,7 +3,9 @@ import { IssueCollector, ResolveContext, ValidationResult, show } from './errors
 import { IamStatementModel } from './iam';
 import { NAME_RULES, checkName } from './names';
 import { CeleryRole, checkRotationDays, mergeStatements } from './rabbitmq-users';
-import { GeneratedSecretShape, SECRET_LIMITS } from './secrets';
+import { LIMITS } from './limits';
+import { GeneratedSecretShape } from './secrets';
+import { WIRE } from './wire';
 
 /**
  * ElastiCache role-based access control for Celery: one user per role (or one shared), each with a generated password
@@ -64,7 +66,7 @@ export function resolveRedisRbacSpec(props: RedisRbacOptions, idPrefix: string, 
   const d = DEFAULTS.redis.rbac;
   const at = (p: string) => `${propPrefix}.${p}`;
   const length = props.passwordLength ?? d.passwordLength;
-  if (issues.known(props.passwordLength) && (!Number.isInteger(length) || length < SECRET_LIMITS.redisAuthToken.min || length > SECRET_LIMITS.redisAuthToken.max)) {
+  if (issues.known(props.passwordLength) && (!Number.isInteger(length) || length < LIMITS.redisAuthToken.min || length > LIMITS.redisAuthToken.max)) {
     issues.error('secret.length', at('passwordLength'), `${at('passwordLength')} ${show(props.passwordLength)} is not allowed: use a whole number from 16 to 128 (ElastiCache user passwords, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html).`);
   }
   checkRotationDays(issues, at('rotationDays'), props.rotationDays);
@@ -98,8 +100,8 @@ export function resolveRedisRbacSpec(props: RedisRbacOptions, idPrefix: string, 
       excludePunctuation: true,
       includeSpace: false,
       requireEachIncludedType: true,
-      generateStringKey: DEFAULTS.celery.secretPasswordField,
-      template: { [DEFAULTS.celery.secretUsernameField]: username, user_id: userId },
+      generateStringKey: WIRE.secretPasswordField,
+      template: { [WIRE.secretUsernameField]: username, user_id: userId },
       description: `ElastiCache user ${username} (${userId}) for Celery`,
     };
     return { roles: n.roles, username, userId, accessString, secret };

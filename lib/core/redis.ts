@@ -1,7 +1,8 @@
 import { DEFAULTS } from './defaults';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
 import { NAME_RULES, checkName } from './names';
-import { PORTS, REDIS_PORT_RANGE } from './ports';
+import { LIMITS } from './limits';
+import { PORTS } from './ports';
 import { GeneratedSecretShape, redisAuthTokenShape } from './secrets';
 import { CacheEngine, TransitEncryptionMode } from './types';
 import { checkCacheWindows } from './windows';
@@ -164,8 +165,8 @@ export function resolveRedisCacheSpec(
 
   const port = props.port ?? d.port;
   if (issues.known(props.port)) {
-    if (!Number.isInteger(props.port) || props.port < REDIS_PORT_RANGE.min || props.port > REDIS_PORT_RANGE.max) {
-      issues.error('redis.port', 'port', `port ${show(props.port)} is out of range: allowed ${REDIS_PORT_RANGE.min} to ${REDIS_PORT_RANGE.max}.`);
+    if (!Number.isInteger(props.port) || props.port < LIMITS.redisPort.min || props.port > LIMITS.redisPort.max) {
+      issues.error('redis.port', 'port', `port ${show(props.port)} is out of range: allowed ${LIMITS.redisPort.min} to ${LIMITS.redisPort.max}.`);
     } else if (props.port === PORTS.REDIS_DEFAULT) {
       issues.warn('redis.default-port', 'port', `port ${PORTS.REDIS_DEFAULT} is the default Redis port that scanners probe first (cdk-nag AwsSolutions-AEC5); the library default is ${d.port}.`);
     }

@@ -1,5 +1,7 @@
 import { DEFAULTS } from './defaults';
 import { IssueCollector, show } from './errors';
+import { WIRE } from './wire';
+import { LIMITS, LengthLimit } from './limits';
 
 /**
  * The shape of a generated secret: what Secrets Manager (`GenerateSecretString` or `GetRandomPassword`) must produce
@@ -21,28 +23,7 @@ export interface GeneratedSecretShape {
 }
 
 /** Limits of a secret kind, with the reason shown in messages. */
-interface SecretLimits {
-  readonly min: number;
-  readonly max: number;
-  readonly rule: string;
-}
-
-export const SECRET_LIMITS = {
-  /** ElastiCache AUTH token: 16–128 printable characters; we generate alphanumerics only. */
-  redisAuthToken: {
-    min: 16,
-    max: 128,
-    rule: 'ElastiCache accepts AUTH tokens of 16 to 128 characters (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html)',
-  },
-  /** Amazon MQ user password: at least 12 characters, at least 4 unique, no `, : =`. */
-  rabbitMqPassword: {
-    min: 12,
-    max: 250,
-    rule: 'Amazon MQ accepts passwords of 12 to 250 characters with at least 4 unique characters and no , : = (https://docs.aws.amazon.com/amazon-mq/latest/api-reference/brokers-broker-id-users-username.html)',
-  },
-} satisfies Record<string, SecretLimits>;
-
-function checkLength(issues: IssueCollector, prop: string, length: number | undefined, limits: SecretLimits): void {
+function checkLength(issues: IssueCollector, prop: string, length: number | undefined, limits: LengthLimit): void {
   if (!issues.known(length)) return;
   if (!Number.isInteger(length) || length < limits.min || length > limits.max) {
     issues.error(
@@ -55,13 +36,13 @@ function checkLength(issues: IssueCollector, prop: string, length: number | unde
 
 /** Shape of the generated ElastiCache AUTH token secret: `{"password": "<token>"}`. */
 export function redisAuthTokenShape(issues: IssueCollector, prop: string, length?: number): GeneratedSecretShape {
-  checkLength(issues, prop, length, SECRET_LIMITS.redisAuthToken);
+  checkLength(issues, prop, length, LIMITS.redisAuthToken);
   return {
     length: length ?? DEFAULTS.redis.authTokenLength,
     excludePunctuation: true,
     includeSpace: false,
     requireEachIncludedType: true,
-    generateStringKey: DEFAULTS.celery.secretPasswordField,
+    generateStringKey: WIRE.secretPasswordField,
     template: {},
     description: 'ElastiCache AUTH token for Celery',
   };
@@ -74,14 +55,14 @@ export function rabbitMqUserShape(
   username: string,
   length?: number,
 ): GeneratedSecretShape {
-  checkLength(issues, prop, length, SECRET_LIMITS.rabbitMqPassword);
+  checkLength(issues, prop, length, LIMITS.rabbitMqPassword);
   return {
     length: length ?? DEFAULTS.rabbitmq.passwordLength,
     excludePunctuation: true,
     includeSpace: false,
     requireEachIncludedType: true,
-    generateStringKey: DEFAULTS.celery.secretPasswordField,
-    template: { [DEFAULTS.celery.secretUsernameField]: username },
+    generateStringKey: WIRE.secretPasswordField,
+    template: { [WIRE.secretUsernameField]: username },
     description: `Amazon MQ for RabbitMQ credentials of user ${username}`,
   };
 }

@@ -3,7 +3,7 @@ import {
   LITERAL_CONTEXT,
   NAME_RULES,
   NameRule,
-  SECRET_LIMITS,
+  LIMITS,
   checkName,
   checkSecretField,
   physicalNameFromPath,
@@ -126,8 +126,8 @@ describe(`secret shapes (seed ${SEED})`, () => {
   const lengths = (r: ReturnType<typeof rng>) => r.pick<number>([r.int(-5, 300), r.int(10, 20), r.int(120, 260), r.int(0, 50) + 0.5, NaN, Infinity, -0, 0]);
 
   test.each([
-    ['authToken.length', SECRET_LIMITS.redisAuthToken, (i: IssueCollector, l?: number) => redisAuthTokenShape(i, 'authToken.length', l)],
-    ['adminCredentials.length', SECRET_LIMITS.rabbitMqPassword, (i: IssueCollector, l?: number) => rabbitMqUserShape(i, 'adminCredentials.length', 'celeryadmin', l)],
+    ['authToken.length', LIMITS.redisAuthToken, (i: IssueCollector, l?: number) => redisAuthTokenShape(i, 'authToken.length', l)],
+    ['adminCredentials.length', LIMITS.rabbitMqPassword, (i: IssueCollector, l?: number) => rabbitMqUserShape(i, 'adminCredentials.length', 'celeryadmin', l)],
   ] as const)('%s: refused unless a whole number within the limits; the shape is URL-safe', (prop, limits, shape) => {
     const r = rng(SEED + prop.length);
     let accepted = 0;

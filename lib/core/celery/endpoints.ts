@@ -4,6 +4,7 @@ import { PORTS } from '../ports';
 import { RabbitMqBrokerSpec } from '../rabbitmq';
 import { RedisCacheSpec } from '../redis';
 import { CeleryEndpoint } from './model';
+import { WIRE } from '../wire';
 
 /**
  * The Celery endpoint of a replication group (both adapters call this). Refuses a plaintext cache: the rendered
@@ -47,8 +48,8 @@ export function rabbitMqCeleryEndpoint(spec: RabbitMqBrokerSpec, args: { host: s
     vhost: args.vhost ?? DEFAULTS.rabbitmq.vhost,
     username: args.username,
     secretArn: args.secretArn,
-    secretField: DEFAULTS.celery.secretPasswordField,
-    ...(args.rotatingUsername ? { secretUsernameField: DEFAULTS.celery.secretUsernameField } : {}),
+    secretField: WIRE.secretPasswordField,
+    ...(args.rotatingUsername ? { secretUsernameField: WIRE.secretUsernameField } : {}),
     engine: 'rabbitmq',
     engineVersion: spec.engineVersion,
   };

@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../defaults';
 import { ResolveContext } from '../errors';
 import { CeleryConfigModel, CeleryEndpoint } from './model';
+import { WIRE } from '../wire';
 
 /**
  * The environment-variable contract of the rendered settings. Each endpoint has a prefix
@@ -31,7 +32,7 @@ export const ENV_NAMES = {
 export type EndpointRole = 'broker' | 'resultBackend';
 
 export function envPrefix(role: EndpointRole): string {
-  return DEFAULTS.celery.envPrefix[role];
+  return WIRE.envPrefix[role];
 }
 
 /** Non-secret settings of one endpoint as [name suffix, value] pairs, in contract order. */
@@ -43,7 +44,7 @@ export function endpointSettings(e: CeleryEndpoint): [string, string | number | 
     // A user name that rotates lives in the secret only, never in a variable that would go stale.
     [ENV_NAMES.USERNAME, e.secretUsernameField ? undefined : (e.username ?? '')],
     [ENV_NAMES.SECRET_ARN, e.secretArn],
-    [ENV_NAMES.SECRET_FIELD, e.secretField ?? DEFAULTS.celery.secretPasswordField],
+    [ENV_NAMES.SECRET_FIELD, e.secretField ?? WIRE.secretPasswordField],
     [ENV_NAMES.CA_CERTS, e.caCerts],
     [ENV_NAMES.CERTFILE, e.certFile],
     [ENV_NAMES.KEYFILE, e.keyFile],
@@ -77,7 +78,7 @@ export function secretVariables(model: CeleryConfigModel): Record<EndpointRole, 
       ? { name: envPrefix(role) + ENV_NAMES.CLIENT_CERT }
       : e.secretUsernameField
         ? { name: envPrefix(role) + ENV_NAMES.CREDENTIALS }
-        : { name: envPrefix(role) + ENV_NAMES.PASSWORD, field: e.secretField ?? DEFAULTS.celery.secretPasswordField };
+        : { name: envPrefix(role) + ENV_NAMES.PASSWORD, field: e.secretField ?? WIRE.secretPasswordField };
   return { broker: of('broker', model.broker), resultBackend: model.resultBackend ? of('resultBackend', model.resultBackend) : undefined };
 }
 

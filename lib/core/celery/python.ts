@@ -3,6 +3,7 @@ import { ResolveContext } from '../errors';
 import { ENV_NAMES, EndpointRole, envPrefix } from './environment';
 import { CeleryConfigModel, CeleryEndpoint } from './model';
 import { PYTHON_RUNTIME } from './python-runtime';
+import { WIRE } from '../wire';
 
 /** A Python literal for a JSON-like value; deploy-time tokens become None (read from the environment instead). */
 export function pyLiteral(value: unknown, ctx?: ResolveContext): string {
@@ -29,7 +30,7 @@ function endpointDefaults(e: CeleryEndpoint, ctx: ResolveContext): string {
     ...(e.scheme === 'amqps' ? { vhost: str(e.vhost ?? DEFAULTS.rabbitmq.vhost) } : { db: str(e.db ?? DEFAULTS.redis.db) }),
     username: str(e.username ?? ''),
     secret_arn: str(e.secretArn),
-    secret_field: str(e.secretField ?? DEFAULTS.celery.secretPasswordField),
+    secret_field: str(e.secretField ?? WIRE.secretPasswordField),
     ...(e.secretUsernameField ? { secret_username_field: str(e.secretUsernameField) } : {}),
     ca_certs: str(e.caCerts),
     certfile: str(e.certFile),

@@ -16,6 +16,7 @@ import {
   rotationHandler,
   sdkRotationSecrets,
 } from '../shared/rotation';
+import { WIRE } from '../../core/wire';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -99,7 +100,7 @@ export function createElastiCacheRotationHandler(
         await secrets.putPending(
           arn,
           token,
-          JSON.stringify({ ...current.document, [DEFAULTS.celery.secretPasswordField]: password }),
+          JSON.stringify({ ...current.document, [WIRE.secretPasswordField]: password }),
         );
         log(`createSecret: ${PENDING} created for ${current.userId}`);
       },

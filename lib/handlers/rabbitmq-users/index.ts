@@ -19,6 +19,7 @@ import {
   userPath,
   vhostPath,
 } from './management';
+import { WIRE } from '../../core/wire';
 
 /** One application user and its permission regular expressions on the vhost. */
 export interface RabbitMqUserSpec {
@@ -109,9 +110,9 @@ function validate(props: RabbitMqUsersProperties | undefined): RabbitMqUsersProp
   for (const u of props.Users) {
     if (typeof u?.Name !== 'string' || u.Name === '') throw new Error('every user needs a non-empty Name');
     if (names.has(u.Name)) throw new Error(`user ${JSON.stringify(u.Name)} is listed twice in Users`);
-    if (u.Name.endsWith(DEFAULTS.rabbitmq.applicationUsers.alternateSuffix))
+    if (u.Name.endsWith(WIRE.alternateSuffix))
       throw new Error(
-        `user ${JSON.stringify(u.Name)} ends with ${JSON.stringify(DEFAULTS.rabbitmq.applicationUsers.alternateSuffix)}, which names the rotation twin of each user`,
+        `user ${JSON.stringify(u.Name)} ends with ${JSON.stringify(WIRE.alternateSuffix)}, which names the rotation twin of each user`,
       );
     names.add(u.Name);
   }
@@ -138,7 +139,7 @@ export function createHandler(
     const adminArn = props.AdminSecretArn;
     const admin = parseSecret(adminArn, await getSecret(adminArn));
     secrets.push(admin.password);
-    if (!admin.username) throw new Error(`secret ${adminArn} has no "${DEFAULTS.celery.secretUsernameField}" field`);
+    if (!admin.username) throw new Error(`secret ${adminArn} has no "${WIRE.secretUsernameField}" field`);
     if (props.Users.some((u) => u.Name === admin.username)) {
       throw new Error(
         `Users must not contain the admin user ${JSON.stringify(admin.username)}: application users are separate identities`,

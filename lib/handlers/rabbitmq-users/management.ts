@@ -4,8 +4,8 @@
  * @see https://www.rabbitmq.com/docs/http-api-reference
  */
 import * as https from 'node:https';
-import { DEFAULTS } from '../../core/defaults';
 import { redact } from '../shared/rotation';
+import { WIRE } from '../../core/wire';
 
 // Enough of the management API's answer to explain a failure, without flooding CloudFormation's event log.
 const BODY_EXCERPT_CHARS = 300;
@@ -34,11 +34,11 @@ export function parseSecret(arn: string, value: string): Credentials {
     return { password: value }; // a bare password
   }
   const obj = parsed as Record<string, unknown>;
-  const password = obj?.[DEFAULTS.celery.secretPasswordField];
+  const password = obj?.[WIRE.secretPasswordField];
   if (typeof password !== 'string' || password === '') {
-    throw new Error(`secret ${arn} has no "${DEFAULTS.celery.secretPasswordField}" field`);
+    throw new Error(`secret ${arn} has no "${WIRE.secretPasswordField}" field`);
   }
-  const username = obj[DEFAULTS.celery.secretUsernameField];
+  const username = obj[WIRE.secretUsernameField];
   return { username: typeof username === 'string' ? username : undefined, password };
 }
 

@@ -21,6 +21,7 @@ import {
   sdkRotationSecrets,
 } from '../shared/rotation';
 import { Credentials, ManagementApi, parseSecret, permissionPath, userPath, userPermissionsPath } from './management';
+import { WIRE } from '../../core/wire';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -90,7 +91,7 @@ export function createRotationHandler(
       throw new Error(`secret ${arn} has no ${select.stage} version${select.versionId ? ` ${select.versionId}` : ''}`);
     const credentials = parseSecret(arn, value);
     known.push(credentials.password);
-    if (!credentials.username) throw new Error(`secret ${arn} has no "${DEFAULTS.celery.secretUsernameField}" field`);
+    if (!credentials.username) throw new Error(`secret ${arn} has no "${WIRE.secretUsernameField}" field`);
     return { ...credentials, document: JSON.parse(value) };
   }
 
@@ -114,8 +115,8 @@ export function createRotationHandler(
           token,
           JSON.stringify({
             ...current.document,
-            [DEFAULTS.celery.secretUsernameField]: username,
-            [DEFAULTS.celery.secretPasswordField]: password,
+            [WIRE.secretUsernameField]: username,
+            [WIRE.secretPasswordField]: password,
           }),
         );
         log(`createSecret: ${PENDING} names ${username}`);
