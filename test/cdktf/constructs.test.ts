@@ -5,6 +5,7 @@ import {
   BrokerCredentials,
   BrokerDeploymentMode,
   CacheEngine,
+  CeleryRole,
   CelerySecurityGroup,
   CeleryBroker,
   CeleryResultBackend,
@@ -248,6 +249,24 @@ describe('CeleryTransport (cdktf)', () => {
     expect(policy.Statement).toHaveLength(4);
     expect(policy.Statement.flatMap((s: any) => s.Resource)).not.toContain('*');
     expect(policy.Statement.filter((s: any) => s.Action.includes('kms:Decrypt')).every((s: any) => Object.keys(s.Condition.StringEquals)[0] === 'kms:ViaService')).toBe(true);
+  });
+
+  test('grantReadCredentials puts the read statements on the given role as one aws_iam_role_policy; a second call adds nothing', () => {
+    const { stack } = tfStack();
+    const t = new CeleryTransport(stack, 'Celery', placement);
+    const statements = t.grantReadCredentials({ name: 'celery-worker-execution' });
+    t.grantReadCredentials({ name: 'celery-worker-execution' });
+    expect(statements).toEqual(t.credentialsReadStatements());
+    const policies = ofType(synthJson(stack).json, 'aws_iam_role_policy');
+    expect(policies).toHaveLength(1);
+    expect(policies[0][1].role).toBe('celery-worker-execution');
+    const policy = JSON.parse(policies[0][1].policy);
+    expect(policy.Statement).toHaveLength(4);
+    expect(policy.Statement.flatMap((x: any) => x.Resource)).toEqual(
+      expect.arrayContaining(['${aws_secretsmanager_secret.Celery_Broker_AdminCredentials_602F9F36.arn}', '${aws_secretsmanager_secret.Celery_ResultBackend_AuthToken_4D4D6EC5.arn}']),
+    );
+    // Both roles read the same credentials on Terraform, so both get the same settings.
+    expect(t.celeryConfigFor(CeleryRole.PRODUCER).toManifest()).toEqual(t.celeryConfig.toManifest());
   });
 
   test('one set of account/partition/region data sources per stack', () => {
