@@ -12,6 +12,7 @@ import { PORTS } from './ports';
 export interface GuardFact {
   /** e.g. `TransitEncryptionEnabled` (CloudFormation) or `transit_encryption_enabled` (Terraform). */
   readonly property: string;
+  /** The rendered value, undefined when the property is absent. */
   readonly value: unknown;
 }
 
@@ -102,7 +103,9 @@ export interface GuardViolation {
   readonly sources: string;
 }
 
+/** What the guard found in a scope: the broken rules, and the allowed but temporary states. */
 export interface GuardResult {
+  /** The broken rules; any of them fails the guard. */
   readonly violations: GuardViolation[];
   /** Allowed but temporary states (the `preferred` migration step). */
   readonly warnings: GuardViolation[];
@@ -127,6 +130,7 @@ export const GUARD_RULES = {
 
 /** Tells the guard which values are deploy-time expressions (intrinsics, `${...}`), never literals. */
 export interface GuardContext {
+  /** True when `value` is a deploy-time expression of the target, not a literal. */
   readonly isExpression: (value: unknown) => boolean;
 }
 
@@ -260,8 +264,10 @@ export function formatGuardViolations(violations: readonly GuardViolation[]): st
 
 /** Thrown when a guarded scope breaks a rule (the Terraform guard, and the test helpers of both targets). */
 export class CeleryEncryptionGuardError extends Error {
+  /** Every violation found, in the order of the message. */
   public readonly violations: GuardViolation[];
 
+  /** An error whose message lists every violation (`formatGuardViolations`). */
   constructor(violations: GuardViolation[]) {
     super(formatGuardViolations(violations));
     this.name = 'CeleryEncryptionGuardError';
@@ -271,7 +277,9 @@ export class CeleryEncryptionGuardError extends Error {
 
 /** What the test helpers found in one synthesized stack: the guard's result and how many caches and brokers it saw. */
 export interface EncryptionFindings extends GuardResult {
+  /** How many ElastiCache replication groups the output holds. */
   readonly caches: number;
+  /** How many Amazon MQ brokers the output holds. */
   readonly brokers: number;
 }
 
