@@ -42,7 +42,10 @@ export interface StackRendering<C extends GuardNode, S extends GuardNode, V> {
 }
 
 /** Renders the guarded resources, groups them by stack, describes each stack and merges the descriptions. */
-export function describeByStack<C extends GuardNode, S extends GuardNode, V>(resources: Iterable<C>, target: StackRendering<C, S, V>): GuardedScope {
+export function describeByStack<C extends GuardNode, S extends GuardNode, V>(
+  resources: Iterable<C>,
+  target: StackRendering<C, S, V>,
+): GuardedScope {
   const byStack = new Map<S, { resources: Record<string, V>; paths: Map<string, string> }>();
   for (const resource of resources) {
     const stack = target.stackOf(resource);
@@ -53,7 +56,9 @@ export function describeByStack<C extends GuardNode, S extends GuardNode, V>(res
     }
     byStack.set(stack, doc);
   }
-  const parts = [...byStack.entries()].map(([stack, doc]) => target.describe(doc.resources, `${stack.node.path}/`, (address) => doc.paths.get(address) ?? address));
+  const parts = [...byStack.entries()].map(([stack, doc]) =>
+    target.describe(doc.resources, `${stack.node.path}/`, (address) => doc.paths.get(address) ?? address),
+  );
   return mergeGuardedScopes(parts);
 }
 
