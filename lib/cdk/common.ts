@@ -110,6 +110,7 @@ export function createGeneratedSecret(
 
 /** Where a cache or broker is placed. */
 export interface PlacementProps {
+  /** The VPC the cache or broker is placed in. */
   readonly vpc: ec2.IVpc;
   /**
    * Private or isolated subnets for the nodes.

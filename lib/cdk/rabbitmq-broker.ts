@@ -20,7 +20,10 @@ import { WIRE } from '../core/wire';
 
 /** Props of `RabbitMqBroker`; one subnet is used for a single instance, up to three (one per AZ) for a cluster. */
 export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementProps {
-  /** @default BrokerCredentials.generated() */
+  /**
+   * The admin user's password: generated into a new secret, or read from an existing one.
+   * @default BrokerCredentials.generated()
+   */
   readonly adminCredentials?: BrokerCredentials;
   /**
    * Key of the admin secret. (Amazon MQ for RabbitMQ encrypts its storage with an AWS-owned key; a customer key is
@@ -28,7 +31,10 @@ export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementPro
    * @default - a new customer-managed key with rotation, retained on delete
    */
   readonly encryptionKey?: kms.IKey;
-  /** @default RemovalPolicy.RETAIN (queued tasks live on the broker) */
+  /**
+   * What happens to the broker when it leaves the stack.
+   * @default RemovalPolicy.RETAIN (queued tasks live on the broker)
+   */
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Require client certificates from an AWS Private CA and log clients in by the certificate (RabbitMQ 4.2).

@@ -18,6 +18,7 @@ import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGr
 import { createLibraryFunction, createProviderRole } from './functions';
 import { IRabbitMqBroker } from './rabbitmq-broker';
 
+/** Props of `RabbitMqApplicationUsers`. */
 export interface RabbitMqApplicationUsersProps extends RabbitMqApplicationUsersOptions {
   /** The broker: a `RabbitMqBroker`, or `RabbitMqBroker.fromBrokerAttributes(...)`. */
   readonly broker: IRabbitMqBroker;
@@ -34,8 +35,11 @@ export interface RabbitMqApplicationUsersProps extends RabbitMqApplicationUsersO
 
 /** One application user: its name, the roles it serves and its secret (`{"username", "password"}`). */
 export interface RabbitMqApplicationUser {
+  /** The user name as configured; rotation alternates it with `<name>.alt`, and the secret holds the current one. */
   readonly username: string;
+  /** The Celery roles the user serves (both for a shared user). */
   readonly roles: readonly CeleryRole[];
+  /** The user's secret, `{"username", "password"}`, with a generated password rotated every `rotationDays`. */
   readonly secret: secretsmanager.ISecret;
   /**
    * With a broker that requires client certificates: `{"common_name", "certificate", "certificate_chain",
@@ -53,8 +57,11 @@ export interface RabbitMqApplicationUser {
  * Secrets Manager endpoint.
  */
 export class RabbitMqApplicationUsers extends Construct {
+  /** The settings the users were made with, every default applied. */
   public readonly spec: RabbitMqApplicationUsersSpec;
+  /** The vhost the users have permissions on, as configured (a literal). */
   public readonly vhost: string;
+  /** The application users: one per role, or one shared user. */
   public readonly users: readonly RabbitMqApplicationUser[];
   /** The management-API function's group: egress to the broker's 443 and the Secrets Manager endpoint only. */
   public readonly securityGroup: ec2.SecurityGroup;
@@ -62,10 +69,13 @@ export class RabbitMqApplicationUsers extends Construct {
   public readonly function: lambda.Function;
   /** Rotates the user secrets (alternating users) and the generated admin secret (in place). */
   public readonly rotationFunction: lambda.Function;
+  /** The rotation schedules of the user secrets and, when the broker generated it, of the admin secret. */
   public readonly rotationSchedules: readonly secretsmanager.RotationSchedule[];
   /** With client certificates: the function that issues them from the CA (outside the VPC: AWS APIs only). */
   public readonly certificateFunction?: lambda.Function;
+  /** The Secrets Manager interface endpoint the functions read the secrets through: the given one or a new one. */
   public readonly secretsManagerEndpoint: ec2.IInterfaceVpcEndpoint;
+  /** The custom resource that creates the vhost, the users and their permissions through the management API. */
   public readonly resource: CustomResource;
   private readonly broker: IRabbitMqBroker;
 

@@ -27,7 +27,10 @@ import { WIRE } from '../core/wire';
 
 /** Props of `RedisCache`; with Multi-AZ, `vpcSubnets` must span at least two Availability Zones. */
 export interface RedisCacheProps extends RedisCacheOptions, PlacementProps {
-  /** @default RedisAuth.generatedToken() */
+  /**
+   * How clients authenticate: a generated AUTH token, an existing secret's token, or RBAC users.
+   * @default RedisAuth.generatedToken()
+   */
   readonly authToken?: RedisAuth;
   /**
    * Key for at-rest encryption, the AUTH-token secret and the log groups. Create-only on ElastiCache.
@@ -295,10 +298,12 @@ export class RedisCache extends RedisCacheBase {
     return this.metric('DatabaseMemoryUsagePercentage', { statistic: 'Maximum', ...props });
   }
 
+  /** Average CPU use of the engine thread of one node, in percent (`EngineCPUUtilization`). */
   public metricEngineCpuUtilization(props?: cloudwatch.MetricOptions & { nodeIndex?: number }): cloudwatch.Metric {
     return this.metric('EngineCPUUtilization', { statistic: 'Average', ...props });
   }
 
+  /** Client connections open on one node (`CurrConnections`, maximum over the period). */
   public metricCurrConnections(props?: cloudwatch.MetricOptions & { nodeIndex?: number }): cloudwatch.Metric {
     return this.metric('CurrConnections', { statistic: 'Maximum', ...props });
   }

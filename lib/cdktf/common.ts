@@ -46,8 +46,11 @@ export interface PlacementProps {
 
 /** Account, partition and region of the stack, read by Terraform at plan time (one set of data sources per stack). */
 export interface AwsFacts {
+  /** The account id (`aws_caller_identity`), a token resolved at plan time. */
   readonly account: string;
+  /** The partition, e.g. "aws" (`aws_partition`), a token resolved at plan time. */
   readonly partition: string;
+  /** The region name (`aws_region`), a token resolved at plan time. */
   readonly region: string;
 }
 
@@ -118,6 +121,7 @@ export function createLogGroup(scope: Construct, id: string, keyArn: string): Cl
 
 /** A Secrets Manager secret whose JSON field holds a password, read by Terraform at apply time. */
 export interface SecretSource {
+  /** ARN of the secret. */
   readonly secretArn: string;
   /** Key that encrypts the secret, when known (for `kms:Decrypt` statements). */
   readonly encryptionKeyArn?: string;

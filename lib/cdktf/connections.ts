@@ -12,11 +12,13 @@ import {
 
 /** Anything with a security group id: an `aws_security_group` of yours passed as `{ securityGroupId: sg.id }`. */
 export interface ISecurityGroupPeer {
+  /** The security group id (may be a token, e.g. `sg.id`). */
   readonly securityGroupId: string;
 }
 
 /** A construct with a security group managed by this library (the cdktf counterpart of `ec2.IConnectable`). */
 export interface IConnectable {
+  /** The construct's security group and the rules it allows. */
   readonly connections: Connections;
 }
 
@@ -53,8 +55,11 @@ function peerKey(scope: Construct, peer: ISecurityGroupPeer | IConnectable): str
  * (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/security_group, "NOTE on Egress rules").
  */
 export class CelerySecurityGroup extends Construct implements IConnectable, ISecurityGroupPeer {
+  /** The `aws_security_group` resource. */
   public readonly resource: SecurityGroup;
+  /** The group's id (a token until apply). */
   public readonly securityGroupId: string;
+  /** Adds ingress and egress rules to this group. */
   public readonly connections: Connections;
 
   constructor(scope: Construct, id: string, props: { vpcId: string; description: string; defaultPort?: number }) {
@@ -71,11 +76,13 @@ export class CelerySecurityGroup extends Construct implements IConnectable, ISec
  */
 export class Connections {
   constructor(
+    /** The group the rules are added to. */
     public readonly securityGroup: CelerySecurityGroup,
     /** The port clients connect to (a literal). */
     public readonly defaultPort?: number,
   ) {}
 
+  /** The id of `securityGroup`. */
   public get securityGroupId(): string {
     return this.securityGroup.securityGroupId;
   }

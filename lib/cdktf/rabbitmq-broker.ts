@@ -16,7 +16,10 @@ import { Fn, KmsKey, MqBroker, MqConfiguration, Token } from './provider';
 
 /** Props of the Terraform `RabbitMqBroker`; one subnet for a single instance, up to three (one per AZ) for a cluster. */
 export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementProps {
-  /** @default BrokerCredentials.generated() */
+  /**
+   * The admin user's password: generated at apply time into a new secret, or read from an existing one.
+   * @default BrokerCredentials.generated()
+   */
   readonly adminCredentials?: BrokerCredentials;
   /**
    * ARN of the key of the admin secret. (Amazon MQ for RabbitMQ encrypts its storage with an AWS-owned key; a
@@ -34,19 +37,25 @@ export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementPro
  * a CMK-encrypted secret. Amazon MQ for RabbitMQ accepts only TLS: AMQPS on 5671 and HTTPS management on 443/15671.
  */
 export class RabbitMqBroker extends Construct implements IConnectable {
+  /** Who may reach the broker (AMQPS on 5671 by default). */
   public readonly connections: Connections;
+  /** The settings it was made with, every default applied. */
   public readonly spec: RabbitMqBrokerSpec;
+  /** The broker's own group: ingress on 5671 from allowed peers only, no egress. */
   public readonly securityGroup: CelerySecurityGroup;
   /** JSON secret with `username` and `password` of the admin user. */
   public readonly adminSecret: SecretSource;
   /** The key created here, unless credentials or `encryptionKeyArn` were given. */
   public readonly encryptionKey?: KmsKey;
+  /** The broker id (`aws_mq_broker.id`). */
   public readonly brokerId: string;
+  /** The broker ARN. */
   public readonly brokerArn: string;
   /** DNS name of the AMQPS endpoint (the certificate is issued for it). */
   public readonly brokerHost: string;
   /** Always 5671: Amazon MQ for RabbitMQ has no plaintext AMQP listener. */
   public readonly amqpsPort: number = PORTS.AMQPS;
+  /** The `aws_mq_broker` resource. */
   public readonly resource: MqBroker;
   /** The broker configuration (rabbitmq.conf): the consumer timeout. */
   public readonly configuration: MqConfiguration;

@@ -15,7 +15,10 @@ import { CloudwatchLogGroup, ElasticacheParameterGroup, ElasticacheReplicationGr
 
 /** Props of the Terraform `RedisCache`; with Multi-AZ, `subnets` must span at least two Availability Zones. */
 export interface RedisCacheProps extends RedisCacheOptions, TerraformRedisOptions, PlacementProps {
-  /** @default RedisAuth.generatedToken() */
+  /**
+   * The AUTH token: generated at apply time into a new secret, or read from an existing one.
+   * @default RedisAuth.generatedToken()
+   */
   readonly authToken?: RedisAuth;
   /**
    * ARN of the key for at-rest encryption, the AUTH-token secret and the log groups. Create-only on ElastiCache.
@@ -37,25 +40,35 @@ export interface RedisCacheProps extends RedisCacheOptions, TerraformRedisOption
  * engine logs, snapshots.
  */
 export class RedisCache extends Construct implements IConnectable {
+  /** Who may reach the cache (TLS on its port by default). */
   public readonly connections: Connections;
+  /** The settings it was made with, every default applied. */
   public readonly spec: RedisCacheSpec;
   /** The Terraform-only settings (`auth_token_update_strategy`, generated token version). */
   public readonly terraformSpec: TerraformRedisSpec;
+  /** ARN of the key for at-rest encryption, the AUTH-token secret and the log groups: given or created here. */
   public readonly encryptionKeyArn: string;
   /** The key created here, unless `encryptionKeyArn` was given. */
   public readonly encryptionKey?: KmsKey;
   /** The secret holding the AUTH token; undefined only for an unsafe plaintext cache. */
   public readonly authTokenSecret?: SecretSource;
+  /** The JSON field of the token in `authTokenSecret`. */
   public readonly authTokenSecretField: string;
+  /** The cache's own group: ingress on its port from allowed peers only, no egress. */
   public readonly securityGroup: CelerySecurityGroup;
+  /** The replication group id (`aws_elasticache_replication_group.id`). */
   public readonly replicationGroupId: string;
   /** The primary endpoint: connect by this DNS name (the certificate is issued for it). */
   public readonly primaryEndpointAddress: string;
+  /** The reader endpoint's DNS name, which spreads connections over the replicas. */
   public readonly readerEndpointAddress: string;
   /** The TCP port (a literal number). */
   public readonly port: number;
+  /** The log group that receives the slow log (JSON), encrypted with the key and kept on destroy. */
   public readonly slowLogGroup: CloudwatchLogGroup;
+  /** The log group that receives the engine log (JSON), encrypted with the key and kept on destroy. */
   public readonly engineLogGroup: CloudwatchLogGroup;
+  /** The `aws_elasticache_replication_group` resource. */
   public readonly resource: ElasticacheReplicationGroup;
 
   constructor(scope: Construct, id: string, props: RedisCacheProps) {

@@ -19,6 +19,7 @@ export interface ValidationResult<T> {
 
 /** Thrown by the adapters (at synth time) when props are invalid. */
 export class ValidationError extends Error {
+  /** The validation errors that make the configuration invalid. */
   public readonly issues: ValidationIssue[];
 
   constructor(where: string, issues: ValidationIssue[]) {

@@ -1,8 +1,12 @@
 /** A neutral IAM statement; each adapter renders it in its own way. */
 export interface IamStatementModel {
+  /** The statement effect: always "Allow". */
   readonly effect: 'Allow';
+  /** The IAM actions the statement allows, e.g. "secretsmanager:GetSecretValue". */
   readonly actions: readonly string[];
+  /** The ARNs the actions apply to ("*" only where the actions have no resource-level permissions). */
   readonly resources: readonly string[];
+  /** IAM condition blocks by operator, then condition key, e.g. `{ StringEquals: { "kms:ViaService": ... } }`. */
   readonly conditions?: Record<string, Record<string, string | readonly string[]>>;
 }
 

@@ -5,11 +5,15 @@
 
 /** A length range, and the rule quoted in the error. */
 export interface LengthLimit {
+  /** The shortest allowed length, in characters. */
   readonly min: number;
+  /** The longest allowed length, in characters. */
   readonly max: number;
+  /** The service rule, with its documentation link, quoted in the error message. */
   readonly rule: string;
 }
 
+/** Service limits and library bounds that props are checked against at synth time. */
 export const LIMITS = {
   /** ElastiCache AUTH token: 16–128 printable characters; we generate alphanumerics only. */
   redisAuthToken: {

@@ -31,12 +31,17 @@ export interface BrokerClientCertificateOptions {
   readonly trustAnchorCaArn?: string;
 }
 
+/** The resolved client-certificate settings: every default applied, everything validated. */
 export interface RabbitMqMutualTlsSpec {
+  /** The CA that issues the client certificates ("" until the adapter fills in a CA created with the broker). */
   readonly caArn: string;
   /** The CA the broker trusts (the issuing CA, or its root). */
   readonly trustAnchorCaArn: string;
+  /** The algorithm the CA signs client certificates with (default "SHA256WITHRSA"). */
   readonly caSigningAlgorithm: string;
+  /** Days each client certificate is valid (default 60). */
   readonly validityDays: number;
+  /** Days between re-issues of each client certificate (default 30). */
   readonly renewDays: number;
 }
 
@@ -186,15 +191,23 @@ export interface SubordinateCaOptions {
   readonly usageMode?: string;
 }
 
+/** The resolved subordinate CA: every default applied, everything validated. */
 export interface SubordinateCaSpec {
+  /** The parent CA that signs the subordinate. */
   readonly parentCaArn: string;
+  /** PEM of the parent's certificate chain, as given. */
   readonly parentCertificateChain: string;
+  /** The parent's signing algorithm (default "SHA256WITHRSA"). */
   readonly parentSigningAlgorithm: string;
+  /** Common name of the subordinate CA (default "Celery client CA"). */
   readonly commonName: string;
+  /** Years the subordinate's own certificate is valid (default 5). */
   readonly validityYears: number;
+  /** "GENERAL_PURPOSE" or "SHORT_LIVED_CERTIFICATE" (default "GENERAL_PURPOSE"). */
   readonly usageMode: string;
   /** The subordinate's own key and signing algorithm (ECDSA P-256, as its client certificates). */
   readonly keyAlgorithm: 'EC_prime256v1';
+  /** The algorithm the subordinate signs client certificates with: always ECDSA with SHA-256. */
   readonly signingAlgorithm: 'SHA256WITHECDSA';
   /** The template the parent signs with: a CA that issues end-entity certificates only. */
   readonly templateArn: (partition: string) => string;

@@ -17,8 +17,11 @@ export enum CeleryRole {
 
 /** RabbitMQ permission regular expressions on one vhost. */
 export interface RabbitMqPermissions {
+  /** Resources the user may declare and delete (queues, exchanges), as a regular expression. */
   readonly configure: string;
+  /** Resources the user may write to (publish to an exchange, bind a queue), as a regular expression. */
   readonly write: string;
+  /** Resources the user may read from (consume from a queue, bind from an exchange), as a regular expression. */
   readonly read: string;
 }
 
@@ -28,9 +31,9 @@ export interface RabbitMqApplicationUsersOptions {
   readonly vhost?: string;
   /** One user for producers and workers instead of one per role. @default false */
   readonly sharedUser?: boolean;
-  /** @default "celery-producer" */
+  /** The producer user's name (without `sharedUser`). @default "celery-producer" */
   readonly producerUsername?: string;
-  /** @default "celery-worker" */
+  /** The worker user's name (without `sharedUser`). @default "celery-worker" */
   readonly workerUsername?: string;
   /** The shared user's name (with `sharedUser`). @default "celery-app" */
   readonly sharedUsername?: string;
@@ -61,20 +64,29 @@ export interface RabbitMqApplicationUsersOptions {
   readonly directExchangesToReplace?: readonly string[];
 }
 
+/** One resolved application user of the broker. */
 export interface RabbitMqApplicationUserSpec {
   /** The roles this user serves (both for a shared user). */
   readonly roles: readonly CeleryRole[];
+  /** The user name (default "celery-producer", "celery-worker" or, shared, "celery-app"). */
   readonly username: string;
+  /** The user's permissions on the vhost (default configure, write and read ".*"). */
   readonly permissions: RabbitMqPermissions;
+  /** Shape of the user's generated secret, `{"username", "password"}`. */
   readonly secret: GeneratedSecretShape;
 }
 
+/** The resolved application users: every default applied, everything validated. */
 export interface RabbitMqApplicationUsersSpec {
+  /** The vhost the users get permissions on (default "celery"). */
   readonly vhost: string;
+  /** The users: one per role, or one shared user. */
   readonly users: readonly RabbitMqApplicationUserSpec[];
+  /** Days between password rotations (default 30). */
   readonly rotationDays: number;
   /** With quorum queues: where poison tasks go. */
   readonly deadLetter?: DeadLetterModel;
+  /** Exchanges deleted when they exist as `direct` (default ["celery"] with quorum queues, else none). */
   readonly directExchangesToReplace: readonly string[];
 }
 

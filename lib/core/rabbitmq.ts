@@ -21,7 +21,9 @@ function listOf(items: string[]): string {
   return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
+/** The start of the broker's weekly maintenance window (Amazon MQ `MaintenanceWindowStartTime`). */
 export interface MaintenanceWindowStart {
+  /** The day the window starts on. */
   readonly dayOfWeek: DayOfWeek;
   /** `hh:mm`, 24-hour. */
   readonly timeOfDay: string;
@@ -39,17 +41,20 @@ export interface RabbitMqBrokerOptions {
    * @default "4.2"
    */
   readonly engineVersion?: string;
-  /** @default "mq.m7g.large" */
+  /** Amazon MQ instance type, `mq.<family>.<size>`, of a family the engine version runs on. @default "mq.m7g.large" */
   readonly hostInstanceType?: string;
-  /** @default BrokerDeploymentMode.CLUSTER_MULTI_AZ */
+  /** A three-node cluster across Availability Zones, or one instance. @default BrokerDeploymentMode.CLUSTER_MULTI_AZ */
   readonly deploymentMode?: BrokerDeploymentMode;
   /** Amazon MQ public endpoints. Always refused: the broker is reachable only inside the VPC. @default false */
   readonly publiclyAccessible?: boolean;
   /** Admin user name. @default "celeryadmin" */
   readonly adminUsername?: string;
-  /** @default true (Amazon MQ requires it for RabbitMQ 3.13 and later) */
+  /**
+   * Automatic minor-version upgrades in the maintenance window; false is refused.
+   * @default true (Amazon MQ requires it for RabbitMQ 3.13 and later)
+   */
   readonly autoMinorVersionUpgrade?: boolean;
-  /** @default Sunday 03:00 UTC */
+  /** The start of the weekly maintenance window. @default Sunday 03:00 UTC */
   readonly maintenanceWindow?: MaintenanceWindowStart;
   /**
    * RabbitMQ's `consumer_timeout`, in the broker configuration: a delivery not acknowledged within it closes the
@@ -62,16 +67,27 @@ export interface RabbitMqBrokerOptions {
   readonly consumerTimeoutSeconds?: number;
 }
 
+/** The resolved broker: every default applied, everything validated. */
 export interface RabbitMqBrokerSpec {
+  /** Physical broker name, or undefined when the deployment tool generates it. */
   readonly brokerName?: string;
+  /** The Amazon MQ engine type: always "RABBITMQ". */
   readonly engineType: 'RABBITMQ';
+  /** The RabbitMQ version, major.minor (default "4.2"). */
   readonly engineVersion: string;
+  /** The Amazon MQ instance type (default "mq.m7g.large"). */
   readonly hostInstanceType: string;
+  /** The deployment mode (default CLUSTER_MULTI_AZ). */
   readonly deploymentMode: BrokerDeploymentMode;
+  /** Always false: the broker has no public endpoint. */
   readonly publiclyAccessible: false;
+  /** Always true: Amazon MQ requires automatic minor-version upgrades for RabbitMQ 3.13 and later. */
   readonly autoMinorVersionUpgrade: true;
+  /** Always true: the broker's general logs are published to CloudWatch Logs. */
   readonly generalLogs: true;
+  /** The admin user name (default "celeryadmin"). */
   readonly adminUsername: string;
+  /** The maintenance window start with every field filled in (default Sunday 03:00 UTC). */
   readonly maintenanceWindow: Required<MaintenanceWindowStart>;
   /** RabbitMQ 4 declares quorum queues by default: Celery must use `task_default_queue_type = 'quorum'`. */
   readonly quorumQueues: boolean;

@@ -15,13 +15,16 @@ import { WIRE } from './wire';
 export interface RedisRbacOptions {
   /** One user for producers and workers. @default false */
   readonly sharedUser?: boolean;
-  /** @default "celery-producer" */
+  /** User name of the producers (when `sharedUser` is not set). @default "celery-producer" */
   readonly producerUsername?: string;
-  /** @default "celery-worker" */
+  /** User name of the workers (when `sharedUser` is not set). @default "celery-worker" */
   readonly workerUsername?: string;
-  /** @default "celery-app" */
+  /** User name of the one user when `sharedUser` is set. @default "celery-app" */
   readonly sharedUsername?: string;
-  /** @default "on ~* &* +@all -@dangerous" */
+  /**
+   * Access string of the Celery users; it must switch the user "on" and hold no password rules.
+   * @default "on ~* &* +@all -@dangerous"
+   */
   readonly accessString?: string;
   /** 16 to 128. @default 64 */
   readonly passwordLength?: number;
@@ -29,22 +32,31 @@ export interface RedisRbacOptions {
   readonly rotationDays?: number;
 }
 
+/** One resolved ElastiCache RBAC user. */
 export interface RedisRbacUserSpec {
+  /** The Celery roles that connect as this user: producer, worker, or both for a shared user. */
   readonly roles: readonly CeleryRole[];
   /** `UserName`: what clients log in with. */
   readonly username: string;
   /** `UserId`: unique in the account and region. */
   readonly userId: string;
+  /** The user's access string (default "on ~* &* +@all -@dangerous"). */
   readonly accessString: string;
   /** `{"username", "user_id", "password"}`. */
   readonly secret: GeneratedSecretShape;
 }
 
+/** The resolved RBAC users and user group: every default applied, everything validated. */
 export interface RedisRbacSpec {
+  /** The Celery users: one per role, or one shared user. */
   readonly users: readonly RedisRbacUserSpec[];
+  /** The group's mandatory "default" user, switched off ("off -@all"). */
   readonly defaultUser: { readonly userId: string; readonly userName: 'default'; readonly accessString: string };
+  /** The user group id, derived from the construct path. */
   readonly userGroupId: string;
+  /** The engine of the user and user-group resources: always "redis", which Valkey and Redis OSS groups accept. */
   readonly engine: string;
+  /** Days between password rotations (default 30). */
   readonly rotationDays: number;
 }
 

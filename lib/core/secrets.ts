@@ -12,7 +12,9 @@ export interface GeneratedSecretShape {
   readonly length: number;
   /** Characters are `[A-Za-z0-9]` only. */
   readonly excludePunctuation: true;
+  /** The password contains no space character. */
   readonly includeSpace: false;
+  /** The password contains at least one character of each included type (upper case, lower case, digit). */
   readonly requireEachIncludedType: true;
   /** The JSON field the password is generated into. */
   readonly generateStringKey: string;

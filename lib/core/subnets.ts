@@ -2,7 +2,9 @@ import { IssueCollector, ResolveContext, ValidationIssue, show } from './errors'
 
 /** A subnet as the core sees it; `availabilityZone` may be a token in environment-agnostic stacks. */
 export interface SubnetFact {
+  /** The subnet id; may be a token for a subnet created in the same stack. */
   readonly subnetId: string;
+  /** The subnet's Availability Zone; may be a token in environment-agnostic stacks. */
   readonly availabilityZone: string;
   /** "Public", "Private" or "Isolated" when the adapter knows it. */
   readonly type?: string;

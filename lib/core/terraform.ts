@@ -26,7 +26,9 @@ export interface TerraformRedisOptions {
 
 /** The resolved Terraform-only settings of a replication group; undefined fields are not rendered. */
 export interface TerraformRedisSpec {
+  /** `auth_token_update_strategy` (default ROTATE), or undefined when the cache has no AUTH token. */
   readonly authTokenUpdateStrategy?: AuthTokenUpdateStrategy;
+  /** `secret_string_wo_version` of the generated AUTH token (default 1), or undefined when no token is generated. */
   readonly authTokenVersion?: number;
 }
 

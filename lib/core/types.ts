@@ -32,20 +32,31 @@ export enum BrokerDeploymentMode {
 
 /** Days of the week as Amazon MQ spells them in `MaintenanceWindowStartTime`. */
 export enum DayOfWeek {
+  /** Monday. */
   MONDAY = 'MONDAY',
+  /** Tuesday. */
   TUESDAY = 'TUESDAY',
+  /** Wednesday. */
   WEDNESDAY = 'WEDNESDAY',
+  /** Thursday. */
   THURSDAY = 'THURSDAY',
+  /** Friday. */
   FRIDAY = 'FRIDAY',
+  /** Saturday. */
   SATURDAY = 'SATURDAY',
+  /** Sunday. */
   SUNDAY = 'SUNDAY',
 }
 
 /** The four network roles of a Celery deployment. */
 export enum NetworkRole {
+  /** The clients that publish tasks (the producers security group). */
   PRODUCERS = 'producers',
+  /** The Celery workers that consume tasks and store results (the workers security group). */
   WORKERS = 'workers',
+  /** The message broker (Amazon MQ for RabbitMQ or an ElastiCache replication group). */
   BROKER = 'broker',
+  /** The result backend (an ElastiCache replication group). */
   RESULT_BACKEND = 'resultBackend',
 }
 

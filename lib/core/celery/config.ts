@@ -5,7 +5,9 @@ import { CeleryManifest, FoundManifest, findManifests, renderManifest } from './
 import { CeleryConfigInput, CeleryConfigModel, resolveCeleryConfig } from './model';
 import { renderPython } from './python';
 
+/** How the Celery configuration is rendered: Python module, Django settings block, dotenv lines or JSON manifest. */
 export type CeleryConfigFormat = 'python' | 'django' | 'env' | 'json';
+/** Every `CeleryConfigFormat`: what `celery-tls render --format` accepts. */
 export const CELERY_CONFIG_FORMATS: readonly CeleryConfigFormat[] = ['python', 'django', 'env', 'json'];
 
 /**
@@ -28,7 +30,9 @@ export class CeleryConfig {
     return new CeleryConfig(chosen[0].manifest);
   }
 
+  /** The validated configuration, with every option's default applied. */
   public readonly model: CeleryConfigModel;
+  /** Warnings found while validating the input (errors throw a `ValidationError` instead). */
   public readonly warnings: ValidationIssue[];
   private readonly ctx: ResolveContext;
 
@@ -60,10 +64,12 @@ export class CeleryConfig {
     return renderDotenv(this.model, this.ctx);
   }
 
+  /** The JSON manifest of this configuration (no secret values). */
   public toManifest(): CeleryManifest {
     return renderManifest(this.model);
   }
 
+  /** The configuration as text in the given format; `source` is named in the python and django headers. */
   public render(format: CeleryConfigFormat, source?: string): string {
     switch (format) {
       case 'python':

@@ -8,6 +8,7 @@ export const MANIFEST_SCHEMA = 'celery-tls-constructs/manifest@1';
  * an SSM parameter and a stack output; `celery-tls render` turns it into settings.
  */
 export interface CeleryManifest extends CeleryConfigInput {
+  /** The manifest schema and version: always "celery-tls-constructs/manifest@1". */
   readonly schema: typeof MANIFEST_SCHEMA;
 }
 

@@ -12,6 +12,7 @@ export interface CeleryEndpoint {
   readonly scheme: TlsScheme;
   /** DNS name the server certificate is issued for (never an IP address or CNAME). */
   readonly host: string;
+  /** The TCP port: a number, or a string such as a deploy-time token. */
   readonly port: number | string;
   /** amqps only. @default "/" */
   readonly vhost?: string;
@@ -21,7 +22,7 @@ export interface CeleryEndpoint {
   readonly username?: string;
   /** Secret holding the password as JSON; read at start-up when no password variable is set. */
   readonly secretArn?: string;
-  /** @default "password" */
+  /** JSON field of the secret that holds the password. @default "password" */
   readonly secretField?: string;
   /**
    * JSON field of the secret that holds the user name, which then wins over `username` (rotation by alternating
@@ -31,11 +32,13 @@ export interface CeleryEndpoint {
   readonly secretUsernameField?: string;
   /** "rabbitmq", "valkey" or "redis". */
   readonly engine: string;
+  /** Engine version, major.minor; for an amqps broker it sets the quorum-queue and transient-queue defaults. */
   readonly engineVersion?: string;
   /** CA bundle path. @default - the system trust store (ElastiCache and Amazon MQ use public CAs) */
   readonly caCerts?: string;
   /** Client certificate and key (PEM, unencrypted: py-amqp cannot load encrypted keys) for mutual TLS. */
   readonly certFile?: string;
+  /** Path of the client's private key (PEM, unencrypted) for mutual TLS; given together with `certFile`. */
   readonly keyFile?: string;
   /**
    * amqps only: secret `{"certificate", "certificate_chain", "private_key"}` (PEM) with this client's certificate;
@@ -54,12 +57,13 @@ export interface CeleryEndpoint {
   readonly serverName?: string;
 }
 
+/** Celery settings the library renders; every one has a default. */
 export interface CeleryOptions {
   /** Redis broker only. @default 3600 */
   readonly visibilityTimeoutSeconds?: number;
-  /** @default 25 */
+  /** Seconds between Redis connection health checks (Redis broker and result backend), 1 to 3600. @default 25 */
   readonly healthCheckIntervalSeconds?: number;
-  /** @default 20 */
+  /** `result_backend_max_retries`: retries of a failed result-backend operation, 1 to 1000. @default 20 */
   readonly resultBackendMaxRetries?: number;
   /**
    * `worker_prefetch_multiplier`. Raise it for many short tasks on a Redis broker (see the README's traps).
@@ -93,15 +97,23 @@ export interface CeleryOptions {
   readonly startupCheckSeconds?: number;
 }
 
+/** What a Celery configuration is made from: the endpoints and the options. */
 export interface CeleryConfigInput {
+  /** The broker endpoint (amqps or rediss). */
   readonly broker: CeleryEndpoint;
+  /** The result backend endpoint (rediss); none when results are not stored. */
   readonly resultBackend?: CeleryEndpoint;
+  /** Celery options; each one left out takes its default. */
   readonly options?: CeleryOptions;
 }
 
+/** A validated Celery configuration with every option's default applied. */
 export interface CeleryConfigModel {
+  /** The broker endpoint, as given. */
   readonly broker: CeleryEndpoint;
+  /** The result backend endpoint, as given; undefined when there is none. */
   readonly resultBackend?: CeleryEndpoint;
+  /** Every option, resolved: the given value or its default. */
   readonly options: Required<CeleryOptions>;
 }
 
