@@ -1,13 +1,13 @@
 import { Annotations, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardResult } from '../core/guard';
-import { describeByStack, GuardAspectRoots, guardFact as fact, securityGroupKeys, StackRendering } from '../core/guard-describe';
+import { describeByStack, GuardAspectRoots, guardFact as fact, JsonValue, securityGroupKeys, StackRendering } from '../core/guard-describe';
 
 /** A CloudFormation resource as it appears in a template. */
 export interface CfnResourceJson {
   readonly Type: string;
-  readonly Properties?: Record<string, any>;
-  readonly Metadata?: Record<string, any>;
+  readonly Properties?: Record<string, JsonValue>;
+  readonly Metadata?: Record<string, JsonValue>;
 }
 
 /** After `stack.resolve`, a deploy-time value is an intrinsic (`{ Ref }`, `{ "Fn::GetAtt" }`, ...), never a token. */
@@ -28,7 +28,7 @@ export const CFN_GUARDED_TYPES = [
 function groupKey(prefix: string, value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
-    const v = value as Record<string, any>;
+    const v = value as Record<string, JsonValue>;
     if (typeof v.Ref === 'string') return prefix + v.Ref;
     if (Array.isArray(v['Fn::GetAtt'])) return prefix + v['Fn::GetAtt'][0];
   }
@@ -52,7 +52,7 @@ export function describeCloudFormation(
     secrets: [],
   };
   const groups = (v: unknown) => securityGroupKeys(v, (g) => groupKey(keyPrefix, g));
-  const rule = (path: string, group: string | undefined, p: Record<string, any>, prefix = ''): GuardedIngressRule => ({
+  const rule = (path: string, group: string | undefined, p: Record<string, JsonValue>, prefix = ''): GuardedIngressRule => ({
     path,
     group,
     protocol: fact(p, 'IpProtocol', prefix),
@@ -81,7 +81,7 @@ export function describeCloudFormation(
         scope.brokers.push({ path, publiclyAccessible: fact(p, 'PubliclyAccessible'), securityGroups: groups(p.SecurityGroups) });
         break;
       case 'AWS::EC2::SecurityGroup':
-        (Array.isArray(p.SecurityGroupIngress) ? p.SecurityGroupIngress : []).forEach((inline: Record<string, any>, i: number) => {
+        (Array.isArray(p.SecurityGroupIngress) ? p.SecurityGroupIngress : []).forEach((inline: Record<string, JsonValue>, i: number) => {
           scope.ingressRules.push(rule(path, keyPrefix + id, inline ?? {}, `SecurityGroupIngress[${i}].`));
         });
         break;

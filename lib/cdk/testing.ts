@@ -1,4 +1,5 @@
 import { assertEncryptionFindings, CeleryEncryptionGuardOptions, EncryptionFindings, encryptionFindings, encryptionMatchers, maskAssetHashText } from '../core/guard';
+import type { JsonValue } from '../core/guard-describe';
 import { CFN_GUARD_CONTEXT, CfnResourceJson, describeCloudFormation } from './guard';
 
 /**
@@ -10,11 +11,11 @@ export { ASSET_HASH_MASK } from '../core/guard';
 export type { CeleryTlsMatchers } from '../core/guard';
 
 /** A synthesized template: `Template.fromStack(stack)` (aws-cdk-lib/assertions) or its JSON. */
-export type TemplateInput = { toJSON(): Record<string, any> } | { Resources?: Record<string, any> };
+export type TemplateInput = { toJSON(): Record<string, JsonValue> } | { Resources?: Record<string, JsonValue> };
 
 /** The JSON of a template: `toJSON()` of an assertions `Template`, else the value as it is. */
 function templateJson(template: unknown): { Resources?: Record<string, CfnResourceJson> } {
-  return typeof (template as { toJSON?: unknown } | undefined)?.toJSON === 'function' ? (template as { toJSON(): any }).toJSON() : (template as any);
+  return typeof (template as { toJSON?: unknown } | undefined)?.toJSON === 'function' ? (template as { toJSON(): JsonValue }).toJSON() : (template as JsonValue);
 }
 
 /** The guard's findings on a synthesized template (violations and the `preferred` migration warnings). */

@@ -1,11 +1,11 @@
 import { IConstruct } from 'constructs';
 import { CeleryEncryptionGuardError, CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact, GuardResult } from '../core/guard';
-import { describeByStack, GuardAspectRoots, guardFact as fact, securityGroupKeys, StackRendering } from '../core/guard-describe';
+import { describeByStack, GuardAspectRoots, guardFact as fact, JsonValue, securityGroupKeys, StackRendering } from '../core/guard-describe';
 import { Annotations, DefaultTokenResolver, IAspect, StringConcat, TerraformResource, TerraformStack, Tokenization } from './provider';
 
 /** A synthesized Terraform JSON document (`cdk.tf.json`, or `Testing.synth(stack)` parsed). */
 export interface TerraformJson {
-  readonly resource?: Record<string, Record<string, Record<string, any>>>;
+  readonly resource?: Record<string, Record<string, Record<string, JsonValue>>>;
 }
 
 /** In Terraform JSON a deploy-time value is a string holding an expression (`${...}`). */
@@ -31,7 +31,7 @@ function groupKey(prefix: string, value: unknown): string | undefined {
 }
 
 /** The CIDR facts of a legacy-style rule (`cidr_blocks`, `ipv6_cidr_blocks` lists). */
-function cidrList(block: Record<string, any>, prefix: string): GuardFact[] {
+function cidrList(block: Record<string, JsonValue>, prefix: string): GuardFact[] {
   return ['cidr_blocks', 'ipv6_cidr_blocks'].flatMap((k) =>
     (Array.isArray(block[k]) ? block[k] : block[k] === undefined ? [] : [block[k]]).map((value: unknown, i: number) => ({ property: `${prefix}${k}[${i}]`, value })),
   );
@@ -45,7 +45,7 @@ function cidrList(block: Record<string, any>, prefix: string): GuardFact[] {
 export function describeTerraform(
   json: TerraformJson,
   keyPrefix = '',
-  pathOf: (address: string, block: Record<string, any>) => string = (address, block) => block['//']?.metadata?.path ?? address,
+  pathOf: (address: string, block: Record<string, JsonValue>) => string = (address, block) => block['//']?.metadata?.path ?? address,
 ): GuardedScope {
   const caches: GuardedCache[] = [];
   const brokers: GuardedBroker[] = [];
@@ -72,7 +72,7 @@ export function describeTerraform(
     brokers.push({ path, publiclyAccessible: fact(p, 'publicly_accessible'), securityGroups: groups(p.security_groups) });
   }
   for (const { block: p, path, key } of each('aws_security_group')) {
-    (Array.isArray(p.ingress) ? p.ingress : []).forEach((inline: Record<string, any>, i: number) => {
+    (Array.isArray(p.ingress) ? p.ingress : []).forEach((inline: Record<string, JsonValue>, i: number) => {
       const prefix = `ingress[${i}].`;
       ingressRules.push({ path, group: key, protocol: fact(inline, 'protocol', prefix), fromPort: fact(inline, 'from_port', prefix), toPort: fact(inline, 'to_port', prefix), cidrs: cidrList(inline, prefix) });
     });

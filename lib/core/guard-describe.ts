@@ -7,6 +7,13 @@ import { GuardedScope, GuardFact, mergeGuardedScopes } from './guard';
  * cdktf or constructs.
  */
 
+/**
+ * A value of a parsed CloudFormation template or Terraform JSON document: any shape the user's resources have. The
+ * guard reads it defensively (every fact is checked for its type), so the one `any` of the library is here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON of any resource type
+export type JsonValue = any;
+
 /** A construct as the guard sees it: its path and its scopes (constructs' `IConstruct` fits). */
 export interface GuardNode {
   /** The construct's node. */

@@ -62,6 +62,7 @@ describe('BrokerClientCertificates.fromPrivateCa()', () => {
     const fn = R[b.id(users.certificateFunction)].Properties;
     expect(fn.Environment.Variables).toEqual({ CA_ARN: CA, SIGNING_ALGORITHM: 'SHA256WITHRSA', VALIDITY_DAYS: '60', WAIT_SECONDS: '60' });
     expect(fn.Runtime).toBe('nodejs24.x');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built bundle, loaded as Lambda loads it
     const bundle = require(join(__dirname, '..', '..', 'assets', 'handlers', 'client-certificates', 'index.js'));
     expect(typeof bundle.onRotate).toBe('function');
   });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { CeleryRole, RabbitMqApplicationUsers, RabbitMqBroker } from '../../lib/cdk';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { BrokerCredentials, CeleryRole, RabbitMqApplicationUsers, RabbitMqBroker } from '../../lib/cdk';
 import { stackWithVpc, templateOf } from './helpers';
 
 /**
@@ -143,6 +144,7 @@ describe('RabbitMqApplicationUsers', () => {
   test('the bundled handler exports both entry points', () => {
     const code = R[t.id(t.users.function)].Properties.Code;
     expect(code.S3Key).toMatch(/\.zip$/);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built bundle, loaded as Lambda loads it
     const bundle = require(join(__dirname, '..', '..', 'assets', 'handlers', 'rabbitmq-users', 'index.js'));
     expect(typeof bundle.onEvent).toBe('function');
     expect(typeof bundle.onRotate).toBe('function');
@@ -192,8 +194,7 @@ describe('RabbitMqApplicationUsers options', () => {
 
   test('a broker with an imported admin secret: its secret is not rotated here (not ours), the users still are', () => {
     const { stack, vpc } = stackWithVpc();
-    const { BrokerCredentials } = require('../../lib/cdk');
-    const secret = require('aws-cdk-lib/aws-secretsmanager').Secret.fromSecretCompleteArn(stack, 'Existing', 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:admin-AbCdEf');
+    const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Existing', 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:admin-AbCdEf');
     const broker = new RabbitMqBroker(stack, 'Broker', { vpc, adminCredentials: BrokerCredentials.fromSecret(secret) });
     new RabbitMqApplicationUsers(stack, 'Users', { broker });
     const { json } = templateOf(stack);

@@ -76,6 +76,7 @@ describe('RedisAuth.rbacUsers()', () => {
       if (JSON.stringify(s.Resource).includes('"*"')) expect(s.Action).toBe('secretsmanager:GetRandomPassword');
     }
     expect(t.of('AWS::IAM::Policy')).toEqual([]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built bundle, loaded as Lambda loads it
     const bundle = require(join(__dirname, '..', '..', 'assets', 'handlers', 'elasticache-users', 'index.js'));
     expect(typeof bundle.onRotate).toBe('function');
   });

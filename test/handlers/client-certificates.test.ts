@@ -1,4 +1,4 @@
-import { X509Certificate as NodeX509 } from 'node:crypto';
+import { X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
 import { createCertificateAuthority, signCertificateRequest, type IssuedCertificate } from '../../lib/dev/pki';
 import { CA_ARN, FakePrivateCa } from './fake-private-ca';
 import { createCertificateRotationHandler, checkIssued, newKeyAndCsr, type RotationEvent } from '../../lib/handlers/client-certificates';
@@ -39,7 +39,7 @@ test('the first rotation issues a client certificate for the common name, chaine
   const cert = new NodeX509(s.certificate);
   expect(cert.subject).toBe('CN=celery-worker');
   expect(cert.verify(new NodeX509(ca.certPem).publicKey)).toBe(true);
-  expect(cert.checkPrivateKey(require('node:crypto').createPrivateKey(s.private_key))).toBe(true);
+  expect(cert.checkPrivateKey(createPrivateKey(s.private_key))).toBe(true);
   expect(s.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
   expect(s.certificate_chain).toBe(ca.certPem.trim() + '\n');
   expect(new Date(s.not_after).getTime() - Date.now()).toBeGreaterThan(59 * 24 * 3600 * 1000);

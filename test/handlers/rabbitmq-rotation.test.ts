@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createHandler, type RabbitMqUsersProperties } from '../../lib/handlers/rabbitmq-users';
 import { createRotationHandler, passwordMatches, type RotationEvent } from '../../lib/handlers/rabbitmq-users/rotation';
 import { createCertificateAuthority, issueCertificate, type IssuedCertificate } from '../../lib/dev/pki';
@@ -182,7 +183,6 @@ describe('admin rotation (in place)', () => {
 });
 
 test('passwordMatches checks RabbitMQ salted hashes (sha256 and sha512) and refuses others', () => {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const salt = Buffer.from([1, 2, 3, 4]);
   const hash = (alg: string, p: string) => Buffer.concat([salt, createHash(alg).update(Buffer.concat([salt, Buffer.from(p)])).digest()]).toString('base64');
   expect(passwordMatches({ password_hash: hash('sha256', 'right'), hashing_algorithm: 'rabbit_password_hashing_sha256' }, 'right')).toBe(true);

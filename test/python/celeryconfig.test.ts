@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { CeleryConfig, CeleryConfigInput, ResolveContext } from '../../lib/core';
 import { inspect, tempFile } from './harness';
 
@@ -247,7 +247,7 @@ describe('client certificate from a secret (mutual TLS with EXTERNAL login)', ()
     expect(c.broker_use_ssl).toMatchObject({ cert_reqs: 'CERT_REQUIRED', server_hostname: amqps.host });
     expect(c.broker_files.certfile).toMatchObject({ mode: '0o600', dir_mode: '0o700', content: `${CERT}\n${CHAIN}` });
     expect(c.broker_files.keyfile).toMatchObject({ mode: '0o600', content: KEY });
-    expect(require('node:fs').existsSync(c.broker_files.keyfile.path)).toBe(false);
+    expect(existsSync(c.broker_files.keyfile.path)).toBe(false);
     // EXTERNAL: no password in the URL, the user name only
     expect(c.broker_parts.password).toBeNull();
   });
