@@ -4,12 +4,31 @@
  * Framework-free: imports nothing from aws-cdk-lib, cdktf or constructs. The adapters are `celery-tls-constructs/cdk`
  * and `celery-tls-constructs/cdktf`; their test helpers `.../cdk/testing` and `.../cdktf/testing`.
  */
-export type { BrokerClientCertificatesChoice, BrokerCredentialsChoice, CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, RedisAuthChoice } from './core/choices';
+export type {
+  BrokerClientCertificatesChoice,
+  BrokerCredentialsChoice,
+  CeleryBrokerChoice,
+  CeleryBrokerFactory,
+  CeleryResultBackendChoice,
+  CeleryResultBackendFactory,
+  RedisAuthChoice,
+} from './core/choices';
 export { CELERY_CONFIG_FORMATS, CeleryConfig } from './core/celery/config';
 export type { CeleryConfigFormat } from './core/celery/config';
 export type { CeleryManifest } from './core/celery/manifest';
-export type { CeleryConfigInput, CeleryConfigModel, CeleryEndpoint, CeleryOptions, TlsScheme } from './core/celery/model';
-export type { ICeleryTransportContract, IRabbitMqBrokerContract, IRedisCacheContract, TargetTypes } from './core/contracts';
+export type {
+  CeleryConfigInput,
+  CeleryConfigModel,
+  CeleryEndpoint,
+  CeleryOptions,
+  TlsScheme,
+} from './core/celery/model';
+export type {
+  ICeleryTransportContract,
+  IRabbitMqBrokerContract,
+  IRedisCacheContract,
+  TargetTypes,
+} from './core/contracts';
 export { DEFAULTS } from './core/defaults';
 export { LIMITS } from './core/limits';
 export { WIRE } from './core/wire';
@@ -21,14 +40,31 @@ export type { IamStatementModel } from './core/iam';
 export type { LengthLimit } from './core/limits';
 export { PORTS } from './core/ports';
 export type { MaintenanceWindowStart, RabbitMqBrokerOptions, RabbitMqBrokerSpec } from './core/rabbitmq';
-export type { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec, SubordinateCaOptions, SubordinateCaSpec } from './core/rabbitmq-mtls';
+export type {
+  BrokerClientCertificateOptions,
+  RabbitMqMutualTlsSpec,
+  SubordinateCaOptions,
+  SubordinateCaSpec,
+} from './core/rabbitmq-mtls';
 export { CeleryRole } from './core/rabbitmq-users';
-export type { RabbitMqApplicationUserSpec, RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec, RabbitMqPermissions } from './core/rabbitmq-users';
+export type {
+  RabbitMqApplicationUserSpec,
+  RabbitMqApplicationUsersOptions,
+  RabbitMqApplicationUsersSpec,
+  RabbitMqPermissions,
+} from './core/rabbitmq-users';
 export type { RedisCacheOptions, RedisCacheSpec } from './core/redis';
 export type { RedisRbacOptions, RedisRbacSpec, RedisRbacUserSpec } from './core/redis-rbac';
 export type { GeneratedSecretShape } from './core/secrets';
 export type { SubnetFact } from './core/subnets';
 export type { TerraformRedisOptions, TerraformRedisSpec } from './core/terraform';
 export type { CeleryTransportChoices } from './core/transport';
-export { AuthTokenUpdateStrategy, BrokerDeploymentMode, CacheEngine, DayOfWeek, NetworkRole, TransitEncryptionMode } from './core/types';
+export {
+  AuthTokenUpdateStrategy,
+  BrokerDeploymentMode,
+  CacheEngine,
+  DayOfWeek,
+  NetworkRole,
+  TransitEncryptionMode,
+} from './core/types';
 export { VERSION } from './core/version';

@@ -14,6 +14,12 @@ module.exports = {
     return { code, map };
   },
   getCacheKey(source, filename) {
-    return createHash('sha256').update(esbuild.version).update('\0').update(filename).update('\0').update(source).digest('hex');
+    return createHash('sha256')
+      .update(esbuild.version)
+      .update('\0')
+      .update(filename)
+      .update('\0')
+      .update(source)
+      .digest('hex');
   },
 };

@@ -14,5 +14,7 @@ export function handlerAssetDir(name: string): string {
     if (existsSync(join(dir, 'package.json'))) break;
     dir = dirname(dir);
   }
-  throw new Error(`celery-tls-constructs: the bundled handler "${name}" is missing (assets/handlers/${name}/index.js). In a checkout of the library run "npm run build"; an installed package ships it.`);
+  throw new Error(
+    `celery-tls-constructs: the bundled handler "${name}" is missing (assets/handlers/${name}/index.js). In a checkout of the library run "npm run build"; an installed package ships it.`,
+  );
 }

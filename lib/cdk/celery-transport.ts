@@ -5,13 +5,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, RedisAuthChoice, heldChoice } from '../core/choices';
+import { CeleryBrokerFactory, CeleryResultBackendFactory, heldChoice } from '../core/choices';
+import type { CeleryBrokerChoice, CeleryResultBackendChoice, RedisAuthChoice } from '../core/choices';
 import { CeleryConfig } from '../core/celery/config';
 import { ICeleryTransportContract } from '../core/contracts';
 import { ruleDescription } from '../core/network';
 import { perRole } from '../core/plan';
 import { CeleryRole } from '../core/rabbitmq-users';
-import { AssembledTransport, CeleryTransportChoices, assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
+import { assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
+import type { AssembledTransport, CeleryTransportChoices } from '../core/transport';
 import { NetworkRole } from '../core/types';
 import { CDK_CONTEXT, PlacementProps, defaultSubnets, subnetFacts, warn } from './common';
 import { BrokerCredentials, RedisAuth } from './credentials';
@@ -40,10 +42,17 @@ export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedis
 export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions>;
 
 /** Props of `CeleryTransport`. */
-export interface CeleryTransportProps extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend> {}
+export interface CeleryTransportProps
+  extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend> {}
 
 /** The children a transport made, by kind. */
-type Made = { rabbitMqBroker?: RabbitMqBroker; rabbitMqUsers?: RabbitMqApplicationUsers; brokerCache?: RedisCache; resultBackendCache?: RedisCache; manifestParameter?: ssm.StringParameter };
+type Made = {
+  rabbitMqBroker?: RabbitMqBroker;
+  rabbitMqUsers?: RabbitMqApplicationUsers;
+  brokerCache?: RedisCache;
+  resultBackendCache?: RedisCache;
+  manifestParameter?: ssm.StringParameter;
+};
 
 /**
  * A Celery broker and result backend, TLS only, with segmented security groups for producers and workers, the
@@ -100,8 +109,15 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
     super(scope, id);
     const placement = { vpc: props.vpc, vpcSubnets: props.vpcSubnets };
     const made: Made = {};
-    const auth = (o: TransportRedisOptions) => heldChoice<RedisAuthChoice<unknown>>(o.authToken ?? RedisAuth.generatedToken());
-    const assembled = assembleTransport<TransportRabbitMqOptions, TransportRedisOptions, ec2.IConnectable, secretsmanager.ISecret, ec2.SecurityGroup>(
+    const auth = (o: TransportRedisOptions) =>
+      heldChoice<RedisAuthChoice<unknown>>(o.authToken ?? RedisAuth.generatedToken());
+    const assembled = assembleTransport<
+      TransportRabbitMqOptions,
+      TransportRedisOptions,
+      ec2.IConnectable,
+      secretsmanager.ISecret,
+      ec2.SecurityGroup
+    >(
       {
         ctx: CDK_CONTEXT,
         path: this.node.path,
@@ -116,19 +132,35 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
           const b = new RabbitMqBroker(this, 'Broker', { ...options, ...placement });
           const users = new RabbitMqApplicationUsers(this, 'BrokerUsers', { ...applicationUsers, broker: b });
           Object.assign(made, { rabbitMqBroker: b, rabbitMqUsers: users });
-          return { connectable: b, port: b.amqpsPort, roles: perRole((r) => users.celeryEndpoint(r)), secrets: perRole((r) => users.clientSecretFor(r)) };
+          return {
+            connectable: b,
+            port: b.amqpsPort,
+            roles: perRole((r) => users.celeryEndpoint(r)),
+            secrets: perRole((r) => users.clientSecretFor(r)),
+          };
         },
         cache: (cacheId, options) => {
           const cache = new RedisCache(this, cacheId, { ...options, ...placement });
           made[cacheId === 'Broker' ? 'brokerCache' : 'resultBackendCache'] = cache;
-          return (db) => ({ connectable: cache, port: cache.port, roles: perRole((role) => cache.celeryEndpoint({ db, role })), secrets: perRole((role) => cache.secretFor(role)) });
+          return (db) => ({
+            connectable: cache,
+            port: cache.port,
+            roles: perRole((role) => cache.celeryEndpoint({ db, role })),
+            secrets: perRole((role) => cache.secretFor(role)),
+          });
         },
-        securityGroup: (groupId, description) => new ec2.SecurityGroup(this, groupId, { vpc: props.vpc, description, allowAllOutbound: false }),
+        securityGroup: (groupId, description) =>
+          new ec2.SecurityGroup(this, groupId, { vpc: props.vpc, description, allowAllOutbound: false }),
         allow: (to, from, port, description) => to.connections.allowFrom(from, ec2.Port.tcp(port), description),
         warn: (warnings) => warn(this, warnings),
         manifestText: (plan) => Stack.of(this).toJsonString(plan.manifest),
         manifestParameter: (manifest, description) => {
-          const parameter = new ssm.StringParameter(this, 'Manifest', { parameterName: props.manifestParameterName, description, stringValue: manifest, tier: ssm.ParameterTier.STANDARD });
+          const parameter = new ssm.StringParameter(this, 'Manifest', {
+            parameterName: props.manifestParameterName,
+            description,
+            stringValue: manifest,
+            tier: ssm.ParameterTier.STANDARD,
+          });
           made.manifestParameter = parameter;
           return parameter.parameterName;
         },
@@ -179,10 +211,12 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
   public bindToContainer(container: ecs.ContainerDefinition, role: CeleryRole = CeleryRole.WORKER): void {
     const { environment, secrets } = containerEnvironmentFor(this.assembled, role);
     for (const [name, value] of Object.entries(environment)) container.addEnvironment(name, value);
-    for (const { name, secret, field } of secrets) container.addSecret(name, ecs.Secret.fromSecretsManager(secret, field));
+    for (const { name, secret, field } of secrets)
+      container.addSecret(name, ecs.Secret.fromSecretsManager(secret, field));
   }
 
   private allowPeer(peer: ec2.IConnectable, role: NetworkRole, label: string): void {
-    for (const { rule, target } of peerRules(this.assembled.plan, role)) target.connections.allowFrom(peer, ec2.Port.tcp(rule.port), ruleDescription(label, rule));
+    for (const { rule, target } of peerRules(this.assembled.plan, role))
+      target.connections.allowFrom(peer, ec2.Port.tcp(rule.port), ruleDescription(label, rule));
   }
 }

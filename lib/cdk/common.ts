@@ -132,5 +132,7 @@ export function subnetFacts(vpc: ec2.IVpc, selection: ec2.SubnetSelection): Subn
 
 /** The default placement: isolated subnets when the VPC has them, else private subnets with egress. */
 export function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
-  return { subnetType: vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  return {
+    subnetType: vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+  };
 }

@@ -4,9 +4,11 @@ import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { BrokerClientCertificatesChoice, BrokerCredentialsChoice, RedisAuthChoice, heldChoice, holdChoice } from '../core/choices';
+import { heldChoice, holdChoice } from '../core/choices';
+import type { BrokerClientCertificatesChoice, BrokerCredentialsChoice, RedisAuthChoice } from '../core/choices';
 import { BrokerPlan, CachePlan } from '../core/plan';
-import { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec, SubordinateCaOptions, SubordinateCaSpec } from '../core/rabbitmq-mtls';
+import type { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
+import type { SubordinateCaOptions, SubordinateCaSpec } from '../core/rabbitmq-mtls';
 import { CeleryRole } from '../core/rabbitmq-users';
 import { RedisRbacOptions } from '../core/redis-rbac';
 import { createGeneratedSecret, defaultRemovalPolicy } from './common';
@@ -84,7 +86,10 @@ export class RedisAuth {
     const choice = heldChoice<RedisAuthChoice<secretsmanager.ISecret>>(this);
     const authTokenSecretField = plan.tokenField;
     if (plan.spec.authMode === 'token') {
-      const authTokenSecret = choice.kind === 'existingToken' ? choice.secret : createGeneratedSecret(cache, 'AuthToken', plan.spec.authToken!, key);
+      const authTokenSecret =
+        choice.kind === 'existingToken'
+          ? choice.secret
+          : createGeneratedSecret(cache, 'AuthToken', plan.spec.authToken!, key);
       return { authTokenSecret, authTokenSecretField };
     }
     if (plan.spec.authMode !== 'rbac' || !plan.rbac) return { authTokenSecretField };
@@ -104,7 +109,10 @@ export class RedisAuth {
         userId: u.userId,
         userName: u.username,
         accessString: u.accessString,
-        authenticationMode: { Type: 'password', Passwords: [secret.secretValueFromJson(WIRE.secretPasswordField).unsafeUnwrap()] },
+        authenticationMode: {
+          Type: 'password',
+          Passwords: [secret.secretValueFromJson(WIRE.secretPasswordField).unsafeUnwrap()],
+        },
       });
       return { username: u.username, userId: u.userId, roles: u.roles, secret, resource };
     });
@@ -169,7 +177,10 @@ export interface BrokerClientCertificatesBinding {
   /** The CA, the trust anchor and the certificate lifetimes. */
   readonly mutualTls: RabbitMqMutualTlsSpec;
   /** With `newSubordinateCa()`: the CA, and its activation (certificates are issued after it). */
-  readonly clientCa?: { readonly authority: acmpca.CfnCertificateAuthority; readonly activation: acmpca.CfnCertificateAuthorityActivation };
+  readonly clientCa?: {
+    readonly authority: acmpca.CfnCertificateAuthority;
+    readonly activation: acmpca.CfnCertificateAuthorityActivation;
+  };
 }
 
 /**
@@ -193,7 +204,9 @@ export class BrokerClientCertificates {
    * root, usually), activated by CloudFormation and retained on delete. The broker trusts the parent (the root): see
    * `trustAnchorCaArn`. Costs about $400 a month (general purpose) or $50 (short-lived mode) on top of the parent.
    */
-  public static newSubordinateCa(options: SubordinateCaOptions & BrokerClientCertificateOptions): BrokerClientCertificates {
+  public static newSubordinateCa(
+    options: SubordinateCaOptions & BrokerClientCertificateOptions,
+  ): BrokerClientCertificates {
     return new BrokerClientCertificates({ kind: 'subordinateCa', subordinate: options, options });
   }
 

@@ -18,7 +18,11 @@ export interface LibraryFunctionProps {
   /** Added to the plan's environment (target-specific values, such as an endpoint URL). */
   readonly environment?: Record<string, string>;
   /** Inside a VPC, with these groups; required when the plan says `inVpc`. */
-  readonly vpc?: { readonly vpc: ec2.IVpc; readonly subnets: ec2.SubnetSelection; readonly securityGroups: ec2.ISecurityGroup[] };
+  readonly vpc?: {
+    readonly vpc: ec2.IVpc;
+    readonly subnets: ec2.SubnetSelection;
+    readonly securityGroups: ec2.ISecurityGroup[];
+  };
 }
 
 export interface LibraryFunction {
@@ -33,10 +37,15 @@ export interface LibraryFunction {
  * customer-managed policy (no inline policy, no AWS-managed policy), a CMK-encrypted log group with the default
  * retention, and the bundled handler. Ids: `<id>`, `<id>Role`, `<id>Policy`, `<id>Logs`.
  */
-export function createLibraryFunction(scope: Construct, plan: LibraryFunctionPlan, props: LibraryFunctionProps): LibraryFunction {
+export function createLibraryFunction(
+  scope: Construct,
+  plan: LibraryFunctionPlan,
+  props: LibraryFunctionProps,
+): LibraryFunction {
   const d = DEFAULTS.functions;
   const id = plan.id;
-  if (plan.inVpc && !props.vpc) throw new Error(`${scope.node.path}/${id}: the function runs in a VPC, and none was given`);
+  if (plan.inVpc && !props.vpc)
+    throw new Error(`${scope.node.path}/${id}: the function runs in a VPC, and none was given`);
   const role = new iam.Role(scope, `${id}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `${scope.node.path}: ${plan.purpose}`.slice(0, 1000),
@@ -45,7 +54,11 @@ export function createLibraryFunction(scope: Construct, plan: LibraryFunctionPla
   const policy = new iam.ManagedPolicy(scope, `${id}Policy`, {
     description: `${scope.node.path}: ${plan.purpose}`.slice(0, 1000),
     roles: [role],
-    statements: [...plan.statements, logWriteStatement(logGroup.logGroupArn), ...(props.vpc ? [VPC_FUNCTION_NETWORK_STATEMENT] : [])].map(toPolicyStatement),
+    statements: [
+      ...plan.statements,
+      logWriteStatement(logGroup.logGroupArn),
+      ...(props.vpc ? [VPC_FUNCTION_NETWORK_STATEMENT] : []),
+    ].map(toPolicyStatement),
   });
   const fn = new lambda.Function(scope, id, {
     description: `celery-tls-constructs: ${plan.purpose}`.slice(0, 256),
@@ -58,14 +71,22 @@ export function createLibraryFunction(scope: Construct, plan: LibraryFunctionPla
     role: role.withoutPolicyUpdates(),
     logGroup,
     environment: { ...plan.environment, ...props.environment },
-    ...(props.vpc ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups: props.vpc.securityGroups } : {}),
+    ...(props.vpc
+      ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups: props.vpc.securityGroups }
+      : {}),
   });
   fn.node.addDependency(policy);
   return { function: fn, role, policy };
 }
 
 /** A role of aws-cdk-lib's provider framework with a customer-managed policy: invoke one function, write own logs. */
-export function createProviderRole(scope: Construct, id: string, onEvent: lambda.IFunction, what: string, logGroup: logs.ILogGroup): { role: iam.Role; policy: iam.ManagedPolicy } {
+export function createProviderRole(
+  scope: Construct,
+  id: string,
+  onEvent: lambda.IFunction,
+  what: string,
+  logGroup: logs.ILogGroup,
+): { role: iam.Role; policy: iam.ManagedPolicy } {
   const role = new iam.Role(scope, `${id}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `${scope.node.path}: custom-resource provider framework, invokes ${what}`,
@@ -74,7 +95,10 @@ export function createProviderRole(scope: Construct, id: string, onEvent: lambda
     description: `${scope.node.path}: invoke ${what}, write own logs`,
     roles: [role],
     statements: [
-      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction', 'lambda:GetFunction'], resources: [onEvent.functionArn] }),
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction', 'lambda:GetFunction'],
+        resources: [onEvent.functionArn],
+      }),
       toPolicyStatement(logWriteStatement(logGroup.logGroupArn)),
     ],
   });

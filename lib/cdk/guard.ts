@@ -1,7 +1,10 @@
 import { Annotations, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardResult } from '../core/guard';
-import { describeByStack, GuardAspectRoots, guardFact as fact, JsonValue, securityGroupKeys, StackRendering } from '../core/guard-describe';
+import { checkEncryptionGuard, formatGuardViolation } from '../core/guard';
+import type { CeleryEncryptionGuardOptions, GuardContext, GuardedBroker, GuardedCache } from '../core/guard';
+import type { GuardedIngressRule, GuardedScope, GuardedSecret, GuardResult } from '../core/guard';
+import { describeByStack, GuardAspectRoots, guardFact as fact, securityGroupKeys } from '../core/guard-describe';
+import type { JsonValue, StackRendering } from '../core/guard-describe';
 
 /** A CloudFormation resource as it appears in a template. */
 export interface CfnResourceJson {
@@ -45,14 +48,24 @@ export function describeCloudFormation(
   keyPrefix = '',
   pathOf: (logicalId: string, r: CfnResourceJson) => string = (id, r) => r.Metadata?.['aws:cdk:path'] ?? id,
 ): GuardedScope {
-  const scope: { caches: GuardedCache[]; brokers: GuardedBroker[]; ingressRules: GuardedIngressRule[]; secrets: GuardedSecret[] } = {
+  const scope: {
+    caches: GuardedCache[];
+    brokers: GuardedBroker[];
+    ingressRules: GuardedIngressRule[];
+    secrets: GuardedSecret[];
+  } = {
     caches: [],
     brokers: [],
     ingressRules: [],
     secrets: [],
   };
   const groups = (v: unknown) => securityGroupKeys(v, (g) => groupKey(keyPrefix, g));
-  const rule = (path: string, group: string | undefined, p: Record<string, JsonValue>, prefix = ''): GuardedIngressRule => ({
+  const rule = (
+    path: string,
+    group: string | undefined,
+    p: Record<string, JsonValue>,
+    prefix = '',
+  ): GuardedIngressRule => ({
     path,
     group,
     protocol: fact(p, 'IpProtocol', prefix),
@@ -78,12 +91,18 @@ export function describeCloudFormation(
         });
         break;
       case 'AWS::AmazonMQ::Broker':
-        scope.brokers.push({ path, publiclyAccessible: fact(p, 'PubliclyAccessible'), securityGroups: groups(p.SecurityGroups) });
+        scope.brokers.push({
+          path,
+          publiclyAccessible: fact(p, 'PubliclyAccessible'),
+          securityGroups: groups(p.SecurityGroups),
+        });
         break;
       case 'AWS::EC2::SecurityGroup':
-        (Array.isArray(p.SecurityGroupIngress) ? p.SecurityGroupIngress : []).forEach((inline: Record<string, JsonValue>, i: number) => {
-          scope.ingressRules.push(rule(path, keyPrefix + id, inline ?? {}, `SecurityGroupIngress[${i}].`));
-        });
+        (Array.isArray(p.SecurityGroupIngress) ? p.SecurityGroupIngress : []).forEach(
+          (inline: Record<string, JsonValue>, i: number) => {
+            scope.ingressRules.push(rule(path, keyPrefix + id, inline ?? {}, `SecurityGroupIngress[${i}].`));
+          },
+        );
         break;
       case 'AWS::EC2::SecurityGroupIngress':
         scope.ingressRules.push(rule(path, groupKey(keyPrefix, p.GroupId), p));
@@ -106,12 +125,18 @@ function isGuarded(c: IConstruct): c is CfnResource {
 /** The template fragment of one L1 resource as synthesis renders it: overrides applied, tokens resolved to intrinsics. */
 function renderCfn(c: CfnResource, stack: Stack): Array<[string, CfnResourceJson]> {
   // _toCloudFormation() applies addOverride/addPropertyOverride, as synthesis does (aws-cdk-lib cfn-resource.ts).
-  const rendered: { Resources?: Record<string, CfnResourceJson> } = stack.resolve((c as unknown as { _toCloudFormation(): object })._toCloudFormation());
+  const rendered: { Resources?: Record<string, CfnResourceJson> } = stack.resolve(
+    (c as unknown as { _toCloudFormation(): object })._toCloudFormation(),
+  );
   return Object.entries(rendered.Resources ?? {});
 }
 
 /** Renders L1 resources stack by stack, for `describeByStack`. */
-const CFN_RENDERING: StackRendering<CfnResource, Stack, CfnResourceJson> = { stackOf: (c) => Stack.of(c), render: renderCfn, describe: describeCloudFormation };
+const CFN_RENDERING: StackRendering<CfnResource, Stack, CfnResourceJson> = {
+  stackOf: (c) => Stack.of(c),
+  render: renderCfn,
+  describe: describeCloudFormation,
+};
 
 /** Describes the guarded L1 resources under `scope` as they will be rendered: overrides and escape hatches included. */
 export function describeConstructTree(root: IConstruct): GuardedScope {

@@ -2,7 +2,12 @@
 export * from '../index';
 export * from './celery-transport';
 export { BrokerClientCertificates, BrokerCredentials, RedisAuth } from './credentials';
-export type { BrokerClientCertificatesBinding, BrokerCredentialsBinding, RedisAuthBinding, RedisRbacUser } from './credentials';
+export type {
+  BrokerClientCertificatesBinding,
+  BrokerCredentialsBinding,
+  RedisAuthBinding,
+  RedisRbacUser,
+} from './credentials';
 export { CeleryEncryptionGuard } from './guard';
 export type { CeleryEncryptionGuardProps } from './guard';
 export type { PlacementProps } from './common';

@@ -11,9 +11,13 @@ import { IRabbitMqBrokerContract } from '../core/contracts';
 import { readSecretStatements } from '../core/iam';
 import { PORTS } from '../core/ports';
 import { planBroker } from '../core/plan';
-import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, brokerResourceSettings, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
-import { brokerCaReadStatements, brokerRoleTrustConditions, RabbitMqMutualTlsSpec, renderMutualTlsRabbitMqConf } from '../core/rabbitmq-mtls';
-import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, defaultRemovalPolicy, defaultSubnets, grantStatements, subnetFacts, toPolicyStatement } from './common';
+import { brokerResourceSettings, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
+import type { RabbitMqBrokerOptions, RabbitMqBrokerSpec } from '../core/rabbitmq';
+import { brokerCaReadStatements, brokerRoleTrustConditions, renderMutualTlsRabbitMqConf } from '../core/rabbitmq-mtls';
+import type { RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
+import { CDK_CONTEXT, applyIssues, createKey, defaultRemovalPolicy, defaultSubnets, grantStatements } from './common';
+import { subnetFacts, toPolicyStatement } from './common';
+import type { PlacementProps } from './common';
 import { BrokerClientCertificates, BrokerCredentials } from './credentials';
 import { CdkTarget } from './target';
 import { WIRE } from '../core/wire';
@@ -61,7 +65,10 @@ export interface IRabbitMqBroker extends IRabbitMqBrokerContract<CdkTarget>, ec2
   /** With client certificates: the CA and the certificate lifetimes. */
   readonly mutualTls?: RabbitMqMutualTlsSpec;
   /** With a new subordinate CA: its activation, which certificates are issued after. */
-  readonly clientCa?: { readonly authority: acmpca.CfnCertificateAuthority; readonly activation: acmpca.CfnCertificateAuthorityActivation };
+  readonly clientCa?: {
+    readonly authority: acmpca.CfnCertificateAuthority;
+    readonly activation: acmpca.CfnCertificateAuthorityActivation;
+  };
 }
 
 /** An Amazon MQ for RabbitMQ broker made elsewhere, for `RabbitMqBroker.fromBrokerAttributes`. */
@@ -124,7 +131,10 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
   /** With `clientCertificates`: the role Amazon MQ reads the CA certificate with. */
   public readonly configurationRole?: iam.Role;
   /** With `BrokerClientCertificates.newSubordinateCa()`: the CA, and its activation (certificates are issued after it). */
-  public readonly clientCa?: { readonly authority: acmpca.CfnCertificateAuthority; readonly activation: acmpca.CfnCertificateAuthorityActivation };
+  public readonly clientCa?: {
+    readonly authority: acmpca.CfnCertificateAuthority;
+    readonly activation: acmpca.CfnCertificateAuthorityActivation;
+  };
   /** The subnets the broker's nodes are placed in (the users function runs there too). */
   public readonly vpcSubnets: ec2.SubnetSelection;
 
@@ -153,14 +163,22 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
       description: `Amazon MQ for RabbitMQ: AMQPS on ${PORTS.AMQPS}/tcp from allowed Celery clients only`,
       allowAllOutbound: false,
     });
-    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(PORTS.AMQPS) });
+    this.connections = new ec2.Connections({
+      securityGroups: [this.securityGroup],
+      defaultPort: ec2.Port.tcp(PORTS.AMQPS),
+    });
 
-    const admin = credentials.bind(this, plan, () => props.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`));
+    const admin = credentials.bind(
+      this,
+      plan,
+      () => props.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`),
+    );
     this.adminSecret = admin.adminSecret;
     this.generatedAdminSecret = admin.generatedAdminSecret;
     this.encryptionKey = admin.encryptionKey;
 
-    const brokerName = spec.brokerName ?? Names.uniqueResourceName(this, { maxLength: 50, allowedSpecialCharacters: '-_' });
+    const brokerName =
+      spec.brokerName ?? Names.uniqueResourceName(this, { maxLength: 50, allowedSpecialCharacters: '-_' });
     let configurationPolicy: iam.ManagedPolicy | undefined;
     let mutualTlsConf: string | undefined;
     if (props.clientCertificates) {
@@ -170,7 +188,14 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
       this.mutualTls = certificates.mutualTls;
       // https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/arn-support-rabbitmq-configuration.html
       this.configurationRole = new iam.Role(this, 'ConfigurationRole', {
-        assumedBy: new iam.ServicePrincipal('mq.amazonaws.com').withConditions(brokerRoleTrustConditions({ account: stack.account, partition: stack.partition, region: stack.region, brokerName })),
+        assumedBy: new iam.ServicePrincipal('mq.amazonaws.com').withConditions(
+          brokerRoleTrustConditions({
+            account: stack.account,
+            partition: stack.partition,
+            region: stack.region,
+            brokerName,
+          }),
+        ),
         description: `${this.node.path}: Amazon MQ reads the client CA certificate named in the broker configuration`,
       });
       configurationPolicy = new iam.ManagedPolicy(this, 'ConfigurationPolicy', {
@@ -178,7 +203,10 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
         roles: [this.configurationRole],
         statements: brokerCaReadStatements(this.mutualTls.trustAnchorCaArn).map(toPolicyStatement),
       });
-      mutualTlsConf = renderMutualTlsRabbitMqConf({ caArn: this.mutualTls.trustAnchorCaArn, roleArn: this.configurationRole.roleArn });
+      mutualTlsConf = renderMutualTlsRabbitMqConf({
+        caArn: this.mutualTls.trustAnchorCaArn,
+        roleArn: this.configurationRole.roleArn,
+      });
     }
     // Every broker gets one (the consumer timeout); its name stays "-mtls" where it was, so no configuration is replaced.
     this.configuration = new amazonmq.CfnConfiguration(this, 'Configuration', {
@@ -212,14 +240,21 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
     this.brokerId = this.resource.ref;
     this.brokerArn = this.resource.attrArn;
     // AmqpEndpoints[0] is "amqps://b-<id>.mq.<region>.<suffix>:5671"; keep the host only.
-    this.brokerHost = Fn.select(0, Fn.split(':', Fn.select(1, Fn.split('://', Fn.select(0, this.resource.attrAmqpEndpoints)))));
+    this.brokerHost = Fn.select(
+      0,
+      Fn.split(':', Fn.select(1, Fn.split('://', Fn.select(0, this.resource.attrAmqpEndpoints)))),
+    );
   }
 
   /** Lets the grantee read the admin credentials (the secret by ARN, and kms:Decrypt through Secrets Manager). */
   public grantReadAdminCredentials(grantee: iam.IGrantable): iam.Grant {
     return grantStatements(
       grantee,
-      readSecretStatements({ secretArn: this.adminSecret.secretArn, keyArn: this.adminSecret.encryptionKey?.keyArn, region: Stack.of(this).region }),
+      readSecretStatements({
+        secretArn: this.adminSecret.secretArn,
+        keyArn: this.adminSecret.encryptionKey?.keyArn,
+        region: Stack.of(this).region,
+      }),
     );
   }
 }
@@ -240,9 +275,19 @@ class ImportedRabbitMqBroker extends Construct implements IRabbitMqBroker {
     super(scope, id);
     this.vpc = attrs.vpc;
     this.vpcSubnets = attrs.vpcSubnets ?? defaultSubnets(attrs.vpc);
-    this.spec = applyIssues(this, resolveRabbitMqBrokerSpec({ engineVersion: attrs.engineVersion, adminUsername: attrs.adminUsername }, { existingSecret: true }, CDK_CONTEXT));
+    this.spec = applyIssues(
+      this,
+      resolveRabbitMqBrokerSpec(
+        { engineVersion: attrs.engineVersion, adminUsername: attrs.adminUsername },
+        { existingSecret: true },
+        CDK_CONTEXT,
+      ),
+    );
     this.securityGroup = attrs.securityGroup;
-    this.connections = new ec2.Connections({ securityGroups: [attrs.securityGroup], defaultPort: ec2.Port.tcp(PORTS.AMQPS) });
+    this.connections = new ec2.Connections({
+      securityGroups: [attrs.securityGroup],
+      defaultPort: ec2.Port.tcp(PORTS.AMQPS),
+    });
     this.adminSecret = attrs.adminSecret;
     this.encryptionKey = attrs.adminSecret.encryptionKey;
     this.brokerHost = attrs.brokerHost;

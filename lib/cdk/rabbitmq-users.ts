@@ -9,11 +9,14 @@ import { Construct } from 'constructs';
 import { rabbitMqCeleryEndpoint } from '../core/celery/endpoints';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
-import { LibraryFunctionPlan, clientCertificateFunctionPlan, rabbitMqUsersFunctionPlans, rabbitMqUsersResourceProperties } from '../core/identities';
+import { clientCertificateFunctionPlan, rabbitMqUsersFunctionPlans } from '../core/identities';
+import { rabbitMqUsersResourceProperties } from '../core/identities';
+import type { LibraryFunctionPlan } from '../core/identities';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { PORTS } from '../core/ports';
 import { clientCertificateShape, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
-import { CeleryRole, RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec, resolveRabbitMqApplicationUsersSpec, userServing } from '../core/rabbitmq-users';
+import { CeleryRole, resolveRabbitMqApplicationUsersSpec, userServing } from '../core/rabbitmq-users';
+import type { RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec } from '../core/rabbitmq-users';
 import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, grantStatements } from './common';
 import { createLibraryFunction, createProviderRole } from './functions';
 import { IRabbitMqBroker } from './rabbitmq-broker';
@@ -89,14 +92,19 @@ export class RabbitMqApplicationUsers extends Construct {
     const d = DEFAULTS.rabbitmq.applicationUsers;
     const stack = Stack.of(this);
 
-    const key = props.encryptionKey ?? broker.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: Celery RabbitMQ application users`);
+    const key =
+      props.encryptionKey ??
+      broker.encryptionKey ??
+      createKey(this, 'Key', `${this.node.path}: Celery RabbitMQ application users`);
     this.users = spec.users.map((u) => {
       const name = capitalize(u.roles.length > 1 ? 'shared' : u.roles[0]);
       return {
         username: u.username,
         roles: u.roles,
         secret: createGeneratedSecret(this, `${name}Credentials`, u.secret, key),
-        certificateSecret: broker.mutualTls ? createGeneratedSecret(this, `${name}Certificate`, clientCertificateShape(u.username), key) : undefined,
+        certificateSecret: broker.mutualTls
+          ? createGeneratedSecret(this, `${name}Certificate`, clientCertificateShape(u.username), key)
+          : undefined,
       };
     });
 
@@ -105,11 +113,18 @@ export class RabbitMqApplicationUsers extends Construct {
       description: `Celery RabbitMQ users function: HTTPS ${PORTS.RABBITMQ_MANAGEMENT_HTTPS} to the broker management API and to Secrets Manager only`,
       allowAllOutbound: false,
     });
-    broker.connections.allowFrom(this.securityGroup, ec2.Port.tcp(PORTS.RABBITMQ_MANAGEMENT_HTTPS), `Management API (${PORTS.RABBITMQ_MANAGEMENT_HTTPS}/tcp) from the Celery users function`);
+    broker.connections.allowFrom(
+      this.securityGroup,
+      ec2.Port.tcp(PORTS.RABBITMQ_MANAGEMENT_HTTPS),
+      `Management API (${PORTS.RABBITMQ_MANAGEMENT_HTTPS}/tcp) from the Celery users function`,
+    );
 
     const managementUrl = `https://${broker.brokerHost}`;
     // Rotation: the user secrets by alternating users, and the generated admin secret in place.
-    const rotated: secretsmanager.ISecret[] = [...this.users.map((u) => u.secret), ...(broker.generatedAdminSecret ? [broker.generatedAdminSecret] : [])];
+    const rotated: secretsmanager.ISecret[] = [
+      ...this.users.map((u) => u.secret),
+      ...(broker.generatedAdminSecret ? [broker.generatedAdminSecret] : []),
+    ];
     const plans = rabbitMqUsersFunctionPlans({
       spec,
       broker: broker.spec,
@@ -143,14 +158,24 @@ export class RabbitMqApplicationUsers extends Construct {
       // The endpoint serves these functions only: each role may do through it what its own policy allows.
       endpointPolicy = (role, fnStatements) => {
         for (const st of fnStatements.filter((x) => x.actions.every((a) => a.startsWith('secretsmanager:')))) {
-          endpoint.addToPolicy(new iam.PolicyStatement({ principals: [new iam.ArnPrincipal(role.roleArn)], actions: [...st.actions], resources: [...st.resources] }));
+          endpoint.addToPolicy(
+            new iam.PolicyStatement({
+              principals: [new iam.ArnPrincipal(role.roleArn)],
+              actions: [...st.actions],
+              resources: [...st.resources],
+            }),
+          );
         }
       };
       // DnsEntries[0] is "<hosted zone id>:<endpoint DNS name>"; the name is covered by Secrets Manager's certificate.
       endpointUrl = `https://${Fn.select(1, Fn.split(':', Fn.select(0, endpoint.vpcEndpointDnsEntries)))}`;
       this.secretsManagerEndpoint = endpoint;
     }
-    this.secretsManagerEndpoint.connections.allowFrom(this.securityGroup, ec2.Port.tcp(PORTS.AWS_API_HTTPS), `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from the Celery users functions`);
+    this.secretsManagerEndpoint.connections.allowFrom(
+      this.securityGroup,
+      ec2.Port.tcp(PORTS.AWS_API_HTTPS),
+      `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from the Celery users functions`,
+    );
 
     // Both functions run in the VPC with the users group: the broker's 443 and the Secrets Manager endpoint only.
     const inVpc = (plan: LibraryFunctionPlan) => {
@@ -181,15 +206,29 @@ export class RabbitMqApplicationUsers extends Construct {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::CeleryRabbitMqUsers',
       serviceTimeout: Duration.seconds(d.serviceTimeoutSeconds),
-      properties: rabbitMqUsersResourceProperties({ spec, broker: broker.spec, managementUrl, adminSecretArn: broker.adminSecret.secretArn, userSecretArns: this.users.map((u) => u.secret.secretArn) }),
+      properties: rabbitMqUsersResourceProperties({
+        spec,
+        broker: broker.spec,
+        managementUrl,
+        adminSecretArn: broker.adminSecret.secretArn,
+        userSecretArns: this.users.map((u) => u.secret.secretArn),
+      }),
     });
     // Created after, and deleted before, the network path and permissions it needs.
-    this.resource.node.addDependency(broker.securityGroup, this.securityGroup, this.secretsManagerEndpoint, users.policy);
+    this.resource.node.addDependency(
+      broker.securityGroup,
+      this.securityGroup,
+      this.secretsManagerEndpoint,
+      users.policy,
+    );
 
     const rotation = inVpc(plans.rotation);
     this.rotationFunction = rotation.function;
     this.rotationSchedules = rotated.map((secret) => {
-      const schedule = secret.addRotationSchedule('Rotation', { rotationLambda: rotation.function, automaticallyAfter: Duration.days(plans.schedule.days) });
+      const schedule = secret.addRotationSchedule('Rotation', {
+        rotationLambda: rotation.function,
+        automaticallyAfter: Duration.days(plans.schedule.days),
+      });
       // The first rotation runs when the schedule is created: the users must exist by then.
       schedule.node.addDependency(this.resource, rotation.policy);
       return schedule;
@@ -205,10 +244,19 @@ export class RabbitMqApplicationUsers extends Construct {
   private issueCertificates(mtls: RabbitMqMutualTlsSpec, key: kms.IKey): lambda.Function {
     const stack = Stack.of(this);
     const secrets = this.users.map((u) => u.certificateSecret!);
-    const plan = clientCertificateFunctionPlan({ mutualTls: mtls, secretArns: secrets.map((x) => x.secretArn), keyArn: key.keyArn, region: stack.region, partition: stack.partition });
+    const plan = clientCertificateFunctionPlan({
+      mutualTls: mtls,
+      secretArns: secrets.map((x) => x.secretArn),
+      keyArn: key.keyArn,
+      region: stack.region,
+      partition: stack.partition,
+    });
     const { function: fn, policy } = createLibraryFunction(this, plan.function, { key });
     for (const secret of secrets) {
-      const schedule = secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(plan.schedule.days) });
+      const schedule = secret.addRotationSchedule('Rotation', {
+        rotationLambda: fn,
+        automaticallyAfter: Duration.days(plan.schedule.days),
+      });
       // The first rotation issues the first certificate: the CA must be active by then.
       schedule.node.addDependency(policy, ...(this.broker.clientCa ? [this.broker.clientCa.activation] : []));
     }
@@ -244,10 +292,16 @@ export class RabbitMqApplicationUsers extends Construct {
   /** Lets the grantee read one role's secret (the certificate with mutual TLS, else the credentials). @param role @default CeleryRole.WORKER */
   public grantRead(grantee: iam.IGrantable, role: CeleryRole = CeleryRole.WORKER): iam.Grant {
     const secret = this.clientSecretFor(role);
-    return grantStatements(grantee, readSecretStatements({ secretArn: secret.secretArn, keyArn: secret.encryptionKey?.keyArn, region: Stack.of(this).region }));
+    return grantStatements(
+      grantee,
+      readSecretStatements({
+        secretArn: secret.secretArn,
+        keyArn: secret.encryptionKey?.keyArn,
+        region: Stack.of(this).region,
+      }),
+    );
   }
 }
-
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

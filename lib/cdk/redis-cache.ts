@@ -14,12 +14,15 @@ import { DEFAULTS } from '../core/defaults';
 import { readSecretStatements } from '../core/iam';
 import { CeleryRole, userServing } from '../core/rabbitmq-users';
 import { heldChoice } from '../core/choices';
+import type { RedisAuthChoice } from '../core/choices';
 import { IRedisCacheContract } from '../core/contracts';
 import { planCache } from '../core/plan';
 import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from '../core/redis';
 import { redisUsersRotationPlan } from '../core/identities';
 import { RedisRbacSpec } from '../core/redis-rbac';
-import { CDK_CONTEXT, PlacementProps, applyIssues, createKey, defaultRemovalPolicy, createLogGroup, defaultSubnets, grantStatements, subnetFacts } from './common';
+import { CDK_CONTEXT, applyIssues, createKey, defaultRemovalPolicy, createLogGroup, defaultSubnets } from './common';
+import { grantStatements, subnetFacts } from './common';
+import type { PlacementProps } from './common';
 import { RedisAuth, RedisRbacUser } from './credentials';
 import { createLibraryFunction } from './functions';
 import { CdkTarget } from './target';
@@ -97,7 +100,14 @@ export abstract class RedisCacheBase extends Construct implements IRedisCache {
   public grantReadCredentials(grantee: iam.IGrantable, role: CeleryRole = CeleryRole.WORKER): iam.Grant {
     const secret = this.secretFor(role);
     if (!secret) return iam.Grant.drop(grantee, 'plaintext cache without credentials');
-    return grantStatements(grantee, readSecretStatements({ secretArn: secret.secretArn, keyArn: secret.encryptionKey?.keyArn, region: Stack.of(this).region }));
+    return grantStatements(
+      grantee,
+      readSecretStatements({
+        secretArn: secret.secretArn,
+        keyArn: secret.encryptionKey?.keyArn,
+        region: Stack.of(this).region,
+      }),
+    );
   }
 
   /** Lets the grantee read the AUTH token (the secret by ARN, and kms:Decrypt through Secrets Manager). */
@@ -105,7 +115,11 @@ export abstract class RedisCacheBase extends Construct implements IRedisCache {
     if (!this.authTokenSecret) return iam.Grant.drop(grantee, 'plaintext cache without an AUTH token');
     return grantStatements(
       grantee,
-      readSecretStatements({ secretArn: this.authTokenSecret.secretArn, keyArn: this.authTokenSecret.encryptionKey?.keyArn, region: Stack.of(this).region }),
+      readSecretStatements({
+        secretArn: this.authTokenSecret.secretArn,
+        keyArn: this.authTokenSecret.encryptionKey?.keyArn,
+        region: Stack.of(this).region,
+      }),
     );
   }
 
@@ -113,9 +127,20 @@ export abstract class RedisCacheBase extends Construct implements IRedisCache {
   public celeryEndpoint(options: { db?: number; role?: CeleryRole } = {}): CeleryEndpoint {
     const user = this.rbacUserFor(options.role ?? CeleryRole.WORKER);
     if (user) {
-      return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: user.secret.secretArn, secretField: WIRE.secretPasswordField, db: options.db, username: user.username });
+      return redisCeleryEndpoint(this.spec, this.node.path, {
+        host: this.primaryEndpointAddress,
+        secretArn: user.secret.secretArn,
+        secretField: WIRE.secretPasswordField,
+        db: options.db,
+        username: user.username,
+      });
     }
-    return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: this.authTokenSecret?.secretArn, secretField: this.authTokenSecretField, db: options.db });
+    return redisCeleryEndpoint(this.spec, this.node.path, {
+      host: this.primaryEndpointAddress,
+      secretArn: this.authTokenSecret?.secretArn,
+      secretField: this.authTokenSecretField,
+      db: options.db,
+    });
   }
 }
 
@@ -171,30 +196,33 @@ export class RedisCache extends RedisCacheBase {
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
     const auth = props.authToken ?? RedisAuth.generatedToken();
-    const plan = applyIssues(
-      this,
-      planCache(
-        {
-          props,
-          auth: heldChoice(auth),
-          subnets: { prop: 'vpcSubnets', facts: subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc)) },
-          rbacIdPrefix: Names.uniqueResourceName(this, { maxLength: 30 }),
-        },
-        CDK_CONTEXT,
-      ),
-    );
+    // The RBAC users' and group's ids are unique per cache: they come from its path.
+    const rbacIdPrefix = Names.uniqueResourceName(this, { maxLength: 30 });
+    const facts = subnetFacts(props.vpc, props.vpcSubnets ?? defaultSubnets(props.vpc));
+    const input = {
+      props,
+      auth: heldChoice<RedisAuthChoice<unknown>>(auth),
+      subnets: { prop: 'vpcSubnets', facts },
+      rbacIdPrefix,
+    };
+    const plan = applyIssues(this, planCache(input, CDK_CONTEXT));
     const spec = plan.spec;
     this.spec = spec;
     this.port = spec.port;
 
-    this.encryptionKey = props.encryptionKey ?? createKey(this, 'Key', `${this.node.path}: ElastiCache at-rest encryption, AUTH token secret and logs`);
+    this.encryptionKey =
+      props.encryptionKey ??
+      createKey(this, 'Key', `${this.node.path}: ElastiCache at-rest encryption, AUTH token secret and logs`);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `${spec.engine} replication group: TLS on ${spec.port}/tcp from allowed Celery clients only`,
       allowAllOutbound: false,
     });
-    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(spec.port) });
+    this.connections = new ec2.Connections({
+      securityGroups: [this.securityGroup],
+      defaultPort: ec2.Port.tcp(spec.port),
+    });
 
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: `Dedicated subnets of ${this.node.path}`,
@@ -215,7 +243,10 @@ export class RedisCache extends RedisCacheBase {
 
     this.slowLogGroup = createLogGroup(this, 'SlowLog', this.encryptionKey);
     this.engineLogGroup = createLogGroup(this, 'EngineLog', this.encryptionKey);
-    const logGroups: Record<string, logs.ILogGroup> = { 'slow-log': this.slowLogGroup, 'engine-log': this.engineLogGroup };
+    const logGroups: Record<string, logs.ILogGroup> = {
+      'slow-log': this.slowLogGroup,
+      'engine-log': this.engineLogGroup,
+    };
 
     this.resource = new elasticache.CfnReplicationGroup(this, 'Resource', {
       replicationGroupDescription: spec.description ?? `Celery ${spec.engine} for ${this.node.path}`,
@@ -270,7 +301,10 @@ export class RedisCache extends RedisCacheBase {
     });
     const { function: fn, policy } = createLibraryFunction(this, plan.function, { key: this.encryptionKey });
     for (const u of users) {
-      const schedule = u.secret.addRotationSchedule('Rotation', { rotationLambda: fn, automaticallyAfter: Duration.days(plan.schedule.days) });
+      const schedule = u.secret.addRotationSchedule('Rotation', {
+        rotationLambda: fn,
+        automaticallyAfter: Duration.days(plan.schedule.days),
+      });
       // The first rotation runs when the schedule is created: the user must be in the cache's group by then.
       schedule.node.addDependency(this.resource, policy);
     }
@@ -294,7 +328,9 @@ export class RedisCache extends RedisCacheBase {
   }
 
   /** Percentage of memory in use: with `noeviction`, writes fail at 100 %, so alarm well before. */
-  public metricDatabaseMemoryUsagePercentage(props?: cloudwatch.MetricOptions & { nodeIndex?: number }): cloudwatch.Metric {
+  public metricDatabaseMemoryUsagePercentage(
+    props?: cloudwatch.MetricOptions & { nodeIndex?: number },
+  ): cloudwatch.Metric {
     return this.metric('DatabaseMemoryUsagePercentage', { statistic: 'Maximum', ...props });
   }
 
@@ -326,9 +362,19 @@ class ImportedRedisCache extends RedisCacheBase {
 
   constructor(scope: Construct, id: string, attrs: RedisCacheAttributes) {
     super(scope, id);
-    this.spec = applyIssues(this, resolveRedisCacheSpec({ engine: attrs.engine, engineVersion: attrs.engineVersion, port: attrs.port }, { existingSecret: true }, CDK_CONTEXT));
+    this.spec = applyIssues(
+      this,
+      resolveRedisCacheSpec(
+        { engine: attrs.engine, engineVersion: attrs.engineVersion, port: attrs.port },
+        { existingSecret: true },
+        CDK_CONTEXT,
+      ),
+    );
     this.port = this.spec.port;
-    this.connections = new ec2.Connections({ securityGroups: [attrs.securityGroup], defaultPort: ec2.Port.tcp(this.port) });
+    this.connections = new ec2.Connections({
+      securityGroups: [attrs.securityGroup],
+      defaultPort: ec2.Port.tcp(this.port),
+    });
     this.primaryEndpointAddress = attrs.primaryEndpointAddress;
     this.authTokenSecret = attrs.authTokenSecret;
     this.authTokenSecretField = attrs.authTokenSecretField ?? WIRE.secretPasswordField;

@@ -1,4 +1,5 @@
-import { assertEncryptionFindings, CeleryEncryptionGuardOptions, EncryptionFindings, encryptionFindings, encryptionMatchers, maskAssetHashText } from '../core/guard';
+import { assertEncryptionFindings, encryptionFindings, encryptionMatchers, maskAssetHashText } from '../core/guard';
+import type { CeleryEncryptionGuardOptions, EncryptionFindings } from '../core/guard';
 import type { JsonValue } from '../core/guard-describe';
 import { CFN_GUARD_CONTEXT, CfnResourceJson, describeCloudFormation } from './guard';
 
@@ -10,16 +11,24 @@ import { CFN_GUARD_CONTEXT, CfnResourceJson, describeCloudFormation } from './gu
 export { ASSET_HASH_MASK } from '../core/guard';
 export type { CeleryTlsMatchers } from '../core/guard';
 
+/** What an empty template fails with (an empty template proves nothing). */
+const NOTHING_GUARDED = 'the template has no AWS::ElastiCache::ReplicationGroup and no AWS::AmazonMQ::Broker';
+
 /** A synthesized template: `Template.fromStack(stack)` (aws-cdk-lib/assertions) or its JSON. */
 export type TemplateInput = { toJSON(): Record<string, JsonValue> } | { Resources?: Record<string, JsonValue> };
 
 /** The JSON of a template: `toJSON()` of an assertions `Template`, else the value as it is. */
 function templateJson(template: unknown): { Resources?: Record<string, CfnResourceJson> } {
-  return typeof (template as { toJSON?: unknown } | undefined)?.toJSON === 'function' ? (template as { toJSON(): JsonValue }).toJSON() : (template as JsonValue);
+  return typeof (template as { toJSON?: unknown } | undefined)?.toJSON === 'function'
+    ? (template as { toJSON(): JsonValue }).toJSON()
+    : (template as JsonValue);
 }
 
 /** The guard's findings on a synthesized template (violations and the `preferred` migration warnings). */
-export function celeryEncryptionFindings(template: TemplateInput, options: CeleryEncryptionGuardOptions = {}): EncryptionFindings {
+export function celeryEncryptionFindings(
+  template: TemplateInput,
+  options: CeleryEncryptionGuardOptions = {},
+): EncryptionFindings {
   return encryptionFindings(describeCloudFormation(templateJson(template).Resources ?? {}), options, CFN_GUARD_CONTEXT);
 }
 
@@ -30,8 +39,8 @@ export function celeryEncryptionFindings(template: TemplateInput, options: Celer
  *
  *     assertCeleryTransportEncrypted(Template.fromStack(stack));
  */
-export function assertCeleryTransportEncrypted(template: TemplateInput, options: CeleryEncryptionGuardOptions = {}): void {
-  assertEncryptionFindings(celeryEncryptionFindings(template, options), 'the template has no AWS::ElastiCache::ReplicationGroup and no AWS::AmazonMQ::Broker');
+export function assertCeleryTransportEncrypted(template: TemplateInput, options?: CeleryEncryptionGuardOptions): void {
+  assertEncryptionFindings(celeryEncryptionFindings(template, options), NOTHING_GUARDED);
 }
 
 /**

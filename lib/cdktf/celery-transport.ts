@@ -1,12 +1,14 @@
 import { Construct } from 'constructs';
-import { CeleryBrokerChoice, CeleryBrokerFactory, CeleryResultBackendChoice, CeleryResultBackendFactory, RedisAuthChoice, heldChoice } from '../core/choices';
+import { CeleryBrokerFactory, CeleryResultBackendFactory, heldChoice } from '../core/choices';
+import type { CeleryBrokerChoice, CeleryResultBackendChoice, RedisAuthChoice } from '../core/choices';
 import { CeleryConfig } from '../core/celery/config';
 import { ICeleryTransportContract } from '../core/contracts';
 import { IamStatementModel } from '../core/iam';
 import { NAME_RULES } from '../core/names';
 import { ruleDescription } from '../core/network';
 import { perRole } from '../core/plan';
-import { AssembledTransport, CeleryTransportChoices, assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
+import { assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
+import type { AssembledTransport, CeleryTransportChoices } from '../core/transport';
 import { CeleryRole } from '../core/rabbitmq-users';
 import { ecsSecretValueFrom, physicalNameFromPath } from '../core/terraform';
 import { NetworkRole } from '../core/types';
@@ -34,7 +36,8 @@ export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedis
 export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions>;
 
 /** Props of the Terraform `CeleryTransport`; `manifestParameterName` defaults to "/celery-tls-constructs/<name from the construct path>/manifest". */
-export interface CeleryTransportProps extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend> {}
+export interface CeleryTransportProps
+  extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend> {}
 
 /** What an ECS container definition needs: plain settings and the passwords as ECS secrets (never as values). */
 export interface CeleryContainerEnvironment {
@@ -51,7 +54,12 @@ export interface IRoleGrantee {
 }
 
 /** The children a transport made, by kind. */
-type Made = { rabbitMqBroker?: RabbitMqBroker; brokerCache?: RedisCache; resultBackendCache?: RedisCache; manifestParameter?: SsmParameter };
+type Made = {
+  rabbitMqBroker?: RabbitMqBroker;
+  brokerCache?: RedisCache;
+  resultBackendCache?: RedisCache;
+  manifestParameter?: SsmParameter;
+};
 
 /**
  * A Celery broker and result backend on Terraform, TLS only, with segmented security groups for producers and
@@ -100,7 +108,13 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
     super(scope, id);
     const placement = { vpcId: props.vpcId, subnets: props.subnets };
     const made: Made = {};
-    const assembled = assembleTransport<TransportRabbitMqOptions, TransportRedisOptions, IConnectable, SecretSource, CelerySecurityGroup>(
+    const assembled = assembleTransport<
+      TransportRabbitMqOptions,
+      TransportRedisOptions,
+      IConnectable,
+      SecretSource,
+      CelerySecurityGroup
+    >(
       {
         ctx: CDKTF_CONTEXT,
         path: this.node.path,
@@ -117,17 +131,28 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
           made.rabbitMqBroker = b;
           // Celery logs in as the admin here: the application users are not ported to Terraform yet (docs/cdktf.md).
           const celery = b.celeryEndpoint();
-          return { connectable: b, port: b.amqpsPort, roles: perRole(() => celery), secrets: perRole(() => b.adminSecret) };
+          return {
+            connectable: b,
+            port: b.amqpsPort,
+            roles: perRole(() => celery),
+            secrets: perRole(() => b.adminSecret),
+          };
         },
         cache: (cacheId, options) => {
           const cache = new RedisCache(this, cacheId, { ...options, ...placement });
           made[cacheId === 'Broker' ? 'brokerCache' : 'resultBackendCache'] = cache;
           return (db) => {
             const celery = cache.celeryEndpoint({ db });
-            return { connectable: cache, port: cache.port, roles: perRole(() => celery), secrets: perRole(() => cache.authTokenSecret) };
+            return {
+              connectable: cache,
+              port: cache.port,
+              roles: perRole(() => celery),
+              secrets: perRole(() => cache.authTokenSecret),
+            };
           };
         },
-        securityGroup: (groupId, description) => new CelerySecurityGroup(this, groupId, { vpcId: props.vpcId, description }),
+        securityGroup: (groupId, description) =>
+          new CelerySecurityGroup(this, groupId, { vpcId: props.vpcId, description }),
         allow: (to, from, port, description) => to.connections.allowFrom(from, port, description),
         warn: (warnings) => warn(this, warnings),
         // Apply-time values (hosts, ARNs) are Terraform expressions inside the JSON string; ports are literals.
@@ -135,7 +160,12 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
         manifestParameter: (manifest, description) => {
           made.manifestParameter = new SsmParameter(this, 'Manifest', {
             // Terraform requires the name; a 50-character path-derived segment (the broker-name rule) keeps it readable.
-            name: props.manifestParameterName ?? `/celery-tls-constructs/${physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.brokerName)}/manifest`,
+            name:
+              props.manifestParameterName ??
+              `/celery-tls-constructs/${physicalNameFromPath(
+                this.node.scopes.slice(1).map((s) => s.node.id),
+                NAME_RULES.brokerName,
+              )}/manifest`,
             description,
             type: 'String',
             value: manifest,
@@ -195,7 +225,8 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
   public grantReadCredentials(grantee: IRoleGrantee): IamStatementModel[] {
     const statements = this.credentialsReadStatements();
     const policyId = `ReadCredentials${stableIdPart(this, grantee.name)}`;
-    if (!this.node.tryFindChild(policyId)) new IamRolePolicy(this, policyId, { role: grantee.name, policy: policyDocument(statements) });
+    if (!this.node.tryFindChild(policyId))
+      new IamRolePolicy(this, policyId, { role: grantee.name, policy: policyDocument(statements) });
     return statements;
   }
 
@@ -209,11 +240,15 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
     const { environment, secrets } = containerEnvironmentFor(this.assembled, CeleryRole.WORKER);
     return {
       environment: Object.entries(environment).map(([name, value]) => ({ name, value })),
-      secrets: secrets.map(({ name, secret, field }) => ({ name, valueFrom: ecsSecretValueFrom(secret.secretArn, field ?? secret.field) })),
+      secrets: secrets.map(({ name, secret, field }) => ({
+        name,
+        valueFrom: ecsSecretValueFrom(secret.secretArn, field ?? secret.field),
+      })),
     };
   }
 
   private allowPeer(peer: ISecurityGroupPeer | IConnectable, role: NetworkRole, label: string): void {
-    for (const { rule, target } of peerRules(this.assembled.plan, role)) target.connections.allowFrom(peer, rule.port, ruleDescription(label, rule));
+    for (const { rule, target } of peerRules(this.assembled.plan, role))
+      target.connections.allowFrom(peer, rule.port, ruleDescription(label, rule));
   }
 }

@@ -4,21 +4,9 @@ import { ResolveContext, ValidationIssue, ValidationResult, settle } from '../co
 import { IamStatementModel, logsKeyPolicyStatement } from '../core/iam';
 import { GeneratedSecretShape } from '../core/secrets';
 import { SubnetFact } from '../core/subnets';
-import {
-  Annotations,
-  CloudwatchLogGroup,
-  DataAwsCallerIdentity,
-  DataAwsPartition,
-  DataAwsRegion,
-  DataAwsSecretsmanagerRandomPassword,
-  DataAwsSecretsmanagerSecretVersion,
-  Fn,
-  KmsKey,
-  SecretsmanagerSecret,
-  SecretsmanagerSecretVersion,
-  TerraformStack,
-  Token,
-} from './provider';
+import { Annotations, CloudwatchLogGroup, DataAwsCallerIdentity, DataAwsPartition, DataAwsRegion } from './provider';
+import { DataAwsSecretsmanagerRandomPassword, DataAwsSecretsmanagerSecretVersion, Fn, KmsKey } from './provider';
+import { SecretsmanagerSecret, SecretsmanagerSecretVersion, TerraformStack, Token } from './provider';
 
 /** Tells the core which values are cdktf tokens. */
 export const CDKTF_CONTEXT: ResolveContext = { isUnresolved: (value: unknown) => Token.isUnresolved(value) };
@@ -102,8 +90,21 @@ export function createKey(scope: Construct, id: string, description: string): Km
     policy: JSON.stringify({
       Version: '2012-10-17',
       Statement: [
-        { Sid: 'EnableIamPolicies', Effect: 'Allow', Principal: { AWS: `arn:${facts.partition}:iam::${facts.account}:root` }, Action: 'kms:*', Resource: '*' },
-        { Sid: logs.sid, Effect: 'Allow', Principal: { Service: logs.principalService }, Action: [...logs.actions], Resource: '*', Condition: logs.conditions },
+        {
+          Sid: 'EnableIamPolicies',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:${facts.partition}:iam::${facts.account}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+        {
+          Sid: logs.sid,
+          Effect: 'Allow',
+          Principal: { Service: logs.principalService },
+          Action: [...logs.actions],
+          Resource: '*',
+          Condition: logs.conditions,
+        },
       ],
     }),
     lifecycle: { preventDestroy: DEFAULTS.terraform.keyPreventDestroy },
@@ -152,7 +153,11 @@ export class GeneratedSecret extends Construct implements SecretSource {
   public readonly field: string;
   public readonly value: string;
 
-  constructor(scope: Construct, id: string, props: { shape: GeneratedSecretShape; encryptionKeyArn: string; version: number }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { shape: GeneratedSecretShape; encryptionKeyArn: string; version: number },
+  ) {
     super(scope, id);
     const { shape } = props;
     this.resource = new SecretsmanagerSecret(this, 'Resource', {

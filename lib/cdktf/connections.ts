@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import {
-  DefaultTokenResolver,
-  SecurityGroup,
-  StringConcat,
-  TerraformStack,
-  Tokenization,
-  VpcSecurityGroupEgressRule,
-  VpcSecurityGroupIngressRule,
-} from './provider';
+import { DefaultTokenResolver, SecurityGroup, StringConcat, TerraformStack, Tokenization } from './provider';
+import { VpcSecurityGroupEgressRule, VpcSecurityGroupIngressRule } from './provider';
 
 /** Anything with a security group id: an `aws_security_group` of yours passed as `{ securityGroupId: sg.id }`. */
 export interface ISecurityGroupPeer {
@@ -44,7 +37,12 @@ function idPart(text: string): string {
 function peerKey(scope: Construct, peer: ISecurityGroupPeer | IConnectable): string {
   if (isConnectable(peer)) {
     const scopes = peer.connections.securityGroup.node.scopes;
-    return idPart(scopes.slice(scopes.indexOf(TerraformStack.of(scope)) + 1).map((s) => s.node.id).join(''));
+    return idPart(
+      scopes
+        .slice(scopes.indexOf(TerraformStack.of(scope)) + 1)
+        .map((s) => s.node.id)
+        .join(''),
+    );
   }
   return stableIdPart(scope, peer.securityGroupId);
 }
@@ -107,7 +105,8 @@ export class Connections {
 
   /** Lets `peer` reach this group on its default port. */
   public allowDefaultPortFrom(peer: ISecurityGroupPeer | IConnectable, description?: string): void {
-    if (this.defaultPort === undefined) throw new Error(`${this.securityGroup.node.path} has no default port: use allowFrom(peer, port).`);
+    if (this.defaultPort === undefined)
+      throw new Error(`${this.securityGroup.node.path} has no default port: use allowFrom(peer, port).`);
     this.allowFrom(peer, this.defaultPort, description);
   }
 

@@ -41,8 +41,15 @@ export class RedisAuth {
    * @param options.field JSON field that holds the token. @default "password"
    * @param options.encryptionKeyArn key of the secret, for the `kms:Decrypt` statement of readers. @default - none
    */
-  public static fromSecretArn(secretArn: string, options: { field?: string; encryptionKeyArn?: string } = {}): RedisAuth {
-    return new RedisAuth({ kind: 'existingToken', secret: { secretArn, encryptionKeyArn: options.encryptionKeyArn }, field: options.field });
+  public static fromSecretArn(
+    secretArn: string,
+    options: { field?: string; encryptionKeyArn?: string } = {},
+  ): RedisAuth {
+    return new RedisAuth({
+      kind: 'existingToken',
+      secret: { secretArn, encryptionKeyArn: options.encryptionKeyArn },
+      field: options.field,
+    });
   }
 
   private constructor(choice: RedisAuthChoice<SecretArn>) {
@@ -56,8 +63,16 @@ export class RedisAuth {
     if (!plan.spec.authEnabled) return { authTokenSecretField: field };
     const authTokenSecret =
       choice.kind === 'existingToken'
-        ? new ExistingSecret(cache, 'AuthToken', { secretArn: choice.secret.secretArn, field, encryptionKeyArn: choice.secret.encryptionKeyArn })
-        : new GeneratedSecret(cache, 'AuthToken', { shape: plan.spec.authToken!, encryptionKeyArn, version: plan.terraform!.authTokenVersion! });
+        ? new ExistingSecret(cache, 'AuthToken', {
+            secretArn: choice.secret.secretArn,
+            field,
+            encryptionKeyArn: choice.secret.encryptionKeyArn,
+          })
+        : new GeneratedSecret(cache, 'AuthToken', {
+            shape: plan.spec.authToken!,
+            encryptionKeyArn,
+            version: plan.terraform!.authTokenVersion!,
+          });
     return { authTokenSecret, authTokenSecretField: field };
   }
 }
@@ -79,7 +94,10 @@ export class BrokerCredentials {
    * @param options.encryptionKeyArn key of the secret, for the `kms:Decrypt` statement of readers. @default - none
    */
   public static fromSecretArn(secretArn: string, options: { encryptionKeyArn?: string } = {}): BrokerCredentials {
-    return new BrokerCredentials({ kind: 'existing', secret: { secretArn, encryptionKeyArn: options.encryptionKeyArn } });
+    return new BrokerCredentials({
+      kind: 'existing',
+      secret: { secretArn, encryptionKeyArn: options.encryptionKeyArn },
+    });
   }
 
   private constructor(choice: BrokerCredentialsChoice<SecretArn>) {
@@ -93,9 +111,17 @@ export class BrokerCredentials {
   public bind(broker: Construct, plan: BrokerPlan, keyArn: () => string): SecretSource {
     const choice = heldChoice<BrokerCredentialsChoice<SecretArn>>(this);
     if (choice.kind === 'existing') {
-      return new ExistingSecret(broker, 'AdminCredentials', { secretArn: choice.secret.secretArn, field: WIRE.secretPasswordField, encryptionKeyArn: choice.secret.encryptionKeyArn });
+      return new ExistingSecret(broker, 'AdminCredentials', {
+        secretArn: choice.secret.secretArn,
+        field: WIRE.secretPasswordField,
+        encryptionKeyArn: choice.secret.encryptionKeyArn,
+      });
     }
     // Amazon MQ for RabbitMQ keeps the user of the creation request and ignores later changes: no version prop.
-    return new GeneratedSecret(broker, 'AdminCredentials', { shape: plan.spec.adminSecret!, encryptionKeyArn: keyArn(), version: DEFAULTS.terraform.generatedSecretVersion });
+    return new GeneratedSecret(broker, 'AdminCredentials', {
+      shape: plan.spec.adminSecret!,
+      encryptionKeyArn: keyArn(),
+      version: DEFAULTS.terraform.generatedSecretVersion,
+    });
   }
 }

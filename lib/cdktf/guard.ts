@@ -1,7 +1,12 @@
 import { IConstruct } from 'constructs';
-import { CeleryEncryptionGuardError, CeleryEncryptionGuardOptions, checkEncryptionGuard, formatGuardViolation, GuardContext, GuardedBroker, GuardedCache, GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact, GuardResult } from '../core/guard';
-import { describeByStack, GuardAspectRoots, guardFact as fact, JsonValue, securityGroupKeys, StackRendering } from '../core/guard-describe';
-import { Annotations, DefaultTokenResolver, IAspect, StringConcat, TerraformResource, TerraformStack, Tokenization } from './provider';
+import { CeleryEncryptionGuardError, checkEncryptionGuard, formatGuardViolation } from '../core/guard';
+import type { CeleryEncryptionGuardOptions, GuardContext, GuardedBroker, GuardedCache } from '../core/guard';
+import type { GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact, GuardResult } from '../core/guard';
+import { describeByStack, GuardAspectRoots, guardFact as fact, securityGroupKeys } from '../core/guard-describe';
+import type { JsonValue, StackRendering } from '../core/guard-describe';
+import { Annotations, DefaultTokenResolver, StringConcat, TerraformResource, TerraformStack } from './provider';
+import { Tokenization } from './provider';
+import type { IAspect } from './provider';
 
 /** A synthesized Terraform JSON document (`cdk.tf.json`, or `Testing.synth(stack)` parsed). */
 export interface TerraformJson {
@@ -33,7 +38,9 @@ function groupKey(prefix: string, value: unknown): string | undefined {
 /** The CIDR facts of a legacy-style rule (`cidr_blocks`, `ipv6_cidr_blocks` lists). */
 function cidrList(block: Record<string, JsonValue>, prefix: string): GuardFact[] {
   return ['cidr_blocks', 'ipv6_cidr_blocks'].flatMap((k) =>
-    (Array.isArray(block[k]) ? block[k] : block[k] === undefined ? [] : [block[k]]).map((value: unknown, i: number) => ({ property: `${prefix}${k}[${i}]`, value })),
+    (Array.isArray(block[k]) ? block[k] : block[k] === undefined ? [] : [block[k]]).map(
+      (value: unknown, i: number) => ({ property: `${prefix}${k}[${i}]`, value }),
+    ),
   );
 }
 
@@ -45,7 +52,8 @@ function cidrList(block: Record<string, JsonValue>, prefix: string): GuardFact[]
 export function describeTerraform(
   json: TerraformJson,
   keyPrefix = '',
-  pathOf: (address: string, block: Record<string, JsonValue>) => string = (address, block) => block['//']?.metadata?.path ?? address,
+  pathOf: (address: string, block: Record<string, JsonValue>) => string = (address, block) =>
+    block['//']?.metadata?.path ?? address,
 ): GuardedScope {
   const caches: GuardedCache[] = [];
   const brokers: GuardedBroker[] = [];
@@ -53,7 +61,12 @@ export function describeTerraform(
   const secrets: GuardedSecret[] = [];
   const groups = (v: unknown) => securityGroupKeys(v, (g) => groupKey(keyPrefix, g));
   const resources = json.resource ?? {};
-  const each = (type: string) => Object.entries(resources[type] ?? {}).map(([name, block]) => ({ block: block ?? {}, path: pathOf(`${type}.${name}`, block ?? {}), key: `${keyPrefix}${type}.${name}` }));
+  const each = (type: string) =>
+    Object.entries(resources[type] ?? {}).map(([name, block]) => ({
+      block: block ?? {},
+      path: pathOf(`${type}.${name}`, block ?? {}),
+      key: `${keyPrefix}${type}.${name}`,
+    }));
 
   for (const { block: p, path } of each('aws_elasticache_replication_group')) {
     caches.push({
@@ -69,12 +82,23 @@ export function describeTerraform(
     });
   }
   for (const { block: p, path } of each('aws_mq_broker')) {
-    brokers.push({ path, publiclyAccessible: fact(p, 'publicly_accessible'), securityGroups: groups(p.security_groups) });
+    brokers.push({
+      path,
+      publiclyAccessible: fact(p, 'publicly_accessible'),
+      securityGroups: groups(p.security_groups),
+    });
   }
   for (const { block: p, path, key } of each('aws_security_group')) {
     (Array.isArray(p.ingress) ? p.ingress : []).forEach((inline: Record<string, JsonValue>, i: number) => {
       const prefix = `ingress[${i}].`;
-      ingressRules.push({ path, group: key, protocol: fact(inline, 'protocol', prefix), fromPort: fact(inline, 'from_port', prefix), toPort: fact(inline, 'to_port', prefix), cidrs: cidrList(inline, prefix) });
+      ingressRules.push({
+        path,
+        group: key,
+        protocol: fact(inline, 'protocol', prefix),
+        fromPort: fact(inline, 'from_port', prefix),
+        toPort: fact(inline, 'to_port', prefix),
+        cidrs: cidrList(inline, prefix),
+      });
     });
   }
   for (const { block: p, path } of each('aws_vpc_security_group_ingress_rule')) {
@@ -89,7 +113,14 @@ export function describeTerraform(
   }
   for (const { block: p, path } of each('aws_security_group_rule')) {
     if (p.type !== 'ingress') continue;
-    ingressRules.push({ path, group: groupKey(keyPrefix, p.security_group_id), protocol: fact(p, 'protocol'), fromPort: fact(p, 'from_port'), toPort: fact(p, 'to_port'), cidrs: cidrList(p, '') });
+    ingressRules.push({
+      path,
+      group: groupKey(keyPrefix, p.security_group_id),
+      protocol: fact(p, 'protocol'),
+      fromPort: fact(p, 'from_port'),
+      toPort: fact(p, 'to_port'),
+      cidrs: cidrList(p, ''),
+    });
   }
   for (const { block: p, path } of each('aws_secretsmanager_secret')) {
     secrets.push({ path, kmsKeyId: fact(p, 'kms_key_id') });
@@ -100,7 +131,8 @@ export function describeTerraform(
 const RESOLVER = new DefaultTokenResolver(new StringConcat());
 
 /** A guarded resource (one of `TF_GUARDED_TYPES`). */
-const isGuarded = (c: IConstruct): c is TerraformResource => TerraformResource.isTerraformResource(c) && TF_GUARDED_TYPES.includes(c.terraformResourceType);
+const isGuarded = (c: IConstruct): c is TerraformResource =>
+  TerraformResource.isTerraformResource(c) && TF_GUARDED_TYPES.includes(c.terraformResourceType);
 
 /** One resource block of Terraform JSON (`resource.<type>.<name>`). */
 type TerraformBlock = NonNullable<TerraformJson['resource']>[string][string];
@@ -113,8 +145,14 @@ type TerraformBlock = NonNullable<TerraformJson['resource']>[string][string];
 const TF_RENDERING: StackRendering<TerraformResource, TerraformStack, TerraformBlock> = {
   stackOf: (c) => TerraformStack.of(c),
   render: (c, stack) => {
-    const rendered = Tokenization.resolve(c.toTerraform(), { scope: stack, resolver: RESOLVER, preparing: false }) as TerraformJson;
-    return Object.entries(rendered.resource ?? {}).flatMap(([type, byName]) => Object.entries(byName).map(([name, block]): [string, TerraformBlock] => [`${type}.${name}`, block]));
+    const rendered = Tokenization.resolve(c.toTerraform(), {
+      scope: stack,
+      resolver: RESOLVER,
+      preparing: false,
+    }) as TerraformJson;
+    return Object.entries(rendered.resource ?? {}).flatMap(([type, byName]) =>
+      Object.entries(byName).map(([name, block]): [string, TerraformBlock] => [`${type}.${name}`, block]),
+    );
   },
   describe: (blocks, keyPrefix, pathOf) => {
     const resource: NonNullable<TerraformJson['resource']> = {};
@@ -161,7 +199,8 @@ export class CeleryEncryptionGuard implements IAspect {
   public visit(node: IConstruct): void {
     if (!this.roots.claim(node)) return;
     const result = CeleryEncryptionGuard.check(node, this.props);
-    for (const w of result.warnings) Annotations.of(node).addWarning(`[celery-tls-constructs:${w.rule}] ${formatGuardViolation(w)}`);
+    for (const w of result.warnings)
+      Annotations.of(node).addWarning(`[celery-tls-constructs:${w.rule}] ${formatGuardViolation(w)}`);
     if (result.violations.length > 0) throw new CeleryEncryptionGuardError(result.violations);
   }
 }

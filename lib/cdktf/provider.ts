@@ -4,7 +4,18 @@
  * names. No other file of lib/ names either package, so supporting CDK Terrain (`cdktn` and `@cdktn/provider-aws`,
  * the maintained fork of the deprecated cdktf) is a change to this file.
  */
-export { Annotations, Aspects, DefaultTokenResolver, Fn, StringConcat, TerraformOutput, TerraformResource, TerraformStack, Token, Tokenization } from 'cdktf';
+export {
+  Annotations,
+  Aspects,
+  DefaultTokenResolver,
+  Fn,
+  StringConcat,
+  TerraformOutput,
+  TerraformResource,
+  TerraformStack,
+  Token,
+  Tokenization,
+} from 'cdktf';
 export type { IAspect } from 'cdktf';
 export { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 export { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';

@@ -3,10 +3,12 @@ import { rabbitMqCeleryEndpoint } from '../core/celery/endpoints';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
 import { heldChoice } from '../core/choices';
+import type { BrokerCredentialsChoice } from '../core/choices';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { NAME_RULES } from '../core/names';
 import { PORTS } from '../core/ports';
-import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, brokerResourceSettings, renderRabbitMqConf } from '../core/rabbitmq';
+import { brokerResourceSettings, renderRabbitMqConf } from '../core/rabbitmq';
+import type { RabbitMqBrokerOptions, RabbitMqBrokerSpec } from '../core/rabbitmq';
 import { planBroker } from '../core/plan';
 import { physicalNameFromPath } from '../core/terraform';
 import { CDKTF_CONTEXT, PlacementProps, SecretSource, applyIssues, awsFacts, createKey } from './common';
@@ -63,9 +65,15 @@ export class RabbitMqBroker extends Construct implements IConnectable {
   constructor(scope: Construct, id: string, props: RabbitMqBrokerProps) {
     super(scope, id);
     const credentials = props.adminCredentials ?? BrokerCredentials.generated();
-    const plan = applyIssues(this, planBroker({ props, credentials: heldChoice(credentials), subnets: { prop: 'subnets', facts: props.subnets } }, CDKTF_CONTEXT));
+    // No client certificates on Terraform yet (docs/cdktf.md).
+    const input = {
+      props,
+      credentials: heldChoice<BrokerCredentialsChoice<unknown>>(credentials),
+      subnets: { prop: 'subnets', facts: props.subnets },
+    };
+    const plan = applyIssues(this, planBroker(input, CDKTF_CONTEXT));
+    this.spec = plan.spec;
     const spec = plan.spec;
-    this.spec = spec;
 
     this.securityGroup = new CelerySecurityGroup(this, 'SecurityGroup', {
       vpcId: props.vpcId,
@@ -75,12 +83,22 @@ export class RabbitMqBroker extends Construct implements IConnectable {
     this.connections = this.securityGroup.connections;
 
     let key: KmsKey | undefined;
-    this.adminSecret = credentials.bind(this, plan, () => props.encryptionKeyArn ?? (key = createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`)).arn);
+    this.adminSecret = credentials.bind(
+      this,
+      plan,
+      () =>
+        props.encryptionKeyArn ?? (key = createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`)).arn,
+    );
     this.encryptionKey = key;
 
     const preventDestroy = props.preventDestroy ?? DEFAULTS.terraform.brokerPreventDestroy;
     // Terraform requires the name (CloudFormation generates one).
-    const brokerName = spec.brokerName ?? physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.brokerName);
+    const brokerName =
+      spec.brokerName ??
+      physicalNameFromPath(
+        this.node.scopes.slice(1).map((s) => s.node.id),
+        NAME_RULES.brokerName,
+      );
     this.configuration = new MqConfiguration(this, 'Configuration', {
       name: `${brokerName}-celery`,
       description: 'celery-tls-constructs: consumer timeout for Celery (acks-late tasks)',
@@ -104,7 +122,9 @@ export class RabbitMqBroker extends Construct implements IConnectable {
     this.brokerArn = this.resource.arn;
     // instances[0].endpoints[0] is "amqps://b-<id>.mq.<region>.<suffix>:5671"; keep the host only.
     const endpoint = Token.asString(Fn.element(this.resource.instances.get(0).endpoints, 0));
-    this.brokerHost = Token.asString(Fn.element(Fn.split(':', Token.asString(Fn.element(Fn.split('://', endpoint), 1))), 0));
+    this.brokerHost = Token.asString(
+      Fn.element(Fn.split(':', Token.asString(Fn.element(Fn.split('://', endpoint), 1))), 0),
+    );
   }
 
   /**
@@ -112,7 +132,11 @@ export class RabbitMqBroker extends Construct implements IConnectable {
    * Manager); the Terraform counterpart of `grantReadAdminCredentials`.
    */
   public adminCredentialsReadStatements(): IamStatementModel[] {
-    return readSecretStatements({ secretArn: this.adminSecret.secretArn, keyArn: this.adminSecret.encryptionKeyArn, region: awsFacts(this).region });
+    return readSecretStatements({
+      secretArn: this.adminSecret.secretArn,
+      keyArn: this.adminSecret.encryptionKeyArn,
+      region: awsFacts(this).region,
+    });
   }
 
   /**
@@ -120,7 +144,11 @@ export class RabbitMqBroker extends Construct implements IConnectable {
    * the admin user: the application users (the CDK `RabbitMqApplicationUsers`) are not ported yet, see docs/cdktf.md.
    */
   public celeryEndpoint(options: { vhost?: string } = {}): CeleryEndpoint {
-    return rabbitMqCeleryEndpoint(this.spec, { host: this.brokerHost, username: this.spec.adminUsername, secretArn: this.adminSecret.secretArn, vhost: options.vhost });
+    return rabbitMqCeleryEndpoint(this.spec, {
+      host: this.brokerHost,
+      username: this.spec.adminUsername,
+      secretArn: this.adminSecret.secretArn,
+      vhost: options.vhost,
+    });
   }
-
 }

@@ -3,15 +3,18 @@ import { redisCeleryEndpoint } from '../core/celery/endpoints';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
 import { heldChoice } from '../core/choices';
+import type { RedisAuthChoice } from '../core/choices';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { NAME_RULES } from '../core/names';
 import { planCache } from '../core/plan';
 import { RedisCacheOptions, RedisCacheSpec } from '../core/redis';
 import { physicalNameFromPath, TerraformRedisOptions, TerraformRedisSpec } from '../core/terraform';
-import { CDKTF_CONTEXT, PlacementProps, SecretSource, applyIssues, awsFacts, createKey, createLogGroup } from './common';
+import { CDKTF_CONTEXT, applyIssues, awsFacts, createKey, createLogGroup } from './common';
+import type { PlacementProps, SecretSource } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { RedisAuth } from './credentials';
-import { CloudwatchLogGroup, ElasticacheParameterGroup, ElasticacheReplicationGroup, ElasticacheSubnetGroup, KmsKey } from './provider';
+import { CloudwatchLogGroup, ElasticacheParameterGroup, ElasticacheReplicationGroup } from './provider';
+import { ElasticacheSubnetGroup, KmsKey } from './provider';
 
 /** Props of the Terraform `RedisCache`; with Multi-AZ, `subnets` must span at least two Availability Zones. */
 export interface RedisCacheProps extends RedisCacheOptions, TerraformRedisOptions, PlacementProps {
@@ -74,8 +77,16 @@ export class RedisCache extends Construct implements IConnectable {
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
     const auth = props.authToken ?? RedisAuth.generatedToken();
-    // The RBAC ids are unused here: the Terraform RedisAuth offers AUTH tokens only (docs/cdktf.md).
-    const plan = applyIssues(this, planCache({ props, auth: heldChoice(auth), subnets: { prop: 'subnets', facts: props.subnets }, rbacIdPrefix: 'celery', terraform: true }, CDKTF_CONTEXT));
+    const subnets = { prop: 'subnets', facts: props.subnets };
+    // The Terraform settings are checked too; no RBAC ids (the Terraform RedisAuth offers AUTH tokens only).
+    const input = {
+      props,
+      auth: heldChoice<RedisAuthChoice<unknown>>(auth),
+      subnets,
+      rbacIdPrefix: '',
+      terraform: true,
+    };
+    const plan = applyIssues(this, planCache(input, CDKTF_CONTEXT));
     const spec = plan.spec;
     this.spec = spec;
     this.terraformSpec = plan.terraform!;
@@ -84,7 +95,11 @@ export class RedisCache extends Construct implements IConnectable {
     if (props.encryptionKeyArn !== undefined) {
       this.encryptionKeyArn = props.encryptionKeyArn;
     } else {
-      this.encryptionKey = createKey(this, 'Key', `${this.node.path}: ElastiCache at-rest encryption, AUTH token secret and logs`);
+      this.encryptionKey = createKey(
+        this,
+        'Key',
+        `${this.node.path}: ElastiCache at-rest encryption, AUTH token secret and logs`,
+      );
       this.encryptionKeyArn = this.encryptionKey.arn;
     }
 
@@ -96,7 +111,12 @@ export class RedisCache extends Construct implements IConnectable {
     this.connections = this.securityGroup.connections;
 
     // Terraform requires the id (CloudFormation generates one); the subnet and parameter groups share it.
-    const groupId = spec.replicationGroupId ?? physicalNameFromPath(this.node.scopes.slice(1).map((s) => s.node.id), NAME_RULES.replicationGroupId);
+    const groupId =
+      spec.replicationGroupId ??
+      physicalNameFromPath(
+        this.node.scopes.slice(1).map((s) => s.node.id),
+        NAME_RULES.replicationGroupId,
+      );
     const subnetGroup = new ElasticacheSubnetGroup(this, 'SubnetGroup', {
       name: groupId,
       description: `Dedicated subnets of ${this.node.path}`,
@@ -117,7 +137,10 @@ export class RedisCache extends Construct implements IConnectable {
 
     this.slowLogGroup = createLogGroup(this, 'SlowLog', this.encryptionKeyArn);
     this.engineLogGroup = createLogGroup(this, 'EngineLog', this.encryptionKeyArn);
-    const logGroups: Record<string, CloudwatchLogGroup> = { 'slow-log': this.slowLogGroup, 'engine-log': this.engineLogGroup };
+    const logGroups: Record<string, CloudwatchLogGroup> = {
+      'slow-log': this.slowLogGroup,
+      'engine-log': this.engineLogGroup,
+    };
     const preventDestroy = props.preventDestroy ?? DEFAULTS.terraform.cachePreventDestroy;
 
     this.resource = new ElasticacheReplicationGroup(this, 'Resource', {
@@ -166,12 +189,20 @@ export class RedisCache extends Construct implements IConnectable {
    */
   public authTokenReadStatements(): IamStatementModel[] {
     if (!this.authTokenSecret) return [];
-    return readSecretStatements({ secretArn: this.authTokenSecret.secretArn, keyArn: this.authTokenSecret.encryptionKeyArn, region: awsFacts(this).region });
+    return readSecretStatements({
+      secretArn: this.authTokenSecret.secretArn,
+      keyArn: this.authTokenSecret.encryptionKeyArn,
+      region: awsFacts(this).region,
+    });
   }
 
   /** The Celery endpoint of this cache (a rediss:// URL is built from it). */
   public celeryEndpoint(options: { db?: number } = {}): CeleryEndpoint {
-    return redisCeleryEndpoint(this.spec, this.node.path, { host: this.primaryEndpointAddress, secretArn: this.authTokenSecret?.secretArn, secretField: this.authTokenSecretField, db: options.db });
+    return redisCeleryEndpoint(this.spec, this.node.path, {
+      host: this.primaryEndpointAddress,
+      secretArn: this.authTokenSecret?.secretArn,
+      secretField: this.authTokenSecretField,
+      db: options.db,
+    });
   }
-
 }

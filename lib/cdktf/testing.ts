@@ -1,4 +1,5 @@
-import { assertEncryptionFindings, CeleryEncryptionGuardOptions, EncryptionFindings, encryptionFindings, encryptionMatchers, maskAssetHashText } from '../core/guard';
+import { assertEncryptionFindings, encryptionFindings, encryptionMatchers, maskAssetHashText } from '../core/guard';
+import type { CeleryEncryptionGuardOptions, EncryptionFindings } from '../core/guard';
 import { TF_GUARD_CONTEXT, TerraformJson, describeTerraform } from './guard';
 
 /**
@@ -10,12 +11,22 @@ import { TF_GUARD_CONTEXT, TerraformJson, describeTerraform } from './guard';
 export { ASSET_HASH_MASK } from '../core/guard';
 export type { CeleryTlsMatchers } from '../core/guard';
 
+/** What an empty stack fails with (an empty stack proves nothing). */
+const NOTHING_GUARDED = 'the Terraform JSON has no aws_elasticache_replication_group and no aws_mq_broker';
+
 /** `Testing.synth(stack)` (a JSON string), a parsed cdk.tf.json, or the text of one. */
 export type TerraformInput = string | TerraformJson;
 
 /** The guard's findings on synthesized Terraform JSON (violations and the `preferred` migration warnings). */
-export function celeryEncryptionFindings(synthesized: TerraformInput, options: CeleryEncryptionGuardOptions = {}): EncryptionFindings {
-  return encryptionFindings(describeTerraform(typeof synthesized === 'string' ? JSON.parse(synthesized) : synthesized), options, TF_GUARD_CONTEXT);
+export function celeryEncryptionFindings(
+  synthesized: TerraformInput,
+  options: CeleryEncryptionGuardOptions = {},
+): EncryptionFindings {
+  return encryptionFindings(
+    describeTerraform(typeof synthesized === 'string' ? JSON.parse(synthesized) : synthesized),
+    options,
+    TF_GUARD_CONTEXT,
+  );
 }
 
 /**
@@ -25,8 +36,8 @@ export function celeryEncryptionFindings(synthesized: TerraformInput, options: C
  *
  *     assertCeleryTransportEncrypted(Testing.synth(stack));
  */
-export function assertCeleryTransportEncrypted(synthesized: TerraformInput, options: CeleryEncryptionGuardOptions = {}): void {
-  assertEncryptionFindings(celeryEncryptionFindings(synthesized, options), 'the Terraform JSON has no aws_elasticache_replication_group and no aws_mq_broker');
+export function assertCeleryTransportEncrypted(input: TerraformInput, options?: CeleryEncryptionGuardOptions): void {
+  assertEncryptionFindings(celeryEncryptionFindings(input, options), NOTHING_GUARDED);
 }
 
 /**
@@ -43,5 +54,8 @@ export const celeryTlsMatchers = encryptionMatchers(celeryEncryptionFindings, 's
  *     expect(maskAssetHashes(Testing.synth(stack))).toMatchSnapshot();
  */
 export function maskAssetHashes(synthesized: TerraformInput): TerraformJson {
-  return maskAssetHashText(typeof synthesized === 'string' ? synthesized : JSON.stringify(synthesized), /\b([0-9a-f]{64}|[0-9A-F]{64}|[0-9A-F]{32})\b/g);
+  return maskAssetHashText(
+    typeof synthesized === 'string' ? synthesized : JSON.stringify(synthesized),
+    /\b([0-9a-f]{64}|[0-9A-F]{64}|[0-9A-F]{32})\b/g,
+  );
 }

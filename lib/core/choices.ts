@@ -16,7 +16,8 @@ export function holdChoice<T>(owner: object, choice: T): void {
 
 /** The choice an adapter object stands for. */
 export function heldChoice<T>(owner: object): T {
-  if (!HELD.has(owner)) throw new TypeError('celery-tls-constructs: not a choice made with one of the static factories');
+  if (!HELD.has(owner))
+    throw new TypeError('celery-tls-constructs: not a choice made with one of the static factories');
   return HELD.get(owner) as T;
 }
 
@@ -28,16 +29,20 @@ export type RedisAuthChoice<S> =
 
 /** The admin credentials of an Amazon MQ broker. */
 export type BrokerCredentialsChoice<S> =
-  | { readonly kind: 'generated'; readonly length?: number }
-  | { readonly kind: 'existing'; readonly secret: S };
+  { readonly kind: 'generated'; readonly length?: number } | { readonly kind: 'existing'; readonly secret: S };
 
 /** Where the client certificates of a broker come from. */
 export type BrokerClientCertificatesChoice =
   | { readonly kind: 'privateCa'; readonly caArn: string; readonly options: BrokerClientCertificateOptions }
-  | { readonly kind: 'subordinateCa'; readonly subordinate: SubordinateCaOptions; readonly options: BrokerClientCertificateOptions };
+  | {
+      readonly kind: 'subordinateCa';
+      readonly subordinate: SubordinateCaOptions;
+      readonly options: BrokerClientCertificateOptions;
+    };
 
 /** Which broker a transport provisions, with that broker's options (`R` RabbitMQ, `D` Redis, per target). */
-export type CeleryBrokerChoice<R, D> = { readonly kind: 'rabbitmq'; readonly options: R } | { readonly kind: 'redis'; readonly options: D };
+export type CeleryBrokerChoice<R, D> =
+  { readonly kind: 'rabbitmq'; readonly options: R } | { readonly kind: 'redis'; readonly options: D };
 
 /** Where a transport stores task results (`D`: the target's Redis options). */
 export type CeleryResultBackendChoice<D> =

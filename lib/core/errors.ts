@@ -69,7 +69,11 @@ export class IssueCollector {
 }
 
 /** The value of a result: throws one `ValidationError` with every error, else hands the warnings to `warn`. */
-export function settle<T>(where: string, result: ValidationResult<T>, warn: (warnings: readonly ValidationIssue[]) => void): T {
+export function settle<T>(
+  where: string,
+  result: ValidationResult<T>,
+  warn: (warnings: readonly ValidationIssue[]) => void,
+): T {
   if (result.errors.length > 0) throw new ValidationError(where, result.errors);
   warn(result.warnings);
   return result.value;

@@ -157,55 +157,133 @@ function dynamicReference(value: unknown): boolean {
  * or cache (elsewhere it is often a public load balancer).
  */
 export function celeryPorts(scope: GuardedScope): number[] {
-  const ports = new Set<number>([PORTS.AMQPS, PORTS.AMQP_PLAINTEXT, PORTS.RABBITMQ_MANAGEMENT_HTTPS_ALT, PORTS.REDIS_DEFAULT, DEFAULTS.redis.port]);
+  const ports = new Set<number>([
+    PORTS.AMQPS,
+    PORTS.AMQP_PLAINTEXT,
+    PORTS.RABBITMQ_MANAGEMENT_HTTPS_ALT,
+    PORTS.REDIS_DEFAULT,
+    DEFAULTS.redis.port,
+  ]);
   for (const c of scope.caches) if (c.port !== undefined) ports.add(c.port);
   return [...ports].sort((a, b) => a - b);
 }
 
 /** Checks every resource of the scope. */
-export function checkEncryptionGuard(scope: GuardedScope, options: CeleryEncryptionGuardOptions, ctx: GuardContext): GuardResult {
+export function checkEncryptionGuard(
+  scope: GuardedScope,
+  options: CeleryEncryptionGuardOptions,
+  ctx: GuardContext,
+): GuardResult {
   const violations: GuardViolation[] = [];
   const warnings: GuardViolation[] = [];
   const allowPreferred = options.allowTransitEncryptionPreferred ?? DEFAULTS.guard.allowTransitEncryptionPreferred;
-  const add = (rule: { id: string; sources: string }, path: string, fact: GuardFact, problem: string, fix: string, to = violations) =>
-    to.push({ rule: rule.id, path, property: fact.property, message: `${fact.property} ${problem}`, fix, sources: rule.sources });
-  const got = (f: GuardFact) => (absent(f.value) ? 'is not set' : ctx.isExpression(f.value) ? `is a deploy-time expression (${short(f.value)}), not a literal` : `is ${show(f.value)}`);
+  const add = (
+    rule: { id: string; sources: string },
+    path: string,
+    fact: GuardFact,
+    problem: string,
+    fix: string,
+    to = violations,
+  ) =>
+    to.push({
+      rule: rule.id,
+      path,
+      property: fact.property,
+      message: `${fact.property} ${problem}`,
+      fix,
+      sources: rule.sources,
+    });
+  const got = (f: GuardFact) =>
+    absent(f.value)
+      ? 'is not set'
+      : ctx.isExpression(f.value)
+        ? `is a deploy-time expression (${short(f.value)}), not a literal`
+        : `is ${show(f.value)}`;
 
   for (const c of scope.caches) {
     const transit = c.transitEncryptionEnabled;
     if (!isTrue(transit.value)) {
-      add(GUARD_RULES.transitEncryption, c.path, transit, `${got(transit)}: tasks, results and the AUTH token would cross the network in clear text`, `set ${transit.property} to true (remove the escape hatch or override that changed it)`);
+      add(
+        GUARD_RULES.transitEncryption,
+        c.path,
+        transit,
+        `${got(transit)}: tasks, results and the AUTH token would cross the network in clear text`,
+        `set ${transit.property} to true (remove the escape hatch or override that changed it)`,
+      );
     } else {
       const mode = c.transitEncryptionMode;
       if (mode.value === 'required') {
         // the only state the guard accepts without a flag
       } else if (mode.value === 'preferred' && allowPreferred) {
-        add(GUARD_RULES.transitEncryptionMode, c.path, mode, 'is "preferred": the cache still accepts plaintext connections (allowed by allowTransitEncryptionPreferred)', `move every client to TLS, then set ${mode.property} to "required" and remove allowTransitEncryptionPreferred`, warnings);
+        add(
+          GUARD_RULES.transitEncryptionMode,
+          c.path,
+          mode,
+          'is "preferred": the cache still accepts plaintext connections (allowed by allowTransitEncryptionPreferred)',
+          `move every client to TLS, then set ${mode.property} to "required" and remove allowTransitEncryptionPreferred`,
+          warnings,
+        );
       } else {
         const why = mode.value === 'preferred' ? ': the cache also accepts plaintext connections' : '';
-        add(GUARD_RULES.transitEncryptionMode, c.path, mode, `${got(mode)}${why}; only "required" refuses plaintext`, `set ${mode.property} to "required"; while migrating an existing cluster, deploy "preferred" with the guard's allowTransitEncryptionPreferred: true, then "required"`);
+        add(
+          GUARD_RULES.transitEncryptionMode,
+          c.path,
+          mode,
+          `${got(mode)}${why}; only "required" refuses plaintext`,
+          `set ${mode.property} to "required"; while migrating an existing cluster, deploy "preferred" with the guard's allowTransitEncryptionPreferred: true, then "required"`,
+        );
       }
     }
     if (!isTrue(c.atRestEncryptionEnabled.value)) {
-      add(GUARD_RULES.atRestEncryption, c.path, c.atRestEncryptionEnabled, `${got(c.atRestEncryptionEnabled)}: snapshots and swap hold task payloads unencrypted`, `set ${c.atRestEncryptionEnabled.property} to true (it is create-only: the cache is replaced)`);
+      add(
+        GUARD_RULES.atRestEncryption,
+        c.path,
+        c.atRestEncryptionEnabled,
+        `${got(c.atRestEncryptionEnabled)}: snapshots and swap hold task payloads unencrypted`,
+        `set ${c.atRestEncryptionEnabled.property} to true (it is create-only: the cache is replaced)`,
+      );
     }
     if (absent(c.kmsKeyId.value) || awsManagedKey(c.kmsKeyId.value)) {
-      add(GUARD_RULES.cacheKey, c.path, c.kmsKeyId, `${got(c.kmsKeyId)}: at-rest encryption must use a customer-managed KMS key (with rotation and a key policy you control)`, `set ${c.kmsKeyId.property} to the ARN of a customer-managed key (it is create-only: the cache is replaced)`);
+      add(
+        GUARD_RULES.cacheKey,
+        c.path,
+        c.kmsKeyId,
+        `${got(c.kmsKeyId)}: at-rest encryption must use a customer-managed KMS key (with rotation and a key policy you control)`,
+        `set ${c.kmsKeyId.property} to the ARN of a customer-managed key (it is create-only: the cache is replaced)`,
+      );
     }
     const token = c.authToken.value;
     const groups = c.userGroupIds.value;
     const hasGroups = Array.isArray(groups) ? groups.length > 0 : !absent(groups) && ctx.isExpression(groups);
     if (absent(token) && !hasGroups) {
-      add(GUARD_RULES.authentication, c.path, c.authToken, `is not set and ${c.userGroupIds.property} is empty: any client that reaches the port can read and write every queue`, `set ${c.authToken.property} from a Secrets Manager secret, or ${c.userGroupIds.property} to an RBAC user group`);
+      add(
+        GUARD_RULES.authentication,
+        c.path,
+        c.authToken,
+        `is not set and ${c.userGroupIds.property} is empty: any client that reaches the port can read and write every queue`,
+        `set ${c.authToken.property} from a Secrets Manager secret, or ${c.userGroupIds.property} to an RBAC user group`,
+      );
     } else if (!absent(token) && typeof token === 'string' && !ctx.isExpression(token) && !dynamicReference(token)) {
-      add(GUARD_RULES.authTokenLiteral, c.path, c.authToken, 'is a literal string: the token is readable in the synthesized output and in version control', `read ${c.authToken.property} from Secrets Manager (RedisAuth.generatedToken() or RedisAuth.fromSecret...)`);
+      add(
+        GUARD_RULES.authTokenLiteral,
+        c.path,
+        c.authToken,
+        'is a literal string: the token is readable in the synthesized output and in version control',
+        `read ${c.authToken.property} from Secrets Manager (RedisAuth.generatedToken() or RedisAuth.fromSecret...)`,
+      );
     }
   }
 
   for (const b of scope.brokers) {
     const p = b.publiclyAccessible;
     if (!absent(p.value) && !isFalse(p.value)) {
-      add(GUARD_RULES.publicBroker, b.path, p, `${got(p)}: the broker would get a public endpoint reachable from the internet`, `set ${p.property} to false (create-only: the broker is replaced) and reach it through the VPC, a VPN or PrivateLink`);
+      add(
+        GUARD_RULES.publicBroker,
+        b.path,
+        p,
+        `${got(p)}: the broker would get a public endpoint reachable from the internet`,
+        `set ${p.property} to false (create-only: the broker is replaced) and reach it through the VPC, a VPN or PrivateLink`,
+      );
     }
   }
 
@@ -219,18 +297,38 @@ export function checkEncryptionGuard(scope: GuardedScope, options: CeleryEncrypt
     const isTcp = allProtocols || ['tcp', '6'].includes(String(r.protocol.value)) || ctx.isExpression(r.protocol.value);
     for (const cidr of open) {
       if (onCeleryGroup || (isTcp && covered.length > 0)) {
-        const target = onCeleryGroup ? 'a security group of a Celery broker or cache' : `Celery port${covered.length > 1 ? 's' : ''} ${covered.join(', ')}`;
-        add(GUARD_RULES.openIngress, r.path, cidr, `is ${show(cidr.value)}: it opens ${target} to the whole internet`, 'remove the rule and allow the producers\' and workers\' security groups instead (allowDefaultPortFrom / allowProducer / allowWorker)');
+        const target = onCeleryGroup
+          ? 'a security group of a Celery broker or cache'
+          : `Celery port${covered.length > 1 ? 's' : ''} ${covered.join(', ')}`;
+        add(
+          GUARD_RULES.openIngress,
+          r.path,
+          cidr,
+          `is ${show(cidr.value)}: it opens ${target} to the whole internet`,
+          "remove the rule and allow the producers' and workers' security groups instead (allowDefaultPortFrom / allowProducer / allowWorker)",
+        );
       }
     }
     if (allProtocols && (onCeleryGroup || open.length > 0)) {
-      add(GUARD_RULES.allProtocols, r.path, r.protocol, `is ${show(r.protocol.value)}: every protocol and port is open${onCeleryGroup ? ' on a security group of a Celery broker or cache' : ' to the internet'}`, `set ${r.protocol.property} to "tcp" with the one TLS port (5671 for AMQPS, the cache port for Redis)`);
+      add(
+        GUARD_RULES.allProtocols,
+        r.path,
+        r.protocol,
+        `is ${show(r.protocol.value)}: every protocol and port is open${onCeleryGroup ? ' on a security group of a Celery broker or cache' : ' to the internet'}`,
+        `set ${r.protocol.property} to "tcp" with the one TLS port (5671 for AMQPS, the cache port for Redis)`,
+      );
     }
   }
 
   for (const s of scope.secrets) {
     if (absent(s.kmsKeyId.value) || awsManagedKey(s.kmsKeyId.value)) {
-      add(GUARD_RULES.secretKey, s.path, s.kmsKeyId, `${got(s.kmsKeyId)}: a secret must be encrypted with a customer-managed KMS key; the AWS-managed key aws/secretsmanager cannot be restricted or audited per key`, `set ${s.kmsKeyId.property} to the ARN of a customer-managed key`);
+      add(
+        GUARD_RULES.secretKey,
+        s.path,
+        s.kmsKeyId,
+        `${got(s.kmsKeyId)}: a secret must be encrypted with a customer-managed KMS key; the AWS-managed key aws/secretsmanager cannot be restricted or audited per key`,
+        `set ${s.kmsKeyId.property} to the ARN of a customer-managed key`,
+      );
     }
   }
   return { violations, warnings };
@@ -238,10 +336,19 @@ export function checkEncryptionGuard(scope: GuardedScope, options: CeleryEncrypt
 
 /** True when the rule's port range includes `port`; an unknown bound counts as covering (fail closed). */
 function coversPort(r: GuardedIngressRule, port: number, ctx: GuardContext): boolean {
-  const num = (f: GuardFact) => (typeof f.value === 'number' ? f.value : typeof f.value === 'string' && /^-?\d+$/.test(f.value) ? Number(f.value) : undefined);
+  const num = (f: GuardFact) =>
+    typeof f.value === 'number'
+      ? f.value
+      : typeof f.value === 'string' && /^-?\d+$/.test(f.value)
+        ? Number(f.value)
+        : undefined;
   const from = num(r.fromPort);
   const to = num(r.toPort);
-  if ((from === undefined && ctx.isExpression(r.fromPort.value)) || (to === undefined && ctx.isExpression(r.toPort.value))) return true;
+  if (
+    (from === undefined && ctx.isExpression(r.fromPort.value)) ||
+    (to === undefined && ctx.isExpression(r.toPort.value))
+  )
+    return true;
   if (from === -1 || to === -1) return true;
   if (from === undefined || to === undefined) return false;
   return from <= port && port <= to;
@@ -288,23 +395,34 @@ export interface EncryptionFindings extends GuardResult {
  * without a replication group or a broker (an empty stack proves nothing). `nothing` says what was missing.
  */
 export function assertEncryptionFindings(found: EncryptionFindings, nothing: string): void {
-  if (found.caches + found.brokers === 0) throw new Error(`assertCeleryTransportEncrypted: ${nothing}: nothing to check (is this the right stack?)`);
+  if (found.caches + found.brokers === 0)
+    throw new Error(`assertCeleryTransportEncrypted: ${nothing}: nothing to check (is this the right stack?)`);
   if (found.violations.length > 0) throw new CeleryEncryptionGuardError(found.violations);
 }
 
 /** The result of the `toHaveEncryptedCeleryTransport` jest matcher of both targets; `what` names the checked output. */
-export function encryptionMatcherResult(found: EncryptionFindings, what: string): { pass: boolean; message: () => string } {
+export function encryptionMatcherResult(
+  found: EncryptionFindings,
+  what: string,
+): { pass: boolean; message: () => string } {
   const pass = found.caches + found.brokers > 0 && found.violations.length === 0;
   return {
     pass,
-    message: () => (pass
-      ? `expected the ${what} to break an encryption rule, but its ${found.caches} replication group(s) and ${found.brokers} broker(s) keep them all`
-      : found.violations.length > 0 ? formatGuardViolations(found.violations) : `expected a ${what} with a replication group or a broker, found neither`),
+    message: () =>
+      pass
+        ? `expected the ${what} to break an encryption rule, but its ${found.caches} replication group(s) and ${found.brokers} broker(s) keep them all`
+        : found.violations.length > 0
+          ? formatGuardViolations(found.violations)
+          : `expected a ${what} with a replication group or a broker, found neither`,
   };
 }
 
 /** The guard's findings on one described output: `celeryEncryptionFindings` of both targets. */
-export function encryptionFindings(scope: GuardedScope, options: CeleryEncryptionGuardOptions, ctx: GuardContext): EncryptionFindings {
+export function encryptionFindings(
+  scope: GuardedScope,
+  options: CeleryEncryptionGuardOptions,
+  ctx: GuardContext,
+): EncryptionFindings {
   return { ...checkEncryptionGuard(scope, options, ctx), caches: scope.caches.length, brokers: scope.brokers.length };
 }
 
@@ -312,8 +430,14 @@ export function encryptionFindings(scope: GuardedScope, options: CeleryEncryptio
  * `celeryTlsMatchers` of both targets: the `toHaveEncryptedCeleryTransport` jest matcher over a target's findings
  * function; `what` names the checked output in the messages (`template`, `stack`).
  */
-export function encryptionMatchers<I>(findings: (input: I, options?: CeleryEncryptionGuardOptions) => EncryptionFindings, what: string): {
-  toHaveEncryptedCeleryTransport(received: I, options?: CeleryEncryptionGuardOptions): { pass: boolean; message: () => string };
+export function encryptionMatchers<I>(
+  findings: (input: I, options?: CeleryEncryptionGuardOptions) => EncryptionFindings,
+  what: string,
+): {
+  toHaveEncryptedCeleryTransport(
+    received: I,
+    options?: CeleryEncryptionGuardOptions,
+  ): { pass: boolean; message: () => string };
 } {
   return {
     toHaveEncryptedCeleryTransport(received: I, options: CeleryEncryptionGuardOptions = {}) {

@@ -16,7 +16,11 @@ export const SECRET_READ_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsman
  * Reading one secret encrypted with a customer-managed key: the secret by ARN (never `*`), and `kms:Decrypt` on that
  * key only when called through Secrets Manager in the key's region.
  */
-export function readSecretStatements(args: { secretArn: string; keyArn?: string; region: string }): IamStatementModel[] {
+export function readSecretStatements(args: {
+  secretArn: string;
+  keyArn?: string;
+  region: string;
+}): IamStatementModel[] {
   const statements: IamStatementModel[] = [
     { effect: 'Allow', actions: [...SECRET_READ_ACTIONS], resources: [args.secretArn] },
   ];
@@ -35,13 +39,20 @@ export function readSecretStatements(args: { secretArn: string; keyArn?: string;
  * Key-policy statement that lets CloudWatch Logs use a customer-managed key for log groups of this account and region.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
  */
-export function logsKeyPolicyStatement(args: { region: string; account: string; partition: string; urlSuffix?: string }) {
+export function logsKeyPolicyStatement(args: {
+  region: string;
+  account: string;
+  partition: string;
+  urlSuffix?: string;
+}) {
   return {
     sid: 'AllowCloudWatchLogsForThisAccount',
     principalService: `logs.${args.region}.amazonaws.com`,
     actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
     conditions: {
-      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${args.partition}:logs:${args.region}:${args.account}:log-group:*` },
+      ArnLike: {
+        'kms:EncryptionContext:aws:logs:arn': `arn:${args.partition}:logs:${args.region}:${args.account}:log-group:*`,
+      },
     },
   } as const;
 }
@@ -57,6 +68,13 @@ export function logWriteStatement(logGroupArn: string): IamStatementModel {
  */
 export const VPC_FUNCTION_NETWORK_STATEMENT: IamStatementModel = {
   effect: 'Allow',
-  actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+  actions: [
+    'ec2:CreateNetworkInterface',
+    'ec2:DescribeNetworkInterfaces',
+    'ec2:DescribeSubnets',
+    'ec2:DeleteNetworkInterface',
+    'ec2:AssignPrivateIpAddresses',
+    'ec2:UnassignPrivateIpAddresses',
+  ],
   resources: ['*'],
 };

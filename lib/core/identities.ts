@@ -2,7 +2,11 @@ import { DEFAULTS } from './defaults';
 import { IamStatementModel } from './iam';
 import { RabbitMqBrokerSpec } from './rabbitmq';
 import { RabbitMqMutualTlsSpec, clientCertificateIssuerStatements } from './rabbitmq-mtls';
-import { RabbitMqApplicationUsersSpec, applicationUsersFunctionStatements, rotationFunctionStatements } from './rabbitmq-users';
+import {
+  RabbitMqApplicationUsersSpec,
+  applicationUsersFunctionStatements,
+  rotationFunctionStatements,
+} from './rabbitmq-users';
 import { RedisRbacSpec, redisUserRotationStatements } from './redis-rbac';
 
 /**
@@ -54,7 +58,13 @@ export function rabbitMqUsersFunctionPlans(args: {
     purpose: 'Celery vhost, users and permissions through the RabbitMQ management API',
     asset: 'rabbitmq-users',
     handler: 'index.onEvent',
-    statements: applicationUsersFunctionStatements({ adminSecretArn: args.adminSecretArn, adminKeyArn: args.adminKeyArn, userSecretArns: args.userSecretArns, userKeyArn: args.userKeyArn, region: args.region }),
+    statements: applicationUsersFunctionStatements({
+      adminSecretArn: args.adminSecretArn,
+      adminKeyArn: args.adminKeyArn,
+      userSecretArns: args.userSecretArns,
+      userKeyArn: args.userKeyArn,
+      region: args.region,
+    }),
     environment: {},
     timeoutSeconds: DEFAULTS.functions.timeoutSeconds,
     inVpc: true,
@@ -129,7 +139,13 @@ export function clientCertificateFunctionPlan(args: {
       purpose: 'issues the Celery client certificates from the private CA',
       asset: 'client-certificates',
       handler: 'index.onRotate',
-      statements: clientCertificateIssuerStatements({ caArn: mutualTls.caArn, secretArns: args.secretArns, keyArn: args.keyArn, region: args.region, partition: args.partition }),
+      statements: clientCertificateIssuerStatements({
+        caArn: mutualTls.caArn,
+        secretArns: args.secretArns,
+        keyArn: args.keyArn,
+        region: args.region,
+        partition: args.partition,
+      }),
       environment: {
         CA_ARN: mutualTls.caArn,
         SIGNING_ALGORITHM: mutualTls.caSigningAlgorithm,
@@ -162,8 +178,16 @@ export function redisUsersRotationPlan(args: {
       purpose: 'rotates the Celery ElastiCache user passwords',
       asset: 'elasticache-users',
       handler: 'index.onRotate',
-      statements: redisUserRotationStatements({ secretArns: args.secretArns, userArns: args.userArns, keyArn: args.keyArn, region: args.region }),
-      environment: { PASSWORD_LENGTH: String(args.rbac.users[0].secret.length), WAIT_SECONDS: String(d.rotationWaitSeconds) },
+      statements: redisUserRotationStatements({
+        secretArns: args.secretArns,
+        userArns: args.userArns,
+        keyArn: args.keyArn,
+        region: args.region,
+      }),
+      environment: {
+        PASSWORD_LENGTH: String(args.rbac.users[0].secret.length),
+        WAIT_SECONDS: String(d.rotationWaitSeconds),
+      },
       timeoutSeconds: d.rotationFunctionTimeoutSeconds,
       inVpc: false,
     },

@@ -22,7 +22,11 @@ export const NAME_RULES = {
     pattern: /^[a-z][a-z0-9-]*$/,
     allowed: 'lowercase letters, digits and hyphens, starting with a letter',
     extra: (v: string) =>
-      v.endsWith('-') ? 'it must not end with a hyphen' : v.includes('--') ? 'it must not contain two consecutive hyphens' : undefined,
+      v.endsWith('-')
+        ? 'it must not end with a hyphen'
+        : v.includes('--')
+          ? 'it must not contain two consecutive hyphens'
+          : undefined,
     source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html',
   },
   brokerName: {
@@ -73,7 +77,9 @@ export function checkName(issues: IssueCollector, rule: NameRule, prop: string, 
   if (!issues.known(value)) return;
   const problems: string[] = [];
   if (value.length < rule.minLength || value.length > rule.maxLength) {
-    problems.push(`it is ${value.length} character${value.length === 1 ? '' : 's'} long; allowed: ${rule.minLength} to ${rule.maxLength}`);
+    problems.push(
+      `it is ${value.length} character${value.length === 1 ? '' : 's'} long; allowed: ${rule.minLength} to ${rule.maxLength}`,
+    );
   }
   if (!rule.pattern.test(value)) problems.push(`allowed characters: ${rule.allowed}`);
   const extra = rule.extra?.(value);

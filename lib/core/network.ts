@@ -44,11 +44,16 @@ export function celeryIngressRules(args: {
 }): IngressRuleModel[] {
   const rules: IngressRuleModel[] = [];
   const rule = (from: NetworkRole, to: NetworkRole, port: number, protocol: string): IngressRuleModel => ({
-    from, to, port, protocol, description: ruleDescription(LABEL[from], { to, port, protocol }),
+    from,
+    to,
+    port,
+    protocol,
+    description: ruleDescription(LABEL[from], { to, port, protocol }),
   });
   for (const from of [NetworkRole.PRODUCERS, NetworkRole.WORKERS]) {
     rules.push(rule(from, NetworkRole.BROKER, args.brokerPort, PROTOCOL[args.brokerScheme]));
-    if (args.backendPort !== undefined) rules.push(rule(from, NetworkRole.RESULT_BACKEND, args.backendPort, PROTOCOL.rediss));
+    if (args.backendPort !== undefined)
+      rules.push(rule(from, NetworkRole.RESULT_BACKEND, args.backendPort, PROTOCOL.rediss));
   }
   return rules;
 }

@@ -1,4 +1,10 @@
-import { BrokerClientCertificatesChoice, BrokerCredentialsChoice, CeleryBrokerChoice, CeleryResultBackendChoice, RedisAuthChoice } from './choices';
+import {
+  BrokerClientCertificatesChoice,
+  BrokerCredentialsChoice,
+  CeleryBrokerChoice,
+  CeleryResultBackendChoice,
+  RedisAuthChoice,
+} from './choices';
 import { CeleryConfig } from './celery/config';
 import { rabbitMqCeleryEndpoint, redisCeleryEndpoint } from './celery/endpoints';
 import { CeleryManifest } from './celery/manifest';
@@ -7,8 +13,18 @@ import { IssueCollector, ResolveContext, ValidationIssue, ValidationResult } fro
 import { LIMITS } from './limits';
 import { IngressRuleModel, SECURITY_GROUP_DESCRIPTIONS, celeryIngressRules } from './network';
 import { RabbitMqBrokerOptions, RabbitMqBrokerSpec, resolveRabbitMqBrokerSpec } from './rabbitmq';
-import { RabbitMqMutualTlsSpec, SubordinateCaSpec, resolveRabbitMqMutualTlsSpec, resolveSubordinateCaSpec } from './rabbitmq-mtls';
-import { CeleryRole, RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec, resolveRabbitMqApplicationUsersSpec } from './rabbitmq-users';
+import {
+  RabbitMqMutualTlsSpec,
+  SubordinateCaSpec,
+  resolveRabbitMqMutualTlsSpec,
+  resolveSubordinateCaSpec,
+} from './rabbitmq-mtls';
+import {
+  CeleryRole,
+  RabbitMqApplicationUsersOptions,
+  RabbitMqApplicationUsersSpec,
+  resolveRabbitMqApplicationUsersSpec,
+} from './rabbitmq-users';
 import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from './redis';
 import { RedisRbacSpec, resolveRedisRbacSpec } from './redis-rbac';
 import { checkSecretField } from './secrets';
@@ -17,7 +33,13 @@ import { TerraformRedisOptions, TerraformRedisSpec, resolveTerraformRedisSpec } 
 import { NetworkRole } from './types';
 import { WIRE } from './wire';
 
-export type { BrokerClientCertificatesChoice, BrokerCredentialsChoice, CeleryBrokerChoice, CeleryResultBackendChoice, RedisAuthChoice };
+export type {
+  BrokerClientCertificatesChoice,
+  BrokerCredentialsChoice,
+  CeleryBrokerChoice,
+  CeleryResultBackendChoice,
+  RedisAuthChoice,
+};
 
 /**
  * The plans of the constructs: every check of a construct in one pass (a user with three mistakes sees three), and
@@ -73,9 +95,32 @@ export function planCache<S>(input: CachePlanInput<S>, ctx: ResolveContext): Val
   const { auth } = input;
   const field = auth.kind === 'existingToken' ? auth.field : undefined;
   checkSecretField(issues, 'authToken.field', field);
-  const spec = collect(issues, resolveRedisCacheSpec(input.props, { generatedLength: auth.kind === 'generatedToken' ? auth.length : undefined, existingSecret: auth.kind === 'existingToken', rbac: auth.kind === 'rbacUsers' }, ctx));
-  const rbac = auth.kind === 'rbacUsers' ? collect(issues, resolveRedisRbacSpec(auth.options, input.rbacIdPrefix, ctx)) : undefined;
-  const terraform = input.terraform ? collect(issues, resolveTerraformRedisSpec(input.props, { enabled: spec.authEnabled, generated: auth.kind !== 'existingToken' }, ctx)) : undefined;
+  const spec = collect(
+    issues,
+    resolveRedisCacheSpec(
+      input.props,
+      {
+        generatedLength: auth.kind === 'generatedToken' ? auth.length : undefined,
+        existingSecret: auth.kind === 'existingToken',
+        rbac: auth.kind === 'rbacUsers',
+      },
+      ctx,
+    ),
+  );
+  const rbac =
+    auth.kind === 'rbacUsers'
+      ? collect(issues, resolveRedisRbacSpec(auth.options, input.rbacIdPrefix, ctx))
+      : undefined;
+  const terraform = input.terraform
+    ? collect(
+        issues,
+        resolveTerraformRedisSpec(
+          input.props,
+          { enabled: spec.authEnabled, generated: auth.kind !== 'existingToken' },
+          ctx,
+        ),
+      )
+    : undefined;
   const subnets = chooseSubnets(ctx, input.subnets.prop, input.subnets.facts, {
     min: spec.multiAzEnabled ? 2 : 1,
     max: LIMITS.cacheSubnets,
@@ -83,7 +128,13 @@ export function planCache<S>(input: CachePlanInput<S>, ctx: ResolveContext): Val
     why: spec.multiAzEnabled ? 'for Multi-AZ with automatic failover' : 'to place its nodes',
   });
   issues.errors.push(...subnets.errors);
-  return issues.result({ spec, rbac, terraform, subnets: subnets.subnets, tokenField: field ?? WIRE.secretPasswordField });
+  return issues.result({
+    spec,
+    rbac,
+    terraform,
+    subnets: subnets.subnets,
+    tokenField: field ?? WIRE.secretPasswordField,
+  });
 }
 
 /** Everything a broker is made from. */
@@ -110,7 +161,17 @@ export interface BrokerPlan {
 export function planBroker<S>(input: BrokerPlanInput<S>, ctx: ResolveContext): ValidationResult<BrokerPlan> {
   const issues = new IssueCollector(ctx);
   const { credentials, clientCertificates: certs } = input;
-  const spec = collect(issues, resolveRabbitMqBrokerSpec(input.props, { generatedLength: credentials.kind === 'generated' ? credentials.length : undefined, existingSecret: credentials.kind === 'existing' }, ctx));
+  const spec = collect(
+    issues,
+    resolveRabbitMqBrokerSpec(
+      input.props,
+      {
+        generatedLength: credentials.kind === 'generated' ? credentials.length : undefined,
+        existingSecret: credentials.kind === 'existing',
+      },
+      ctx,
+    ),
+  );
   let mutualTls: RabbitMqMutualTlsSpec | undefined;
   let subordinateCa: SubordinateCaSpec | undefined;
   if (certs) {
@@ -118,12 +179,29 @@ export function planBroker<S>(input: BrokerPlanInput<S>, ctx: ResolveContext): V
     if (certs.kind === 'subordinateCa') {
       subordinateCa = collect(issues, resolveSubordinateCaSpec(certs.subordinate, options, ctx));
       // Clients of a subordinate send their chain; the broker trusts the parent (Erlang wants a self-signed anchor).
-      options = { ...options, caSigningAlgorithm: subordinateCa.signingAlgorithm, trustAnchorCaArn: options.trustAnchorCaArn ?? subordinateCa.parentCaArn };
+      options = {
+        ...options,
+        caSigningAlgorithm: subordinateCa.signingAlgorithm,
+        trustAnchorCaArn: options.trustAnchorCaArn ?? subordinateCa.parentCaArn,
+      };
     }
     const caArn = certs.kind === 'privateCa' ? certs.caArn : undefined;
-    mutualTls = collect(issues, resolveRabbitMqMutualTlsSpec(caArn, options, { engineVersion: spec.engineVersion, brokerName: input.props.brokerName }, ctx));
+    mutualTls = collect(
+      issues,
+      resolveRabbitMqMutualTlsSpec(
+        caArn,
+        options,
+        { engineVersion: spec.engineVersion, brokerName: input.props.brokerName },
+        ctx,
+      ),
+    );
   }
-  const subnets = chooseSubnets(ctx, input.subnets.prop, input.subnets.facts, { min: 1, max: spec.maxSubnets, service: 'An Amazon MQ broker', why: 'to place its nodes' });
+  const subnets = chooseSubnets(ctx, input.subnets.prop, input.subnets.facts, {
+    min: 1,
+    max: spec.maxSubnets,
+    service: 'An Amazon MQ broker',
+    why: 'to place its nodes',
+  });
   issues.errors.push(...subnets.errors);
   return issues.result({ spec, subnets: subnets.subnets, mutualTls, subordinateCa });
 }
@@ -131,9 +209,16 @@ export function planBroker<S>(input: BrokerPlanInput<S>, ctx: ResolveContext): V
 /** The checks of a transport's children, as the transport's props. */
 export interface TransportPlanInput<S> {
   readonly broker:
-    | { readonly kind: 'rabbitmq'; readonly broker: BrokerPlanInput<S>; readonly applicationUsers?: RabbitMqApplicationUsersOptions }
+    | {
+        readonly kind: 'rabbitmq';
+        readonly broker: BrokerPlanInput<S>;
+        readonly applicationUsers?: RabbitMqApplicationUsersOptions;
+      }
     | { readonly kind: 'redis'; readonly cache: CachePlanInput<S> };
-  readonly resultBackend: { readonly kind: 'redis'; readonly cache: CachePlanInput<S> } | { readonly kind: 'sharedWithRedisBroker'; readonly db: number } | { readonly kind: 'none' };
+  readonly resultBackend:
+    | { readonly kind: 'redis'; readonly cache: CachePlanInput<S> }
+    | { readonly kind: 'sharedWithRedisBroker'; readonly db: number }
+    | { readonly kind: 'none' };
   readonly celeryOptions?: CeleryOptions;
 }
 
@@ -153,14 +238,25 @@ const PLACEHOLDER_HOST = 'celery.invalid';
  * `resultBackend.nodeType`, `celeryOptions.visibilityTimeoutSeconds`). Warnings stay with the children, which
  * report them on their own scopes.
  */
-export function planTransportSpecs<S>(input: TransportPlanInput<S>, ctx: ResolveContext): ValidationResult<TransportSpecs> {
+export function planTransportSpecs<S>(
+  input: TransportPlanInput<S>,
+  ctx: ResolveContext,
+): ValidationResult<TransportSpecs> {
   const issues = new IssueCollector(ctx);
   const specs: { -readonly [K in keyof TransportSpecs]: TransportSpecs[K] } = {};
   let broker: CeleryEndpoint | undefined;
   if (input.broker.kind === 'rabbitmq') {
     specs.broker = childValue(issues, 'broker', planBroker(input.broker.broker, ctx));
-    specs.applicationUsers = childValue(issues, 'broker.applicationUsers', resolveRabbitMqApplicationUsersSpec(input.broker.applicationUsers ?? {}, specs.broker.spec, ctx));
-    broker = rabbitMqCeleryEndpoint(specs.broker.spec, { host: PLACEHOLDER_HOST, username: 'celery', secretArn: 'celery' });
+    specs.applicationUsers = childValue(
+      issues,
+      'broker.applicationUsers',
+      resolveRabbitMqApplicationUsersSpec(input.broker.applicationUsers ?? {}, specs.broker.spec, ctx),
+    );
+    broker = rabbitMqCeleryEndpoint(specs.broker.spec, {
+      host: PLACEHOLDER_HOST,
+      username: 'celery',
+      secretArn: 'celery',
+    });
   } else {
     specs.brokerCache = childValue(issues, 'broker', planCache(input.broker.cache, ctx));
     broker = cacheEndpoint(issues, 'broker', specs.brokerCache.spec);
@@ -172,13 +268,21 @@ export function planTransportSpecs<S>(input: TransportPlanInput<S>, ctx: Resolve
     backend = cacheEndpoint(issues, 'resultBackend', specs.resultBackendCache.spec);
   } else if (rb.kind === 'sharedWithRedisBroker') {
     if (!specs.brokerCache) {
-      issues.error('transport.shared-backend', 'resultBackend', 'resultBackend CeleryResultBackend.sharedWithRedisBroker() needs broker CeleryBroker.redis(): a RabbitMQ broker cannot store results. Use CeleryResultBackend.redis() instead.');
+      issues.error(
+        'transport.shared-backend',
+        'resultBackend',
+        'resultBackend CeleryResultBackend.sharedWithRedisBroker() needs broker CeleryBroker.redis(): a RabbitMQ broker cannot store results. Use CeleryResultBackend.redis() instead.',
+      );
     } else {
       backend = cacheEndpoint(issues, 'resultBackend', specs.brokerCache.spec, rb.db);
     }
   }
   if (broker) {
-    const celery = resolveCeleryConfig({ broker, resultBackend: backend, options: input.celeryOptions }, ctx, 'celeryOptions');
+    const celery = resolveCeleryConfig(
+      { broker, resultBackend: backend, options: input.celeryOptions },
+      ctx,
+      'celeryOptions',
+    );
     issues.errors.push(...celery.errors.filter((e) => e.prop.startsWith('celeryOptions.')));
   }
   return issues.result(specs);
@@ -193,14 +297,29 @@ function collect<T>(issues: IssueCollector, result: ValidationResult<T>): T {
 function childValue<T>(issues: IssueCollector, prefix: string, result: ValidationResult<T>): T {
   // The subnets are the transport's own prop (its placement), already named as the user wrote it.
   const own = (i: ValidationIssue) => i.code.startsWith('subnets.');
-  issues.errors.push(...result.errors.filter(own), ...prefixIssues(prefix, result.errors.filter((i) => !own(i))));
+  issues.errors.push(
+    ...result.errors.filter(own),
+    ...prefixIssues(
+      prefix,
+      result.errors.filter((i) => !own(i)),
+    ),
+  );
   return result.value;
 }
 
 /** A cache's endpoint for the option checks; a plaintext cache is an error here rather than a throw later. */
-function cacheEndpoint(issues: IssueCollector, prop: string, spec: RedisCacheSpec, db?: number): CeleryEndpoint | undefined {
+function cacheEndpoint(
+  issues: IssueCollector,
+  prop: string,
+  spec: RedisCacheSpec,
+  db?: number,
+): CeleryEndpoint | undefined {
   if (!spec.transitEncryptionEnabled) {
-    issues.error('redis.transit-encryption-off', `${prop}.transitEncryptionEnabled`, `${prop}.transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.`);
+    issues.error(
+      'redis.transit-encryption-off',
+      `${prop}.transitEncryptionEnabled`,
+      `${prop}.transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.`,
+    );
     return undefined;
   }
   return redisCeleryEndpoint(spec, prop, { host: PLACEHOLDER_HOST, secretField: WIRE.secretPasswordField, db });
@@ -242,25 +361,53 @@ export interface TransportPlan<C> {
  * The transport's plan from its endpoints: the segmentation rules (none to a backend that shares the broker's
  * cache), the settings of each role, the manifest and the outputs.
  */
-export function planTransport<C>(args: { broker: PlannedEndpoint<C>; resultBackend?: PlannedEndpoint<C>; celeryOptions?: CeleryOptions }, ctx: ResolveContext): TransportPlan<C> {
+export function planTransport<C>(
+  args: { broker: PlannedEndpoint<C>; resultBackend?: PlannedEndpoint<C>; celeryOptions?: CeleryOptions },
+  ctx: ResolveContext,
+): TransportPlan<C> {
   const { broker, resultBackend } = args;
   const shared = resultBackend !== undefined && resultBackend.connectable === broker.connectable;
   const scheme: TlsScheme = broker.roles[CeleryRole.WORKER].scheme;
-  const rules = celeryIngressRules({ brokerPort: broker.port, brokerScheme: scheme, backendPort: resultBackend && !shared ? resultBackend.port : undefined });
-  const configFor = (role: CeleryRole) => new CeleryConfig({ broker: broker.roles[role], resultBackend: resultBackend?.roles[role], options: args.celeryOptions }, ctx);
-  const configs = { [CeleryRole.PRODUCER]: configFor(CeleryRole.PRODUCER), [CeleryRole.WORKER]: configFor(CeleryRole.WORKER) };
-  const outputs: PlannedOutput[] = [{ id: 'BrokerEndpoint', value: broker.roles[CeleryRole.WORKER].host, description: `Celery broker host (${scheme}://, port ${broker.port})` }];
+  const rules = celeryIngressRules({
+    brokerPort: broker.port,
+    brokerScheme: scheme,
+    backendPort: resultBackend && !shared ? resultBackend.port : undefined,
+  });
+  const configFor = (role: CeleryRole) =>
+    new CeleryConfig(
+      { broker: broker.roles[role], resultBackend: resultBackend?.roles[role], options: args.celeryOptions },
+      ctx,
+    );
+  const configs = {
+    [CeleryRole.PRODUCER]: configFor(CeleryRole.PRODUCER),
+    [CeleryRole.WORKER]: configFor(CeleryRole.WORKER),
+  };
+  const outputs: PlannedOutput[] = [
+    {
+      id: 'BrokerEndpoint',
+      value: broker.roles[CeleryRole.WORKER].host,
+      description: `Celery broker host (${scheme}://, port ${broker.port})`,
+    },
+  ];
   if (resultBackend) {
-    outputs.push({ id: 'ResultBackendEndpoint', value: resultBackend.roles[CeleryRole.WORKER].host, description: `Celery result backend host (rediss://, port ${resultBackend.port})` });
+    outputs.push({
+      id: 'ResultBackendEndpoint',
+      value: resultBackend.roles[CeleryRole.WORKER].host,
+      description: `Celery result backend host (rediss://, port ${resultBackend.port})`,
+    });
   }
   return {
     broker,
     resultBackend,
-    securityGroupDescriptions: { [NetworkRole.PRODUCERS]: SECURITY_GROUP_DESCRIPTIONS[NetworkRole.PRODUCERS], [NetworkRole.WORKERS]: SECURITY_GROUP_DESCRIPTIONS[NetworkRole.WORKERS] },
+    securityGroupDescriptions: {
+      [NetworkRole.PRODUCERS]: SECURITY_GROUP_DESCRIPTIONS[NetworkRole.PRODUCERS],
+      [NetworkRole.WORKERS]: SECURITY_GROUP_DESCRIPTIONS[NetworkRole.WORKERS],
+    },
     rules,
     configs,
     manifest: configs[CeleryRole.WORKER].toManifest(),
-    manifestDescription: 'Celery TLS manifest (celery-tls-constructs): endpoints, user names and secret ARNs, no secrets',
+    manifestDescription:
+      'Celery TLS manifest (celery-tls-constructs): endpoints, user names and secret ARNs, no secrets',
     outputs,
   };
 }

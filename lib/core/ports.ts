@@ -13,4 +13,3 @@ export const PORTS = {
   /** AWS API endpoints (Secrets Manager, ElastiCache) reached through interface VPC endpoints. */
   AWS_API_HTTPS: 443,
 } as const;
-

@@ -37,7 +37,11 @@ export function deadLetterModel(options: { deliveryLimit?: number; queue?: strin
     pattern: `^(?!${literal(WIRE.delayedDeliveryQueuePrefix)}|${literal(queue)}$)`,
     applyTo: 'quorum_queues',
     priority: d.policyPriority,
-    definition: { 'delivery-limit': options.deliveryLimit ?? d.deliveryLimit, 'dead-letter-exchange': '', 'dead-letter-routing-key': queue },
+    definition: {
+      'delivery-limit': options.deliveryLimit ?? d.deliveryLimit,
+      'dead-letter-exchange': '',
+      'dead-letter-routing-key': queue,
+    },
     queueArguments: { 'x-queue-type': 'quorum' },
   };
 }
@@ -46,7 +50,13 @@ export function deadLetterModel(options: { deliveryLimit?: number; queue?: strin
 export function deadLetterRequests(vhost: string, m: DeadLetterModel): { path: string; body: object }[] {
   const enc = encodeURIComponent;
   return [
-    { path: `/api/queues/${enc(vhost)}/${enc(m.queue)}`, body: { durable: true, auto_delete: false, arguments: m.queueArguments } },
-    { path: `/api/policies/${enc(vhost)}/${enc(m.policyName)}`, body: { pattern: m.pattern, definition: m.definition, priority: m.priority, 'apply-to': m.applyTo } },
+    {
+      path: `/api/queues/${enc(vhost)}/${enc(m.queue)}`,
+      body: { durable: true, auto_delete: false, arguments: m.queueArguments },
+    },
+    {
+      path: `/api/policies/${enc(vhost)}/${enc(m.policyName)}`,
+      body: { pattern: m.pattern, definition: m.definition, priority: m.priority, 'apply-to': m.applyTo },
+    },
   ];
 }

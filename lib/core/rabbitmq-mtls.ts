@@ -48,17 +48,32 @@ export interface RabbitMqMutualTlsSpec {
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
 
 /** AWS Private CA signing algorithms; each follows the CA's key (RSA or EC). */
-const SIGNING_ALGORITHMS = ['SHA256WITHRSA', 'SHA384WITHRSA', 'SHA512WITHRSA', 'SHA256WITHECDSA', 'SHA384WITHECDSA', 'SHA512WITHECDSA'];
+const SIGNING_ALGORITHMS = [
+  'SHA256WITHRSA',
+  'SHA384WITHRSA',
+  'SHA512WITHRSA',
+  'SHA256WITHECDSA',
+  'SHA384WITHECDSA',
+  'SHA512WITHECDSA',
+];
 
 function checkCaArn(issues: IssueCollector, prop: string, value: string | undefined): void {
   if (issues.known(value) && !CA_ARN.test(value)) {
-    issues.error('rabbitmq.mtls-ca', prop, `${prop} ${show(value)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`);
+    issues.error(
+      'rabbitmq.mtls-ca',
+      prop,
+      `${prop} ${show(value)} is not an AWS Private CA ARN: expected arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>.`,
+    );
   }
 }
 
 function checkSigningAlgorithm(issues: IssueCollector, prop: string, value: string | undefined): void {
   if (issues.known(value) && !SIGNING_ALGORITHMS.includes(value)) {
-    issues.error('rabbitmq.mtls-signing', prop, `${prop} ${show(value)} is not an AWS Private CA signing algorithm: allowed ${SIGNING_ALGORITHMS.join(', ')} (it follows the CA's key: RSA or EC).`);
+    issues.error(
+      'rabbitmq.mtls-signing',
+      prop,
+      `${prop} ${show(value)} is not an AWS Private CA signing algorithm: allowed ${SIGNING_ALGORITHMS.join(', ')} (it follows the CA's key: RSA or EC).`,
+    );
   }
 }
 
@@ -74,24 +89,45 @@ export function resolveRabbitMqMutualTlsSpec(
   checkCaArn(issues, 'clientCertificates', caArn);
   checkCaArn(issues, 'clientCertificates.trustAnchorCaArn', options.trustAnchorCaArn);
   if (!/^([4-9]|\d\d+)\.\d+$/.test(broker.engineVersion) || Number(broker.engineVersion) < 4.2) {
-    issues.error('rabbitmq.mtls-version', 'clientCertificates', `clientCertificates needs RabbitMQ 4.2 or later: Amazon MQ reads the CA through aws.arns.* configuration keys from 4.2 on; engineVersion is ${show(broker.engineVersion)}.`);
+    issues.error(
+      'rabbitmq.mtls-version',
+      'clientCertificates',
+      `clientCertificates needs RabbitMQ 4.2 or later: Amazon MQ reads the CA through aws.arns.* configuration keys from 4.2 on; engineVersion is ${show(broker.engineVersion)}.`,
+    );
   }
   if (broker.brokerName !== undefined && ctx.isUnresolved(broker.brokerName)) {
-    issues.error('rabbitmq.mtls-broker-name', 'brokerName', 'brokerName must be a literal with clientCertificates: the role Amazon MQ assumes to read the CA is limited to this broker by name (aws:SourceArn).');
+    issues.error(
+      'rabbitmq.mtls-broker-name',
+      'brokerName',
+      'brokerName must be a literal with clientCertificates: the role Amazon MQ assumes to read the CA is limited to this broker by name (aws:SourceArn).',
+    );
   }
   checkSigningAlgorithm(issues, 'clientCertificates.caSigningAlgorithm', options.caSigningAlgorithm);
   const validityDays = options.validityDays ?? d.validityDays;
   const renewDays = options.renewDays ?? d.renewDays;
-  for (const [prop, value, max] of [['clientCertificates.validityDays', options.validityDays, LIMITS.clientCertificateValidityDays], ['clientCertificates.renewDays', options.renewDays, LIMITS.clientCertificateRenewDays]] as const) {
+  for (const [prop, value, max] of [
+    ['clientCertificates.validityDays', options.validityDays, LIMITS.clientCertificateValidityDays],
+    ['clientCertificates.renewDays', options.renewDays, LIMITS.clientCertificateRenewDays],
+  ] as const) {
     if (issues.known(value) && (!Number.isInteger(value) || value < 1 || value > max)) {
       issues.error('rabbitmq.mtls-days', prop, `${prop} ${show(value)} is out of range: allowed 1 to ${max}.`);
     }
   }
   if (Number.isInteger(validityDays) && Number.isInteger(renewDays) && renewDays >= validityDays) {
-    issues.error('rabbitmq.mtls-days', 'clientCertificates.renewDays', `clientCertificates.renewDays ${renewDays} must be less than validityDays ${validityDays}: a certificate is re-issued before it expires, and clients pick the new one up on restart.`);
+    issues.error(
+      'rabbitmq.mtls-days',
+      'clientCertificates.renewDays',
+      `clientCertificates.renewDays ${renewDays} must be less than validityDays ${validityDays}: a certificate is re-issued before it expires, and clients pick the new one up on restart.`,
+    );
   }
   // A CA made with the broker: the adapter fills its ARN in (and the trust anchor is then the parent, given).
-  return issues.result({ caArn: caArn ?? '', trustAnchorCaArn: options.trustAnchorCaArn ?? caArn ?? '', caSigningAlgorithm: options.caSigningAlgorithm ?? d.caSigningAlgorithm, validityDays, renewDays });
+  return issues.result({
+    caArn: caArn ?? '',
+    trustAnchorCaArn: options.trustAnchorCaArn ?? caArn ?? '',
+    caSigningAlgorithm: options.caSigningAlgorithm ?? d.caSigningAlgorithm,
+    validityDays,
+    renewDays,
+  });
 }
 
 /**
@@ -119,7 +155,12 @@ export function brokerCaReadStatements(caArn: string): IamStatementModel[] {
 }
 
 /** The trust of that role: Amazon MQ, for this account's broker of this name only (confused-deputy protection). */
-export function brokerRoleTrustConditions(args: { account: string; partition: string; region: string; brokerName: string }): Record<string, Record<string, string>> {
+export function brokerRoleTrustConditions(args: {
+  account: string;
+  partition: string;
+  region: string;
+  brokerName: string;
+}): Record<string, Record<string, string>> {
   return {
     StringEquals: { 'aws:SourceAccount': args.account },
     ArnLike: { 'aws:SourceArn': `arn:${args.partition}:mq:${args.region}:${args.account}:broker:${args.brokerName}:*` },
@@ -135,13 +176,29 @@ export function clientAuthTemplateArn(partition: string): string {
  * What the certificate rotation function may do: issue client-authentication certificates from this CA only (the
  * template is a condition), read them back, and rotate the certificate secrets.
  */
-export function clientCertificateIssuerStatements(args: { caArn: string; secretArns: readonly string[]; keyArn: string; region: string; partition: string }): IamStatementModel[] {
+export function clientCertificateIssuerStatements(args: {
+  caArn: string;
+  secretArns: readonly string[];
+  keyArn: string;
+  region: string;
+  partition: string;
+}): IamStatementModel[] {
   return mergeStatements([
-    { effect: 'Allow', actions: ['acm-pca:IssueCertificate'], resources: [args.caArn], conditions: { StringEquals: { 'acm-pca:TemplateArn': clientAuthTemplateArn(args.partition) } } },
+    {
+      effect: 'Allow',
+      actions: ['acm-pca:IssueCertificate'],
+      resources: [args.caArn],
+      conditions: { StringEquals: { 'acm-pca:TemplateArn': clientAuthTemplateArn(args.partition) } },
+    },
     { effect: 'Allow', actions: ['acm-pca:GetCertificate'], resources: [args.caArn] },
     {
       effect: 'Allow',
-      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
       resources: [...args.secretArns],
     },
     {
@@ -213,29 +270,61 @@ export interface SubordinateCaSpec {
   readonly templateArn: (partition: string) => string;
 }
 
-export function resolveSubordinateCaSpec(options: SubordinateCaOptions, certificates: BrokerClientCertificateOptions, ctx: ResolveContext): ValidationResult<SubordinateCaSpec> {
+export function resolveSubordinateCaSpec(
+  options: SubordinateCaOptions,
+  certificates: BrokerClientCertificateOptions,
+  ctx: ResolveContext,
+): ValidationResult<SubordinateCaSpec> {
   const issues = new IssueCollector(ctx);
   const d = DEFAULTS.rabbitmq.clientCertificates.subordinateCa;
   checkCaArn(issues, 'subordinateCa.parentCaArn', options.parentCaArn);
-  if (issues.known(options.parentCertificateChain) && !/^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(options.parentCertificateChain)) {
-    issues.error('rabbitmq.mtls-chain', 'subordinateCa.parentCertificateChain', 'subordinateCa.parentCertificateChain is not PEM certificates: give the parent CA\'s certificate (aws acm-pca get-certificate-authority-certificate --certificate-authority-arn <parent>), and its chain if it is not a root.');
+  if (
+    issues.known(options.parentCertificateChain) &&
+    !/^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(options.parentCertificateChain)
+  ) {
+    issues.error(
+      'rabbitmq.mtls-chain',
+      'subordinateCa.parentCertificateChain',
+      "subordinateCa.parentCertificateChain is not PEM certificates: give the parent CA's certificate (aws acm-pca get-certificate-authority-certificate --certificate-authority-arn <parent>), and its chain if it is not a root.",
+    );
   }
   checkSigningAlgorithm(issues, 'subordinateCa.parentSigningAlgorithm', options.parentSigningAlgorithm);
   const usageMode = options.usageMode ?? d.usageMode;
   if (issues.known(options.usageMode) && !['GENERAL_PURPOSE', 'SHORT_LIVED_CERTIFICATE'].includes(usageMode)) {
-    issues.error('rabbitmq.mtls-usage-mode', 'subordinateCa.usageMode', `subordinateCa.usageMode ${show(options.usageMode)} is not allowed: "GENERAL_PURPOSE" or "SHORT_LIVED_CERTIFICATE".`);
+    issues.error(
+      'rabbitmq.mtls-usage-mode',
+      'subordinateCa.usageMode',
+      `subordinateCa.usageMode ${show(options.usageMode)} is not allowed: "GENERAL_PURPOSE" or "SHORT_LIVED_CERTIFICATE".`,
+    );
   }
   const validityDays = certificates.validityDays ?? DEFAULTS.rabbitmq.clientCertificates.validityDays;
   if (usageMode === 'SHORT_LIVED_CERTIFICATE' && validityDays > 7) {
-    issues.error('rabbitmq.mtls-usage-mode', 'validityDays', `validityDays ${validityDays} is too long for a SHORT_LIVED_CERTIFICATE CA, which issues certificates of at most 7 days: set validityDays to 7 or less and renewDays below it.`);
+    issues.error(
+      'rabbitmq.mtls-usage-mode',
+      'validityDays',
+      `validityDays ${validityDays} is too long for a SHORT_LIVED_CERTIFICATE CA, which issues certificates of at most 7 days: set validityDays to 7 or less and renewDays below it.`,
+    );
   }
   const validityYears = options.validityYears ?? d.validityYears;
-  if (issues.known(options.validityYears) && (!Number.isInteger(validityYears) || validityYears < LIMITS.subordinateCaValidityYears.min || validityYears > LIMITS.subordinateCaValidityYears.max)) {
-    issues.error('rabbitmq.mtls-days', 'subordinateCa.validityYears', `subordinateCa.validityYears ${show(options.validityYears)} is out of range: allowed 1 to 10 (and within the parent's own validity).`);
+  if (
+    issues.known(options.validityYears) &&
+    (!Number.isInteger(validityYears) ||
+      validityYears < LIMITS.subordinateCaValidityYears.min ||
+      validityYears > LIMITS.subordinateCaValidityYears.max)
+  ) {
+    issues.error(
+      'rabbitmq.mtls-days',
+      'subordinateCa.validityYears',
+      `subordinateCa.validityYears ${show(options.validityYears)} is out of range: allowed 1 to 10 (and within the parent's own validity).`,
+    );
   }
   const commonName = options.commonName ?? d.commonName;
   if (issues.known(options.commonName) && (commonName.length < 1 || commonName.length > 64)) {
-    issues.error('rabbitmq.mtls-ca', 'subordinateCa.commonName', `subordinateCa.commonName ${show(options.commonName)} is not allowed: 1 to 64 characters.`);
+    issues.error(
+      'rabbitmq.mtls-ca',
+      'subordinateCa.commonName',
+      `subordinateCa.commonName ${show(options.commonName)} is not allowed: 1 to 64 characters.`,
+    );
   }
   return issues.result({
     parentCaArn: options.parentCaArn,

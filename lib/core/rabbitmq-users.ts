@@ -105,7 +105,11 @@ function checkPermissions(issues: IssueCollector, prop: string, p: RabbitMqPermi
       }
     }
     if (problem) {
-      issues.error('rabbitmq.permissions', `${prop}.${field}`, `${prop}.${field} ${show(value)} is not allowed: ${problem}. Use a RabbitMQ permission regular expression, e.g. ".*" (everything on the vhost) or "^$" (nothing).`);
+      issues.error(
+        'rabbitmq.permissions',
+        `${prop}.${field}`,
+        `${prop}.${field} ${show(value)} is not allowed: ${problem}. Use a RabbitMQ permission regular expression, e.g. ".*" (everything on the vhost) or "^$" (nothing).`,
+      );
     }
   }
 }
@@ -121,43 +125,99 @@ export function resolveRabbitMqApplicationUsersSpec(
   const vhost = props.vhost ?? d.vhost;
   checkName(issues, NAME_RULES.rabbitMqVhost, 'vhost', props.vhost);
   if (ctx.isUnresolved(props.vhost)) {
-    issues.error('rabbitmq.vhost-token', 'vhost', 'vhost must be a literal: it is part of the Celery URL and of the management-API paths rendered at synth time.');
+    issues.error(
+      'rabbitmq.vhost-token',
+      'vhost',
+      'vhost must be a literal: it is part of the Celery URL and of the management-API paths rendered at synth time.',
+    );
   }
   checkPermissions(issues, 'producerPermissions', props.producerPermissions);
   checkRotationDays(issues, 'rotationDays', props.rotationDays);
   checkPermissions(issues, 'workerPermissions', props.workerPermissions);
 
-  const wanted: { prop: string; username: string; roles: CeleryRole[]; permissions: RabbitMqPermissions }[] = props.sharedUser
-    ? [{ prop: 'sharedUsername', username: props.sharedUsername ?? d.sharedUsername, roles: [CeleryRole.PRODUCER, CeleryRole.WORKER], permissions: props.workerPermissions ?? d.permissions }]
-    : [
-        { prop: 'producerUsername', username: props.producerUsername ?? d.producerUsername, roles: [CeleryRole.PRODUCER], permissions: props.producerPermissions ?? d.permissions },
-        { prop: 'workerUsername', username: props.workerUsername ?? d.workerUsername, roles: [CeleryRole.WORKER], permissions: props.workerPermissions ?? d.permissions },
-      ];
+  const wanted: { prop: string; username: string; roles: CeleryRole[]; permissions: RabbitMqPermissions }[] =
+    props.sharedUser
+      ? [
+          {
+            prop: 'sharedUsername',
+            username: props.sharedUsername ?? d.sharedUsername,
+            roles: [CeleryRole.PRODUCER, CeleryRole.WORKER],
+            permissions: props.workerPermissions ?? d.permissions,
+          },
+        ]
+      : [
+          {
+            prop: 'producerUsername',
+            username: props.producerUsername ?? d.producerUsername,
+            roles: [CeleryRole.PRODUCER],
+            permissions: props.producerPermissions ?? d.permissions,
+          },
+          {
+            prop: 'workerUsername',
+            username: props.workerUsername ?? d.workerUsername,
+            roles: [CeleryRole.WORKER],
+            permissions: props.workerPermissions ?? d.permissions,
+          },
+        ];
   if (props.sharedUser) {
     for (const unused of ['producerUsername', 'workerUsername', 'producerPermissions'] as const) {
       if (props[unused] !== undefined) {
-        issues.error('rabbitmq.shared-user', unused, `${unused} ${show(props[unused])} does not apply with sharedUser true: the one user is named by sharedUsername and gets workerPermissions.`);
+        issues.error(
+          'rabbitmq.shared-user',
+          unused,
+          `${unused} ${show(props[unused])} does not apply with sharedUser true: the one user is named by sharedUsername and gets workerPermissions.`,
+        );
       }
     }
   } else if (props.sharedUsername !== undefined) {
-    issues.error('rabbitmq.shared-user', 'sharedUsername', `sharedUsername ${show(props.sharedUsername)} applies only with sharedUser true; per-role users are named by producerUsername and workerUsername.`);
+    issues.error(
+      'rabbitmq.shared-user',
+      'sharedUsername',
+      `sharedUsername ${show(props.sharedUsername)} applies only with sharedUser true; per-role users are named by producerUsername and workerUsername.`,
+    );
   }
 
   const seen = new Map<string, string>();
   for (const w of wanted) {
-    checkName(issues, NAME_RULES.rabbitMqUsername, w.prop, w.prop === 'sharedUsername' ? props.sharedUsername : w.prop === 'producerUsername' ? props.producerUsername : props.workerUsername);
+    checkName(
+      issues,
+      NAME_RULES.rabbitMqUsername,
+      w.prop,
+      w.prop === 'sharedUsername'
+        ? props.sharedUsername
+        : w.prop === 'producerUsername'
+          ? props.producerUsername
+          : props.workerUsername,
+    );
     if (!issues.known(w.username)) continue;
     if (w.username.length + WIRE.alternateSuffix.length > NAME_RULES.rabbitMqUsername.maxLength) {
-      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} is too long for its rotation twin "<user>${WIRE.alternateSuffix}": use at most ${NAME_RULES.rabbitMqUsername.maxLength - WIRE.alternateSuffix.length} characters.`);
+      issues.error(
+        'rabbitmq.application-user',
+        w.prop,
+        `${w.prop} ${show(w.username)} is too long for its rotation twin "<user>${WIRE.alternateSuffix}": use at most ${NAME_RULES.rabbitMqUsername.maxLength - WIRE.alternateSuffix.length} characters.`,
+      );
     }
     if (w.username.endsWith(WIRE.alternateSuffix)) {
-      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} ends with ${show(WIRE.alternateSuffix)}, which names each user's rotation twin (rotation alternates between "<user>" and "<user>${WIRE.alternateSuffix}"). Choose another name.`);
+      issues.error(
+        'rabbitmq.application-user',
+        w.prop,
+        `${w.prop} ${show(w.username)} ends with ${show(WIRE.alternateSuffix)}, which names each user's rotation twin (rotation alternates between "<user>" and "<user>${WIRE.alternateSuffix}"). Choose another name.`,
+      );
     }
     if (w.username === broker.adminUsername || alternateName(w.username) === broker.adminUsername) {
-      issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} is the broker's admin user: application users are separate identities, so that a leaked worker or producer password cannot administer the broker. Choose another name.`);
+      issues.error(
+        'rabbitmq.application-user',
+        w.prop,
+        `${w.prop} ${show(w.username)} is the broker's admin user: application users are separate identities, so that a leaked worker or producer password cannot administer the broker. Choose another name.`,
+      );
     }
     const other = seen.get(w.username);
-    if (other) issues.error('rabbitmq.application-user', w.prop, `${w.prop} ${show(w.username)} is also ${other}: each role needs its own user (or set sharedUser true).`);
+    if (other)
+      issues.error(
+        'rabbitmq.application-user',
+        w.prop,
+        `${w.prop} ${show(w.username)} is also ${other}: each role needs its own user (or set sharedUser true).`,
+      );
     seen.set(w.username, w.prop);
   }
 
@@ -169,14 +229,29 @@ export function resolveRabbitMqApplicationUsersSpec(
   }));
   const limit = props.deliveryLimit;
   if (issues.known(limit) && limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
-    issues.error('rabbitmq.delivery-limit', 'deliveryLimit', `deliveryLimit ${show(limit)} is out of range: allowed 1 to 1000 deliveries before a task goes to the dead-letter queue.`);
+    issues.error(
+      'rabbitmq.delivery-limit',
+      'deliveryLimit',
+      `deliveryLimit ${show(limit)} is out of range: allowed 1 to 1000 deliveries before a task goes to the dead-letter queue.`,
+    );
   }
   if (limit !== undefined && !broker.quorumQueues) {
-    issues.error('rabbitmq.delivery-limit', 'deliveryLimit', `deliveryLimit ${show(limit)} applies only to quorum queues (RabbitMQ 4): classic queues have no delivery limit.`);
+    issues.error(
+      'rabbitmq.delivery-limit',
+      'deliveryLimit',
+      `deliveryLimit ${show(limit)} applies only to quorum queues (RabbitMQ 4): classic queues have no delivery limit.`,
+    );
   }
   for (const name of props.directExchangesToReplace ?? []) {
-    if (issues.known(name) && (typeof name !== 'string' || name === '' || name.startsWith('amq.') || /[\s/]/.test(name))) {
-      issues.error('rabbitmq.exchange', 'directExchangesToReplace', `directExchangesToReplace holds ${show(name)}: give Celery exchange names (not "", not amq.*, no spaces or slashes).`);
+    if (
+      issues.known(name) &&
+      (typeof name !== 'string' || name === '' || name.startsWith('amq.') || /[\s/]/.test(name))
+    ) {
+      issues.error(
+        'rabbitmq.exchange',
+        'directExchangesToReplace',
+        `directExchangesToReplace holds ${show(name)}: give Celery exchange names (not "", not amq.*, no spaces or slashes).`,
+      );
     }
   }
   return issues.result<RabbitMqApplicationUsersSpec>({
@@ -184,7 +259,8 @@ export function resolveRabbitMqApplicationUsersSpec(
     users,
     rotationDays: props.rotationDays ?? d.rotationDays,
     deadLetter: broker.quorumQueues ? deadLetterModel({ deliveryLimit: limit }) : undefined,
-    directExchangesToReplace: props.directExchangesToReplace ?? (broker.quorumQueues ? [DEFAULTS.rabbitmq.celeryExchange] : []),
+    directExchangesToReplace:
+      props.directExchangesToReplace ?? (broker.quorumQueues ? [DEFAULTS.rabbitmq.celeryExchange] : []),
   });
 }
 
@@ -195,7 +271,10 @@ export function alternateName(name: string): string {
 }
 
 /** The user serving a role, among users that each list theirs (per-role users, or one shared user). */
-export function userServing<T extends { readonly roles: readonly CeleryRole[] }>(users: readonly T[], role: CeleryRole): T {
+export function userServing<T extends { readonly roles: readonly CeleryRole[] }>(
+  users: readonly T[],
+  role: CeleryRole,
+): T {
   const user = users.find((u) => u.roles.includes(role));
   if (!user) throw new Error(`no user serves role ${role}`);
   return user;
@@ -211,7 +290,9 @@ export function applicationUsersFunctionStatements(args: {
 }): IamStatementModel[] {
   const statements = [
     ...readSecretStatements({ secretArn: args.adminSecretArn, keyArn: args.adminKeyArn, region: args.region }),
-    ...args.userSecretArns.flatMap((arn) => readSecretStatements({ secretArn: arn, keyArn: args.userKeyArn, region: args.region })),
+    ...args.userSecretArns.flatMap((arn) =>
+      readSecretStatements({ secretArn: arn, keyArn: args.userKeyArn, region: args.region }),
+    ),
   ];
   return mergeStatements(statements);
 }
@@ -222,7 +303,12 @@ export function mergeStatements(statements: readonly IamStatementModel[]): IamSt
   for (const s of statements) {
     const key = JSON.stringify([s.actions, s.conditions ?? null]);
     const prev = merged.get(key);
-    merged.set(key, prev ? { ...prev, resources: [...new Set([...prev.resources, ...s.resources])] } : { ...s, resources: [...s.resources] });
+    merged.set(
+      key,
+      prev
+        ? { ...prev, resources: [...new Set([...prev.resources, ...s.resources])] }
+        : { ...s, resources: [...s.resources] },
+    );
   }
   return [...merged.values()];
 }
@@ -241,10 +327,19 @@ export function rotationFunctionStatements(args: {
   return mergeStatements([
     {
       effect: 'Allow',
-      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
       resources: [...args.rotatedSecretArns],
     },
-    { effect: 'Allow', actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], resources: [args.adminSecretArn] },
+    {
+      effect: 'Allow',
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      resources: [args.adminSecretArn],
+    },
     { effect: 'Allow', actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] },
     {
       effect: 'Allow',
@@ -259,6 +354,10 @@ export function rotationFunctionStatements(args: {
 export function checkRotationDays(issues: IssueCollector, prop: string, days: number | undefined): void {
   if (!issues.known(days)) return;
   if (!Number.isInteger(days) || days < LIMITS.rotationDays.min || days > LIMITS.rotationDays.max) {
-    issues.error('secret.rotation-days', prop, `${prop} ${show(days)} is not allowed: use a whole number of days from 1 to 90 (Security Hub SecretsManager.4 and the NIST/HIPAA packs expect rotation within 90 days).`);
+    issues.error(
+      'secret.rotation-days',
+      prop,
+      `${prop} ${show(days)} is not allowed: use a whole number of days from 1 to 90 (Security Hub SecretsManager.4 and the NIST/HIPAA packs expect rotation within 90 days).`,
+    );
   }
 }

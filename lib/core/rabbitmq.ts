@@ -128,41 +128,82 @@ export function resolveRabbitMqBrokerSpec(
   const issues = new IssueCollector(ctx);
   const d = DEFAULTS.rabbitmq;
 
-  if (props.publiclyAccessible === true || (props.publiclyAccessible !== undefined && ctx.isUnresolved(props.publiclyAccessible))) {
-    const got = ctx.isUnresolved(props.publiclyAccessible) ? 'from a deploy-time value' : show(props.publiclyAccessible);
-    issues.error('rabbitmq.public', 'publiclyAccessible', `publiclyAccessible ${got} is not allowed: a Celery broker must be reachable only from producers and workers inside the VPC. Allowed: false (the default); reach it through the VPC, a VPN or PrivateLink.`);
+  if (
+    props.publiclyAccessible === true ||
+    (props.publiclyAccessible !== undefined && ctx.isUnresolved(props.publiclyAccessible))
+  ) {
+    const got = ctx.isUnresolved(props.publiclyAccessible)
+      ? 'from a deploy-time value'
+      : show(props.publiclyAccessible);
+    issues.error(
+      'rabbitmq.public',
+      'publiclyAccessible',
+      `publiclyAccessible ${got} is not allowed: a Celery broker must be reachable only from producers and workers inside the VPC. Allowed: false (the default); reach it through the VPC, a VPN or PrivateLink.`,
+    );
   }
   checkName(issues, NAME_RULES.brokerName, 'brokerName', props.brokerName);
 
   const engineVersion = props.engineVersion ?? d.engineVersion;
   const version = RABBITMQ_ENGINE_VERSIONS[engineVersion];
   if (ctx.isUnresolved(props.engineVersion)) {
-    issues.error('rabbitmq.engine-version-token', 'engineVersion', 'engineVersion must be a literal ("4.2" or "3.13"): the instance-type check and the Celery queue type are derived from it at synth time.');
+    issues.error(
+      'rabbitmq.engine-version-token',
+      'engineVersion',
+      'engineVersion must be a literal ("4.2" or "3.13"): the instance-type check and the Celery queue type are derived from it at synth time.',
+    );
   } else if (!version) {
-    issues.error('rabbitmq.engine-version', 'engineVersion', `engineVersion ${show(props.engineVersion)} is not supported: Amazon MQ for RabbitMQ runs ${listOf(Object.keys(RABBITMQ_ENGINE_VERSIONS).map((v) => show(v)))} (major.minor; minor upgrades are automatic). Earlier versions are out of support.`);
+    issues.error(
+      'rabbitmq.engine-version',
+      'engineVersion',
+      `engineVersion ${show(props.engineVersion)} is not supported: Amazon MQ for RabbitMQ runs ${listOf(Object.keys(RABBITMQ_ENGINE_VERSIONS).map((v) => show(v)))} (major.minor; minor upgrades are automatic). Earlier versions are out of support.`,
+    );
   }
 
   const deploymentMode = props.deploymentMode ?? d.deploymentMode;
   if (issues.known(props.deploymentMode) && !Object.values(BrokerDeploymentMode).includes(props.deploymentMode)) {
-    issues.error('rabbitmq.deployment-mode', 'deploymentMode', `deploymentMode ${show(props.deploymentMode)} is not available for RabbitMQ: allowed "CLUSTER_MULTI_AZ" (the default) or "SINGLE_INSTANCE".`);
+    issues.error(
+      'rabbitmq.deployment-mode',
+      'deploymentMode',
+      `deploymentMode ${show(props.deploymentMode)} is not available for RabbitMQ: allowed "CLUSTER_MULTI_AZ" (the default) or "SINGLE_INSTANCE".`,
+    );
   } else if (props.deploymentMode === BrokerDeploymentMode.SINGLE_INSTANCE) {
-    issues.warn('rabbitmq.single-instance', 'deploymentMode', 'deploymentMode is SINGLE_INSTANCE: the broker is a single node in one Availability Zone; queued tasks are unavailable during maintenance and lost with the node (Security Hub MQ.6).');
+    issues.warn(
+      'rabbitmq.single-instance',
+      'deploymentMode',
+      'deploymentMode is SINGLE_INSTANCE: the broker is a single node in one Availability Zone; queued tasks are unavailable during maintenance and lost with the node (Security Hub MQ.6).',
+    );
   }
 
   const hostInstanceType = props.hostInstanceType ?? d.hostInstanceType;
   if (issues.known(props.hostInstanceType) || (version && props.hostInstanceType === undefined)) {
     const m = /^(mq\.[a-z0-9]+)\.[a-z0-9]+$/.exec(hostInstanceType);
     if (!m) {
-      issues.error('rabbitmq.instance-type', 'hostInstanceType', `hostInstanceType ${show(hostInstanceType)} is not an Amazon MQ instance type: use "mq.<family>.<size>", e.g. "mq.m7g.large".`);
+      issues.error(
+        'rabbitmq.instance-type',
+        'hostInstanceType',
+        `hostInstanceType ${show(hostInstanceType)} is not an Amazon MQ instance type: use "mq.<family>.<size>", e.g. "mq.m7g.large".`,
+      );
     } else if (version && !version.families.includes(m[1])) {
-      issues.error('rabbitmq.instance-type', 'hostInstanceType', `hostInstanceType ${show(hostInstanceType)} cannot run RabbitMQ ${engineVersion}: allowed families ${version.families.map((f) => `${f}.*`).join(', ')}.`);
+      issues.error(
+        'rabbitmq.instance-type',
+        'hostInstanceType',
+        `hostInstanceType ${show(hostInstanceType)} cannot run RabbitMQ ${engineVersion}: allowed families ${version.families.map((f) => `${f}.*`).join(', ')}.`,
+      );
     } else if (hostInstanceType === 'mq.t3.micro' && deploymentMode === BrokerDeploymentMode.CLUSTER_MULTI_AZ) {
-      issues.error('rabbitmq.instance-type', 'hostInstanceType', 'hostInstanceType "mq.t3.micro" is only for SINGLE_INSTANCE brokers: a CLUSTER_MULTI_AZ broker needs mq.m5.large, mq.m7g.medium or larger.');
+      issues.error(
+        'rabbitmq.instance-type',
+        'hostInstanceType',
+        'hostInstanceType "mq.t3.micro" is only for SINGLE_INSTANCE brokers: a CLUSTER_MULTI_AZ broker needs mq.m5.large, mq.m7g.medium or larger.',
+      );
     }
   }
 
   if (props.autoMinorVersionUpgrade === false) {
-    issues.error('rabbitmq.auto-minor-upgrade', 'autoMinorVersionUpgrade', 'autoMinorVersionUpgrade false is not allowed: Amazon MQ requires it for RabbitMQ 3.13 and later (engine versions are major.minor, patches are applied in the maintenance window).');
+    issues.error(
+      'rabbitmq.auto-minor-upgrade',
+      'autoMinorVersionUpgrade',
+      'autoMinorVersionUpgrade false is not allowed: Amazon MQ requires it for RabbitMQ 3.13 and later (engine versions are major.minor, patches are applied in the maintenance window).',
+    );
   }
 
   const adminUsername = props.adminUsername ?? d.adminUsername;
@@ -171,19 +212,35 @@ export function resolveRabbitMqBrokerSpec(
   const mw = props.maintenanceWindow;
   if (mw) {
     if (issues.known(mw.dayOfWeek) && !Object.values(DayOfWeek).includes(mw.dayOfWeek)) {
-      issues.error('rabbitmq.maintenance-window', 'maintenanceWindow.dayOfWeek', `maintenanceWindow.dayOfWeek ${show(mw.dayOfWeek)} is not a day: allowed ${Object.values(DayOfWeek).join(', ')}.`);
+      issues.error(
+        'rabbitmq.maintenance-window',
+        'maintenanceWindow.dayOfWeek',
+        `maintenanceWindow.dayOfWeek ${show(mw.dayOfWeek)} is not a day: allowed ${Object.values(DayOfWeek).join(', ')}.`,
+      );
     }
     if (issues.known(mw.timeOfDay) && !/^([01]?\d|2[0-3]):[0-5]\d$/.test(mw.timeOfDay)) {
-      issues.error('rabbitmq.maintenance-window', 'maintenanceWindow.timeOfDay', `maintenanceWindow.timeOfDay ${show(mw.timeOfDay)} is not a time: use 24-hour "hh:mm", e.g. "03:00".`);
+      issues.error(
+        'rabbitmq.maintenance-window',
+        'maintenanceWindow.timeOfDay',
+        `maintenanceWindow.timeOfDay ${show(mw.timeOfDay)} is not a time: use 24-hour "hh:mm", e.g. "03:00".`,
+      );
     }
   }
 
   const timeout = props.consumerTimeoutSeconds;
   if (issues.known(timeout) && timeout !== undefined) {
     if (!Number.isInteger(timeout) || (timeout !== 0 && (timeout < 60 || timeout > MAX_CONSUMER_TIMEOUT_SECONDS))) {
-      issues.error('rabbitmq.consumer-timeout', 'consumerTimeoutSeconds', `consumerTimeoutSeconds ${show(timeout)} is out of range: allowed 60 to ${MAX_CONSUMER_TIMEOUT_SECONDS} seconds (Amazon MQ's limit of 2^31-1 ms), or 0 for none. It must exceed Celery's longest task.`);
+      issues.error(
+        'rabbitmq.consumer-timeout',
+        'consumerTimeoutSeconds',
+        `consumerTimeoutSeconds ${show(timeout)} is out of range: allowed 60 to ${MAX_CONSUMER_TIMEOUT_SECONDS} seconds (Amazon MQ's limit of 2^31-1 ms), or 0 for none. It must exceed Celery's longest task.`,
+      );
     } else if (timeout === 0) {
-      issues.warn('rabbitmq.consumer-timeout-off', 'consumerTimeoutSeconds', 'consumerTimeoutSeconds is 0: no consumer timeout, so a stuck worker holds its unacknowledged tasks until its connection closes.');
+      issues.warn(
+        'rabbitmq.consumer-timeout-off',
+        'consumerTimeoutSeconds',
+        'consumerTimeoutSeconds is 0: no consumer timeout, so a stuck worker holds its unacknowledged tasks until its connection closes.',
+      );
     }
   }
 
@@ -221,7 +278,10 @@ const MAX_CONSUMER_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
  * The broker configuration (rabbitmq.conf) the library gives every broker: the consumer timeout, and the mutual-TLS
  * keys when client certificates are required.
  */
-export function renderRabbitMqConf(spec: Pick<RabbitMqBrokerSpec, 'consumerTimeoutSeconds'>, mutualTls?: string): string {
+export function renderRabbitMqConf(
+  spec: Pick<RabbitMqBrokerSpec, 'consumerTimeoutSeconds'>,
+  mutualTls?: string,
+): string {
   return [
     '# celery-tls-constructs: Celery acknowledges a task when it finishes (acks-late): the timeout outlasts the longest task',
     // Amazon MQ reads 0 as no timeout (configurable-values.html).

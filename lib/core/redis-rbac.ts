@@ -64,7 +64,11 @@ export interface RedisRbacSpec {
 const ID_MAX = 40;
 
 function idFrom(prefix: string, suffix: string): string {
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/^[^a-z]+/, '');
+  const clean = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^[^a-z]+/, '');
   const head = clean.slice(0, ID_MAX - suffix.length - 1).replace(/-+$/, '');
   return `${head || 'celery'}-${suffix}`;
 }
@@ -73,27 +77,55 @@ function idFrom(prefix: string, suffix: string): string {
  * Validates the RBAC options. `idPrefix` (from the construct path) makes the user and group ids unique; the adapter
  * passes a stable, unique string.
  */
-export function resolveRedisRbacSpec(props: RedisRbacOptions, idPrefix: string, ctx: ResolveContext, propPrefix = 'authToken'): ValidationResult<RedisRbacSpec> {
+export function resolveRedisRbacSpec(
+  props: RedisRbacOptions,
+  idPrefix: string,
+  ctx: ResolveContext,
+  propPrefix = 'authToken',
+): ValidationResult<RedisRbacSpec> {
   const issues = new IssueCollector(ctx);
   const d = DEFAULTS.redis.rbac;
   const at = (p: string) => `${propPrefix}.${p}`;
   const length = props.passwordLength ?? d.passwordLength;
-  if (issues.known(props.passwordLength) && (!Number.isInteger(length) || length < LIMITS.redisAuthToken.min || length > LIMITS.redisAuthToken.max)) {
-    issues.error('secret.length', at('passwordLength'), `${at('passwordLength')} ${show(props.passwordLength)} is not allowed: use a whole number from 16 to 128 (ElastiCache user passwords, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html).`);
+  if (
+    issues.known(props.passwordLength) &&
+    (!Number.isInteger(length) || length < LIMITS.redisAuthToken.min || length > LIMITS.redisAuthToken.max)
+  ) {
+    issues.error(
+      'secret.length',
+      at('passwordLength'),
+      `${at('passwordLength')} ${show(props.passwordLength)} is not allowed: use a whole number from 16 to 128 (ElastiCache user passwords, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html).`,
+    );
   }
   checkRotationDays(issues, at('rotationDays'), props.rotationDays);
   const accessString = props.accessString ?? d.accessString;
   if (issues.known(props.accessString)) {
     // ElastiCache rejects passwords and "reset" inside access strings; "off" would lock Celery out.
     if (/(^|\s)(>|<|#|!|nopass|resetpass|reset)/.test(accessString) || !/(^|\s)on(\s|$)/.test(accessString)) {
-      issues.error('redis.access-string', at('accessString'), `${at('accessString')} ${show(props.accessString)} is not allowed: it must switch the user "on" and hold no password rules (>, <, #, !, nopass, resetpass, reset); ElastiCache sets passwords itself. Default: ${show(d.accessString)}.`);
+      issues.error(
+        'redis.access-string',
+        at('accessString'),
+        `${at('accessString')} ${show(props.accessString)} is not allowed: it must switch the user "on" and hold no password rules (>, <, #, !, nopass, resetpass, reset); ElastiCache sets passwords itself. Default: ${show(d.accessString)}.`,
+      );
     }
   }
 
   const names: { prop: string; value: string | undefined; fallback: string; roles: CeleryRole[] }[] = props.sharedUser
-    ? [{ prop: 'sharedUsername', value: props.sharedUsername, fallback: d.sharedUsername, roles: [CeleryRole.PRODUCER, CeleryRole.WORKER] }]
+    ? [
+        {
+          prop: 'sharedUsername',
+          value: props.sharedUsername,
+          fallback: d.sharedUsername,
+          roles: [CeleryRole.PRODUCER, CeleryRole.WORKER],
+        },
+      ]
     : [
-        { prop: 'producerUsername', value: props.producerUsername, fallback: d.producerUsername, roles: [CeleryRole.PRODUCER] },
+        {
+          prop: 'producerUsername',
+          value: props.producerUsername,
+          fallback: d.producerUsername,
+          roles: [CeleryRole.PRODUCER],
+        },
         { prop: 'workerUsername', value: props.workerUsername, fallback: d.workerUsername, roles: [CeleryRole.WORKER] },
       ];
   const seen = new Set<string>();
@@ -101,8 +133,18 @@ export function resolveRedisRbacSpec(props: RedisRbacOptions, idPrefix: string, 
     checkName(issues, NAME_RULES.redisUsername, at(n.prop), n.value);
     const username = n.value ?? n.fallback;
     if (issues.known(username)) {
-      if (username === 'default') issues.error('redis.rbac-user', at(n.prop), `${at(n.prop)} "default" is reserved: it names the group's mandatory default user, which this library switches off.`);
-      if (seen.has(username)) issues.error('redis.rbac-user', at(n.prop), `${at(n.prop)} ${show(username)} is also the other role's user: each role needs its own user (or set sharedUser true).`);
+      if (username === 'default')
+        issues.error(
+          'redis.rbac-user',
+          at(n.prop),
+          `${at(n.prop)} "default" is reserved: it names the group's mandatory default user, which this library switches off.`,
+        );
+      if (seen.has(username))
+        issues.error(
+          'redis.rbac-user',
+          at(n.prop),
+          `${at(n.prop)} ${show(username)} is also the other role's user: each role needs its own user (or set sharedUser true).`,
+        );
       seen.add(username);
     }
     const role = n.roles.length > 1 ? 'app' : n.roles[0];
@@ -131,15 +173,29 @@ export function resolveRedisRbacSpec(props: RedisRbacOptions, idPrefix: string, 
  * What the ElastiCache user rotation function may do: rotate the given secrets, and describe and modify exactly
  * those users. `GetRandomPassword` acts on no resource (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html).
  */
-export function redisUserRotationStatements(args: { secretArns: readonly string[]; userArns: readonly string[]; keyArn: string; region: string }): IamStatementModel[] {
+export function redisUserRotationStatements(args: {
+  secretArns: readonly string[];
+  userArns: readonly string[];
+  keyArn: string;
+  region: string;
+}): IamStatementModel[] {
   return mergeStatements([
     {
       effect: 'Allow',
-      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
       resources: [...args.secretArns],
     },
     { effect: 'Allow', actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] },
-    { effect: 'Allow', actions: ['elasticache:DescribeUsers', 'elasticache:ModifyUser'], resources: [...args.userArns] },
+    {
+      effect: 'Allow',
+      actions: ['elasticache:DescribeUsers', 'elasticache:ModifyUser'],
+      resources: [...args.userArns],
+    },
     {
       effect: 'Allow',
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],

@@ -141,37 +141,75 @@ export function resolveRedisCacheSpec(
   const d = DEFAULTS.redis;
 
   if (props.serverless) {
-    issues.error('redis.serverless', 'serverless', `serverless ${show(props.serverless)} is not supported: ElastiCache Serverless always runs in cluster mode, allows only RBAC/IAM users and fixes maxmemory-policy to volatile-lru, so ${CELERY_CLUSTER_MODE} and evictions drop Celery's queue bindings. Use a RedisCache replication group (the default).`);
+    issues.error(
+      'redis.serverless',
+      'serverless',
+      `serverless ${show(props.serverless)} is not supported: ElastiCache Serverless always runs in cluster mode, allows only RBAC/IAM users and fixes maxmemory-policy to volatile-lru, so ${CELERY_CLUSTER_MODE} and evictions drop Celery's queue bindings. Use a RedisCache replication group (the default).`,
+    );
   }
   if (issues.known(props.clusterMode) && props.clusterMode !== 'disabled') {
-    issues.error('redis.cluster-mode', 'clusterMode', `clusterMode ${show(props.clusterMode)} is not supported: ${CELERY_CLUSTER_MODE}. Allowed: "disabled" (the default).`);
+    issues.error(
+      'redis.cluster-mode',
+      'clusterMode',
+      `clusterMode ${show(props.clusterMode)} is not supported: ${CELERY_CLUSTER_MODE}. Allowed: "disabled" (the default).`,
+    );
   }
   if (issues.known(props.numNodeGroups) && props.numNodeGroups !== 1) {
-    issues.error('redis.cluster-mode', 'numNodeGroups', `numNodeGroups ${show(props.numNodeGroups)} is not supported: more than one shard means cluster mode, and ${CELERY_CLUSTER_MODE}. Allowed: 1.`);
+    issues.error(
+      'redis.cluster-mode',
+      'numNodeGroups',
+      `numNodeGroups ${show(props.numNodeGroups)} is not supported: more than one shard means cluster mode, and ${CELERY_CLUSTER_MODE}. Allowed: 1.`,
+    );
   }
 
   const engine = props.engine ?? d.engine;
   if (issues.known(props.engine) && !Object.values(CacheEngine).includes(props.engine)) {
-    issues.error('redis.engine', 'engine', `engine ${show(props.engine)} is not supported. Allowed: ${Object.values(CacheEngine).map((e) => show(e)).join(', ')}.`);
+    issues.error(
+      'redis.engine',
+      'engine',
+      `engine ${show(props.engine)} is not supported. Allowed: ${Object.values(CacheEngine)
+        .map((e) => show(e))
+        .join(', ')}.`,
+    );
   }
   const versions = CACHE_ENGINE_VERSIONS[engine] ?? {};
   const engineVersion = props.engineVersion ?? d.engineVersion[engine] ?? '';
   let family = versions[engineVersion] ?? '';
   if (issues.known(props.engineVersion) && !(props.engineVersion in versions)) {
     const min = engine === CacheEngine.VALKEY ? 'Valkey 7.2' : 'Redis OSS 7.0';
-    issues.error('redis.engine-version', 'engineVersion', `engineVersion ${show(props.engineVersion)} is not supported for engine ${show(engine)}: TransitEncryptionMode and in-place AUTH token rotation need ${min} or later. Allowed: ${Object.keys(versions).map((v) => show(v)).join(', ')}.`);
+    issues.error(
+      'redis.engine-version',
+      'engineVersion',
+      `engineVersion ${show(props.engineVersion)} is not supported for engine ${show(engine)}: TransitEncryptionMode and in-place AUTH token rotation need ${min} or later. Allowed: ${Object.keys(
+        versions,
+      )
+        .map((v) => show(v))
+        .join(', ')}.`,
+    );
   }
   if (ctx.isUnresolved(props.engineVersion)) {
-    issues.error('redis.engine-version-token', 'engineVersion', 'engineVersion must be a literal (e.g. "8.2"): the parameter-group family and the TLS support check are derived from it at synth time.');
+    issues.error(
+      'redis.engine-version-token',
+      'engineVersion',
+      'engineVersion must be a literal (e.g. "8.2"): the parameter-group family and the TLS support check are derived from it at synth time.',
+    );
     family = '';
   }
 
   const nodeType = props.nodeType ?? d.nodeType;
   if (issues.known(props.nodeType)) {
     if (!/^cache\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.nodeType)) {
-      issues.error('redis.node-type', 'nodeType', `nodeType ${show(props.nodeType)} is not an ElastiCache node type: use "cache.<family>.<size>", e.g. "cache.m7g.large" or "cache.t4g.medium".`);
+      issues.error(
+        'redis.node-type',
+        'nodeType',
+        `nodeType ${show(props.nodeType)} is not an ElastiCache node type: use "cache.<family>.<size>", e.g. "cache.m7g.large" or "cache.t4g.medium".`,
+      );
     } else if (PREVIOUS_GENERATION_NODE.test(props.nodeType)) {
-      issues.error('redis.node-type', 'nodeType', `nodeType ${show(props.nodeType)} is a previous-generation node type that Valkey and current Redis OSS versions do not run on: use a current family such as cache.t4g, cache.m7g or cache.r7g.`);
+      issues.error(
+        'redis.node-type',
+        'nodeType',
+        `nodeType ${show(props.nodeType)} is a previous-generation node type that Valkey and current Redis OSS versions do not run on: use a current family such as cache.t4g, cache.m7g or cache.r7g.`,
+      );
     }
   }
 
@@ -180,74 +218,149 @@ export function resolveRedisCacheSpec(
   if (issues.known(props.numCacheClusters)) {
     const min = multiAz ? 2 : 1;
     if (!Number.isInteger(props.numCacheClusters) || props.numCacheClusters < min || props.numCacheClusters > 6) {
-      issues.error('redis.num-cache-clusters', 'numCacheClusters', `numCacheClusters ${show(props.numCacheClusters)} is out of range: allowed ${min} to 6${multiAz ? ' (Multi-AZ with automatic failover needs a primary and at least one replica)' : ''}.`);
+      issues.error(
+        'redis.num-cache-clusters',
+        'numCacheClusters',
+        `numCacheClusters ${show(props.numCacheClusters)} is out of range: allowed ${min} to 6${multiAz ? ' (Multi-AZ with automatic failover needs a primary and at least one replica)' : ''}.`,
+      );
     }
   }
   if (props.multiAz === false) {
-    issues.warn('redis.multi-az-off', 'multiAz', 'multiAz is false: a node or Availability Zone failure makes the Celery broker/result backend unavailable until ElastiCache replaces the node, and unreplicated writes are lost.');
+    issues.warn(
+      'redis.multi-az-off',
+      'multiAz',
+      'multiAz is false: a node or Availability Zone failure makes the Celery broker/result backend unavailable until ElastiCache replaces the node, and unreplicated writes are lost.',
+    );
   }
 
   const port = props.port ?? d.port;
   if (issues.known(props.port)) {
     if (!Number.isInteger(props.port) || props.port < LIMITS.redisPort.min || props.port > LIMITS.redisPort.max) {
-      issues.error('redis.port', 'port', `port ${show(props.port)} is out of range: allowed ${LIMITS.redisPort.min} to ${LIMITS.redisPort.max}.`);
+      issues.error(
+        'redis.port',
+        'port',
+        `port ${show(props.port)} is out of range: allowed ${LIMITS.redisPort.min} to ${LIMITS.redisPort.max}.`,
+      );
     } else if (props.port === PORTS.REDIS_DEFAULT) {
-      issues.warn('redis.default-port', 'port', `port ${PORTS.REDIS_DEFAULT} is the default Redis port that scanners probe first (cdk-nag AwsSolutions-AEC5); the library default is ${d.port}.`);
+      issues.warn(
+        'redis.default-port',
+        'port',
+        `port ${PORTS.REDIS_DEFAULT} is the default Redis port that scanners probe first (cdk-nag AwsSolutions-AEC5); the library default is ${d.port}.`,
+      );
     }
   } else if (ctx.isUnresolved(props.port)) {
-    issues.error('redis.port-token', 'port', 'port must be a literal number: it is create-only on ElastiCache and the security group rules and Celery settings are derived from it.');
+    issues.error(
+      'redis.port-token',
+      'port',
+      'port must be a literal number: it is create-only on ElastiCache and the security group rules and Celery settings are derived from it.',
+    );
   }
 
   checkName(issues, NAME_RULES.replicationGroupId, 'replicationGroupId', props.replicationGroupId);
   if (issues.known(props.description) && (props.description.length < 1 || props.description.length > 255)) {
-    issues.error('redis.description', 'description', `description is ${props.description.length} characters long: allowed 1 to 255.`);
+    issues.error(
+      'redis.description',
+      'description',
+      `description is ${props.description.length} characters long: allowed 1 to 255.`,
+    );
   }
 
   const transitEncryptionEnabled = props.transitEncryptionEnabled ?? true;
   let transitEncryptionMode: TransitEncryptionMode | undefined = props.transitEncryptionMode ?? d.transitEncryptionMode;
   if (transitEncryptionEnabled === false) {
     if (!props.unsafeAllowPlaintext) {
-      issues.error('redis.transit-encryption-off', 'transitEncryptionEnabled', 'transitEncryptionEnabled false would send tasks, results and credentials in clear text. Keep it on (the default); to adopt an existing plaintext cluster, also set unsafeAllowPlaintext: true and move to transitEncryptionMode PREFERRED, then REQUIRED.');
+      issues.error(
+        'redis.transit-encryption-off',
+        'transitEncryptionEnabled',
+        'transitEncryptionEnabled false would send tasks, results and credentials in clear text. Keep it on (the default); to adopt an existing plaintext cluster, also set unsafeAllowPlaintext: true and move to transitEncryptionMode PREFERRED, then REQUIRED.',
+      );
     } else {
-      issues.warn('redis.transit-encryption-off', 'transitEncryptionEnabled', 'transitEncryptionEnabled is false (unsafeAllowPlaintext): traffic, including the password, is readable on the network, no AUTH token is possible and no Celery configuration is rendered for this cache.');
+      issues.warn(
+        'redis.transit-encryption-off',
+        'transitEncryptionEnabled',
+        'transitEncryptionEnabled is false (unsafeAllowPlaintext): traffic, including the password, is readable on the network, no AUTH token is possible and no Celery configuration is rendered for this cache.',
+      );
     }
     if (props.transitEncryptionMode !== undefined) {
-      issues.error('redis.conflict', 'transitEncryptionMode', `transitEncryptionMode ${show(props.transitEncryptionMode)} conflicts with transitEncryptionEnabled false: a mode needs transit encryption on.`);
+      issues.error(
+        'redis.conflict',
+        'transitEncryptionMode',
+        `transitEncryptionMode ${show(props.transitEncryptionMode)} conflicts with transitEncryptionEnabled false: a mode needs transit encryption on.`,
+      );
     }
     transitEncryptionMode = undefined;
   } else if (props.unsafeAllowPlaintext) {
-    issues.error('redis.conflict', 'unsafeAllowPlaintext', 'unsafeAllowPlaintext is set but transitEncryptionEnabled is not false: remove unsafeAllowPlaintext.');
+    issues.error(
+      'redis.conflict',
+      'unsafeAllowPlaintext',
+      'unsafeAllowPlaintext is set but transitEncryptionEnabled is not false: remove unsafeAllowPlaintext.',
+    );
   }
-  if (issues.known(props.transitEncryptionMode) && !Object.values(TransitEncryptionMode).includes(props.transitEncryptionMode)) {
-    issues.error('redis.transit-encryption-mode', 'transitEncryptionMode', `transitEncryptionMode ${show(props.transitEncryptionMode)} is not allowed: use "required" (the default) or "preferred" (migration step only).`);
+  if (
+    issues.known(props.transitEncryptionMode) &&
+    !Object.values(TransitEncryptionMode).includes(props.transitEncryptionMode)
+  ) {
+    issues.error(
+      'redis.transit-encryption-mode',
+      'transitEncryptionMode',
+      `transitEncryptionMode ${show(props.transitEncryptionMode)} is not allowed: use "required" (the default) or "preferred" (migration step only).`,
+    );
   } else if (props.transitEncryptionMode === TransitEncryptionMode.PREFERRED) {
-    issues.warn('redis.transit-preferred', 'transitEncryptionMode', 'transitEncryptionMode is PREFERRED: the cache also accepts plaintext connections. Use it only as the first step of a migration, move every client to TLS, then deploy REQUIRED.');
+    issues.warn(
+      'redis.transit-preferred',
+      'transitEncryptionMode',
+      'transitEncryptionMode is PREFERRED: the cache also accepts plaintext connections. Use it only as the first step of a migration, move every client to TLS, then deploy REQUIRED.',
+    );
   }
 
   const snapshotRetentionLimit = props.snapshotRetentionDays ?? d.snapshotRetentionDays;
   if (issues.known(props.snapshotRetentionDays)) {
-    if (!Number.isInteger(props.snapshotRetentionDays) || props.snapshotRetentionDays < 0 || props.snapshotRetentionDays > 35) {
-      issues.error('redis.snapshot-retention', 'snapshotRetentionDays', `snapshotRetentionDays ${show(props.snapshotRetentionDays)} is out of range: allowed 0 to 35 (15 or more recommended).`);
+    if (
+      !Number.isInteger(props.snapshotRetentionDays) ||
+      props.snapshotRetentionDays < 0 ||
+      props.snapshotRetentionDays > 35
+    ) {
+      issues.error(
+        'redis.snapshot-retention',
+        'snapshotRetentionDays',
+        `snapshotRetentionDays ${show(props.snapshotRetentionDays)} is out of range: allowed 0 to 35 (15 or more recommended).`,
+      );
     } else if (props.snapshotRetentionDays < 15) {
-      issues.warn('redis.snapshot-retention', 'snapshotRetentionDays', `snapshotRetentionDays ${props.snapshotRetentionDays} is below the 15 days that HIPAA/NIST automatic-backup rules ask for${props.snapshotRetentionDays === 0 ? '; 0 turns automatic snapshots off' : ''}.`);
+      issues.warn(
+        'redis.snapshot-retention',
+        'snapshotRetentionDays',
+        `snapshotRetentionDays ${props.snapshotRetentionDays} is below the 15 days that HIPAA/NIST automatic-backup rules ask for${props.snapshotRetentionDays === 0 ? '; 0 turns automatic snapshots off' : ''}.`,
+      );
     }
   }
   checkCacheWindows(issues, props.snapshotWindow, props.maintenanceWindow);
 
   if (props.autoMinorVersionUpgrade === false) {
-    issues.warn('redis.auto-minor-upgrade-off', 'autoMinorVersionUpgrade', 'autoMinorVersionUpgrade is false: security patches of the engine are not applied automatically (Security Hub ElastiCache.2).');
+    issues.warn(
+      'redis.auto-minor-upgrade-off',
+      'autoMinorVersionUpgrade',
+      'autoMinorVersionUpgrade is false: security patches of the engine are not applied automatically (Security Hub ElastiCache.2).',
+    );
   }
 
   const parameters: Record<string, string> = { ...(props.parameters ?? {}) };
   const policy = parameters['maxmemory-policy'];
   if (policy !== undefined && issues.known(policy) && policy !== d.maxmemoryPolicy) {
-    issues.error('redis.maxmemory-policy', 'parameters.maxmemory-policy', `parameters.maxmemory-policy ${show(policy)} is not allowed: Celery keeps its queue bindings (_kombu.binding.*) and unacknowledged messages in keys without TTL, and eviction silently loses them. Allowed: "noeviction".`);
+    issues.error(
+      'redis.maxmemory-policy',
+      'parameters.maxmemory-policy',
+      `parameters.maxmemory-policy ${show(policy)} is not allowed: Celery keeps its queue bindings (_kombu.binding.*) and unacknowledged messages in keys without TTL, and eviction silently loses them. Allowed: "noeviction".`,
+    );
   }
   parameters['maxmemory-policy'] = d.maxmemoryPolicy;
 
   const authEnabled = transitEncryptionEnabled;
   if (auth.rbac && !transitEncryptionEnabled && issues.known(props.transitEncryptionEnabled)) {
-    issues.error('redis.rbac-without-tls', 'authToken', 'authToken RedisAuth.rbacUsers() needs transit encryption: ElastiCache refuses user groups on a cache without TLS. Keep transitEncryptionEnabled on (the default).');
+    issues.error(
+      'redis.rbac-without-tls',
+      'authToken',
+      'authToken RedisAuth.rbacUsers() needs transit encryption: ElastiCache refuses user groups on a cache without TLS. Keep transitEncryptionEnabled on (the default).',
+    );
   }
   let authToken: GeneratedSecretShape | undefined;
   if (authEnabled && !auth.existingSecret && !auth.rbac) {

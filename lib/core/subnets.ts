@@ -25,8 +25,15 @@ export function chooseSubnets(
   if (publicOnes.length > 0) {
     // Subnets of a VPC in the same stack have deploy-time ids: count them rather than print tokens.
     const literal = publicOnes.filter((s) => !ctx.isUnresolved(s.subnetId)).map((s) => show(s.subnetId));
-    const which = literal.length === publicOnes.length ? literal.join(', ') : `${publicOnes.length} subnet${publicOnes.length === 1 ? '' : 's'} of this stack`;
-    issues.error('subnets.public', prop, `${prop} selects public subnets (${which}): ${need.service} must sit on private or isolated subnets with no route from the internet. Select private or isolated subnets (SubnetType.PRIVATE_ISOLATED or PRIVATE_WITH_EGRESS on the CDK).`);
+    const which =
+      literal.length === publicOnes.length
+        ? literal.join(', ')
+        : `${publicOnes.length} subnet${publicOnes.length === 1 ? '' : 's'} of this stack`;
+    issues.error(
+      'subnets.public',
+      prop,
+      `${prop} selects public subnets (${which}): ${need.service} must sit on private or isolated subnets with no route from the internet. Select private or isolated subnets (SubnetType.PRIVATE_ISOLATED or PRIVATE_WITH_EGRESS on the CDK).`,
+    );
   }
   const seen = new Set<string>();
   const chosen: SubnetFact[] = [];
@@ -42,8 +49,14 @@ export function chooseSubnets(
   }
   const picked = chosen.slice(0, need.max);
   if (picked.length < need.min) {
-    const azs = unknownAz ? `${picked.length} subnets` : `${picked.length} Availability Zone${picked.length === 1 ? '' : 's'} (${[...seen].join(', ') || 'none'})`;
-    issues.error('subnets.too-few', prop, `${prop} gives ${azs}: ${need.service} needs subnets in at least ${need.min} different Availability Zones ${need.why}. Select more subnets, or a VPC with more Availability Zones.`);
+    const azs = unknownAz
+      ? `${picked.length} subnets`
+      : `${picked.length} Availability Zone${picked.length === 1 ? '' : 's'} (${[...seen].join(', ') || 'none'})`;
+    issues.error(
+      'subnets.too-few',
+      prop,
+      `${prop} gives ${azs}: ${need.service} needs subnets in at least ${need.min} different Availability Zones ${need.why}. Select more subnets, or a VPC with more Availability Zones.`,
+    );
   }
   return { subnets: picked, errors: issues.errors };
 }

@@ -49,22 +49,39 @@ export function resolveTerraformRedisSpec(
   const d = DEFAULTS.terraform;
   const strategy = props.authTokenUpdateStrategy;
   if (issues.known(strategy) && !Object.values(AuthTokenUpdateStrategy).includes(strategy)) {
-    const why = String(strategy).toUpperCase() === 'DELETE'
-      ? ': DELETE removes the AUTH token, which ElastiCache allows only when moving to RBAC user groups, and this library keeps AUTH on'
-      : '';
-    issues.error('terraform.auth-token-update-strategy', 'authTokenUpdateStrategy', `authTokenUpdateStrategy ${show(strategy)} is not allowed${why}. Allowed: "ROTATE" (the default) or "SET" (after a ROTATE, once every client uses the new token).`);
+    const why =
+      String(strategy).toUpperCase() === 'DELETE'
+        ? ': DELETE removes the AUTH token, which ElastiCache allows only when moving to RBAC user groups, and this library keeps AUTH on'
+        : '';
+    issues.error(
+      'terraform.auth-token-update-strategy',
+      'authTokenUpdateStrategy',
+      `authTokenUpdateStrategy ${show(strategy)} is not allowed${why}. Allowed: "ROTATE" (the default) or "SET" (after a ROTATE, once every client uses the new token).`,
+    );
   }
   if (strategy !== undefined && !auth.enabled) {
-    issues.error('terraform.conflict', 'authTokenUpdateStrategy', `authTokenUpdateStrategy ${show(strategy)} conflicts with transitEncryptionEnabled false: a cache without transit encryption has no AUTH token. Remove authTokenUpdateStrategy.`);
+    issues.error(
+      'terraform.conflict',
+      'authTokenUpdateStrategy',
+      `authTokenUpdateStrategy ${show(strategy)} conflicts with transitEncryptionEnabled false: a cache without transit encryption has no AUTH token. Remove authTokenUpdateStrategy.`,
+    );
   }
   const version = props.authTokenVersion;
   if (issues.known(version)) {
     if (!Number.isInteger(version) || version < 1 || version > MAX_SECRET_VERSION) {
-      issues.error('terraform.auth-token-version', 'authTokenVersion', `authTokenVersion ${show(version)} is out of range: allowed a whole number from 1 to ${MAX_SECRET_VERSION}; raise it by one to generate a new AUTH token.`);
+      issues.error(
+        'terraform.auth-token-version',
+        'authTokenVersion',
+        `authTokenVersion ${show(version)} is out of range: allowed a whole number from 1 to ${MAX_SECRET_VERSION}; raise it by one to generate a new AUTH token.`,
+      );
     }
   }
   if (version !== undefined && !(auth.enabled && auth.generated)) {
-    issues.error('terraform.conflict', 'authTokenVersion', `authTokenVersion ${show(version)} applies only to a generated token (RedisAuth.generatedToken()): with RedisAuth.fromSecretArn() put the new token into that secret and apply; without transit encryption there is no token.`);
+    issues.error(
+      'terraform.conflict',
+      'authTokenVersion',
+      `authTokenVersion ${show(version)} applies only to a generated token (RedisAuth.generatedToken()): with RedisAuth.fromSecretArn() put the new token into that secret and apply; without transit encryption there is no token.`,
+    );
   }
   return issues.result<TerraformRedisSpec>({
     authTokenUpdateStrategy: auth.enabled ? (strategy ?? d.authTokenUpdateStrategy) : undefined,

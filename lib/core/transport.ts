@@ -1,10 +1,25 @@
-import { BrokerClientCertificatesChoice, BrokerCredentialsChoice, CeleryBrokerChoice, CeleryResultBackendChoice, RedisAuthChoice } from './choices';
+import {
+  BrokerClientCertificatesChoice,
+  BrokerCredentialsChoice,
+  CeleryBrokerChoice,
+  CeleryResultBackendChoice,
+  RedisAuthChoice,
+} from './choices';
 import { CeleryConfig } from './celery/config';
 import { secretVariables } from './celery/environment';
 import { CeleryOptions } from './celery/model';
 import { ResolveContext, ValidationError, ValidationIssue } from './errors';
 import { IngressRuleModel } from './network';
-import { CachePlanInput, PlannedEndpoint, PlannedOutput, SubnetsInput, TransportPlan, planTransport, planTransportSpecs, ruleTarget } from './plan';
+import {
+  CachePlanInput,
+  PlannedEndpoint,
+  PlannedOutput,
+  SubnetsInput,
+  TransportPlan,
+  planTransport,
+  planTransportSpecs,
+  ruleTarget,
+} from './plan';
 import { RabbitMqBrokerOptions } from './rabbitmq';
 import { CeleryRole, RabbitMqApplicationUsersOptions } from './rabbitmq-users';
 import { RedisCacheOptions } from './redis';
@@ -81,7 +96,13 @@ export interface AssembledTransport<C, S, G> {
 }
 
 /** Builds a transport with the target's verbs; throws one `ValidationError` with every mistake first. */
-export function assembleTransport<R extends RabbitMqBrokerOptions, D extends RedisCacheOptions & TerraformRedisOptions, C, S, G>(
+export function assembleTransport<
+  R extends RabbitMqBrokerOptions,
+  D extends RedisCacheOptions & TerraformRedisOptions,
+  C,
+  S,
+  G,
+>(
   target: TransportTarget<R, D, C, S, G>,
   props: CeleryTransportChoices<CeleryBrokerChoice<R, D>, CeleryResultBackendChoice<D>>,
 ): AssembledTransport<C, S, G> {
@@ -102,7 +123,16 @@ export function assembleTransport<R extends RabbitMqBrokerOptions, D extends Red
     {
       broker:
         broker.kind === 'rabbitmq'
-          ? { kind: 'rabbitmq', broker: { props: broker.options, credentials: choices.credentials(broker.options), clientCertificates: choices.certificates(broker.options), subnets }, applicationUsers: choices.applicationUsers(broker.options) }
+          ? {
+              kind: 'rabbitmq',
+              broker: {
+                props: broker.options,
+                credentials: choices.credentials(broker.options),
+                clientCertificates: choices.certificates(broker.options),
+                subnets,
+              },
+              applicationUsers: choices.applicationUsers(broker.options),
+            }
           : { kind: 'redis', cache: cacheInput(broker.options) },
       resultBackend: backend.kind === 'redis' ? { kind: 'redis', cache: cacheInput(backend.options) } : backend,
       celeryOptions,
@@ -124,24 +154,54 @@ export function assembleTransport<R extends RabbitMqBrokerOptions, D extends Red
   else if (backend.kind === 'sharedWithRedisBroker') backendEndpoint = brokerCache!(backend.db);
 
   const plan = planTransport({ broker: brokerEndpoint, resultBackend: backendEndpoint, celeryOptions }, target.ctx);
-  const producersSecurityGroup = target.securityGroup('ProducersSecurityGroup', plan.securityGroupDescriptions[NetworkRole.PRODUCERS]);
-  const workersSecurityGroup = target.securityGroup('WorkersSecurityGroup', plan.securityGroupDescriptions[NetworkRole.WORKERS]);
-  const sources: Partial<Record<NetworkRole, C>> = { [NetworkRole.PRODUCERS]: producersSecurityGroup, [NetworkRole.WORKERS]: workersSecurityGroup };
-  for (const rule of plan.rules) target.allow(ruleTarget(plan, rule).connectable, sources[rule.from]!, rule.port, rule.description);
+  const producersSecurityGroup = target.securityGroup(
+    'ProducersSecurityGroup',
+    plan.securityGroupDescriptions[NetworkRole.PRODUCERS],
+  );
+  const workersSecurityGroup = target.securityGroup(
+    'WorkersSecurityGroup',
+    plan.securityGroupDescriptions[NetworkRole.WORKERS],
+  );
+  const sources: Partial<Record<NetworkRole, C>> = {
+    [NetworkRole.PRODUCERS]: producersSecurityGroup,
+    [NetworkRole.WORKERS]: workersSecurityGroup,
+  };
+  for (const rule of plan.rules)
+    target.allow(ruleTarget(plan, rule).connectable, sources[rule.from]!, rule.port, rule.description);
 
   const celeryConfig = plan.configs[CeleryRole.WORKER];
   target.warn(celeryConfig.warnings);
   const manifest = target.manifestText(plan);
   const parameterName = target.manifestParameter(manifest, plan.manifestDescription);
   for (const o of plan.outputs) target.output(o);
-  target.output({ id: 'ManifestParameterName', value: parameterName, description: 'SSM parameter with the Celery TLS manifest' });
-  target.output({ id: 'CeleryManifest', value: manifest, description: `Celery TLS manifest: celery-tls render --manifest <${target.outputsFile}>` });
-  return { plan, broker: brokerEndpoint, resultBackend: backendEndpoint, producersSecurityGroup, workersSecurityGroup, celeryConfig };
+  target.output({
+    id: 'ManifestParameterName',
+    value: parameterName,
+    description: 'SSM parameter with the Celery TLS manifest',
+  });
+  target.output({
+    id: 'CeleryManifest',
+    value: manifest,
+    description: `Celery TLS manifest: celery-tls render --manifest <${target.outputsFile}>`,
+  });
+  return {
+    plan,
+    broker: brokerEndpoint,
+    resultBackend: backendEndpoint,
+    producersSecurityGroup,
+    workersSecurityGroup,
+    celeryConfig,
+  };
 }
 
 /** The rules that let a peer of a role reach the broker and the backend. */
-export function peerRules<C>(plan: TransportPlan<C>, role: NetworkRole): { readonly rule: IngressRuleModel; readonly target: C }[] {
-  return plan.rules.filter((r) => r.from === role).map((rule) => ({ rule, target: ruleTarget(plan, rule).connectable }));
+export function peerRules<C>(
+  plan: TransportPlan<C>,
+  role: NetworkRole,
+): { readonly rule: IngressRuleModel; readonly target: C }[] {
+  return plan.rules
+    .filter((r) => r.from === role)
+    .map((rule) => ({ rule, target: ruleTarget(plan, rule).connectable }));
 }
 
 /**
@@ -151,13 +211,18 @@ export function peerRules<C>(plan: TransportPlan<C>, role: NetworkRole): { reado
 export function containerEnvironmentFor<C, S>(
   assembled: Pick<AssembledTransport<C, S, unknown>, 'plan' | 'broker' | 'resultBackend'>,
   role: CeleryRole,
-): { readonly environment: Record<string, string>; readonly secrets: { readonly name: string; readonly secret: S; readonly field?: string }[] } {
+): {
+  readonly environment: Record<string, string>;
+  readonly secrets: { readonly name: string; readonly secret: S; readonly field?: string }[];
+} {
   const config = assembled.plan.configs[role];
   const vars = secretVariables(config.model);
   const secrets: { name: string; secret: S; field?: string }[] = [];
   const brokerSecret = assembled.broker.secrets[role];
-  if (brokerSecret && vars.broker) secrets.push({ name: vars.broker.name, secret: brokerSecret, field: vars.broker.field });
+  if (brokerSecret && vars.broker)
+    secrets.push({ name: vars.broker.name, secret: brokerSecret, field: vars.broker.field });
   const backendSecret = assembled.resultBackend?.secrets[role];
-  if (backendSecret && vars.resultBackend) secrets.push({ name: vars.resultBackend.name, secret: backendSecret, field: vars.resultBackend.field });
+  if (backendSecret && vars.resultBackend)
+    secrets.push({ name: vars.resultBackend.name, secret: backendSecret, field: vars.resultBackend.field });
   return { environment: config.toEnvironment(), secrets };
 }

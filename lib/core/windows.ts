@@ -49,23 +49,43 @@ export function checkCacheWindows(
   if (issues.known(snapshotWindow)) {
     daily = parseDailyWindow(snapshotWindow);
     if (!daily) {
-      issues.error('window.format', 'snapshotWindow', `snapshotWindow ${show(snapshotWindow)} is not a window: use "hh24:mi-hh24:mi" in UTC, e.g. "03:00-04:00".`);
+      issues.error(
+        'window.format',
+        'snapshotWindow',
+        `snapshotWindow ${show(snapshotWindow)} is not a window: use "hh24:mi-hh24:mi" in UTC, e.g. "03:00-04:00".`,
+      );
     } else if (daily[1] - daily[0] < 60) {
-      issues.error('window.length', 'snapshotWindow', `snapshotWindow ${show(snapshotWindow)} is ${daily[1] - daily[0]} minutes long: ElastiCache needs at least 60 minutes.`);
+      issues.error(
+        'window.length',
+        'snapshotWindow',
+        `snapshotWindow ${show(snapshotWindow)} is ${daily[1] - daily[0]} minutes long: ElastiCache needs at least 60 minutes.`,
+      );
       daily = undefined;
     }
   }
   if (issues.known(maintenanceWindow)) {
     weekly = parseWeeklyWindow(maintenanceWindow);
     if (!weekly) {
-      issues.error('window.format', 'maintenanceWindow', `maintenanceWindow ${show(maintenanceWindow)} is not a window: use "ddd:hh24:mi-ddd:hh24:mi" in UTC with ddd one of sun, mon, tue, wed, thu, fri, sat, e.g. "sun:05:00-sun:06:00".`);
+      issues.error(
+        'window.format',
+        'maintenanceWindow',
+        `maintenanceWindow ${show(maintenanceWindow)} is not a window: use "ddd:hh24:mi-ddd:hh24:mi" in UTC with ddd one of sun, mon, tue, wed, thu, fri, sat, e.g. "sun:05:00-sun:06:00".`,
+      );
     } else if (weekly[1] - weekly[0] < 60) {
-      issues.error('window.length', 'maintenanceWindow', `maintenanceWindow ${show(maintenanceWindow)} is ${weekly[1] - weekly[0]} minutes long: ElastiCache needs at least 60 minutes.`);
+      issues.error(
+        'window.length',
+        'maintenanceWindow',
+        `maintenanceWindow ${show(maintenanceWindow)} is ${weekly[1] - weekly[0]} minutes long: ElastiCache needs at least 60 minutes.`,
+      );
       weekly = undefined;
     }
   }
   if (daily && weekly && overlapsDaily(daily, weekly)) {
-    issues.error('window.overlap', 'snapshotWindow', `snapshotWindow ${show(snapshotWindow)} overlaps maintenanceWindow ${show(maintenanceWindow)}: ElastiCache refuses overlapping windows; move one of them.`);
+    issues.error(
+      'window.overlap',
+      'snapshotWindow',
+      `snapshotWindow ${show(snapshotWindow)} overlaps maintenanceWindow ${show(maintenanceWindow)}: ElastiCache refuses overlapping windows; move one of them.`,
+    );
   }
 }
 

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { CeleryTlsExampleStack } from '../../examples/cdk/stack';
 import { CeleryRole } from '../../lib/core';
-import { Template, allFindings, brokerFindings, cacheFindings, ingressPorts, isSecretsManagerReference, keyAndSecretFindings, networkFindings } from './security';
+import {
+  Template,
+  allFindings,
+  brokerFindings,
+  cacheFindings,
+  ingressPorts,
+  isSecretsManagerReference,
+  keyAndSecretFindings,
+  networkFindings,
+} from './security';
 
 // GIVEN the example app exactly as `npx cdk synth` builds it (environment-agnostic, no AWS account)
 const outdir = mkdtempSync(join(tmpdir(), 'celery-tls-example-'));
@@ -36,9 +45,16 @@ describe('example stack: security properties', () => {
     expect(keyAndSecretFindings(template)).toEqual([]);
     // broker admin, broker producer and worker, cache producer and worker; each one rotates
     expect(ofType('AWS::SecretsManager::Secret')).toHaveLength(5);
-    const rotated = ofType('AWS::SecretsManager::RotationSchedule').map(([, r]) => r.Properties.SecretId.Ref).sort();
-    expect(rotated).toEqual(ofType('AWS::SecretsManager::Secret').map(([id]) => id).sort());
-    for (const [, r] of ofType('AWS::SecretsManager::RotationSchedule')) expect(r.Properties.RotationRules.ScheduleExpression).toBe('rate(30 days)');
+    const rotated = ofType('AWS::SecretsManager::RotationSchedule')
+      .map(([, r]) => r.Properties.SecretId.Ref)
+      .sort();
+    expect(rotated).toEqual(
+      ofType('AWS::SecretsManager::Secret')
+        .map(([id]) => id)
+        .sort(),
+    );
+    for (const [, r] of ofType('AWS::SecretsManager::RotationSchedule'))
+      expect(r.Properties.RotationRules.ScheduleExpression).toBe('rate(30 days)');
   });
 
   test('network: no open ingress, no protocol -1, no allow-all egress, descriptions everywhere', () => {
@@ -53,10 +69,17 @@ describe('example stack: security properties', () => {
     const workers = id(stack.transport.workersSecurityGroup);
     const usersFunctions = id(stack.transport.rabbitMqUsers!.securityGroup);
     const endpointSg = id((stack.transport.rabbitMqUsers!.secretsManagerEndpoint as any).connections.securityGroups[0]);
-    const rules = (group: string) => ofType('AWS::EC2::SecurityGroupIngress')
-      .filter(([, r]) => r.Properties.GroupId['Fn::GetAtt'][0] === group)
-      .map(([, r]) => `${r.Properties.FromPort}-${r.Properties.ToPort} from ${r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]}`).sort();
-    expect(rules(brokerSg)).toEqual([`443-443 from ${usersFunctions}`, `5671-5671 from ${producers}`, `5671-5671 from ${workers}`].sort());
+    const rules = (group: string) =>
+      ofType('AWS::EC2::SecurityGroupIngress')
+        .filter(([, r]) => r.Properties.GroupId['Fn::GetAtt'][0] === group)
+        .map(
+          ([, r]) =>
+            `${r.Properties.FromPort}-${r.Properties.ToPort} from ${r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]}`,
+        )
+        .sort();
+    expect(rules(brokerSg)).toEqual(
+      [`443-443 from ${usersFunctions}`, `5671-5671 from ${producers}`, `5671-5671 from ${workers}`].sort(),
+    );
     expect(rules(backendSg)).toEqual([`6380-6380 from ${producers}`, `6380-6380 from ${workers}`].sort());
     expect(rules(endpointSg)).toEqual([`443-443 from ${usersFunctions}`]);
     expect(ingressPorts(template, usersFunctions)).toEqual([]);
@@ -65,12 +88,20 @@ describe('example stack: security properties', () => {
   test('the worker container gets its credentials as ECS secrets (the worker user, never the admin), never as environment values', () => {
     const [, task] = ofType('AWS::ECS::TaskDefinition')[0];
     const c = task.Properties.ContainerDefinitions[0];
-    expect(c.Secrets.map((s: any) => s.Name).sort()).toEqual(['CELERY_TLS_BROKER_CREDENTIALS', 'CELERY_TLS_RESULT_BACKEND_PASSWORD']);
-    const worker = stack.getLogicalId(stack.transport.rabbitMqUsers!.userFor(CeleryRole.WORKER).secret.node.defaultChild as any);
+    expect(c.Secrets.map((s: any) => s.Name).sort()).toEqual([
+      'CELERY_TLS_BROKER_CREDENTIALS',
+      'CELERY_TLS_RESULT_BACKEND_PASSWORD',
+    ]);
+    const worker = stack.getLogicalId(
+      stack.transport.rabbitMqUsers!.userFor(CeleryRole.WORKER).secret.node.defaultChild as any,
+    );
     expect(c.Secrets.find((s: any) => s.Name === 'CELERY_TLS_BROKER_CREDENTIALS').ValueFrom).toEqual({ Ref: worker });
     const names = c.Environment.map((e: any) => e.Name);
-    for (const n of ['CELERY_TLS_BROKER_PASSWORD', 'CELERY_TLS_BROKER_CREDENTIALS', 'CELERY_TLS_BROKER_USERNAME']) expect(names).not.toContain(n);
-    expect(JSON.stringify(task)).not.toContain(stack.getLogicalId(stack.transport.rabbitMqBroker!.adminSecret.node.defaultChild as any));
+    for (const n of ['CELERY_TLS_BROKER_PASSWORD', 'CELERY_TLS_BROKER_CREDENTIALS', 'CELERY_TLS_BROKER_USERNAME'])
+      expect(names).not.toContain(n);
+    expect(JSON.stringify(task)).not.toContain(
+      stack.getLogicalId(stack.transport.rabbitMqBroker!.adminSecret.node.defaultChild as any),
+    );
     expect(c.Environment.find((e: any) => e.Name === 'CELERY_TLS_BROKER_PORT').Value).toBe('5671');
   });
 });
@@ -95,7 +126,8 @@ describe('no secret value anywhere in cdk.out', () => {
     const visit = (node: any, path: string) => {
       if (node && typeof node === 'object') {
         for (const [k, v] of Object.entries(node)) {
-          if (/^(Password|AuthToken|SecretString|password|authToken)$/.test(k) && !isSecretsManagerReference(v)) offenders.push(`${path}.${k}`);
+          if (/^(Password|AuthToken|SecretString|password|authToken)$/.test(k) && !isSecretsManagerReference(v))
+            offenders.push(`${path}.${k}`);
           visit(v, `${path}.${k}`);
         }
       }
@@ -106,21 +138,28 @@ describe('no secret value anywhere in cdk.out', () => {
 
   test('secrets are generated by Secrets Manager at deploy time', () => {
     for (const [, s] of ofType('AWS::SecretsManager::Secret')) {
-      expect(s.Properties.GenerateSecretString).toMatchObject({ ExcludePunctuation: true, IncludeSpace: false, GenerateStringKey: 'password' });
+      expect(s.Properties.GenerateSecretString).toMatchObject({
+        ExcludePunctuation: true,
+        IncludeSpace: false,
+        GenerateStringKey: 'password',
+      });
       expect(s.Properties.SecretString).toBeUndefined();
     }
   });
 
   test('no environment value or output carries a credential', () => {
     expect(all).not.toMatch(/"Name":\s*"CELERY_TLS_[A-Z_]*PASSWORD",\s*"Value"/);
-    for (const o of Object.values(template.Outputs ?? {})) expect(JSON.stringify(o)).not.toMatch(/[Pp]assword"\s*:\s*"[^{]/);
+    for (const o of Object.values(template.Outputs ?? {}))
+      expect(JSON.stringify(o)).not.toMatch(/[Pp]assword"\s*:\s*"[^{]/);
   });
 });
 
 describe('published manifest', () => {
   test('SSM parameter and output carry the same JSON with hosts, ARNs and no secrets', () => {
     const [, param] = ofType('AWS::SSM::Parameter')[0];
-    const output = Object.values(template.Outputs!).find((o: any) => String(o.Description).startsWith('Celery TLS manifest:'));
+    const output = Object.values(template.Outputs!).find((o: any) =>
+      String(o.Description).startsWith('Celery TLS manifest:'),
+    );
     expect(output.Value).toEqual(param.Properties.Value);
     const text = JSON.stringify(param.Properties.Value);
     expect(text).toContain('celery-tls-constructs/manifest@1');
@@ -151,14 +190,19 @@ test('the checks can fail: a weakened template is reported', () => {
   weak.Resources[defaultId].Properties.AccessString = 'on ~* +@all';
   const [mqId] = ofType('AWS::AmazonMQ::Broker')[0];
   weak.Resources[mqId].Properties.PubliclyAccessible = true;
-  weak.Resources.Open = { Type: 'AWS::EC2::SecurityGroupIngress', Properties: { GroupId: 'sg-1', IpProtocol: '-1', CidrIp: '0.0.0.0/0' } };
-  expect(allFindings(weak)).toEqual(expect.arrayContaining([
-    `${rgId}: TransitEncryptionMode is "preferred"`,
-    `${rgId}: user ${workerId} has no password from Secrets Manager`,
-    `${rgId}: the default user of ${defaultId} is not off`,
-    `${mqId}: PubliclyAccessible is not false`,
-    'Open: in rule without a description',
-    'Open: in rule with protocol -1',
-    'Open: in rule open to 0.0.0.0/0',
-  ]));
+  weak.Resources.Open = {
+    Type: 'AWS::EC2::SecurityGroupIngress',
+    Properties: { GroupId: 'sg-1', IpProtocol: '-1', CidrIp: '0.0.0.0/0' },
+  };
+  expect(allFindings(weak)).toEqual(
+    expect.arrayContaining([
+      `${rgId}: TransitEncryptionMode is "preferred"`,
+      `${rgId}: user ${workerId} has no password from Secrets Manager`,
+      `${rgId}: the default user of ${defaultId} is not off`,
+      `${mqId}: PubliclyAccessible is not false`,
+      'Open: in rule without a description',
+      'Open: in rule with protocol -1',
+      'Open: in rule open to 0.0.0.0/0',
+    ]),
+  );
 });

@@ -30,7 +30,9 @@ describe('CeleryEncryptionGuard (CDK)', () => {
     cache.addPropertyOverride('TransitEncryptionEnabled', false);
     const message = synthError(app);
     expect(message).toContain('Validation failed');
-    expect(message).toContain('CeleryEncryptionGuard: Test/Celery/ResultBackend/Resource: TransitEncryptionEnabled is false');
+    expect(message).toContain(
+      'CeleryEncryptionGuard: Test/Celery/ResultBackend/Resource: TransitEncryptionEnabled is false',
+    );
     expect(message).toContain('Fix: set TransitEncryptionEnabled to true');
   });
 
@@ -38,7 +40,9 @@ describe('CeleryEncryptionGuard (CDK)', () => {
     const { app, stack, cache } = transport(undefined);
     cache.addPropertyOverride('TransitEncryptionEnabled', false);
     expect(() => app.synth()).not.toThrow();
-    Template.fromStack(stack).hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { TransitEncryptionEnabled: false });
+    Template.fromStack(stack).hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      TransitEncryptionEnabled: false,
+    });
   });
 
   test('GIVEN the defaults THEN the guard finds nothing and Template.fromStack works', () => {
@@ -61,26 +65,42 @@ describe('CeleryEncryptionGuard (CDK)', () => {
       'Test/Celery/ResultBackend/Resource: AuthToken is not set and UserGroupIds is empty',
       'Test/Celery/Broker/Resource: PubliclyAccessible is true',
       'Test/Celery/Broker/SecurityGroup/Resource: SecurityGroupIngress[0].CidrIpv6 is "::/0"',
-    ]) expect(message).toContain(text);
+    ])
+      expect(message).toContain(text);
   });
 
   test('GIVEN the migration flag THEN "preferred" synthesizes with a warning that says how to finish', () => {
     const { app, stack, cache } = transport(new CeleryEncryptionGuard({ allowTransitEncryptionPreferred: true }));
     cache.addPropertyOverride('TransitEncryptionMode', TransitEncryptionMode.PREFERRED);
     expect(() => app.synth()).not.toThrow();
-    Annotations.fromStack(stack).hasWarning('/Test', Match.stringLikeRegexp('TransitEncryptionMode is "preferred".*"required" and remove allowTransitEncryptionPreferred'));
+    Annotations.fromStack(stack).hasWarning(
+      '/Test',
+      Match.stringLikeRegexp(
+        'TransitEncryptionMode is "preferred".*"required" and remove allowTransitEncryptionPreferred',
+      ),
+    );
   });
 
   test('GIVEN hand-written L1s in scope THEN they are checked too', () => {
     const { app, stack, vpc } = stackWithVpc();
     Aspects.of(stack).add(new CeleryEncryptionGuard());
-    new elasticache.CfnReplicationGroup(stack, 'Legacy', { replicationGroupDescription: 'legacy', engine: 'redis', cacheNodeType: 'cache.t4g.small', numCacheClusters: 1 });
+    new elasticache.CfnReplicationGroup(stack, 'Legacy', {
+      replicationGroupDescription: 'legacy',
+      engine: 'redis',
+      cacheNodeType: 'cache.t4g.small',
+      numCacheClusters: 1,
+    });
     new secretsmanager.Secret(stack, 'NoKey');
     const open = new ec2.SecurityGroup(stack, 'Debug', { vpc, description: 'debug' });
     open.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcpRange(6000, 7000), 'redis from anywhere');
     new amazonmq.CfnBroker(stack, 'Mq', {
-      brokerName: 'x', engineType: 'RABBITMQ', engineVersion: '3.13', hostInstanceType: 'mq.m5.large', deploymentMode: 'SINGLE_INSTANCE',
-      publiclyAccessible: new CfnParameter(stack, 'Public', { type: 'String' }).valueAsString as unknown as boolean, users: [],
+      brokerName: 'x',
+      engineType: 'RABBITMQ',
+      engineVersion: '3.13',
+      hostInstanceType: 'mq.m5.large',
+      deploymentMode: 'SINGLE_INSTANCE',
+      publiclyAccessible: new CfnParameter(stack, 'Public', { type: 'String' }).valueAsString as unknown as boolean,
+      users: [],
     });
     const message = synthError(app);
     for (const text of [
@@ -91,12 +111,17 @@ describe('CeleryEncryptionGuard (CDK)', () => {
       'Test/NoKey/Resource: KmsKeyId is not set',
       'Test/Debug/Resource: SecurityGroupIngress[0].CidrIp is "0.0.0.0/0": it opens Celery ports 6379, 6380',
       'Test/Mq: PubliclyAccessible is a deploy-time expression ({"Ref":"Public"}), not a literal',
-    ]) expect(message).toContain(text);
+    ])
+      expect(message).toContain(text);
   });
 
   test('GIVEN a public load balancer group on 443 THEN the guard leaves it alone', () => {
     const { app, stack, vpc } = transport(new CeleryEncryptionGuard());
-    new ec2.SecurityGroup(stack, 'Alb', { vpc, description: 'public load balancer' }).addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS');
+    new ec2.SecurityGroup(stack, 'Alb', { vpc, description: 'public load balancer' }).addIngressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS',
+    );
     expect(() => app.synth()).not.toThrow();
   });
 
@@ -110,7 +135,11 @@ describe('CeleryEncryptionGuard (CDK)', () => {
 
   test('GIVEN an aspect that weakens the cache after the guard was added THEN the guard still sees it (it checks after all aspects)', () => {
     const { app, stack, cache } = transport(new CeleryEncryptionGuard());
-    Aspects.of(stack).add({ visit: (node) => { if (node === cache) cache.addPropertyOverride('AtRestEncryptionEnabled', false); } });
+    Aspects.of(stack).add({
+      visit: (node) => {
+        if (node === cache) cache.addPropertyOverride('AtRestEncryptionEnabled', false);
+      },
+    });
     expect(synthError(app)).toContain('AtRestEncryptionEnabled is false');
   });
 });

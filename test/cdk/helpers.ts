@@ -25,7 +25,9 @@ export function templateOf(stack: Stack): { assert: AssertTemplate; json: Templa
 }
 
 export function logicalIdOf(json: Template, pathSuffix: string): string {
-  const found = Object.entries(json.Resources).filter(([, r]: [string, any]) => String(r.Metadata?.['aws:cdk:path'] ?? '').endsWith(pathSuffix));
+  const found = Object.entries(json.Resources).filter(([, r]: [string, any]) =>
+    String(r.Metadata?.['aws:cdk:path'] ?? '').endsWith(pathSuffix),
+  );
   if (found.length !== 1) throw new Error(`expected one resource at *${pathSuffix}, found ${found.length}`);
   return found[0][0];
 }

@@ -10,7 +10,10 @@ function build(options = {}) {
   const cache = new RedisCache(stack, 'Cache', { vpc, authToken: RedisAuth.rbacUsers(options) });
   const { json } = templateOf(stack);
   const id = (c: any) => stack.getLogicalId((c.node?.defaultChild ?? c) as any);
-  const of = (type: string) => Object.entries<any>(json.Resources).filter(([, r]) => r.Type === type).map(([, r]) => r);
+  const of = (type: string) =>
+    Object.entries<any>(json.Resources)
+      .filter(([, r]) => r.Type === type)
+      .map(([, r]) => r);
   return { stack, cache, json, id, of };
 }
 
@@ -18,11 +21,15 @@ describe('RedisAuth.rbacUsers()', () => {
   const t = build();
   const R = t.json.Resources;
 
-  test('a producer and a worker user with Celery\'s access string, passwords from their secrets; the default user is off', () => {
+  test("a producer and a worker user with Celery's access string, passwords from their secrets; the default user is off", () => {
     const users = t.of('AWS::ElastiCache::User');
     expect(users).toHaveLength(3);
     const byName = Object.fromEntries(users.map((u) => [u.Properties.UserName, u.Properties]));
-    expect(byName.default).toMatchObject({ AccessString: 'off -@all', AuthenticationMode: { Type: 'no-password-required' }, Engine: 'redis' });
+    expect(byName.default).toMatchObject({
+      AccessString: 'off -@all',
+      AuthenticationMode: { Type: 'no-password-required' },
+      Engine: 'redis',
+    });
     for (const role of [CeleryRole.PRODUCER, CeleryRole.WORKER]) {
       const u = t.cache.rbacUserFor(role)!;
       const p = byName[`celery-${role}`];
@@ -35,7 +42,7 @@ describe('RedisAuth.rbacUsers()', () => {
     }
   });
 
-  test('the user group holds the default user and both users, and is the cache\'s only access (no AUTH token)', () => {
+  test("the user group holds the default user and both users, and is the cache's only access (no AUTH token)", () => {
     const [group] = t.of('AWS::ElastiCache::UserGroup');
     expect(group.Properties.UserIds).toHaveLength(3);
     const rg = R[t.id(t.cache.resource)].Properties;
@@ -53,7 +60,10 @@ describe('RedisAuth.rbacUsers()', () => {
       const s = R[t.id(u.secret)];
       expect(s.DeletionPolicy).toBe('Retain');
       expect(s.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [t.id(t.cache.encryptionKey), 'Arn'] });
-      expect(JSON.parse(s.Properties.GenerateSecretString.SecretStringTemplate)).toEqual({ username: u.username, user_id: u.userId });
+      expect(JSON.parse(s.Properties.GenerateSecretString.SecretStringTemplate)).toEqual({
+        username: u.username,
+        user_id: u.userId,
+      });
       expect(s.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
       const schedule = schedules.find((x) => x.Properties.SecretId.Ref === t.id(u.secret))!;
       expect(schedule.Properties.RotationRules).toEqual({ ScheduleExpression: 'rate(30 days)' });
@@ -66,7 +76,10 @@ describe('RedisAuth.rbacUsers()', () => {
     expect(fn.Runtime).toBe('nodejs24.x');
     expect(fn.Handler).toBe('index.onRotate');
     expect(fn.Timeout).toBe(900);
-    expect(R[fn.LoggingConfig.LogGroup.Ref].Properties).toMatchObject({ RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [t.id(t.cache.encryptionKey), 'Arn'] } });
+    expect(R[fn.LoggingConfig.LogGroup.Ref].Properties).toMatchObject({
+      RetentionInDays: 365,
+      KmsKeyId: { 'Fn::GetAtt': [t.id(t.cache.encryptionKey), 'Arn'] },
+    });
     const [policy] = t.of('AWS::IAM::ManagedPolicy');
     const statements = policy.Properties.PolicyDocument.Statement;
     const ec = statements.find((s: any) => [].concat(s.Action).some((a: string) => a.startsWith('elasticache:')));
@@ -81,7 +94,7 @@ describe('RedisAuth.rbacUsers()', () => {
     expect(typeof bundle.onRotate).toBe('function');
   });
 
-  test('the Celery endpoint of a role logs in as that role\'s user with its password field', () => {
+  test("the Celery endpoint of a role logs in as that role's user with its password field", () => {
     const e = t.cache.celeryEndpoint({ role: CeleryRole.PRODUCER });
     expect(e).toMatchObject({ scheme: 'rediss', username: 'celery-producer', secretField: 'password' });
     expect(t.stack.resolve(e.secretArn)).toEqual({ Ref: t.id(t.cache.rbacUserFor(CeleryRole.PRODUCER)!.secret) });
@@ -91,12 +104,25 @@ describe('RedisAuth.rbacUsers()', () => {
     const s = build({ sharedUser: true, rotationDays: 14 });
     expect(s.cache.rbacUsers).toHaveLength(1);
     expect(s.cache.rbacUserFor(CeleryRole.PRODUCER)).toBe(s.cache.rbacUserFor(CeleryRole.WORKER));
-    expect(s.of('AWS::SecretsManager::RotationSchedule')[0].Properties.RotationRules.ScheduleExpression).toBe('rate(14 days)');
+    expect(s.of('AWS::SecretsManager::RotationSchedule')[0].Properties.RotationRules.ScheduleExpression).toBe(
+      'rate(14 days)',
+    );
   });
 
   test('bad options are refused with the prop, the value and what is allowed', () => {
     const { stack, vpc } = stackWithVpc();
-    const e = thrown(() => new RedisCache(stack, 'Cache', { vpc, authToken: RedisAuth.rbacUsers({ workerUsername: 'default', accessString: 'on ~* +@all >inline', passwordLength: 8, rotationDays: 365 }) }));
+    const e = thrown(
+      () =>
+        new RedisCache(stack, 'Cache', {
+          vpc,
+          authToken: RedisAuth.rbacUsers({
+            workerUsername: 'default',
+            accessString: 'on ~* +@all >inline',
+            passwordLength: 8,
+            rotationDays: 365,
+          }),
+        }),
+    );
     expect(e.message).toContain('authToken.workerUsername "default" is reserved');
     expect(e.message).toContain('authToken.accessString "on ~* +@all >inline" is not allowed');
     expect(e.message).toContain('authToken.passwordLength 8 is not allowed: use a whole number from 16 to 128');
@@ -105,7 +131,7 @@ describe('RedisAuth.rbacUsers()', () => {
 });
 
 describe('CeleryTransport with an RBAC result backend and broker', () => {
-  test('each role gets its own user on each cache, injected by field; producers never get the worker\'s secret', () => {
+  test("each role gets its own user on each cache, injected by field; producers never get the worker's secret", () => {
     const { stack, vpc } = stackWithVpc();
     const t = new CeleryTransport(stack, 'Celery', {
       vpc,
@@ -113,7 +139,10 @@ describe('CeleryTransport with an RBAC result backend and broker', () => {
       resultBackend: CeleryResultBackend.redis({ authToken: RedisAuth.rbacUsers() }),
     });
     const web = new ecs.FargateTaskDefinition(stack, 'Web');
-    t.bindToContainer(web.addContainer('app', { image: ecs.ContainerImage.fromRegistry('python:3.12-slim') }), CeleryRole.PRODUCER);
+    t.bindToContainer(
+      web.addContainer('app', { image: ecs.ContainerImage.fromRegistry('python:3.12-slim') }),
+      CeleryRole.PRODUCER,
+    );
     const { json } = templateOf(stack);
     const c = json.Resources[stack.getLogicalId(web.node.defaultChild as any)].Properties.ContainerDefinitions[0];
     const env = Object.fromEntries(c.Environment.map((e: any) => [e.Name, e.Value]));

@@ -63,18 +63,37 @@ describe('RedisCache (cdktf)', () => {
     const [, key] = ofType(synthJson(stack).json, 'aws_kms_key')[0];
     const logs = JSON.parse(key.policy).Statement.find((s: any) => s.Sid === 'AllowCloudWatchLogsForThisAccount');
     expect(logs.Principal.Service).toMatch(/^logs\.\$\{data\.aws_region\.[A-Za-z0-9_]+\.region\}\.amazonaws\.com$/);
-    expect(logs.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']).toMatch(/^arn:\$\{data\.aws_partition\..*\}:logs:\$\{data\.aws_region\..*\}:\$\{data\.aws_caller_identity\..*account_id\}:log-group:\*$/);
+    expect(logs.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']).toMatch(
+      /^arn:\$\{data\.aws_partition\..*\}:logs:\$\{data\.aws_region\..*\}:\$\{data\.aws_caller_identity\..*account_id\}:log-group:\*$/,
+    );
   });
 
   test('GIVEN Redis OSS, a port, a key ARN, an existing secret and preventDestroy THEN they are used and nothing is generated', () => {
     const { stack } = tfStack();
     const keyArn = 'arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555';
     const secretArn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery-token-AbCdEf';
-    const cache = new RedisCache(stack, 'Cache', { ...placement, engine: CacheEngine.REDIS, port: 7000, encryptionKeyArn: keyArn, authToken: RedisAuth.fromSecretArn(secretArn, { field: 'token', encryptionKeyArn: keyArn }), preventDestroy: true, replicationGroupId: 'celery-results' });
+    const cache = new RedisCache(stack, 'Cache', {
+      ...placement,
+      engine: CacheEngine.REDIS,
+      port: 7000,
+      encryptionKeyArn: keyArn,
+      authToken: RedisAuth.fromSecretArn(secretArn, { field: 'token', encryptionKeyArn: keyArn }),
+      preventDestroy: true,
+      replicationGroupId: 'celery-results',
+    });
     const { text, json } = synthJson(stack);
-    expect(text).toHaveResourceWithProperties(ElasticacheReplicationGroup, { engine: 'redis', engine_version: '7.1', port: 7000, replication_group_id: 'celery-results', kms_key_id: keyArn, lifecycle: { prevent_destroy: true } });
+    expect(text).toHaveResourceWithProperties(ElasticacheReplicationGroup, {
+      engine: 'redis',
+      engine_version: '7.1',
+      port: 7000,
+      replication_group_id: 'celery-results',
+      kms_key_id: keyArn,
+      lifecycle: { prevent_destroy: true },
+    });
     expect(text).toHaveDataSourceWithProperties(DataAwsSecretsmanagerSecretVersion, { secret_id: secretArn });
-    expect(ofType(json, 'aws_elasticache_replication_group')[0][1].auth_token).toMatch(/^\$\{jsondecode\(data\.aws_secretsmanager_secret_version\.[A-Za-z0-9_]+\.secret_string\)\.token\}$/);
+    expect(ofType(json, 'aws_elasticache_replication_group')[0][1].auth_token).toMatch(
+      /^\$\{jsondecode\(data\.aws_secretsmanager_secret_version\.[A-Za-z0-9_]+\.secret_string\)\.token\}$/,
+    );
     expect(ofType(json, 'aws_kms_key')).toHaveLength(0);
     expect(ofType(json, 'aws_secretsmanager_secret')).toHaveLength(0);
     expect(json.data!.aws_secretsmanager_random_password).toBeUndefined();
@@ -83,14 +102,26 @@ describe('RedisCache (cdktf)', () => {
 
   test('GIVEN the PREFERRED migration step THEN the mode is rendered and a warning names the risk', () => {
     const { stack } = tfStack();
-    const cache = new RedisCache(stack, 'Cache', { ...placement, transitEncryptionMode: TransitEncryptionMode.PREFERRED });
-    expect(synthJson(stack).text).toHaveResourceWithProperties(ElasticacheReplicationGroup, { transit_encryption_enabled: true, transit_encryption_mode: 'preferred' });
-    expect(warningsOf(cache)).toEqual([expect.stringMatching(/^\[celery-tls-constructs:redis\.transit-preferred\] .*PREFERRED.*plaintext/)]);
+    const cache = new RedisCache(stack, 'Cache', {
+      ...placement,
+      transitEncryptionMode: TransitEncryptionMode.PREFERRED,
+    });
+    expect(synthJson(stack).text).toHaveResourceWithProperties(ElasticacheReplicationGroup, {
+      transit_encryption_enabled: true,
+      transit_encryption_mode: 'preferred',
+    });
+    expect(warningsOf(cache)).toEqual([
+      expect.stringMatching(/^\[celery-tls-constructs:redis\.transit-preferred\] .*PREFERRED.*plaintext/),
+    ]);
   });
 
   test('GIVEN token rotation (a new version, then SET) THEN the secret version and strategy are rendered', () => {
     const { stack } = tfStack();
-    new RedisCache(stack, 'Cache', { ...placement, authTokenVersion: 2, authTokenUpdateStrategy: AuthTokenUpdateStrategy.SET });
+    new RedisCache(stack, 'Cache', {
+      ...placement,
+      authTokenVersion: 2,
+      authTokenUpdateStrategy: AuthTokenUpdateStrategy.SET,
+    });
     const { text } = synthJson(stack);
     expect(text).toHaveResourceWithProperties(SecretsmanagerSecretVersion, { secret_string_wo_version: 2 });
     expect(text).toHaveResourceWithProperties(ElasticacheReplicationGroup, { auth_token_update_strategy: 'SET' });
@@ -98,20 +129,54 @@ describe('RedisCache (cdktf)', () => {
 
   test('GIVEN unsafe plaintext THEN no AUTH token, no strategy, a warning, and no Celery endpoint', () => {
     const { stack } = tfStack();
-    const cache = new RedisCache(stack, 'Cache', { ...placement, transitEncryptionEnabled: false, unsafeAllowPlaintext: true });
+    const cache = new RedisCache(stack, 'Cache', {
+      ...placement,
+      transitEncryptionEnabled: false,
+      unsafeAllowPlaintext: true,
+    });
     const [, rg] = ofType(synthJson(stack).json, 'aws_elasticache_replication_group')[0];
-    expect([rg.transit_encryption_enabled, rg.transit_encryption_mode, rg.auth_token, rg.auth_token_update_strategy]).toEqual([false, undefined, undefined, undefined]);
+    expect([
+      rg.transit_encryption_enabled,
+      rg.transit_encryption_mode,
+      rg.auth_token,
+      rg.auth_token_update_strategy,
+    ]).toEqual([false, undefined, undefined, undefined]);
     expect(warningsOf(cache).join('\n')).toContain('unsafeAllowPlaintext');
-    expect(thrown(() => cache.celeryEndpoint()).message).toContain('no Celery configuration is rendered for a plaintext cache');
+    expect(thrown(() => cache.celeryEndpoint()).message).toContain(
+      'no Celery configuration is rendered for a plaintext cache',
+    );
   });
 
   test.each([
-    ['DELETE strategy', { authTokenUpdateStrategy: 'DELETE' as AuthTokenUpdateStrategy }, 'authTokenUpdateStrategy "DELETE" is not allowed: DELETE removes the AUTH token'],
-    ['unknown strategy', { authTokenUpdateStrategy: 'rotate' as AuthTokenUpdateStrategy }, 'Allowed: "ROTATE" (the default) or "SET"'],
-    ['strategy without TLS', { transitEncryptionEnabled: false, unsafeAllowPlaintext: true, authTokenUpdateStrategy: AuthTokenUpdateStrategy.SET }, 'conflicts with transitEncryptionEnabled false'],
+    [
+      'DELETE strategy',
+      { authTokenUpdateStrategy: 'DELETE' as AuthTokenUpdateStrategy },
+      'authTokenUpdateStrategy "DELETE" is not allowed: DELETE removes the AUTH token',
+    ],
+    [
+      'unknown strategy',
+      { authTokenUpdateStrategy: 'rotate' as AuthTokenUpdateStrategy },
+      'Allowed: "ROTATE" (the default) or "SET"',
+    ],
+    [
+      'strategy without TLS',
+      {
+        transitEncryptionEnabled: false,
+        unsafeAllowPlaintext: true,
+        authTokenUpdateStrategy: AuthTokenUpdateStrategy.SET,
+      },
+      'conflicts with transitEncryptionEnabled false',
+    ],
     ['version 0', { authTokenVersion: 0 }, 'authTokenVersion 0 is out of range'],
     ['fractional version', { authTokenVersion: 1.5 }, 'authTokenVersion 1.5 is out of range'],
-    ['version with an existing secret', { authTokenVersion: 2, authToken: RedisAuth.fromSecretArn('arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-AbCdEf') }, 'applies only to a generated token'],
+    [
+      'version with an existing secret',
+      {
+        authTokenVersion: 2,
+        authToken: RedisAuth.fromSecretArn('arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-AbCdEf'),
+      },
+      'applies only to a generated token',
+    ],
     ['one AZ', { subnets: subnets(1) }, 'subnets gives 1 Availability Zone (eu-west-1a)'],
     ['public subnets', { subnets: subnets(3, { type: 'Public' }) }, 'subnets selects public subnets'],
   ])('GIVEN %s THEN synth is refused with the construct path and the prop', (_n, props, message) => {
@@ -125,8 +190,18 @@ describe('RedisCache (cdktf)', () => {
 describe('RabbitMqBroker (cdktf)', () => {
   test('GIVEN a single instance on 3.13 THEN one subnet, a warning, and the m5 instance', () => {
     const { stack } = tfStack();
-    const broker = new RabbitMqBroker(stack, 'Broker', { ...placement, deploymentMode: BrokerDeploymentMode.SINGLE_INSTANCE, engineVersion: '3.13', hostInstanceType: 'mq.m5.large' });
-    expect(synthJson(stack).text).toHaveResourceWithProperties(MqBroker, { deployment_mode: 'SINGLE_INSTANCE', engine_version: '3.13', host_instance_type: 'mq.m5.large', subnet_ids: [subnets()[0].subnetId] });
+    const broker = new RabbitMqBroker(stack, 'Broker', {
+      ...placement,
+      deploymentMode: BrokerDeploymentMode.SINGLE_INSTANCE,
+      engineVersion: '3.13',
+      hostInstanceType: 'mq.m5.large',
+    });
+    expect(synthJson(stack).text).toHaveResourceWithProperties(MqBroker, {
+      deployment_mode: 'SINGLE_INSTANCE',
+      engine_version: '3.13',
+      host_instance_type: 'mq.m5.large',
+      subnet_ids: [subnets()[0].subnetId],
+    });
     expect(warningsOf(broker).join('\n')).toContain('SINGLE_INSTANCE');
   });
 
@@ -134,9 +209,19 @@ describe('RabbitMqBroker (cdktf)', () => {
     const { stack } = tfStack();
     const broker = new RabbitMqBroker(stack, 'Broker', placement);
     const { text, json } = synthJson(stack);
-    expect(text).toHaveResourceWithProperties(MqBroker, { subnet_ids: subnets().map((s) => s.subnetId), lifecycle: { prevent_destroy: true } });
+    expect(text).toHaveResourceWithProperties(MqBroker, {
+      subnet_ids: subnets().map((s) => s.subnetId),
+      lifecycle: { prevent_destroy: true },
+    });
     const [, mq] = ofType(json, 'aws_mq_broker')[0];
-    expect(mq.user).toEqual([{ username: 'celeryadmin', password: expect.stringMatching(/^\$\{jsondecode\(data\.aws_secretsmanager_secret_version\..*\.secret_string\)\.password\}$/) }]);
+    expect(mq.user).toEqual([
+      {
+        username: 'celeryadmin',
+        password: expect.stringMatching(
+          /^\$\{jsondecode\(data\.aws_secretsmanager_secret_version\..*\.secret_string\)\.password\}$/,
+        ),
+      },
+    ]);
     expect(mq.broker_name).toMatch(/^Test-Broker-[0-9a-f]{8}$/);
     expect(broker.connections.defaultPort).toBe(5671);
   });
@@ -149,13 +234,21 @@ describe('RabbitMqBroker (cdktf)', () => {
     expect(cfg).toMatchObject({ engine_type: 'RabbitMQ', engine_version: '4.2' });
     expect(cfg.data).toMatch(/^consumer_timeout = 7200000$/m);
     const [, mq] = ofType(json, 'aws_mq_broker')[0];
-    expect(mq.configuration).toEqual({ id: `\${aws_mq_configuration.${name}.id}`, revision: `\${aws_mq_configuration.${name}.latest_revision}` });
+    expect(mq.configuration).toEqual({
+      id: `\${aws_mq_configuration.${name}.id}`,
+      revision: `\${aws_mq_configuration.${name}.latest_revision}`,
+    });
   });
 
   test('GIVEN an existing admin secret THEN no key or secret is created and the password is read from it', () => {
     const { stack } = tfStack();
     const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:mq-admin-AbCdEf';
-    new RabbitMqBroker(stack, 'Broker', { ...placement, adminCredentials: BrokerCredentials.fromSecretArn(arn), adminUsername: 'ops.admin', preventDestroy: false });
+    new RabbitMqBroker(stack, 'Broker', {
+      ...placement,
+      adminCredentials: BrokerCredentials.fromSecretArn(arn),
+      adminUsername: 'ops.admin',
+      preventDestroy: false,
+    });
     const { text, json } = synthJson(stack);
     expect(ofType(json, 'aws_kms_key')).toHaveLength(0);
     expect(ofType(json, 'aws_secretsmanager_secret')).toHaveLength(0);
@@ -169,19 +262,29 @@ describe('RabbitMqBroker (cdktf)', () => {
     const broker = new RabbitMqBroker(stack, 'Broker', placement);
     new TerraformOutput(stack, 'Host', { value: broker.brokerHost });
     const host = synthJson(stack).json.output!.Host.value;
-    expect(host).toBe(`\${element(split(":", element(split("://", element(aws_mq_broker.${nameOf(stack, broker.resource)}.instances[0].endpoints, 0)), 1)), 0)}`);
+    expect(host).toBe(
+      `\${element(split(":", element(split("://", element(aws_mq_broker.${nameOf(stack, broker.resource)}.instances[0].endpoints, 0)), 1)), 0)}`,
+    );
   });
 });
 
 describe('CeleryTransport (cdktf)', () => {
   test('GIVEN a Redis broker and a Redis backend THEN two caches, segmented by port, no broker on 5671', () => {
     const { stack } = tfStack();
-    const t = new CeleryTransport(stack, 'Celery', { ...placement, broker: CeleryBroker.redis({ port: 6390 }), resultBackend: CeleryResultBackend.redis() });
+    const t = new CeleryTransport(stack, 'Celery', {
+      ...placement,
+      broker: CeleryBroker.redis({ port: 6390 }),
+      resultBackend: CeleryResultBackend.redis(),
+    });
     const { json } = synthJson(stack);
     expect(ofType(json, 'aws_elasticache_replication_group')).toHaveLength(2);
     expect(ofType(json, 'aws_mq_broker')).toHaveLength(0);
-    expect(ingressRules(json, nameOf(stack, t.brokerCache!.securityGroup.resource)).map((r) => r.split(' ')[0])).toEqual(['tcp:6390-6390', 'tcp:6390-6390']);
-    expect(ingressRules(json, nameOf(stack, t.resultBackendCache!.securityGroup.resource)).map((r) => r.split(' ')[0])).toEqual(['tcp:6380-6380', 'tcp:6380-6380']);
+    expect(
+      ingressRules(json, nameOf(stack, t.brokerCache!.securityGroup.resource)).map((r) => r.split(' ')[0]),
+    ).toEqual(['tcp:6390-6390', 'tcp:6390-6390']);
+    expect(
+      ingressRules(json, nameOf(stack, t.resultBackendCache!.securityGroup.resource)).map((r) => r.split(' ')[0]),
+    ).toEqual(['tcp:6380-6380', 'tcp:6380-6380']);
     expect(allFindings(json)).toEqual([]);
     expect(t.celeryConfig.model.broker.scheme).toBe('rediss');
     expect(t.celeryConfig.model.options.quorumQueues).toBe(false);
@@ -192,7 +295,11 @@ describe('CeleryTransport (cdktf)', () => {
 
   test('GIVEN a shared Redis backend THEN one cache, results in db 1', () => {
     const { stack } = tfStack();
-    const t = new CeleryTransport(stack, 'Celery', { ...placement, broker: CeleryBroker.redis(), resultBackend: CeleryResultBackend.sharedWithRedisBroker() });
+    const t = new CeleryTransport(stack, 'Celery', {
+      ...placement,
+      broker: CeleryBroker.redis(),
+      resultBackend: CeleryResultBackend.sharedWithRedisBroker(),
+    });
     const { json } = synthJson(stack);
     expect(ofType(json, 'aws_elasticache_replication_group')).toHaveLength(1);
     expect(t.celeryConfig.model.resultBackend?.db).toBe(1);
@@ -218,10 +325,24 @@ describe('CeleryTransport (cdktf)', () => {
     const { text, json } = synthJson(stack);
     expect(ingressRules(json, nameOf(stack, t.rabbitMqBroker!.securityGroup.resource))).toHaveLength(4);
     expect(ingressRules(json, nameOf(stack, t.resultBackendCache!.securityGroup.resource))).toHaveLength(4);
-    expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, { description: 'Celery producer to broker on 5671/tcp (AMQPS)', referenced_security_group_id: '${aws_security_group.Web.id}', from_port: 5671, to_port: 5671, ip_protocol: 'tcp' });
-    expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, { description: 'Celery worker to result backend on 6380/tcp (Redis over TLS)', referenced_security_group_id: 'sg-0123456789abcdef0', from_port: 6380 });
+    expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, {
+      description: 'Celery producer to broker on 5671/tcp (AMQPS)',
+      referenced_security_group_id: '${aws_security_group.Web.id}',
+      from_port: 5671,
+      to_port: 5671,
+      ip_protocol: 'tcp',
+    });
+    expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, {
+      description: 'Celery worker to result backend on 6380/tcp (Redis over TLS)',
+      referenced_security_group_id: 'sg-0123456789abcdef0',
+      from_port: 6380,
+    });
     // A group the library does not manage gets no egress rule from it: its owner decides its egress.
-    expect(ofType(json, 'aws_vpc_security_group_egress_rule').filter(([, r]) => r.security_group_id === '${aws_security_group.Web.id}')).toHaveLength(0);
+    expect(
+      ofType(json, 'aws_vpc_security_group_egress_rule').filter(
+        ([, r]) => r.security_group_id === '${aws_security_group.Web.id}',
+      ),
+    ).toHaveLength(0);
     expect(networkFindings(json)).toEqual([]);
   });
 
@@ -231,8 +352,17 @@ describe('CeleryTransport (cdktf)', () => {
     const app = new CelerySecurityGroup(stack, 'App', { vpcId: VPC_ID, description: 'app' });
     cache.connections.allowDefaultPortFrom(app, 'app to cache');
     const { text } = synthJson(stack);
-    expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, { from_port: 6380, to_port: 6380, description: 'app to cache', referenced_security_group_id: `\${aws_security_group.${nameOf(stack, app.resource)}.id}` });
-    expect(text).toHaveResourceWithProperties(VpcSecurityGroupEgressRule, { from_port: 6380, security_group_id: `\${aws_security_group.${nameOf(stack, app.resource)}.id}`, referenced_security_group_id: `\${aws_security_group.${nameOf(stack, cache.securityGroup.resource)}.id}` });
+    expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, {
+      from_port: 6380,
+      to_port: 6380,
+      description: 'app to cache',
+      referenced_security_group_id: `\${aws_security_group.${nameOf(stack, app.resource)}.id}`,
+    });
+    expect(text).toHaveResourceWithProperties(VpcSecurityGroupEgressRule, {
+      from_port: 6380,
+      security_group_id: `\${aws_security_group.${nameOf(stack, app.resource)}.id}`,
+      referenced_security_group_id: `\${aws_security_group.${nameOf(stack, cache.securityGroup.resource)}.id}`,
+    });
     expect(() => app.connections.allowDefaultPortFrom(cache)).toThrow('Test/App has no default port');
   });
 
@@ -240,15 +370,28 @@ describe('CeleryTransport (cdktf)', () => {
     const { stack } = tfStack();
     const t = new CeleryTransport(stack, 'Celery', placement);
     const env = t.containerEnvironment();
-    expect(env.environment).toEqual(expect.arrayContaining([{ name: 'CELERY_TLS_BROKER_PORT', value: '5671' }, { name: 'CELERY_TLS_BROKER_USERNAME', value: 'celeryadmin' }, { name: 'CELERY_TLS_RESULT_BACKEND_PORT', value: '6380' }]));
+    expect(env.environment).toEqual(
+      expect.arrayContaining([
+        { name: 'CELERY_TLS_BROKER_PORT', value: '5671' },
+        { name: 'CELERY_TLS_BROKER_USERNAME', value: 'celeryadmin' },
+        { name: 'CELERY_TLS_RESULT_BACKEND_PORT', value: '6380' },
+      ]),
+    );
     expect(env.secrets).toEqual([
       { name: 'CELERY_TLS_BROKER_PASSWORD', valueFrom: `${t.rabbitMqBroker!.adminSecret.secretArn}:password::` },
-      { name: 'CELERY_TLS_RESULT_BACKEND_PASSWORD', valueFrom: `${t.resultBackendCache!.authTokenSecret!.secretArn}:password::` },
+      {
+        name: 'CELERY_TLS_RESULT_BACKEND_PASSWORD',
+        valueFrom: `${t.resultBackendCache!.authTokenSecret!.secretArn}:password::`,
+      },
     ]);
     const policy = JSON.parse(t.credentialsReadPolicyJson());
     expect(policy.Statement).toHaveLength(4);
     expect(policy.Statement.flatMap((s: any) => s.Resource)).not.toContain('*');
-    expect(policy.Statement.filter((s: any) => s.Action.includes('kms:Decrypt')).every((s: any) => Object.keys(s.Condition.StringEquals)[0] === 'kms:ViaService')).toBe(true);
+    expect(
+      policy.Statement.filter((s: any) => s.Action.includes('kms:Decrypt')).every(
+        (s: any) => Object.keys(s.Condition.StringEquals)[0] === 'kms:ViaService',
+      ),
+    ).toBe(true);
   });
 
   test('grantReadCredentials puts the read statements on the given role as one aws_iam_role_policy; a second call adds nothing', () => {
@@ -263,7 +406,10 @@ describe('CeleryTransport (cdktf)', () => {
     const policy = JSON.parse(policies[0][1].policy);
     expect(policy.Statement).toHaveLength(4);
     expect(policy.Statement.flatMap((x: any) => x.Resource)).toEqual(
-      expect.arrayContaining(['${aws_secretsmanager_secret.Celery_Broker_AdminCredentials_602F9F36.arn}', '${aws_secretsmanager_secret.Celery_ResultBackend_AuthToken_4D4D6EC5.arn}']),
+      expect.arrayContaining([
+        '${aws_secretsmanager_secret.Celery_Broker_AdminCredentials_602F9F36.arn}',
+        '${aws_secretsmanager_secret.Celery_ResultBackend_AuthToken_4D4D6EC5.arn}',
+      ]),
     );
     // Both roles read the same credentials on Terraform, so both get the same settings.
     expect(t.celeryConfigFor(CeleryRole.PRODUCER).toManifest()).toEqual(t.celeryConfig.toManifest());

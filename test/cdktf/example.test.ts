@@ -14,7 +14,17 @@ import {
   SecurityGroup,
   VpcSecurityGroupIngressRule,
 } from '../../lib/cdktf/provider';
-import { TfJson, allFindings, brokerFindings, cacheFindings, ingressRules, keyAndSecretFindings, networkFindings, ofType, secretFindings } from './security';
+import {
+  TfJson,
+  allFindings,
+  brokerFindings,
+  cacheFindings,
+  ingressRules,
+  keyAndSecretFindings,
+  networkFindings,
+  ofType,
+  secretFindings,
+} from './security';
 
 Testing.setupJest();
 
@@ -25,7 +35,10 @@ const stack = new CeleryTlsExampleStack(app, 'celery-tls-example');
 app.synth();
 const text = readFileSync(join(outdir, 'stacks', 'celery-tls-example', 'cdk.tf.json'), 'utf8');
 const tf = JSON.parse(text) as TfJson;
-const nameAt = (path: string) => Object.values(tf.resource!).flatMap((r) => Object.entries(r)).find(([, b]) => b['//'].metadata.path === `celery-tls-example/${path}`)![0];
+const nameAt = (path: string) =>
+  Object.values(tf.resource!)
+    .flatMap((r) => Object.entries(r))
+    .find(([, b]) => b['//'].metadata.path === `celery-tls-example/${path}`)![0];
 
 describe('cdktf example: security properties of cdk.tf.json', () => {
   test('it has one broker, one replication group, four security groups, two keys, two secrets', () => {
@@ -53,7 +66,10 @@ describe('cdktf example: security properties of cdk.tf.json', () => {
       snapshot_retention_limit: 15,
       engine: 'valkey',
     });
-    expect(text).toHaveResourceWithProperties(ElasticacheParameterGroup, { family: 'valkey8', parameter: [{ name: 'maxmemory-policy', value: 'noeviction' }] });
+    expect(text).toHaveResourceWithProperties(ElasticacheParameterGroup, {
+      family: 'valkey8',
+      parameter: [{ name: 'maxmemory-policy', value: 'noeviction' }],
+    });
   });
 
   test('broker: RabbitMQ, private, Multi-AZ cluster, general logs, password from Secrets Manager', () => {
@@ -70,27 +86,51 @@ describe('cdktf example: security properties of cdk.tf.json', () => {
 
   test('keys rotate, have explicit policies and are protected; secrets and log groups use them', () => {
     expect(keyAndSecretFindings(tf)).toEqual([]);
-    expect(text).toHaveResourceWithProperties(KmsKey, { enable_key_rotation: true, deletion_window_in_days: 30, lifecycle: { prevent_destroy: true } });
-    expect(text).toHaveDataSourceWithProperties(DataAwsSecretsmanagerRandomPassword, { password_length: 64, exclude_punctuation: true, include_space: false });
+    expect(text).toHaveResourceWithProperties(KmsKey, {
+      enable_key_rotation: true,
+      deletion_window_in_days: 30,
+      lifecycle: { prevent_destroy: true },
+    });
+    expect(text).toHaveDataSourceWithProperties(DataAwsSecretsmanagerRandomPassword, {
+      password_length: 64,
+      exclude_punctuation: true,
+      include_space: false,
+    });
   });
 
   test('network: no inline rules, no open ingress, no protocol -1, no allow-all egress, descriptions everywhere', () => {
     expect(networkFindings(tf)).toEqual([]);
     expect(text).toHaveResourceWithProperties(SecurityGroup, { vpc_id: 'vpc-0example0celery01' });
-    expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, { ip_protocol: 'tcp', from_port: 5671, to_port: 5671, description: 'Celery workers to broker on 5671/tcp (AMQPS)' });
+    expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, {
+      ip_protocol: 'tcp',
+      from_port: 5671,
+      to_port: 5671,
+      description: 'Celery workers to broker on 5671/tcp (AMQPS)',
+    });
   });
 
   test('broker ingress only on 5671, backend ingress only on its port, each from producers and workers', () => {
     const producers = nameAt('Celery/ProducersSecurityGroup/Resource');
     const workers = nameAt('Celery/WorkersSecurityGroup/Resource');
-    expect(ingressRules(tf, nameAt('Celery/Broker/SecurityGroup/Resource'))).toEqual([`tcp:5671-5671 from ${producers}`, `tcp:5671-5671 from ${workers}`].sort());
-    expect(ingressRules(tf, nameAt('Celery/ResultBackend/SecurityGroup/Resource'))).toEqual([`tcp:6380-6380 from ${producers}`, `tcp:6380-6380 from ${workers}`].sort());
-    expect(ofType(tf, 'aws_vpc_security_group_egress_rule').map(([, r]) => `${r.from_port}`).sort()).toEqual(['5671', '5671', '6380', '6380']);
+    expect(ingressRules(tf, nameAt('Celery/Broker/SecurityGroup/Resource'))).toEqual(
+      [`tcp:5671-5671 from ${producers}`, `tcp:5671-5671 from ${workers}`].sort(),
+    );
+    expect(ingressRules(tf, nameAt('Celery/ResultBackend/SecurityGroup/Resource'))).toEqual(
+      [`tcp:6380-6380 from ${producers}`, `tcp:6380-6380 from ${workers}`].sort(),
+    );
+    expect(
+      ofType(tf, 'aws_vpc_security_group_egress_rule')
+        .map(([, r]) => `${r.from_port}`)
+        .sort(),
+    ).toEqual(['5671', '5671', '6380', '6380']);
   });
 
   test('the worker environment carries passwords as ECS secrets only', () => {
     const env = stack.transport.containerEnvironment();
-    expect(env.secrets.map((s) => s.name)).toEqual(['CELERY_TLS_BROKER_PASSWORD', 'CELERY_TLS_RESULT_BACKEND_PASSWORD']);
+    expect(env.secrets.map((s) => s.name)).toEqual([
+      'CELERY_TLS_BROKER_PASSWORD',
+      'CELERY_TLS_RESULT_BACKEND_PASSWORD',
+    ]);
     expect(env.secrets.every((s) => s.valueFrom.endsWith(':password::'))).toBe(true);
     expect(env.environment.map((e) => e.name)).not.toContain('CELERY_TLS_BROKER_PASSWORD');
     expect(env.environment.find((e) => e.name === 'CELERY_TLS_BROKER_PORT')!.value).toBe('5671');
@@ -103,7 +143,9 @@ describe('cdktf example: security properties of cdk.tf.json', () => {
 });
 
 function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)]));
+  return readdirSync(dir).flatMap((name) =>
+    statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)],
+  );
 }
 
 describe('no secret value anywhere in cdktf.out', () => {
@@ -131,7 +173,11 @@ describe('published manifest', () => {
     const expressions: string[] = [];
     const manifest = JSON.parse(String(param.value).replace(/\$\{[^}]*\}/g, (e) => `@${expressions.push(e) - 1}`));
     const at = (v: string) => expressions[Number(v.slice(1))];
-    expect(manifest).toMatchObject({ schema: 'celery-tls-constructs/manifest@1', broker: { scheme: 'amqps', port: 5671 }, resultBackend: { scheme: 'rediss', port: 6380 } });
+    expect(manifest).toMatchObject({
+      schema: 'celery-tls-constructs/manifest@1',
+      broker: { scheme: 'amqps', port: 5671 },
+      resultBackend: { scheme: 'rediss', port: 6380 },
+    });
     expect(at(manifest.broker.host)).toContain('aws_mq_broker.');
     expect(at(manifest.resultBackend.host)).toContain('.primary_endpoint_address');
     expect(at(manifest.broker.secretArn)).toMatch(/^\$\{aws_secretsmanager_secret\.[A-Za-z0-9_]+\.arn\}$/);
@@ -139,7 +185,9 @@ describe('published manifest', () => {
 
   test('`terraform output -json` after apply is a document `celery-tls render --manifest` reads', () => {
     // Simulate the applied values: each `${...}` becomes what Terraform would put there.
-    const [name, output] = Object.entries(tf.output!).find(([, o]) => String(o.description).startsWith('Celery TLS manifest:'))!;
+    const [name, output] = Object.entries(tf.output!).find(([, o]) =>
+      String(o.description).startsWith('Celery TLS manifest:'),
+    )!;
     const applied = String(output.value)
       .replace(/\$\{[^}]*aws_mq_broker[^}]*\}/, 'b-1234.mq.eu-west-1.on.aws')
       .replace(/\$\{[^}]*primary_endpoint_address\}/, 'master.celery.abc123.euw1.cache.amazonaws.com')
@@ -172,21 +220,27 @@ test('the checks can fail: a weakened cdk.tf.json is reported', () => {
   mqBlock.user[0].password = '${var.password}';
   const [sg, sgBlock] = ofType(weak, 'aws_security_group')[0];
   sgBlock.egress = [{ protocol: '-1', cidr_blocks: ['0.0.0.0/0'] }];
-  weak.resource!.aws_vpc_security_group_ingress_rule.Open = { security_group_id: '${aws_security_group.x.id}', ip_protocol: '-1', cidr_ipv4: '0.0.0.0/0' };
+  weak.resource!.aws_vpc_security_group_ingress_rule.Open = {
+    security_group_id: '${aws_security_group.x.id}',
+    ip_protocol: '-1',
+    cidr_ipv4: '0.0.0.0/0',
+  };
   const [version, versionBlock] = ofType(weak, 'aws_secretsmanager_secret_version')[0];
   versionBlock.secret_string = 'hunter2hunter2hunter2';
   weak.output!.Leak = { value: `\${${'aws_elasticache_replication_group'}.${rg}.auth_token}` };
-  expect(allFindings(weak)).toEqual(expect.arrayContaining([
-    `${rg}: transit_encryption_mode is "preferred"`,
-    `${rg}: auth_token is not read from Secrets Manager at apply time`,
-    `${mq}: publicly_accessible is not false`,
-    `${mq}: a user password is not read from Secrets Manager at apply time`,
-    `${sg}: inline egress`,
-    'Open: in rule without a description',
-    'Open: in rule with protocol -1',
-    'Open: in rule open to 0.0.0.0/0',
-    `${version}: secret value in the configuration (secret_string/secret_binary)`,
-    `resource.aws_elasticache_replication_group.${rg}.auth_token: a literal`,
-    'output Leak: reads a secret',
-  ]));
+  expect(allFindings(weak)).toEqual(
+    expect.arrayContaining([
+      `${rg}: transit_encryption_mode is "preferred"`,
+      `${rg}: auth_token is not read from Secrets Manager at apply time`,
+      `${mq}: publicly_accessible is not false`,
+      `${mq}: a user password is not read from Secrets Manager at apply time`,
+      `${sg}: inline egress`,
+      'Open: in rule without a description',
+      'Open: in rule with protocol -1',
+      'Open: in rule open to 0.0.0.0/0',
+      `${version}: secret value in the configuration (secret_string/secret_binary)`,
+      `resource.aws_elasticache_replication_group.${rg}.auth_token: a literal`,
+      'output Leak: reads a secret',
+    ]),
+  );
 });

@@ -6,7 +6,9 @@ export const VPC_ID = 'vpc-0123456789abcdef0';
 
 /** Private subnets in `azs` Availability Zones of eu-west-1 (literal AZs, as the placement props require). */
 export function subnets(azs = 3, extra: Partial<SubnetFact> = {}): SubnetFact[] {
-  return ['a', 'b', 'c'].slice(0, azs).map((az, i) => ({ subnetId: `subnet-0000000000000000${i}`, availabilityZone: `eu-west-1${az}`, ...extra }));
+  return ['a', 'b', 'c']
+    .slice(0, azs)
+    .map((az, i) => ({ subnetId: `subnet-0000000000000000${i}`, availabilityZone: `eu-west-1${az}`, ...extra }));
 }
 
 /** A stack named "Test" (the same construct paths, and so the same messages, as the CDK tests' stack). */

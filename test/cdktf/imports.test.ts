@@ -15,7 +15,8 @@ function files(dir: string): string[] {
 /** Module specifiers of import/export-from/require/dynamic import statements. */
 function specifiers(text: string): string[] {
   const found: string[] = [];
-  for (const m of text.matchAll(/(?:\bfrom\s*|\brequire\s*\(\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) found.push(m[1]);
+  for (const m of text.matchAll(/(?:\bfrom\s*|\brequire\s*\(\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm))
+    found.push(m[1]);
   return found;
 }
 
@@ -26,7 +27,9 @@ const rel = (f: string) => relative(ROOT, f);
 
 describe('provider imports', () => {
   test('the scan sees the files it must (including this one and the provider file)', () => {
-    expect(scanned.map(rel)).toEqual(expect.arrayContaining(['lib/cdktf/provider.ts', 'test/cdktf/imports.test.ts', 'examples/cdktf/stack.ts']));
+    expect(scanned.map(rel)).toEqual(
+      expect.arrayContaining(['lib/cdktf/provider.ts', 'test/cdktf/imports.test.ts', 'examples/cdktf/stack.ts']),
+    );
   });
 
   test('the specifier scan finds every import form (so that it can fail)', () => {
@@ -36,12 +39,22 @@ describe('provider imports', () => {
   });
 
   test('no root import of @cdktf/provider-aws anywhere in lib, bin, examples, test or bench', () => {
-    const offenders = scanned.filter((f) => specifiers(readFileSync(f, 'utf8')).some((s) => ROOT_IMPORT.test(s))).map(rel);
+    const offenders = scanned
+      .filter((f) => specifiers(readFileSync(f, 'utf8')).some((s) => ROOT_IMPORT.test(s)))
+      .map(rel);
     expect(offenders).toEqual([]);
   });
 
   test('in lib, only lib/cdktf/provider.ts imports cdktf or the provider (the CDK Terrain switch is one file), the provider only by deep path', () => {
-    const importers = scanned.filter((f) => rel(f).startsWith('lib/') && specifiers(readFileSync(f, 'utf8')).some((s) => s === 'cdktf' || s.startsWith('cdktf/') || s.startsWith('@cdktf/'))).map(rel);
+    const importers = scanned
+      .filter(
+        (f) =>
+          rel(f).startsWith('lib/') &&
+          specifiers(readFileSync(f, 'utf8')).some(
+            (s) => s === 'cdktf' || s.startsWith('cdktf/') || s.startsWith('@cdktf/'),
+          ),
+      )
+      .map(rel);
     expect(importers).toEqual(['lib/cdktf/provider.ts']);
     const deep = specifiers(readFileSync(join(ROOT, 'lib/cdktf/provider.ts'), 'utf8'));
     expect(deep.length).toBeGreaterThan(10);
@@ -52,7 +65,10 @@ describe('provider imports', () => {
     const bad = scanned.filter((f) => {
       const r = rel(f);
       const specs = specifiers(readFileSync(f, 'utf8'));
-      return (r.startsWith('lib/cdktf/') && specs.some((s) => s.startsWith('aws-cdk-lib'))) || (r.startsWith('lib/cdk/') && specs.some((s) => s === 'cdktf' || s.startsWith('@cdktf/')));
+      return (
+        (r.startsWith('lib/cdktf/') && specs.some((s) => s.startsWith('aws-cdk-lib'))) ||
+        (r.startsWith('lib/cdk/') && specs.some((s) => s === 'cdktf' || s.startsWith('@cdktf/')))
+      );
     });
     expect(bad.map(rel)).toEqual([]);
   });

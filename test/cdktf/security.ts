@@ -39,7 +39,8 @@ export function referenced(t: TfJson, value: unknown, type: string): Block | und
  * `secret_string` of an `aws_secretsmanager_secret_version` data source of this stack, and no literal text around it.
  */
 export function isSecretsManagerRead(t: TfJson, value: unknown): boolean {
-  if (typeof value !== 'string' || !value.startsWith('${') || !value.endsWith('}') || value.indexOf('${', 2) !== -1) return false;
+  if (typeof value !== 'string' || !value.startsWith('${') || !value.endsWith('}') || value.indexOf('${', 2) !== -1)
+    return false;
   const m = /data\.aws_secretsmanager_secret_version\.([A-Za-z0-9_-]+)\.secret_string/.exec(value);
   return m !== null && t.data?.aws_secretsmanager_secret_version?.[m[1]] !== undefined;
 }
@@ -49,15 +50,22 @@ const isTrue = (v: unknown) => v === true || v === 'true';
 function logGroupOk(t: TfJson, value: unknown): boolean {
   const ref = reference(value);
   const lg = ref && ref[0] === 'aws_cloudwatch_log_group' ? t.resource?.aws_cloudwatch_log_group?.[ref[1]] : undefined;
-  return lg !== undefined && referenced(t, lg.kms_key_id, 'aws_kms_key') !== undefined && (lg.retention_in_days ?? 0) >= 365;
+  return (
+    lg !== undefined && referenced(t, lg.kms_key_id, 'aws_kms_key') !== undefined && (lg.retention_in_days ?? 0) >= 365
+  );
 }
 
 export function cacheFindings(t: TfJson): string[] {
   const out: string[] = [];
   for (const [id, p] of ofType(t, 'aws_elasticache_replication_group')) {
-    const f = (cond: boolean, what: string) => { if (!cond) out.push(`${id}: ${what}`); };
+    const f = (cond: boolean, what: string) => {
+      if (!cond) out.push(`${id}: ${what}`);
+    };
     f(p.transit_encryption_enabled === true, 'transit_encryption_enabled is not true'); // CKV_AWS_30
-    f(p.transit_encryption_mode === 'required', `transit_encryption_mode is ${JSON.stringify(p.transit_encryption_mode)}`);
+    f(
+      p.transit_encryption_mode === 'required',
+      `transit_encryption_mode is ${JSON.stringify(p.transit_encryption_mode)}`,
+    );
     f(isTrue(p.at_rest_encryption_enabled), 'at_rest_encryption_enabled is not true'); // CKV_AWS_29
     f(referenced(t, p.kms_key_id, 'aws_kms_key') !== undefined, 'kms_key_id is not a key of the stack'); // CKV_AWS_191
     f(isSecretsManagerRead(t, p.auth_token), 'auth_token is not read from Secrets Manager at apply time'); // CKV_AWS_31
@@ -66,15 +74,27 @@ export function cacheFindings(t: TfJson): string[] {
     f(p.cluster_mode === undefined || p.cluster_mode === 'disabled', `cluster_mode ${p.cluster_mode}`);
     f(p.num_node_groups === undefined || p.num_node_groups === 1, `num_node_groups ${p.num_node_groups}`);
     const pg = referenced(t, p.parameter_group_name, 'aws_elasticache_parameter_group');
-    f((pg?.parameter ?? []).some((x: Block) => x.name === 'maxmemory-policy' && x.value === 'noeviction'), 'parameter group without maxmemory-policy noeviction');
+    f(
+      (pg?.parameter ?? []).some((x: Block) => x.name === 'maxmemory-policy' && x.value === 'noeviction'),
+      'parameter group without maxmemory-policy noeviction',
+    );
     f(referenced(t, p.subnet_group_name, 'aws_elasticache_subnet_group') !== undefined, 'no dedicated subnet group');
     f(typeof p.port === 'number' && p.port !== 6379, `port ${p.port}`);
     f((p.snapshot_retention_limit ?? 0) >= 15, `snapshot_retention_limit ${p.snapshot_retention_limit}`);
     f(isTrue(p.auto_minor_version_upgrade), 'auto_minor_version_upgrade is not true');
     const logs = (p.log_delivery_configuration ?? []) as Block[];
-    f(['slow-log', 'engine-log'].every((type) => logs.some((l) => l.log_type === type && l.destination_type === 'cloudwatch-logs')), 'slow and engine logs are not both delivered');
-    for (const l of logs) f(logGroupOk(t, l.destination), `log group of ${l.log_type} not CMK-encrypted with >= 365 days retention`);
-    f(typeof p.final_snapshot_identifier === 'string' || p.lifecycle?.prevent_destroy === true, 'neither a final snapshot nor prevent_destroy');
+    f(
+      ['slow-log', 'engine-log'].every((type) =>
+        logs.some((l) => l.log_type === type && l.destination_type === 'cloudwatch-logs'),
+      ),
+      'slow and engine logs are not both delivered',
+    );
+    for (const l of logs)
+      f(logGroupOk(t, l.destination), `log group of ${l.log_type} not CMK-encrypted with >= 365 days retention`);
+    f(
+      typeof p.final_snapshot_identifier === 'string' || p.lifecycle?.prevent_destroy === true,
+      'neither a final snapshot nor prevent_destroy',
+    );
     f(Array.isArray(p.security_group_ids) && p.security_group_ids.length > 0, 'no security group');
   }
   return out;
@@ -83,13 +103,18 @@ export function cacheFindings(t: TfJson): string[] {
 export function brokerFindings(t: TfJson): string[] {
   const out: string[] = [];
   for (const [id, p] of ofType(t, 'aws_mq_broker')) {
-    const f = (cond: boolean, what: string) => { if (!cond) out.push(`${id}: ${what}`); };
+    const f = (cond: boolean, what: string) => {
+      if (!cond) out.push(`${id}: ${what}`);
+    };
     f(p.engine_type === 'RabbitMQ', `engine_type ${p.engine_type}`);
     f(p.publicly_accessible === false, 'publicly_accessible is not false'); // CKV_AWS_69
     f(p.deployment_mode === 'CLUSTER_MULTI_AZ', `deployment_mode ${p.deployment_mode}`);
     f(p.logs?.general === true, 'general logs off'); // CKV_AWS_48
     f(p.auto_minor_version_upgrade === true, 'auto_minor_version_upgrade is not true'); // CKV_AWS_207
-    f(Array.isArray(p.user) && p.user.length > 0 && p.user.every((u: Block) => isSecretsManagerRead(t, u.password)), 'a user password is not read from Secrets Manager at apply time');
+    f(
+      Array.isArray(p.user) && p.user.length > 0 && p.user.every((u: Block) => isSecretsManagerRead(t, u.password)),
+      'a user password is not read from Secrets Manager at apply time',
+    );
     f(Array.isArray(p.security_groups) && p.security_groups.length > 0, 'no security groups');
     f(p.lifecycle?.prevent_destroy === true, 'broker without prevent_destroy');
   }
@@ -103,8 +128,13 @@ export function keyAndSecretFindings(t: TfJson): string[] {
     if ((s.recovery_window_in_days ?? 30) < 7) out.push(`${id}: recovery window below 7 days`);
   }
   for (const [id, v] of ofType(t, 'aws_secretsmanager_secret_version')) {
-    if (v.secret_string !== undefined || v.secret_binary !== undefined) out.push(`${id}: secret value in the configuration (secret_string/secret_binary)`);
-    if (typeof v.secret_string_wo !== 'string' || !/^\$\{.*data\.aws_secretsmanager_random_password\./.test(v.secret_string_wo)) out.push(`${id}: secret_string_wo is not generated by aws_secretsmanager_random_password`);
+    if (v.secret_string !== undefined || v.secret_binary !== undefined)
+      out.push(`${id}: secret value in the configuration (secret_string/secret_binary)`);
+    if (
+      typeof v.secret_string_wo !== 'string' ||
+      !/^\$\{.*data\.aws_secretsmanager_random_password\./.test(v.secret_string_wo)
+    )
+      out.push(`${id}: secret_string_wo is not generated by aws_secretsmanager_random_password`);
     if (typeof v.secret_string_wo_version !== 'number') out.push(`${id}: no secret_string_wo_version`);
   }
   for (const [id, k] of ofType(t, 'aws_kms_key')) {
@@ -112,12 +142,25 @@ export function keyAndSecretFindings(t: TfJson): string[] {
     if (k.lifecycle?.prevent_destroy !== true) out.push(`${id}: key without prevent_destroy`);
     if ((k.deletion_window_in_days ?? 30) < 30) out.push(`${id}: deletion window below 30 days`);
     let policy: Block | undefined;
-    try { policy = JSON.parse(k.policy); } catch { policy = undefined; }
-    if (!policy) { out.push(`${id}: no explicit key policy`); continue; }
-    for (const s of policy.Statement ?? []) {
-      if ((s.Principal === '*' || s.Principal?.AWS === '*') && !s.Condition) out.push(`${id}: key policy grants * without a condition`);
+    try {
+      policy = JSON.parse(k.policy);
+    } catch {
+      policy = undefined;
     }
-    if (!(policy.Statement ?? []).some((s: Block) => /^logs\..*\.amazonaws\.com$/.test(s.Principal?.Service ?? '') && s.Condition)) out.push(`${id}: key policy does not let CloudWatch Logs use the key`);
+    if (!policy) {
+      out.push(`${id}: no explicit key policy`);
+      continue;
+    }
+    for (const s of policy.Statement ?? []) {
+      if ((s.Principal === '*' || s.Principal?.AWS === '*') && !s.Condition)
+        out.push(`${id}: key policy grants * without a condition`);
+    }
+    if (
+      !(policy.Statement ?? []).some(
+        (s: Block) => /^logs\..*\.amazonaws\.com$/.test(s.Principal?.Service ?? '') && s.Condition,
+      )
+    )
+      out.push(`${id}: key policy does not let CloudWatch Logs use the key`);
   }
   for (const [id, lg] of ofType(t, 'aws_cloudwatch_log_group')) {
     if (!referenced(t, lg.kms_key_id, 'aws_kms_key')) out.push(`${id}: log group without a customer-managed key`); // CKV_AWS_158
@@ -142,9 +185,12 @@ export function networkFindings(t: TfJson): string[] {
   ];
   for (const { id, dir, r } of rules) {
     if (!r.description) out.push(`${id}: ${dir} rule without a description`);
-    if (String(r.ip_protocol) === '-1' || String(r.ip_protocol) === 'all') out.push(`${id}: ${dir} rule with protocol ${r.ip_protocol}`); // CKV_AWS_382
-    if (r.cidr_ipv4 === OPEN_V4 || r.cidr_ipv6 === OPEN_V6) out.push(`${id}: ${dir} rule open to ${r.cidr_ipv4 ?? r.cidr_ipv6}`); // CKV_AWS_24/25/260
-    if (r.ip_protocol === 'tcp' && (r.from_port === undefined || r.from_port !== r.to_port)) out.push(`${id}: ${dir} rule on a port range`);
+    if (String(r.ip_protocol) === '-1' || String(r.ip_protocol) === 'all')
+      out.push(`${id}: ${dir} rule with protocol ${r.ip_protocol}`); // CKV_AWS_382
+    if (r.cidr_ipv4 === OPEN_V4 || r.cidr_ipv6 === OPEN_V6)
+      out.push(`${id}: ${dir} rule open to ${r.cidr_ipv4 ?? r.cidr_ipv6}`); // CKV_AWS_24/25/260
+    if (r.ip_protocol === 'tcp' && (r.from_port === undefined || r.from_port !== r.to_port))
+      out.push(`${id}: ${dir} rule on a port range`);
     if (!r.referenced_security_group_id) out.push(`${id}: ${dir} rule without a peer security group`);
   }
   return out;
@@ -154,7 +200,10 @@ export function networkFindings(t: TfJson): string[] {
 export function ingressRules(t: TfJson, groupName: string): string[] {
   return ofType(t, 'aws_vpc_security_group_ingress_rule')
     .filter(([, r]) => reference(r.security_group_id)?.[1] === groupName)
-    .map(([, r]) => `${r.ip_protocol}:${r.from_port}-${r.to_port} from ${reference(r.referenced_security_group_id)?.[1] ?? r.referenced_security_group_id}`)
+    .map(
+      ([, r]) =>
+        `${r.ip_protocol}:${r.from_port}-${r.to_port} from ${reference(r.referenced_security_group_id)?.[1] ?? r.referenced_security_group_id}`,
+    )
     .sort();
 }
 
@@ -167,18 +216,30 @@ export function secretFindings(t: TfJson): string[] {
   const visit = (node: unknown, path: string) => {
     if (node && typeof node === 'object') {
       for (const [k, v] of Object.entries(node)) {
-        if (/^(password|auth_token|secret_string|secret_string_wo|secret_binary|token)$/.test(k) && !(typeof v === 'string' && v.startsWith('${') && v.endsWith('}'))) out.push(`${path}.${k}: a literal`);
+        if (
+          /^(password|auth_token|secret_string|secret_string_wo|secret_binary|token)$/.test(k) &&
+          !(typeof v === 'string' && v.startsWith('${') && v.endsWith('}'))
+        )
+          out.push(`${path}.${k}: a literal`);
         visit(v, `${path}.${k}`);
       }
     }
   };
   visit(t.resource, 'resource');
   const reads = /secret_string|random_password|\.auth_token|\.password|user\[/;
-  for (const [id, o] of Object.entries(t.output ?? {})) if (reads.test(JSON.stringify(o.value))) out.push(`output ${id}: reads a secret`);
-  for (const [id, p] of ofType(t, 'aws_ssm_parameter')) if (reads.test(String(p.value))) out.push(`${id}: SSM value reads a secret`);
+  for (const [id, o] of Object.entries(t.output ?? {}))
+    if (reads.test(JSON.stringify(o.value))) out.push(`output ${id}: reads a secret`);
+  for (const [id, p] of ofType(t, 'aws_ssm_parameter'))
+    if (reads.test(String(p.value))) out.push(`${id}: SSM value reads a secret`);
   return out;
 }
 
 export function allFindings(t: TfJson): string[] {
-  return [...cacheFindings(t), ...brokerFindings(t), ...keyAndSecretFindings(t), ...networkFindings(t), ...secretFindings(t)];
+  return [
+    ...cacheFindings(t),
+    ...brokerFindings(t),
+    ...keyAndSecretFindings(t),
+    ...networkFindings(t),
+    ...secretFindings(t),
+  ];
 }

@@ -28,23 +28,82 @@ const CASES: Case[] = [
   { name: 'old Redis', construct: 'RedisCache', props: same({ engine: CacheEngine.REDIS, engineVersion: '6.2' }) },
   { name: 'port 80', construct: 'RedisCache', props: same({ port: 80 }) },
   { name: 'one node with Multi-AZ', construct: 'RedisCache', props: same({ numCacheClusters: 1 }) },
-  { name: 'eviction policy', construct: 'RedisCache', props: same({ parameters: { 'maxmemory-policy': 'allkeys-lru' } }) },
-  { name: 'overlapping windows', construct: 'RedisCache', props: same({ snapshotWindow: '05:00-06:00', maintenanceWindow: 'tue:05:30-tue:06:30' }) },
+  {
+    name: 'eviction policy',
+    construct: 'RedisCache',
+    props: same({ parameters: { 'maxmemory-policy': 'allkeys-lru' } }),
+  },
+  {
+    name: 'overlapping windows',
+    construct: 'RedisCache',
+    props: same({ snapshotWindow: '05:00-06:00', maintenanceWindow: 'tue:05:30-tue:06:30' }),
+  },
   { name: 'bad group id', construct: 'RedisCache', props: same({ replicationGroupId: 'Celery_Backend' }) },
-  { name: 'several errors at once', construct: 'RedisCache', props: same({ port: 80, snapshotRetentionDays: 40, nodeType: 'cache.t2.micro' }) },
-  { name: 'short token', construct: 'RedisCache', props: (a) => ({ authToken: a === 'cdk' ? cdk.RedisAuth.generatedToken({ length: 10 }) : tf.RedisAuth.generatedToken({ length: 10 }) }) },
-  { name: 'bad secret field', construct: 'RedisCache', props: (a) => ({ authToken: a === 'cdk' ? cdk.RedisAuth.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(new Stack(), 'S', SECRET_ARN), 'a b') : tf.RedisAuth.fromSecretArn(SECRET_ARN, { field: 'a b' }) }) },
+  {
+    name: 'several errors at once',
+    construct: 'RedisCache',
+    props: same({ port: 80, snapshotRetentionDays: 40, nodeType: 'cache.t2.micro' }),
+  },
+  {
+    name: 'short token',
+    construct: 'RedisCache',
+    props: (a) => ({
+      authToken:
+        a === 'cdk' ? cdk.RedisAuth.generatedToken({ length: 10 }) : tf.RedisAuth.generatedToken({ length: 10 }),
+    }),
+  },
+  {
+    name: 'bad secret field',
+    construct: 'RedisCache',
+    props: (a) => ({
+      authToken:
+        a === 'cdk'
+          ? cdk.RedisAuth.fromSecret(secretsmanager.Secret.fromSecretCompleteArn(new Stack(), 'S', SECRET_ARN), 'a b')
+          : tf.RedisAuth.fromSecretArn(SECRET_ARN, { field: 'a b' }),
+    }),
+  },
   { name: 'public broker', construct: 'RabbitMqBroker', props: same({ publiclyAccessible: true }) },
   { name: '4.2 on m5', construct: 'RabbitMqBroker', props: same({ hostInstanceType: 'mq.m5.large' }) },
-  { name: 't3.micro cluster', construct: 'RabbitMqBroker', props: same({ engineVersion: '3.13', hostInstanceType: 'mq.t3.micro', deploymentMode: BrokerDeploymentMode.CLUSTER_MULTI_AZ }) },
+  {
+    name: 't3.micro cluster',
+    construct: 'RabbitMqBroker',
+    props: same({
+      engineVersion: '3.13',
+      hostInstanceType: 'mq.t3.micro',
+      deploymentMode: BrokerDeploymentMode.CLUSTER_MULTI_AZ,
+    }),
+  },
   { name: 'bad broker name', construct: 'RabbitMqBroker', props: same({ brokerName: 'celery broker' }) },
   { name: 'guest', construct: 'RabbitMqBroker', props: same({ adminUsername: 'guest' }) },
   { name: 'auto minor upgrade off', construct: 'RabbitMqBroker', props: same({ autoMinorVersionUpgrade: false }) },
-  { name: 'no such day', construct: 'RabbitMqBroker', props: same({ maintenanceWindow: { dayOfWeek: 'FUNDAY' as DayOfWeek, timeOfDay: '03:00' } }) },
-  { name: 'short password', construct: 'RabbitMqBroker', props: (a) => ({ adminCredentials: a === 'cdk' ? cdk.BrokerCredentials.generated({ length: 6 }) : tf.BrokerCredentials.generated({ length: 6 }) }) },
-  { name: 'shared backend with RabbitMQ', construct: 'CeleryTransport', props: (a) => ({ resultBackend: (a === 'cdk' ? cdk : tf).CeleryResultBackend.sharedWithRedisBroker() }) },
-  { name: 'bad Celery options', construct: 'CeleryTransport', props: same({ celeryOptions: { visibilityTimeoutSeconds: -5 } }) },
-  { name: 'bad cache inside a transport', construct: 'CeleryTransport', props: (a) => ({ resultBackend: (a === 'cdk' ? cdk : tf).CeleryResultBackend.redis({ clusterMode: 'enabled' }) }) },
+  {
+    name: 'no such day',
+    construct: 'RabbitMqBroker',
+    props: same({ maintenanceWindow: { dayOfWeek: 'FUNDAY' as DayOfWeek, timeOfDay: '03:00' } }),
+  },
+  {
+    name: 'short password',
+    construct: 'RabbitMqBroker',
+    props: (a) => ({
+      adminCredentials:
+        a === 'cdk' ? cdk.BrokerCredentials.generated({ length: 6 }) : tf.BrokerCredentials.generated({ length: 6 }),
+    }),
+  },
+  {
+    name: 'shared backend with RabbitMQ',
+    construct: 'CeleryTransport',
+    props: (a) => ({ resultBackend: (a === 'cdk' ? cdk : tf).CeleryResultBackend.sharedWithRedisBroker() }),
+  },
+  {
+    name: 'bad Celery options',
+    construct: 'CeleryTransport',
+    props: same({ celeryOptions: { visibilityTimeoutSeconds: -5 } }),
+  },
+  {
+    name: 'bad cache inside a transport',
+    construct: 'CeleryTransport',
+    props: (a) => ({ resultBackend: (a === 'cdk' ? cdk : tf).CeleryResultBackend.redis({ clusterMode: 'enabled' }) }),
+  },
 ];
 
 function cdkError(c: Case): ValidationError {

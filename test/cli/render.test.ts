@@ -6,18 +6,47 @@ import { CeleryConfig } from '../../lib/core';
 
 const ROOT = join(__dirname, '..', '..');
 const manifest = new CeleryConfig({
-  broker: { scheme: 'amqps', host: 'b-1.mq.eu-west-1.on.aws', port: 5671, vhost: '/', username: 'celeryadmin', secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:b', engine: 'rabbitmq', engineVersion: '3.13' },
-  resultBackend: { scheme: 'rediss', host: 'master.r.cache.amazonaws.com', port: 6380, db: 0, secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:r', engine: 'valkey', engineVersion: '8.2' },
+  broker: {
+    scheme: 'amqps',
+    host: 'b-1.mq.eu-west-1.on.aws',
+    port: 5671,
+    vhost: '/',
+    username: 'celeryadmin',
+    secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:b',
+    engine: 'rabbitmq',
+    engineVersion: '3.13',
+  },
+  resultBackend: {
+    scheme: 'rediss',
+    host: 'master.r.cache.amazonaws.com',
+    port: 6380,
+    db: 0,
+    secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:r',
+    engine: 'valkey',
+    engineVersion: '8.2',
+  },
 }).toManifest();
 
 function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'bin', 'celery-tls.ts'), ...args], { encoding: 'utf8', input, cwd: ROOT, timeout: 60_000 });
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'bin', 'celery-tls.ts'), ...args],
+    { encoding: 'utf8', input, cwd: ROOT, timeout: 60_000 },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'celery-tls-cli-'));
 const outputsFile = join(dir, 'outputs.json');
-writeFileSync(outputsFile, JSON.stringify({ CeleryTlsExample: { CeleryBrokerEndpoint7C37EEEA: 'b-1.mq.eu-west-1.on.aws', CeleryCeleryManifestD3DC12C9: JSON.stringify(manifest) } }));
+writeFileSync(
+  outputsFile,
+  JSON.stringify({
+    CeleryTlsExample: {
+      CeleryBrokerEndpoint7C37EEEA: 'b-1.mq.eu-west-1.on.aws',
+      CeleryCeleryManifestD3DC12C9: JSON.stringify(manifest),
+    },
+  }),
+);
 
 describe('celery-tls render', () => {
   test('renders celeryconfig.py from a cdk deploy --outputs-file file', () => {
@@ -28,8 +57,12 @@ describe('celery-tls render', () => {
   });
 
   test('each format, from standard input, to a file', () => {
-    expect(cli(['render', '--manifest', '-', '--format', 'env'], JSON.stringify(manifest)).stdout).toContain('CELERY_TLS_RESULT_BACKEND_PORT=6380');
-    expect(cli(['render', '--manifest', '-', '--format', 'django'], JSON.stringify(manifest)).stdout).toContain('CELERY_BROKER_USE_SSL = ');
+    expect(cli(['render', '--manifest', '-', '--format', 'env'], JSON.stringify(manifest)).stdout).toContain(
+      'CELERY_TLS_RESULT_BACKEND_PORT=6380',
+    );
+    expect(cli(['render', '--manifest', '-', '--format', 'django'], JSON.stringify(manifest)).stdout).toContain(
+      'CELERY_BROKER_USE_SSL = ',
+    );
     expect(JSON.parse(cli(['render', '--manifest', outputsFile, '--format', 'json']).stdout)).toEqual(manifest);
     const out = join(dir, 'celeryconfig.py');
     const r = cli(['render', '--manifest', outputsFile, '--output', out]);
@@ -51,7 +84,10 @@ describe('celery-tls render', () => {
   });
 
   test('a plaintext manifest is refused with exit 1', () => {
-    const r = cli(['render', '--manifest', '-'], JSON.stringify({ ...manifest, resultBackend: { ...manifest.resultBackend, scheme: 'redis' } }));
+    const r = cli(
+      ['render', '--manifest', '-'],
+      JSON.stringify({ ...manifest, resultBackend: { ...manifest.resultBackend, scheme: 'redis' } }),
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('resultBackend.scheme "redis" is not allowed: it is plaintext');
   });

@@ -56,9 +56,16 @@ const strict = synthWithValidation(app);
 const bare = new App({ outdir: outdir('bare'), context: STRICT });
 new CeleryTlsExampleStack(bare, STACK);
 bare.synth();
-const findings = compliancePacks().flatMap((pack) => pack.validateScope(bare).violations.flatMap((v) =>
-  v.violatingResources.map((r) => ({ pack: pack.name, id: v.ruleName, severity: v.severity, path: String(r.constructPath).replace(`${STACK}/`, '') })),
-));
+const findings = compliancePacks().flatMap((pack) =>
+  pack.validateScope(bare).violations.flatMap((v) =>
+    v.violatingResources.map((r) => ({
+      pack: pack.name,
+      id: v.ruleName,
+      severity: v.severity,
+      path: String(r.constructPath).replace(`${STACK}/`, ''),
+    })),
+  ),
+);
 
 describe('compliance of the example stack', () => {
   test('synth passes the built-in CloudFormation validation (strict) and the four cdk-nag packs', () => {
@@ -67,7 +74,9 @@ describe('compliance of the example stack', () => {
 
   test('the validation report has zero findings, and the validation ran (the report file exists)', () => {
     expect(strict.report.title).toBe('Validation Report');
-    const violations = (strict.report.pluginReports as any[]).flatMap((r) => (r.violations ?? []).map((v: any) => `${r.pluginName}: ${v.ruleName}`));
+    const violations = (strict.report.pluginReports as any[]).flatMap((r) =>
+      (r.violations ?? []).map((v: any) => `${r.pluginName}: ${v.ruleName}`),
+    );
     expect(violations).toEqual([]);
   });
 
@@ -89,8 +98,15 @@ describe('compliance of the example stack', () => {
     const t = JSON.parse(readFileSync(join(app.outdir, `${STACK}.template.json`), 'utf8'));
     const of = (type: string) => Object.values<any>(t.Resources).filter((r) => r.Type === type);
     expect(of('AWS::EC2::FlowLog')).toHaveLength(1);
-    expect(of('AWS::EC2::FlowLog')[0].Properties).toMatchObject({ TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
-    for (const lg of of('AWS::Logs::LogGroup')) expect(lg.Properties).toMatchObject({ RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });
+    expect(of('AWS::EC2::FlowLog')[0].Properties).toMatchObject({
+      TrafficType: 'ALL',
+      LogDestinationType: 'cloud-watch-logs',
+    });
+    for (const lg of of('AWS::Logs::LogGroup'))
+      expect(lg.Properties).toMatchObject({
+        RetentionInDays: 365,
+        KmsKeyId: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
+      });
     expect(of('Custom::VpcRestrictDefaultSG')).toHaveLength(1);
     // The flow-log policy, one per function of the RabbitMQ users (custom resource, provider, rotation) and the
     // ElastiCache users' rotation: no inline policies.
@@ -115,9 +131,17 @@ describe('compliance of the example with client certificates (mutual TLS, `-c cl
     const b = new App({ outdir: outdir('mtls-bare'), context: STRICT });
     new CeleryTlsExampleStack(b, STACK, { clientCaArn: CA });
     b.synth();
-    const found = compliancePacks().flatMap((pack) => pack.validateScope(b).violations.flatMap((v) =>
-      v.violatingResources.map((r) => key(pack.name, v.ruleName, String(r.constructPath).replace(`${STACK}/`, ''))),
-    )).sort();
+    const found = compliancePacks()
+      .flatMap((pack) =>
+        pack
+          .validateScope(b)
+          .violations.flatMap((v) =>
+            v.violatingResources.map((r) =>
+              key(pack.name, v.ruleName, String(r.constructPath).replace(`${STACK}/`, '')),
+            ),
+          ),
+      )
+      .sort();
     expect(found).toEqual(all.map((a) => key(a.pack, a.id, a.path)).sort());
   });
 });
@@ -126,7 +150,10 @@ describe('the gates can fail', () => {
   test('a pack reports what an acknowledgement no longer covers (packs run during synth)', () => {
     const a = new App({ outdir: outdir('missing-ack'), context: STRICT });
     const s = new CeleryTlsExampleStack(a, STACK);
-    acknowledgeComplianceFindings(s, COMPLIANCE_ACKNOWLEDGEMENTS.filter((x) => x.id !== 'AwsSolutions-ECS2'));
+    acknowledgeComplianceFindings(
+      s,
+      COMPLIANCE_ACKNOWLEDGEMENTS.filter((x) => x.id !== 'AwsSolutions-ECS2'),
+    );
     addCompliancePacks(a);
     // The built-in validation stays off here: this checks the packs' wiring, not the template.
     expect(() => a.synth()).toThrow(/AwsSolutions-ECS2/);
@@ -138,7 +165,9 @@ describe('the gates can fail', () => {
     new CfnParameter(s, 'Unused', { type: 'String' });
     new CfnWaitConditionHandle(s, 'Something'); // a template needs one resource
     const { error, report } = synthWithValidation(a);
-    expect(report.pluginReports[0].violations.map((v: any) => [v.ruleName, v.severity])).toEqual([['W2001', 'warning']]);
+    expect(report.pluginReports[0].violations.map((v: any) => [v.ruleName, v.severity])).toEqual([
+      ['W2001', 'warning'],
+    ]);
     expect(error?.message).toMatch(/W2001/);
   });
 });
@@ -148,27 +177,65 @@ describe('docs/compliance.md', () => {
   const rows = (heading: string) => {
     const section = doc.split(/^## /m).find((s) => s.startsWith(heading));
     if (!section) throw new Error(`docs/compliance.md has no "## ${heading}" section`);
-    return section.split('\n').filter((l) => l.startsWith('|') && !/^\|\s*-/.test(l)).slice(1)
-      .map((l) => l.slice(1, -1).split(' | ').map((c) => c.trim().replace(/^`|`$/g, '')));
+    return section
+      .split('\n')
+      .filter((l) => l.startsWith('|') && !/^\|\s*-/.test(l))
+      .slice(1)
+      .map((l) =>
+        l
+          .slice(1, -1)
+          .split(' | ')
+          .map((c) => c.trim().replace(/^`|`$/g, '')),
+      );
   };
 
   test('lists every acknowledgement with its pack, rule, resource and reason', () => {
     const listed = rows('Acknowledgements').map(([pack, id, path, reason]) => ({ pack, id, path, reason }));
-    const expected = COMPLIANCE_ACKNOWLEDGEMENTS.map(({ pack, id, path, reason }: ComplianceAcknowledgement) => ({ pack, id, path, reason: reason.replace(/\|/g, '\\|') }));
+    const expected = COMPLIANCE_ACKNOWLEDGEMENTS.map(({ pack, id, path, reason }: ComplianceAcknowledgement) => ({
+      pack,
+      id,
+      path,
+      reason: reason.replace(/\|/g, '\\|'),
+    }));
     expect(listed).toEqual(expected);
   });
 
   test('lists the further acknowledgements with client certificates', () => {
     const listed = rows('With client certificates').map(([pack, id, path, reason]) => ({ pack, id, path, reason }));
-    expect(listed).toEqual(MTLS_ACKNOWLEDGEMENTS.map(({ pack, id, path, reason }) => ({ pack, id, path, reason: reason.replace(/\|/g, '\\|') })));
+    expect(listed).toEqual(
+      MTLS_ACKNOWLEDGEMENTS.map(({ pack, id, path, reason }) => ({
+        pack,
+        id,
+        path,
+        reason: reason.replace(/\|/g, '\\|'),
+      })),
+    );
   });
 
   test('the counts per pack are the real ones', () => {
-    const counts = rows('Counts per pack').map(([pack, before, acknowledged, open]) => [pack, Number(before), Number(acknowledged), Number(open)]);
+    const counts = rows('Counts per pack').map(([pack, before, acknowledged, open]) => [
+      pack,
+      Number(before),
+      Number(acknowledged),
+      Number(open),
+    ]);
     const actual = COMPLIANCE_PACKS.map((pack) => {
       const n = findings.filter((f) => f.pack === pack).length;
-      return [pack, n, COMPLIANCE_ACKNOWLEDGEMENTS.filter((a) => a.pack === pack).length, n - COMPLIANCE_ACKNOWLEDGEMENTS.filter((a) => a.pack === pack).length];
+      return [
+        pack,
+        n,
+        COMPLIANCE_ACKNOWLEDGEMENTS.filter((a) => a.pack === pack).length,
+        n - COMPLIANCE_ACKNOWLEDGEMENTS.filter((a) => a.pack === pack).length,
+      ];
     });
-    expect(counts).toEqual([...actual, ['Total', findings.length, COMPLIANCE_ACKNOWLEDGEMENTS.length, findings.length - COMPLIANCE_ACKNOWLEDGEMENTS.length]]);
+    expect(counts).toEqual([
+      ...actual,
+      [
+        'Total',
+        findings.length,
+        COMPLIANCE_ACKNOWLEDGEMENTS.length,
+        findings.length - COMPLIANCE_ACKNOWLEDGEMENTS.length,
+      ],
+    ]);
   });
 });

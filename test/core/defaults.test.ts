@@ -94,14 +94,25 @@ describe('RabbitMqBroker defaults', () => {
   });
 
   test('admin secret: 32 alphanumerics with the user name beside them', () => {
-    expect(spec.adminSecret).toMatchObject({ length: 32, excludePunctuation: true, generateStringKey: 'password', template: { username: 'celeryadmin' } });
+    expect(spec.adminSecret).toMatchObject({
+      length: 32,
+      excludePunctuation: true,
+      generateStringKey: 'password',
+      template: { username: 'celeryadmin' },
+    });
   });
 
   test('RabbitMQ 3.13 does not declare quorum queues by default', () => {
-    expect(resolveRabbitMqBrokerSpec({ engineVersion: '3.13', hostInstanceType: 'mq.m5.large' }, {}, LITERAL_CONTEXT).value.quorumQueues).toBe(false);
+    expect(
+      resolveRabbitMqBrokerSpec({ engineVersion: '3.13', hostInstanceType: 'mq.m5.large' }, {}, LITERAL_CONTEXT).value
+        .quorumQueues,
+    ).toBe(false);
   });
 
   test('a single instance uses one subnet', () => {
-    expect(resolveRabbitMqBrokerSpec({ deploymentMode: BrokerDeploymentMode.SINGLE_INSTANCE }, {}, LITERAL_CONTEXT).value.maxSubnets).toBe(1);
+    expect(
+      resolveRabbitMqBrokerSpec({ deploymentMode: BrokerDeploymentMode.SINGLE_INSTANCE }, {}, LITERAL_CONTEXT).value
+        .maxSubnets,
+    ).toBe(1);
   });
 });

@@ -37,12 +37,39 @@ const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const UPPER = LOWER.toUpperCase();
 const DIGITS = '0123456789';
 /** Every class of character the rules treat differently, plus the ones that break URLs and shells. */
-const ALPHABET = [...LOWER, ...UPPER, ...DIGITS, '-', '_', '.', ' ', ':', '/', '@', '+', '=', ',', '!', '%', '"', '\\', '\t', 'é', '\u0000', '~'];
+const ALPHABET = [
+  ...LOWER,
+  ...UPPER,
+  ...DIGITS,
+  '-',
+  '_',
+  '.',
+  ' ',
+  ':',
+  '/',
+  '@',
+  '+',
+  '=',
+  ',',
+  '!',
+  '%',
+  '"',
+  '\\',
+  '\t',
+  'é',
+  '\u0000',
+  '~',
+];
 
 /** A string biased towards the edges: lengths around the limits, runs of one class, separators at the ends. */
 function randomName(r: ReturnType<typeof rng>, max: number): string {
   const length = r.pick([0, 1, 2, max - 1, max, max + 1, r.int(0, max + 5), r.int(0, 12)]);
-  const pool = r.pick([ALPHABET, [...LOWER, ...DIGITS, '-'], [...LOWER, ...UPPER, ...DIGITS, '_', '-'], [...LOWER, '-', '.']]);
+  const pool = r.pick([
+    ALPHABET,
+    [...LOWER, ...DIGITS, '-'],
+    [...LOWER, ...UPPER, ...DIGITS, '_', '-'],
+    [...LOWER, '-', '.'],
+  ]);
   let s = '';
   for (let i = 0; i < Math.max(0, length); i++) s += r.pick(pool);
   return s;
@@ -53,9 +80,15 @@ const lengthIn = (v: string, min: number, max: number) => v.length >= min && v.l
 
 /** Oracles from the AWS documentation of each rule (see the `source` of NAME_RULES). */
 const ORACLES: Record<keyof typeof NAME_RULES, (v: string) => boolean> = {
-  replicationGroupId: (v) => lengthIn(v, 1, 40) && LOWER.includes(v[0]) && only(v, LOWER + DIGITS + '-') && !v.endsWith('-') && !v.includes('--'),
+  replicationGroupId: (v) =>
+    lengthIn(v, 1, 40) &&
+    LOWER.includes(v[0]) &&
+    only(v, LOWER + DIGITS + '-') &&
+    !v.endsWith('-') &&
+    !v.includes('--'),
   brokerName: (v) => lengthIn(v, 1, 50) && only(v, LOWER + UPPER + DIGITS + '-_'),
-  rabbitMqUsername: (v) => lengthIn(v, 2, 100) && only(v, LOWER + UPPER + DIGITS + '-._') && v.toLowerCase() !== 'guest',
+  rabbitMqUsername: (v) =>
+    lengthIn(v, 2, 100) && only(v, LOWER + UPPER + DIGITS + '-._') && v.toLowerCase() !== 'guest',
   rabbitMqVhost: (v) => lengthIn(v, 1, 255) && [...v].every((c) => c.charCodeAt(0) > 32 && c.charCodeAt(0) < 127),
   redisUsername: (v) => lengthIn(v, 1, 40) && only(v, LOWER + UPPER + DIGITS + '-_'),
   secretName: (v) => lengthIn(v, 1, 512) && only(v, LOWER + UPPER + DIGITS + '/_+=.@-'),
@@ -76,11 +109,16 @@ describe(`name validators agree with independent oracles (seed ${SEED})`, () => 
       const value = i === 0 ? 'guest' : randomName(r, rule.maxLength);
       const errors = nameErrors(rule, 'theProp', value);
       const expected = ORACLES[ruleName](value);
-      if (expected !== (errors.length === 0)) throw new Error(`${ruleName}: ${JSON.stringify(value)} is ${expected ? 'valid' : 'invalid'} by the oracle, the validator says ${JSON.stringify(errors)}`);
+      if (expected !== (errors.length === 0))
+        throw new Error(
+          `${ruleName}: ${JSON.stringify(value)} is ${expected ? 'valid' : 'invalid'} by the oracle, the validator says ${JSON.stringify(errors)}`,
+        );
       if (errors.length > 0) {
         expect(errors).toHaveLength(1);
         expect(errors[0]).toMatchObject({ code: 'name.theProp', prop: 'theProp' });
-        expect(errors[0].message.startsWith(`theProp ${JSON.stringify(value)} is not a valid ${rule.what}: `)).toBe(true);
+        expect(errors[0].message.startsWith(`theProp ${JSON.stringify(value)} is not a valid ${rule.what}: `)).toBe(
+          true,
+        );
         expect(errors[0].message).toContain(rule.source);
       } else {
         valid++;
@@ -116,18 +154,28 @@ describe(`names derived from construct paths are always valid and stable (seed $
       expect(ORACLES[ruleName](name)).toBe(true);
       expect(physicalNameFromPath(path, rule)).toBe(name);
       const key = path.join('/');
-      if (seen.has(name) && seen.get(name) !== key) throw new Error(`two paths share ${name}: ${seen.get(name)} and ${key}`);
+      if (seen.has(name) && seen.get(name) !== key)
+        throw new Error(`two paths share ${name}: ${seen.get(name)} and ${key}`);
       seen.set(name, key);
     }
   });
 });
 
 describe(`secret shapes (seed ${SEED})`, () => {
-  const lengths = (r: ReturnType<typeof rng>) => r.pick<number>([r.int(-5, 300), r.int(10, 20), r.int(120, 260), r.int(0, 50) + 0.5, NaN, Infinity, -0, 0]);
+  const lengths = (r: ReturnType<typeof rng>) =>
+    r.pick<number>([r.int(-5, 300), r.int(10, 20), r.int(120, 260), r.int(0, 50) + 0.5, NaN, Infinity, -0, 0]);
 
   test.each([
-    ['authToken.length', LIMITS.redisAuthToken, (i: IssueCollector, l?: number) => redisAuthTokenShape(i, 'authToken.length', l)],
-    ['adminCredentials.length', LIMITS.rabbitMqPassword, (i: IssueCollector, l?: number) => rabbitMqUserShape(i, 'adminCredentials.length', 'celeryadmin', l)],
+    [
+      'authToken.length',
+      LIMITS.redisAuthToken,
+      (i: IssueCollector, l?: number) => redisAuthTokenShape(i, 'authToken.length', l),
+    ],
+    [
+      'adminCredentials.length',
+      LIMITS.rabbitMqPassword,
+      (i: IssueCollector, l?: number) => rabbitMqUserShape(i, 'adminCredentials.length', 'celeryadmin', l),
+    ],
   ] as const)('%s: refused unless a whole number within the limits; the shape is URL-safe', (prop, limits, shape) => {
     const r = rng(SEED + prop.length);
     let accepted = 0;
@@ -138,7 +186,12 @@ describe(`secret shapes (seed ${SEED})`, () => {
       const ok = Number.isInteger(length) && length >= limits.min && length <= limits.max;
       expect({ length, refused: issues.errors.length > 0 }).toEqual({ length, refused: !ok });
       // Whatever the length, the generated characters are [A-Za-z0-9]: valid for both services and safe in URLs.
-      expect(s).toMatchObject({ excludePunctuation: true, includeSpace: false, requireEachIncludedType: true, generateStringKey: 'password' });
+      expect(s).toMatchObject({
+        excludePunctuation: true,
+        includeSpace: false,
+        requireEachIncludedType: true,
+        generateStringKey: 'password',
+      });
       if (ok) {
         accepted++;
         expect(s.length).toBe(length);
@@ -169,7 +222,12 @@ describe(`secret shapes (seed ${SEED})`, () => {
       checkSecretField(issues, 'authToken.field', field);
       const ok = lengthIn(field, 1, 128) && only(field, LOWER + UPPER + DIGITS + '_.-');
       expect({ field, refused: issues.errors.length > 0 }).toEqual({ field, refused: !ok });
-      if (!ok) expect(issues.errors[0].message.startsWith(`authToken.field ${JSON.stringify(field)} is not a usable JSON field name`)).toBe(true);
+      if (!ok)
+        expect(
+          issues.errors[0].message.startsWith(
+            `authToken.field ${JSON.stringify(field)} is not a usable JSON field name`,
+          ),
+        ).toBe(true);
     }
   });
 });
@@ -177,5 +235,7 @@ describe(`secret shapes (seed ${SEED})`, () => {
 test('the generator is deterministic for a seed (so a failure can be replayed)', () => {
   const a = rng(42);
   const b = rng(42);
-  expect(Array.from({ length: 20 }, () => randomName(a, 40))).toEqual(Array.from({ length: 20 }, () => randomName(b, 40)));
+  expect(Array.from({ length: 20 }, () => randomName(a, 40))).toEqual(
+    Array.from({ length: 20 }, () => randomName(b, 40)),
+  );
 });

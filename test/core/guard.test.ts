@@ -19,55 +19,253 @@ const f = (property: string, value: unknown): GuardFact => ({ property, value })
 
 function good(): GuardedScope {
   return {
-    caches: [{
-      path: 'App/Cache/Resource',
-      transitEncryptionEnabled: f('TransitEncryptionEnabled', true),
-      transitEncryptionMode: f('TransitEncryptionMode', 'required'),
-      atRestEncryptionEnabled: f('AtRestEncryptionEnabled', true),
-      kmsKeyId: f('KmsKeyId', '${Key.Arn}'),
-      authToken: f('AuthToken', '{{resolve:secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:t:SecretString:password::}}'),
-      userGroupIds: f('UserGroupIds', undefined),
-      port: 6380,
-      securityGroups: ['cacheSg'],
-    }],
-    brokers: [{ path: 'App/Broker/Resource', publiclyAccessible: f('PubliclyAccessible', false), securityGroups: ['brokerSg'] }],
+    caches: [
+      {
+        path: 'App/Cache/Resource',
+        transitEncryptionEnabled: f('TransitEncryptionEnabled', true),
+        transitEncryptionMode: f('TransitEncryptionMode', 'required'),
+        atRestEncryptionEnabled: f('AtRestEncryptionEnabled', true),
+        kmsKeyId: f('KmsKeyId', '${Key.Arn}'),
+        authToken: f(
+          'AuthToken',
+          '{{resolve:secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:t:SecretString:password::}}',
+        ),
+        userGroupIds: f('UserGroupIds', undefined),
+        port: 6380,
+        securityGroups: ['cacheSg'],
+      },
+    ],
+    brokers: [
+      { path: 'App/Broker/Resource', publiclyAccessible: f('PubliclyAccessible', false), securityGroups: ['brokerSg'] },
+    ],
     ingressRules: [
-      { path: 'App/Broker/SG/FromWorkers', group: 'brokerSg', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 5671), toPort: f('ToPort', 5671), cidrs: [] },
-      { path: 'App/Alb/SG', group: 'albSg', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 443), toPort: f('ToPort', 443), cidrs: [f('CidrIp', '0.0.0.0/0'), f('CidrIpv6', '::/0')] },
+      {
+        path: 'App/Broker/SG/FromWorkers',
+        group: 'brokerSg',
+        protocol: f('IpProtocol', 'tcp'),
+        fromPort: f('FromPort', 5671),
+        toPort: f('ToPort', 5671),
+        cidrs: [],
+      },
+      {
+        path: 'App/Alb/SG',
+        group: 'albSg',
+        protocol: f('IpProtocol', 'tcp'),
+        fromPort: f('FromPort', 443),
+        toPort: f('ToPort', 443),
+        cidrs: [f('CidrIp', '0.0.0.0/0'), f('CidrIpv6', '::/0')],
+      },
     ],
     secrets: [{ path: 'App/Secret/Resource', kmsKeyId: f('KmsKeyId', '${Key.Arn}') }],
   };
 }
 
 type Mutate = (s: GuardedScope) => GuardedScope;
-const cache = (change: Partial<GuardedScope['caches'][number]>): Mutate => (s) => ({ ...s, caches: [{ ...s.caches[0], ...change }] });
-const rule = (r: GuardedScope['ingressRules'][number]): Mutate => (s) => ({ ...s, ingressRules: [...s.ingressRules, r] });
+const cache =
+  (change: Partial<GuardedScope['caches'][number]>): Mutate =>
+  (s) => ({ ...s, caches: [{ ...s.caches[0], ...change }] });
+const rule =
+  (r: GuardedScope['ingressRules'][number]): Mutate =>
+  (s) => ({ ...s, ingressRules: [...s.ingressRules, r] });
 
 const VIOLATIONS: [string, Mutate, string, string, string][] = [
   // name, change, rule id, property, a word of the message
-  ['transit off', cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', false) }), 'guard.transit-encryption', 'TransitEncryptionEnabled', 'clear text'],
-  ['transit "false" (Terraform string)', cache({ transitEncryptionEnabled: f('transit_encryption_enabled', 'false') }), 'guard.transit-encryption', 'transit_encryption_enabled', '"false"'],
-  ['transit absent', cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', undefined) }), 'guard.transit-encryption', 'TransitEncryptionEnabled', 'is not set'],
-  ['transit from a parameter', cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', '${Param}') }), 'guard.transit-encryption', 'TransitEncryptionEnabled', 'not a literal'],
-  ['mode preferred', cache({ transitEncryptionMode: f('TransitEncryptionMode', 'preferred') }), 'guard.transit-encryption-mode', 'TransitEncryptionMode', 'plaintext'],
-  ['mode absent', cache({ transitEncryptionMode: f('TransitEncryptionMode', undefined) }), 'guard.transit-encryption-mode', 'TransitEncryptionMode', 'is not set'],
-  ['at rest off', cache({ atRestEncryptionEnabled: f('AtRestEncryptionEnabled', false) }), 'guard.at-rest-encryption', 'AtRestEncryptionEnabled', 'unencrypted'],
+  [
+    'transit off',
+    cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', false) }),
+    'guard.transit-encryption',
+    'TransitEncryptionEnabled',
+    'clear text',
+  ],
+  [
+    'transit "false" (Terraform string)',
+    cache({ transitEncryptionEnabled: f('transit_encryption_enabled', 'false') }),
+    'guard.transit-encryption',
+    'transit_encryption_enabled',
+    '"false"',
+  ],
+  [
+    'transit absent',
+    cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', undefined) }),
+    'guard.transit-encryption',
+    'TransitEncryptionEnabled',
+    'is not set',
+  ],
+  [
+    'transit from a parameter',
+    cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', '${Param}') }),
+    'guard.transit-encryption',
+    'TransitEncryptionEnabled',
+    'not a literal',
+  ],
+  [
+    'mode preferred',
+    cache({ transitEncryptionMode: f('TransitEncryptionMode', 'preferred') }),
+    'guard.transit-encryption-mode',
+    'TransitEncryptionMode',
+    'plaintext',
+  ],
+  [
+    'mode absent',
+    cache({ transitEncryptionMode: f('TransitEncryptionMode', undefined) }),
+    'guard.transit-encryption-mode',
+    'TransitEncryptionMode',
+    'is not set',
+  ],
+  [
+    'at rest off',
+    cache({ atRestEncryptionEnabled: f('AtRestEncryptionEnabled', false) }),
+    'guard.at-rest-encryption',
+    'AtRestEncryptionEnabled',
+    'unencrypted',
+  ],
   ['no key', cache({ kmsKeyId: f('KmsKeyId', undefined) }), 'guard.cache-cmk', 'KmsKeyId', 'customer-managed'],
-  ['AWS-managed key', cache({ kmsKeyId: f('KmsKeyId', 'alias/aws/elasticache') }), 'guard.cache-cmk', 'KmsKeyId', 'alias/aws/elasticache'],
-  ['AWS-managed key by ARN', cache({ kmsKeyId: f('KmsKeyId', 'arn:aws:kms:eu-west-1:1:alias/aws/elasticache') }), 'guard.cache-cmk', 'KmsKeyId', 'customer-managed'],
-  ['no AUTH, no user group', cache({ authToken: f('AuthToken', undefined) }), 'guard.authentication', 'AuthToken', 'UserGroupIds is empty'],
-  ['no AUTH, empty user groups', cache({ authToken: f('AuthToken', undefined), userGroupIds: f('UserGroupIds', []) }), 'guard.authentication', 'AuthToken', 'any client'],
-  ['literal AUTH token', cache({ authToken: f('AuthToken', 'hunter2hunter2hunter2') }), 'guard.auth-token-literal', 'AuthToken', 'literal string'],
-  ['public broker', (s) => ({ ...s, brokers: [{ ...s.brokers[0], publiclyAccessible: f('PubliclyAccessible', true) }] }), 'guard.public-broker', 'PubliclyAccessible', 'public endpoint'],
-  ['public broker from a parameter', (s) => ({ ...s, brokers: [{ ...s.brokers[0], publiclyAccessible: f('publicly_accessible', '${var.public}') }] }), 'guard.public-broker', 'publicly_accessible', 'not a literal'],
-  ['0.0.0.0/0 on the broker group', rule({ path: 'App/Open', group: 'brokerSg', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 443), toPort: f('ToPort', 443), cidrs: [f('CidrIp', '0.0.0.0/0')] }), 'guard.open-ingress', 'CidrIp', 'Celery broker or cache'],
-  ['::/0 on the cache port of another group', rule({ path: 'App/Open', group: 'other', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 6000), toPort: f('ToPort', 7000), cidrs: [f('CidrIpv6', '::/0')] }), 'guard.open-ingress', 'CidrIpv6', '6379, 6380'],
-  ['0.0.0.0/0 on AMQPS of an unknown group', rule({ path: 'App/Open', protocol: f('ip_protocol', 'tcp'), fromPort: f('from_port', 5671), toPort: f('to_port', 5671), cidrs: [f('cidr_ipv4', '0.0.0.0/0')] }), 'guard.open-ingress', 'cidr_ipv4', '5671'],
-  ['0.0.0.0/0 with a port from a variable', rule({ path: 'App/Open', group: 'other', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', '${var.p}'), toPort: f('ToPort', '${var.p}'), cidrs: [f('CidrIp', '0.0.0.0/0')] }), 'guard.open-ingress', 'CidrIp', 'whole internet'],
-  ['protocol -1 from a peer on the cache group', rule({ path: 'App/All', group: 'cacheSg', protocol: f('IpProtocol', '-1'), fromPort: f('FromPort', undefined), toPort: f('ToPort', undefined), cidrs: [] }), 'guard.all-protocols', 'IpProtocol', 'every protocol'],
-  ['protocol "all" (Terraform) open to the internet', rule({ path: 'App/All', group: 'other', protocol: f('protocol', 'all'), fromPort: f('from_port', 0), toPort: f('to_port', 0), cidrs: [f('cidr_blocks[0]', '0.0.0.0/0')] }), 'guard.all-protocols', 'protocol', 'to the internet'],
-  ['secret without a key', (s) => ({ ...s, secrets: [{ path: 'App/S', kmsKeyId: f('KmsKeyId', undefined) }] }), 'guard.secret-cmk', 'KmsKeyId', 'aws/secretsmanager'],
-  ['secret with the AWS-managed key', (s) => ({ ...s, secrets: [{ path: 'App/S', kmsKeyId: f('kms_key_id', 'alias/aws/secretsmanager') }] }), 'guard.secret-cmk', 'kms_key_id', 'customer-managed'],
+  [
+    'AWS-managed key',
+    cache({ kmsKeyId: f('KmsKeyId', 'alias/aws/elasticache') }),
+    'guard.cache-cmk',
+    'KmsKeyId',
+    'alias/aws/elasticache',
+  ],
+  [
+    'AWS-managed key by ARN',
+    cache({ kmsKeyId: f('KmsKeyId', 'arn:aws:kms:eu-west-1:1:alias/aws/elasticache') }),
+    'guard.cache-cmk',
+    'KmsKeyId',
+    'customer-managed',
+  ],
+  [
+    'no AUTH, no user group',
+    cache({ authToken: f('AuthToken', undefined) }),
+    'guard.authentication',
+    'AuthToken',
+    'UserGroupIds is empty',
+  ],
+  [
+    'no AUTH, empty user groups',
+    cache({ authToken: f('AuthToken', undefined), userGroupIds: f('UserGroupIds', []) }),
+    'guard.authentication',
+    'AuthToken',
+    'any client',
+  ],
+  [
+    'literal AUTH token',
+    cache({ authToken: f('AuthToken', 'hunter2hunter2hunter2') }),
+    'guard.auth-token-literal',
+    'AuthToken',
+    'literal string',
+  ],
+  [
+    'public broker',
+    (s) => ({ ...s, brokers: [{ ...s.brokers[0], publiclyAccessible: f('PubliclyAccessible', true) }] }),
+    'guard.public-broker',
+    'PubliclyAccessible',
+    'public endpoint',
+  ],
+  [
+    'public broker from a parameter',
+    (s) => ({ ...s, brokers: [{ ...s.brokers[0], publiclyAccessible: f('publicly_accessible', '${var.public}') }] }),
+    'guard.public-broker',
+    'publicly_accessible',
+    'not a literal',
+  ],
+  [
+    '0.0.0.0/0 on the broker group',
+    rule({
+      path: 'App/Open',
+      group: 'brokerSg',
+      protocol: f('IpProtocol', 'tcp'),
+      fromPort: f('FromPort', 443),
+      toPort: f('ToPort', 443),
+      cidrs: [f('CidrIp', '0.0.0.0/0')],
+    }),
+    'guard.open-ingress',
+    'CidrIp',
+    'Celery broker or cache',
+  ],
+  [
+    '::/0 on the cache port of another group',
+    rule({
+      path: 'App/Open',
+      group: 'other',
+      protocol: f('IpProtocol', 'tcp'),
+      fromPort: f('FromPort', 6000),
+      toPort: f('ToPort', 7000),
+      cidrs: [f('CidrIpv6', '::/0')],
+    }),
+    'guard.open-ingress',
+    'CidrIpv6',
+    '6379, 6380',
+  ],
+  [
+    '0.0.0.0/0 on AMQPS of an unknown group',
+    rule({
+      path: 'App/Open',
+      protocol: f('ip_protocol', 'tcp'),
+      fromPort: f('from_port', 5671),
+      toPort: f('to_port', 5671),
+      cidrs: [f('cidr_ipv4', '0.0.0.0/0')],
+    }),
+    'guard.open-ingress',
+    'cidr_ipv4',
+    '5671',
+  ],
+  [
+    '0.0.0.0/0 with a port from a variable',
+    rule({
+      path: 'App/Open',
+      group: 'other',
+      protocol: f('IpProtocol', 'tcp'),
+      fromPort: f('FromPort', '${var.p}'),
+      toPort: f('ToPort', '${var.p}'),
+      cidrs: [f('CidrIp', '0.0.0.0/0')],
+    }),
+    'guard.open-ingress',
+    'CidrIp',
+    'whole internet',
+  ],
+  [
+    'protocol -1 from a peer on the cache group',
+    rule({
+      path: 'App/All',
+      group: 'cacheSg',
+      protocol: f('IpProtocol', '-1'),
+      fromPort: f('FromPort', undefined),
+      toPort: f('ToPort', undefined),
+      cidrs: [],
+    }),
+    'guard.all-protocols',
+    'IpProtocol',
+    'every protocol',
+  ],
+  [
+    'protocol "all" (Terraform) open to the internet',
+    rule({
+      path: 'App/All',
+      group: 'other',
+      protocol: f('protocol', 'all'),
+      fromPort: f('from_port', 0),
+      toPort: f('to_port', 0),
+      cidrs: [f('cidr_blocks[0]', '0.0.0.0/0')],
+    }),
+    'guard.all-protocols',
+    'protocol',
+    'to the internet',
+  ],
+  [
+    'secret without a key',
+    (s) => ({ ...s, secrets: [{ path: 'App/S', kmsKeyId: f('KmsKeyId', undefined) }] }),
+    'guard.secret-cmk',
+    'KmsKeyId',
+    'aws/secretsmanager',
+  ],
+  [
+    'secret with the AWS-managed key',
+    (s) => ({ ...s, secrets: [{ path: 'App/S', kmsKeyId: f('kms_key_id', 'alias/aws/secretsmanager') }] }),
+    'guard.secret-cmk',
+    'kms_key_id',
+    'customer-managed',
+  ],
 ];
 
 describe('CeleryEncryptionGuard rules (core)', () => {
@@ -92,17 +290,61 @@ describe('CeleryEncryptionGuard rules (core)', () => {
     expect(r.warnings.map((w) => w.rule)).toEqual(['guard.transit-encryption-mode']);
     expect(r.warnings[0].fix).toContain('"required"');
     const off = cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', false) })(good());
-    expect(checkEncryptionGuard(off, { allowTransitEncryptionPreferred: true }, EXPR).violations.map((v) => v.rule)).toEqual(['guard.transit-encryption']);
+    expect(
+      checkEncryptionGuard(off, { allowTransitEncryptionPreferred: true }, EXPR).violations.map((v) => v.rule),
+    ).toEqual(['guard.transit-encryption']);
   });
 
   test.each([
-    ['RBAC user groups instead of AUTH', cache({ authToken: f('AuthToken', undefined), userGroupIds: f('UserGroupIds', ['celery']) })],
-    ['an AUTH token read at apply time', cache({ authToken: f('auth_token', '${jsondecode(data.x.secret_string).password}') })],
-    ['a peer group on the broker port', rule({ path: 'App/Peer', group: 'brokerSg', protocol: f('IpProtocol', 'tcp'), fromPort: f('FromPort', 5671), toPort: f('ToPort', 5671), cidrs: [f('CidrIp', '10.0.0.0/16')] })],
+    [
+      'RBAC user groups instead of AUTH',
+      cache({ authToken: f('AuthToken', undefined), userGroupIds: f('UserGroupIds', ['celery']) }),
+    ],
+    [
+      'an AUTH token read at apply time',
+      cache({ authToken: f('auth_token', '${jsondecode(data.x.secret_string).password}') }),
+    ],
+    [
+      'a peer group on the broker port',
+      rule({
+        path: 'App/Peer',
+        group: 'brokerSg',
+        protocol: f('IpProtocol', 'tcp'),
+        fromPort: f('FromPort', 5671),
+        toPort: f('ToPort', 5671),
+        cidrs: [f('CidrIp', '10.0.0.0/16')],
+      }),
+    ],
     ['HTTPS open on a group of no broker or cache', (s: GuardedScope) => s],
-    ['protocol -1 from a peer on a group of no broker or cache', rule({ path: 'App/Peer', group: 'other', protocol: f('IpProtocol', '-1'), fromPort: f('FromPort', undefined), toPort: f('ToPort', undefined), cidrs: [] })],
-    ['UDP open to the internet on a Celery port number', rule({ path: 'App/Udp', group: 'other', protocol: f('IpProtocol', 'udp'), fromPort: f('FromPort', 5671), toPort: f('ToPort', 5671), cidrs: [f('CidrIp', '0.0.0.0/0')] })],
-    ['a broker without the property (the APIs default to private)', (s: GuardedScope) => ({ ...s, brokers: [{ ...s.brokers[0], publiclyAccessible: f('publicly_accessible', undefined) }] })],
+    [
+      'protocol -1 from a peer on a group of no broker or cache',
+      rule({
+        path: 'App/Peer',
+        group: 'other',
+        protocol: f('IpProtocol', '-1'),
+        fromPort: f('FromPort', undefined),
+        toPort: f('ToPort', undefined),
+        cidrs: [],
+      }),
+    ],
+    [
+      'UDP open to the internet on a Celery port number',
+      rule({
+        path: 'App/Udp',
+        group: 'other',
+        protocol: f('IpProtocol', 'udp'),
+        fromPort: f('FromPort', 5671),
+        toPort: f('ToPort', 5671),
+        cidrs: [f('CidrIp', '0.0.0.0/0')],
+      }),
+    ],
+    [
+      'a broker without the property (the APIs default to private)',
+      (s: GuardedScope) => ({
+        ...s,
+        brokers: [{ ...s.brokers[0], publiclyAccessible: f('publicly_accessible', undefined) }],
+      }),
+    ],
   ] as [string, Mutate][])('allowed: %s', (_name, mutate) => {
     expect(checkEncryptionGuard(mutate(good()), {}, EXPR).violations).toEqual([]);
   });
@@ -112,7 +354,10 @@ describe('CeleryEncryptionGuard rules (core)', () => {
   });
 
   test('the error lists every violation with path, property, fix and rule', () => {
-    const bad = cache({ transitEncryptionEnabled: f('TransitEncryptionEnabled', false), atRestEncryptionEnabled: f('AtRestEncryptionEnabled', false) })(good());
+    const bad = cache({
+      transitEncryptionEnabled: f('TransitEncryptionEnabled', false),
+      atRestEncryptionEnabled: f('AtRestEncryptionEnabled', false),
+    })(good());
     const e = new CeleryEncryptionGuardError(checkEncryptionGuard(bad, {}, EXPR).violations);
     expect(e.message).toBe(formatGuardViolations(e.violations));
     expect(e.message.split('\n')).toEqual([
@@ -125,7 +370,11 @@ describe('CeleryEncryptionGuard rules (core)', () => {
 
 describe('the helpers both adapters share (lib/core/guard-describe.ts, the testing building blocks)', () => {
   /** A structural stand-in for a construct: a path and its scopes (root first, itself last). */
-  interface FakeNode { node: { path: string; scopes: FakeNode[] }; stack?: FakeNode; rendered?: [string, Record<string, any>][] }
+  interface FakeNode {
+    node: { path: string; scopes: FakeNode[] };
+    stack?: FakeNode;
+    rendered?: [string, Record<string, any>][];
+  }
   const at = (path: string, parent?: FakeNode, extra: Partial<FakeNode> = {}): FakeNode => {
     const n: FakeNode = { node: { path, scopes: [] }, ...extra };
     n.node.scopes = [...(parent?.node.scopes ?? []), n];
@@ -139,7 +388,13 @@ describe('the helpers both adapters share (lib/core/guard-describe.ts, the testi
     const resources = [
       at('One/Sg', one, { stack: one, rendered: [['Sg', { kind: 'group' }]] }),
       at('Two/Sg', two, { stack: two, rendered: [['Sg', { kind: 'group' }]] }),
-      at('One/Secret', one, { stack: one, rendered: [['Secret', { kind: 'secret' }], ['Extra', { kind: 'secret' }]] }),
+      at('One/Secret', one, {
+        stack: one,
+        rendered: [
+          ['Secret', { kind: 'secret' }],
+          ['Extra', { kind: 'secret' }],
+        ],
+      }),
     ];
     const calls: string[] = [];
     const scope = describeByStack(resources, {
@@ -149,14 +404,21 @@ describe('the helpers both adapters share (lib/core/guard-describe.ts, the testi
         calls.push(`${keyPrefix}:${Object.keys(blocks).join(',')}`);
         return {
           caches: [],
-          brokers: Object.entries(blocks).filter(([, b]) => b.kind === 'group').map(([a]) => ({ path: pathOf(a), publiclyAccessible: f('P', false), securityGroups: [keyPrefix + a] })),
+          brokers: Object.entries(blocks)
+            .filter(([, b]) => b.kind === 'group')
+            .map(([a]) => ({ path: pathOf(a), publiclyAccessible: f('P', false), securityGroups: [keyPrefix + a] })),
           ingressRules: [],
-          secrets: Object.entries(blocks).filter(([, b]) => b.kind === 'secret').map(([a]) => ({ path: pathOf(a), kmsKeyId: f('K', undefined) })),
+          secrets: Object.entries(blocks)
+            .filter(([, b]) => b.kind === 'secret')
+            .map(([a]) => ({ path: pathOf(a), kmsKeyId: f('K', undefined) })),
         };
       },
     });
     expect(calls).toEqual(['One/:Sg,Secret,Extra', 'Two/:Sg']);
-    expect(scope.brokers.map((b) => [b.path, b.securityGroups])).toEqual([['One/Sg', ['One/Sg']], ['Two/Sg', ['Two/Sg']]]);
+    expect(scope.brokers.map((b) => [b.path, b.securityGroups])).toEqual([
+      ['One/Sg', ['One/Sg']],
+      ['Two/Sg', ['Two/Sg']],
+    ]);
     expect(scope.secrets.map((s) => s.path)).toEqual(['One/Secret', 'One/Secret']);
   });
 
@@ -166,12 +428,24 @@ describe('the helpers both adapters share (lib/core/guard-describe.ts, the testi
     const child = at('Stack/Child', stack);
     const other = at('Other', app);
     const roots = new GuardAspectRoots();
-    expect([stack, child, stack, other, at('Other/X', other)].map((n) => roots.claim(n))).toEqual([true, false, false, true, false]);
+    expect([stack, child, stack, other, at('Other/X', other)].map((n) => roots.claim(n))).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+    ]);
   });
 
   test('guardFact and securityGroupKeys', () => {
-    expect(guardFact({ FromPort: 5671 }, 'FromPort', 'SecurityGroupIngress[0].')).toEqual({ property: 'SecurityGroupIngress[0].FromPort', value: 5671 });
-    expect(securityGroupKeys(['sg-1', 42, 'sg-2'], (g) => (typeof g === 'string' ? `k/${g}` : undefined))).toEqual(['k/sg-1', 'k/sg-2']);
+    expect(guardFact({ FromPort: 5671 }, 'FromPort', 'SecurityGroupIngress[0].')).toEqual({
+      property: 'SecurityGroupIngress[0].FromPort',
+      value: 5671,
+    });
+    expect(securityGroupKeys(['sg-1', 42, 'sg-2'], (g) => (typeof g === 'string' ? `k/${g}` : undefined))).toEqual([
+      'k/sg-1',
+      'k/sg-2',
+    ]);
     expect(securityGroupKeys('sg-1', String)).toEqual([]);
   });
 
@@ -181,7 +455,12 @@ describe('the helpers both adapters share (lib/core/guard-describe.ts, the testi
     const matchers = encryptionMatchers((s: GuardedScope) => encryptionFindings(s, {}, EXPR), 'thing');
     expect(matchers.toHaveEncryptedCeleryTransport(good()).pass).toBe(true);
     const empty = matchers.toHaveEncryptedCeleryTransport({ caches: [], brokers: [], ingressRules: [], secrets: [] });
-    expect([empty.pass, empty.message()]).toEqual([false, 'expected a thing with a replication group or a broker, found neither']);
-    expect(maskAssetHashText(JSON.stringify({ key: `${'a'.repeat(64)}.zip` }), /[0-9a-f]{64}/g)).toEqual({ key: `${ASSET_HASH_MASK}.zip` });
+    expect([empty.pass, empty.message()]).toEqual([
+      false,
+      'expected a thing with a replication group or a broker, found neither',
+    ]);
+    expect(maskAssetHashText(JSON.stringify({ key: `${'a'.repeat(64)}.zip` }), /[0-9a-f]{64}/g)).toEqual({
+      key: `${ASSET_HASH_MASK}.zip`,
+    });
   });
 });

@@ -2,8 +2,26 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CeleryConfig, MANIFEST_SCHEMA, VERSION, findManifests } from '../../lib/core';
 
-const amqps = { scheme: 'amqps' as const, host: 'b-1.mq.eu-west-1.on.aws', port: 5671, vhost: 'celery', username: 'app', secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:b', engine: 'rabbitmq', engineVersion: '4.2' };
-const rediss = { scheme: 'rediss' as const, host: 'master.r.cache.amazonaws.com', port: 6380, db: 0, username: '', secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:r', engine: 'valkey', engineVersion: '8.2' };
+const amqps = {
+  scheme: 'amqps' as const,
+  host: 'b-1.mq.eu-west-1.on.aws',
+  port: 5671,
+  vhost: 'celery',
+  username: 'app',
+  secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:b',
+  engine: 'rabbitmq',
+  engineVersion: '4.2',
+};
+const rediss = {
+  scheme: 'rediss' as const,
+  host: 'master.r.cache.amazonaws.com',
+  port: 6380,
+  db: 0,
+  username: '',
+  secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:r',
+  engine: 'valkey',
+  engineVersion: '8.2',
+};
 
 describe('the JSON manifest', () => {
   const config = new CeleryConfig({ broker: amqps, resultBackend: rediss });
@@ -14,7 +32,17 @@ describe('the JSON manifest', () => {
       schema: MANIFEST_SCHEMA,
       broker: amqps,
       resultBackend: rediss,
-      options: { visibilityTimeoutSeconds: 3600, healthCheckIntervalSeconds: 25, resultBackendMaxRetries: 20, prefetchMultiplier: 1, quorumQueues: true, nativeDelayedDelivery: true, transientQueues: true, startupCheck: true, startupCheckSeconds: 20 },
+      options: {
+        visibilityTimeoutSeconds: 3600,
+        healthCheckIntervalSeconds: 25,
+        resultBackendMaxRetries: 20,
+        prefetchMultiplier: 1,
+        quorumQueues: true,
+        nativeDelayedDelivery: true,
+        transientQueues: true,
+        startupCheck: true,
+        startupCheckSeconds: 20,
+      },
     });
   });
 
@@ -24,9 +52,18 @@ describe('the JSON manifest', () => {
   });
 
   test('is found in a cdk deploy --outputs-file document and in aws ssm get-parameter output', () => {
-    const outputs = { CeleryTlsExample: { CeleryBrokerEndpoint7C37EEEA: amqps.host, CeleryCeleryManifestD3DC12C9: JSON.stringify(manifest) } };
-    expect(findManifests(JSON.stringify(outputs)).map((f) => f.where)).toEqual(['CeleryTlsExample.CeleryCeleryManifestD3DC12C9']);
-    expect(findManifests(JSON.stringify({ Parameter: { Name: '/x', Value: JSON.stringify(manifest) } }))).toHaveLength(1);
+    const outputs = {
+      CeleryTlsExample: {
+        CeleryBrokerEndpoint7C37EEEA: amqps.host,
+        CeleryCeleryManifestD3DC12C9: JSON.stringify(manifest),
+      },
+    };
+    expect(findManifests(JSON.stringify(outputs)).map((f) => f.where)).toEqual([
+      'CeleryTlsExample.CeleryCeleryManifestD3DC12C9',
+    ]);
+    expect(findManifests(JSON.stringify({ Parameter: { Name: '/x', Value: JSON.stringify(manifest) } }))).toHaveLength(
+      1,
+    );
   });
 
   test('several manifests need --select; none is an error', () => {
@@ -96,47 +133,88 @@ describe('python text', () => {
     expect(module).toContain('task_default_exchange_type = "topic"');
     expect(module).toContain('task_create_missing_queue_exchange_type = "topic"');
     expect(module).toContain('\n_celery_tls_subsecond_countdowns()\n');
-    const classic = new CeleryConfig({ broker: { ...amqps, engineVersion: '3.13' }, resultBackend: rediss }).toPythonModule();
-    expect(classic).not.toMatch(/^(task_default_exchange_type|task_default_queue_type|task_create_missing_queue_type) =|^_celery_tls_subsecond_countdowns\(\)$/m);
+    const classic = new CeleryConfig({
+      broker: { ...amqps, engineVersion: '3.13' },
+      resultBackend: rediss,
+    }).toPythonModule();
+    expect(classic).not.toMatch(
+      /^(task_default_exchange_type|task_default_queue_type|task_create_missing_queue_type) =|^_celery_tls_subsecond_countdowns\(\)$/m,
+    );
   });
 
   test('RabbitMQ 4.3: no transient queues (remote control off or exclusive control queues); 4.2 keeps them', () => {
-    const r43 = new CeleryConfig({ broker: { ...amqps, engineVersion: '4.3' }, resultBackend: rediss }).toPythonModule();
+    const r43 = new CeleryConfig({
+      broker: { ...amqps, engineVersion: '4.3' },
+      resultBackend: rediss,
+    }).toPythonModule();
     expect(r43).toContain('_celery_tls_control = _celery_tls_without_transient_queues()');
     expect(r43).toContain('worker_enable_remote_control = _celery_tls_control[0]');
     expect(r43).toContain('control_queue_exclusive = _celery_tls_control[1]');
     expect(r43).toContain('event_queue_exclusive = _celery_tls_control[1]');
-    expect(module).not.toMatch(/^(worker_enable_remote_control|control_queue_exclusive|event_queue_exclusive) =|^_celery_tls_control =/m);
+    expect(module).not.toMatch(
+      /^(worker_enable_remote_control|control_queue_exclusive|event_queue_exclusive) =|^_celery_tls_control =/m,
+    );
   });
 
   test('the start-up check is on by default and can be left out', () => {
     expect(module).toContain('\n_celery_tls_startup_check(20)\n');
-    expect(new CeleryConfig({ broker: amqps, resultBackend: rediss, options: { startupCheck: false } }).toPythonModule()).not.toMatch(/^_celery_tls_startup_check\(/m);
+    expect(
+      new CeleryConfig({ broker: amqps, resultBackend: rediss, options: { startupCheck: false } }).toPythonModule(),
+    ).not.toMatch(/^_celery_tls_startup_check\(/m);
   });
 
   test('Django block uses the CELERY_ namespace for every setting', () => {
-    const assigned = django.split('\n').filter((l) => /^[A-Za-z_]+ = /.test(l)).map((l) => l.split(' = ')[0]).filter((n) => !n.startsWith('_'));
+    const assigned = django
+      .split('\n')
+      .filter((l) => /^[A-Za-z_]+ = /.test(l))
+      .map((l) => l.split(' = ')[0])
+      .filter((n) => !n.startsWith('_'));
     expect(assigned.length).toBeGreaterThan(15);
     expect(assigned.every((n) => n.startsWith('CELERY_'))).toBe(true);
-    expect(assigned).toEqual(expect.arrayContaining(['CELERY_BROKER_URL', 'CELERY_BROKER_USE_SSL', 'CELERY_RESULT_BACKEND', 'CELERY_REDIS_BACKEND_USE_SSL']));
+    expect(assigned).toEqual(
+      expect.arrayContaining([
+        'CELERY_BROKER_URL',
+        'CELERY_BROKER_USE_SSL',
+        'CELERY_RESULT_BACKEND',
+        'CELERY_REDIS_BACKEND_USE_SSL',
+      ]),
+    );
   });
 });
 
 describe('project rules', () => {
   const root = join(__dirname, '..', '..');
-  const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
+  const files = (dir: string): string[] =>
+    readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
 
   test('lib/core imports nothing from aws-cdk-lib, cdktf or constructs', () => {
-    const offenders = files(join(root, 'lib', 'core')).filter((f) => /from ['"](aws-cdk-lib|cdktf|constructs|@cdktf\/)/.test(readFileSync(f, 'utf8')));
+    const offenders = files(join(root, 'lib', 'core')).filter((f) =>
+      /from ['"](aws-cdk-lib|cdktf|constructs|@cdktf\/)/.test(readFileSync(f, 'utf8')),
+    );
     expect(offenders).toEqual([]);
   });
 
-  test.each(['cdk', 'cdktf'])('defaults live in lib/core/defaults.ts: the %s adapter restates no default value', (adapter) => {
-    const code = files(join(root, 'lib', adapter)).map((f) => readFileSync(f, 'utf8')).join('\n');
-    for (const literal of ["'cache.m7g.large'", "'mq.m7g.large'", "'4.2'", "'8.2'", 'port: 6380', "'celeryadmin'", 'snapshotRetentionLimit: 15', 'retentionInDays: 365', 'retention: 365']) {
-      expect(code).not.toContain(literal);
-    }
-  });
+  test.each(['cdk', 'cdktf'])(
+    'defaults live in lib/core/defaults.ts: the %s adapter restates no default value',
+    (adapter) => {
+      const code = files(join(root, 'lib', adapter))
+        .map((f) => readFileSync(f, 'utf8'))
+        .join('\n');
+      for (const literal of [
+        "'cache.m7g.large'",
+        "'mq.m7g.large'",
+        "'4.2'",
+        "'8.2'",
+        'port: 6380',
+        "'celeryadmin'",
+        'snapshotRetentionLimit: 15',
+        'retentionInDays: 365',
+        'retention: 365',
+      ]) {
+        expect(code).not.toContain(literal);
+      }
+    },
+  );
 
   test('VERSION matches package.json', () => {
     expect(VERSION).toBe(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);

@@ -13,21 +13,55 @@ const generated = { enabled: true, generated: true };
 
 describe('resolveTerraformRedisSpec', () => {
   test('defaults: ROTATE and version 1 for a generated token', () => {
-    expect(resolveTerraformRedisSpec({}, generated, LITERAL_CONTEXT)).toEqual({ value: { authTokenUpdateStrategy: 'ROTATE', authTokenVersion: 1 }, errors: [], warnings: [] });
+    expect(resolveTerraformRedisSpec({}, generated, LITERAL_CONTEXT)).toEqual({
+      value: { authTokenUpdateStrategy: 'ROTATE', authTokenVersion: 1 },
+      errors: [],
+      warnings: [],
+    });
   });
 
   test('an existing secret: a strategy, no version; a plaintext cache: neither', () => {
-    expect(resolveTerraformRedisSpec({}, { enabled: true, generated: false }, LITERAL_CONTEXT).value).toEqual({ authTokenUpdateStrategy: 'ROTATE', authTokenVersion: undefined });
-    expect(resolveTerraformRedisSpec({}, { enabled: false, generated: true }, LITERAL_CONTEXT).value).toEqual({ authTokenUpdateStrategy: undefined, authTokenVersion: undefined });
+    expect(resolveTerraformRedisSpec({}, { enabled: true, generated: false }, LITERAL_CONTEXT).value).toEqual({
+      authTokenUpdateStrategy: 'ROTATE',
+      authTokenVersion: undefined,
+    });
+    expect(resolveTerraformRedisSpec({}, { enabled: false, generated: true }, LITERAL_CONTEXT).value).toEqual({
+      authTokenUpdateStrategy: undefined,
+      authTokenVersion: undefined,
+    });
   });
 
   test.each([
-    ['DELETE', { authTokenUpdateStrategy: 'DELETE' as AuthTokenUpdateStrategy }, generated, 'authTokenUpdateStrategy', ['"DELETE"', 'RBAC', '"ROTATE"', '"SET"']],
-    ['lowercase', { authTokenUpdateStrategy: 'set' as AuthTokenUpdateStrategy }, generated, 'authTokenUpdateStrategy', ['"set"', 'Allowed: "ROTATE"']],
-    ['strategy without AUTH', { authTokenUpdateStrategy: AuthTokenUpdateStrategy.SET }, { enabled: false, generated: true }, 'authTokenUpdateStrategy', ['"SET"', 'transitEncryptionEnabled false']],
+    [
+      'DELETE',
+      { authTokenUpdateStrategy: 'DELETE' as AuthTokenUpdateStrategy },
+      generated,
+      'authTokenUpdateStrategy',
+      ['"DELETE"', 'RBAC', '"ROTATE"', '"SET"'],
+    ],
+    [
+      'lowercase',
+      { authTokenUpdateStrategy: 'set' as AuthTokenUpdateStrategy },
+      generated,
+      'authTokenUpdateStrategy',
+      ['"set"', 'Allowed: "ROTATE"'],
+    ],
+    [
+      'strategy without AUTH',
+      { authTokenUpdateStrategy: AuthTokenUpdateStrategy.SET },
+      { enabled: false, generated: true },
+      'authTokenUpdateStrategy',
+      ['"SET"', 'transitEncryptionEnabled false'],
+    ],
     ['version 0', { authTokenVersion: 0 }, generated, 'authTokenVersion', ['0', '1 to 1000000']],
     ['version 2.5', { authTokenVersion: 2.5 }, generated, 'authTokenVersion', ['2.5', 'whole number']],
-    ['version with an existing secret', { authTokenVersion: 3 }, { enabled: true, generated: false }, 'authTokenVersion', ['3', 'RedisAuth.fromSecretArn()']],
+    [
+      'version with an existing secret',
+      { authTokenVersion: 3 },
+      { enabled: true, generated: false },
+      'authTokenVersion',
+      ['3', 'RedisAuth.fromSecretArn()'],
+    ],
   ] as const)('%s is refused, naming the prop, the value and what is allowed', (_n, props, auth, prop, mentions) => {
     const r = resolveTerraformRedisSpec(props, auth, LITERAL_CONTEXT);
     const issue = r.errors.find((e) => e.prop === prop);
@@ -53,10 +87,14 @@ describe('physicalNameFromPath', () => {
   });
 
   test('readable words plus a hash', () => {
-    expect(physicalNameFromPath(['celery-tls-example', 'Celery', 'ResultBackend'], NAME_RULES.replicationGroupId)).toMatch(/^celery-tls-example-celery-resul-[0-9a-f]{8}$/);
+    expect(
+      physicalNameFromPath(['celery-tls-example', 'Celery', 'ResultBackend'], NAME_RULES.replicationGroupId),
+    ).toMatch(/^celery-tls-example-celery-resul-[0-9a-f]{8}$/);
   });
 });
 
 test('ECS valueFrom names the JSON field of the current version', () => {
-  expect(ecsSecretValueFrom('arn:aws:secretsmanager:eu-west-1:1:secret:x', 'password')).toBe('arn:aws:secretsmanager:eu-west-1:1:secret:x:password::');
+  expect(ecsSecretValueFrom('arn:aws:secretsmanager:eu-west-1:1:secret:x', 'password')).toBe(
+    'arn:aws:secretsmanager:eu-west-1:1:secret:x:password::',
+  );
 });

@@ -38,22 +38,72 @@ describe('CDK example: stateful resources keep their logical ids and survive del
   const PINNED: [string, string, string, string][] = [
     ['Celery/Broker/Resource', 'CeleryBroker310F6D0B', 'AWS::AmazonMQ::Broker', 'Retain'],
     ['Celery/Broker/Key/Resource', 'CeleryBrokerKeyE56A5937', 'AWS::KMS::Key', 'Retain'],
-    ['Celery/Broker/AdminCredentials/Resource', 'CeleryBrokerAdminCredentials602F9F36', 'AWS::SecretsManager::Secret', 'Retain'],
+    [
+      'Celery/Broker/AdminCredentials/Resource',
+      'CeleryBrokerAdminCredentials602F9F36',
+      'AWS::SecretsManager::Secret',
+      'Retain',
+    ],
     // The application users' secrets: a new id would generate new passwords the broker does not know until the
     // custom resource runs again. The functions' log groups keep their history.
-    ['Celery/BrokerUsers/ProducerCredentials/Resource', 'CeleryBrokerUsersProducerCredentials000AF63C', 'AWS::SecretsManager::Secret', 'Retain'],
-    ['Celery/BrokerUsers/WorkerCredentials/Resource', 'CeleryBrokerUsersWorkerCredentials4E4288EF', 'AWS::SecretsManager::Secret', 'Retain'],
-    ['Celery/BrokerUsers/FunctionLogs/Resource', 'CeleryBrokerUsersFunctionLogs8A4F8B5A', 'AWS::Logs::LogGroup', 'Retain'],
-    ['Celery/BrokerUsers/ProviderLogs/Resource', 'CeleryBrokerUsersProviderLogs00078CAC', 'AWS::Logs::LogGroup', 'Retain'],
-    ['Celery/BrokerUsers/RotationFunctionLogs/Resource', 'CeleryBrokerUsersRotationFunctionLogsD3BEC532', 'AWS::Logs::LogGroup', 'Retain'],
+    [
+      'Celery/BrokerUsers/ProducerCredentials/Resource',
+      'CeleryBrokerUsersProducerCredentials000AF63C',
+      'AWS::SecretsManager::Secret',
+      'Retain',
+    ],
+    [
+      'Celery/BrokerUsers/WorkerCredentials/Resource',
+      'CeleryBrokerUsersWorkerCredentials4E4288EF',
+      'AWS::SecretsManager::Secret',
+      'Retain',
+    ],
+    [
+      'Celery/BrokerUsers/FunctionLogs/Resource',
+      'CeleryBrokerUsersFunctionLogs8A4F8B5A',
+      'AWS::Logs::LogGroup',
+      'Retain',
+    ],
+    [
+      'Celery/BrokerUsers/ProviderLogs/Resource',
+      'CeleryBrokerUsersProviderLogs00078CAC',
+      'AWS::Logs::LogGroup',
+      'Retain',
+    ],
+    [
+      'Celery/BrokerUsers/RotationFunctionLogs/Resource',
+      'CeleryBrokerUsersRotationFunctionLogsD3BEC532',
+      'AWS::Logs::LogGroup',
+      'Retain',
+    ],
     ['Celery/ResultBackend/Resource', 'CeleryResultBackendF180876B', 'AWS::ElastiCache::ReplicationGroup', 'Snapshot'],
     ['Celery/ResultBackend/Key/Resource', 'CeleryResultBackendKey1A3054BD', 'AWS::KMS::Key', 'Retain'],
     // The RBAC users' secrets (the cache's users take their passwords from them) and the rotation function's logs.
-    ['Celery/ResultBackend/ProducerCredentials/Resource', 'CeleryResultBackendProducerCredentials6CC9C303', 'AWS::SecretsManager::Secret', 'Retain'],
-    ['Celery/ResultBackend/WorkerCredentials/Resource', 'CeleryResultBackendWorkerCredentials60339F57', 'AWS::SecretsManager::Secret', 'Retain'],
-    ['Celery/ResultBackend/RotationFunctionLogs/Resource', 'CeleryResultBackendRotationFunctionLogs53336007', 'AWS::Logs::LogGroup', 'Retain'],
+    [
+      'Celery/ResultBackend/ProducerCredentials/Resource',
+      'CeleryResultBackendProducerCredentials6CC9C303',
+      'AWS::SecretsManager::Secret',
+      'Retain',
+    ],
+    [
+      'Celery/ResultBackend/WorkerCredentials/Resource',
+      'CeleryResultBackendWorkerCredentials60339F57',
+      'AWS::SecretsManager::Secret',
+      'Retain',
+    ],
+    [
+      'Celery/ResultBackend/RotationFunctionLogs/Resource',
+      'CeleryResultBackendRotationFunctionLogs53336007',
+      'AWS::Logs::LogGroup',
+      'Retain',
+    ],
     ['Celery/ResultBackend/SlowLog/Resource', 'CeleryResultBackendSlowLog355A7F90', 'AWS::Logs::LogGroup', 'Retain'],
-    ['Celery/ResultBackend/EngineLog/Resource', 'CeleryResultBackendEngineLog095B9249', 'AWS::Logs::LogGroup', 'Retain'],
+    [
+      'Celery/ResultBackend/EngineLog/Resource',
+      'CeleryResultBackendEngineLog095B9249',
+      'AWS::Logs::LogGroup',
+      'Retain',
+    ],
     ['LogsKey/Resource', 'LogsKeyA6AB43B2', 'AWS::KMS::Key', 'Retain'],
     ['FlowLogs/Resource', 'FlowLogs16C1943A', 'AWS::Logs::LogGroup', 'Retain'],
     ['WorkerLogs/Resource', 'WorkerLogsC1193B08', 'AWS::Logs::LogGroup', 'Retain'],
@@ -65,14 +115,20 @@ describe('CDK example: stateful resources keep their logical ids and survive del
   });
 
   test('every stateful resource of the template is pinned above', () => {
-    const stateful = /^AWS::(AmazonMQ::Broker|ElastiCache::ReplicationGroup|KMS::Key|SecretsManager::Secret|Logs::LogGroup)$/;
-    const ids = Object.entries<any>(template.Resources).filter(([, r]) => stateful.test(r.Type)).map(([id]) => id).sort();
+    const stateful =
+      /^AWS::(AmazonMQ::Broker|ElastiCache::ReplicationGroup|KMS::Key|SecretsManager::Secret|Logs::LogGroup)$/;
+    const ids = Object.entries<any>(template.Resources)
+      .filter(([, r]) => stateful.test(r.Type))
+      .map(([id]) => id)
+      .sort();
     expect(ids).toEqual(PINNED.map(([, id]) => id).sort());
   });
 
   test('the cache subnet group (create-only CacheSubnetGroupName: a new group replaces the cache) is pinned too', () => {
     expect(idAt('Celery/ResultBackend/SubnetGroup')).toBe('CeleryResultBackendSubnetGroupCEEE5FD1');
-    expect(template.Resources.CeleryResultBackendF180876B.Properties.CacheSubnetGroupName).toEqual({ Ref: 'CeleryResultBackendSubnetGroupCEEE5FD1' });
+    expect(template.Resources.CeleryResultBackendF180876B.Properties.CacheSubnetGroupName).toEqual({
+      Ref: 'CeleryResultBackendSubnetGroupCEEE5FD1',
+    });
   });
 });
 
@@ -85,12 +141,27 @@ describe('cdktf example: stateful resources keep their addresses and physical na
 
   // Reviewed by hand. A changed address is a destroy and a create (unless a `moved` block says otherwise).
   const PINNED: [string, Record<string, unknown>][] = [
-    ['aws_mq_broker.Celery_Broker_310F6D0B', { lifecycle: { prevent_destroy: true }, broker_name: 'celery-tls-example-Celery-Broker-7cb01ec6' }],
+    [
+      'aws_mq_broker.Celery_Broker_310F6D0B',
+      { lifecycle: { prevent_destroy: true }, broker_name: 'celery-tls-example-Celery-Broker-7cb01ec6' },
+    ],
     ['aws_kms_key.Celery_Broker_Key_D04074A0', { lifecycle: { prevent_destroy: true }, deletion_window_in_days: 30 }],
     ['aws_secretsmanager_secret.Celery_Broker_AdminCredentials_602F9F36', { recovery_window_in_days: 30 }],
-    ['aws_elasticache_replication_group.Celery_ResultBackend_F180876B', { replication_group_id: 'celery-tls-example-celery-resul-4f1a6bf3', final_snapshot_identifier: 'celery-tls-example-celery-resul-4f1a6bf3-final' }],
-    ['aws_elasticache_subnet_group.Celery_ResultBackend_SubnetGroup_CEEE5FD1', { name: 'celery-tls-example-celery-resul-4f1a6bf3' }],
-    ['aws_kms_key.Celery_ResultBackend_Key_DF08E899', { lifecycle: { prevent_destroy: true }, deletion_window_in_days: 30 }],
+    [
+      'aws_elasticache_replication_group.Celery_ResultBackend_F180876B',
+      {
+        replication_group_id: 'celery-tls-example-celery-resul-4f1a6bf3',
+        final_snapshot_identifier: 'celery-tls-example-celery-resul-4f1a6bf3-final',
+      },
+    ],
+    [
+      'aws_elasticache_subnet_group.Celery_ResultBackend_SubnetGroup_CEEE5FD1',
+      { name: 'celery-tls-example-celery-resul-4f1a6bf3' },
+    ],
+    [
+      'aws_kms_key.Celery_ResultBackend_Key_DF08E899',
+      { lifecycle: { prevent_destroy: true }, deletion_window_in_days: 30 },
+    ],
     ['aws_secretsmanager_secret.Celery_ResultBackend_AuthToken_4D4D6EC5', { recovery_window_in_days: 30 }],
     ['aws_cloudwatch_log_group.Celery_ResultBackend_SlowLog_32A3A951', { skip_destroy: true }],
     ['aws_cloudwatch_log_group.Celery_ResultBackend_EngineLog_F9D2FFA8', { skip_destroy: true }],
@@ -101,8 +172,12 @@ describe('cdktf example: stateful resources keep their addresses and physical na
   });
 
   test('every stateful resource of the stack is pinned above', () => {
-    const stateful = /^aws_(mq_broker|elasticache_replication_group|elasticache_subnet_group|kms_key|secretsmanager_secret|cloudwatch_log_group)$/;
-    const addresses = Object.entries<any>(json.resource).filter(([type]) => stateful.test(type)).flatMap(([type, byName]) => Object.keys(byName).map((n) => `${type}.${n}`)).sort();
+    const stateful =
+      /^aws_(mq_broker|elasticache_replication_group|elasticache_subnet_group|kms_key|secretsmanager_secret|cloudwatch_log_group)$/;
+    const addresses = Object.entries<any>(json.resource)
+      .filter(([type]) => stateful.test(type))
+      .flatMap(([type, byName]) => Object.keys(byName).map((n) => `${type}.${n}`))
+      .sort();
     expect(addresses).toEqual(PINNED.map(([a]) => a).sort());
   });
 });
@@ -111,12 +186,17 @@ describe('TLS migration of an existing cache: "preferred", then "required", chan
   test('CDK: the two templates differ in TransitEncryptionMode only', () => {
     const synth = (mode: TransitEncryptionMode) => {
       const { app, stack, vpc } = stackWithVpc();
-      new cdk.CeleryTransport(stack, 'Celery', { vpc, broker: cdk.CeleryBroker.redis({ transitEncryptionMode: mode }) });
+      new cdk.CeleryTransport(stack, 'Celery', {
+        vpc,
+        broker: cdk.CeleryBroker.redis({ transitEncryptionMode: mode }),
+      });
       return { stack, template: app.synth().getStackByName(stack.stackName).template };
     };
     const step1 = synth(TransitEncryptionMode.PREFERRED);
     const step2 = synth(TransitEncryptionMode.REQUIRED);
-    const id = (step1.stack as Stack).getLogicalId((step1.stack.node.findAll().find((c) => c.node.path === 'Test/Celery/Broker/Resource')) as CfnElement);
+    const id = (step1.stack as Stack).getLogicalId(
+      step1.stack.node.findAll().find((c) => c.node.path === 'Test/Celery/Broker/Resource') as CfnElement,
+    );
     expect(step1.template.Resources[id].Properties.TransitEncryptionMode).toBe('preferred');
     expect(diff(step1.template, step2.template)).toEqual([`Resources.${id}.Properties.TransitEncryptionMode`]);
   });
@@ -124,7 +204,11 @@ describe('TLS migration of an existing cache: "preferred", then "required", chan
   test('cdktf: the two configurations differ in transit_encryption_mode only', () => {
     const synth = (mode: TransitEncryptionMode) => {
       const { stack } = tfStack();
-      new tf.CeleryTransport(stack, 'Celery', { vpcId: VPC_ID, subnets: subnets(), broker: tf.CeleryBroker.redis({ transitEncryptionMode: mode }) });
+      new tf.CeleryTransport(stack, 'Celery', {
+        vpcId: VPC_ID,
+        subnets: subnets(),
+        broker: tf.CeleryBroker.redis({ transitEncryptionMode: mode }),
+      });
       return JSON.parse(Testing.synth(stack));
     };
     const step1 = synth(TransitEncryptionMode.PREFERRED);

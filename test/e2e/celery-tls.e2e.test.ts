@@ -12,7 +12,20 @@ import { createCertificateAuthority, loadCertificateAuthority, writeCertificate 
 import { createCertificateRotationHandler } from '../../lib/handlers/client-certificates';
 import { CA_ARN, FakePrivateCa } from '../handlers/fake-private-ca';
 import { FakeSecrets } from '../handlers/fake-secrets';
-import { Capture, OLD_TLS, TASK_NAME, Worker, cleanup, contains, devUp, produce, relay, runDir, sClient, scratch } from './harness';
+import {
+  Capture,
+  OLD_TLS,
+  TASK_NAME,
+  Worker,
+  cleanup,
+  contains,
+  devUp,
+  produce,
+  relay,
+  runDir,
+  sClient,
+  scratch,
+} from './harness';
 import { cli, weakRedis } from './weak';
 
 const N = 1000;
@@ -26,10 +39,16 @@ function settingsFile(input: CeleryConfigInput, name: string): string {
   return file;
 }
 
-const settings = (env: DevEnvironment, role: 'worker' | 'producer', broker: 'rabbitmq' | 'redis', name: string) => settingsFile(env.celeryInput(role, broker), `${name}-${role}`);
+const settings = (env: DevEnvironment, role: 'worker' | 'producer', broker: 'rabbitmq' | 'redis', name: string) =>
+  settingsFile(env.celeryInput(role, broker), `${name}-${role}`);
 
 /** Starts a worker on its own queue, runs `body`, and always stops the worker. */
-async function withWorker<T>(settings: string, env: Record<string, string>, name: string, body: (w: Worker) => Promise<T>): Promise<T> {
+async function withWorker<T>(
+  settings: string,
+  env: Record<string, string>,
+  name: string,
+  body: (w: Worker) => Promise<T>,
+): Promise<T> {
   const worker = new Worker(runDir(settings, `${name}-worker`), env, `q-${name}`).start();
   try {
     return await body(worker);
@@ -47,7 +66,14 @@ async function roundTrip(env: DevEnvironment, broker: 'rabbitmq' | 'redis', name
   return withWorker(settings(env, 'worker', broker, name), secrets, name, async (worker) => {
     await worker.ready();
     const seconds = broker === 'redis' ? REDIS_BROKER_SECONDS : undefined;
-    const result = await produce(runDir(settings(env, 'producer', broker, name), `${name}-producer`), secrets, worker.queue, N, `marker-${name}`, seconds);
+    const result = await produce(
+      runDir(settings(env, 'producer', broker, name), `${name}-producer`),
+      secrets,
+      worker.queue,
+      N,
+      `marker-${name}`,
+      seconds,
+    );
     return { result, log: worker.log(), executions: worker.executions() };
   });
 }
@@ -66,28 +92,48 @@ describe('TLS broker and backend with the rendered settings', () => {
     console.log(`amqps + rediss: ${N} tasks in ${result.total_seconds}s`);
   });
 
-  test(`rediss broker + rediss backend: ${N} tasks, every result arrives`, async () => {
-    const { result, log, executions } = await roundTrip(env, 'redis', 'rediss');
-    expect(result).toMatchObject({ sent: N, received: N, missing_count: 0, wrong: [] });
-    expect(executions.size).toBe(N);
-    expect(log).toMatch(new RegExp(`Connected to rediss://celery:\\*\\*@${CONNECTED_HOST}:\\d+/0`));
-    console.log(`rediss + rediss: ${N} tasks in ${result.total_seconds}s`);
-  }, (REDIS_BROKER_SECONDS + 60) * 1000);
+  test(
+    `rediss broker + rediss backend: ${N} tasks, every result arrives`,
+    async () => {
+      const { result, log, executions } = await roundTrip(env, 'redis', 'rediss');
+      expect(result).toMatchObject({ sent: N, received: N, missing_count: 0, wrong: [] });
+      expect(executions.size).toBe(N);
+      expect(log).toMatch(new RegExp(`Connected to rediss://celery:\\*\\*@${CONNECTED_HOST}:\\d+/0`));
+      console.log(`rediss + rediss: ${N} tasks in ${result.total_seconds}s`);
+    },
+    (REDIS_BROKER_SECONDS + 60) * 1000,
+  );
 
   describe('refused', () => {
     test('a server certificate from a rogue CA (both transports)', async () => {
-      const rogue = writeCertificate(join(scratch('rogue'), 'rogue-ca'), await createCertificateAuthority('rogue CA')).certFile;
+      const rogue = writeCertificate(
+        join(scratch('rogue'), 'rogue-ca'),
+        await createCertificateAuthority('rogue CA'),
+      ).certFile;
       for (const broker of ['rabbitmq', 'redis'] as const) {
-        const env2 = { ...env.secretEnvironment(broker), CELERY_TLS_BROKER_CA_CERTS: rogue, CELERY_TLS_RESULT_BACKEND_CA_CERTS: rogue };
-        const log = await withWorker(settings(env, 'worker', broker, `rogue-${broker}`), env2, `rogue-${broker}`, (w) => w.logMatches(/CERTIFICATE_VERIFY_FAILED/));
-        expect(log).toMatch(/certificate verify failed: (self[- ]signed certificate in certificate chain|unable to get local issuer certificate)/);
+        const env2 = {
+          ...env.secretEnvironment(broker),
+          CELERY_TLS_BROKER_CA_CERTS: rogue,
+          CELERY_TLS_RESULT_BACKEND_CA_CERTS: rogue,
+        };
+        const log = await withWorker(settings(env, 'worker', broker, `rogue-${broker}`), env2, `rogue-${broker}`, (w) =>
+          w.logMatches(/CERTIFICATE_VERIFY_FAILED/),
+        );
+        expect(log).toMatch(
+          /certificate verify failed: (self[- ]signed certificate in certificate chain|unable to get local issuer certificate)/,
+        );
         expect(log).not.toMatch(/ready\.\s*$/m);
       }
     });
 
     test('a plaintext CELERY_BROKER_URL in the environment: the settings refuse to load', async () => {
-      const env2 = { ...env.secretEnvironment('rabbitmq'), CELERY_BROKER_URL: `amqp://celery:x@localhost:${env.state.rabbitmq!.tlsPort}/celery` };
-      const log = await withWorker(settings(env, 'worker', 'rabbitmq', 'plaintext'), env2, 'plaintext', (w) => w.logMatches(/CeleryTLSConfigError/));
+      const env2 = {
+        ...env.secretEnvironment('rabbitmq'),
+        CELERY_BROKER_URL: `amqp://celery:x@localhost:${env.state.rabbitmq!.tlsPort}/celery`,
+      };
+      const log = await withWorker(settings(env, 'worker', 'rabbitmq', 'plaintext'), env2, 'plaintext', (w) =>
+        w.logMatches(/CeleryTLSConfigError/),
+      );
       expect(log).toContain('The environment variable CELERY_BROKER_URL uses amqp://');
       expect(log).not.toMatch(/Connected to/);
     });
@@ -96,11 +142,28 @@ describe('TLS broker and backend with the rendered settings', () => {
       for (const broker of ['rabbitmq', 'redis'] as const) {
         const target = broker === 'rabbitmq' ? env.state.rabbitmq!.tlsPort : env.state.redis!.tlsPort;
         const port = await relay('127.0.0.2', target);
-        const env2 = { ...env.secretEnvironment(broker), CELERY_TLS_BROKER_HOST: '127.0.0.2', CELERY_TLS_BROKER_PORT: String(port) };
-        const log = await withWorker(settings(env, 'worker', broker, `host-${broker}`), env2, `host-${broker}`, (w) => w.logMatches(/CERTIFICATE_VERIFY_FAILED/));
+        const env2 = {
+          ...env.secretEnvironment(broker),
+          CELERY_TLS_BROKER_HOST: '127.0.0.2',
+          CELERY_TLS_BROKER_PORT: String(port),
+        };
+        const log = await withWorker(settings(env, 'worker', broker, `host-${broker}`), env2, `host-${broker}`, (w) =>
+          w.logMatches(/CERTIFICATE_VERIFY_FAILED/),
+        );
         expect(log).toMatch(/IP address mismatch, certificate is not valid for '127\.0\.0\.2'/);
         // Through the same relay the chain is fine: what refuses the connection is the host name check.
-        const report = JSON.parse((await cli(['verify', '--endpoint', `${broker === 'rabbitmq' ? 'amqps' : 'rediss'}://127.0.0.2:${port}`, '--ca', env.state.caFile, '--json'])).stdout);
+        const report = JSON.parse(
+          (
+            await cli([
+              'verify',
+              '--endpoint',
+              `${broker === 'rabbitmq' ? 'amqps' : 'rediss'}://127.0.0.2:${port}`,
+              '--ca',
+              env.state.caFile,
+              '--json',
+            ])
+          ).stdout,
+        );
         const checks = Object.fromEntries(report.endpoints[0].checks.map((c: any) => [c.id, c.status]));
         expect(checks).toMatchObject({ handshake: 'pass', chain: 'pass', hostname: 'fail' });
       }
@@ -129,7 +192,8 @@ describe('TLS broker and backend with the rendered settings', () => {
     expect(report.ok).toBe(true);
     const ids = report.endpoints.flatMap((e: any) => e.checks.map((c: any) => `${e.name}:${c.id}:${c.status}`));
     for (const name of ['broker', 'resultBackend']) {
-      for (const id of ['handshake', 'chain', 'hostname', 'protocol', 'expiry', 'refuses-TLSv1', 'refuses-TLSv1.1']) expect(ids).toContain(`${name}:${id}:pass`);
+      for (const id of ['handshake', 'chain', 'hostname', 'protocol', 'expiry', 'refuses-TLSv1', 'refuses-TLSv1.1'])
+        expect(ids).toContain(`${name}:${id}:pass`);
     }
   });
 
@@ -140,12 +204,19 @@ describe('TLS broker and backend with the rendered settings', () => {
     await tlsCapture.start();
     const result = await withWorker(settings(env, 'worker', 'rabbitmq', 'cap'), secrets, 'cap', async (w) => {
       await w.ready();
-      return produce(runDir(settings(env, 'producer', 'rabbitmq', 'cap'), 'cap-producer'), secrets, w.queue, 200, marker);
+      return produce(
+        runDir(settings(env, 'producer', 'rabbitmq', 'cap'), 'cap-producer'),
+        secrets,
+        w.queue,
+        200,
+        marker,
+      );
     });
     const tlsBytes = await tlsCapture.stop();
     expect(result.received).toBe(200);
     expect(tlsBytes.length).toBeGreaterThan(10_000);
-    for (const secret of [marker, TASK_NAME, env.password('rabbitmq'), env.password('redis')]) expect(contains(tlsBytes, secret)).toBe(false);
+    for (const secret of [marker, TASK_NAME, env.password('rabbitmq'), env.password('redis')])
+      expect(contains(tlsBytes, secret)).toBe(false);
     const hellos = tlsCapture.clientHellos();
     console.log(`TLS handshakes during 200 tasks (worker and producer, broker and backend): ${hellos}`);
     expect(hellos).toBeGreaterThan(0);
@@ -154,11 +225,16 @@ describe('TLS broker and backend with the rendered settings', () => {
     // Control: the same capture against a plaintext Redis proves that the capture would have seen them.
     const plain = await weakRedis(env, 'control', { plaintextPort: true });
     const control = join(scratch('control'), 'celeryconfig.py');
-    writeFileSync(control, [
-      `broker_url = "redis://celery:${plain.password}@127.0.0.1:${plain.plaintextPort}/0"`,
-      `result_backend = "redis://celery:${plain.password}@127.0.0.1:${plain.plaintextPort}/1"`,
-      'task_serializer = "json"', 'accept_content = ["json"]', '',
-    ].join('\n'));
+    writeFileSync(
+      control,
+      [
+        `broker_url = "redis://celery:${plain.password}@127.0.0.1:${plain.plaintextPort}/0"`,
+        `result_backend = "redis://celery:${plain.password}@127.0.0.1:${plain.plaintextPort}/1"`,
+        'task_serializer = "json"',
+        'accept_content = ["json"]',
+        '',
+      ].join('\n'),
+    );
     const plainCapture = new Capture([plain.plaintextPort!]);
     await plainCapture.start();
     const controlResult = await withWorker(control, {}, 'control', async (w) => {
@@ -175,7 +251,14 @@ describe('TLS broker and backend with the rendered settings', () => {
       const secrets = env.secretEnvironment('rabbitmq');
       return withWorker(settings(env, 'worker', 'rabbitmq', name), secrets, name, async (worker) => {
         await worker.ready();
-        const running = produce(runDir(settings(env, 'producer', 'rabbitmq', name), `${name}-producer`), secrets, worker.queue, N, `marker-${name}`, 280);
+        const running = produce(
+          runDir(settings(env, 'producer', 'rabbitmq', name), `${name}-producer`),
+          secrets,
+          worker.queue,
+          N,
+          `marker-${name}`,
+          280,
+        );
         running.catch(() => undefined); // awaited below; keep an early failure from going unhandled
         const deadline = Date.now() + 120_000;
         while (worker.executions().size < 250) {
@@ -187,7 +270,9 @@ describe('TLS broker and backend with the rendered settings', () => {
         const result = await running;
         const executions = worker.executions();
         const duplicates = [...executions.values()].filter((c) => c > 1).length;
-        console.log(`${name}: restarted after ${before} tasks; ${result.received}/${N} results, ${duplicates} tasks executed twice (acks-late redelivery), ${result.backend_errors} backend errors waited out, ${result.total_seconds}s`);
+        console.log(
+          `${name}: restarted after ${before} tasks; ${result.received}/${N} results, ${duplicates} tasks executed twice (acks-late redelivery), ${result.backend_errors} backend errors waited out, ${result.total_seconds}s`,
+        );
         return { result, executions, log: worker.log() };
       });
     }
@@ -231,28 +316,46 @@ describe('mutual TLS: client certificates and EXTERNAL login to RabbitMQ', () =>
   test('200 tasks with certificates issued by the rotation function, delivered as the secret (CLIENT_CERT) and written to 0600 files by the settings', async () => {
     // The certificate function of RabbitMqApplicationUsers, run against a stand-in for AWS Private CA that signs with
     // the CA this RabbitMQ trusts: its secret is what ECS injects as CELERY_TLS_BROKER_CLIENT_CERT.
-    const devCa = await loadCertificateAuthority(readFileSync(env.state.caFile, 'utf8'), readFileSync(env.state.caFile.replace(/\.pem$/, '.key'), 'utf8'));
+    const devCa = await loadCertificateAuthority(
+      readFileSync(env.state.caFile, 'utf8'),
+      readFileSync(env.state.caFile.replace(/\.pem$/, '.key'), 'utf8'),
+    );
     const issue = async (cn: string) => {
       const secrets = new FakeSecrets();
       const arn = `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${cn}-cert`;
       secrets.create(arn, { common_name: cn });
-      const rotate = createCertificateRotationHandler({ caArn: CA_ARN, signingAlgorithm: 'SHA256WITHECDSA', validityDays: 30, waitSeconds: 5, pollMilliseconds: 1 }, secrets, new FakePrivateCa(devCa), () => undefined);
+      const rotate = createCertificateRotationHandler(
+        { caArn: CA_ARN, signingAlgorithm: 'SHA256WITHECDSA', validityDays: 30, waitSeconds: 5, pollMilliseconds: 1 },
+        secrets,
+        new FakePrivateCa(devCa),
+        () => undefined,
+      );
       const token = secrets.start(arn);
-      for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) await rotate({ SecretId: arn, ClientRequestToken: token, Step });
+      for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const)
+        await rotate({ SecretId: arn, ClientRequestToken: token, Step });
       return { arn, value: (await secrets.get(arn, { stage: 'AWSCURRENT' }))! };
     };
     const fromSecret = async (role: 'worker' | 'producer') => {
       const input = env.celeryInput(role, 'rabbitmq');
       const cert = await issue(env.state.clients[role].commonName);
       const broker = { ...input.broker, certFile: undefined, keyFile: undefined, clientCertSecretArn: cert.arn };
-      return { file: settingsFile({ ...input, broker }, `mtls-secret-${role}`), env: { ...env.secretEnvironment('rabbitmq'), CELERY_TLS_BROKER_CLIENT_CERT: cert.value } };
+      return {
+        file: settingsFile({ ...input, broker }, `mtls-secret-${role}`),
+        env: { ...env.secretEnvironment('rabbitmq'), CELERY_TLS_BROKER_CLIENT_CERT: cert.value },
+      };
     };
     const worker = await fromSecret('worker');
     const producer = await fromSecret('producer');
     expect(readFileSync(worker.file, 'utf8')).not.toContain('BEGIN');
     const { result, log } = await withWorker(worker.file, worker.env, 'mtls-secret', async (w) => {
       await w.ready();
-      const r = await produce(runDir(producer.file, 'mtls-secret-producer'), producer.env, w.queue, 200, 'marker-mtls-secret');
+      const r = await produce(
+        runDir(producer.file, 'mtls-secret-producer'),
+        producer.env,
+        w.queue,
+        200,
+        'marker-mtls-secret',
+      );
       return { result: r, log: w.log() };
     });
     expect(result).toMatchObject({ sent: 200, received: 200, missing_count: 0, wrong: [] });
@@ -261,10 +364,20 @@ describe('mutual TLS: client certificates and EXTERNAL login to RabbitMQ', () =>
 
   test('a worker without a client certificate is refused', async () => {
     const input = env.celeryInput('worker', 'rabbitmq');
-    const noCert = { ...input, broker: { ...input.broker, certFile: undefined, keyFile: undefined, loginMethod: undefined, username: 'celery' } };
-    const secrets = { CELERY_TLS_BROKER_PASSWORD: env.password('rabbitmq'), CELERY_TLS_RESULT_BACKEND_PASSWORD: env.password('redis') };
-    const log = await withWorker(settingsFile(noCert, 'nocert'), secrets, 'nocert', (w) => w.logMatches(/Cannot connect to amqps|Unrecoverable error|CeleryTLSConfigError: start-up check/));
-    expect(log).toMatch(/CERTIFICATE_REQUIRED|certificate required|handshake failure|Connection reset|EOF occurred|Socket closed|Server unexpectedly closed/i);
+    const noCert = {
+      ...input,
+      broker: { ...input.broker, certFile: undefined, keyFile: undefined, loginMethod: undefined, username: 'celery' },
+    };
+    const secrets = {
+      CELERY_TLS_BROKER_PASSWORD: env.password('rabbitmq'),
+      CELERY_TLS_RESULT_BACKEND_PASSWORD: env.password('redis'),
+    };
+    const log = await withWorker(settingsFile(noCert, 'nocert'), secrets, 'nocert', (w) =>
+      w.logMatches(/Cannot connect to amqps|Unrecoverable error|CeleryTLSConfigError: start-up check/),
+    );
+    expect(log).toMatch(
+      /CERTIFICATE_REQUIRED|certificate required|handshake failure|Connection reset|EOF occurred|Socket closed|Server unexpectedly closed/i,
+    );
     expect(log).not.toMatch(/ready\.\s*$/m);
   });
 
@@ -272,6 +385,7 @@ describe('mutual TLS: client certificates and EXTERNAL login to RabbitMQ', () =>
     const r = await cli(['verify', '--manifest', join(env.dir, 'worker', 'manifest.json'), '--json']);
     const report = JSON.parse(r.stdout);
     expect(r.status).toBe(0);
-    for (const e of report.endpoints) expect(e.checks.find((c: any) => c.id === 'client-cert')).toMatchObject({ status: 'pass' });
+    for (const e of report.endpoints)
+      expect(e.checks.find((c: any) => c.id === 'client-cert')).toMatchObject({ status: 'pass' });
   });
 });

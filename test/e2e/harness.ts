@@ -12,7 +12,12 @@ const FIXTURES = join(__dirname, 'fixtures');
 export const TASK_NAME = 'e2e.tls_probe_task_7f3a9c';
 
 /** Everything started here, stopped by cleanup() whatever the outcome. */
-const started: { envs: DevEnvironment[]; processes: ChildProcess[]; servers: Server[]; cleanups: (() => Promise<void> | void)[] } = { envs: [], processes: [], servers: [], cleanups: [] };
+const started: {
+  envs: DevEnvironment[];
+  processes: ChildProcess[];
+  servers: Server[];
+  cleanups: (() => Promise<void> | void)[];
+} = { envs: [], processes: [], servers: [], cleanups: [] };
 
 export function scratch(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `celery-tls-e2e-${prefix}-`));
@@ -69,7 +74,12 @@ export class Worker {
   private child?: ChildProcess;
 
   /** Each run consumes its own queue, so that a failed run's leftovers never reach the next one. */
-  constructor(private readonly dir: string, private readonly env: Record<string, string>, public readonly queue: string, private readonly options: WorkerOptions = {}) {
+  constructor(
+    private readonly dir: string,
+    private readonly env: Record<string, string>,
+    public readonly queue: string,
+    private readonly options: WorkerOptions = {},
+  ) {
     this.logFile = join(dir, 'worker.log');
     this.execLog = join(dir, 'executions.log');
   }
@@ -80,7 +90,20 @@ export class Worker {
     writeFileSync(this.execLog, '');
     const o = this.options;
     const stack = o.stack ?? hostStack();
-    const args = ['-m', 'celery', '-A', 'e2etasks', 'worker', '-P', 'prefork', '-c', String(o.concurrency ?? 2), ...(o.flags ?? QUIET_WORKER_FLAGS), ...(o.consumeQueue === false ? [] : ['-Q', this.queue]), '--loglevel=INFO'];
+    const args = [
+      '-m',
+      'celery',
+      '-A',
+      'e2etasks',
+      'worker',
+      '-P',
+      'prefork',
+      '-c',
+      String(o.concurrency ?? 2),
+      ...(o.flags ?? QUIET_WORKER_FLAGS),
+      ...(o.consumeQueue === false ? [] : ['-Q', this.queue]),
+      '--loglevel=INFO',
+    ];
     const c = stack.command(stack.python, args);
     this.child = spawn(c.command, c.args, {
       cwd: this.dir,
@@ -97,16 +120,27 @@ export class Worker {
   }
 
   public async ready(timeoutMs = 60_000): Promise<void> {
-    await waitFor(`worker ready (log ${this.logFile})`, () => {
-      if (/ready\.\s*$/m.test(this.log())) return true;
-      if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) throw new Error(`worker exited ${this.child.exitCode}:\n${this.log().slice(-3000)}`);
-      return false;
-    }, timeoutMs, 200);
+    await waitFor(
+      `worker ready (log ${this.logFile})`,
+      () => {
+        if (/ready\.\s*$/m.test(this.log())) return true;
+        if (this.child?.exitCode !== null && this.child?.exitCode !== undefined)
+          throw new Error(`worker exited ${this.child.exitCode}:\n${this.log().slice(-3000)}`);
+        return false;
+      },
+      timeoutMs,
+      200,
+    );
   }
 
   /** Waits until the log matches (the worker may keep retrying, or exit 0, after a refused connection). */
   public async logMatches(pattern: RegExp, timeoutMs = 45_000): Promise<string> {
-    await waitFor(`worker log to match ${pattern} (log ${this.logFile})`, () => pattern.test(this.log()), timeoutMs, 200);
+    await waitFor(
+      `worker log to match ${pattern} (log ${this.logFile})`,
+      () => pattern.test(this.log()),
+      timeoutMs,
+      200,
+    );
     return this.log();
   }
 
@@ -122,7 +156,8 @@ export class Worker {
 
   public executions(): Map<number, number> {
     const counts = new Map<number, number>();
-    for (const line of readFileSync(this.execLog, 'utf8').split('\n')) if (line) counts.set(Number(line), (counts.get(Number(line)) ?? 0) + 1);
+    for (const line of readFileSync(this.execLog, 'utf8').split('\n'))
+      if (line) counts.set(Number(line), (counts.get(Number(line)) ?? 0) + 1);
     return counts;
   }
 
@@ -146,9 +181,25 @@ export interface ProducerResult {
  * Runs producer.py in the background; resolves with its JSON line. `queue` "" sends to the default queue;
  * `countdown` delays every task of the run.
  */
-export function produce(dir: string, env: Record<string, string>, queue: string, n: number, marker: string, timeoutSeconds = 240, stack: ServerStack = hostStack(), countdown?: number): Promise<ProducerResult> {
+export function produce(
+  dir: string,
+  env: Record<string, string>,
+  queue: string,
+  n: number,
+  marker: string,
+  timeoutSeconds = 240,
+  stack: ServerStack = hostStack(),
+  countdown?: number,
+): Promise<ProducerResult> {
   return new Promise((resolve, reject) => {
-    const c = stack.command(stack.python, [join(dir, 'producer.py'), String(n), marker, String(timeoutSeconds), queue, ...(countdown === undefined ? [] : [String(countdown)])]);
+    const c = stack.command(stack.python, [
+      join(dir, 'producer.py'),
+      String(n),
+      marker,
+      String(timeoutSeconds),
+      queue,
+      ...(countdown === undefined ? [] : [String(countdown)]),
+    ]);
     const child = spawn(c.command, c.args, { cwd: dir, env: pythonEnv(dir, env), stdio: ['ignore', 'pipe', 'pipe'] });
     started.processes.push(child);
     let out = '';
@@ -171,7 +222,10 @@ export function relay(listenHost: string, targetPort: number): Promise<number> {
     const server = createServer((inbound) => {
       const outbound = netConnect({ host: '127.0.0.1', port: targetPort });
       inbound.pipe(outbound).pipe(inbound);
-      const close = () => { inbound.destroy(); outbound.destroy(); };
+      const close = () => {
+        inbound.destroy();
+        outbound.destroy();
+      };
       inbound.on('error', close);
       outbound.on('error', close);
     });
@@ -194,7 +248,10 @@ export class Capture {
     const filter = this.ports.map((p) => `tcp port ${p}`).join(' or ');
     const log = join(this.file + '.log');
     const out = openSync(log, 'a');
-    this.child = spawn('tshark', ['-i', 'lo', '-f', filter, '-w', this.file, '-q'], { stdio: ['ignore', out, out], detached: true });
+    this.child = spawn('tshark', ['-i', 'lo', '-f', filter, '-w', this.file, '-q'], {
+      stdio: ['ignore', out, out],
+      detached: true,
+    });
     started.processes.push(this.child);
     await waitFor(`tshark to capture (${log})`, () => readFileSync(log, 'utf8').includes('Capturing on'), 30_000, 100);
   }
@@ -203,7 +260,11 @@ export class Capture {
   public async stop(): Promise<Buffer> {
     await new Promise((r) => setTimeout(r, 1000)); // let the last packets reach the file
     if (this.child?.pid) {
-      try { process.kill(-this.child.pid, 'SIGINT'); } catch { /* gone */ }
+      try {
+        process.kill(-this.child.pid, 'SIGINT');
+      } catch {
+        /* gone */
+      }
       await waitFor('tshark to stop', () => !isAlive(this.child!.pid!), 15_000);
     }
     return readFileSync(this.file);
@@ -212,19 +273,34 @@ export class Capture {
   /** Number of TLS ClientHello messages in the capture (ports decoded as TLS). */
   public clientHellos(): number {
     const decode = this.ports.flatMap((p) => ['-d', `tcp.port==${p},tls`]);
-    const r = spawnSync('tshark', ['-r', this.file, ...decode, '-Y', 'tls.handshake.type == 1', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'tshark',
+      ['-r', this.file, ...decode, '-Y', 'tls.handshake.type == 1', '-T', 'fields', '-e', 'frame.number'],
+      { encoding: 'utf8' },
+    );
     return r.stdout.split('\n').filter(Boolean).length;
   }
 }
 
 /** openssl s_client with one protocol flag against a loopback TLS port (a bad chain fails with -verify_return_error). */
-export function sClient(port: number, caFile: string, flags: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...flags, '-CAfile', caFile], { input: '', encoding: 'utf8', timeout: 20_000 });
+export function sClient(
+  port: number,
+  caFile: string,
+  flags: string[],
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...flags, '-CAfile', caFile], {
+    input: '',
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The flags that ask s_client for TLS 1.0 / 1.1 with every cipher allowed, so that only the server can refuse. */
-export const OLD_TLS = [['-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0'], ['-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0']];
+export const OLD_TLS = [
+  ['-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0'],
+  ['-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'],
+];
 
 export function contains(haystack: Buffer, needle: string): boolean {
   return haystack.indexOf(Buffer.from(needle, 'utf8')) >= 0;

@@ -12,17 +12,40 @@ beforeAll(async () => {
 });
 
 async function verify(server: WeakRedis, extra: string[] = []) {
-  const r = await cli(['verify', '--endpoint', `rediss://localhost:${server.tlsPort}`, '--ca', env.state.caFile, '--json', ...extra]);
+  const r = await cli([
+    'verify',
+    '--endpoint',
+    `rediss://localhost:${server.tlsPort}`,
+    '--ca',
+    env.state.caFile,
+    '--json',
+    ...extra,
+  ]);
   const report = JSON.parse(r.stdout);
-  const statuses: Record<string, string> = Object.fromEntries(report.endpoints[0].checks.map((c: any) => [c.id, c.status]));
-  const failed = Object.entries(statuses).filter(([, s]) => s === 'fail').map(([id]) => id).sort();
+  const statuses: Record<string, string> = Object.fromEntries(
+    report.endpoints[0].checks.map((c: any) => [c.id, c.status]),
+  );
+  const failed = Object.entries(statuses)
+    .filter(([, s]) => s === 'fail')
+    .map(([id]) => id)
+    .sort();
   return { status: r.status, statuses, failed, report };
 }
 
 test.each([
   ['TLS 1.0 and 1.1 enabled', { tls11: true }, [], ['refuses-TLSv1', 'refuses-TLSv1.1']],
-  ['an expired certificate', { certificate: { notBefore: new Date(Date.now() - 800 * DAY), notAfter: new Date(Date.now() - 400 * DAY) } }, [], ['chain', 'expiry']],
-  ['a certificate for another host', { certificate: { dnsNames: ['wrong.example'], ipAddresses: [] } }, [], ['hostname']],
+  [
+    'an expired certificate',
+    { certificate: { notBefore: new Date(Date.now() - 800 * DAY), notAfter: new Date(Date.now() - 400 * DAY) } },
+    [],
+    ['chain', 'expiry'],
+  ],
+  [
+    'a certificate for another host',
+    { certificate: { dnsNames: ['wrong.example'], ipAddresses: [] } },
+    [],
+    ['hostname'],
+  ],
 ] as const)('%s: reported, and only that', async (name, weakness, extra, expected) => {
   const server = await weakRedis(env, name.replace(/\W+/g, '-'), weakness);
   const v = await verify(server, [...extra]);
@@ -35,7 +58,9 @@ test('a plaintext port open beside the TLS port: reported', async () => {
   const server = await weakRedis(env, 'plaintext', { plaintextPort: true });
   const v = await verify(server, ['--plaintext-port', String(server.plaintextPort)]);
   expect(v.failed).toEqual([`plaintext-${server.plaintextPort}`]);
-  expect(v.report.endpoints[0].checks.find((c: any) => c.id === `plaintext-${server.plaintextPort}`).detail).toMatch(/answered "-NOAUTH|answered "\+PONG|answered "-ERR/);
+  expect(v.report.endpoints[0].checks.find((c: any) => c.id === `plaintext-${server.plaintextPort}`).detail).toMatch(
+    /answered "-NOAUTH|answered "\+PONG|answered "-ERR/,
+  );
   expect(v.status).toBe(1);
 });
 

@@ -14,7 +14,11 @@ const ROOT = join(__dirname, '..', '..');
 /** Runs the celery-tls command as a user would (asynchronously: the test process may be serving a relay). */
 export function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'bin', 'celery-tls.ts'), ...args], { cwd: ROOT, timeout: 120_000 });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'bin', 'celery-tls.ts'), ...args],
+      { cwd: ROOT, timeout: 120_000 },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -24,7 +28,17 @@ export function cli(args: string[]): Promise<{ status: number | null; stdout: st
 }
 
 /** An OpenSSL configuration that lets a deliberately weakened server speak TLS 1.0/1.1 (Debian's floor is 1.2). */
-const PERMISSIVE_OPENSSL = ['openssl_conf = openssl_init', '[openssl_init]', 'ssl_conf = ssl_sect', '[ssl_sect]', 'system_default = system_default_sect', '[system_default_sect]', 'MinProtocol = TLSv1', 'CipherString = DEFAULT:@SECLEVEL=0', ''].join('\n');
+const PERMISSIVE_OPENSSL = [
+  'openssl_conf = openssl_init',
+  '[openssl_init]',
+  'ssl_conf = ssl_sect',
+  '[ssl_sect]',
+  'system_default = system_default_sect',
+  '[system_default_sect]',
+  'MinProtocol = TLSv1',
+  'CipherString = DEFAULT:@SECLEVEL=0',
+  '',
+].join('\n');
 
 export interface WeakRedis {
   readonly tlsPort: number;
@@ -33,21 +47,49 @@ export interface WeakRedis {
 }
 
 /** A redis-server signed by the dev environment's CA, with one deliberate weakness. */
-export async function weakRedis(env: DevEnvironment, name: string, weakness: { tls11?: boolean; plaintextPort?: boolean; certificate?: Partial<CertificateRequest> }): Promise<WeakRedis> {
+export async function weakRedis(
+  env: DevEnvironment,
+  name: string,
+  weakness: { tls11?: boolean; plaintextPort?: boolean; certificate?: Partial<CertificateRequest> },
+): Promise<WeakRedis> {
   const dir = scratch(`weak-${name}`);
   const caCert = readFileSync(env.state.caFile, 'utf8');
   const ca = await loadCa(env);
-  const cert = writeCertificate(join(dir, 'server'), await issueCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server', ...weakness.certificate }));
+  const cert = writeCertificate(
+    join(dir, 'server'),
+    await issueCertificate(ca, {
+      commonName: 'localhost',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+      ...weakness.certificate,
+    }),
+  );
   const caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, caCert);
   const opensslConf = join(dir, 'openssl.cnf');
   writeFileSync(opensslConf, PERMISSIVE_OPENSSL);
   const password = `weak${name}pw`;
-  const server = new RedisServer({
-    dir: join(dir, 'redis'), host: '127.0.0.1', tlsPort: await freePort(), plaintextPort: weakness.plaintextPort ? await freePort() : undefined,
-    ...cert, caFile, username: 'celery', password,
-    ...(weakness.tls11 ? { tlsProtocols: 'TLSv1 TLSv1.1 TLSv1.2 TLSv1.3', tlsCiphers: 'DEFAULT:@SECLEVEL=0', env: { OPENSSL_CONF: opensslConf } } : {}),
-  }, env.stack());
+  const server = new RedisServer(
+    {
+      dir: join(dir, 'redis'),
+      host: '127.0.0.1',
+      tlsPort: await freePort(),
+      plaintextPort: weakness.plaintextPort ? await freePort() : undefined,
+      ...cert,
+      caFile,
+      username: 'celery',
+      password,
+      ...(weakness.tls11
+        ? {
+            tlsProtocols: 'TLSv1 TLSv1.1 TLSv1.2 TLSv1.3',
+            tlsCiphers: 'DEFAULT:@SECLEVEL=0',
+            env: { OPENSSL_CONF: opensslConf },
+          }
+        : {}),
+    },
+    env.stack(),
+  );
   await server.start();
   onCleanup(() => server.stop());
   return { tlsPort: server.options.tlsPort, plaintextPort: server.options.plaintextPort, password };

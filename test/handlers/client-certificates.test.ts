@@ -1,7 +1,12 @@
 import { X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
 import { createCertificateAuthority, signCertificateRequest, type IssuedCertificate } from '../../lib/dev/pki';
 import { CA_ARN, FakePrivateCa } from './fake-private-ca';
-import { createCertificateRotationHandler, checkIssued, newKeyAndCsr, type RotationEvent } from '../../lib/handlers/client-certificates';
+import {
+  createCertificateRotationHandler,
+  checkIssued,
+  newKeyAndCsr,
+  type RotationEvent,
+} from '../../lib/handlers/client-certificates';
 import { FakeSecrets } from './fake-secrets';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery-worker-cert-AbCdEf';
@@ -23,7 +28,13 @@ beforeEach(() => {
   logs.length = 0;
 });
 
-const handler = (waitSeconds = 5) => createCertificateRotationHandler({ caArn: CA_ARN, signingAlgorithm: 'SHA256WITHECDSA', validityDays: 60, waitSeconds, pollMilliseconds: 1 }, secrets, pca, (l) => logs.push(l));
+const handler = (waitSeconds = 5) =>
+  createCertificateRotationHandler(
+    { caArn: CA_ARN, signingAlgorithm: 'SHA256WITHECDSA', validityDays: 60, waitSeconds, pollMilliseconds: 1 },
+    secrets,
+    pca,
+    (l) => logs.push(l),
+  );
 
 async function rotate(steps: RotationEvent['Step'][] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
   const token = secrets.start(ARN);
@@ -76,8 +87,15 @@ test('a certificate for another name is refused and never stored', async () => {
 test('a CA that never answers fails after waitSeconds with the certificate ARN', async () => {
   pca.pendingPolls = 1_000_000;
   const token = secrets.start(ARN);
-  const h = createCertificateRotationHandler({ caArn: CA_ARN, signingAlgorithm: 'SHA256WITHECDSA', validityDays: 60, waitSeconds: 0, pollMilliseconds: 1 }, secrets, pca, () => undefined);
-  await expect(h({ SecretId: ARN, ClientRequestToken: token, Step: 'createSecret' })).rejects.toThrow(/did not return .*certificate\/1 within 0 s/);
+  const h = createCertificateRotationHandler(
+    { caArn: CA_ARN, signingAlgorithm: 'SHA256WITHECDSA', validityDays: 60, waitSeconds: 0, pollMilliseconds: 1 },
+    secrets,
+    pca,
+    () => undefined,
+  );
+  await expect(h({ SecretId: ARN, ClientRequestToken: token, Step: 'createSecret' })).rejects.toThrow(
+    /did not return .*certificate\/1 within 0 s/,
+  );
 });
 
 test('testSecret refuses a pending version whose key does not match its certificate', async () => {
@@ -87,7 +105,9 @@ test('testSecret refuses a pending version whose key does not match its certific
   const version = secrets.versions.get(ARN)!.get(token)!;
   const other = await newKeyAndCsr('celery-worker');
   version.value = JSON.stringify({ ...JSON.parse(version.value), private_key: other.keyPem });
-  const err = (await h({ SecretId: ARN, ClientRequestToken: token, Step: 'testSecret' }).catch((e: Error) => e)) as Error;
+  const err = (await h({ SecretId: ARN, ClientRequestToken: token, Step: 'testSecret' }).catch(
+    (e: Error) => e,
+  )) as Error;
   expect(err.message).toContain('the certificate is not for the key this rotation generated');
   expect(err.message).not.toContain('PRIVATE KEY');
 });
@@ -97,7 +117,9 @@ test('checkIssued refuses a server certificate and an expired one', async () => 
   const server = await signCertificateRequest(ca, csrPem, { usage: 'server', days: 30 });
   await expect(checkIssued(server, keyPem, 'celery-worker')).rejects.toThrow('not for TLS client authentication');
   const client = await signCertificateRequest(ca, csrPem, { usage: 'client', days: 30 });
-  await expect(checkIssued(client, keyPem, 'celery-worker', new Date(Date.now() + 31 * 24 * 3600 * 1000))).rejects.toThrow('is not valid now');
+  await expect(
+    checkIssued(client, keyPem, 'celery-worker', new Date(Date.now() + 31 * 24 * 3600 * 1000)),
+  ).rejects.toThrow('is not valid now');
 });
 
 test('a secret without a usable common_name is refused before anything is issued', async () => {

@@ -1,4 +1,8 @@
-import { createElastiCacheRotationHandler, type ElastiCacheUsers, type RotationEvent } from '../../lib/handlers/elasticache-users';
+import {
+  createElastiCacheRotationHandler,
+  type ElastiCacheUsers,
+  type RotationEvent,
+} from '../../lib/handlers/elasticache-users';
 import { FakeSecrets } from './fake-secrets';
 
 /** ElastiCache users as ModifyUser and DescribeUsers see them: up to two passwords, "modifying" for a while after a change. */
@@ -43,9 +47,14 @@ beforeEach(() => {
   logs.length = 0;
 });
 
-const handler = (waitSeconds = 5) => createElastiCacheRotationHandler({ passwordLength: 64, waitSeconds, pollMilliseconds: 1 }, secrets, users, (l) => logs.push(l));
+const handler = (waitSeconds = 5) =>
+  createElastiCacheRotationHandler({ passwordLength: 64, waitSeconds, pollMilliseconds: 1 }, secrets, users, (l) =>
+    logs.push(l),
+  );
 
-async function rotate(steps: RotationEvent['Step'][] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret']): Promise<string> {
+async function rotate(
+  steps: RotationEvent['Step'][] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'],
+): Promise<string> {
   const token = secrets.start(ARN);
   const h = handler();
   for (const Step of steps) await h({ SecretId: ARN, ClientRequestToken: token, Step });
@@ -79,17 +88,34 @@ test('it waits while the user is "modifying" and fails with the status after wai
   expect(users.calls.filter((c) => c.startsWith('DescribeUsers')).length).toBeGreaterThanOrEqual(4);
   users.users.get('stack-celery-worker')!.status = 'modifying';
   const token = secrets.start(ARN);
-  const h = createElastiCacheRotationHandler({ passwordLength: 64, waitSeconds: 0, pollMilliseconds: 1 }, secrets, users, () => undefined);
+  const h = createElastiCacheRotationHandler(
+    { passwordLength: 64, waitSeconds: 0, pollMilliseconds: 1 },
+    secrets,
+    users,
+    () => undefined,
+  );
   await h({ SecretId: ARN, ClientRequestToken: token, Step: 'createSecret' });
-  const err = (await h({ SecretId: ARN, ClientRequestToken: token, Step: 'setSecret' }).catch((e: Error) => e)) as Error;
-  expect(err.message).toContain('setSecret of ' + ARN + ' failed: the ElastiCache user stack-celery-worker is still "modifying" after 0 s');
+  const err = (await h({ SecretId: ARN, ClientRequestToken: token, Step: 'setSecret' }).catch(
+    (e: Error) => e,
+  )) as Error;
+  expect(err.message).toContain(
+    'setSecret of ' + ARN + ' failed: the ElastiCache user stack-celery-worker is still "modifying" after 0 s',
+  );
   noPassword(err.message);
 });
 
 test('every step can be repeated (Secrets Manager retries)', async () => {
   const token = secrets.start(ARN);
   const h = handler();
-  for (const Step of ['createSecret', 'createSecret', 'setSecret', 'setSecret', 'testSecret', 'finishSecret', 'finishSecret'] as const) {
+  for (const Step of [
+    'createSecret',
+    'createSecret',
+    'setSecret',
+    'setSecret',
+    'testSecret',
+    'finishSecret',
+    'finishSecret',
+  ] as const) {
     await h({ SecretId: ARN, ClientRequestToken: token, Step });
   }
   expect(secrets.generated).toHaveLength(1);
@@ -100,7 +126,9 @@ test('testSecret fails when the user does not hold both passwords; AWSCURRENT st
   const token = secrets.start(ARN);
   const h = handler();
   await h({ SecretId: ARN, ClientRequestToken: token, Step: 'createSecret' });
-  const err = (await h({ SecretId: ARN, ClientRequestToken: token, Step: 'testSecret' }).catch((e: Error) => e)) as Error;
+  const err = (await h({ SecretId: ARN, ClientRequestToken: token, Step: 'testSecret' }).catch(
+    (e: Error) => e,
+  )) as Error;
   expect(err.message).toContain('has 1 password(s), expected 2');
   noPassword(err.message);
   expect(secrets.current(ARN).password).toBe(FIRST);
@@ -108,7 +136,9 @@ test('testSecret fails when the user does not hold both passwords; AWSCURRENT st
 
 test('a secret naming a user that does not exist fails in createSecret, before any password is generated', async () => {
   users.users.clear();
-  await expect(rotate(['createSecret'])).rejects.toThrow('the ElastiCache user stack-celery-worker named by the secret does not exist');
+  await expect(rotate(['createSecret'])).rejects.toThrow(
+    'the ElastiCache user stack-celery-worker named by the secret does not exist',
+  );
   expect(secrets.generated).toHaveLength(0);
 });
 

@@ -6,7 +6,6 @@ import { passwordHash } from '../../lib/dev/rabbitmq-server';
 /** The broker admin of the stand-in; its password is distinctive so that a leak is found by substring search. */
 export const ADMIN = { username: 'admin', password: 'AdminPassw0rdNeverShown' };
 
-
 interface Permission {
   configure: string;
   write: string;
@@ -37,7 +36,9 @@ export class FakeManagementApi {
     this.server = https.createServer({ cert: this.tls.certPem, key: this.tls.keyPem }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => this.handle(req.method ?? '', req.url ?? '', req.headers.authorization, Buffer.concat(chunks).toString(), res));
+      req.on('end', () =>
+        this.handle(req.method ?? '', req.url ?? '', req.headers.authorization, Buffer.concat(chunks).toString(), res),
+      );
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return `https://localhost:${(this.server.address() as AddressInfo).port}`;
@@ -48,14 +49,22 @@ export class FakeManagementApi {
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
   }
 
-  private handle(method: string, url: string, auth: string | undefined, body: string, res: import('node:http').ServerResponse) {
+  private handle(
+    method: string,
+    url: string,
+    auth: string | undefined,
+    body: string,
+    res: import('node:http').ServerResponse,
+  ) {
     if (this.hang) return; // accept, never answer
     const send = (status: number, payload?: object) => {
       res.writeHead(status, payload ? { 'content-type': 'application/json' } : {});
       res.end(payload ? JSON.stringify(payload) : undefined);
     };
     // Basic authentication of any user tagged administrator, against its current password.
-    const [user, ...rest] = Buffer.from((auth ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
+    const [user, ...rest] = Buffer.from((auth ?? '').replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':');
     if (this.users.get(user) !== rest.join(':') || !this.tags.get(user)?.split(',').includes('administrator')) {
       return send(401, { error: 'not_authorized', reason: 'Login failed' });
     }
@@ -72,7 +81,8 @@ export class FakeManagementApi {
       else map.set(key, value);
       send(existed ? 204 : 201);
     };
-    const del = <K>(map: Set<K> | Map<K, unknown>, key: K) => (map.delete(key) ? send(204) : send(404, { error: 'Object Not Found', reason: 'Not Found' }));
+    const del = <K>(map: Set<K> | Map<K, unknown>, key: K) =>
+      map.delete(key) ? send(204) : send(404, { error: 'Object Not Found', reason: 'Not Found' });
 
     if (parts[0] === 'vhosts' && parts.length === 2) {
       if (method === 'PUT') {
@@ -86,13 +96,23 @@ export class FakeManagementApi {
     }
     if (parts[0] === 'users' && parts.length === 3 && parts[2] === 'permissions' && method === 'GET') {
       if (!this.users.has(parts[1])) return send(404, { error: 'Object Not Found', reason: 'Not Found' });
-      return send(200, [...this.permissions].filter(([k]) => k.endsWith(`\0${parts[1]}`)).map(([k, v]) => ({ user: parts[1], vhost: k.split('\0')[0], ...v })));
+      return send(
+        200,
+        [...this.permissions]
+          .filter(([k]) => k.endsWith(`\0${parts[1]}`))
+          .map(([k, v]) => ({ user: parts[1], vhost: k.split('\0')[0], ...v })),
+      );
     }
     if (parts[0] === 'users' && parts.length === 2) {
       if (method === 'GET') {
         const password = this.users.get(parts[1]);
         if (password === undefined) return send(404, { error: 'Object Not Found', reason: 'Not Found' });
-        return send(200, { name: parts[1], password_hash: passwordHash(password), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: (this.tags.get(parts[1]) ?? '').split(',').filter(Boolean) });
+        return send(200, {
+          name: parts[1],
+          password_hash: passwordHash(password),
+          hashing_algorithm: 'rabbit_password_hashing_sha256',
+          tags: (this.tags.get(parts[1]) ?? '').split(',').filter(Boolean),
+        });
       }
       if (method === 'PUT') {
         this.tags.set(parts[1], Array.isArray(json.tags) ? json.tags.join(',') : (json.tags ?? ''));
@@ -103,19 +123,27 @@ export class FakeManagementApi {
         return del(this.users, parts[1]);
       }
     }
-    const named: Record<string, Map<string, any>> = { queues: this.queues, policies: this.policies, exchanges: this.exchanges };
+    const named: Record<string, Map<string, any>> = {
+      queues: this.queues,
+      policies: this.policies,
+      exchanges: this.exchanges,
+    };
     if (named[parts[0]] && parts.length === 3) {
       const map = named[parts[0]];
       const key = `${parts[1]}\0${parts[2]}`;
       if (!this.vhosts.has(parts[1])) return send(404, { error: 'Object Not Found', reason: 'vhost not found' });
-      if (method === 'GET') return map.has(key) ? send(200, { name: parts[2], vhost: parts[1], ...map.get(key) }) : send(404, { error: 'Object Not Found', reason: 'Not Found' });
+      if (method === 'GET')
+        return map.has(key)
+          ? send(200, { name: parts[2], vhost: parts[1], ...map.get(key) })
+          : send(404, { error: 'Object Not Found', reason: 'Not Found' });
       if (method === 'PUT') return put(map, key, json);
       if (method === 'DELETE') return del(map, key);
     }
     if (parts[0] === 'permissions' && parts.length === 3) {
       const key = `${parts[1]}\0${parts[2]}`;
       if (method === 'PUT') {
-        if (!this.vhosts.has(parts[1]) || !this.users.has(parts[2])) return send(400, { error: 'bad_request', reason: 'vhost_or_user_not_found' });
+        if (!this.vhosts.has(parts[1]) || !this.users.has(parts[2]))
+          return send(400, { error: 'bad_request', reason: 'vhost_or_user_not_found' });
         return put(this.permissions, key, { configure: json.configure, write: json.write, read: json.read });
       }
       if (method === 'DELETE') return del(this.permissions, key);
@@ -132,4 +160,3 @@ export class FakeManagementApi {
     };
   }
 }
-

@@ -1,7 +1,8 @@
 import { signCertificateRequest, type IssuedCertificate } from '../../lib/dev/pki';
 import type { PrivateCa } from '../../lib/handlers/client-certificates';
 
-export const CA_ARN = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+export const CA_ARN =
+  'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 
 /** AWS Private CA as the function sees it, signing with a local CA: pending for a while, idempotent by token. */
 export class FakePrivateCa implements PrivateCa {
@@ -15,13 +16,26 @@ export class FakePrivateCa implements PrivateCa {
 
   constructor(private readonly ca: IssuedCertificate) {}
 
-  async issue(args: { caArn: string; csrPem: string; validityDays: number; signingAlgorithm: string; idempotencyToken: string }) {
+  async issue(args: {
+    caArn: string;
+    csrPem: string;
+    validityDays: number;
+    signingAlgorithm: string;
+    idempotencyToken: string;
+  }) {
     this.calls.push(`IssueCertificate ${args.signingAlgorithm} ${args.validityDays}d`);
     if (args.caArn !== CA_ARN) throw new Error('ResourceNotFoundException');
     const known = this.byToken.get(args.idempotencyToken);
     if (known) return known;
     const arn = `${CA_ARN}/certificate/${this.issued.size + 1}`;
-    this.issued.set(arn, await signCertificateRequest(this.ca, args.csrPem, { usage: 'client', days: args.validityDays, commonName: this.forceCommonName }));
+    this.issued.set(
+      arn,
+      await signCertificateRequest(this.ca, args.csrPem, {
+        usage: 'client',
+        days: args.validityDays,
+        commonName: this.forceCommonName,
+      }),
+    );
     this.byToken.set(args.idempotencyToken, arn);
     this.polls.set(arn, this.pendingPolls);
     return arn;
@@ -36,4 +50,3 @@ export class FakePrivateCa implements PrivateCa {
     return { certificate: this.issued.get(args.certificateArn)!, chain: this.ca.certPem };
   }
 }
-

@@ -19,7 +19,12 @@ export class FakeSecrets implements RotationSecrets {
   async get(arn: string, select: { stage: string; versionId?: string }) {
     for (const [id, v] of this.versions.get(arn) ?? []) {
       // A version started by Secrets Manager has no value until createSecret puts one (GetSecretValue: not found).
-      if (v.value !== '' && v.stages.includes(select.stage) && (select.versionId === undefined || select.versionId === id)) return v.value;
+      if (
+        v.value !== '' &&
+        v.stages.includes(select.stage) &&
+        (select.versionId === undefined || select.versionId === id)
+      )
+        return v.value;
     }
     return undefined;
   }
@@ -55,4 +60,3 @@ export class FakeSecrets implements RotationSecrets {
     return token;
   }
 }
-

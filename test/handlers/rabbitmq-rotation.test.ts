@@ -27,7 +27,10 @@ beforeEach(async () => {
   secrets.create('arn:producer', { username: 'producer', password: PRODUCER_PASSWORD });
   logs.length = 0;
   // The custom resource creates the vhost, the user and its permissions first.
-  await createHandler({ getSecret: async (arn) => (await secrets.get(arn, { stage: 'AWSCURRENT' }))!, log: () => undefined })({
+  await createHandler({
+    getSecret: async (arn) => (await secrets.get(arn, { stage: 'AWSCURRENT' }))!,
+    log: () => undefined,
+  })({
     RequestType: 'Create',
     ResourceProperties: usersProps(),
   });
@@ -44,15 +47,24 @@ function usersProps(): RabbitMqUsersProperties {
     Vhost: 'celery',
     CaBundle: ca.certPem,
     TimeoutMs: 2000,
-    Users: [{ Name: 'producer', PasswordSecretArn: 'arn:producer', Configure: '^celery.*', Write: '^celery.*', Read: '^$' }],
+    Users: [
+      { Name: 'producer', PasswordSecretArn: 'arn:producer', Configure: '^celery.*', Write: '^celery.*', Read: '^$' },
+    ],
   };
 }
 
 function rotation() {
-  return createRotationHandler({ managementUrl: url, adminSecretArn: 'arn:admin', passwordLength: 32, timeoutMs: 2000, caBundle: ca.certPem }, secrets, (l) => logs.push(l));
+  return createRotationHandler(
+    { managementUrl: url, adminSecretArn: 'arn:admin', passwordLength: 32, timeoutMs: 2000, caBundle: ca.certPem },
+    secrets,
+    (l) => logs.push(l),
+  );
 }
 
-async function rotate(arn: string, steps: RotationEvent['Step'][] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret']): Promise<string> {
+async function rotate(
+  arn: string,
+  steps: RotationEvent['Step'][] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'],
+): Promise<string> {
   const token = secrets.start(arn);
   const handler = rotation();
   for (const Step of steps) await handler({ SecretId: arn, ClientRequestToken: token, Step });
@@ -96,7 +108,16 @@ describe('application user rotation (alternating users)', () => {
   test('every step can be repeated (Secrets Manager retries)', async () => {
     const token = secrets.start('arn:producer');
     const handler = rotation();
-    for (const Step of ['createSecret', 'createSecret', 'setSecret', 'setSecret', 'testSecret', 'testSecret', 'finishSecret', 'finishSecret'] as const) {
+    for (const Step of [
+      'createSecret',
+      'createSecret',
+      'setSecret',
+      'setSecret',
+      'testSecret',
+      'testSecret',
+      'finishSecret',
+      'finishSecret',
+    ] as const) {
       await handler({ SecretId: 'arn:producer', ClientRequestToken: token, Step });
     }
     expect(secrets.generated).toHaveLength(1);
@@ -109,10 +130,14 @@ describe('application user rotation (alternating users)', () => {
     const handler = rotation();
     await handler({ SecretId: 'arn:producer', ClientRequestToken: token, Step: 'createSecret' });
     // WHEN setSecret is skipped
-    const err = await handler({ SecretId: 'arn:producer', ClientRequestToken: token, Step: 'testSecret' }).catch((e: Error) => e);
+    const err = await handler({ SecretId: 'arn:producer', ClientRequestToken: token, Step: 'testSecret' }).catch(
+      (e: Error) => e,
+    );
     // THEN
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toContain('testSecret of arn:producer failed: the broker does not hold the pending password of producer.alt');
+    expect((err as Error).message).toContain(
+      'testSecret of arn:producer failed: the broker does not hold the pending password of producer.alt',
+    );
     expectNoPassword((err as Error).message);
     expect(secrets.current('arn:producer').username).toBe('producer');
   });
@@ -128,7 +153,9 @@ describe('application user rotation (alternating users)', () => {
     const handler = rotation();
     await handler({ SecretId: 'arn:producer', ClientRequestToken: token, Step: 'createSecret' });
     fake.failOn.set(fake.requests.length + 3, 500); // GET user, GET permissions, then the PUT of the twin
-    const err = (await handler({ SecretId: 'arn:producer', ClientRequestToken: token, Step: 'setSecret' }).catch((e: Error) => e)) as Error;
+    const err = (await handler({ SecretId: 'arn:producer', ClientRequestToken: token, Step: 'setSecret' }).catch(
+      (e: Error) => e,
+    )) as Error;
     expect(err.message).toContain('PUT /api/users/producer.alt failed: the management API answered 500');
     expectNoPassword(err.message);
   });
@@ -138,7 +165,10 @@ describe('application user rotation (alternating users)', () => {
     const rotated = secrets.current('arn:producer');
     // WHEN a stack update runs the custom resource again (e.g. changed permissions)
     const changed = { ...usersProps(), Users: [{ ...usersProps().Users[0], Read: '^celery$' }] };
-    await createHandler({ getSecret: async (arn) => (await secrets.get(arn, { stage: 'AWSCURRENT' }))!, log: () => undefined })({
+    await createHandler({
+      getSecret: async (arn) => (await secrets.get(arn, { stage: 'AWSCURRENT' }))!,
+      log: () => undefined,
+    })({
       RequestType: 'Update',
       ResourceProperties: changed,
       OldResourceProperties: usersProps(),
@@ -160,7 +190,10 @@ describe('admin rotation (in place)', () => {
     expect(fake.users.get(ADMIN.username)).toBe(now.password);
     expect(fake.tags.get(ADMIN.username)).toBe('administrator');
     await expect(
-      createHandler({ getSecret: async (arn) => (await secrets.get(arn, { stage: 'AWSCURRENT' }))!, log: () => undefined })({
+      createHandler({
+        getSecret: async (arn) => (await secrets.get(arn, { stage: 'AWSCURRENT' }))!,
+        log: () => undefined,
+      })({
         RequestType: 'Update',
         ResourceProperties: usersProps(),
         OldResourceProperties: usersProps(),
@@ -184,12 +217,40 @@ describe('admin rotation (in place)', () => {
 
 test('passwordMatches checks RabbitMQ salted hashes (sha256 and sha512) and refuses others', () => {
   const salt = Buffer.from([1, 2, 3, 4]);
-  const hash = (alg: string, p: string) => Buffer.concat([salt, createHash(alg).update(Buffer.concat([salt, Buffer.from(p)])).digest()]).toString('base64');
-  expect(passwordMatches({ password_hash: hash('sha256', 'right'), hashing_algorithm: 'rabbit_password_hashing_sha256' }, 'right')).toBe(true);
-  expect(passwordMatches({ password_hash: hash('sha256', 'right'), hashing_algorithm: 'rabbit_password_hashing_sha256' }, 'wrong')).toBe(false);
-  expect(passwordMatches({ password_hash: hash('sha512', 'right'), hashing_algorithm: 'rabbit_password_hashing_sha512' }, 'right')).toBe(true);
-  expect(passwordMatches({ password_hash: hash('sha256', 'right'), hashing_algorithm: 'unknown' }, 'right')).toBe(false);
+  const hash = (alg: string, p: string) =>
+    Buffer.concat([
+      salt,
+      createHash(alg)
+        .update(Buffer.concat([salt, Buffer.from(p)]))
+        .digest(),
+    ]).toString('base64');
+  expect(
+    passwordMatches(
+      { password_hash: hash('sha256', 'right'), hashing_algorithm: 'rabbit_password_hashing_sha256' },
+      'right',
+    ),
+  ).toBe(true);
+  expect(
+    passwordMatches(
+      { password_hash: hash('sha256', 'right'), hashing_algorithm: 'rabbit_password_hashing_sha256' },
+      'wrong',
+    ),
+  ).toBe(false);
+  expect(
+    passwordMatches(
+      { password_hash: hash('sha512', 'right'), hashing_algorithm: 'rabbit_password_hashing_sha512' },
+      'right',
+    ),
+  ).toBe(true);
+  expect(passwordMatches({ password_hash: hash('sha256', 'right'), hashing_algorithm: 'unknown' }, 'right')).toBe(
+    false,
+  );
   // The hashes celery-tls dev gives RabbitMQ users (definitions import) are the same scheme.
-  expect(passwordMatches({ password_hash: passwordHash('right/+%@:!'), hashing_algorithm: 'rabbit_password_hashing_sha256' }, 'right/+%@:!')).toBe(true);
+  expect(
+    passwordMatches(
+      { password_hash: passwordHash('right/+%@:!'), hashing_algorithm: 'rabbit_password_hashing_sha256' },
+      'right/+%@:!',
+    ),
+  ).toBe(true);
   expect(passwordMatches({}, 'right')).toBe(false);
 });

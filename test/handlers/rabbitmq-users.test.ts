@@ -14,7 +14,13 @@ const SECRETS: Record<string, string> = {
   'arn:producer-2': JSON.stringify({ username: 'producer', password: 'ProducerPassw0rdRotatedC' }),
   'arn:admin-stale': JSON.stringify({ username: 'admin', password: 'AdminPassw0rdStaleD' }),
 };
-const ALL_PASSWORDS = [ADMIN.password, 'ProducerPassw0rdSecretA', 'WorkerPassw0rdSecretB', 'ProducerPassw0rdRotatedC', 'AdminPassw0rdStaleD'];
+const ALL_PASSWORDS = [
+  ADMIN.password,
+  'ProducerPassw0rdSecretA',
+  'WorkerPassw0rdSecretB',
+  'ProducerPassw0rdRotatedC',
+  'AdminPassw0rdStaleD',
+];
 
 let ca: IssuedCertificate;
 let serverCert: IssuedCertificate;
@@ -32,7 +38,12 @@ const onEvent = createHandler({
 
 beforeAll(async () => {
   ca = await createCertificateAuthority('rabbitmq-users test CA');
-  serverCert = await issueCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+  serverCert = await issueCertificate(ca, {
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    usage: 'server',
+  });
 });
 
 beforeEach(async () => {
@@ -54,7 +65,13 @@ function props(overrides: Partial<RabbitMqUsersProperties> = {}): RabbitMqUsersP
     TimeoutMs: 2000,
     Users: [
       { Name: 'producer', PasswordSecretArn: 'arn:producer', Configure: '^celery.*', Write: '^celery.*', Read: '^$' },
-      { Name: 'worker', PasswordSecretArn: 'arn:worker', Configure: '^celery.*', Write: '^celery.*', Read: '^celery.*' },
+      {
+        Name: 'worker',
+        PasswordSecretArn: 'arn:worker',
+        Configure: '^celery.*',
+        Write: '^celery.*',
+        Read: '^celery.*',
+      },
     ],
     ...overrides,
   };
@@ -67,7 +84,11 @@ const update = (p: RabbitMqUsersProperties, old: RabbitMqUsersProperties): Rabbi
   OldResourceProperties: old,
   PhysicalResourceId: 'rabbitmq-users:celery/prod',
 });
-const del = (p = props()): RabbitMqUsersEvent => ({ RequestType: 'Delete', ResourceProperties: p, PhysicalResourceId: 'rabbitmq-users:celery/prod' });
+const del = (p = props()): RabbitMqUsersEvent => ({
+  RequestType: 'Delete',
+  ResourceProperties: p,
+  PhysicalResourceId: 'rabbitmq-users:celery/prod',
+});
 
 /** Runs the handler expecting a failure; returns the message after asserting it carries no password. */
 async function failure(event: RabbitMqUsersEvent): Promise<string> {
@@ -103,7 +124,10 @@ describe('Create', () => {
     expect(fake.users.get('worker')).toBe('WorkerPassw0rdSecretB');
     expect(fake.requests).toContain('PUT /api/vhosts/celery%2Fprod');
     expect(fake.requests).toContain('PUT /api/permissions/celery%2Fprod/worker');
-    expect(res).toEqual({ PhysicalResourceId: 'rabbitmq-users:celery/prod', Data: { Vhost: 'celery/prod', UserNames: 'producer,worker' } });
+    expect(res).toEqual({
+      PhysicalResourceId: 'rabbitmq-users:celery/prod',
+      Data: { Vhost: 'celery/prod', UserNames: 'producer,worker' },
+    });
     expectNoPassword(JSON.stringify(res));
     expectNoPassword(logs.join('\n'));
   });
@@ -117,7 +141,11 @@ describe('Create', () => {
 
   test('DeadLetterQueue: a quorum dead-letter queue and a policy on the vhost, the limit a number (CloudFormation sends "7")', async () => {
     await onEvent(create(props({ DeadLetterQueue: 'celery.dead-letter', DeliveryLimit: '7' })));
-    expect(fake.queues.get('celery/prod\0celery.dead-letter')).toEqual({ durable: true, auto_delete: false, arguments: { 'x-queue-type': 'quorum' } });
+    expect(fake.queues.get('celery/prod\0celery.dead-letter')).toEqual({
+      durable: true,
+      auto_delete: false,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
     expect(fake.policies.get('celery/prod\0celery-tls-dead-letter')).toEqual({
       pattern: '^(?!celery_delayed_|celery\\.dead-letter$)',
       definition: { 'delivery-limit': 7, 'dead-letter-exchange': '', 'dead-letter-routing-key': 'celery.dead-letter' },
@@ -264,8 +292,12 @@ describe('refusals', () => {
   });
 
   test('a DeliveryLimit that is not a positive integer, and an amq.* exchange to replace, are refused before any request', async () => {
-    expect(await failure(create(props({ DeadLetterQueue: 'dlq', DeliveryLimit: '0' })))).toBe('DeliveryLimit "0" must be a positive integer');
-    expect(await failure(create(props({ ReplaceDirectExchanges: ['amq.direct'] })))).toBe('ReplaceDirectExchanges must be a list of exchange names (not "", not amq.*)');
+    expect(await failure(create(props({ DeadLetterQueue: 'dlq', DeliveryLimit: '0' })))).toBe(
+      'DeliveryLimit "0" must be a positive integer',
+    );
+    expect(await failure(create(props({ ReplaceDirectExchanges: ['amq.direct'] })))).toBe(
+      'ReplaceDirectExchanges must be a list of exchange names (not "", not amq.*)',
+    );
     expect(fake.requests).toEqual([]);
   });
 

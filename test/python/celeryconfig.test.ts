@@ -4,8 +4,26 @@ import { inspect, tempFile } from './harness';
 
 const BROKER_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:broker-AbCdEf';
 const BACKEND_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:backend-GhIjKl';
-const amqps = { scheme: 'amqps' as const, host: 'b-1234.mq.eu-west-1.on.aws', port: 5671, vhost: '/', username: 'celeryadmin', secretArn: BROKER_ARN, engine: 'rabbitmq', engineVersion: '3.13' };
-const rediss = { scheme: 'rediss' as const, host: 'master.celery.abc123.euw1.cache.amazonaws.com', port: 6380, db: 0, username: '', secretArn: BACKEND_ARN, engine: 'valkey', engineVersion: '8.2' };
+const amqps = {
+  scheme: 'amqps' as const,
+  host: 'b-1234.mq.eu-west-1.on.aws',
+  port: 5671,
+  vhost: '/',
+  username: 'celeryadmin',
+  secretArn: BROKER_ARN,
+  engine: 'rabbitmq',
+  engineVersion: '3.13',
+};
+const rediss = {
+  scheme: 'rediss' as const,
+  host: 'master.celery.abc123.euw1.cache.amazonaws.com',
+  port: 6380,
+  db: 0,
+  username: '',
+  secretArn: BACKEND_ARN,
+  engine: 'valkey',
+  engineVersion: '8.2',
+};
 const PASSWORDS = { CELERY_TLS_BROKER_PASSWORD: 'broker-pw', CELERY_TLS_RESULT_BACKEND_PASSWORD: 'backend-token' };
 
 const render = (input: CeleryConfigInput, ctx?: ResolveContext) => new CeleryConfig(input, ctx).toPythonModule('test');
@@ -20,7 +38,14 @@ describe('celeryconfig.py imported by python3 with Debian Celery: amqps broker +
   });
 
   test('broker: amqps URL, py-amqp key family, verification required, hostname named', () => {
-    expect(c.broker_parts).toMatchObject({ scheme: 'amqps', hostname: amqps.host, port: 5671, username: 'celeryadmin', password: 'broker-pw', path: '/' });
+    expect(c.broker_parts).toMatchObject({
+      scheme: 'amqps',
+      hostname: amqps.host,
+      port: 5671,
+      username: 'celeryadmin',
+      password: 'broker-pw',
+      path: '/',
+    });
     expect(c.broker_use_ssl).toEqual({ cert_reqs: 'CERT_REQUIRED', server_hostname: amqps.host });
     expect(c.broker_url).not.toContain('?');
   });
@@ -30,7 +55,15 @@ describe('celeryconfig.py imported by python3 with Debian Celery: amqps broker +
     expect(c.result_backend).not.toContain('?');
     expect(c.redis_backend_use_ssl).toMatchObject({ ssl_cert_reqs: 'CERT_REQUIRED', ssl_check_hostname: true });
     expect(c.backend_class).toBe('RedisBackend');
-    expect(c.backend_connparams).toMatchObject({ connection_class: 'SSLConnection', ssl_cert_reqs: 'CERT_REQUIRED', ssl_check_hostname: true, host: rediss.host, port: 6380, db: 0, password: 'backend-token' });
+    expect(c.backend_connparams).toMatchObject({
+      connection_class: 'SSLConnection',
+      ssl_cert_reqs: 'CERT_REQUIRED',
+      ssl_check_hostname: true,
+      host: rediss.host,
+      port: 6380,
+      db: 0,
+      password: 'backend-token',
+    });
   });
 
   test('the Redis backend retries connection errors (and only those) on this Celery', () => {
@@ -65,12 +98,24 @@ describe('celeryconfig.py imported by python3 with Debian Celery: amqps broker +
 
 describe('credentials are percent-encoded: a round trip through kombu and Celery', () => {
   const nasty = 'p/?#[]%;@:w+!';
-  const r = inspect(render({ broker: { ...amqps, username: 'cel.ery-user_1' }, resultBackend: { ...rediss, username: 'app' } }), {
-    env: { CELERY_TLS_BROKER_PASSWORD: nasty, CELERY_TLS_RESULT_BACKEND_PASSWORD: nasty, CELERY_TLS_RESULT_BACKEND_USERNAME: 'app' },
-  });
+  const r = inspect(
+    render({ broker: { ...amqps, username: 'cel.ery-user_1' }, resultBackend: { ...rediss, username: 'app' } }),
+    {
+      env: {
+        CELERY_TLS_BROKER_PASSWORD: nasty,
+        CELERY_TLS_RESULT_BACKEND_PASSWORD: nasty,
+        CELERY_TLS_RESULT_BACKEND_USERNAME: 'app',
+      },
+    },
+  );
 
   test('kombu parses back the exact user and password', () => {
-    expect(r.json.broker_parts).toMatchObject({ username: 'cel.ery-user_1', password: nasty, hostname: amqps.host, port: 5671 });
+    expect(r.json.broker_parts).toMatchObject({
+      username: 'cel.ery-user_1',
+      password: nasty,
+      hostname: amqps.host,
+      port: 5671,
+    });
   });
 
   test('Celery redis backend parses back the exact password', () => {
@@ -84,9 +129,16 @@ describe('credentials are percent-encoded: a round trip through kombu and Celery
 });
 
 describe('Redis as broker', () => {
-  const r = inspect(render({ broker: { ...rediss, db: 0 }, resultBackend: { ...rediss, db: 1 }, options: { visibilityTimeoutSeconds: 7200 } }), {
-    env: { CELERY_TLS_BROKER_PASSWORD: 'tok', CELERY_TLS_RESULT_BACKEND_PASSWORD: 'tok' },
-  });
+  const r = inspect(
+    render({
+      broker: { ...rediss, db: 0 },
+      resultBackend: { ...rediss, db: 1 },
+      options: { visibilityTimeoutSeconds: 7200 },
+    }),
+    {
+      env: { CELERY_TLS_BROKER_PASSWORD: 'tok', CELERY_TLS_RESULT_BACKEND_PASSWORD: 'tok' },
+    },
+  );
 
   test('broker_use_ssl is a dict of redis-py ssl_* keys (never True), no TLS options in the URL', () => {
     expect(r.json.broker_use_ssl).toMatchObject({ ssl_cert_reqs: 'CERT_REQUIRED', ssl_check_hostname: true });
@@ -95,7 +147,12 @@ describe('Redis as broker', () => {
   });
 
   test('visibility timeout and health checks in broker_transport_options', () => {
-    expect(r.json.broker_transport_options).toEqual({ visibility_timeout: 7200, socket_keepalive: true, health_check_interval: 25, retry_on_timeout: true });
+    expect(r.json.broker_transport_options).toEqual({
+      visibility_timeout: 7200,
+      socket_keepalive: true,
+      health_check_interval: 25,
+      retry_on_timeout: true,
+    });
   });
 
   test('the result backend uses its own database', () => {
@@ -141,15 +198,29 @@ describe('fail closed at import', () => {
 
   test('no variable can turn verification off: CA and host overrides keep CERT_REQUIRED and hostname checks', () => {
     const ca = tempFile('ca.pem', '');
-    const c = inspect(source, { env: { ...PASSWORDS, CELERY_TLS_BROKER_HOST: 'other.example.com', CELERY_TLS_BROKER_CA_CERTS: ca } }).json;
-    expect(c.broker_use_ssl).toEqual({ cert_reqs: 'CERT_REQUIRED', server_hostname: 'other.example.com', ca_certs: ca });
+    const c = inspect(source, {
+      env: { ...PASSWORDS, CELERY_TLS_BROKER_HOST: 'other.example.com', CELERY_TLS_BROKER_CA_CERTS: ca },
+    }).json;
+    expect(c.broker_use_ssl).toEqual({
+      cert_reqs: 'CERT_REQUIRED',
+      server_hostname: 'other.example.com',
+      ca_certs: ca,
+    });
   });
 
   test('a server name (tunnel): the URL keeps the tunnel host, py-amqp checks the certificate against the name', () => {
-    const tunnel = inspect(render({ broker: { ...amqps, serverName: amqps.host }, resultBackend: rediss }), { env: { ...PASSWORDS, CELERY_TLS_BROKER_HOST: 'localhost', CELERY_TLS_BROKER_PORT: '15671' } }).json;
+    const tunnel = inspect(render({ broker: { ...amqps, serverName: amqps.host }, resultBackend: rediss }), {
+      env: { ...PASSWORDS, CELERY_TLS_BROKER_HOST: 'localhost', CELERY_TLS_BROKER_PORT: '15671' },
+    }).json;
     expect(tunnel.broker_parts).toMatchObject({ hostname: 'localhost', port: 15671 });
     expect(tunnel.broker_use_ssl).toEqual({ cert_reqs: 'CERT_REQUIRED', server_hostname: amqps.host });
-    const fromEnv = inspect(source, { env: { ...PASSWORDS, CELERY_TLS_BROKER_HOST: 'localhost', CELERY_TLS_BROKER_SERVER_NAME: 'b-9.mq.eu-west-1.on.aws' } }).json;
+    const fromEnv = inspect(source, {
+      env: {
+        ...PASSWORDS,
+        CELERY_TLS_BROKER_HOST: 'localhost',
+        CELERY_TLS_BROKER_SERVER_NAME: 'b-9.mq.eu-west-1.on.aws',
+      },
+    }).json;
     expect(fromEnv.broker_use_ssl).toEqual({ cert_reqs: 'CERT_REQUIRED', server_hostname: 'b-9.mq.eu-west-1.on.aws' });
   });
 
@@ -174,22 +245,37 @@ describe('fail closed at import', () => {
 
 describe('secrets are read at start-up from Secrets Manager when no password variable is set', () => {
   test('boto3 is asked for the ARN in the ARN region and the password field is used', () => {
-    const secrets = tempFile('secrets.json', JSON.stringify({
-      [BROKER_ARN]: JSON.stringify({ username: 'celeryadmin', password: 'from-sm/broker' }),
-      [BACKEND_ARN]: JSON.stringify({ password: 'from-sm-token' }),
-    }));
+    const secrets = tempFile(
+      'secrets.json',
+      JSON.stringify({
+        [BROKER_ARN]: JSON.stringify({ username: 'celeryadmin', password: 'from-sm/broker' }),
+        [BACKEND_ARN]: JSON.stringify({ password: 'from-sm-token' }),
+      }),
+    );
     const calls = tempFile('calls.jsonl', '');
-    const c = inspect(render({ broker: amqps, resultBackend: rediss }), { stubBoto3: true, env: { STUB_SECRETS_FILE: secrets, STUB_CALLS_FILE: calls } }).json;
+    const c = inspect(render({ broker: amqps, resultBackend: rediss }), {
+      stubBoto3: true,
+      env: { STUB_SECRETS_FILE: secrets, STUB_CALLS_FILE: calls },
+    }).json;
     expect(c.error).toBeUndefined();
     expect(c.broker_parts.password).toBe('from-sm/broker');
     expect(c.backend_connparams.password).toBe('from-sm-token');
-    const log = readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(log).toEqual([{ SecretId: BROKER_ARN, region: 'eu-west-1' }, { SecretId: BACKEND_ARN, region: 'eu-west-1' }]);
+    const log = readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(log).toEqual([
+      { SecretId: BROKER_ARN, region: 'eu-west-1' },
+      { SecretId: BACKEND_ARN, region: 'eu-west-1' },
+    ]);
   });
 
   test('a password variable wins over the secret ARN (boto3 is not called)', () => {
     const calls = tempFile('calls.jsonl', '');
-    const c = inspect(render({ broker: amqps }), { stubBoto3: true, env: { CELERY_TLS_BROKER_PASSWORD: 'env-pw', STUB_SECRETS_FILE: '/nonexistent', STUB_CALLS_FILE: calls } }).json;
+    const c = inspect(render({ broker: amqps }), {
+      stubBoto3: true,
+      env: { CELERY_TLS_BROKER_PASSWORD: 'env-pw', STUB_SECRETS_FILE: '/nonexistent', STUB_CALLS_FILE: calls },
+    }).json;
     expect(c.broker_parts.password).toBe('env-pw');
     expect(readFileSync(calls, 'utf8')).toBe('');
   });
@@ -199,27 +285,41 @@ describe('rotating user names (RabbitMQ application users): the whole secret, it
   const rotating = { ...amqps, username: 'celery-worker', secretUsernameField: 'username' };
 
   test('CELERY_TLS_BROKER_CREDENTIALS (one ECS secret) gives user name and password of one version', () => {
-    const c = inspect(render({ broker: rotating }), { env: { CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: 'celery-worker.alt', password: 'rot/ated:pw@1' }) } }).json;
+    const c = inspect(render({ broker: rotating }), {
+      env: {
+        CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: 'celery-worker.alt', password: 'rot/ated:pw@1' }),
+      },
+    }).json;
     expect(c.error).toBeUndefined();
     expect(c.broker_parts.username).toBe('celery-worker.alt');
     expect(c.broker_parts.password).toBe('rot/ated:pw@1');
   });
 
-  test('read by ARN at start-up, the secret\'s user name wins over the rendered one', () => {
-    const secrets = tempFile('secrets.json', JSON.stringify({ [BROKER_ARN]: JSON.stringify({ username: 'celery-worker.alt', password: 'from-sm' }) }));
-    const c = inspect(render({ broker: rotating }), { stubBoto3: true, env: { STUB_SECRETS_FILE: secrets, STUB_CALLS_FILE: tempFile('calls.jsonl', '') } }).json;
+  test("read by ARN at start-up, the secret's user name wins over the rendered one", () => {
+    const secrets = tempFile(
+      'secrets.json',
+      JSON.stringify({ [BROKER_ARN]: JSON.stringify({ username: 'celery-worker.alt', password: 'from-sm' }) }),
+    );
+    const c = inspect(render({ broker: rotating }), {
+      stubBoto3: true,
+      env: { STUB_SECRETS_FILE: secrets, STUB_CALLS_FILE: tempFile('calls.jsonl', '') },
+    }).json;
     expect(c.broker_parts.username).toBe('celery-worker.alt');
     expect(c.broker_parts.password).toBe('from-sm');
   });
 
   test('without secretUsernameField a user name in the secret is ignored (the admin-style secret of a fixed user)', () => {
-    const c = inspect(render({ broker: amqps }), { env: { CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: 'someone-else', password: 'pw' }) } }).json;
+    const c = inspect(render({ broker: amqps }), {
+      env: { CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: 'someone-else', password: 'pw' }) },
+    }).json;
     expect(c.broker_parts.username).toBe('celeryadmin');
     expect(c.broker_parts.password).toBe('pw');
   });
 
   test('CREDENTIALS without the password field fails and names the variable, without echoing the secret', () => {
-    const c = inspect(render({ broker: rotating }), { env: { CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: 'u', pass: 'NotShownAnywhere' }) } }).json;
+    const c = inspect(render({ broker: rotating }), {
+      env: { CELERY_TLS_BROKER_CREDENTIALS: JSON.stringify({ username: 'u', pass: 'NotShownAnywhere' }) },
+    }).json;
     expect(c.error).toBe('CeleryTLSConfigError');
     expect(c.message).toContain('CELERY_TLS_BROKER_CREDENTIALS has no field');
     expect(c.message).not.toContain('NotShownAnywhere');
@@ -255,20 +355,41 @@ describe('client certificate from a secret (mutual TLS with EXTERNAL login)', ()
   test('read by ARN at start-up when not injected', () => {
     const secrets = tempFile('secrets.json', JSON.stringify({ [CERT_ARN]: secret }));
     const calls = tempFile('calls.jsonl', '');
-    const c = inspect(render({ broker: mtls }), { stubBoto3: true, env: { STUB_SECRETS_FILE: secrets, STUB_CALLS_FILE: calls } }).json;
+    const c = inspect(render({ broker: mtls }), {
+      stubBoto3: true,
+      env: { STUB_SECRETS_FILE: secrets, STUB_CALLS_FILE: calls },
+    }).json;
     expect(c.error).toBeUndefined();
     expect(c.broker_files.keyfile.content).toBe(KEY);
-    expect(readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual([{ SecretId: CERT_ARN, region: 'eu-west-1' }]);
+    expect(
+      readFileSync(calls, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([{ SecretId: CERT_ARN, region: 'eu-west-1' }]);
   });
 
   test('CERTFILE and KEYFILE win: no secret is read, no file is written', () => {
-    const c = inspect(render({ broker: { ...mtls, clientCertSecretArn: undefined, certFile: '/etc/celery/client.crt', keyFile: '/etc/celery/client.key' } }), { env: { CELERY_TLS_BROKER_CLIENT_CERT: secret } }).json;
+    const c = inspect(
+      render({
+        broker: {
+          ...mtls,
+          clientCertSecretArn: undefined,
+          certFile: '/etc/celery/client.crt',
+          keyFile: '/etc/celery/client.key',
+        },
+      }),
+      { env: { CELERY_TLS_BROKER_CLIENT_CERT: secret } },
+    ).json;
     expect(c.broker_use_ssl).toMatchObject({ certfile: '/etc/celery/client.crt', keyfile: '/etc/celery/client.key' });
   });
 
   test('an encrypted key or a secret without the key is refused, without echoing it', () => {
     for (const bad of [
-      JSON.stringify({ certificate: CERT, private_key: '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIENotShownAnywhere\n-----END ENCRYPTED PRIVATE KEY-----' }),
+      JSON.stringify({
+        certificate: CERT,
+        private_key: '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIENotShownAnywhere\n-----END ENCRYPTED PRIVATE KEY-----',
+      }),
       JSON.stringify({ certificate: CERT, key: KEY }),
     ]) {
       const c = inspect(render({ broker: mtls }), { env: { CELERY_TLS_BROKER_CLIENT_CERT: bad } }).json;
@@ -295,13 +416,18 @@ describe('settings rendered at synth time (deploy-time host names)', () => {
   });
 
   test('with the environment from bindToContainer it resolves', () => {
-    const c = inspect(source, { env: { CELERY_TLS_BROKER_PASSWORD: 'x', CELERY_TLS_BROKER_HOST: 'b-9.mq.us-east-1.on.aws' } }).json;
+    const c = inspect(source, {
+      env: { CELERY_TLS_BROKER_PASSWORD: 'x', CELERY_TLS_BROKER_HOST: 'b-9.mq.us-east-1.on.aws' },
+    }).json;
     expect(c.broker_use_ssl.server_hostname).toBe('b-9.mq.us-east-1.on.aws');
   });
 });
 
 describe('Django settings block (CELERY_ namespace)', () => {
-  const r = inspect(new CeleryConfig({ broker: amqps, resultBackend: rediss }).toDjangoSettings(), { flavor: 'django', env: PASSWORDS });
+  const r = inspect(new CeleryConfig({ broker: amqps, resultBackend: rediss }).toDjangoSettings(), {
+    flavor: 'django',
+    env: PASSWORDS,
+  });
 
   test('Celery reads the same TLS settings through the namespace', () => {
     expect(r.json.error).toBeUndefined();
@@ -312,16 +438,37 @@ describe('Django settings block (CELERY_ namespace)', () => {
   });
 
   test('a plaintext CELERY_BROKER_URL makes settings.py fail too', () => {
-    const c = inspect(new CeleryConfig({ broker: amqps }).toDjangoSettings(), { flavor: 'django', env: { ...PASSWORDS, CELERY_BROKER_URL: 'amqp://x//' } }).json;
+    const c = inspect(new CeleryConfig({ broker: amqps }).toDjangoSettings(), {
+      flavor: 'django',
+      env: { ...PASSWORDS, CELERY_BROKER_URL: 'amqp://x//' },
+    }).json;
     expect(c.error).toBe('CeleryTLSConfigError');
   });
 });
 
 describe('mutual TLS files and EXTERNAL login', () => {
   test('certfile/keyfile in the py-amqp dict and the EXTERNAL login method', () => {
-    const c = inspect(render({ broker: { ...amqps, certFile: '/run/celery/client.pem', keyFile: '/run/celery/client.key', caCerts: '/run/celery/ca.pem', loginMethod: 'EXTERNAL', secretArn: undefined } }), {}).json;
+    const c = inspect(
+      render({
+        broker: {
+          ...amqps,
+          certFile: '/run/celery/client.pem',
+          keyFile: '/run/celery/client.key',
+          caCerts: '/run/celery/ca.pem',
+          loginMethod: 'EXTERNAL',
+          secretArn: undefined,
+        },
+      }),
+      {},
+    ).json;
     expect(c.error).toBeUndefined();
-    expect(c.broker_use_ssl).toEqual({ cert_reqs: 'CERT_REQUIRED', server_hostname: amqps.host, ca_certs: '/run/celery/ca.pem', certfile: '/run/celery/client.pem', keyfile: '/run/celery/client.key' });
+    expect(c.broker_use_ssl).toEqual({
+      cert_reqs: 'CERT_REQUIRED',
+      server_hostname: amqps.host,
+      ca_certs: '/run/celery/ca.pem',
+      certfile: '/run/celery/client.pem',
+      keyfile: '/run/celery/client.key',
+    });
     expect(c.broker_login_method).toBe('EXTERNAL');
   });
 });

@@ -14,18 +14,32 @@ export interface Inspection {
 }
 
 /** Writes the rendered settings as a module and imports them with python3 + Celery in a clean environment. */
-export function inspect(source: string, opts: { env?: Record<string, string>; flavor?: 'module' | 'django'; stubBoto3?: boolean } = {}): Inspection {
+export function inspect(
+  source: string,
+  opts: { env?: Record<string, string>; flavor?: 'module' | 'django'; stubBoto3?: boolean } = {},
+): Inspection {
   const dir = mkdtempSync(join(tmpdir(), 'celery-tls-py-'));
   writeFileSync(join(dir, 'rendered_settings.py'), source);
-  const env: Record<string, string> = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1', ...opts.env };
+  const env: Record<string, string> = {
+    PATH: '/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    PYTHONDONTWRITEBYTECODE: '1',
+    ...opts.env,
+  };
   if (opts.stubBoto3) env.PYTHONPATH = join(FIXTURES, 'stub-boto3');
-  const r = spawnSync(PYTHON, [join(FIXTURES, 'inspect_celery_config.py'), dir, 'rendered_settings', opts.flavor ?? 'module'], { env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    PYTHON,
+    [join(FIXTURES, 'inspect_celery_config.py'), dir, 'rendered_settings', opts.flavor ?? 'module'],
+    { env, encoding: 'utf8', timeout: 60_000 },
+  );
   const lastLine = r.stdout.trim().split('\n').pop() ?? '';
   let json: Record<string, any>;
   try {
     json = JSON.parse(lastLine);
   } catch {
-    throw new Error(`python3 printed no JSON (status ${r.status}); is python3-celery installed (scripts/install-test-deps)?\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    throw new Error(
+      `python3 printed no JSON (status ${r.status}); is python3-celery installed (scripts/install-test-deps)?\nstdout: ${r.stdout}\nstderr: ${r.stderr}`,
+    );
   }
   return { status: r.status, json, stderr: r.stderr };
 }

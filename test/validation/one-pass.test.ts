@@ -57,27 +57,53 @@ describe('several independent mistakes are reported together', () => {
 
   test('cdk CeleryTransport: the shared-backend rule and a broker mistake together', () => {
     const { stack, vpc } = stackWithVpc();
-    const e = thrown(() => new cdk.CeleryTransport(stack, 'Celery', { vpc, broker: cdk.CeleryBroker.rabbitMq({ hostInstanceType: 'mq.t2.micro' }), resultBackend: cdk.CeleryResultBackend.sharedWithRedisBroker() }));
+    const e = thrown(
+      () =>
+        new cdk.CeleryTransport(stack, 'Celery', {
+          vpc,
+          broker: cdk.CeleryBroker.rabbitMq({ hostInstanceType: 'mq.t2.micro' }),
+          resultBackend: cdk.CeleryResultBackend.sharedWithRedisBroker(),
+        }),
+    );
     expect(e.issues.map((i) => i.prop)).toEqual(['broker.hostInstanceType', 'resultBackend']);
   });
 
-  test.each(['cdk', 'cdktf'] as const)('%s RedisCache: the secret field, the cache and the placement at once', (target) => {
-    const props = { port: 80, snapshotRetentionDays: 99 };
-    const e = thrown(() => {
-      if (target === 'cdk') {
-        const { stack, vpc } = stackWithVpc({ azs: 1 });
-        const secret = cdk.RedisAuth.fromSecret(
-          secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:tok-AbCdEf'),
-          '',
-        );
-        new cdk.RedisCache(stack, 'Cache', { vpc, authToken: secret, ...props });
-      } else {
-        const { stack } = tfStack();
-        new tf.RedisCache(stack, 'Cache', { vpcId: VPC_ID, subnets: subnets(1), authToken: tf.RedisAuth.fromSecretArn('arn:aws:secretsmanager:eu-west-1:111122223333:secret:tok-AbCdEf', { field: '' }), ...props });
-      }
-    });
-    expect(e.issues.map((i) => i.prop)).toEqual(['authToken.field', 'port', 'snapshotRetentionDays', target === 'cdk' ? 'vpcSubnets' : 'subnets']);
-  });
+  test.each(['cdk', 'cdktf'] as const)(
+    '%s RedisCache: the secret field, the cache and the placement at once',
+    (target) => {
+      const props = { port: 80, snapshotRetentionDays: 99 };
+      const e = thrown(() => {
+        if (target === 'cdk') {
+          const { stack, vpc } = stackWithVpc({ azs: 1 });
+          const secret = cdk.RedisAuth.fromSecret(
+            secretsmanager.Secret.fromSecretCompleteArn(
+              stack,
+              'S',
+              'arn:aws:secretsmanager:eu-west-1:111122223333:secret:tok-AbCdEf',
+            ),
+            '',
+          );
+          new cdk.RedisCache(stack, 'Cache', { vpc, authToken: secret, ...props });
+        } else {
+          const { stack } = tfStack();
+          new tf.RedisCache(stack, 'Cache', {
+            vpcId: VPC_ID,
+            subnets: subnets(1),
+            authToken: tf.RedisAuth.fromSecretArn('arn:aws:secretsmanager:eu-west-1:111122223333:secret:tok-AbCdEf', {
+              field: '',
+            }),
+            ...props,
+          });
+        }
+      });
+      expect(e.issues.map((i) => i.prop)).toEqual([
+        'authToken.field',
+        'port',
+        'snapshotRetentionDays',
+        target === 'cdk' ? 'vpcSubnets' : 'subnets',
+      ]);
+    },
+  );
 
   test('cdk RabbitMqBroker: the broker, its client certificates and the placement at once', () => {
     const { stack, vpc } = stackWithVpc({ public: true });
@@ -91,7 +117,21 @@ describe('several independent mistakes are reported together', () => {
           clientCertificates: cdk.BrokerClientCertificates.fromPrivateCa('not-an-arn', { renewDays: 400 }),
         }),
     );
-    expect(e.issues.map((i) => i.code)).toEqual(['rabbitmq.maintenance-window', 'rabbitmq.mtls-ca', 'rabbitmq.mtls-version', 'rabbitmq.mtls-days', 'rabbitmq.mtls-days', 'subnets.public']);
-    expect(e.issues.map((i) => i.prop)).toEqual(['maintenanceWindow.timeOfDay', 'clientCertificates', 'clientCertificates', 'clientCertificates.renewDays', 'clientCertificates.renewDays', 'vpcSubnets']);
+    expect(e.issues.map((i) => i.code)).toEqual([
+      'rabbitmq.maintenance-window',
+      'rabbitmq.mtls-ca',
+      'rabbitmq.mtls-version',
+      'rabbitmq.mtls-days',
+      'rabbitmq.mtls-days',
+      'subnets.public',
+    ]);
+    expect(e.issues.map((i) => i.prop)).toEqual([
+      'maintenanceWindow.timeOfDay',
+      'clientCertificates',
+      'clientCertificates',
+      'clientCertificates.renewDays',
+      'clientCertificates.renewDays',
+      'vpcSubnets',
+    ]);
   });
 });

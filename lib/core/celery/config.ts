@@ -20,12 +20,16 @@ export class CeleryConfig {
     const found = findManifests(text);
     const chosen = select ? found.filter((f: FoundManifest) => f.where.includes(select)) : found;
     if (chosen.length === 0) {
-      throw new Error(select
-        ? `no Celery manifest matching ${JSON.stringify(select)}; found: ${found.map((f) => f.where).join(', ') || 'none'}`
-        : 'no Celery manifest found: pass the SSM parameter value, its get-parameter JSON, or a cdk deploy --outputs-file file');
+      throw new Error(
+        select
+          ? `no Celery manifest matching ${JSON.stringify(select)}; found: ${found.map((f) => f.where).join(', ') || 'none'}`
+          : 'no Celery manifest found: pass the SSM parameter value, its get-parameter JSON, or a cdk deploy --outputs-file file',
+      );
     }
     if (chosen.length > 1) {
-      throw new Error(`several Celery manifests found (${chosen.map((f) => f.where).join(', ')}): choose one with --select`);
+      throw new Error(
+        `several Celery manifests found (${chosen.map((f) => f.where).join(', ')}): choose one with --select`,
+      );
     }
     return new CeleryConfig(chosen[0].manifest);
   }

@@ -16,7 +16,14 @@ export function redisCeleryEndpoint(
   args: { host: string; secretArn?: string; secretField: string; db?: number; username?: string },
 ): CeleryEndpoint {
   if (!spec.transitEncryptionEnabled) {
-    throw new ValidationError(where, [{ code: 'redis.transit-encryption-off', prop: 'transitEncryptionEnabled', message: 'transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.' }]);
+    throw new ValidationError(where, [
+      {
+        code: 'redis.transit-encryption-off',
+        prop: 'transitEncryptionEnabled',
+        message:
+          'transitEncryptionEnabled is false: no Celery configuration is rendered for a plaintext cache (the settings refuse redis:// URLs). Turn transit encryption on.',
+      },
+    ]);
   }
   return {
     scheme: 'rediss',
@@ -36,10 +43,30 @@ export function redisCeleryEndpoint(
  * The Celery endpoint of an Amazon MQ for RabbitMQ broker: AMQPS on 5671 as an application user (never the admin).
  * `rotatingUsername`: the user name is read from the secret too (rotation by alternating users).
  */
-export function rabbitMqCeleryEndpoint(spec: RabbitMqBrokerSpec, args: { host: string; username: string; secretArn: string; vhost?: string; rotatingUsername?: boolean; clientCertSecretArn?: string }): CeleryEndpoint {
+export function rabbitMqCeleryEndpoint(
+  spec: RabbitMqBrokerSpec,
+  args: {
+    host: string;
+    username: string;
+    secretArn: string;
+    vhost?: string;
+    rotatingUsername?: boolean;
+    clientCertSecretArn?: string;
+  },
+): CeleryEndpoint {
   if (args.clientCertSecretArn) {
     // Mutual TLS: the certificate (common name = user name) is the login; no password is read.
-    return { scheme: 'amqps', host: args.host, port: PORTS.AMQPS, vhost: args.vhost ?? DEFAULTS.rabbitmq.vhost, username: args.username, clientCertSecretArn: args.clientCertSecretArn, loginMethod: 'EXTERNAL', engine: 'rabbitmq', engineVersion: spec.engineVersion };
+    return {
+      scheme: 'amqps',
+      host: args.host,
+      port: PORTS.AMQPS,
+      vhost: args.vhost ?? DEFAULTS.rabbitmq.vhost,
+      username: args.username,
+      clientCertSecretArn: args.clientCertSecretArn,
+      loginMethod: 'EXTERNAL',
+      engine: 'rabbitmq',
+      engineVersion: spec.engineVersion,
+    };
   }
   return {
     scheme: 'amqps',

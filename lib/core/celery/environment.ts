@@ -40,7 +40,9 @@ export function endpointSettings(e: CeleryEndpoint): [string, string | number | 
   return [
     [ENV_NAMES.HOST, e.host],
     [ENV_NAMES.PORT, e.port],
-    e.scheme === 'amqps' ? [ENV_NAMES.VHOST, e.vhost ?? DEFAULTS.rabbitmq.vhost] : [ENV_NAMES.DB, e.db ?? DEFAULTS.redis.db],
+    e.scheme === 'amqps'
+      ? [ENV_NAMES.VHOST, e.vhost ?? DEFAULTS.rabbitmq.vhost]
+      : [ENV_NAMES.DB, e.db ?? DEFAULTS.redis.db],
     // A user name that rotates lives in the secret only, never in a variable that would go stale.
     [ENV_NAMES.USERNAME, e.secretUsernameField ? undefined : (e.username ?? '')],
     [ENV_NAMES.SECRET_ARN, e.secretArn],
@@ -72,16 +74,20 @@ export function renderEnvironment(model: CeleryConfigModel): Record<string, stri
  * The variable each endpoint's secret is injected into, and the JSON field to inject: the password field, or the
  * whole secret (no field) when the user name rotates with it.
  */
-export function secretVariables(model: CeleryConfigModel): Record<EndpointRole, { name: string; field?: string } | undefined> {
+export function secretVariables(
+  model: CeleryConfigModel,
+): Record<EndpointRole, { name: string; field?: string } | undefined> {
   const of = (role: EndpointRole, e: CeleryEndpoint) =>
     e.clientCertSecretArn
       ? { name: envPrefix(role) + ENV_NAMES.CLIENT_CERT }
       : e.secretUsernameField
         ? { name: envPrefix(role) + ENV_NAMES.CREDENTIALS }
         : { name: envPrefix(role) + ENV_NAMES.PASSWORD, field: e.secretField ?? WIRE.secretPasswordField };
-  return { broker: of('broker', model.broker), resultBackend: model.resultBackend ? of('resultBackend', model.resultBackend) : undefined };
+  return {
+    broker: of('broker', model.broker),
+    resultBackend: model.resultBackend ? of('resultBackend', model.resultBackend) : undefined,
+  };
 }
-
 
 function dotenvValue(value: string): string {
   return /^[A-Za-z0-9_./:@+,=-]*$/.test(value) ? value : JSON.stringify(value);
@@ -91,11 +97,17 @@ function dotenvValue(value: string): string {
 export function renderDotenv(model: CeleryConfigModel, ctx: ResolveContext): string {
   const lines = [
     '# Celery TLS settings (celery-tls-constructs). No passwords here: inject',
-    `# ${Object.values(secretVariables(model)).filter((v) => v !== undefined).map((v) => v!.name).join(' and ')} from Secrets Manager,`,
+    `# ${Object.values(secretVariables(model))
+      .filter((v) => v !== undefined)
+      .map((v) => v!.name)
+      .join(' and ')} from Secrets Manager,`,
     '# or leave them unset so that the settings module reads *_SECRET_ARN at start-up.',
   ];
   for (const [key, value] of Object.entries(renderEnvironment(model))) {
-    if (ctx.isUnresolved(value)) throw new Error(`${key} is a deploy-time token: render the env format from a deployed manifest (celery-tls render --manifest).`);
+    if (ctx.isUnresolved(value))
+      throw new Error(
+        `${key} is a deploy-time token: render the env format from a deployed manifest (celery-tls render --manifest).`,
+      );
     lines.push(`${key}=${dotenvValue(value)}`);
   }
   return lines.join('\n') + '\n';

@@ -14,7 +14,12 @@ export interface CeleryManifest extends CeleryConfigInput {
 
 export function renderManifest(model: CeleryConfigModel): CeleryManifest {
   const strip = <T extends object>(o: T): T => JSON.parse(JSON.stringify(o));
-  return strip({ schema: MANIFEST_SCHEMA, broker: model.broker, resultBackend: model.resultBackend, options: model.options });
+  return strip({
+    schema: MANIFEST_SCHEMA,
+    broker: model.broker,
+    resultBackend: model.resultBackend,
+    options: model.options,
+  });
 }
 
 function isManifest(value: unknown): value is CeleryManifest {

@@ -119,60 +119,136 @@ export interface CeleryConfigModel {
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
-function checkEndpoint(issues: IssueCollector, prop: string, e: CeleryEndpoint | undefined, role: 'broker' | 'resultBackend'): void {
+function checkEndpoint(
+  issues: IssueCollector,
+  prop: string,
+  e: CeleryEndpoint | undefined,
+  role: 'broker' | 'resultBackend',
+): void {
   if (!e || typeof e !== 'object') {
-    issues.error('celery.endpoint', prop, `${prop} ${show(e)} is missing: give the ${role === 'broker' ? 'broker' : 'result backend'} endpoint.`);
+    issues.error(
+      'celery.endpoint',
+      prop,
+      `${prop} ${show(e)} is missing: give the ${role === 'broker' ? 'broker' : 'result backend'} endpoint.`,
+    );
     return;
   }
   const allowed: TlsScheme[] = role === 'broker' ? ['amqps', 'rediss'] : ['rediss'];
   if (!allowed.includes(e.scheme)) {
     const plaintext = e.scheme === ('amqp' as string) || e.scheme === ('redis' as string);
-    issues.error('celery.scheme', `${prop}.scheme`, `${prop}.scheme ${show(e.scheme)} is not allowed${plaintext ? ': it is plaintext' : ''}. Allowed: ${allowed.map((s) => show(s)).join(', ')}. This library never emits a plaintext or unverified connection.`);
+    issues.error(
+      'celery.scheme',
+      `${prop}.scheme`,
+      `${prop}.scheme ${show(e.scheme)} is not allowed${plaintext ? ': it is plaintext' : ''}. Allowed: ${allowed.map((s) => show(s)).join(', ')}. This library never emits a plaintext or unverified connection.`,
+    );
   }
   const expected = e.scheme === 'amqps' ? ['rabbitmq'] : ['valkey', 'redis'];
   if (issues.known(e.engine) && allowed.includes(e.scheme) && !expected.includes(e.engine)) {
-    issues.error('celery.engine', `${prop}.engine`, `${prop}.engine ${show(e.engine)} does not match scheme ${show(e.scheme)}: allowed ${expected.map((x) => show(x)).join(', ')}.`);
+    issues.error(
+      'celery.engine',
+      `${prop}.engine`,
+      `${prop}.engine ${show(e.engine)} does not match scheme ${show(e.scheme)}: allowed ${expected.map((x) => show(x)).join(', ')}.`,
+    );
   }
   if (issues.known(e.host)) {
     if (typeof e.host !== 'string' || e.host.length === 0 || /[\s/@?#]/.test(e.host)) {
       issues.error('celery.host', `${prop}.host`, `${prop}.host ${show(e.host)} is not a host name.`);
     } else if (IPV4.test(e.host) || e.host.includes(':')) {
-      issues.warn('celery.host-ip', `${prop}.host`, `${prop}.host ${show(e.host)} is an IP address: hostname verification then needs the IP in the certificate, which AWS endpoints never have. Use the endpoint's DNS name.`);
+      issues.warn(
+        'celery.host-ip',
+        `${prop}.host`,
+        `${prop}.host ${show(e.host)} is an IP address: hostname verification then needs the IP in the certificate, which AWS endpoints never have. Use the endpoint's DNS name.`,
+      );
     }
   }
-  if (issues.known(e.port) && typeof e.port === 'number' && (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535)) {
+  if (
+    issues.known(e.port) &&
+    typeof e.port === 'number' &&
+    (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535)
+  ) {
     issues.error('celery.port', `${prop}.port`, `${prop}.port ${show(e.port)} is out of range: allowed 1 to 65535.`);
   }
   if (e.scheme === 'amqps') {
     checkName(issues, NAME_RULES.rabbitMqVhost, `${prop}.vhost`, e.vhost);
-    if (e.db !== undefined) issues.error('celery.db', `${prop}.db`, `${prop}.db ${show(e.db)} applies only to rediss endpoints; RabbitMQ uses vhost.`);
+    if (e.db !== undefined)
+      issues.error(
+        'celery.db',
+        `${prop}.db`,
+        `${prop}.db ${show(e.db)} applies only to rediss endpoints; RabbitMQ uses vhost.`,
+      );
   } else if (e.scheme === 'rediss') {
     if (issues.known(e.db) && (!Number.isInteger(e.db) || e.db < 0 || e.db > 15)) {
-      issues.error('celery.db', `${prop}.db`, `${prop}.db ${show(e.db)} is out of range: allowed 0 to 15 (ElastiCache, cluster mode disabled).`);
+      issues.error(
+        'celery.db',
+        `${prop}.db`,
+        `${prop}.db ${show(e.db)} is out of range: allowed 0 to 15 (ElastiCache, cluster mode disabled).`,
+      );
     }
-    if (e.vhost !== undefined) issues.error('celery.vhost', `${prop}.vhost`, `${prop}.vhost ${show(e.vhost)} applies only to amqps endpoints; Redis uses db.`);
-    if (e.loginMethod !== undefined) issues.error('celery.login-method', `${prop}.loginMethod`, `${prop}.loginMethod ${show(e.loginMethod)} applies only to amqps endpoints.`);
+    if (e.vhost !== undefined)
+      issues.error(
+        'celery.vhost',
+        `${prop}.vhost`,
+        `${prop}.vhost ${show(e.vhost)} applies only to amqps endpoints; Redis uses db.`,
+      );
+    if (e.loginMethod !== undefined)
+      issues.error(
+        'celery.login-method',
+        `${prop}.loginMethod`,
+        `${prop}.loginMethod ${show(e.loginMethod)} applies only to amqps endpoints.`,
+      );
   }
   if (e.loginMethod !== undefined && e.loginMethod !== 'EXTERNAL') {
-    issues.error('celery.login-method', `${prop}.loginMethod`, `${prop}.loginMethod ${show(e.loginMethod)} is not allowed: omit it (password login) or use "EXTERNAL" (client certificate).`);
+    issues.error(
+      'celery.login-method',
+      `${prop}.loginMethod`,
+      `${prop}.loginMethod ${show(e.loginMethod)} is not allowed: omit it (password login) or use "EXTERNAL" (client certificate).`,
+    );
   }
   if (e.loginMethod === 'EXTERNAL' && !(e.certFile && e.keyFile) && !e.clientCertSecretArn) {
-    issues.error('celery.login-method', `${prop}.loginMethod`, `${prop}.loginMethod "EXTERNAL" needs ${prop}.certFile and ${prop}.keyFile, or ${prop}.clientCertSecretArn (the client certificate is the login).`);
+    issues.error(
+      'celery.login-method',
+      `${prop}.loginMethod`,
+      `${prop}.loginMethod "EXTERNAL" needs ${prop}.certFile and ${prop}.keyFile, or ${prop}.clientCertSecretArn (the client certificate is the login).`,
+    );
   }
   if (e.clientCertSecretArn !== undefined && e.scheme !== 'amqps') {
-    issues.error('celery.client-cert', `${prop}.clientCertSecretArn`, `${prop}.clientCertSecretArn applies only to amqps endpoints: ElastiCache has no client certificates.`);
+    issues.error(
+      'celery.client-cert',
+      `${prop}.clientCertSecretArn`,
+      `${prop}.clientCertSecretArn applies only to amqps endpoints: ElastiCache has no client certificates.`,
+    );
   }
   if (e.clientCertSecretArn !== undefined && e.certFile !== undefined) {
-    issues.error('celery.client-cert', `${prop}.clientCertSecretArn`, `${prop}.clientCertSecretArn and ${prop}.certFile are two sources of one certificate: give one.`);
+    issues.error(
+      'celery.client-cert',
+      `${prop}.clientCertSecretArn`,
+      `${prop}.clientCertSecretArn and ${prop}.certFile are two sources of one certificate: give one.`,
+    );
   }
   if ((e.certFile === undefined) !== (e.keyFile === undefined)) {
-    issues.error('celery.client-cert', `${prop}.certFile`, `${prop}.certFile and ${prop}.keyFile go together: give both for mutual TLS, or neither.`);
+    issues.error(
+      'celery.client-cert',
+      `${prop}.certFile`,
+      `${prop}.certFile and ${prop}.keyFile go together: give both for mutual TLS, or neither.`,
+    );
   }
   if (e.serverName !== undefined) {
     if (e.scheme !== 'amqps') {
-      issues.error('celery.server-name', `${prop}.serverName`, `${prop}.serverName applies only to amqps endpoints: redis-py checks the certificate against the host it connects to, so connect by the certificate's name (resolved locally, e.g. in /etc/hosts, for a tunnel).`);
-    } else if (issues.known(e.serverName) && (typeof e.serverName !== 'string' || !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(e.serverName))) {
-      issues.error('celery.server-name', `${prop}.serverName`, `${prop}.serverName ${show(e.serverName)} is not a DNS name: give the name in the broker's certificate (its endpoint name).`);
+      issues.error(
+        'celery.server-name',
+        `${prop}.serverName`,
+        `${prop}.serverName applies only to amqps endpoints: redis-py checks the certificate against the host it connects to, so connect by the certificate's name (resolved locally, e.g. in /etc/hosts, for a tunnel).`,
+      );
+    } else if (
+      issues.known(e.serverName) &&
+      (typeof e.serverName !== 'string' ||
+        !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(e.serverName))
+    ) {
+      issues.error(
+        'celery.server-name',
+        `${prop}.serverName`,
+        `${prop}.serverName ${show(e.serverName)} is not a DNS name: give the name in the broker's certificate (its endpoint name).`,
+      );
     }
   }
   checkSecretField(issues, `${prop}.secretField`, e.secretField);
@@ -199,7 +275,11 @@ function checkPositive(issues: IssueCollector, prop: string, value: number | und
 /**
  * @param optionsProp how the user wrote the options, for messages (`celeryOptions` on a transport).
  */
-export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContext, optionsProp = 'options'): ValidationResult<CeleryConfigModel> {
+export function resolveCeleryConfig(
+  input: CeleryConfigInput,
+  ctx: ResolveContext,
+  optionsProp = 'options',
+): ValidationResult<CeleryConfigModel> {
   const issues = new IssueCollector(ctx);
   checkEndpoint(issues, 'broker', input.broker, 'broker');
   if (input.resultBackend !== undefined) checkEndpoint(issues, 'resultBackend', input.resultBackend, 'resultBackend');
@@ -220,13 +300,26 @@ export function resolveCeleryConfig(input: CeleryConfigInput, ctx: ResolveContex
     ['transientQueues', o.transientQueues, o.transientQueues === false],
   ];
   for (const [name, value, set] of rabbitOnly) {
-    if (set && !amqps) issues.error('celery.option', `${optionsProp}.${name}`, `${optionsProp}.${name} ${show(value)} needs a RabbitMQ (amqps) broker: Redis has no such queues.`);
+    if (set && !amqps)
+      issues.error(
+        'celery.option',
+        `${optionsProp}.${name}`,
+        `${optionsProp}.${name} ${show(value)} needs a RabbitMQ (amqps) broker: Redis has no such queues.`,
+      );
   }
   if (o.nativeDelayedDelivery && !quorumQueues) {
-    issues.error('celery.option', `${optionsProp}.nativeDelayedDelivery`, `${optionsProp}.nativeDelayedDelivery true needs quorum queues: Celery uses native delayed delivery only when a quorum queue is configured (RabbitMQ 4, or ${optionsProp}.quorumQueues true).`);
+    issues.error(
+      'celery.option',
+      `${optionsProp}.nativeDelayedDelivery`,
+      `${optionsProp}.nativeDelayedDelivery true needs quorum queues: Celery uses native delayed delivery only when a quorum queue is configured (RabbitMQ 4, or ${optionsProp}.quorumQueues true).`,
+    );
   }
   if (o.transientQueues === true && atLeast(version, 4, 3)) {
-    issues.error('celery.option', `${optionsProp}.transientQueues`, `${optionsProp}.transientQueues true is not allowed with RabbitMQ ${show(input.broker.engineVersion)}: 4.3 refuses transient non-exclusive queues, and a worker that declares them never becomes ready.`);
+    issues.error(
+      'celery.option',
+      `${optionsProp}.transientQueues`,
+      `${optionsProp}.transientQueues true is not allowed with RabbitMQ ${show(input.broker.engineVersion)}: 4.3 refuses transient non-exclusive queues, and a worker that declares them never becomes ready.`,
+    );
   }
   return issues.result<CeleryConfigModel>({
     broker: input.broker,

@@ -17,7 +17,9 @@ export function pyLiteral(value: unknown, ctx?: ResolveContext): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map((v) => pyLiteral(v, ctx)).join(', ')}]`;
   if (typeof value === 'object') {
-    return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${JSON.stringify(k)}: ${pyLiteral(v, ctx)}`).join(', ')}}`;
+    return `{${Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${pyLiteral(v, ctx)}`)
+      .join(', ')}}`;
   }
   throw new Error(`cannot render a ${typeof value} as a Python literal`);
 }
@@ -27,7 +29,9 @@ function endpointDefaults(e: CeleryEndpoint, ctx: ResolveContext): string {
   const common = {
     host: str(e.host),
     port: str(e.port),
-    ...(e.scheme === 'amqps' ? { vhost: str(e.vhost ?? DEFAULTS.rabbitmq.vhost) } : { db: str(e.db ?? DEFAULTS.redis.db) }),
+    ...(e.scheme === 'amqps'
+      ? { vhost: str(e.vhost ?? DEFAULTS.rabbitmq.vhost) }
+      : { db: str(e.db ?? DEFAULTS.redis.db) }),
     username: str(e.username ?? ''),
     secret_arn: str(e.secretArn),
     secret_field: str(e.secretField ?? WIRE.secretPasswordField),
@@ -51,7 +55,10 @@ function settings(model: CeleryConfigModel): [string, string][] {
   ];
   if (b.loginMethod === 'EXTERNAL') out.push(['broker_login_method', pyLiteral('EXTERNAL')]);
   out.push(['broker_connection_retry_on_startup', 'True']);
-  out.push(['task_publish_retry', 'True'], ['task_publish_retry_policy', pyLiteral(DEFAULTS.celery.publishRetryPolicy)]);
+  out.push(
+    ['task_publish_retry', 'True'],
+    ['task_publish_retry_policy', pyLiteral(DEFAULTS.celery.publishRetryPolicy)],
+  );
   if (b.scheme === 'amqps') {
     out.push(['broker_transport_options', pyLiteral({ confirm_publish: true })]);
   } else {
@@ -93,7 +100,10 @@ function settings(model: CeleryConfigModel): [string, string][] {
   }
   if (o.nativeDelayedDelivery) {
     // Celery routes countdown/ETA messages through native delayed delivery only from non-direct exchanges.
-    out.push(['task_default_exchange_type', pyLiteral('topic')], ['task_create_missing_queue_exchange_type', pyLiteral('topic')]);
+    out.push(
+      ['task_default_exchange_type', pyLiteral('topic')],
+      ['task_create_missing_queue_exchange_type', pyLiteral('topic')],
+    );
   }
   if (!o.transientQueues) {
     out.push(
@@ -112,7 +122,12 @@ function describe(e: CeleryEndpoint, ctx: ResolveContext): string {
 
 function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
   const p = envPrefix(role);
-  const names = [ENV_NAMES.HOST, ENV_NAMES.PORT, e.scheme === 'amqps' ? ENV_NAMES.VHOST : ENV_NAMES.DB, ...(e.secretUsernameField ? [] : [ENV_NAMES.USERNAME])];
+  const names = [
+    ENV_NAMES.HOST,
+    ENV_NAMES.PORT,
+    e.scheme === 'amqps' ? ENV_NAMES.VHOST : ENV_NAMES.DB,
+    ...(e.secretUsernameField ? [] : [ENV_NAMES.USERNAME]),
+  ];
   const secret = e.secretUsernameField
     ? `${p}CREDENTIALS (the whole secret, user name and password, injected from Secrets Manager)`
     : `${p}PASSWORD (inject from Secrets Manager)`;
@@ -120,8 +135,14 @@ function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
     `  ${names.map((n) => p + n).join(', ')}`,
     `  ${secret} or ${p}SECRET_ARN [+ ${p}SECRET_FIELD] (read with boto3 at start-up${e.scheme === 'rediss' ? `; with redis-py >= 4.4 re-read for new connections every ${p}SECRET_REFRESH_SECONDS, default 300, so a rotated password needs no restart` : ''})`,
     `  ${p}CA_CERTS (default: the system trust store), ${p}CERTFILE + ${p}KEYFILE (mutual TLS)`,
-    ...(e.scheme === 'amqps' ? [`  ${p}SERVER_NAME (the certificate's name when ${p}HOST is a tunnel or another name for the broker)`] : []),
-    ...(e.scheme === 'amqps' ? [`  or ${p}CLIENT_CERT (the certificate secret, injected) / ${p}CLIENT_CERT_SECRET_ARN (read at start-up): written to 0600 files`] : []),
+    ...(e.scheme === 'amqps'
+      ? [`  ${p}SERVER_NAME (the certificate's name when ${p}HOST is a tunnel or another name for the broker)`]
+      : []),
+    ...(e.scheme === 'amqps'
+      ? [
+          `  or ${p}CLIENT_CERT (the certificate secret, injected) / ${p}CLIENT_CERT_SECRET_ARN (read at start-up): written to 0600 files`,
+        ]
+      : []),
   ];
 }
 
@@ -160,15 +181,21 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
   }
   lines.push(PYTHON_RUNTIME, '', '_celery_tls_refuse_insecure_environment()');
   if (model.options.quorumQueues) {
-    lines.push('_celery_tls_require_celery((5, 5), "A RabbitMQ 4 broker declares quorum queues (task_default_queue_type, kombu#2469)")');
+    lines.push(
+      '_celery_tls_require_celery((5, 5), "A RabbitMQ 4 broker declares quorum queues (task_default_queue_type, kombu#2469)")',
+    );
   }
   const builder = (e: CeleryEndpoint) => (e.scheme === 'amqps' ? '_celery_tls_amqp_url' : '_celery_tls_redis_url');
   lines.push(`_celery_tls_broker = ${builder(b)}(${pyLiteral(envPrefix('broker'))}, ${endpointDefaults(b, ctx)})`);
-  if (r) lines.push(`_celery_tls_result_backend = ${builder(r)}(${pyLiteral(envPrefix('resultBackend'))}, ${endpointDefaults(r, ctx)})`);
+  if (r)
+    lines.push(
+      `_celery_tls_result_backend = ${builder(r)}(${pyLiteral(envPrefix('resultBackend'))}, ${endpointDefaults(r, ctx)})`,
+    );
   if (r) lines.push('_celery_tls_redis_backend_retries()');
   if (model.options.nativeDelayedDelivery) lines.push('_celery_tls_subsecond_countdowns()');
   if (!model.options.transientQueues) lines.push('_celery_tls_control = _celery_tls_without_transient_queues()');
-  if (model.options.startupCheck) lines.push(`_celery_tls_startup_check(${pyLiteral(model.options.startupCheckSeconds)})`);
+  if (model.options.startupCheck)
+    lines.push(`_celery_tls_startup_check(${pyLiteral(model.options.startupCheckSeconds)})`);
   lines.push('');
   for (const [setting, expr] of settings(model)) lines.push(`${name(setting)} = ${expr}`);
   lines.push(
