@@ -33,7 +33,7 @@ export { DEFAULTS } from './core/defaults';
 export { LIMITS } from './core/limits';
 export { WIRE } from './core/wire';
 export { ValidationError } from './core/errors';
-export type { ValidationIssue } from './core/errors';
+export type { ResolveContext, ValidationIssue } from './core/errors';
 export { CeleryEncryptionGuardError } from './core/guard';
 export type { CeleryEncryptionGuardOptions, EncryptionFindings, GuardResult, GuardViolation } from './core/guard';
 export type { IamStatementModel } from './core/iam';
@@ -57,6 +57,8 @@ export type { RedisCacheOptions, RedisCacheSpec } from './core/redis';
 export type { RedisRbacOptions, RedisRbacSpec, RedisRbacUserSpec } from './core/redis-rbac';
 export type { GeneratedSecretShape } from './core/secrets';
 export type { SubnetFact } from './core/subnets';
+export type { BrokerPlan, CachePlan } from './core/plan';
+export type { DeadLetterModel } from './core/rabbitmq-dead-letter';
 export type { TerraformRedisOptions, TerraformRedisSpec } from './core/terraform';
 export type { CeleryTransportChoices } from './core/transport';
 export {

@@ -8,8 +8,11 @@ import type { JsonValue, StackRendering } from '../core/guard-describe';
 
 /** A CloudFormation resource as it appears in a template. */
 export interface CfnResourceJson {
+  /** The resource type, e.g. `AWS::ElastiCache::ReplicationGroup`. */
   readonly Type: string;
+  /** Its properties as rendered (intrinsics for deploy-time values). */
   readonly Properties?: Record<string, JsonValue>;
+  /** Its metadata (`aws:cdk:path` names the construct). */
   readonly Metadata?: Record<string, JsonValue>;
 }
 

@@ -11,6 +11,7 @@ export type {
 export { CeleryEncryptionGuard } from './guard';
 export type { CeleryEncryptionGuardProps } from './guard';
 export type { PlacementProps } from './common';
+export type { CdkTarget } from './target';
 export * from './rabbitmq-broker';
 export * from './rabbitmq-users';
 export * from './redis-cache';

@@ -10,6 +10,8 @@ import { CFN_GUARD_CONTEXT, CfnResourceJson, describeCloudFormation } from './gu
 
 export { ASSET_HASH_MASK } from '../core/guard';
 export type { CeleryTlsMatchers } from '../core/guard';
+export type { JsonValue } from '../core/guard-describe';
+export type { CfnResourceJson } from './guard';
 
 /** What an empty template fails with (an empty template proves nothing). */
 const NOTHING_GUARDED = 'the template has no AWS::ElastiCache::ReplicationGroup and no AWS::AmazonMQ::Broker';

@@ -10,6 +10,7 @@ import type { IAspect } from './provider';
 
 /** A synthesized Terraform JSON document (`cdk.tf.json`, or `Testing.synth(stack)` parsed). */
 export interface TerraformJson {
+  /** Resource blocks by type, then by name. */
   readonly resource?: Record<string, Record<string, Record<string, JsonValue>>>;
 }
 

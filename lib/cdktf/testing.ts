@@ -10,6 +10,8 @@ import { TF_GUARD_CONTEXT, TerraformJson, describeTerraform } from './guard';
 
 export { ASSET_HASH_MASK } from '../core/guard';
 export type { CeleryTlsMatchers } from '../core/guard';
+export type { JsonValue } from '../core/guard-describe';
+export type { TerraformJson } from './guard';
 
 /** What an empty stack fails with (an empty stack proves nothing). */
 const NOTHING_GUARDED = 'the Terraform JSON has no aws_elasticache_replication_group and no aws_mq_broker';

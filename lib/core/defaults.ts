@@ -38,7 +38,7 @@ export const DEFAULTS = {
       /**
        * Access string of the Celery users: every key and channel (kombu PSUBSCRIBEs to "/<db>.<exchange>" patterns,
        * which Redis compares literally against channel rules, so only "&*" admits them), every command but the
-       * @dangerous ones (FLUSHALL, KEYS, CONFIG, DEBUG, ...). The local TLS environment runs its Redis user with this
+       * `@dangerous` ones (FLUSHALL, KEYS, CONFIG, DEBUG, ...). The local TLS environment runs its Redis user with this
        * same string, so the end-to-end suite proves Celery works with it.
        */
       accessString: 'on ~* &* +@all -@dangerous',

@@ -31,6 +31,7 @@ export class ValidationError extends Error {
 
 /** Tells the core which values are deploy-time tokens; checks skip them. Each adapter passes its own. */
 export interface ResolveContext {
+  /** True for a deploy-time value (a CDK or cdktf token), which checks cannot read. */
   readonly isUnresolved: (value: unknown) => boolean;
 }
 

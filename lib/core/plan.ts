@@ -80,8 +80,11 @@ export interface CachePlanInput<S> {
 
 /** A cache, checked and with every default applied. */
 export interface CachePlan {
+  /** The cache's settings, every default applied. */
   readonly spec: RedisCacheSpec;
+  /** With RBAC users: their names, ids, access strings and secret shapes. */
   readonly rbac?: RedisRbacSpec;
+  /** On Terraform: the AUTH token's update strategy and version. */
   readonly terraform?: TerraformRedisSpec;
   /** One per Availability Zone. */
   readonly subnets: readonly SubnetFact[];
@@ -147,13 +150,16 @@ export interface BrokerPlanInput<S> {
 
 /** A broker, checked and with every default applied. */
 export interface BrokerPlan {
+  /** The broker's settings, every default applied. */
   readonly spec: RabbitMqBrokerSpec;
+  /** The subnets its nodes go in (one per Availability Zone, at most the deployment mode's count). */
   readonly subnets: readonly SubnetFact[];
   /**
    * With client certificates. With a new subordinate CA, `caArn` is empty here: the adapter sets it to the CA it
    * creates.
    */
   readonly mutualTls?: RabbitMqMutualTlsSpec;
+  /** With a new subordinate CA: its key, subject, parent and validity. */
   readonly subordinateCa?: SubordinateCaSpec;
 }
 

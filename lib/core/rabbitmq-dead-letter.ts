@@ -12,10 +12,13 @@ import { WIRE } from './wire';
 export interface DeadLetterModel {
   /** The quorum queue that keeps dead-lettered tasks. */
   readonly queue: string;
+  /** The name of the RabbitMQ policy that routes dead letters there. */
   readonly policyName: string;
   /** Every queue but the dead-letter queue and Celery's native-delayed-delivery queues (they dead-letter by design). */
   readonly pattern: string;
+  /** The policy applies to quorum queues only (where delivery limits exist). */
   readonly applyTo: 'quorum_queues';
+  /** The policy's priority: above Amazon MQ's own default policies. */
   readonly priority: number;
   /** The policy's definition, as RabbitMQ reads it. */
   readonly definition: Readonly<Record<string, string | number>>;
