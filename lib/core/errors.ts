@@ -79,9 +79,3 @@ export function settle<T>(
   warn(result.warnings);
   return result.value;
 }
-
-/** Throws if the result carries errors; returns the value and warnings otherwise. */
-export function orThrow<T>(where: string, result: ValidationResult<T>): { value: T; warnings: ValidationIssue[] } {
-  if (result.errors.length > 0) throw new ValidationError(where, result.errors);
-  return { value: result.value, warnings: result.warnings };
-}

@@ -46,9 +46,6 @@ export type {
  * what both adapters build from the result. Adapters only map plan entries to their resources.
  */
 
-/** Both roles, in the order the adapters create per-role things. */
-export const CELERY_ROLES: readonly CeleryRole[] = [CeleryRole.PRODUCER, CeleryRole.WORKER];
-
 /**
  * The issues of a child, named as the user wrote them on the parent: `engineVersion` of the broker options becomes
  * `broker.engineVersion`, in the prop and where the message names it.
