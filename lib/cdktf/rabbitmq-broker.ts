@@ -15,6 +15,8 @@ import { CDKTF_CONTEXT, PlacementProps, SecretSource, applyIssues, awsFacts, cre
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { BrokerCredentials } from './credentials';
 import { Fn, KmsKey, MqBroker, MqConfiguration, Token } from './provider';
+import type { IRabbitMqBrokerContract } from '../core/contracts';
+import type { TerraformTarget } from './target';
 
 /** Props of the Terraform `RabbitMqBroker`; one subnet for a single instance, up to three (one per AZ) for a cluster. */
 export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementProps {
@@ -38,7 +40,7 @@ export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementPro
  * RabbitMQ 4.2 on mq.m7g, general logs, automatic minor upgrades, and an admin password generated at apply time into
  * a CMK-encrypted secret. Amazon MQ for RabbitMQ accepts only TLS: AMQPS on 5671 and HTTPS management on 443/15671.
  */
-export class RabbitMqBroker extends Construct implements IConnectable {
+export class RabbitMqBroker extends Construct implements IConnectable, IRabbitMqBrokerContract<TerraformTarget> {
   /** Who may reach the broker (AMQPS on 5671 by default). */
   public readonly connections: Connections;
   /** The settings it was made with, every default applied. */

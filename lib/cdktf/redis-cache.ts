@@ -15,6 +15,8 @@ import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { RedisAuth } from './credentials';
 import { CloudwatchLogGroup, ElasticacheParameterGroup, ElasticacheReplicationGroup } from './provider';
 import { ElasticacheSubnetGroup, KmsKey } from './provider';
+import type { IRedisCacheContract } from '../core/contracts';
+import type { TerraformTarget } from './target';
 
 /** Props of the Terraform `RedisCache`; with Multi-AZ, `subnets` must span at least two Availability Zones. */
 export interface RedisCacheProps extends RedisCacheOptions, TerraformRedisOptions, PlacementProps {
@@ -42,7 +44,7 @@ export interface RedisCacheProps extends RedisCacheOptions, TerraformRedisOption
  * at apply time into Secrets Manager, Multi-AZ with automatic failover, `maxmemory-policy noeviction`, slow and
  * engine logs, snapshots.
  */
-export class RedisCache extends Construct implements IConnectable {
+export class RedisCache extends Construct implements IConnectable, IRedisCacheContract<TerraformTarget> {
   /** Who may reach the cache (TLS on its port by default). */
   public readonly connections: Connections;
   /** The settings it was made with, every default applied. */
