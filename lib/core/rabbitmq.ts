@@ -127,7 +127,44 @@ export function resolveRabbitMqBrokerSpec(
 ): ValidationResult<RabbitMqBrokerSpec> {
   const issues = new IssueCollector(ctx);
   const d = DEFAULTS.rabbitmq;
+  checkPrivate(issues, props, ctx);
+  const { engineVersion, version } = resolveEngineVersion(issues, props, ctx);
+  const deploymentMode = resolveDeploymentMode(issues, props);
+  const hostInstanceType = resolveHostInstanceType(issues, props, version, engineVersion, deploymentMode);
+  checkMinorUpgrades(issues, props);
+  const adminUsername = props.adminUsername ?? d.adminUsername;
+  checkName(issues, NAME_RULES.rabbitMqUsername, 'adminUsername', props.adminUsername);
+  checkMaintenanceWindow(issues, props);
+  const timeout = resolveConsumerTimeout(issues, props);
+  let adminSecret: GeneratedSecretShape | undefined;
+  if (!credentials.existingSecret) {
+    adminSecret = rabbitMqUserShape(issues, 'adminCredentials.length', adminUsername, credentials.generatedLength);
+  }
 
+  return issues.result<RabbitMqBrokerSpec>({
+    brokerName: props.brokerName,
+    engineType: 'RABBITMQ',
+    engineVersion,
+    hostInstanceType,
+    deploymentMode,
+    publiclyAccessible: false,
+    autoMinorVersionUpgrade: true,
+    generalLogs: true,
+    adminUsername,
+    maintenanceWindow: {
+      dayOfWeek: props.maintenanceWindow?.dayOfWeek ?? d.maintenanceWindow.dayOfWeek,
+      timeOfDay: props.maintenanceWindow?.timeOfDay ?? d.maintenanceWindow.timeOfDay,
+      timeZone: props.maintenanceWindow?.timeZone ?? d.maintenanceWindow.timeZone,
+    },
+    quorumQueues: version?.quorumByDefault ?? false,
+    adminSecret,
+    maxSubnets: deploymentMode === BrokerDeploymentMode.SINGLE_INSTANCE ? 1 : 3,
+    consumerTimeoutSeconds: timeout ?? d.consumerTimeoutSeconds,
+  });
+}
+
+/** Not public, and a valid broker name. */
+function checkPrivate(issues: IssueCollector, props: RabbitMqBrokerOptions, ctx: ResolveContext): void {
   if (
     props.publiclyAccessible === true ||
     (props.publiclyAccessible !== undefined && ctx.isUnresolved(props.publiclyAccessible))
@@ -142,7 +179,15 @@ export function resolveRabbitMqBrokerSpec(
     );
   }
   checkName(issues, NAME_RULES.brokerName, 'brokerName', props.brokerName);
+}
 
+/** The engine version: a literal Amazon MQ runs (the instance types and the queue type follow from it). */
+function resolveEngineVersion(
+  issues: IssueCollector,
+  props: RabbitMqBrokerOptions,
+  ctx: ResolveContext,
+): { engineVersion: string; version: (typeof RABBITMQ_ENGINE_VERSIONS)[string] | undefined } {
+  const d = DEFAULTS.rabbitmq;
   const engineVersion = props.engineVersion ?? d.engineVersion;
   const version = RABBITMQ_ENGINE_VERSIONS[engineVersion];
   if (ctx.isUnresolved(props.engineVersion)) {
@@ -159,6 +204,12 @@ export function resolveRabbitMqBrokerSpec(
     );
   }
 
+  return { engineVersion, version };
+}
+
+/** The deployment mode: a cluster unless a single instance is chosen on purpose (with a warning). */
+function resolveDeploymentMode(issues: IssueCollector, props: RabbitMqBrokerOptions): BrokerDeploymentMode {
+  const d = DEFAULTS.rabbitmq;
   const deploymentMode = props.deploymentMode ?? d.deploymentMode;
   if (issues.known(props.deploymentMode) && !Object.values(BrokerDeploymentMode).includes(props.deploymentMode)) {
     issues.error(
@@ -174,6 +225,18 @@ export function resolveRabbitMqBrokerSpec(
     );
   }
 
+  return deploymentMode;
+}
+
+/** The instance type: well-formed, of a family the engine version runs on, and big enough for a cluster. */
+function resolveHostInstanceType(
+  issues: IssueCollector,
+  props: RabbitMqBrokerOptions,
+  version: (typeof RABBITMQ_ENGINE_VERSIONS)[string] | undefined,
+  engineVersion: string,
+  deploymentMode: BrokerDeploymentMode,
+): string {
+  const d = DEFAULTS.rabbitmq;
   const hostInstanceType = props.hostInstanceType ?? d.hostInstanceType;
   if (issues.known(props.hostInstanceType) || (version && props.hostInstanceType === undefined)) {
     const m = /^(mq\.[a-z0-9]+)\.[a-z0-9]+$/.exec(hostInstanceType);
@@ -198,6 +261,11 @@ export function resolveRabbitMqBrokerSpec(
     }
   }
 
+  return hostInstanceType;
+}
+
+/** Minor upgrades on: Amazon MQ requires them for RabbitMQ 3.13 and later. */
+function checkMinorUpgrades(issues: IssueCollector, props: RabbitMqBrokerOptions): void {
   if (props.autoMinorVersionUpgrade === false) {
     issues.error(
       'rabbitmq.auto-minor-upgrade',
@@ -205,10 +273,10 @@ export function resolveRabbitMqBrokerSpec(
       'autoMinorVersionUpgrade false is not allowed: Amazon MQ requires it for RabbitMQ 3.13 and later (engine versions are major.minor, patches are applied in the maintenance window).',
     );
   }
+}
 
-  const adminUsername = props.adminUsername ?? d.adminUsername;
-  checkName(issues, NAME_RULES.rabbitMqUsername, 'adminUsername', props.adminUsername);
-
+/** The maintenance window: a day of the week and a 24-hour time. */
+function checkMaintenanceWindow(issues: IssueCollector, props: RabbitMqBrokerOptions): void {
   const mw = props.maintenanceWindow;
   if (mw) {
     if (issues.known(mw.dayOfWeek) && !Object.values(DayOfWeek).includes(mw.dayOfWeek)) {
@@ -226,7 +294,10 @@ export function resolveRabbitMqBrokerSpec(
       );
     }
   }
+}
 
+/** The consumer timeout: 60 s up to Amazon MQ's limit, or 0 (off, with a warning). */
+function resolveConsumerTimeout(issues: IssueCollector, props: RabbitMqBrokerOptions): number | undefined {
   const timeout = props.consumerTimeoutSeconds;
   if (issues.known(timeout) && timeout !== undefined) {
     if (!Number.isInteger(timeout) || (timeout !== 0 && (timeout < 60 || timeout > MAX_CONSUMER_TIMEOUT_SECONDS))) {
@@ -244,31 +315,7 @@ export function resolveRabbitMqBrokerSpec(
     }
   }
 
-  let adminSecret: GeneratedSecretShape | undefined;
-  if (!credentials.existingSecret) {
-    adminSecret = rabbitMqUserShape(issues, 'adminCredentials.length', adminUsername, credentials.generatedLength);
-  }
-
-  return issues.result<RabbitMqBrokerSpec>({
-    brokerName: props.brokerName,
-    engineType: 'RABBITMQ',
-    engineVersion,
-    hostInstanceType,
-    deploymentMode,
-    publiclyAccessible: false,
-    autoMinorVersionUpgrade: true,
-    generalLogs: true,
-    adminUsername,
-    maintenanceWindow: {
-      dayOfWeek: mw?.dayOfWeek ?? d.maintenanceWindow.dayOfWeek,
-      timeOfDay: mw?.timeOfDay ?? d.maintenanceWindow.timeOfDay,
-      timeZone: mw?.timeZone ?? d.maintenanceWindow.timeZone,
-    },
-    quorumQueues: version?.quorumByDefault ?? false,
-    adminSecret,
-    maxSubnets: deploymentMode === BrokerDeploymentMode.SINGLE_INSTANCE ? 1 : 3,
-    consumerTimeoutSeconds: timeout ?? d.consumerTimeoutSeconds,
-  });
+  return timeout;
 }
 
 /** Amazon MQ's `consumer_timeout` maximum, 2^31-1 ms, in whole seconds. */

@@ -139,7 +139,57 @@ export function resolveRedisCacheSpec(
 ): ValidationResult<RedisCacheSpec> {
   const issues = new IssueCollector(ctx);
   const d = DEFAULTS.redis;
+  checkNotClustered(issues, props);
+  const { engine, engineVersion, family } = resolveEngine(issues, props, ctx);
+  const nodeType = resolveNodeType(issues, props);
+  const { multiAz, numCacheClusters } = resolveNodes(issues, props);
+  const port = resolvePort(issues, props, ctx);
+  checkNaming(issues, props);
+  const { transitEncryptionEnabled, transitEncryptionMode } = resolveTransitEncryption(issues, props);
+  const snapshotRetentionLimit = resolveMaintenance(issues, props);
+  const parameters = resolveParameters(issues, props);
+  const authEnabled = transitEncryptionEnabled;
+  if (auth.rbac && !transitEncryptionEnabled && issues.known(props.transitEncryptionEnabled)) {
+    issues.error(
+      'redis.rbac-without-tls',
+      'authToken',
+      'authToken RedisAuth.rbacUsers() needs transit encryption: ElastiCache refuses user groups on a cache without TLS. Keep transitEncryptionEnabled on (the default).',
+    );
+  }
+  let authToken: GeneratedSecretShape | undefined;
+  if (authEnabled && !auth.existingSecret && !auth.rbac) {
+    authToken = redisAuthTokenShape(issues, 'authToken.length', auth.generatedLength);
+  }
 
+  return issues.result<RedisCacheSpec>({
+    engine,
+    engineVersion,
+    parameterGroupFamily: family,
+    nodeType,
+    numCacheClusters,
+    port,
+    replicationGroupId: props.replicationGroupId,
+    description: props.description,
+    transitEncryptionEnabled,
+    transitEncryptionMode,
+    atRestEncryptionEnabled: true,
+    multiAzEnabled: multiAz,
+    automaticFailoverEnabled: multiAz || numCacheClusters > 1,
+    clusterMode: 'disabled',
+    snapshotRetentionLimit,
+    snapshotWindow: props.snapshotWindow ?? d.snapshotWindow,
+    preferredMaintenanceWindow: props.maintenanceWindow ?? d.maintenanceWindow,
+    autoMinorVersionUpgrade: props.autoMinorVersionUpgrade ?? d.autoMinorVersionUpgrade,
+    parameters,
+    logTypes: ['slow-log', 'engine-log'],
+    authToken,
+    authEnabled,
+    authMode: !authEnabled ? 'none' : auth.rbac ? 'rbac' : 'token',
+  });
+}
+
+/** Cluster mode, shards and Serverless: Celery and kombu support none of them. */
+function checkNotClustered(issues: IssueCollector, props: RedisCacheOptions): void {
   if (props.serverless) {
     issues.error(
       'redis.serverless',
@@ -161,7 +211,15 @@ export function resolveRedisCacheSpec(
       `numNodeGroups ${show(props.numNodeGroups)} is not supported: more than one shard means cluster mode, and ${CELERY_CLUSTER_MODE}. Allowed: 1.`,
     );
   }
+}
 
+/** The engine and version, and the parameter-group family that follows from them. */
+function resolveEngine(
+  issues: IssueCollector,
+  props: RedisCacheOptions,
+  ctx: ResolveContext,
+): { engine: CacheEngine; engineVersion: string; family: string } {
+  const d = DEFAULTS.redis;
   const engine = props.engine ?? d.engine;
   if (issues.known(props.engine) && !Object.values(CacheEngine).includes(props.engine)) {
     issues.error(
@@ -196,6 +254,12 @@ export function resolveRedisCacheSpec(
     family = '';
   }
 
+  return { engine, engineVersion, family };
+}
+
+/** The node type: well-formed and of a current generation. */
+function resolveNodeType(issues: IssueCollector, props: RedisCacheOptions): string {
+  const d = DEFAULTS.redis;
   const nodeType = props.nodeType ?? d.nodeType;
   if (issues.known(props.nodeType)) {
     if (!/^cache\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.nodeType)) {
@@ -213,6 +277,15 @@ export function resolveRedisCacheSpec(
     }
   }
 
+  return nodeType;
+}
+
+/** Multi-AZ and the number of nodes it needs. */
+function resolveNodes(
+  issues: IssueCollector,
+  props: RedisCacheOptions,
+): { multiAz: boolean; numCacheClusters: number } {
+  const d = DEFAULTS.redis;
   const multiAz = props.multiAz ?? d.multiAz;
   const numCacheClusters = props.numCacheClusters ?? d.numCacheClusters;
   if (issues.known(props.numCacheClusters)) {
@@ -233,6 +306,12 @@ export function resolveRedisCacheSpec(
     );
   }
 
+  return { multiAz, numCacheClusters };
+}
+
+/** The port: a literal, outside the privileged range, not the default 6379 without a warning. */
+function resolvePort(issues: IssueCollector, props: RedisCacheOptions, ctx: ResolveContext): number {
+  const d = DEFAULTS.redis;
   const port = props.port ?? d.port;
   if (issues.known(props.port)) {
     if (!Number.isInteger(props.port) || props.port < LIMITS.redisPort.min || props.port > LIMITS.redisPort.max) {
@@ -256,6 +335,11 @@ export function resolveRedisCacheSpec(
     );
   }
 
+  return port;
+}
+
+/** The replication group id and description. */
+function checkNaming(issues: IssueCollector, props: RedisCacheOptions): void {
   checkName(issues, NAME_RULES.replicationGroupId, 'replicationGroupId', props.replicationGroupId);
   if (issues.known(props.description) && (props.description.length < 1 || props.description.length > 255)) {
     issues.error(
@@ -264,7 +348,14 @@ export function resolveRedisCacheSpec(
       `description is ${props.description.length} characters long: allowed 1 to 255.`,
     );
   }
+}
 
+/** Transit encryption: on and required unless the plaintext escape hatch or the migration step is chosen on purpose. */
+function resolveTransitEncryption(
+  issues: IssueCollector,
+  props: RedisCacheOptions,
+): { transitEncryptionEnabled: boolean; transitEncryptionMode: TransitEncryptionMode | undefined } {
+  const d = DEFAULTS.redis;
   const transitEncryptionEnabled = props.transitEncryptionEnabled ?? true;
   let transitEncryptionMode: TransitEncryptionMode | undefined = props.transitEncryptionMode ?? d.transitEncryptionMode;
   if (transitEncryptionEnabled === false) {
@@ -313,6 +404,12 @@ export function resolveRedisCacheSpec(
     );
   }
 
+  return { transitEncryptionEnabled, transitEncryptionMode };
+}
+
+/** Snapshots, the snapshot and maintenance windows, and minor upgrades. */
+function resolveMaintenance(issues: IssueCollector, props: RedisCacheOptions): number {
+  const d = DEFAULTS.redis;
   const snapshotRetentionLimit = props.snapshotRetentionDays ?? d.snapshotRetentionDays;
   if (issues.known(props.snapshotRetentionDays)) {
     if (
@@ -343,6 +440,12 @@ export function resolveRedisCacheSpec(
     );
   }
 
+  return snapshotRetentionLimit;
+}
+
+/** The parameter group: `maxmemory-policy noeviction` always. */
+function resolveParameters(issues: IssueCollector, props: RedisCacheOptions): Record<string, string> {
+  const d = DEFAULTS.redis;
   const parameters: Record<string, string> = { ...(props.parameters ?? {}) };
   const policy = parameters['maxmemory-policy'];
   if (policy !== undefined && issues.known(policy) && policy !== d.maxmemoryPolicy) {
@@ -354,42 +457,5 @@ export function resolveRedisCacheSpec(
   }
   parameters['maxmemory-policy'] = d.maxmemoryPolicy;
 
-  const authEnabled = transitEncryptionEnabled;
-  if (auth.rbac && !transitEncryptionEnabled && issues.known(props.transitEncryptionEnabled)) {
-    issues.error(
-      'redis.rbac-without-tls',
-      'authToken',
-      'authToken RedisAuth.rbacUsers() needs transit encryption: ElastiCache refuses user groups on a cache without TLS. Keep transitEncryptionEnabled on (the default).',
-    );
-  }
-  let authToken: GeneratedSecretShape | undefined;
-  if (authEnabled && !auth.existingSecret && !auth.rbac) {
-    authToken = redisAuthTokenShape(issues, 'authToken.length', auth.generatedLength);
-  }
-
-  return issues.result<RedisCacheSpec>({
-    engine,
-    engineVersion,
-    parameterGroupFamily: family,
-    nodeType,
-    numCacheClusters,
-    port,
-    replicationGroupId: props.replicationGroupId,
-    description: props.description,
-    transitEncryptionEnabled,
-    transitEncryptionMode,
-    atRestEncryptionEnabled: true,
-    multiAzEnabled: multiAz,
-    automaticFailoverEnabled: multiAz || numCacheClusters > 1,
-    clusterMode: 'disabled',
-    snapshotRetentionLimit,
-    snapshotWindow: props.snapshotWindow ?? d.snapshotWindow,
-    preferredMaintenanceWindow: props.maintenanceWindow ?? d.maintenanceWindow,
-    autoMinorVersionUpgrade: props.autoMinorVersionUpgrade ?? d.autoMinorVersionUpgrade,
-    parameters,
-    logTypes: ['slow-log', 'engine-log'],
-    authToken,
-    authEnabled,
-    authMode: !authEnabled ? 'none' : auth.rbac ? 'rbac' : 'token',
-  });
+  return parameters;
 }
