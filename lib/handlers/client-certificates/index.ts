@@ -12,14 +12,8 @@ import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { DEFAULTS } from '../../core/defaults';
 import { clientAuthTemplateArn } from '../../core/rabbitmq-mtls';
-import {
-  CURRENT,
-  PENDING,
-  RotationEvent,
-  RotationSecrets,
-  rotationHandler,
-  sdkRotationSecrets,
-} from '../shared/rotation';
+import { CURRENT, PENDING, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
+import type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 

@@ -8,14 +8,8 @@
  * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/User-Secrets-Manager.html
  */
 import { DEFAULTS } from '../../core/defaults';
-import {
-  CURRENT,
-  PENDING,
-  RotationEvent,
-  RotationSecrets,
-  rotationHandler,
-  sdkRotationSecrets,
-} from '../shared/rotation';
+import { CURRENT, PENDING, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
+import type { RotationEvent, RotationSecrets } from '../shared/rotation';
 import { WIRE } from '../../core/wire';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';

@@ -9,16 +9,9 @@ import { DEFAULTS } from '../../core/defaults';
 import { deadLetterModel, deadLetterRequests } from '../../core/rabbitmq-dead-letter';
 import { alternateName } from '../../core/rabbitmq-users';
 import { redact } from '../shared/rotation';
-import {
-  Credentials,
-  ManagementApi,
-  defaultGetSecret,
-  parseSecret,
-  permissionPath,
-  exchangePath,
-  userPath,
-  vhostPath,
-} from './management';
+import { ManagementApi, defaultGetSecret, parseSecret, permissionPath, exchangePath, userPath } from './management';
+import { vhostPath } from './management';
+import type { Credentials } from './management';
 import { WIRE } from '../../core/wire';
 
 /** One application user and its permission regular expressions on the vhost. */

@@ -12,14 +12,8 @@
 import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../../core/defaults';
 import { alternateName } from '../../core/rabbitmq-users';
-import {
-  CURRENT,
-  PENDING,
-  RotationEvent,
-  RotationSecrets,
-  rotationHandler,
-  sdkRotationSecrets,
-} from '../shared/rotation';
+import { CURRENT, PENDING, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
+import type { RotationEvent, RotationSecrets } from '../shared/rotation';
 import { Credentials, ManagementApi, parseSecret, permissionPath, userPath, userPermissionsPath } from './management';
 import { WIRE } from '../../core/wire';
 
