@@ -300,13 +300,7 @@ function collect<T>(issues: IssueCollector, result: ValidationResult<T>): T {
 function childValue<T>(issues: IssueCollector, prefix: string, result: ValidationResult<T>): T {
   // The subnets are the transport's own prop (its placement), already named as the user wrote it.
   const own = (i: ValidationIssue) => i.code.startsWith('subnets.');
-  issues.errors.push(
-    ...result.errors.filter(own),
-    ...prefixIssues(
-      prefix,
-      result.errors.filter((i) => !own(i)),
-    ),
-  );
+  issues.errors.push(...result.errors.map((i) => (own(i) ? i : prefixIssues(prefix, [i])[0])));
   return result.value;
 }
 
