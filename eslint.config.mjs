@@ -16,6 +16,9 @@ export default defineConfig(
     'coverage/',
     'docs/api/',
     '.celery-tls/',
+    // Generated from lib/cdktf and examples/cdktf by scripts/gen-cdktn.mjs (not committed).
+    'lib/cdktn/',
+    'examples/cdktn/',
   ]),
   js.configs.recommended,
   tseslint.configs.recommended,

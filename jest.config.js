@@ -12,6 +12,8 @@ module.exports = {
     '^celery-tls-constructs/cdktf$': '<rootDir>/lib/cdktf/index.ts',
     '^celery-tls-constructs/cdk/testing$': '<rootDir>/lib/cdk/testing.ts',
     '^celery-tls-constructs/cdktf/testing$': '<rootDir>/lib/cdktf/testing.ts',
+    '^celery-tls-constructs/cdktn$': '<rootDir>/lib/cdktn/index.ts',
+    '^celery-tls-constructs/cdktn/testing$': '<rootDir>/lib/cdktn/testing.ts',
   },
   // Ordinary unit tests skip aws-cdk-lib's built-in CloudFormation validation (about 1.5 s per synth);
   // the compliance tests turn it back on explicitly.

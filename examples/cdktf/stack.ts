@@ -13,6 +13,9 @@ export class CeleryTlsExampleStack extends TerraformStack {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
+    // Write-only arguments (secret_string_wo) need Terraform or OpenTofu 1.11: CDK Terrain checks the declared
+    // targets at synth (cdktf ignores this context). Set before any child construct.
+    this.node.setContext('targetVersions', { terraform: '>=1.11.0', opentofu: '>=1.11.0' });
     // The state holds the AUTH token and the broker password (see docs/cdktf.md): keep it in an encrypted backend.
     new S3Backend(this, {
       bucket: 'example-terraform-state',

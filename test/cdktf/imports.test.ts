@@ -61,6 +61,17 @@ describe('provider imports', () => {
     expect(deep.filter((s) => s !== 'cdktf' && !DEEP_IMPORT.test(s))).toEqual([]);
   });
 
+  test('in lib, only the generated lib/cdktn/provider.ts imports cdktn or @cdktn/provider-aws, by deep path; it is lib/cdktf/provider.ts renamed', () => {
+    const isTerrain = (s: string) => s === 'cdktn' || s.startsWith('cdktn/') || s.startsWith('@cdktn/');
+    const importers = scanned
+      .filter((f) => rel(f).startsWith('lib/') && specifiers(readFileSync(f, 'utf8')).some(isTerrain))
+      .map(rel);
+    expect(importers).toEqual(['lib/cdktn/provider.ts']);
+    const tf = specifiers(readFileSync(join(ROOT, 'lib/cdktf/provider.ts'), 'utf8'));
+    const tn = specifiers(readFileSync(join(ROOT, 'lib/cdktn/provider.ts'), 'utf8'));
+    expect(tn).toEqual(tf.map((s) => s.replace(/^cdktf$/, 'cdktn').replace(/^@cdktf\//, '@cdktn/')));
+  });
+
   test('the adapters do not cross: lib/cdktf never loads aws-cdk-lib, lib/cdk never loads cdktf', () => {
     const bad = scanned.filter((f) => {
       const r = rel(f);
