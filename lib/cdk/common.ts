@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../core/defaults';
 import { ResolveContext, ValidationIssue, ValidationResult, settle } from '../core/errors';
-import { IamStatementModel, logsKeyPolicyStatement } from '../core/iam';
+import { IamStatementModel, logsKeyPolicyStatement, readSecretStatements } from '../core/iam';
 import { GeneratedSecretShape } from '../core/secrets';
 import { SubnetFact } from '../core/subnets';
 
@@ -36,6 +36,19 @@ export function toPolicyStatement(s: IamStatementModel): iam.PolicyStatement {
     resources: [...s.resources],
     conditions: s.conditions as Record<string, Record<string, unknown>> | undefined,
   });
+}
+
+/**
+ * Lets the grantee read one secret: the secret by ARN, and kms:Decrypt of its key through Secrets Manager only
+ * (readSecretStatements, in the scope's region).
+ */
+export function grantSecretRead(scope: Construct, grantee: iam.IGrantable, secret: secretsmanager.ISecret): iam.Grant {
+  const statements = readSecretStatements({
+    secretArn: secret.secretArn,
+    keyArn: secret.encryptionKey?.keyArn,
+    region: Stack.of(scope).region,
+  });
+  return grantStatements(grantee, statements);
 }
 
 /** Renders neutral IAM statements onto a grantee's principal policy. */

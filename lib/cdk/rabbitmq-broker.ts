@@ -8,14 +8,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { heldChoice } from '../core/choices';
 import { IRabbitMqBrokerContract } from '../core/contracts';
-import { readSecretStatements } from '../core/iam';
 import { PORTS } from '../core/ports';
 import { planBroker } from '../core/plan';
 import { brokerResourceSettings, renderRabbitMqConf, resolveRabbitMqBrokerSpec } from '../core/rabbitmq';
 import type { RabbitMqBrokerOptions, RabbitMqBrokerSpec } from '../core/rabbitmq';
 import { brokerCaReadStatements, brokerRoleTrustConditions, renderMutualTlsRabbitMqConf } from '../core/rabbitmq-mtls';
 import type { RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
-import { CDK_CONTEXT, applyIssues, createKey, defaultRemovalPolicy, defaultSubnets, grantStatements } from './common';
+import { CDK_CONTEXT, applyIssues, createKey, defaultRemovalPolicy, defaultSubnets, grantSecretRead } from './common';
 import { subnetFacts, toPolicyStatement } from './common';
 import type { PlacementProps } from './common';
 import { BrokerClientCertificates, BrokerCredentials } from './credentials';
@@ -248,14 +247,7 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
 
   /** Lets the grantee read the admin credentials (the secret by ARN, and kms:Decrypt through Secrets Manager). */
   public grantReadAdminCredentials(grantee: iam.IGrantable): iam.Grant {
-    return grantStatements(
-      grantee,
-      readSecretStatements({
-        secretArn: this.adminSecret.secretArn,
-        keyArn: this.adminSecret.encryptionKey?.keyArn,
-        region: Stack.of(this).region,
-      }),
-    );
+    return grantSecretRead(this, grantee, this.adminSecret);
   }
 }
 

@@ -12,12 +12,12 @@ import { DEFAULTS } from '../core/defaults';
 import { clientCertificateFunctionPlan, rabbitMqUsersFunctionPlans } from '../core/identities';
 import { rabbitMqUsersResourceProperties } from '../core/identities';
 import type { LibraryFunctionPlan } from '../core/identities';
-import { IamStatementModel, readSecretStatements } from '../core/iam';
+import { IamStatementModel } from '../core/iam';
 import { PORTS } from '../core/ports';
 import { clientCertificateShape, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
 import { CeleryRole, resolveRabbitMqApplicationUsersSpec, userServing } from '../core/rabbitmq-users';
 import type { RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec } from '../core/rabbitmq-users';
-import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, grantStatements } from './common';
+import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, grantSecretRead } from './common';
 import { createLibraryFunction, createProviderRole } from './functions';
 import { IRabbitMqBroker } from './rabbitmq-broker';
 
@@ -292,14 +292,7 @@ export class RabbitMqApplicationUsers extends Construct {
   /** Lets the grantee read one role's secret (the certificate with mutual TLS, else the credentials). @param role @default CeleryRole.WORKER */
   public grantRead(grantee: iam.IGrantable, role: CeleryRole = CeleryRole.WORKER): iam.Grant {
     const secret = this.clientSecretFor(role);
-    return grantStatements(
-      grantee,
-      readSecretStatements({
-        secretArn: secret.secretArn,
-        keyArn: secret.encryptionKey?.keyArn,
-        region: Stack.of(this).region,
-      }),
-    );
+    return grantSecretRead(this, grantee, secret);
   }
 }
 

@@ -11,7 +11,6 @@ import { Construct, IConstruct } from 'constructs';
 import { redisCeleryEndpoint } from '../core/celery/endpoints';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
-import { readSecretStatements } from '../core/iam';
 import { CeleryRole, userServing } from '../core/rabbitmq-users';
 import { heldChoice } from '../core/choices';
 import type { RedisAuthChoice } from '../core/choices';
@@ -21,7 +20,7 @@ import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from '../cor
 import { redisUsersRotationPlan } from '../core/identities';
 import { RedisRbacSpec } from '../core/redis-rbac';
 import { CDK_CONTEXT, applyIssues, createKey, defaultRemovalPolicy, createLogGroup, defaultSubnets } from './common';
-import { grantStatements, subnetFacts } from './common';
+import { grantSecretRead, subnetFacts } from './common';
 import type { PlacementProps } from './common';
 import { RedisAuth, RedisRbacUser } from './credentials';
 import { createLibraryFunction } from './functions';
@@ -100,27 +99,13 @@ export abstract class RedisCacheBase extends Construct implements IRedisCache {
   public grantReadCredentials(grantee: iam.IGrantable, role: CeleryRole = CeleryRole.WORKER): iam.Grant {
     const secret = this.secretFor(role);
     if (!secret) return iam.Grant.drop(grantee, 'plaintext cache without credentials');
-    return grantStatements(
-      grantee,
-      readSecretStatements({
-        secretArn: secret.secretArn,
-        keyArn: secret.encryptionKey?.keyArn,
-        region: Stack.of(this).region,
-      }),
-    );
+    return grantSecretRead(this, grantee, secret);
   }
 
   /** Lets the grantee read the AUTH token (the secret by ARN, and kms:Decrypt through Secrets Manager). */
   public grantReadAuthToken(grantee: iam.IGrantable): iam.Grant {
     if (!this.authTokenSecret) return iam.Grant.drop(grantee, 'plaintext cache without an AUTH token');
-    return grantStatements(
-      grantee,
-      readSecretStatements({
-        secretArn: this.authTokenSecret.secretArn,
-        keyArn: this.authTokenSecret.encryptionKey?.keyArn,
-        region: Stack.of(this).region,
-      }),
-    );
+    return grantSecretRead(this, grantee, this.authTokenSecret);
   }
 
   /** The Celery endpoint of this cache for a role (a rediss:// URL is built from it). @param options.role @default CeleryRole.WORKER */

@@ -54,30 +54,24 @@ export function rabbitMqCeleryEndpoint(
     clientCertSecretArn?: string;
   },
 ): CeleryEndpoint {
-  if (args.clientCertSecretArn) {
-    // Mutual TLS: the certificate (common name = user name) is the login; no password is read.
-    return {
-      scheme: 'amqps',
-      host: args.host,
-      port: PORTS.AMQPS,
-      vhost: args.vhost ?? DEFAULTS.rabbitmq.vhost,
-      username: args.username,
-      clientCertSecretArn: args.clientCertSecretArn,
-      loginMethod: 'EXTERNAL',
-      engine: 'rabbitmq',
-      engineVersion: spec.engineVersion,
-    };
-  }
-  return {
-    scheme: 'amqps',
+  // The same amqps endpoint either way; the key order is the manifest's.
+  const base = {
+    scheme: 'amqps' as const,
     host: args.host,
     port: PORTS.AMQPS,
     vhost: args.vhost ?? DEFAULTS.rabbitmq.vhost,
     username: args.username,
+  };
+  const engine = { engine: 'rabbitmq' as const, engineVersion: spec.engineVersion };
+  if (args.clientCertSecretArn) {
+    // Mutual TLS: the certificate (common name = user name) is the login; no password is read.
+    return { ...base, clientCertSecretArn: args.clientCertSecretArn, loginMethod: 'EXTERNAL', ...engine };
+  }
+  return {
+    ...base,
     secretArn: args.secretArn,
     secretField: WIRE.secretPasswordField,
     ...(args.rotatingUsername ? { secretUsernameField: WIRE.secretUsernameField } : {}),
-    engine: 'rabbitmq',
-    engineVersion: spec.engineVersion,
+    ...engine,
   };
 }
