@@ -1,8 +1,5 @@
-import {
-  createHandler,
-  type RabbitMqUsersEvent,
-  type RabbitMqUsersProperties,
-} from '../../lib/handlers/rabbitmq-users';
+import { createHandler, createInvocationHandler } from '../../lib/handlers/rabbitmq-users';
+import type { RabbitMqUsersEvent, RabbitMqUsersProperties } from '../../lib/handlers/rabbitmq-users';
 import { createCertificateAuthority, issueCertificate, type IssuedCertificate } from '../../lib/dev/pki';
 import { ADMIN, FakeManagementApi } from './fake-management-api';
 
@@ -27,14 +24,16 @@ let serverCert: IssuedCertificate;
 let fake: FakeManagementApi;
 let url: string;
 const logs: string[] = [];
-const onEvent = createHandler({
-  getSecret: async (arn) => {
+const deps = {
+  getSecret: async (arn: string) => {
     const value = SECRETS[arn];
     if (value === undefined) throw new Error(`no secret ${arn}`);
     return value;
   },
-  log: (line) => logs.push(line),
-});
+  log: (line: string) => logs.push(line),
+};
+const onEvent = createHandler(deps);
+const onInvocation = createInvocationHandler(deps);
 
 beforeAll(async () => {
   ca = await createCertificateAuthority('rabbitmq-users test CA');
@@ -275,6 +274,55 @@ describe('Delete', () => {
     await onEvent(create());
     fake.failOn.set(fake.requests.length + 1, 500);
     expect(await failure(del())).toContain('DELETE /api/users/producer failed: the management API answered 500');
+  });
+});
+
+// Terraform: aws_lambda_invocation with lifecycle_scope = "CRUD" sends the input plus "tf": {action, prev_input}
+// (terraform-provider-aws internal/service/lambda/invocation.go, buildInput). The input is JSON: numbers stay numbers.
+describe('Terraform invocations (index.onInvocation)', () => {
+  const tf = (action: string, input: RabbitMqUsersProperties, prev: RabbitMqUsersProperties | null) => ({
+    ...input,
+    tf: { action, prev_input: prev },
+  });
+
+  test('create, update (a renamed vhost, a removed user) and delete converge the broker as the custom resource does', async () => {
+    const first = props({ DeadLetterQueue: 'celery.dead-letter', DeliveryLimit: 7 });
+    const created = await onInvocation(tf('create', first, null));
+    expect(fake.state()).toMatchObject(FULL_STATE);
+    expect(fake.users.get('worker')).toBe('WorkerPassw0rdSecretB');
+    // The result Terraform stores in the state: non-secret facts only.
+    expect(created).toEqual({
+      PhysicalResourceId: 'rabbitmq-users:celery/prod',
+      Data: { Vhost: 'celery/prod', UserNames: 'producer,worker' },
+    });
+    const second = props({ Vhost: 'celery-v2', Users: [first.Users[1]] });
+    const updated = await onInvocation(tf('update', second, first));
+    expect(fake.state().vhosts).toEqual(['celery-v2']);
+    expect(fake.state().users).toEqual(['worker']);
+    expect(updated.PhysicalResourceId).toBe('rabbitmq-users:celery/prod');
+    expect(updated.Data.Vhost).toBe('celery-v2');
+    // On destroy the provider sends the input in the state as both the input and the previous input.
+    await onInvocation(tf('delete', second, second));
+    expect(fake.state()).toEqual({ vhosts: [], users: [], permissions: {} });
+    expect(fake.users.has(ADMIN.username)).toBe(true);
+    expectNoPassword(JSON.stringify([created, updated]) + logs.join('\n'));
+  });
+
+  test('a failure throws (the provider fails the apply with the error payload) without any password in it', async () => {
+    fake.failOn.set(3, 500);
+    const err = await onInvocation(tf('create', props(), null)).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain('the management API answered 500');
+    expectNoPassword(err!.message);
+    expect(fake.state().users).toEqual([]);
+  });
+
+  test('an invocation without lifecycle_scope CRUD (no "tf" key) or with an unknown action is refused before any request', async () => {
+    await expect(onInvocation(props() as never)).rejects.toThrow('tf.action undefined is not create, update or delete');
+    await expect(onInvocation(tf('refresh', props(), null))).rejects.toThrow('tf.action "refresh"');
+    expect(fake.requests).toEqual([]);
   });
 });
 
