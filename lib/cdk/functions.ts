@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { DEFAULTS } from '../core/defaults';
 import { logWriteStatement, VPC_FUNCTION_NETWORK_STATEMENT } from '../core/iam';
 import { LibraryFunctionPlan } from '../core/identities';
-import { handlerAssetDir } from './assets';
+import { handlerAssetDir } from '../core/assets';
 import { createLogGroup, toPolicyStatement } from './common';
 
 /** How the construct places and encrypts a planned function. */

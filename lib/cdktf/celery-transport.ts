@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { CeleryBrokerFactory, CeleryResultBackendFactory, heldChoice } from '../core/choices';
-import type { CeleryBrokerChoice, CeleryResultBackendChoice, RedisAuthChoice } from '../core/choices';
+import type { BrokerClientCertificatesChoice, CeleryBrokerChoice, CeleryResultBackendChoice } from '../core/choices';
+import type { RedisAuthChoice } from '../core/choices';
 import { CeleryConfig } from '../core/celery/config';
 import { ICeleryTransportContract } from '../core/contracts';
 import { IamStatementModel } from '../core/iam';
@@ -17,11 +18,15 @@ import { CelerySecurityGroup, IConnectable, ISecurityGroupPeer, stableIdPart } f
 import { BrokerCredentials, RedisAuth } from './credentials';
 import { IamRolePolicy, SsmParameter, TerraformOutput } from './provider';
 import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
+import { RabbitMqApplicationUsers, RabbitMqApplicationUsersProps } from './rabbitmq-users';
 import { RedisCache, RedisCacheProps } from './redis-cache';
 import { TerraformTarget } from './target';
 
-/** The options of `CeleryBroker.rabbitMq()`: the broker's props without placement. */
-export type TransportRabbitMqOptions = Omit<RabbitMqBrokerProps, 'vpcId' | 'subnets'>;
+/** The options of `CeleryBroker.rabbitMq()`: the broker's props without placement, and its application users. */
+export interface TransportRabbitMqOptions extends Omit<RabbitMqBrokerProps, 'vpcId' | 'subnets'> {
+  /** The vhost and the application users Celery logs in as. @default a producer and a worker user on vhost "celery" */
+  readonly applicationUsers?: Omit<RabbitMqApplicationUsersProps, 'broker'>;
+}
 /** The options of `CeleryBroker.redis()` and `CeleryResultBackend.redis()`: a cache's props without placement. */
 export type TransportRedisOptions = Omit<RedisCacheProps, 'vpcId' | 'subnets'>;
 
@@ -56,6 +61,7 @@ export interface IRoleGrantee {
 /** The children a transport made, by kind. */
 type Made = {
   rabbitMqBroker?: RabbitMqBroker;
+  rabbitMqUsers?: RabbitMqApplicationUsers;
   brokerCache?: RedisCache;
   resultBackendCache?: RedisCache;
   manifestParameter?: SsmParameter;
@@ -72,6 +78,11 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
   /** The Amazon MQ broker (with `CeleryBroker.rabbitMq()`). */
   public get rabbitMqBroker(): RabbitMqBroker | undefined {
     return this.made.rabbitMqBroker;
+  }
+
+  /** The broker's vhost and application users (with `CeleryBroker.rabbitMq()`). */
+  public get rabbitMqUsers(): RabbitMqApplicationUsers | undefined {
+    return this.made.rabbitMqUsers;
   }
 
   /** The broker's cache (with `CeleryBroker.redis()`). */
@@ -94,7 +105,10 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
     return this.assembled.workersSecurityGroup;
   }
 
-  /** The Celery settings; host names are apply-time values, so the Python renders read them from the environment. */
+  /**
+   * The workers' Celery settings; host names are apply-time values, so the Python renders read them from the
+   * environment. Producers: `celeryConfigFor(CeleryRole.PRODUCER)`.
+   */
   public get celeryConfig(): CeleryConfig {
     return this.assembled.celeryConfig;
   }
@@ -123,33 +137,30 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
         choices: {
           auth: (o) => heldChoice<RedisAuthChoice<unknown>>(o.authToken ?? RedisAuth.generatedToken()),
           credentials: (o) => heldChoice(o.adminCredentials ?? BrokerCredentials.generated()),
-          certificates: () => undefined,
-          applicationUsers: () => undefined,
+          certificates: (o) =>
+            o.clientCertificates ? heldChoice<BrokerClientCertificatesChoice>(o.clientCertificates) : undefined,
+          applicationUsers: (o) => o.applicationUsers,
         },
-        rabbitMq: (options) => {
+        rabbitMq: ({ applicationUsers, ...options }) => {
           const b = new RabbitMqBroker(this, 'Broker', { ...options, ...placement });
-          made.rabbitMqBroker = b;
-          // Celery logs in as the admin here: the application users are not ported to Terraform yet (docs/cdktf.md).
-          const celery = b.celeryEndpoint();
+          const users = new RabbitMqApplicationUsers(this, 'BrokerUsers', { ...applicationUsers, broker: b });
+          Object.assign(made, { rabbitMqBroker: b, rabbitMqUsers: users });
           return {
             connectable: b,
             port: b.amqpsPort,
-            roles: perRole(() => celery),
-            secrets: perRole(() => b.adminSecret),
+            roles: perRole((r) => users.celeryEndpoint(r)),
+            secrets: perRole((r) => users.clientSecretFor(r)),
           };
         },
         cache: (cacheId, options) => {
           const cache = new RedisCache(this, cacheId, { ...options, ...placement });
           made[cacheId === 'Broker' ? 'brokerCache' : 'resultBackendCache'] = cache;
-          return (db) => {
-            const celery = cache.celeryEndpoint({ db });
-            return {
-              connectable: cache,
-              port: cache.port,
-              roles: perRole(() => celery),
-              secrets: perRole(() => cache.authTokenSecret),
-            };
-          };
+          return (db) => ({
+            connectable: cache,
+            port: cache.port,
+            roles: perRole((role) => cache.celeryEndpoint({ db, role })),
+            secrets: perRole((role) => cache.secretFor(role)),
+          });
         },
         securityGroup: (groupId, description) =>
           new CelerySecurityGroup(this, groupId, { vpcId: props.vpcId, description }),
@@ -192,57 +203,60 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
     this.allowPeer(peer, NetworkRole.WORKERS, 'Celery worker');
   }
 
-  /**
-   * The Celery settings of a role. On Terraform both roles log in with the same credentials (the admin on RabbitMQ,
-   * the AUTH token on a cache) until the application users are ported, so both get the same settings.
-   */
+  /** The Celery settings of a role: the same endpoints, that role's broker user and secret. */
   public celeryConfigFor(role: CeleryRole): CeleryConfig {
     return this.assembled.plan.configs[role];
   }
 
   /**
-   * IAM statements that let a role (e.g. an ECS task execution role) read the broker and result backend
-   * credentials: each secret by ARN, and kms:Decrypt through Secrets Manager. The counterpart of `grantReadCredentials`.
+   * IAM statements that let a role (e.g. an ECS task execution role) read one Celery role's broker and result
+   * backend credentials: each secret by ARN, and kms:Decrypt through Secrets Manager. Never the broker admin's. The
+   * counterpart of the CDK's `grantReadCredentials`.
+   * @param role @default CeleryRole.WORKER
    */
-  public credentialsReadStatements(): IamStatementModel[] {
+  public credentialsReadStatements(role: CeleryRole = CeleryRole.WORKER): IamStatementModel[] {
     return [
-      ...(this.rabbitMqBroker?.adminCredentialsReadStatements() ?? []),
-      ...(this.brokerCache?.authTokenReadStatements() ?? []),
-      ...(this.resultBackendCache?.authTokenReadStatements() ?? []),
+      ...(this.rabbitMqUsers?.readStatements(role) ?? []),
+      ...(this.brokerCache?.credentialsReadStatements(role) ?? []),
+      ...(this.resultBackendCache?.credentialsReadStatements(role) ?? []),
     ];
   }
 
-  /** `credentialsReadStatements()` as a JSON policy document, for `aws_iam_role_policy.policy`. */
-  public credentialsReadPolicyJson(): string {
-    return policyDocument(this.credentialsReadStatements());
+  /** `credentialsReadStatements(role)` as a JSON policy document, for `aws_iam_role_policy.policy`. @param role @default CeleryRole.WORKER */
+  public credentialsReadPolicyJson(role: CeleryRole = CeleryRole.WORKER): string {
+    return policyDocument(this.credentialsReadStatements(role));
   }
 
   /**
-   * Lets a role of yours read the credentials: an `aws_iam_role_policy` on it (id `ReadCredentials<role>`) with
-   * `credentialsReadStatements()`, which it returns. Both roles read the same credentials on Terraform, so it takes
-   * no role.
+   * Lets a role of yours read one Celery role's credentials: an `aws_iam_role_policy` on it (id
+   * `ReadCredentials<role name>`, with `Producer` appended for the producer role) with
+   * `credentialsReadStatements(role)`, which it returns.
+   * @param role @default CeleryRole.WORKER
    */
-  public grantReadCredentials(grantee: IRoleGrantee): IamStatementModel[] {
-    const statements = this.credentialsReadStatements();
-    const policyId = `ReadCredentials${stableIdPart(this, grantee.name)}`;
+  public grantReadCredentials(grantee: IRoleGrantee, role: CeleryRole = CeleryRole.WORKER): IamStatementModel[] {
+    const statements = this.credentialsReadStatements(role);
+    // The worker's id is the one of earlier releases (no suffix), so existing policies keep their address.
+    const policyId = `ReadCredentials${stableIdPart(this, grantee.name)}${role === CeleryRole.WORKER ? '' : 'Producer'}`;
     if (!this.node.tryFindChild(policyId))
       new IamRolePolicy(this, policyId, { role: grantee.name, policy: policyDocument(statements) });
     return statements;
   }
 
   /**
-   * The Celery environment of an ECS container: the non-secret settings as `environment` and the passwords as
-   * `secrets` read by ECS from Secrets Manager (`<arn>:password::`). Spread it into a container definition and give
-   * the execution role `credentialsReadPolicyJson()`; the service still needs `producersSecurityGroup` or
-   * `workersSecurityGroup`.
+   * The Celery environment of a role's ECS container: the non-secret settings as `environment` and the secrets as
+   * `secrets` read by ECS from Secrets Manager (`<arn>:<field>::`; the whole broker credentials secret as
+   * `CELERY_TLS_BROKER_CREDENTIALS`, a client certificate as `..._CLIENT_CERT`). Spread it into a container definition
+   * and give the execution role `credentialsReadPolicyJson(role)`; the service still needs `producersSecurityGroup`
+   * or `workersSecurityGroup`.
+   * @param role @default CeleryRole.WORKER
    */
-  public containerEnvironment(): CeleryContainerEnvironment {
-    const { environment, secrets } = containerEnvironmentFor(this.assembled, CeleryRole.WORKER);
+  public containerEnvironment(role: CeleryRole = CeleryRole.WORKER): CeleryContainerEnvironment {
+    const { environment, secrets } = containerEnvironmentFor(this.assembled, role);
     return {
       environment: Object.entries(environment).map(([name, value]) => ({ name, value })),
       secrets: secrets.map(({ name, secret, field }) => ({
         name,
-        valueFrom: ecsSecretValueFrom(secret.secretArn, field ?? secret.field),
+        valueFrom: field === undefined ? secret.secretArn : ecsSecretValueFrom(secret.secretArn, field),
       })),
     };
   }

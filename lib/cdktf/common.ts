@@ -112,8 +112,9 @@ export function createKey(scope: Construct, id: string, description: string): Km
 }
 
 /** A log group encrypted with the key, kept on destroy (`skip_destroy`), with the default retention. */
-export function createLogGroup(scope: Construct, id: string, keyArn: string): CloudwatchLogGroup {
+export function createLogGroup(scope: Construct, id: string, keyArn: string, name?: string): CloudwatchLogGroup {
   return new CloudwatchLogGroup(scope, id, {
+    name,
     kmsKeyId: keyArn,
     retentionInDays: DEFAULTS.logs.retentionDays,
     skipDestroy: true,
@@ -142,16 +143,20 @@ function readField(scope: Construct, secretId: string, field: string, versionId?
 
 /**
  * A secret generated at apply time: `aws_secretsmanager_random_password` (a data source, so no value is in
- * cdk.tf.json) written through the write-only `secret_string_wo` of the secret version, then read back by version id.
- * Raising `version` generates and stores a new value.
+ * cdk.tf.json) written through the write-only `secret_string_wo` of the secret version. Raising `version` generates
+ * and stores a new value. `value` reads it back (pinned to that version id) and is made only when something reads it:
+ * a secret no resource of Terraform needs (an application user's, a client certificate's) is then in no data source
+ * of the state.
  */
 export class GeneratedSecret extends Construct implements SecretSource {
+  /** The `aws_secretsmanager_secret`. */
   public readonly resource: SecretsmanagerSecret;
+  /** The `aws_secretsmanager_secret_version` that writes the generated value (write-only). */
   public readonly secretVersion: SecretsmanagerSecretVersion;
   public readonly secretArn: string;
   public readonly encryptionKeyArn: string;
   public readonly field: string;
-  public readonly value: string;
+  private readBack?: string;
 
   constructor(
     scope: Construct,
@@ -179,7 +184,12 @@ export class GeneratedSecret extends Construct implements SecretSource {
     this.secretArn = this.resource.arn;
     this.encryptionKeyArn = props.encryptionKeyArn;
     this.field = shape.generateStringKey;
-    this.value = readField(this, this.resource.id, this.field, this.secretVersion.versionId);
+  }
+
+  /** The generated field as a Terraform expression (a data source pinned to the version written here). */
+  public get value(): string {
+    this.readBack ??= readField(this, this.resource.id, this.field, this.secretVersion.versionId);
+    return this.readBack;
   }
 }
 

@@ -3,6 +3,9 @@ import { Construct } from 'constructs';
 import { DefaultTokenResolver, SecurityGroup, StringConcat, TerraformStack, Tokenization } from './provider';
 import { VpcSecurityGroupEgressRule, VpcSecurityGroupIngressRule } from './provider';
 
+/** A rule resource made by `Connections` (depend on it for anything that needs the path open). */
+export type CelerySecurityGroupRule = VpcSecurityGroupIngressRule | VpcSecurityGroupEgressRule;
+
 /** Anything with a security group id: an `aws_security_group` of yours passed as `{ securityGroupId: sg.id }`. */
 export interface ISecurityGroupPeer {
   /** The security group id (may be a token, e.g. `sg.id`). */
@@ -86,11 +89,16 @@ export class Connections {
   }
 
   /** Lets `peer` reach this group on `port`/tcp. Repeating a call adds nothing. */
-  public allowFrom(peer: ISecurityGroupPeer | IConnectable, port: number, description?: string): void {
+  public allowFrom(
+    peer: ISecurityGroupPeer | IConnectable,
+    port: number,
+    description?: string,
+  ): CelerySecurityGroupRule[] {
     const text = description ?? `TLS on ${port}/tcp from an allowed Celery client`;
     const sourceId = isConnectable(peer) ? peer.connections.securityGroupId : peer.securityGroupId;
     const id = `From${peerKey(this.securityGroup, peer)}Port${port}`;
-    if (!this.securityGroup.node.tryFindChild(id)) {
+    const ingress =
+      (this.securityGroup.node.tryFindChild(id) as VpcSecurityGroupIngressRule | undefined) ??
       new VpcSecurityGroupIngressRule(this.securityGroup, id, {
         securityGroupId: this.securityGroupId,
         referencedSecurityGroupId: sourceId,
@@ -99,8 +107,7 @@ export class Connections {
         toPort: port,
         description: text,
       });
-    }
-    if (isConnectable(peer)) peer.connections.allowTo(this.securityGroup, port, text);
+    return [ingress, ...(isConnectable(peer) ? peer.connections.allowTo(this.securityGroup, port, text) : [])];
   }
 
   /** Lets `peer` reach this group on its default port. */
@@ -111,10 +118,15 @@ export class Connections {
   }
 
   /** Lets this group reach `peer` on `port`/tcp (egress). Repeating a call adds nothing. */
-  public allowTo(peer: ISecurityGroupPeer | IConnectable, port: number, description?: string): void {
+  public allowTo(
+    peer: ISecurityGroupPeer | IConnectable,
+    port: number,
+    description?: string,
+  ): CelerySecurityGroupRule[] {
     const id = `To${peerKey(this.securityGroup, peer)}Port${port}`;
-    if (this.securityGroup.node.tryFindChild(id)) return;
-    new VpcSecurityGroupEgressRule(this.securityGroup, id, {
+    const existing = this.securityGroup.node.tryFindChild(id) as VpcSecurityGroupEgressRule | undefined;
+    if (existing) return [existing];
+    const egress = new VpcSecurityGroupEgressRule(this.securityGroup, id, {
       securityGroupId: this.securityGroupId,
       referencedSecurityGroupId: isConnectable(peer) ? peer.connections.securityGroupId : peer.securityGroupId,
       ipProtocol: 'tcp',
@@ -122,5 +134,6 @@ export class Connections {
       toPort: port,
       description: description ?? `TLS on ${port}/tcp to a Celery endpoint`,
     });
+    return [egress];
   }
 }

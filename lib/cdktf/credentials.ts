@@ -1,9 +1,16 @@
 import { Construct } from 'constructs';
-import { BrokerCredentialsChoice, RedisAuthChoice, heldChoice, holdChoice } from '../core/choices';
+import { heldChoice, holdChoice } from '../core/choices';
+import type { BrokerClientCertificatesChoice, BrokerCredentialsChoice, RedisAuthChoice } from '../core/choices';
 import { DEFAULTS } from '../core/defaults';
 import { BrokerPlan, CachePlan } from '../core/plan';
-import { ExistingSecret, GeneratedSecret, SecretSource } from './common';
+import type { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
+import type { SubordinateCaOptions, SubordinateCaSpec } from '../core/rabbitmq-mtls';
+import { CeleryRole } from '../core/rabbitmq-users';
+import { RedisRbacOptions } from '../core/redis-rbac';
 import { WIRE } from '../core/wire';
+import { ExistingSecret, GeneratedSecret, SecretSource, awsFacts } from './common';
+import { AcmpcaCertificate, AcmpcaCertificateAuthority, AcmpcaCertificateAuthorityCertificate } from './provider';
+import { ElasticacheUser, ElasticacheUserGroup } from './provider';
 
 /** An existing secret on Terraform: its ARN, and its key for the `kms:Decrypt` statements of readers. */
 interface SecretArn {
@@ -11,12 +18,30 @@ interface SecretArn {
   readonly encryptionKeyArn?: string;
 }
 
+/** One ElastiCache RBAC user of a cache (Terraform). */
+export interface RedisRbacUser {
+  /** The name clients log in with. */
+  readonly username: string;
+  /** The ElastiCache user id. */
+  readonly userId: string;
+  /** The roles it serves (both for a shared user). */
+  readonly roles: readonly CeleryRole[];
+  /** `{"username", "user_id", "password"}`, CMK-encrypted, rotated. */
+  readonly secret: GeneratedSecret;
+  /** The `aws_elasticache_user`. */
+  readonly resource: ElasticacheUser;
+}
+
 /** What a cache's `RedisAuth` made in it. */
 export interface RedisAuthBinding {
-  /** The AUTH token's secret (undefined only for an unsafe plaintext cache). */
+  /** The AUTH token's secret (token auth only). */
   readonly authTokenSecret?: SecretSource;
   /** The JSON field of the token. */
   readonly authTokenSecretField: string;
+  /** With `RedisAuth.rbacUsers()`: the users. */
+  readonly rbacUsers?: readonly RedisRbacUser[];
+  /** With `RedisAuth.rbacUsers()`: the group of the users and the switched-off `default` user. */
+  readonly userGroup?: ElasticacheUserGroup;
 }
 
 /**
@@ -32,6 +57,16 @@ export class RedisAuth {
    */
   public static generatedToken(options: { length?: number } = {}): RedisAuth {
     return new RedisAuth({ kind: 'generatedToken', length: options.length });
+  }
+
+  /**
+   * ElastiCache RBAC instead of an AUTH token: a producer and a worker user (or one shared user) with the access
+   * string Celery needs, passwords generated at apply time into CMK-encrypted secrets (`{"username", "user_id",
+   * "password"}`) and rotated every 30 days by the two-password approach, and the group's mandatory `default` user
+   * switched off. What reaches the Terraform state is listed in docs/cdktf.md.
+   */
+  public static rbacUsers(options: RedisRbacOptions = {}): RedisAuth {
+    return new RedisAuth({ kind: 'rbacUsers', options });
   }
 
   /**
@@ -56,24 +91,61 @@ export class RedisAuth {
     holdChoice(this, choice);
   }
 
-  /** Makes or reads the AUTH-token secret of this choice in the cache (called by `RedisCache`): id `AuthToken`. */
+  /**
+   * Makes or reads the secret or the users of this choice in the cache (called by `RedisCache`): ids `AuthToken`, or
+   * `DefaultUser`, `<Role>Credentials`, `<Role>User` and `UserGroup`.
+   */
   public bind(cache: Construct, plan: CachePlan, encryptionKeyArn: string): RedisAuthBinding {
     const choice = heldChoice<RedisAuthChoice<SecretArn>>(this);
-    const field = plan.tokenField;
-    if (!plan.spec.authEnabled) return { authTokenSecretField: field };
-    const authTokenSecret =
-      choice.kind === 'existingToken'
-        ? new ExistingSecret(cache, 'AuthToken', {
-            secretArn: choice.secret.secretArn,
-            field,
-            encryptionKeyArn: choice.secret.encryptionKeyArn,
-          })
-        : new GeneratedSecret(cache, 'AuthToken', {
-            shape: plan.spec.authToken!,
-            encryptionKeyArn,
-            version: plan.terraform!.authTokenVersion!,
-          });
-    return { authTokenSecret, authTokenSecretField: field };
+    const authTokenSecretField = plan.tokenField;
+    if (plan.spec.authMode === 'token') {
+      const authTokenSecret =
+        choice.kind === 'existingToken'
+          ? new ExistingSecret(cache, 'AuthToken', {
+              secretArn: choice.secret.secretArn,
+              field: authTokenSecretField,
+              encryptionKeyArn: choice.secret.encryptionKeyArn,
+            })
+          : new GeneratedSecret(cache, 'AuthToken', {
+              shape: plan.spec.authToken!,
+              encryptionKeyArn,
+              version: plan.terraform!.authTokenVersion!,
+            });
+      return { authTokenSecret, authTokenSecretField };
+    }
+    if (plan.spec.authMode !== 'rbac' || !plan.rbac) return { authTokenSecretField };
+    const rbac = plan.rbac;
+    const defaultUser = new ElasticacheUser(cache, 'DefaultUser', {
+      engine: rbac.engine,
+      userId: rbac.defaultUser.userId,
+      userName: rbac.defaultUser.userName,
+      accessString: rbac.defaultUser.accessString,
+      authenticationMode: { type: 'no-password-required' },
+    });
+    const rbacUsers = rbac.users.map((u) => {
+      const name = u.roles.length > 1 ? 'Shared' : u.roles[0] === CeleryRole.PRODUCER ? 'Producer' : 'Worker';
+      const secret = new GeneratedSecret(cache, `${name}Credentials`, {
+        shape: u.secret,
+        encryptionKeyArn,
+        version: DEFAULTS.terraform.generatedSecretVersion,
+      });
+      const resource = new ElasticacheUser(cache, `${name}User`, {
+        engine: rbac.engine,
+        userId: u.userId,
+        userName: u.username,
+        accessString: u.accessString,
+        // The first password, read from the version Terraform wrote; the rotation function owns it afterwards.
+        authenticationMode: { type: 'password', passwords: [secret.value] },
+        lifecycle: { ignoreChanges: ['authentication_mode'] },
+      });
+      return { username: u.username, userId: u.userId, roles: u.roles, secret, resource };
+    });
+    const userGroup = new ElasticacheUserGroup(cache, 'UserGroup', {
+      engine: rbac.engine,
+      userGroupId: rbac.userGroupId,
+      userIds: [defaultUser.userId, ...rbacUsers.map((u) => u.resource.userId)],
+    });
+    return { authTokenSecretField, rbacUsers, userGroup };
   }
 }
 
@@ -124,4 +196,87 @@ export class BrokerCredentials {
       version: DEFAULTS.terraform.generatedSecretVersion,
     });
   }
+}
+
+/** What a broker's `BrokerClientCertificates` made in it. */
+export interface BrokerClientCertificatesBinding {
+  /** The CA, the trust anchor and the certificate lifetimes. */
+  readonly mutualTls: RabbitMqMutualTlsSpec;
+  /** With `newSubordinateCa()`: the CA, and its installed certificate (certificates are issued after it). */
+  readonly clientCa?: {
+    readonly authority: AcmpcaCertificateAuthority;
+    readonly activation: AcmpcaCertificateAuthorityCertificate;
+  };
+}
+
+/**
+ * Client certificates for mutual TLS to a RabbitMQ 4.2 broker (Terraform flavour): the broker requires a certificate
+ * from this AWS Private CA and logs clients in by its common name (EXTERNAL), so a stolen password is not enough. Each
+ * application user gets a certificate (common name = user name), issued into a CMK-encrypted secret by a rotation
+ * function and re-issued every `renewDays`.
+ */
+export class BrokerClientCertificates {
+  /**
+   * Certificates from an existing AWS Private CA in this account and region. Use a CA whose own certificate is enough
+   * to verify the client certificates (Amazon MQ trusts the CA's certificate, not its chain).
+   */
+  public static fromPrivateCa(caArn: string, options: BrokerClientCertificateOptions = {}): BrokerClientCertificates {
+    return new BrokerClientCertificates({ kind: 'privateCa', caArn, options });
+  }
+
+  /**
+   * A new subordinate AWS Private CA for the broker's clients, signed by a parent CA of this account and region (a
+   * root, usually), activated by installing its certificate, and protected with `prevent_destroy`. The broker trusts
+   * the parent (the root): see `trustAnchorCaArn`.
+   */
+  public static newSubordinateCa(
+    options: SubordinateCaOptions & BrokerClientCertificateOptions,
+  ): BrokerClientCertificates {
+    return new BrokerClientCertificates({ kind: 'subordinateCa', subordinate: options, options });
+  }
+
+  private constructor(choice: BrokerClientCertificatesChoice) {
+    holdChoice(this, choice);
+  }
+
+  /**
+   * Makes the subordinate CA of this choice in the broker, if it is one (called by `RabbitMqBroker`): ids `ClientCa`,
+   * `ClientCaCertificate` and `ClientCaActivation`.
+   */
+  public bind(broker: Construct, plan: BrokerPlan): BrokerClientCertificatesBinding {
+    const mutualTls = plan.mutualTls!;
+    if (!plan.subordinateCa) return { mutualTls };
+    const clientCa = createSubordinateCa(broker, plan.subordinateCa);
+    return { mutualTls: { ...mutualTls, caArn: clientCa.authority.arn }, clientCa };
+  }
+}
+
+function createSubordinateCa(scope: Construct, sub: SubordinateCaSpec) {
+  // Destroying a CA invalidates every certificate it issued: Terraform refuses to destroy it or its installed
+  // certificate, like the keys (the CDK side retains the same two).
+  const lifecycle = { preventDestroy: DEFAULTS.terraform.keyPreventDestroy };
+  const authority = new AcmpcaCertificateAuthority(scope, 'ClientCa', {
+    type: 'SUBORDINATE',
+    certificateAuthorityConfiguration: {
+      keyAlgorithm: sub.keyAlgorithm,
+      signingAlgorithm: sub.signingAlgorithm,
+      subject: { commonName: sub.commonName },
+    },
+    usageMode: sub.usageMode,
+    lifecycle,
+  });
+  const certificate = new AcmpcaCertificate(scope, 'ClientCaCertificate', {
+    certificateAuthorityArn: sub.parentCaArn,
+    certificateSigningRequest: authority.certificateSigningRequest,
+    signingAlgorithm: sub.parentSigningAlgorithm,
+    templateArn: sub.templateArn(awsFacts(scope).partition),
+    validity: { type: 'YEARS', value: String(sub.validityYears) },
+  });
+  const activation = new AcmpcaCertificateAuthorityCertificate(scope, 'ClientCaActivation', {
+    certificateAuthorityArn: authority.arn,
+    certificate: certificate.certificate,
+    certificateChain: sub.parentCertificateChain,
+    lifecycle,
+  });
+  return { authority, activation };
 }

@@ -2,14 +2,16 @@
 export * from '../index';
 export * from './celery-transport';
 export { CelerySecurityGroup, Connections } from './connections';
-export type { IConnectable, ISecurityGroupPeer } from './connections';
-export { BrokerCredentials, RedisAuth } from './credentials';
-export type { RedisAuthBinding } from './credentials';
+export type { CelerySecurityGroupRule, IConnectable, ISecurityGroupPeer } from './connections';
+export { BrokerClientCertificates, BrokerCredentials, RedisAuth } from './credentials';
+export type { BrokerClientCertificatesBinding, RedisAuthBinding, RedisRbacUser } from './credentials';
 export { CeleryEncryptionGuard } from './guard';
 export type { CeleryEncryptionGuardProps } from './guard';
-export type { AwsFacts, PlacementProps, SecretSource } from './common';
+export type { AwsFacts, ExistingSecret, GeneratedSecret, PlacementProps, SecretSource } from './common';
+export type { LibraryFunction } from './functions';
 export type { TerraformTarget } from './target';
 // The provider class the constructs are rendered with, so that an app configures the same one.
 export { AwsProvider } from './provider';
 export * from './rabbitmq-broker';
+export * from './rabbitmq-users';
 export * from './redis-cache';

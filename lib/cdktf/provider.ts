@@ -6,17 +6,22 @@
  */
 export {
   Annotations,
+  AssetType,
   Aspects,
   DefaultTokenResolver,
   Fn,
   StringConcat,
+  TerraformAsset,
   TerraformOutput,
   TerraformResource,
   TerraformStack,
   Token,
   Tokenization,
 } from 'cdktf';
-export type { IAspect } from 'cdktf';
+export type { IAspect, ITerraformDependable } from 'cdktf';
+export { AcmpcaCertificate } from '@cdktf/provider-aws/lib/acmpca-certificate';
+export { AcmpcaCertificateAuthority } from '@cdktf/provider-aws/lib/acmpca-certificate-authority';
+export { AcmpcaCertificateAuthorityCertificate } from '@cdktf/provider-aws/lib/acmpca-certificate-authority-certificate';
 export { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 export { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 export { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
@@ -27,13 +32,24 @@ export { DataAwsSecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/data
 export { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-parameter-group';
 export { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group';
 export { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
+export { ElasticacheUser } from '@cdktf/provider-aws/lib/elasticache-user';
+export { ElasticacheUserGroup } from '@cdktf/provider-aws/lib/elasticache-user-group';
+export { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
+export { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 export { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+export { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 export { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+export { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+export { LambdaInvocation } from '@cdktf/provider-aws/lib/lambda-invocation';
+export { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 export { MqBroker } from '@cdktf/provider-aws/lib/mq-broker';
 export { MqConfiguration } from '@cdktf/provider-aws/lib/mq-configuration';
 export { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
+export { SecretsmanagerSecretRotation } from '@cdktf/provider-aws/lib/secretsmanager-secret-rotation';
 export { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 export { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 export { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
+export { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
+export { VpcEndpointPolicy } from '@cdktf/provider-aws/lib/vpc-endpoint-policy';
 export { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 export { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';

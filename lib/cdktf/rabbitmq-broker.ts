@@ -1,20 +1,22 @@
 import { Construct } from 'constructs';
-import { rabbitMqCeleryEndpoint } from '../core/celery/endpoints';
-import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
 import { heldChoice } from '../core/choices';
-import type { BrokerCredentialsChoice } from '../core/choices';
+import type { BrokerClientCertificatesChoice, BrokerCredentialsChoice } from '../core/choices';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { NAME_RULES } from '../core/names';
 import { PORTS } from '../core/ports';
 import { brokerResourceSettings, renderRabbitMqConf } from '../core/rabbitmq';
+import { brokerCaReadStatements, brokerRoleTrustConditions, renderMutualTlsRabbitMqConf } from '../core/rabbitmq-mtls';
+import type { RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
 import type { RabbitMqBrokerOptions, RabbitMqBrokerSpec } from '../core/rabbitmq';
 import { planBroker } from '../core/plan';
 import { physicalNameFromPath } from '../core/terraform';
-import { CDKTF_CONTEXT, PlacementProps, SecretSource, applyIssues, awsFacts, createKey } from './common';
+import { CDKTF_CONTEXT, GeneratedSecret, PlacementProps, SecretSource, applyIssues, awsFacts } from './common';
+import { createKey, policyDocument } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
-import { BrokerCredentials } from './credentials';
-import { Fn, KmsKey, MqBroker, MqConfiguration, Token } from './provider';
+import { BrokerClientCertificates, BrokerCredentials } from './credentials';
+import type { BrokerClientCertificatesBinding } from './credentials';
+import { Fn, IamPolicy, IamRole, IamRolePolicyAttachment, KmsKey, MqBroker, MqConfiguration, Token } from './provider';
 import type { IRabbitMqBrokerContract } from '../core/contracts';
 import type { TerraformTarget } from './target';
 
@@ -25,6 +27,12 @@ export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions, PlacementPro
    * @default BrokerCredentials.generated()
    */
   readonly adminCredentials?: BrokerCredentials;
+  /**
+   * Require client certificates from an AWS Private CA (mutual TLS, RabbitMQ 4.2 and later): clients log in by the
+   * certificate's common name. `RabbitMqApplicationUsers` then issues one per user and rotates it.
+   * @default - password login only
+   */
+  readonly clientCertificates?: BrokerClientCertificates;
   /**
    * ARN of the key of the admin secret. (Amazon MQ for RabbitMQ encrypts its storage with an AWS-owned key; a
    * customer key is not available for RabbitMQ brokers.)
@@ -61,16 +69,32 @@ export class RabbitMqBroker extends Construct implements IConnectable, IRabbitMq
   public readonly amqpsPort: number = PORTS.AMQPS;
   /** The `aws_mq_broker` resource. */
   public readonly resource: MqBroker;
-  /** The broker configuration (rabbitmq.conf): the consumer timeout. */
+  /** The broker configuration (rabbitmq.conf): the consumer timeout, and with client certificates the mTLS keys. */
   public readonly configuration: MqConfiguration;
+  /** The VPC of its group. */
+  public readonly vpcId: string;
+  /** The subnets of its nodes. */
+  public readonly subnetIds: readonly string[];
+  /** One subnet per Availability Zone of those it was given: the users functions and their endpoint run there. */
+  public readonly functionSubnetIds: readonly string[];
+  /** The admin secret when it was generated here (it is then rotated with the application users). */
+  public readonly generatedAdminSecret?: GeneratedSecret;
+  /** With `clientCertificates`: the CA, the trust anchor and the certificate lifetimes. */
+  public readonly mutualTls?: RabbitMqMutualTlsSpec;
+  /** With `clientCertificates`: the role Amazon MQ assumes to read the trusted CA's certificate. */
+  public readonly configurationRole?: IamRole;
+  /** With `BrokerClientCertificates.newSubordinateCa()`: the CA and its installed certificate. */
+  public readonly clientCa?: BrokerClientCertificatesBinding['clientCa'];
 
   constructor(scope: Construct, id: string, props: RabbitMqBrokerProps) {
     super(scope, id);
     const credentials = props.adminCredentials ?? BrokerCredentials.generated();
-    // No client certificates on Terraform yet (docs/cdktf.md).
     const input = {
       props,
       credentials: heldChoice<BrokerCredentialsChoice<unknown>>(credentials),
+      clientCertificates: props.clientCertificates
+        ? heldChoice<BrokerClientCertificatesChoice>(props.clientCertificates)
+        : undefined,
       subnets: { prop: 'subnets', facts: props.subnets },
     };
     const plan = applyIssues(this, planBroker(input, CDKTF_CONTEXT));
@@ -92,6 +116,12 @@ export class RabbitMqBroker extends Construct implements IConnectable, IRabbitMq
         props.encryptionKeyArn ?? (key = createKey(this, 'Key', `${this.node.path}: Amazon MQ admin credentials`)).arn,
     );
     this.encryptionKey = key;
+    if (this.adminSecret instanceof GeneratedSecret) this.generatedAdminSecret = this.adminSecret;
+    this.vpcId = props.vpcId;
+    this.subnetIds = plan.subnets.map((s) => s.subnetId);
+    this.functionSubnetIds = props.subnets
+      .filter((s, i, all) => all.findIndex((x) => x.availabilityZone === s.availabilityZone) === i)
+      .map((s) => s.subnetId);
 
     const preventDestroy = props.preventDestroy ?? DEFAULTS.terraform.brokerPreventDestroy;
     // Terraform requires the name (CloudFormation generates one).
@@ -101,12 +131,55 @@ export class RabbitMqBroker extends Construct implements IConnectable, IRabbitMq
         this.node.scopes.slice(1).map((s) => s.node.id),
         NAME_RULES.brokerName,
       );
+    let mutualTlsConf: string | undefined;
+    let configurationAttachment: IamRolePolicyAttachment | undefined;
+    if (props.clientCertificates) {
+      const facts = awsFacts(this);
+      const certificates = props.clientCertificates.bind(this, plan);
+      this.clientCa = certificates.clientCa;
+      this.mutualTls = certificates.mutualTls;
+      // https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/arn-support-rabbitmq-configuration.html
+      this.configurationRole = new IamRole(this, 'ConfigurationRole', {
+        description: `${this.node.path}: Amazon MQ reads the client CA certificate named in the broker configuration`,
+        assumeRolePolicy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'mq.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+              Condition: brokerRoleTrustConditions({
+                account: facts.account,
+                partition: facts.partition,
+                region: facts.region,
+                brokerName,
+              }),
+            },
+          ],
+        }),
+      });
+      const configurationPolicy = new IamPolicy(this, 'ConfigurationPolicy', {
+        description: `${this.node.path}: read the client CA certificate`,
+        policy: policyDocument(brokerCaReadStatements(this.mutualTls.trustAnchorCaArn)),
+      });
+      configurationAttachment = new IamRolePolicyAttachment(this, 'ConfigurationPolicyAttachment', {
+        role: this.configurationRole.name,
+        policyArn: configurationPolicy.arn,
+      });
+      mutualTlsConf = renderMutualTlsRabbitMqConf({
+        caArn: this.mutualTls.trustAnchorCaArn,
+        roleArn: this.configurationRole.arn,
+      });
+    }
+    // The same names and descriptions as on the CDK side ("-mtls" with client certificates).
     this.configuration = new MqConfiguration(this, 'Configuration', {
-      name: `${brokerName}-celery`,
-      description: 'celery-tls-constructs: consumer timeout for Celery (acks-late tasks)',
+      name: `${brokerName}-${mutualTlsConf ? 'mtls' : 'celery'}`.slice(0, 150),
+      description: mutualTlsConf
+        ? 'celery-tls-constructs: client certificates required, EXTERNAL login by common name; consumer timeout for Celery'
+        : 'celery-tls-constructs: consumer timeout for Celery (acks-late tasks)',
       engineType: 'RabbitMQ',
       engineVersion: spec.engineVersion,
-      data: renderRabbitMqConf(spec),
+      data: renderRabbitMqConf(spec, mutualTlsConf),
     });
     this.resource = new MqBroker(this, 'Resource', {
       brokerName,
@@ -118,6 +191,8 @@ export class RabbitMqBroker extends Construct implements IConnectable, IRabbitMq
       user: [{ username: spec.adminUsername, password: this.adminSecret.value }],
       configuration: { id: this.configuration.id, revision: this.configuration.latestRevision },
       lifecycle: preventDestroy ? { preventDestroy: true } : undefined,
+      // Amazon MQ checks the configuration's ARNs with the role when it applies it: the role must be able to by then.
+      dependsOn: configurationAttachment ? [configurationAttachment] : undefined,
     });
 
     this.brokerId = this.resource.id;
@@ -138,19 +213,6 @@ export class RabbitMqBroker extends Construct implements IConnectable, IRabbitMq
       secretArn: this.adminSecret.secretArn,
       keyArn: this.adminSecret.encryptionKeyArn,
       region: awsFacts(this).region,
-    });
-  }
-
-  /**
-   * The Celery endpoint of this broker (an amqps:// URL is built from it). On the Terraform side it still logs in as
-   * the admin user: the application users (the CDK `RabbitMqApplicationUsers`) are not ported yet, see docs/cdktf.md.
-   */
-  public celeryEndpoint(options: { vhost?: string } = {}): CeleryEndpoint {
-    return rabbitMqCeleryEndpoint(this.spec, {
-      host: this.brokerHost,
-      username: this.spec.adminUsername,
-      secretArn: this.adminSecret.secretArn,
-      vhost: options.vhost,
     });
   }
 }

@@ -7,21 +7,29 @@ import type { RedisAuthChoice } from '../core/choices';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { NAME_RULES } from '../core/names';
 import { planCache } from '../core/plan';
+import { redisUsersRotationPlan } from '../core/identities';
+import { CeleryRole, userServing } from '../core/rabbitmq-users';
+import type { RedisRbacSpec } from '../core/redis-rbac';
+import { WIRE } from '../core/wire';
 import { RedisCacheOptions, RedisCacheSpec } from '../core/redis';
 import { physicalNameFromPath, TerraformRedisOptions, TerraformRedisSpec } from '../core/terraform';
 import { CDKTF_CONTEXT, applyIssues, awsFacts, createKey, createLogGroup } from './common';
 import type { PlacementProps, SecretSource } from './common';
 import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { RedisAuth } from './credentials';
+import type { RedisRbacUser } from './credentials';
+import { createLibraryFunction, rotateSecrets } from './functions';
+import type { LibraryFunction } from './functions';
 import { CloudwatchLogGroup, ElasticacheParameterGroup, ElasticacheReplicationGroup } from './provider';
-import { ElasticacheSubnetGroup, KmsKey } from './provider';
+import { ElasticacheSubnetGroup, ElasticacheUserGroup, KmsKey } from './provider';
 import type { IRedisCacheContract } from '../core/contracts';
 import type { TerraformTarget } from './target';
 
 /** Props of the Terraform `RedisCache`; with Multi-AZ, `subnets` must span at least two Availability Zones. */
 export interface RedisCacheProps extends RedisCacheOptions, TerraformRedisOptions, PlacementProps {
   /**
-   * The AUTH token: generated at apply time into a new secret, or read from an existing one.
+   * How clients authenticate: an AUTH token generated at apply time into a new secret, one read from an existing
+   * secret, or ElastiCache RBAC users (`RedisAuth.rbacUsers()`).
    * @default RedisAuth.generatedToken()
    */
   readonly authToken?: RedisAuth;
@@ -55,8 +63,16 @@ export class RedisCache extends Construct implements IConnectable, IRedisCacheCo
   public readonly encryptionKeyArn: string;
   /** The key created here, unless `encryptionKeyArn` was given. */
   public readonly encryptionKey?: KmsKey;
-  /** The secret holding the AUTH token; undefined only for an unsafe plaintext cache. */
+  /** The secret holding the AUTH token; undefined for RBAC users and an unsafe plaintext cache. */
   public readonly authTokenSecret?: SecretSource;
+  /** With `RedisAuth.rbacUsers()`: the users' spec. */
+  public readonly rbacSpec?: RedisRbacSpec;
+  /** With `RedisAuth.rbacUsers()`: the users. */
+  public readonly rbacUsers?: readonly RedisRbacUser[];
+  /** With `RedisAuth.rbacUsers()`: their group. */
+  public readonly userGroup?: ElasticacheUserGroup;
+  /** With `RedisAuth.rbacUsers()`: the function that rotates their passwords. */
+  public readonly rotationFunction?: LibraryFunction;
   /** The JSON field of the token in `authTokenSecret`. */
   public readonly authTokenSecretField: string;
   /** The cache's own group: ingress on its port from allowed peers only, no egress. */
@@ -80,12 +96,15 @@ export class RedisCache extends Construct implements IConnectable, IRedisCacheCo
     super(scope, id);
     const auth = props.authToken ?? RedisAuth.generatedToken();
     const subnets = { prop: 'subnets', facts: props.subnets };
-    // The Terraform settings are checked too; no RBAC ids (the Terraform RedisAuth offers AUTH tokens only).
+    // The Terraform settings are checked too. The RBAC ids are unique in the region: derived from the path (stack included).
     const input = {
       props,
       auth: heldChoice<RedisAuthChoice<unknown>>(auth),
       subnets,
-      rbacIdPrefix: '',
+      rbacIdPrefix: physicalNameFromPath(
+        this.node.scopes.slice(1).map((s) => s.node.id),
+        NAME_RULES.rbacIdPrefix,
+      ),
       terraform: true,
     };
     const plan = applyIssues(this, planCache(input, CDKTF_CONTEXT));
@@ -136,6 +155,9 @@ export class RedisCache extends Construct implements IConnectable, IRedisCacheCo
     const bound = auth.bind(this, plan, this.encryptionKeyArn);
     this.authTokenSecret = bound.authTokenSecret;
     this.authTokenSecretField = bound.authTokenSecretField;
+    this.rbacSpec = plan.rbac && bound.rbacUsers ? plan.rbac : undefined;
+    this.rbacUsers = bound.rbacUsers;
+    this.userGroup = bound.userGroup;
 
     this.slowLogGroup = createLogGroup(this, 'SlowLog', this.encryptionKeyArn);
     this.engineLogGroup = createLogGroup(this, 'EngineLog', this.encryptionKeyArn);
@@ -164,6 +186,7 @@ export class RedisCache extends Construct implements IConnectable, IRedisCacheCo
       kmsKeyId: this.encryptionKeyArn,
       authToken: this.authTokenSecret?.value,
       authTokenUpdateStrategy: plan.terraform!.authTokenUpdateStrategy,
+      userGroupIds: this.userGroup ? [this.userGroup.userGroupId] : undefined,
       multiAzEnabled: spec.multiAzEnabled,
       automaticFailoverEnabled: spec.automaticFailoverEnabled,
       snapshotRetentionLimit: spec.snapshotRetentionLimit,
@@ -183,28 +206,73 @@ export class RedisCache extends Construct implements IConnectable, IRedisCacheCo
     this.replicationGroupId = this.resource.id;
     this.primaryEndpointAddress = this.resource.primaryEndpointAddress;
     this.readerEndpointAddress = this.resource.readerEndpointAddress;
+    if (this.rbacUsers && this.rbacSpec) this.rotationFunction = this.rotateUsers(this.rbacSpec, this.rbacUsers);
   }
 
   /**
-   * IAM statements that let a role read the AUTH token (the secret by ARN, and kms:Decrypt through Secrets Manager);
-   * the Terraform counterpart of `grantReadAuthToken`.
+   * Rotation of the RBAC user secrets: a function outside the VPC (it calls only the ElastiCache and Secrets Manager
+   * APIs, never the cache) that gives each user the new and the current password, then makes the new one current.
    */
-  public authTokenReadStatements(): IamStatementModel[] {
-    if (!this.authTokenSecret) return [];
+  private rotateUsers(rbac: RedisRbacSpec, users: readonly RedisRbacUser[]): LibraryFunction {
+    const plan = redisUsersRotationPlan({
+      rbac,
+      secretArns: users.map((u) => u.secret.secretArn),
+      userArns: users.map((u) => u.resource.arn),
+      keyArn: this.encryptionKeyArn,
+      region: awsFacts(this).region,
+    });
+    const fn = createLibraryFunction(this, plan.function, { keyArn: this.encryptionKeyArn });
+    // The first rotation runs when the schedule is created: the user must be in the cache's group by then.
+    rotateSecrets(
+      fn,
+      users.map((u) => ({ scope: u.secret, secretArn: u.secret.secretArn })),
+      plan.schedule,
+      [this.resource],
+    );
+    return fn;
+  }
+
+  /** The user serving a role (RBAC only). */
+  public rbacUserFor(role: CeleryRole): RedisRbacUser | undefined {
+    return this.rbacUsers ? userServing(this.rbacUsers, role) : undefined;
+  }
+
+  /** The secret a role's clients read: its RBAC user's, or the AUTH token. */
+  public secretFor(role: CeleryRole = CeleryRole.WORKER): SecretSource | undefined {
+    return this.rbacUserFor(role)?.secret ?? this.authTokenSecret;
+  }
+
+  /**
+   * IAM statements that let a role read a role's credentials (its RBAC user's secret, or the AUTH token): the secret
+   * by ARN, and kms:Decrypt through Secrets Manager. @param role @default CeleryRole.WORKER
+   */
+  public credentialsReadStatements(role: CeleryRole = CeleryRole.WORKER): IamStatementModel[] {
+    const secret = this.secretFor(role);
+    if (!secret) return [];
     return readSecretStatements({
-      secretArn: this.authTokenSecret.secretArn,
-      keyArn: this.authTokenSecret.encryptionKeyArn,
+      secretArn: secret.secretArn,
+      keyArn: secret.encryptionKeyArn,
       region: awsFacts(this).region,
     });
   }
 
-  /** The Celery endpoint of this cache (a rediss:// URL is built from it). */
-  public celeryEndpoint(options: { db?: number } = {}): CeleryEndpoint {
+  /**
+   * IAM statements that let a role read the AUTH token (the secret by ARN, and kms:Decrypt through Secrets Manager);
+   * the Terraform counterpart of `grantReadAuthToken`. Empty with RBAC users.
+   */
+  public authTokenReadStatements(): IamStatementModel[] {
+    return this.authTokenSecret ? this.credentialsReadStatements() : [];
+  }
+
+  /** The Celery endpoint of this cache for a role (a rediss:// URL is built from it). @param options.role @default CeleryRole.WORKER */
+  public celeryEndpoint(options: { db?: number; role?: CeleryRole } = {}): CeleryEndpoint {
+    const user = this.rbacUserFor(options.role ?? CeleryRole.WORKER);
     return redisCeleryEndpoint(this.spec, this.node.path, {
       host: this.primaryEndpointAddress,
-      secretArn: this.authTokenSecret?.secretArn,
-      secretField: this.authTokenSecretField,
+      secretArn: user ? user.secret.secretArn : this.authTokenSecret?.secretArn,
+      secretField: user ? WIRE.secretPasswordField : this.authTokenSecretField,
       db: options.db,
+      username: user?.username,
     });
   }
 }

@@ -3,6 +3,7 @@ import type { SecretSource } from './common';
 import type { CelerySecurityGroup, Connections, IConnectable, ISecurityGroupPeer } from './connections';
 import type { IamStatementModel } from '../core/iam';
 import type { IRoleGrantee } from './celery-transport';
+import type { RabbitMqApplicationUsers } from './rabbitmq-users';
 
 /** CDK for Terraform's types in the core's construct contracts. */
 export interface TerraformTarget extends TargetTypes {
@@ -19,5 +20,5 @@ export interface TerraformTarget extends TargetTypes {
   /** A secret read at apply time. */
   readonly secret: SecretSource;
   /** Not on Terraform yet: the application users are not ported (docs/cdktf.md). */
-  readonly applicationUsers: never;
+  readonly applicationUsers: RabbitMqApplicationUsers;
 }

@@ -62,6 +62,23 @@ export const NAME_RULES = {
     allowed: 'letters, digits, hyphens and underscores',
     source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html',
   },
+  lambdaFunctionName: {
+    what: 'Lambda function name',
+    minLength: 1,
+    maxLength: 64,
+    pattern: /^[A-Za-z0-9_-]+$/,
+    allowed: 'letters, digits, hyphens and underscores',
+    source: 'https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html',
+  },
+  /** The stem of a cache's RBAC user and group ids (which add a suffix and stay within 40 characters). */
+  rbacIdPrefix: {
+    what: 'ElastiCache RBAC id prefix',
+    minLength: 1,
+    maxLength: 30,
+    pattern: /^[a-z][a-z0-9-]*$/,
+    allowed: 'lowercase letters, digits and hyphens, starting with a letter',
+    source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateUser.html',
+  },
   secretName: {
     what: 'Secrets Manager secret name',
     minLength: 1,

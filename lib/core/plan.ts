@@ -116,7 +116,11 @@ export function planCache<S>(input: CachePlanInput<S>, ctx: ResolveContext): Val
         issues,
         resolveTerraformRedisSpec(
           input.props,
-          { enabled: spec.authEnabled, generated: auth.kind !== 'existingToken' },
+          {
+            enabled: spec.authMode === 'token',
+            generated: auth.kind !== 'existingToken',
+            rbac: spec.authMode === 'rbac',
+          },
           ctx,
         ),
       )

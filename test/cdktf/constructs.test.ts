@@ -2,6 +2,7 @@ import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import {
   AuthTokenUpdateStrategy,
+  BrokerClientCertificates,
   BrokerCredentials,
   BrokerDeploymentMode,
   CacheEngine,
@@ -312,7 +313,8 @@ describe('CeleryTransport (cdktf)', () => {
     expect(ofType(synthJson(stack).json, 'aws_elasticache_replication_group')).toHaveLength(0);
     expect(t.celeryConfig.model.resultBackend).toBeUndefined();
     expect(t.celeryConfig.model.options.quorumQueues).toBe(true);
-    expect(t.containerEnvironment().secrets.map((s) => s.name)).toEqual(['CELERY_TLS_BROKER_PASSWORD']);
+    // The broker user's whole secret: the user name alternates with rotation.
+    expect(t.containerEnvironment().secrets.map((s) => s.name)).toEqual(['CELERY_TLS_BROKER_CREDENTIALS']);
   });
 
   test('allowProducer/allowWorker open only the TLS ports from the peer, with descriptions; repeating adds nothing', () => {
@@ -323,7 +325,8 @@ describe('CeleryTransport (cdktf)', () => {
     t.allowProducer({ securityGroupId: web.id });
     t.allowWorker({ securityGroupId: 'sg-0123456789abcdef0' });
     const { text, json } = synthJson(stack);
-    expect(ingressRules(json, nameOf(stack, t.rabbitMqBroker!.securityGroup.resource))).toHaveLength(4);
+    // Producers, workers and the two peers on 5671, and the users function on the management API (443).
+    expect(ingressRules(json, nameOf(stack, t.rabbitMqBroker!.securityGroup.resource))).toHaveLength(5);
     expect(ingressRules(json, nameOf(stack, t.resultBackendCache!.securityGroup.resource))).toHaveLength(4);
     expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, {
       description: 'Celery producer to broker on 5671/tcp (AMQPS)',
@@ -366,53 +369,77 @@ describe('CeleryTransport (cdktf)', () => {
     expect(() => app.connections.allowDefaultPortFrom(cache)).toThrow('Test/App has no default port');
   });
 
-  test('containerEnvironment and credentialsReadPolicyJson: passwords as ECS secrets, reads by ARN with kms:ViaService', () => {
+  test("containerEnvironment(role) and credentialsReadPolicyJson(role): the role's secrets as ECS secrets, reads by ARN with kms:ViaService, never the admin", () => {
     const { stack } = tfStack();
     const t = new CeleryTransport(stack, 'Celery', placement);
-    const env = t.containerEnvironment();
-    expect(env.environment).toEqual(
-      expect.arrayContaining([
-        { name: 'CELERY_TLS_BROKER_PORT', value: '5671' },
-        { name: 'CELERY_TLS_BROKER_USERNAME', value: 'celeryadmin' },
-        { name: 'CELERY_TLS_RESULT_BACKEND_PORT', value: '6380' },
-      ]),
+    const users = t.rabbitMqUsers!;
+    for (const role of [CeleryRole.PRODUCER, CeleryRole.WORKER]) {
+      const env = t.containerEnvironment(role);
+      expect(env.environment).toEqual(
+        expect.arrayContaining([
+          { name: 'CELERY_TLS_BROKER_PORT', value: '5671' },
+          { name: 'CELERY_TLS_RESULT_BACKEND_PORT', value: '6380' },
+        ]),
+      );
+      expect(env.environment.map((e) => e.value)).not.toContain('celeryadmin');
+      // The whole credentials secret (user name and password rotate together), and the AUTH token's field.
+      expect(env.secrets).toEqual([
+        { name: 'CELERY_TLS_BROKER_CREDENTIALS', valueFrom: users.userFor(role).secret.secretArn },
+        {
+          name: 'CELERY_TLS_RESULT_BACKEND_PASSWORD',
+          valueFrom: `${t.resultBackendCache!.authTokenSecret!.secretArn}:password::`,
+        },
+      ]);
+      const policy = JSON.parse(t.credentialsReadPolicyJson(role));
+      expect(policy.Statement).toHaveLength(4);
+      const resources = policy.Statement.flatMap((s: any) => s.Resource);
+      expect(resources).not.toContain('*');
+      expect(resources).toContain(users.userFor(role).secret.secretArn);
+      expect(resources).not.toContain(t.rabbitMqBroker!.adminSecret.secretArn);
+      expect(
+        policy.Statement.filter((s: any) => s.Action.includes('kms:Decrypt')).every(
+          (s: any) => Object.keys(s.Condition.StringEquals)[0] === 'kms:ViaService',
+        ),
+      ).toBe(true);
+    }
+    expect(t.containerEnvironment().secrets).toEqual(t.containerEnvironment(CeleryRole.WORKER).secrets);
+    expect(users.userFor(CeleryRole.PRODUCER).secret.secretArn).not.toBe(
+      users.userFor(CeleryRole.WORKER).secret.secretArn,
     );
-    expect(env.secrets).toEqual([
-      { name: 'CELERY_TLS_BROKER_PASSWORD', valueFrom: `${t.rabbitMqBroker!.adminSecret.secretArn}:password::` },
-      {
-        name: 'CELERY_TLS_RESULT_BACKEND_PASSWORD',
-        valueFrom: `${t.resultBackendCache!.authTokenSecret!.secretArn}:password::`,
-      },
-    ]);
-    const policy = JSON.parse(t.credentialsReadPolicyJson());
-    expect(policy.Statement).toHaveLength(4);
-    expect(policy.Statement.flatMap((s: any) => s.Resource)).not.toContain('*');
-    expect(
-      policy.Statement.filter((s: any) => s.Action.includes('kms:Decrypt')).every(
-        (s: any) => Object.keys(s.Condition.StringEquals)[0] === 'kms:ViaService',
-      ),
-    ).toBe(true);
   });
 
-  test('grantReadCredentials puts the read statements on the given role as one aws_iam_role_policy; a second call adds nothing', () => {
+  test("grantReadCredentials(role) puts the role's read statements on the given role as one aws_iam_role_policy; a second call adds nothing", () => {
     const { stack } = tfStack();
     const t = new CeleryTransport(stack, 'Celery', placement);
     const statements = t.grantReadCredentials({ name: 'celery-worker-execution' });
     t.grantReadCredentials({ name: 'celery-worker-execution' });
-    expect(statements).toEqual(t.credentialsReadStatements());
+    t.grantReadCredentials({ name: 'celery-web-execution' }, CeleryRole.PRODUCER);
+    expect(statements).toEqual(t.credentialsReadStatements(CeleryRole.WORKER));
     const policies = ofType(synthJson(stack).json, 'aws_iam_role_policy');
-    expect(policies).toHaveLength(1);
-    expect(policies[0][1].role).toBe('celery-worker-execution');
-    const policy = JSON.parse(policies[0][1].policy);
-    expect(policy.Statement).toHaveLength(4);
-    expect(policy.Statement.flatMap((x: any) => x.Resource)).toEqual(
+    // The worker's address is the one earlier releases gave the single policy; the producer's has a suffix.
+    expect(Object.fromEntries(policies.map(([name, p]) => [p.role, name]))).toEqual({
+      'celery-worker-execution': 'Celery_ReadCredentialsceleryworkerexecution_8752FEDC',
+      'celery-web-execution': 'Celery_ReadCredentialscelerywebexecutionProducer_457C8DE7',
+    });
+    const byRole = (role: string) => policies.find(([, p]) => p.role === role)![1];
+    const resourcesOf = (i: number) =>
+      JSON.parse(byRole(['celery-worker-execution', 'celery-web-execution'][i]).policy).Statement.flatMap(
+        (x: any) => x.Resource,
+      );
+    expect(resourcesOf(0)).toEqual(
       expect.arrayContaining([
-        '${aws_secretsmanager_secret.Celery_Broker_AdminCredentials_602F9F36.arn}',
+        '${aws_secretsmanager_secret.Celery_BrokerUsers_WorkerCredentials_4E4288EF.arn}',
         '${aws_secretsmanager_secret.Celery_ResultBackend_AuthToken_4D4D6EC5.arn}',
       ]),
     );
-    // Both roles read the same credentials on Terraform, so both get the same settings.
-    expect(t.celeryConfigFor(CeleryRole.PRODUCER).toManifest()).toEqual(t.celeryConfig.toManifest());
+    expect(resourcesOf(1)).toContain(
+      '${aws_secretsmanager_secret.Celery_BrokerUsers_ProducerCredentials_000AF63C.arn}',
+    );
+    for (const i of [0, 1])
+      expect(resourcesOf(i)).not.toContain('${aws_secretsmanager_secret.Celery_Broker_AdminCredentials_602F9F36.arn}');
+    // Each role logs in as its own broker user.
+    expect(t.celeryConfigFor(CeleryRole.PRODUCER).model.broker.username).toBe('celery-producer');
+    expect(t.celeryConfigFor(CeleryRole.WORKER).model.broker.username).toBe('celery-worker');
   });
 
   test('one set of account/partition/region data sources per stack', () => {
@@ -432,5 +459,141 @@ describe('CeleryTransport (cdktf)', () => {
       return ofType(synthJson(s).json, 'aws_elasticache_replication_group')[0][1].replication_group_id;
     });
     expect(names[0]).not.toBe(names[1]);
+  });
+});
+
+describe('identities on Terraform: RBAC users, application users, client certificates', () => {
+  const CA = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/11111111-2222-3333-4444-555555555555';
+  const CHAIN = '-----BEGIN CERTIFICATE-----\nMIIBparent\n-----END CERTIFICATE-----\n';
+
+  test('RBAC users: the default user off, a user per role with its password from Secrets Manager, a group, rotation by a function outside the VPC', () => {
+    const { stack } = tfStack();
+    const cache = new RedisCache(stack, 'Cache', { ...placement, authToken: RedisAuth.rbacUsers() });
+    const { json } = synthJson(stack);
+    expect(allFindings(json)).toEqual([]);
+    const [, group] = ofType(json, 'aws_elasticache_replication_group')[0];
+    expect(group.auth_token).toBeUndefined();
+    expect(group.auth_token_update_strategy).toBeUndefined();
+    const users = ofType(json, 'aws_elasticache_user').map(([, u]) => [
+      u.user_name,
+      u.access_string,
+      u.authentication_mode.type,
+    ]);
+    expect(users).toEqual([
+      ['default', 'off -@all', 'no-password-required'],
+      ['celery-producer', 'on ~* &* +@all -@dangerous', 'password'],
+      ['celery-worker', 'on ~* &* +@all -@dangerous', 'password'],
+    ]);
+    // The rotation function owns the passwords after the first: Terraform does not set them back.
+    expect(ofType(json, 'aws_elasticache_user')[1][1].lifecycle).toEqual({ ignore_changes: ['authentication_mode'] });
+    const [, fn] = ofType(json, 'aws_lambda_function')[0];
+    expect(fn.handler).toBe('index.onRotate');
+    expect(fn.vpc_config).toBeUndefined();
+    expect(
+      ofType(json, 'aws_secretsmanager_secret_rotation').map(([, r]) => r.rotation_rules.schedule_expression),
+    ).toEqual(['rate(30 days)', 'rate(30 days)']);
+    expect(cache.celeryEndpoint({ role: CeleryRole.PRODUCER }).username).toBe('celery-producer');
+    expect(cache.secretFor(CeleryRole.PRODUCER)).toBe(cache.rbacUserFor(CeleryRole.PRODUCER)!.secret);
+    expect(cache.authTokenReadStatements()).toEqual([]);
+  });
+
+  test('RBAC users refuse the AUTH-token props, each named', () => {
+    const { stack } = tfStack();
+    const e = thrown(
+      () =>
+        new RedisCache(stack, 'Cache', {
+          ...placement,
+          authToken: RedisAuth.rbacUsers(),
+          authTokenVersion: 2,
+          authTokenUpdateStrategy: AuthTokenUpdateStrategy.SET,
+        }),
+    );
+    expect(e.issues.map((i) => i.prop)).toEqual(['authTokenUpdateStrategy', 'authTokenVersion']);
+    expect(e.message).toContain('conflicts with RedisAuth.rbacUsers(): a cache with RBAC users has no AUTH token');
+    expect(e.message).toContain('with RedisAuth.rbacUsers() the passwords rotate by function');
+  });
+
+  test('an existing Secrets Manager endpoint: no endpoint is made, the functions reach its group on 443 and use its private name', () => {
+    const { stack } = tfStack();
+    const t = new CeleryTransport(stack, 'Celery', {
+      ...placement,
+      resultBackend: CeleryResultBackend.none(),
+      broker: CeleryBroker.rabbitMq({
+        applicationUsers: { secretsManagerEndpoint: { securityGroupId: 'sg-0endpoint0000000' } },
+      }),
+    });
+    const { json } = synthJson(stack);
+    expect(ofType(json, 'aws_vpc_endpoint')).toHaveLength(0);
+    expect(t.rabbitMqUsers!.secretsManagerEndpoint).toBeUndefined();
+    const usersGroup = `\${aws_security_group.${nameOf(stack, t.rabbitMqUsers!.securityGroup.resource)}.id}`;
+    expect(
+      ofType(json, 'aws_vpc_security_group_egress_rule')
+        .filter(([, r]) => r.security_group_id === usersGroup)
+        .map(([, r]) => `${r.referenced_security_group_id}:${r.from_port}`)
+        .sort(),
+    ).toEqual([
+      `\${aws_security_group.${nameOf(stack, t.rabbitMqBroker!.securityGroup.resource)}.id}:443`,
+      'sg-0endpoint0000000:443',
+    ]);
+    for (const [, f] of ofType(json, 'aws_lambda_function'))
+      expect(f.environment?.variables?.SECRETS_MANAGER_ENDPOINT).toBeUndefined();
+    // The endpoint's group admits the functions on 443.
+    expect(
+      ofType(json, 'aws_vpc_security_group_ingress_rule')
+        .filter(([, r]) => r.security_group_id === 'sg-0endpoint0000000')
+        .map(([, r]) => `${r.referenced_security_group_id}:${r.from_port}`),
+    ).toEqual([`${usersGroup}:443`]);
+  });
+
+  test('a subordinate CA: created, signed by the parent, installed, protected; the broker trusts the parent', () => {
+    const { stack } = tfStack();
+    const t = new CeleryTransport(stack, 'Celery', {
+      ...placement,
+      resultBackend: CeleryResultBackend.none(),
+      broker: CeleryBroker.rabbitMq({
+        clientCertificates: BrokerClientCertificates.newSubordinateCa({
+          parentCaArn: CA,
+          parentCertificateChain: CHAIN,
+        }),
+      }),
+    });
+    const { json } = synthJson(stack);
+    const [caName, ca] = ofType(json, 'aws_acmpca_certificate_authority')[0];
+    expect(ca).toMatchObject({
+      type: 'SUBORDINATE',
+      usage_mode: 'GENERAL_PURPOSE',
+      certificate_authority_configuration: { key_algorithm: 'EC_prime256v1', signing_algorithm: 'SHA256WITHECDSA' },
+      lifecycle: { prevent_destroy: true },
+    });
+    const [, cert] = ofType(json, 'aws_acmpca_certificate')[0];
+    expect(cert.certificate_authority_arn).toBe(CA);
+    expect(cert.certificate_signing_request).toBe(
+      `\${aws_acmpca_certificate_authority.${caName}.certificate_signing_request}`,
+    );
+    const [installedName, installed] = ofType(json, 'aws_acmpca_certificate_authority_certificate')[0];
+    expect(installed).toMatchObject({ certificate_chain: CHAIN, lifecycle: { prevent_destroy: true } });
+    const [, conf] = ofType(json, 'aws_mq_configuration')[0];
+    expect(conf.data).toContain(`aws.arns.ssl_options.cacertfile = ${CA}`);
+    // Certificates are issued from the subordinate, after it is installed.
+    const [, issuer] = ofType(json, 'aws_lambda_function').find(([, f]) => f.environment?.variables?.CA_ARN)!;
+    expect(issuer.environment.variables.CA_ARN).toBe(`\${aws_acmpca_certificate_authority.${caName}.arn}`);
+    for (const [, r] of ofType(json, 'aws_secretsmanager_secret_rotation').filter(([n]) => n.includes('Certificate')))
+      expect(r.depends_on).toContain(`aws_acmpca_certificate_authority_certificate.${installedName}`);
+    expect(t.rabbitMqBroker!.mutualTls!.trustAnchorCaArn).toBe(CA);
+  });
+
+  test('application users: their own errors, named as the transport prop', () => {
+    const { stack } = tfStack();
+    const e = thrown(
+      () =>
+        new CeleryTransport(stack, 'Celery', {
+          ...placement,
+          broker: CeleryBroker.rabbitMq({ applicationUsers: { rotationDays: 365, vhost: 'has space' } }),
+        }),
+    );
+    expect(e.issues.map((i) => i.prop).sort()).toEqual([
+      'broker.applicationUsers.rotationDays',
+      'broker.applicationUsers.vhost',
+    ]);
   });
 });

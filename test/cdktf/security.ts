@@ -68,7 +68,13 @@ export function cacheFindings(t: TfJson): string[] {
     );
     f(isTrue(p.at_rest_encryption_enabled), 'at_rest_encryption_enabled is not true'); // CKV_AWS_29
     f(referenced(t, p.kms_key_id, 'aws_kms_key') !== undefined, 'kms_key_id is not a key of the stack'); // CKV_AWS_191
-    f(isSecretsManagerRead(t, p.auth_token), 'auth_token is not read from Secrets Manager at apply time'); // CKV_AWS_31
+    // CKV_AWS_31: an AUTH token read from Secrets Manager at apply time, or RBAC users with the default user off.
+    if (p.user_group_ids === undefined) {
+      f(isSecretsManagerRead(t, p.auth_token), 'auth_token is not read from Secrets Manager at apply time');
+    } else {
+      f(p.auth_token === undefined, 'auth_token next to RBAC user groups');
+      for (const finding of rbacFindings(t, p.user_group_ids)) out.push(`${id}: RBAC ${finding}`);
+    }
     f(p.multi_az_enabled === true && p.automatic_failover_enabled === true, 'Multi-AZ or automatic failover off'); // CKV2_AWS_50
     f((p.num_cache_clusters ?? 0) >= 2, 'fewer than 2 nodes');
     f(p.cluster_mode === undefined || p.cluster_mode === 'disabled', `cluster_mode ${p.cluster_mode}`);
@@ -97,6 +103,41 @@ export function cacheFindings(t: TfJson): string[] {
     );
     f(Array.isArray(p.security_group_ids) && p.security_group_ids.length > 0, 'no security group');
   }
+  return out;
+}
+
+/**
+ * The user groups of a replication group: of this stack, the `default` user switched off without a password, every
+ * other user with password authentication whose passwords are read from Secrets Manager at apply time.
+ */
+export function rbacFindings(t: TfJson, userGroupIds: unknown): string[] {
+  const out: string[] = [];
+  const groups = (Array.isArray(userGroupIds) ? userGroupIds : []).map((g) => [
+    g,
+    referenced(t, g, 'aws_elasticache_user_group'),
+  ]);
+  if (groups.length !== 1 || groups.some(([, g]) => !g))
+    return [`user_group_ids ${JSON.stringify(userGroupIds)} is not one group of the stack`];
+  const group = groups[0][1] as Block;
+  const users = (group.user_ids as unknown[]).map((u) => [u, referenced(t, u, 'aws_elasticache_user')] as const);
+  for (const [id, u] of users) {
+    if (!u) {
+      out.push(`user ${id} is not a user of the stack`);
+      continue;
+    }
+    const mode = u.authentication_mode ?? {};
+    if (u.user_name === 'default') {
+      if (!/^off\b/.test(u.access_string) || mode.type !== 'no-password-required')
+        out.push(`the default user is not switched off (${u.access_string}, ${mode.type})`);
+    } else {
+      if (!/(^|\s)on(\s|$)/.test(u.access_string) || /(^|\s)(nopass|>|#)/.test(u.access_string))
+        out.push(`${u.user_name}: access string ${u.access_string}`);
+      if (mode.type !== 'password' || !(mode.passwords ?? []).every((x: unknown) => isSecretsManagerRead(t, x)))
+        out.push(`${u.user_name}: passwords not read from Secrets Manager at apply time`);
+      if (u.passwords !== undefined) out.push(`${u.user_name}: top-level passwords`);
+    }
+  }
+  if (!users.some(([, u]) => u?.user_name === 'default')) out.push('no default user in the group');
   return out;
 }
 
@@ -221,6 +262,11 @@ export function secretFindings(t: TfJson): string[] {
           !(typeof v === 'string' && v.startsWith('${') && v.endsWith('}'))
         )
           out.push(`${path}.${k}: a literal`);
+        if (
+          k === 'passwords' &&
+          !(Array.isArray(v) && v.every((x) => typeof x === 'string' && x.startsWith('${') && x.endsWith('}')))
+        )
+          out.push(`${path}.${k}: a literal`);
         visit(v, `${path}.${k}`);
       }
     }
@@ -234,6 +280,80 @@ export function secretFindings(t: TfJson): string[] {
   return out;
 }
 
+/** Actions without resource-level permissions, the only ones a library policy may grant on "*". */
+export const STAR_ACTIONS = [
+  // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
+  'secretsmanager:GetRandomPassword',
+];
+
+/** The statements of a JSON policy document, with Action and Resource as lists. */
+export function statementsOf(
+  policy: string,
+): { Effect: string; Action: string[]; Resource: string[]; Condition?: Block; Principal?: Block }[] {
+  const doc = JSON.parse(policy);
+  return (doc.Statement as Block[]).map((st) => ({
+    ...st,
+    Action: [st.Action].flat(),
+    Resource: [st.Resource].flat(),
+  })) as never;
+}
+
+/**
+ * Library functions and their identities: each function has its own role, one customer-managed policy and a
+ * CMK-encrypted log group; no policy grants "*" but for actions without resource-level permissions; no inline
+ * policies on the library's roles; every secret of the stack rotates within 90 days (AUTH tokens rotate by version).
+ */
+export function identityFindings(t: TfJson): string[] {
+  const out: string[] = [];
+  for (const [id, p] of ofType(t, 'aws_iam_policy'))
+    for (const st of statementsOf(p.policy))
+      if (st.Resource.includes('*') && !st.Action.every((a) => STAR_ACTIONS.includes(a)))
+        out.push(`${id}: "*" resource for ${st.Action.join(', ')}`);
+  for (const [id, f] of ofType(t, 'aws_lambda_function')) {
+    const role = referenced(t, f.role, 'aws_iam_role');
+    if (!role) out.push(`${id}: role is not a role of the stack`);
+    const roleName = reference(f.role)?.[1];
+    const attached = ofType(t, 'aws_iam_role_policy_attachment').filter(([, a]) => reference(a.role)?.[1] === roleName);
+    if (attached.length !== 1 || !referenced(t, attached[0][1].policy_arn, 'aws_iam_policy'))
+      out.push(`${id}: not exactly one customer-managed policy`);
+    if (!logGroupOk(t, f.logging_config?.log_group)) out.push(`${id}: log group not CMK-encrypted with >= 365 days`);
+    if (!String(f.runtime).startsWith('nodejs')) out.push(`${id}: runtime ${f.runtime}`);
+  }
+  for (const [id, r] of ofType(t, 'aws_iam_role')) {
+    const trust = statementsOf(r.assume_role_policy);
+    if (trust.some((st) => JSON.stringify(st.Principal).includes('"*"'))) out.push(`${id}: trusts "*"`);
+  }
+  const rotated = new Map(
+    ofType(t, 'aws_secretsmanager_secret_rotation').map(([, r]) => [reference(r.secret_id)?.[1], r] as const),
+  );
+  // The secrets an AUTH token is read from (through the data source's secret_id): they rotate by version.
+  const tokens = new Set(
+    ofType(t, 'aws_elasticache_replication_group').map(([, g]) => {
+      const source = /data\.aws_secretsmanager_secret_version\.([A-Za-z0-9_]+)\.secret_string/.exec(
+        String(g.auth_token),
+      );
+      return source ? reference(t.data?.aws_secretsmanager_secret_version?.[source[1]]?.secret_id)?.[1] : undefined;
+    }),
+  );
+  for (const [id] of ofType(t, 'aws_secretsmanager_secret')) {
+    if (tokens.has(id)) continue;
+    const r = rotated.get(id);
+    const days = Number(/^rate\((\d+) days?\)$/.exec(r?.rotation_rules?.schedule_expression ?? '')?.[1]);
+    if (!r) out.push(`${id}: secret without rotation`);
+    else if (!(days >= 1 && days <= 90)) out.push(`${id}: rotation every ${r.rotation_rules?.schedule_expression}`);
+    else if (!referenced(t, r.rotation_lambda_arn, 'aws_lambda_function'))
+      out.push(`${id}: rotation by a function outside the stack`);
+  }
+  return out;
+}
+
 export function allFindings(t: TfJson): string[] {
   return [
     ...cacheFindings(t),
@@ -241,5 +361,6 @@ export function allFindings(t: TfJson): string[] {
     ...keyAndSecretFindings(t),
     ...networkFindings(t),
     ...secretFindings(t),
+    ...identityFindings(t),
   ];
 }

@@ -91,6 +91,8 @@ const ORACLES: Record<keyof typeof NAME_RULES, (v: string) => boolean> = {
     lengthIn(v, 2, 100) && only(v, LOWER + UPPER + DIGITS + '-._') && v.toLowerCase() !== 'guest',
   rabbitMqVhost: (v) => lengthIn(v, 1, 255) && [...v].every((c) => c.charCodeAt(0) > 32 && c.charCodeAt(0) < 127),
   redisUsername: (v) => lengthIn(v, 1, 40) && only(v, LOWER + UPPER + DIGITS + '-_'),
+  rbacIdPrefix: (v) => lengthIn(v, 1, 30) && LOWER.includes(v[0]) && only(v, LOWER + DIGITS + '-'),
+  lambdaFunctionName: (v) => lengthIn(v, 1, 64) && only(v, LOWER + UPPER + DIGITS + '-_'),
   secretName: (v) => lengthIn(v, 1, 512) && only(v, LOWER + UPPER + DIGITS + '/_+=.@-'),
 };
 

@@ -520,7 +520,7 @@ const EXPECTED: [target: 'cdk' | 'cdktf', name: string, issues: ValidationIssue[
         code: 'terraform.conflict',
         prop: 'authTokenVersion',
         message:
-          'authTokenVersion 2 applies only to a generated token (RedisAuth.generatedToken()): with RedisAuth.fromSecretArn() put the new token into that secret and apply; without transit encryption there is no token.',
+          'authTokenVersion 2 applies only to a generated token (RedisAuth.generatedToken()): with RedisAuth.fromSecretArn() put the new token into that secret and apply; with RedisAuth.rbacUsers() the passwords rotate by function; without transit encryption there is no token.',
       },
     ],
   ],
