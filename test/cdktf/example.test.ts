@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { CeleryTlsExampleStack } from '../../examples/cdktf/stack';
-import { CeleryConfig } from '../../lib/core';
+import { CeleryConfig, CeleryRole } from '../../lib/core';
 import {
   DataAwsSecretsmanagerRandomPassword,
   ElasticacheParameterGroup,
@@ -19,45 +19,58 @@ import {
   allFindings,
   brokerFindings,
   cacheFindings,
+  identityFindings,
   ingressRules,
   keyAndSecretFindings,
   networkFindings,
   ofType,
+  reference,
   secretFindings,
 } from './security';
 
 Testing.setupJest();
 
 // GIVEN the example app exactly as `npm run synth:cdktf` builds it (offline, no AWS account)
-const outdir = mkdtempSync(join(tmpdir(), 'celery-tls-cdktf-example-'));
-const app = new App({ outdir });
-const stack = new CeleryTlsExampleStack(app, 'celery-tls-example');
-app.synth();
-const text = readFileSync(join(outdir, 'stacks', 'celery-tls-example', 'cdk.tf.json'), 'utf8');
-const tf = JSON.parse(text) as TfJson;
-const nameAt = (path: string) =>
-  Object.values(tf.resource!)
+const CA_ARN = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/11111111-2222-3333-4444-555555555555';
+
+function synthExample(props: { clientCaArn?: string } = {}) {
+  const outdir = mkdtempSync(join(tmpdir(), 'celery-tls-cdktf-example-'));
+  const app = new App({ outdir });
+  const stack = new CeleryTlsExampleStack(app, 'celery-tls-example', props);
+  app.synth();
+  const text = readFileSync(join(outdir, 'stacks', 'celery-tls-example', 'cdk.tf.json'), 'utf8');
+  return { outdir, stack, text, tf: JSON.parse(text) as TfJson };
+}
+const { outdir, stack, text, tf } = synthExample();
+const nameIn = (t: TfJson, path: string) =>
+  Object.values(t.resource!)
     .flatMap((r) => Object.entries(r))
     .find(([, b]) => b['//'].metadata.path === `celery-tls-example/${path}`)![0];
+const nameAt = (path: string) => nameIn(tf, path);
 
 describe('cdktf example: security properties of cdk.tf.json', () => {
-  test('it has one broker, one replication group, four security groups, two keys, two secrets', () => {
+  test('it has one broker, one replication group, six security groups, two keys, five rotated secrets, four functions', () => {
     expect(ofType(tf, 'aws_mq_broker')).toHaveLength(1);
     expect(ofType(tf, 'aws_elasticache_replication_group')).toHaveLength(1);
-    expect(ofType(tf, 'aws_security_group')).toHaveLength(4);
+    // Broker, backend, producers, workers, the users functions and their Secrets Manager endpoint.
+    expect(ofType(tf, 'aws_security_group')).toHaveLength(6);
     expect(ofType(tf, 'aws_kms_key')).toHaveLength(2);
-    expect(ofType(tf, 'aws_secretsmanager_secret')).toHaveLength(2);
+    // The admin, two broker users, two cache users.
+    expect(ofType(tf, 'aws_secretsmanager_secret')).toHaveLength(5);
+    expect(ofType(tf, 'aws_secretsmanager_secret_rotation')).toHaveLength(5);
+    // Users, their rotation, the cache users' rotation (no certificate function without a CA).
+    expect(ofType(tf, 'aws_lambda_function')).toHaveLength(3);
+    expect(identityFindings(tf)).toEqual([]);
   });
 
-  test('replication group: TLS required, CMK at rest, AUTH from Secrets Manager, Multi-AZ, noeviction, logs, snapshots', () => {
+  test('replication group: TLS required, CMK at rest, RBAC users from Secrets Manager, Multi-AZ, noeviction, logs, snapshots', () => {
     expect(cacheFindings(tf)).toEqual([]);
     expect(text).toHaveResourceWithProperties(ElasticacheReplicationGroup, {
       transit_encryption_enabled: true,
       transit_encryption_mode: 'required',
       at_rest_encryption_enabled: 'true',
       kms_key_id: `\${aws_kms_key.${nameAt('Celery/ResultBackend/Key')}.arn}`,
-      auth_token: `\${jsondecode(data.aws_secretsmanager_secret_version.${Object.keys(tf.data!.aws_secretsmanager_secret_version).find((n) => n.startsWith('Celery_ResultBackend_AuthToken_Current'))}.secret_string).password}`,
-      auth_token_update_strategy: 'ROTATE',
+      user_group_ids: [`\${aws_elasticache_user_group.${nameAt('Celery/ResultBackend/UserGroup')}.user_group_id}`],
       multi_az_enabled: true,
       automatic_failover_enabled: true,
       cluster_mode: 'disabled',
@@ -109,31 +122,84 @@ describe('cdktf example: security properties of cdk.tf.json', () => {
     });
   });
 
-  test('broker ingress only on 5671, backend ingress only on its port, each from producers and workers', () => {
+  test('broker ingress on 5671 from producers and workers and on 443 from the users function only; backend on its port', () => {
     const producers = nameAt('Celery/ProducersSecurityGroup/Resource');
     const workers = nameAt('Celery/WorkersSecurityGroup/Resource');
+    const usersFn = nameAt('Celery/BrokerUsers/SecurityGroup/Resource');
+    const endpoint = nameAt('Celery/BrokerUsers/SecretsManagerEndpointSecurityGroup/Resource');
     expect(ingressRules(tf, nameAt('Celery/Broker/SecurityGroup/Resource'))).toEqual(
-      [`tcp:5671-5671 from ${producers}`, `tcp:5671-5671 from ${workers}`].sort(),
+      [`tcp:443-443 from ${usersFn}`, `tcp:5671-5671 from ${producers}`, `tcp:5671-5671 from ${workers}`].sort(),
     );
     expect(ingressRules(tf, nameAt('Celery/ResultBackend/SecurityGroup/Resource'))).toEqual(
       [`tcp:6380-6380 from ${producers}`, `tcp:6380-6380 from ${workers}`].sort(),
     );
+    expect(ingressRules(tf, endpoint)).toEqual([`tcp:443-443 from ${usersFn}`]);
+    // Egress: producers and workers to the TLS ports, the users functions to the broker's and the endpoint's 443.
     expect(
       ofType(tf, 'aws_vpc_security_group_egress_rule')
-        .map(([, r]) => `${r.from_port}`)
+        .map(([, r]) => `${r.security_group_id.split('.')[1]}:${r.from_port}`)
         .sort(),
-    ).toEqual(['5671', '5671', '6380', '6380']);
+    ).toEqual(
+      [
+        `${producers}:5671`,
+        `${workers}:5671`,
+        `${producers}:6380`,
+        `${workers}:6380`,
+        `${usersFn}:443`,
+        `${usersFn}:443`,
+      ].sort(),
+    );
   });
 
-  test('the worker environment carries passwords as ECS secrets only', () => {
-    const env = stack.transport.containerEnvironment();
-    expect(env.secrets.map((s) => s.name)).toEqual([
-      'CELERY_TLS_BROKER_PASSWORD',
-      'CELERY_TLS_RESULT_BACKEND_PASSWORD',
+  test("each role's environment carries its own secrets as ECS secrets only, never the admin's", () => {
+    const users = stack.transport.rabbitMqUsers!;
+    const cache = stack.transport.resultBackendCache!;
+    for (const role of [CeleryRole.PRODUCER, CeleryRole.WORKER]) {
+      const env = stack.transport.containerEnvironment(role);
+      // Whole secrets: the user names alternate with rotation (the broker) and come with the password (RBAC).
+      expect(env.secrets).toEqual([
+        { name: 'CELERY_TLS_BROKER_CREDENTIALS', valueFrom: users.userFor(role).secret.secretArn },
+        {
+          name: 'CELERY_TLS_RESULT_BACKEND_PASSWORD',
+          valueFrom: `${cache.rbacUserFor(role)!.secret.secretArn}:password::`,
+        },
+      ]);
+      expect(env.environment.map((e) => e.name)).not.toContain('CELERY_TLS_BROKER_PASSWORD');
+      expect(env.environment.find((e) => e.name === 'CELERY_TLS_BROKER_PORT')!.value).toBe('5671');
+      expect(env.environment.find((e) => e.name === 'CELERY_TLS_RESULT_BACKEND_USERNAME')!.value).toBe(
+        `celery-${role}`,
+      );
+      expect(JSON.stringify(env)).not.toContain(stack.transport.rabbitMqBroker!.adminSecret.secretArn);
+    }
+  });
+
+  test('the application users: an aws_lambda_invocation (CRUD) of the users function with the vhost, users, permissions and secret ARNs, no password', () => {
+    const [, invocation] = ofType(tf, 'aws_lambda_invocation')[0];
+    expect(invocation.lifecycle_scope).toBe('CRUD');
+    expect(invocation.function_name).toBe(
+      `\${aws_lambda_function.${nameAt('Celery/BrokerUsers/Function')}.function_name}`,
+    );
+    const input = JSON.parse(String(invocation.input).replace(/\$\{[^}]*\}/g, (e) => (e.includes('"') ? 'expr' : e)));
+    expect(input).toMatchObject({
+      Vhost: 'celery',
+      DefaultQueueType: 'quorum',
+      DeadLetterQueue: 'celery.dead-letter',
+      Users: [
+        { Name: 'celery-producer', Configure: '.*', Write: '.*', Read: '.*' },
+        { Name: 'celery-worker', Configure: '.*', Write: '.*', Read: '.*' },
+      ],
+    });
+    expect(input.ManagementUrl).toMatch(/^https:\/\//);
+    expect(input.Users[1].PasswordSecretArn).toBe(
+      `\${aws_secretsmanager_secret.${nameAt('Celery/BrokerUsers/WorkerCredentials/Resource')}.arn}`,
+    );
+    const [, fn] = ofType(tf, 'aws_lambda_function').find(([n]) => n === nameAt('Celery/BrokerUsers/Function'))!;
+    expect(fn.handler).toBe('index.onInvocation');
+    expect(fn.vpc_config.security_group_ids).toEqual([
+      `\${aws_security_group.${nameAt('Celery/BrokerUsers/SecurityGroup/Resource')}.id}`,
     ]);
-    expect(env.secrets.every((s) => s.valueFrom.endsWith(':password::'))).toBe(true);
-    expect(env.environment.map((e) => e.name)).not.toContain('CELERY_TLS_BROKER_PASSWORD');
-    expect(env.environment.find((e) => e.name === 'CELERY_TLS_BROKER_PORT')!.value).toBe('5671');
+    // The clients read the vhost from the invocation's result: they are configured after the users exist.
+    expect(stack.transport.celeryConfig.model.broker.vhost).toBeDefined();
   });
 
   test('state goes to an encrypted backend on Terraform >= 1.11 (write-only arguments)', () => {
@@ -158,7 +224,7 @@ describe('no secret value anywhere in cdktf.out', () => {
 
   test('generated values exist only as a data source feeding the write-only secret_string_wo', () => {
     const uses = [...all.matchAll(/data\.aws_secretsmanager_random_password\.[A-Za-z0-9_]+\.random_password/g)].length;
-    expect(uses).toBe(2);
+    expect(uses).toBe(5);
     expect(all).not.toMatch(/"secret_string"\s*:/);
     expect(all).not.toMatch(/"(password|auth_token)"\s*:\s*"[^$]/);
   });
@@ -210,11 +276,81 @@ describe('id-churn guard', () => {
   });
 });
 
+describe('cdktf example with client certificates (CLIENT_CA_ARN)', () => {
+  const m = synthExample({ clientCaArn: CA_ARN });
+  const at = (path: string) => nameIn(m.tf, path);
+
+  test('every check holds, and two certificate secrets rotate by re-issue from the CA', () => {
+    expect(allFindings(m.tf)).toEqual([]);
+    expect(ofType(m.tf, 'aws_secretsmanager_secret')).toHaveLength(7);
+    const [, fn] = ofType(m.tf, 'aws_lambda_function').find(
+      ([n]) => n === at('Celery/BrokerUsers/CertificateFunction'),
+    )!;
+    expect(fn.environment.variables.CA_ARN).toBe(CA_ARN);
+    expect(fn.vpc_config).toBeUndefined();
+    for (const role of ['Producer', 'Worker']) {
+      const [, rotation] = ofType(m.tf, 'aws_secretsmanager_secret_rotation').find(
+        ([n]) => n === at(`Celery/BrokerUsers/${role}Certificate/Rotation`),
+      )!;
+      expect(rotation.rotation_lambda_arn).toBe(
+        `\${aws_lambda_function.${at('Celery/BrokerUsers/CertificateFunction')}.arn}`,
+      );
+      expect(rotation.rotation_rules.schedule_expression).toBe('rate(30 days)');
+    }
+  });
+
+  test('the broker configuration requires client certificates through the role Amazon MQ assumes for this broker only', () => {
+    const [, conf] = ofType(m.tf, 'aws_mq_configuration')[0];
+    expect(conf.name).toMatch(/-mtls$/);
+    expect(conf.data).toContain('ssl_options.fail_if_no_peer_cert = true');
+    expect(conf.data).toContain(`aws.arns.ssl_options.cacertfile = ${CA_ARN}`);
+    expect(conf.data).toContain(
+      `aws.arns.assume_role_arn = \${aws_iam_role.${at('Celery/Broker/ConfigurationRole')}.arn}`,
+    );
+    const [, role] = ofType(m.tf, 'aws_iam_role').find(([n]) => n === at('Celery/Broker/ConfigurationRole'))!;
+    const trust = JSON.parse(role.assume_role_policy).Statement[0];
+    expect(trust.Principal).toEqual({ Service: 'mq.amazonaws.com' });
+    expect(Object.keys(trust.Condition).sort()).toEqual(['ArnLike', 'StringEquals']);
+    const [, broker] = ofType(m.tf, 'aws_mq_broker')[0];
+    expect(broker.depends_on).toContain(
+      `aws_iam_role_policy_attachment.${at('Celery/Broker/ConfigurationPolicyAttachment')}`,
+    );
+  });
+
+  test('each role reads its certificate as ..._CLIENT_CERT and logs in by it', () => {
+    const users = m.stack.transport.rabbitMqUsers!;
+    for (const role of [CeleryRole.PRODUCER, CeleryRole.WORKER]) {
+      const env = m.stack.transport.containerEnvironment(role);
+      expect(env.secrets[0]).toEqual({
+        name: 'CELERY_TLS_BROKER_CLIENT_CERT',
+        valueFrom: users.userFor(role).certificateSecret!.secretArn,
+      });
+      expect(m.stack.transport.celeryConfigFor(role).toPythonModule()).toContain('EXTERNAL');
+    }
+  });
+});
+
 test('the checks can fail: a weakened cdk.tf.json is reported', () => {
   const weak = JSON.parse(text) as TfJson;
   const [rg, rgBlock] = ofType(weak, 'aws_elasticache_replication_group')[0];
   rgBlock.transit_encryption_mode = 'preferred';
   rgBlock.auth_token = 'literal-token-value';
+  const [, defaultUser] = ofType(weak, 'aws_elasticache_user').find(([, u]) => u.user_name === 'default')!;
+  defaultUser.access_string = 'on ~* +@all';
+  const [, worker] = ofType(weak, 'aws_elasticache_user').find(([, u]) => u.user_name === 'celery-worker')!;
+  worker.authentication_mode.passwords = ['a-literal-password-of-the-worker'];
+  const [policy, policyBlock] = ofType(weak, 'aws_iam_policy')[0];
+  policyBlock.policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '*' }],
+  });
+  const rotations = ofType(weak, 'aws_secretsmanager_secret_rotation');
+  const [, slow] = rotations[0];
+  slow.rotation_rules.schedule_expression = 'rate(365 days)';
+  const slowSecret = reference(slow.secret_id)![1];
+  const [gone, goneBlock] = rotations[1];
+  const unrotated = reference(goneBlock.secret_id)![1];
+  delete weak.resource!.aws_secretsmanager_secret_rotation[gone];
   const [mq, mqBlock] = ofType(weak, 'aws_mq_broker')[0];
   mqBlock.publicly_accessible = true;
   mqBlock.user[0].password = '${var.password}';
@@ -231,7 +367,12 @@ test('the checks can fail: a weakened cdk.tf.json is reported', () => {
   expect(allFindings(weak)).toEqual(
     expect.arrayContaining([
       `${rg}: transit_encryption_mode is "preferred"`,
-      `${rg}: auth_token is not read from Secrets Manager at apply time`,
+      `${rg}: auth_token next to RBAC user groups`,
+      `${rg}: RBAC the default user is not switched off (on ~* +@all, no-password-required)`,
+      `${rg}: RBAC celery-worker: passwords not read from Secrets Manager at apply time`,
+      `${policy}: "*" resource for secretsmanager:GetSecretValue`,
+      `${slowSecret}: rotation every rate(365 days)`,
+      `${unrotated}: secret without rotation`,
       `${mq}: publicly_accessible is not false`,
       `${mq}: a user password is not read from Secrets Manager at apply time`,
       `${sg}: inline egress`,
@@ -241,6 +382,7 @@ test('the checks can fail: a weakened cdk.tf.json is reported', () => {
       `${version}: secret value in the configuration (secret_string/secret_binary)`,
       `resource.aws_elasticache_replication_group.${rg}.auth_token: a literal`,
       'output Leak: reads a secret',
+      `resource.aws_elasticache_user.${ofType(weak, 'aws_elasticache_user').find(([, u]) => u.user_name === 'celery-worker')![0]}.authentication_mode.passwords: a literal`,
     ]),
   );
 });

@@ -1,5 +1,5 @@
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
-import { Testing } from 'cdktf';
+import { TerraformStack, Testing } from 'cdktf';
 import * as cdk from '../../lib/cdk';
 import * as tf from '../../lib/cdktf';
 import { TransitEncryptionMode } from '../../lib/core';
@@ -132,55 +132,110 @@ describe('CDK example: stateful resources keep their logical ids and survive del
   });
 });
 
-describe('cdktf example: stateful resources keep their addresses and physical names, and are protected', () => {
-  const json = JSON.parse(Testing.synth(new TfExampleStack(Testing.app(), 'celery-tls-example')));
-  const block = (address: string) => {
-    const [type, name] = address.split('.');
-    return json.resource?.[type]?.[name];
-  };
+/** Stateful Terraform resources: a changed address is a destroy and a create (unless a `moved` block says otherwise). */
+const TF_STATEFUL =
+  /^aws_(mq_broker|elasticache_replication_group|elasticache_subnet_group|kms_key|secretsmanager_secret|cloudwatch_log_group|elasticache_user|elasticache_user_group|acmpca_certificate_authority)$/;
 
-  // Reviewed by hand. A changed address is a destroy and a create (unless a `moved` block says otherwise).
-  const PINNED: [string, Record<string, unknown>][] = [
-    [
-      'aws_mq_broker.Celery_Broker_310F6D0B',
-      { lifecycle: { prevent_destroy: true }, broker_name: 'celery-tls-example-Celery-Broker-7cb01ec6' },
-    ],
-    ['aws_kms_key.Celery_Broker_Key_D04074A0', { lifecycle: { prevent_destroy: true }, deletion_window_in_days: 30 }],
-    ['aws_secretsmanager_secret.Celery_Broker_AdminCredentials_602F9F36', { recovery_window_in_days: 30 }],
-    [
-      'aws_elasticache_replication_group.Celery_ResultBackend_F180876B',
-      {
-        replication_group_id: 'celery-tls-example-celery-resul-4f1a6bf3',
-        final_snapshot_identifier: 'celery-tls-example-celery-resul-4f1a6bf3-final',
-      },
-    ],
-    [
-      'aws_elasticache_subnet_group.Celery_ResultBackend_SubnetGroup_CEEE5FD1',
-      { name: 'celery-tls-example-celery-resul-4f1a6bf3' },
-    ],
-    [
-      'aws_kms_key.Celery_ResultBackend_Key_DF08E899',
-      { lifecycle: { prevent_destroy: true }, deletion_window_in_days: 30 },
-    ],
+function pinned(title: string, json: any, PINNED: [string, Record<string, unknown>][]) {
+  describe(title, () => {
+    const block = (address: string) => {
+      const [type, name] = address.split('.');
+      return json.resource?.[type]?.[name];
+    };
+    test.each(PINNED)('%s', (address, protection) => {
+      expect(block(address)).toMatchObject(protection);
+    });
+    test('every stateful resource of the stack is pinned above', () => {
+      const addresses = Object.entries<any>(json.resource)
+        .filter(([type]) => TF_STATEFUL.test(type))
+        .flatMap(([type, byName]) => Object.keys(byName).map((n) => `${type}.${n}`))
+        .sort();
+      expect(addresses).toEqual(PINNED.map(([a]) => a).sort());
+    });
+  });
+}
+
+// Reviewed by hand. The broker, the result backend and their keys, secrets and logs of a transport with every default.
+const TF_TRANSPORT_CORE: [string, Record<string, unknown>][] = [
+  [
+    'aws_mq_broker.Celery_Broker_310F6D0B',
+    { lifecycle: { prevent_destroy: true }, broker_name: 'celery-tls-example-Celery-Broker-7cb01ec6' },
+  ],
+  ['aws_kms_key.Celery_Broker_Key_D04074A0', { lifecycle: { prevent_destroy: true }, deletion_window_in_days: 30 }],
+  ['aws_secretsmanager_secret.Celery_Broker_AdminCredentials_602F9F36', { recovery_window_in_days: 30 }],
+  [
+    'aws_elasticache_replication_group.Celery_ResultBackend_F180876B',
+    {
+      replication_group_id: 'celery-tls-example-celery-resul-4f1a6bf3',
+      final_snapshot_identifier: 'celery-tls-example-celery-resul-4f1a6bf3-final',
+    },
+  ],
+  [
+    'aws_elasticache_subnet_group.Celery_ResultBackend_SubnetGroup_CEEE5FD1',
+    { name: 'celery-tls-example-celery-resul-4f1a6bf3' },
+  ],
+  [
+    'aws_kms_key.Celery_ResultBackend_Key_DF08E899',
+    { lifecycle: { prevent_destroy: true }, deletion_window_in_days: 30 },
+  ],
+  ['aws_cloudwatch_log_group.Celery_ResultBackend_SlowLog_32A3A951', { skip_destroy: true }],
+  ['aws_cloudwatch_log_group.Celery_ResultBackend_EngineLog_F9D2FFA8', { skip_destroy: true }],
+];
+// The broker's application users: their secrets and the functions' logs.
+const TF_BROKER_USERS: [string, Record<string, unknown>][] = [
+  ['aws_secretsmanager_secret.Celery_BrokerUsers_ProducerCredentials_000AF63C', { recovery_window_in_days: 30 }],
+  ['aws_secretsmanager_secret.Celery_BrokerUsers_WorkerCredentials_4E4288EF', { recovery_window_in_days: 30 }],
+  [
+    'aws_cloudwatch_log_group.Celery_BrokerUsers_FunctionLogs_71084D0E',
+    { skip_destroy: true, name: '/aws/lambda/celery-tls-example-Celery-BrokerUsers-Function-4c9cc41e' },
+  ],
+  [
+    'aws_cloudwatch_log_group.Celery_BrokerUsers_RotationFunctionLogs_DB9B3F7C',
+    { skip_destroy: true, name: '/aws/lambda/celery-tls-example-Celery-BrokerUsers-RotationFunction-1e930425' },
+  ],
+];
+
+const tfTransportWithDefaults = () => {
+  const stack = new TerraformStack(Testing.app(), 'celery-tls-example');
+  new tf.AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+  new tf.CeleryTransport(stack, 'Celery', { vpcId: VPC_ID, subnets: subnets() });
+  return JSON.parse(Testing.synth(stack));
+};
+
+// A transport with every default keeps the addresses it had before the application users came to Terraform: the
+// AUTH-token secret of the result backend stays where it was; the users add resources, they move none.
+pinned(
+  'cdktf transport with every default: stateful resources keep their addresses and physical names, and are protected',
+  tfTransportWithDefaults(),
+  [
+    ...TF_TRANSPORT_CORE,
     ['aws_secretsmanager_secret.Celery_ResultBackend_AuthToken_4D4D6EC5', { recovery_window_in_days: 30 }],
-    ['aws_cloudwatch_log_group.Celery_ResultBackend_SlowLog_32A3A951', { skip_destroy: true }],
-    ['aws_cloudwatch_log_group.Celery_ResultBackend_EngineLog_F9D2FFA8', { skip_destroy: true }],
-  ];
+    ...TF_BROKER_USERS,
+  ],
+);
 
-  test.each(PINNED)('%s', (address, protection) => {
-    expect(block(address)).toMatchObject(protection);
-  });
-
-  test('every stateful resource of the stack is pinned above', () => {
-    const stateful =
-      /^aws_(mq_broker|elasticache_replication_group|elasticache_subnet_group|kms_key|secretsmanager_secret|cloudwatch_log_group)$/;
-    const addresses = Object.entries<any>(json.resource)
-      .filter(([type]) => stateful.test(type))
-      .flatMap(([type, byName]) => Object.keys(byName).map((n) => `${type}.${n}`))
-      .sort();
-    expect(addresses).toEqual(PINNED.map(([a]) => a).sort());
-  });
-});
+// The example uses RBAC users on the result backend (as the CDK example does): their secrets, and the rotation logs.
+pinned(
+  'cdktf example: stateful resources keep their addresses and physical names, and are protected',
+  JSON.parse(Testing.synth(new TfExampleStack(Testing.app(), 'celery-tls-example'))),
+  [
+    ...TF_TRANSPORT_CORE,
+    ...TF_BROKER_USERS,
+    ['aws_secretsmanager_secret.Celery_ResultBackend_ProducerCredentials_6CC9C303', { recovery_window_in_days: 30 }],
+    ['aws_secretsmanager_secret.Celery_ResultBackend_WorkerCredentials_60339F57', { recovery_window_in_days: 30 }],
+    [
+      'aws_cloudwatch_log_group.Celery_ResultBackend_RotationFunctionLogs_4432ACDC',
+      { skip_destroy: true, name: '/aws/lambda/celery-tls-example-Celery-ResultBackend-RotationFunctio-7a7dc2ed' },
+    ],
+    [
+      'aws_elasticache_user.Celery_ResultBackend_DefaultUser_8EAFD6A5',
+      { user_name: 'default', access_string: 'off -@all' },
+    ],
+    ['aws_elasticache_user.Celery_ResultBackend_ProducerUser_EC370B5E', { user_name: 'celery-producer' }],
+    ['aws_elasticache_user.Celery_ResultBackend_WorkerUser_86F00686', { user_name: 'celery-worker' }],
+    ['aws_elasticache_user_group.Celery_ResultBackend_UserGroup_61702D49', {}],
+  ],
+);
 
 describe('TLS migration of an existing cache: "preferred", then "required", changes only the mode', () => {
   test('CDK: the two templates differ in TransitEncryptionMode only', () => {

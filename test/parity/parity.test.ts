@@ -16,32 +16,39 @@ import {
 } from 'cdktf';
 import * as cdk from '../../lib/cdk';
 import * as tf from '../../lib/cdktf';
-import { BrokerDeploymentMode, CacheEngine, TransitEncryptionMode } from '../../lib/core';
+import { BrokerDeploymentMode, CacheEngine, CeleryRole, TransitEncryptionMode } from '../../lib/core';
 import { stackWithVpc, templateOf } from '../cdk/helpers';
 import { VPC_ID, subnets, tfStack } from '../cdktf/helpers';
-import { TfJson } from '../cdktf/security';
+import { STAR_ACTIONS, TfJson } from '../cdktf/security';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The spec, written once, and how each adapter receives it.
 
+const CA_ARN = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/11111111-2222-3333-4444-555555555555';
+const PARENT_CHAIN = '-----BEGIN CERTIFICATE-----\nMIIBparentcertificate\n-----END CERTIFICATE-----\n';
+
+type Adapter = typeof cdk | typeof tf;
+/** Options, literal or made with the adapter's own classes (`RedisAuth`, `BrokerClientCertificates`). */
+type Options = object | ((m: Adapter) => object);
+
 interface Spec {
   readonly name: string;
-  readonly broker?: { kind: 'rabbitMq' | 'redis'; options?: object };
-  readonly resultBackend?: { kind: 'redis'; options?: object } | { kind: 'shared'; db?: number } | { kind: 'none' };
+  readonly broker?: { kind: 'rabbitMq' | 'redis'; options?: Options };
+  readonly resultBackend?: { kind: 'redis'; options?: Options } | { kind: 'shared'; db?: number } | { kind: 'none' };
   readonly celeryOptions?: object;
 }
 
-type Adapter = typeof cdk | typeof tf;
+const optionsFor = (m: Adapter, o: Options | undefined) => (typeof o === 'function' ? o(m) : o);
 
 function transportProps(m: Adapter, spec: Spec) {
   const broker = spec.broker
-    ? (m.CeleryBroker[spec.broker.kind] as (o?: object) => unknown)(spec.broker.options)
+    ? (m.CeleryBroker[spec.broker.kind] as (o?: object) => unknown)(optionsFor(m, spec.broker.options))
     : undefined;
   const rb = spec.resultBackend;
   const resultBackend = !rb
     ? undefined
     : rb.kind === 'redis'
-      ? m.CeleryResultBackend.redis(rb.options as never)
+      ? m.CeleryResultBackend.redis(optionsFor(m, rb.options) as never)
       : rb.kind === 'shared'
         ? m.CeleryResultBackend.sharedWithRedisBroker(rb.db)
         : m.CeleryResultBackend.none();
@@ -90,6 +97,41 @@ const SPECS: Spec[] = [
     broker: { kind: 'redis', options: { multiAz: false, numCacheClusters: 1 } },
     resultBackend: { kind: 'shared', db: 2 },
   },
+  {
+    name: 'mutual TLS with an existing CA, RBAC users on the result backend',
+    broker: {
+      kind: 'rabbitMq',
+      options: (m) => ({ clientCertificates: m.BrokerClientCertificates.fromPrivateCa(CA_ARN) }),
+    },
+    resultBackend: { kind: 'redis', options: (m) => ({ authToken: m.RedisAuth.rbacUsers() }) },
+  },
+  {
+    name: 'a subordinate CA, one shared broker user on vhost "jobs" rotated weekly, one shared RBAC user',
+    broker: {
+      kind: 'rabbitMq',
+      options: (m) => ({
+        clientCertificates: m.BrokerClientCertificates.newSubordinateCa({
+          parentCaArn: CA_ARN,
+          parentCertificateChain: PARENT_CHAIN,
+          validityDays: 20,
+          renewDays: 10,
+        }),
+        applicationUsers: { sharedUser: true, vhost: 'jobs', rotationDays: 7 },
+      }),
+    },
+    resultBackend: {
+      kind: 'redis',
+      options: (m) => ({ authToken: m.RedisAuth.rbacUsers({ sharedUser: true, rotationDays: 14 }) }),
+    },
+  },
+  {
+    name: 'a Valkey broker with RBAC users and its own access string, results in the same cache',
+    broker: {
+      kind: 'redis',
+      options: (m) => ({ authToken: m.RedisAuth.rbacUsers({ accessString: 'on ~celery* &* +@all -@dangerous' }) }),
+    },
+    resultBackend: { kind: 'shared', db: 1 },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -104,9 +146,79 @@ interface Model {
   logGroups: Record<string, unknown>;
   manifest: unknown;
   outputs: string[];
-  celery: unknown;
-  container: unknown;
+  /** Per role: the Celery settings, literals only. */
+  celery: Record<string, unknown>;
+  /** Per role: the ECS container environment and secrets. */
+  container: Record<string, unknown>;
+  /** The RabbitMQ users custom resource's / invocation's input: vhost, users, permissions, secrets, dead letters. */
+  users: unknown;
+  /** Library functions: handler, runtime, limits, environment, placement, role, log group. */
+  functions: Record<string, unknown>;
+  /** Roles of the library: who may assume them, and the statements of their customer-managed policies. */
+  roles: Record<string, unknown>;
+  /** Who may invoke each function (resource policies). */
+  invokers: string[];
+  /** Rotation schedules by secret: the function and the schedule. */
+  rotations: Record<string, unknown>;
+  /** ElastiCache RBAC users and user groups. */
+  rbac: Record<string, unknown>;
+  /** The Secrets Manager interface endpoint of the users functions, with its policy. */
+  endpoints: Record<string, unknown>;
+  /** Broker configurations (rabbitmq.conf): name suffix, description, engine, the rendered text. */
+  brokerConfigurations: Record<string, unknown>;
+  /** Subordinate CAs: key, subject, usage, the parent's certificate, activation, protection. */
+  certificateAuthorities: Record<string, unknown>;
 }
+
+/**
+ * Literal account, region and partition (the CDK test stack has them; Terraform reads them at plan time), and the
+ * physical names each target derives from the construct path its own way (CloudFormation's `Names.uniqueResourceName`,
+ * Terraform's `physicalNameFromPath`, which it must pass): ElastiCache user ids keep their role suffix.
+ */
+function literalFacts(text: string, brokerNames: readonly string[] = []): string {
+  for (const name of brokerNames) text = text.split(`:broker:${name}:`).join(':broker:<broker name>:');
+  return text
+    .replace(/arn:aws:/g, 'arn:<partition>:')
+    .replace(/eu-west-1/g, '<region>')
+    .replace(/111122223333/g, '<account>');
+}
+
+/** ElastiCache user ids are physical names too: each keeps its role suffix and is checked for the 40-character limit. */
+const USER_ID = /^[a-z][a-z0-9-]{0,39}$/;
+const userIdOf = (id: string) =>
+  USER_ID.test(id) ? id.replace(/^.*-(producer|worker|app)$/, '<user id>-$1') : `invalid user id ${id}`;
+const userIds = (text: string) => text.replace(/\(([a-z][a-z0-9-]*)\)/g, (_, id) => `(${userIdOf(id)})`);
+const userIdField = (template: Record<string, string>) =>
+  template.user_id === undefined ? template : { ...template, user_id: userIdOf(template.user_id) };
+
+/** Each statement as effect, sorted actions, sorted resources and conditions; the statements sorted. */
+function statements(list: any[], value: (v: unknown) => unknown): unknown[] {
+  return list
+    .map((st) => ({
+      effect: st.Effect,
+      actions: [st.Action].flat().sort(),
+      resources: [st.Resource]
+        .flat()
+        .map((r) => value(r))
+        .sort(),
+      ...(st.Principal ? { principal: value(st.Principal) } : {}),
+      ...(st.Condition ? { conditions: value(st.Condition) } : {}),
+    }))
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+/**
+ * The users function's entry point: the same bundle answers CloudFormation's custom-resource events (`onEvent`) and
+ * Terraform's CRUD invocations (`onInvocation`).
+ */
+const sameEntry = (handler: string) => (handler === 'index.onInvocation' ? 'index.onEvent' : handler);
+
+/**
+ * CloudFormation's custom-resource provider framework (aws-cdk-lib's `Provider`: its function, role, policy and logs)
+ * carries the users function's answer to CloudFormation; `aws_lambda_invocation` needs none. Dropped from the CDK
+ * model, the one intended difference (docs/cdktf.md).
+ */
+const CDK_PROVIDER_FRAMEWORK = /^Celery\/BrokerUsers\/Provider/;
 
 const short = (path: string) => path.replace(/^Test\//, '').replace(/\/Resource$/, '');
 const sortedEntries = <T>(o: Record<string, T>) =>
@@ -127,7 +239,11 @@ function cdkModel(spec: Spec): Model {
   const { stack, vpc } = stackWithVpc();
   const t = new cdk.CeleryTransport(stack, 'Celery', { vpc, ...transportProps(cdk, spec) } as never);
   const task = new ecs.FargateTaskDefinition(stack, 'Task');
-  t.bindToContainer(task.addContainer('app', { image: ecs.ContainerImage.fromRegistry('python:3.12-slim') }));
+  for (const role of ROLES)
+    t.bindToContainer(
+      task.addContainer(role, { image: ecs.ContainerImage.fromRegistry('python:3.12-slim') }),
+      role as CeleryRole,
+    );
   const { json } = templateOf(stack);
   const R = json.Resources;
   const paths = new Map<string, string>();
@@ -161,6 +277,7 @@ function cdkModel(spec: Spec): Model {
       atRest: p.AtRestEncryptionEnabled === true,
       cmk: pathOf(ref(p.KmsKeyId)),
       auth: p.AuthToken === undefined ? 'none' : secretRead(p.AuthToken),
+      userGroups: (p.UserGroupIds ?? []).map((g: any) => pathOf(ref(g))),
       multiAz: p.MultiAZEnabled,
       failover: p.AutomaticFailoverEnabled,
       parameterFamily: pg.CacheParameterGroupFamily,
@@ -238,14 +355,14 @@ function cdkModel(spec: Spec): Model {
     const g = r.Properties.GenerateSecretString;
     secrets[pathOf(lid)] = {
       cmk: pathOf(ref(r.Properties.KmsKeyId)),
-      description: r.Properties.Description,
+      description: userIds(r.Properties.Description),
       generated: {
         length: g.PasswordLength,
         excludePunctuation: g.ExcludePunctuation,
         includeSpace: g.IncludeSpace,
         eachType: g.RequireEachIncludedType,
         field: g.GenerateStringKey,
-        template: JSON.parse(g.SecretStringTemplate),
+        template: userIdField(JSON.parse(g.SecretStringTemplate)),
       },
       literalValue: r.Properties.SecretString !== undefined,
     };
@@ -258,8 +375,140 @@ function cdkModel(spec: Spec): Model {
       kept: onDelete(r) === 'retain',
     };
   const [, param] = of('AWS::SSM::Parameter')[0];
-  const env = (R[Object.keys(R).find((k) => R[k].Type === 'AWS::ECS::TaskDefinition')!] as any).Properties
-    .ContainerDefinitions[0];
+  const containers = (R[Object.keys(R).find((k) => R[k].Type === 'AWS::ECS::TaskDefinition')!] as any).Properties
+    .ContainerDefinitions as any[];
+  const containerModel = (env: any) => ({
+    environment: (env.Environment as any[])
+      .map((e) => `${e.Name}=${typeof e.Value === 'string' ? e.Value : '<deploy-time>'}`)
+      .sort(),
+    secrets: (env.Secrets as any[])
+      .map((s) =>
+        s.ValueFrom.Ref
+          ? `${s.Name}<-${pathOf(s.ValueFrom.Ref)}`
+          : `${s.Name}<-${pathOf(ref(s.ValueFrom['Fn::Join'][1][0]))}${s.ValueFrom['Fn::Join'][1][1]}`,
+      )
+      .sort(),
+  });
+
+  // Identities: values with references turned into construct paths.
+  const value = (v: any): any => {
+    if (Array.isArray(v)) return v.map(value);
+    if (v && typeof v === 'object') {
+      if ('Ref' in v) return PSEUDO[v.Ref] ?? `<${pathOf(v.Ref)}>`;
+      if ('Fn::GetAtt' in v) {
+        const [lid, attr] = v['Fn::GetAtt'];
+        // A log group's Arn attribute ends in ":*" (it covers the streams); Terraform's arn does not.
+        return R[lid]?.Type === 'AWS::Logs::LogGroup' && attr === 'Arn' ? `<${pathOf(lid)}>:*` : `<${pathOf(lid)}>`;
+      }
+      if ('Fn::Join' in v) {
+        const parts = v['Fn::Join'][1].map(value);
+        return parts.every((x: unknown) => typeof x === 'string') ? parts.join(v['Fn::Join'][0]) : '<deploy-time>';
+      }
+      if ('Fn::Base64' in v) return value(v['Fn::Base64']);
+      if ('Fn::Select' in v || 'Fn::Split' in v || 'Fn::Sub' in v) return '<deploy-time>';
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, value(x)]));
+    }
+    return typeof v === 'string' ? literalFacts(v, brokerNames) : v;
+  };
+  const brokerNames = of('AWS::AmazonMQ::Broker').map(([, b]) => b.Properties.BrokerName);
+  const inCelery = (lid: string) => pathOf(lid).startsWith('Celery/') && !CDK_PROVIDER_FRAMEWORK.test(pathOf(lid));
+  const ofCelery = (type: string) => of(type).filter(([lid]) => inCelery(lid));
+  const usersResource = ofCelery('Custom::CeleryRabbitMqUsers')[0]?.[1];
+  const functions: Model['functions'] = {};
+  for (const [lid, r] of ofCelery('AWS::Lambda::Function')) {
+    const p = r.Properties;
+    functions[pathOf(lid)] = {
+      handler: sameEntry(p.Handler),
+      runtime: p.Runtime,
+      timeout: p.Timeout,
+      memory: p.MemorySize,
+      environment: value(p.Environment?.Variables ?? {}),
+      securityGroups: value(p.VpcConfig?.SecurityGroupIds ?? []),
+      subnets: p.VpcConfig?.SubnetIds?.length ?? 0,
+      role: value(p.Role),
+      logGroup: value(p.LoggingConfig?.LogGroup),
+    };
+  }
+  const roles: Model['roles'] = {};
+  for (const [lid, r] of ofCelery('AWS::IAM::Role'))
+    roles[pathOf(lid)] = {
+      trust: statements(r.Properties.AssumeRolePolicyDocument.Statement, value),
+      statements: ofCelery('AWS::IAM::ManagedPolicy')
+        .filter(([, m]) => m.Properties.Roles.some((x: any) => x.Ref === lid))
+        .flatMap(([, m]) => statements(m.Properties.PolicyDocument.Statement, value)),
+    };
+  const invokers = ofCelery('AWS::Lambda::Permission')
+    .filter(([, r]) => inCelery(ref(r.Properties.FunctionName)!))
+    .map(([, r]) => `${value(r.Properties.FunctionName)} ${r.Properties.Action} ${r.Properties.Principal}`)
+    .sort();
+  const rotations: Model['rotations'] = {};
+  for (const [, r] of ofCelery('AWS::SecretsManager::RotationSchedule'))
+    rotations[String(value(r.Properties.SecretId))] = {
+      function: value(r.Properties.RotationLambdaARN),
+      schedule: r.Properties.RotationRules.ScheduleExpression,
+    };
+  const rbac: Model['rbac'] = {};
+  for (const [lid, r] of ofCelery('AWS::ElastiCache::User')) {
+    const p = r.Properties;
+    rbac[pathOf(lid)] = {
+      engine: p.Engine,
+      userName: p.UserName,
+      accessString: p.AccessString,
+      authentication: p.AuthenticationMode.Type,
+      passwords: (p.AuthenticationMode.Passwords ?? []).map(secretRead),
+    };
+  }
+  for (const [lid, r] of ofCelery('AWS::ElastiCache::UserGroup'))
+    rbac[pathOf(lid)] = { engine: r.Properties.Engine, users: value(r.Properties.UserIds) };
+  const endpoints: Model['endpoints'] = {};
+  for (const [lid, r] of ofCelery('AWS::EC2::VPCEndpoint')) {
+    const p = r.Properties;
+    endpoints[pathOf(lid)] = {
+      service: value(p.ServiceName),
+      type: p.VpcEndpointType,
+      privateDns: p.PrivateDnsEnabled,
+      securityGroups: value(p.SecurityGroupIds),
+      subnets: p.SubnetIds.length,
+      policy: statements(p.PolicyDocument.Statement, value),
+    };
+  }
+  const brokerConfigurations: Model['brokerConfigurations'] = {};
+  for (const [lid, r] of ofCelery('AWS::AmazonMQ::Configuration')) {
+    const p = r.Properties;
+    brokerConfigurations[pathOf(lid)] = {
+      suffix: /-(mtls|celery)$/.exec(p.Name)?.[1],
+      description: p.Description,
+      engine: String(p.EngineType).toUpperCase(),
+      engineVersion: p.EngineVersion,
+      data: value(p.Data),
+      usedBy: of('AWS::AmazonMQ::Broker')
+        .filter(([, b]) => ref(b.Properties.Configuration?.Id) === lid)
+        .map(([b]) => pathOf(b)),
+    };
+  }
+  const certificateAuthorities: Model['certificateAuthorities'] = {};
+  for (const [lid, r] of ofCelery('AWS::ACMPCA::CertificateAuthority')) {
+    const p = r.Properties;
+    const [, cert] = of('AWS::ACMPCA::Certificate').find(
+      ([, c]) => ref(c.Properties.CertificateSigningRequest) === lid,
+    )!;
+    const [, activation] = of('AWS::ACMPCA::CertificateAuthorityActivation').find(
+      ([, a]) => ref(a.Properties.CertificateAuthorityArn) === lid,
+    )!;
+    certificateAuthorities[pathOf(lid)] = {
+      type: p.Type,
+      keyAlgorithm: p.KeyAlgorithm,
+      signingAlgorithm: p.SigningAlgorithm,
+      subject: p.Subject.CommonName,
+      usageMode: p.UsageMode,
+      signedBy: value(cert.Properties.CertificateAuthorityArn),
+      parentSigningAlgorithm: cert.Properties.SigningAlgorithm,
+      template: value(cert.Properties.TemplateArn),
+      validity: `${cert.Properties.Validity.Value} ${cert.Properties.Validity.Type}`,
+      chain: activation.Properties.CertificateChain,
+      kept: [r, activation].every((x) => onDelete(x) === 'retain'),
+    };
+  }
   return {
     caches: sortedEntries(caches),
     brokers: sortedEntries(brokers),
@@ -273,21 +522,32 @@ function cdkModel(spec: Spec): Model {
       .filter((c) => c instanceof CfnOutput)
       .map((c) => short(c.node.path))
       .sort(),
-    celery: literalOnly(t.celeryConfig.model, (v) => CdkToken.isUnresolved(v)),
-    container: {
-      environment: (env.Environment as any[])
-        .map((e) => `${e.Name}=${typeof e.Value === 'string' ? e.Value : '<deploy-time>'}`)
-        .sort(),
-      secrets: (env.Secrets as any[])
-        .map((s) =>
-          s.ValueFrom.Ref
-            ? `${s.Name}<-${pathOf(s.ValueFrom.Ref)}`
-            : `${s.Name}<-${pathOf(ref(s.ValueFrom['Fn::Join'][1][0]))}${s.ValueFrom['Fn::Join'][1][1]}`,
-        )
-        .sort(),
-    },
+    celery: Object.fromEntries(
+      ROLES.map((role) => [role, literalOnly(t.celeryConfigFor(role).model, (v) => CdkToken.isUnresolved(v))]),
+    ),
+    container: Object.fromEntries(ROLES.map((role) => [role, containerModel(containers.find((c) => c.Name === role))])),
+    // Without CloudFormation's plumbing: the provider's token, and how long CloudFormation waits for it.
+    users: usersResource
+      ? value((({ ServiceToken, ServiceTimeout, ...rest }) => rest)(usersResource.Properties))
+      : undefined,
+    functions: sortedEntries(functions),
+    roles: sortedEntries(roles),
+    invokers,
+    rotations: sortedEntries(rotations),
+    rbac: sortedEntries(rbac),
+    endpoints,
+    brokerConfigurations,
+    certificateAuthorities,
   };
 }
+
+const ROLES = [CeleryRole.PRODUCER, CeleryRole.WORKER];
+const PSEUDO: Record<string, string> = {
+  'AWS::Region': '<region>',
+  'AWS::Partition': '<partition>',
+  'AWS::AccountId': '<account>',
+  'AWS::URLSuffix': '<url-suffix>',
+};
 
 // ---- cdktf (cdk.tf.json) ----
 
@@ -298,7 +558,7 @@ function tfModel(spec: Spec): Model {
     subnets: subnets(),
     ...transportProps(tf, spec),
   } as never);
-  const container = t.containerEnvironment();
+  const containers = Object.fromEntries(ROLES.map((role) => [role, t.containerEnvironment(role)]));
   const json = JSON.parse(Testing.synth(stack)) as TfJson;
   const paths = new Map<string, string>();
   for (const c of stack.node.findAll())
@@ -337,6 +597,7 @@ function tfModel(spec: Spec): Model {
       atRest: bool(p.at_rest_encryption_enabled),
       cmk: pathOf(ref(p.kms_key_id)),
       auth: p.auth_token === undefined ? 'none' : secretRead(p.auth_token),
+      userGroups: (p.user_group_ids ?? []).map((g: any) => pathOf(ref(g))),
       multiAz: p.multi_az_enabled,
       failover: p.automatic_failover_enabled,
       parameterFamily: pg.family,
@@ -414,14 +675,16 @@ function tfModel(spec: Spec): Model {
     const wo = String(version.secret_string_wo);
     secrets[path] = {
       cmk: pathOf(ref(s.kms_key_id)),
-      description: s.description,
+      description: userIds(s.description),
       generated: {
         length: gen.password_length,
         excludePunctuation: gen.exclude_punctuation,
         includeSpace: gen.include_space,
         eachType: gen.require_each_included_type,
         field: /"([A-Za-z0-9_]+)" = data\.aws_secretsmanager_random_password\./.exec(wo)?.[1],
-        template: Object.fromEntries([...wo.matchAll(/"([A-Za-z0-9_]+)" = "([^"]*)"/g)].map((m) => [m[1], m[2]])),
+        template: userIdField(
+          Object.fromEntries([...wo.matchAll(/"([A-Za-z0-9_]+)" = "([^"]*)"/g)].map((m) => [m[1], m[2]])),
+        ),
       },
       literalValue: version.secret_string !== undefined,
     };
@@ -435,6 +698,138 @@ function tfModel(spec: Spec): Model {
     };
   const [, param] = of('aws_ssm_parameter')[0];
   const secretPath = (arn: string) => pathOf(ref(arn)).replace(/\/Resource$/, '');
+  const containerModel = (container: tf.CeleryContainerEnvironment) => ({
+    environment: container.environment
+      .map((e) => `${e.name}=${TfToken.isUnresolved(e.value) ? '<deploy-time>' : e.value}`)
+      .sort(),
+    secrets: container.secrets
+      .map((s) => {
+        const [arn, rest] = [
+          s.valueFrom.slice(0, s.valueFrom.indexOf('}') + 1),
+          s.valueFrom.slice(s.valueFrom.indexOf('}') + 1),
+        ];
+        return `${s.name}<-${secretPath(resolveIn(stack, arn))}${rest}`;
+      })
+      .sort(),
+  });
+
+  // Identities: every `${...}` that names one resource becomes its construct path; other expressions are deploy-time.
+  const FACTS: Record<string, string> = {
+    aws_region: '<region>',
+    aws_partition: '<partition>',
+    aws_caller_identity: '<account>',
+  };
+  const brokerNames = of('aws_mq_broker').map(([, b]) => b.broker_name);
+  const text = (v: string) =>
+    literalFacts(
+      v.replace(/\$\{([^{}]*)\}/g, (_, e: string) => {
+        const m = /^(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_]+)\.[a-z_]+$/.exec(e);
+        if (!m) return '<deploy-time>';
+        return FACTS[m[2]] ?? `<${pathOf(m[3]).replace(/\/Resource$/, '')}>`;
+      }),
+      brokerNames,
+    );
+  const value = (v: any): any =>
+    Array.isArray(v)
+      ? v.map(value)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, value(x)]))
+        : typeof v === 'string'
+          ? text(v)
+          : v;
+  const json_ = (v: string) => JSON.parse(text(v));
+  const functions: Model['functions'] = {};
+  for (const [name, f] of of('aws_lambda_function'))
+    functions[pathOf(name)] = {
+      handler: sameEntry(f.handler),
+      runtime: f.runtime,
+      timeout: f.timeout,
+      memory: f.memory_size,
+      environment: value(f.environment?.variables ?? {}),
+      securityGroups: value(f.vpc_config?.security_group_ids ?? []),
+      subnets: f.vpc_config?.subnet_ids?.length ?? 0,
+      role: value(f.role),
+      logGroup: value(f.logging_config?.log_group),
+    };
+  const roles: Model['roles'] = {};
+  for (const [name, r] of of('aws_iam_role'))
+    roles[pathOf(name)] = {
+      trust: statements(json_(r.assume_role_policy).Statement, (x) => x),
+      statements: of('aws_iam_role_policy_attachment')
+        .filter(([, a]) => ref(a.role) === name)
+        .flatMap(([, a]) =>
+          statements(json_(json.resource!.aws_iam_policy[ref(a.policy_arn)!].policy).Statement, (x) => x),
+        ),
+    };
+  const invokers = of('aws_lambda_permission')
+    .map(([, p]) => `${value(p.function_name)} ${p.action} ${p.principal}`)
+    .sort();
+  const rotations: Model['rotations'] = {};
+  for (const [, r] of of('aws_secretsmanager_secret_rotation'))
+    rotations[String(value(r.secret_id))] = {
+      function: value(r.rotation_lambda_arn),
+      schedule: r.rotation_rules.schedule_expression,
+    };
+  const rbac: Model['rbac'] = {};
+  for (const [name, u] of of('aws_elasticache_user'))
+    rbac[pathOf(name)] = {
+      engine: u.engine,
+      userName: u.user_name,
+      accessString: u.access_string,
+      authentication: u.authentication_mode.type,
+      passwords: (u.authentication_mode.passwords ?? []).map(secretRead),
+    };
+  for (const [name, g] of of('aws_elasticache_user_group'))
+    rbac[pathOf(name)] = { engine: g.engine, users: value(g.user_ids) };
+  const endpoints: Model['endpoints'] = {};
+  for (const [name, e] of of('aws_vpc_endpoint')) {
+    const [, policy] = of('aws_vpc_endpoint_policy').find(([, p]) => ref(p.vpc_endpoint_id) === name)!;
+    endpoints[pathOf(name)] = {
+      service: value(e.service_name),
+      type: e.vpc_endpoint_type,
+      privateDns: e.private_dns_enabled,
+      securityGroups: value(e.security_group_ids),
+      subnets: e.subnet_ids.length,
+      policy: statements(json_(policy.policy).Statement, (x) => x),
+    };
+  }
+  const brokerConfigurations: Model['brokerConfigurations'] = {};
+  for (const [name, c] of of('aws_mq_configuration'))
+    brokerConfigurations[pathOf(name)] = {
+      suffix: /-(mtls|celery)$/.exec(c.name)?.[1],
+      description: c.description,
+      engine: String(c.engine_type).toUpperCase(),
+      engineVersion: c.engine_version,
+      data: value(c.data),
+      usedBy: of('aws_mq_broker')
+        .filter(([, b]) => ref(b.configuration?.id) === name)
+        .map(([b]) => pathOf(b)),
+    };
+  const certificateAuthorities: Model['certificateAuthorities'] = {};
+  for (const [name, ca] of of('aws_acmpca_certificate_authority')) {
+    const conf = ca.certificate_authority_configuration;
+    const [, cert] = of('aws_acmpca_certificate').find(
+      ([, c]) =>
+        /aws_acmpca_certificate_authority\.([A-Za-z0-9_]+)\./.exec(c.certificate_signing_request)?.[1] === name,
+    )!;
+    const [, installed] = of('aws_acmpca_certificate_authority_certificate').find(
+      ([, a]) => ref(a.certificate_authority_arn) === name,
+    )!;
+    certificateAuthorities[pathOf(name)] = {
+      type: ca.type,
+      keyAlgorithm: conf.key_algorithm,
+      signingAlgorithm: conf.signing_algorithm,
+      subject: conf.subject.common_name,
+      usageMode: ca.usage_mode,
+      signedBy: value(cert.certificate_authority_arn),
+      parentSigningAlgorithm: cert.signing_algorithm,
+      template: value(cert.template_arn),
+      validity: `${Number(cert.validity.value)} ${cert.validity.type}`,
+      chain: installed.certificate_chain,
+      kept: [ca, installed].every((x) => x.lifecycle?.prevent_destroy === true),
+    };
+  }
+  const invocation = of('aws_lambda_invocation')[0]?.[1];
   return {
     caches: sortedEntries(caches),
     brokers: sortedEntries(brokers),
@@ -448,21 +843,19 @@ function tfModel(spec: Spec): Model {
       .filter((c) => c instanceof TerraformOutput)
       .map((c) => short(c.node.path))
       .sort(),
-    celery: literalOnly(t.celeryConfig.model, (v) => TfToken.isUnresolved(v)),
-    container: {
-      environment: container.environment
-        .map((e) => `${e.name}=${TfToken.isUnresolved(e.value) ? '<deploy-time>' : e.value}`)
-        .sort(),
-      secrets: container.secrets
-        .map((s) => {
-          const [arn, rest] = [
-            s.valueFrom.slice(0, s.valueFrom.indexOf('}') + 1),
-            s.valueFrom.slice(s.valueFrom.indexOf('}') + 1),
-          ];
-          return `${s.name}<-${secretPath(resolveIn(stack, arn))}${rest}`;
-        })
-        .sort(),
-    },
+    celery: Object.fromEntries(
+      ROLES.map((role) => [role, literalOnly(t.celeryConfigFor(role).model, (v) => TfToken.isUnresolved(v))]),
+    ),
+    container: Object.fromEntries(ROLES.map((role) => [role, containerModel(containers[role])])),
+    users: invocation ? json_(invocation.input) : undefined,
+    functions: sortedEntries(functions),
+    roles: sortedEntries(roles),
+    invokers,
+    rotations: sortedEntries(rotations),
+    rbac: sortedEntries(rbac),
+    endpoints,
+    brokerConfigurations,
+    certificateAuthorities,
   };
 }
 
@@ -483,58 +876,40 @@ function normalizeGroups(groups: Model['groups']): Model['groups'] {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/**
- * The one known gap (issue 6 builds the CDK side first): on the CDK, a RabbitMQ broker gets application users
- * (`Celery/BrokerUsers`: functions, secrets, rotation, the 443 rule) and Celery logs in as them; the Terraform side
- * does not have them yet and still logs in as the admin. Both models drop exactly those parts before comparing, and
- * a test below pins the gap itself, so it fails once the Terraform side catches up.
- */
-const BROKER_LOGIN_VARIABLES = /^CELERY_TLS_BROKER_(USERNAME|VHOST|SECRET_ARN|SECRET_FIELD|PASSWORD|CREDENTIALS)\b/;
-function withoutRabbitMqUsers(m: Model): Model {
-  const keep = (o: Record<string, unknown>) =>
-    Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('Celery/BrokerUsers')));
-  const celery = m.celery as any;
-  const broker =
-    celery.broker.scheme === 'amqps'
-      ? (({ username, secretArn, secretField, secretUsernameField, vhost, ...rest }) => rest)(celery.broker)
-      : celery.broker;
-  const container = m.container as { environment: string[]; secrets: string[] };
-  const isAmqp = celery.broker.scheme === 'amqps';
-  return {
-    ...m,
-    groups: Object.fromEntries(
-      Object.entries(keep(m.groups) as Model['groups']).map(([k, g]) => [
-        k,
-        { ...g, ingress: g.ingress.filter((r) => !r.includes('Celery/BrokerUsers')) },
-      ]),
-    ),
-    keys: keep(m.keys),
-    secrets: keep(m.secrets),
-    logGroups: keep(m.logGroups),
-    celery: { ...celery, broker },
-    container: {
-      environment: container.environment.filter((e) => !(isAmqp && BROKER_LOGIN_VARIABLES.test(e))),
-      secrets: container.secrets.filter((e) => !(isAmqp && BROKER_LOGIN_VARIABLES.test(e))),
-    },
-  };
+/** The CDK model without aws-cdk-lib's custom-resource provider framework (see `CDK_PROVIDER_FRAMEWORK`). */
+function withoutProviderFramework(m: Model): Model {
+  const keep = <T>(o: Record<string, T>) =>
+    Object.fromEntries(Object.entries(o).filter(([k]) => !CDK_PROVIDER_FRAMEWORK.test(k)));
+  return { ...m, groups: keep(m.groups), keys: keep(m.keys), secrets: keep(m.secrets), logGroups: keep(m.logGroups) };
 }
 
-describe.each(SPECS.map((s) => [s.name, s] as const))('parity: %s', (_name, spec) => {
-  const fromCdk = withoutRabbitMqUsers(cdkModel(spec));
-  const fromTf = withoutRabbitMqUsers(tfModel(spec));
+const PARTS = [
+  'caches',
+  'brokers',
+  'groups',
+  'keys',
+  'secrets',
+  'logGroups',
+  'manifest',
+  'outputs',
+  'celery',
+  'container',
+  'users',
+  'functions',
+  'roles',
+  'invokers',
+  'rotations',
+  'rbac',
+  'endpoints',
+  'brokerConfigurations',
+  'certificateAuthorities',
+] as const;
 
-  test.each([
-    'caches',
-    'brokers',
-    'groups',
-    'keys',
-    'secrets',
-    'logGroups',
-    'manifest',
-    'outputs',
-    'celery',
-    'container',
-  ] as const)('%s are the same on both targets', (part) => {
+describe.each(SPECS.map((s) => [s.name, s] as const))('parity: %s', (_name, spec) => {
+  const fromCdk = withoutProviderFramework(cdkModel(spec));
+  const fromTf = tfModel(spec);
+
+  test.each(PARTS)('%s are the same on both targets', (part) => {
     expect(fromTf[part]).toEqual(fromCdk[part]);
   });
 
@@ -542,24 +917,56 @@ describe.each(SPECS.map((s) => [s.name, s] as const))('parity: %s', (_name, spec
     expect(Object.keys(fromCdk.caches).length + Object.keys(fromCdk.brokers).length).toBeGreaterThan(0);
     expect(Object.keys(fromCdk.groups).length).toBeGreaterThanOrEqual(3);
     expect(Object.values(fromCdk.groups).flatMap((g) => g.ingress).length).toBeGreaterThan(0);
+    const rabbit = spec.broker === undefined || spec.broker.kind === 'rabbitMq';
+    const rbac = Object.keys(fromCdk.rbac).length > 0;
+    // Every secret the library owns rotates, but AUTH tokens (they rotate by version: docs/cdktf.md).
+    const tokens = Object.values(fromCdk.caches).map((c: any) => /^secretsmanager:([^:]+):/.exec(c.auth)?.[1]);
+    expect(Object.keys(fromCdk.rotations).sort()).toEqual(
+      Object.keys(fromCdk.secrets)
+        .filter((k) => !tokens.includes(k))
+        .map((k) => `<${k}>`)
+        .sort(),
+    );
+    if (rabbit) {
+      expect((fromCdk.users as any).Users.length).toBeGreaterThan(0);
+      expect(Object.keys(fromCdk.functions).length).toBeGreaterThanOrEqual(2);
+      expect(Object.values(fromCdk.roles).flatMap((r: any) => r.statements).length).toBeGreaterThan(4);
+      expect(Object.keys(fromCdk.endpoints)).toEqual(['Celery/BrokerUsers/SecretsManagerEndpoint']);
+      for (const role of ROLES) expect((fromCdk.celery[role] as any).broker.username).not.toBe('celeryadmin');
+    } else expect(fromCdk.users).toBeUndefined();
+    if (rbac) expect(Object.values(fromCdk.rbac).filter((u: any) => u.userName === 'default')).toHaveLength(1);
   });
 });
 
-test('the known gap: RabbitMQ application users exist on the CDK side only (remove this test when Terraform has them)', () => {
-  const fromCdk = cdkModel(SPECS[0]);
-  const fromTf = tfModel(SPECS[0]);
-  expect((fromCdk.celery as any).broker.username).toBe('celery-worker');
-  expect((fromTf.celery as any).broker.username).toBe('celeryadmin');
-  expect(Object.keys(fromCdk.secrets).filter((k) => k.startsWith('Celery/BrokerUsers'))).toEqual([
-    'Celery/BrokerUsers/ProducerCredentials',
-    'Celery/BrokerUsers/WorkerCredentials',
-  ]);
-  expect(Object.keys(fromTf.secrets).filter((k) => k.startsWith('Celery/BrokerUsers'))).toEqual([]);
+test('the roles log in as different users where the spec says so, on both targets', () => {
+  for (const [model, name] of [
+    [withoutProviderFramework(cdkModel(SPECS[4])), 'cdk'],
+    [tfModel(SPECS[4]), 'cdktf'],
+  ] as const) {
+    const broker = (role: CeleryRole) => (model.celery[role] as any).broker;
+    expect([name, broker(CeleryRole.PRODUCER).username, broker(CeleryRole.WORKER).username]).toEqual([
+      name,
+      'celery-producer',
+      'celery-worker',
+    ]);
+    expect((model.container[CeleryRole.WORKER] as any).secrets).toEqual([
+      'CELERY_TLS_BROKER_CLIENT_CERT<-Celery/BrokerUsers/WorkerCertificate',
+      'CELERY_TLS_RESULT_BACKEND_PASSWORD<-Celery/ResultBackend/WorkerCredentials:password::',
+    ]);
+  }
+});
+
+/** Every library policy statement on "*" has only actions without resource-level permissions. */
+test('no wildcard resource on either target but for actions without resource-level permissions', () => {
+  for (const spec of SPECS)
+    for (const model of [cdkModel(spec), tfModel(spec)])
+      for (const st of Object.values(model.roles).flatMap((r: any) => r.statements) as any[])
+        if (st.resources.includes('*')) expect(st.actions.filter((a: string) => !STAR_ACTIONS.includes(a))).toEqual([]);
 });
 
 describe('parity can fail', () => {
   const spec = SPECS[0];
-  const fromCdk = withoutRabbitMqUsers(cdkModel(spec));
+  const fromCdk = withoutProviderFramework(cdkModel(spec));
 
   test.each([
     [
@@ -598,8 +1005,98 @@ describe('parity can fail', () => {
         (m.caches['Celery/ResultBackend'] as any).cmk = '?';
       },
     ],
+    [
+      'a user with other permissions',
+      (m: Model) => {
+        (m.users as any).Users[1].Read = '^celery$';
+      },
+    ],
+    [
+      'a rotation every 120 days',
+      (m: Model) => {
+        (Object.values(m.rotations)[0] as any).schedule = 'rate(120 days)';
+      },
+    ],
+    [
+      'a secret without rotation',
+      (m: Model) => {
+        delete m.rotations[Object.keys(m.rotations)[0]];
+      },
+    ],
+    [
+      'a function outside the VPC',
+      (m: Model) => {
+        (m.functions['Celery/BrokerUsers/Function'] as any).securityGroups = [];
+      },
+    ],
+    [
+      'a statement on every secret',
+      (m: Model) => {
+        (Object.values(m.roles)[0] as any).statements.push({
+          effect: 'Allow',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: ['*'],
+        });
+      },
+    ],
+    [
+      'an open endpoint policy',
+      (m: Model) => {
+        (Object.values(m.endpoints)[0] as any).policy = [];
+      },
+    ],
+    [
+      'a producer logging in as the admin',
+      (m: Model) => {
+        (m.celery[CeleryRole.PRODUCER] as any).broker.username = 'celeryadmin';
+      },
+    ],
   ])('%s is a difference', (_n, weaken) => {
-    const weakened = withoutRabbitMqUsers(tfModel(spec));
+    const weakened = tfModel(spec);
+    weaken(weakened);
+    expect(weakened).not.toEqual(fromCdk);
+  });
+});
+
+describe('parity can fail: RBAC users, mutual TLS and a subordinate CA', () => {
+  const spec = SPECS[5];
+  const fromCdk = withoutProviderFramework(cdkModel(spec));
+
+  test.each([
+    [
+      'the default user left on',
+      (m: Model) => {
+        (Object.values(m.rbac).find((u: any) => u.userName === 'default') as any).accessString = 'on ~* +@all';
+      },
+    ],
+    [
+      'a cache user with a literal password',
+      (m: Model) => {
+        (Object.values(m.rbac).find((u: any) => u.userName === 'celery-app') as any).passwords = ['literal'];
+      },
+    ],
+    [
+      'a broker configuration without client certificates',
+      (m: Model) => {
+        const conf = Object.values(m.brokerConfigurations)[0] as any;
+        conf.data = conf.data.replace('ssl_options.fail_if_no_peer_cert = true', '');
+      },
+    ],
+    [
+      'a subordinate CA that is not kept',
+      (m: Model) => {
+        (Object.values(m.certificateAuthorities)[0] as any).kept = false;
+      },
+    ],
+    [
+      'the configuration role trusted by any broker',
+      (m: Model) => {
+        (m.roles['Celery/Broker/ConfigurationRole'] as any).trust[0].conditions = undefined;
+      },
+    ],
+  ])('%s is a difference', (_n, weaken) => {
+    const weakened = tfModel(spec);
+    expect(weakened).toEqual(fromCdk);
     weaken(weakened);
     expect(weakened).not.toEqual(fromCdk);
   });
