@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { handlerAssetDir } from '../core/assets';
+import { handlerArchivePath } from '../core/assets';
 import { DEFAULTS } from '../core/defaults';
 import { logWriteStatement, VPC_FUNCTION_NETWORK_STATEMENT } from '../core/iam';
 import type { HandlerAsset, LibraryFunctionPlan, RotationPlan } from '../core/identities';
@@ -41,8 +41,9 @@ export interface LibraryFunction {
 }
 
 /**
- * The bundle of a handler as a zip archive, once per stack (`CeleryTlsHandler<bundle>`): the same directory the CDK
- * side deploys (`assets/handlers/<bundle>`), zipped by cdktf into the stack's assets at synth.
+ * The bundle of a handler as a zip archive, once per stack (`CeleryTlsHandler<bundle>`), copied into the stack's
+ * assets at synth: `assets/handlers/<bundle>.zip`, which holds the very `index.js` the CDK side deploys (zipped at
+ * build time, so that no synth spawns cdktf's archiver).
  */
 export function handlerArchive(scope: Construct, asset: HandlerAsset): TerraformAsset {
   const stack = TerraformStack.of(scope);
@@ -52,7 +53,7 @@ export function handlerArchive(scope: Construct, asset: HandlerAsset): Terraform
     .join('')}`;
   return (
     (stack.node.tryFindChild(id) as TerraformAsset | undefined) ??
-    new TerraformAsset(stack, id, { path: handlerAssetDir(asset), type: AssetType.ARCHIVE })
+    new TerraformAsset(stack, id, { path: handlerArchivePath(asset), type: AssetType.FILE })
   );
 }
 
@@ -103,6 +104,7 @@ export function createLibraryFunction(
     runtime: d.runtime,
     handler: plan.handler,
     filename: archive.path,
+    // Terraform hashes the copied zip at plan time: cdk.tf.json names the file, not its content (stable snapshots).
     sourceCodeHash: Fn.filebase64sha256(archive.path),
     timeout: plan.timeoutSeconds,
     memorySize: d.memoryMiB,

@@ -18,3 +18,16 @@ export function handlerAssetDir(name: string): string {
     `celery-tls-constructs: the bundled handler "${name}" is missing (assets/handlers/${name}/index.js). In a checkout of the library run "npm run build"; an installed package ships it.`,
   );
 }
+
+/**
+ * The zip of a bundled handler (`assets/handlers/<name>.zip`: its `index.js` alone, deterministic), made beside the
+ * directory by the same scripts; the Terraform side deploys it.
+ */
+export function handlerArchivePath(name: string): string {
+  const zip = `${handlerAssetDir(name)}.zip`;
+  if (!existsSync(zip))
+    throw new Error(
+      `celery-tls-constructs: the zipped handler "${name}" is missing (assets/handlers/${name}.zip). In a checkout of the library run "npm run build"; an installed package ships it.`,
+    );
+  return zip;
+}

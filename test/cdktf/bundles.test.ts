@@ -61,6 +61,7 @@ describe('Terraform: each function deploys a zip of the bundle the CDK side depl
       .map((w) => w[0].toUpperCase() + w.slice(1))
       .join('')}`;
     const [, fn] = functions.find(([, f]) => f.filename.startsWith(`assets/${id}/`))!;
+    // Terraform hashes the zip it deploys at plan time (Lambda's CodeSha256 is the same hash).
     expect(fn.source_code_hash).toBe(`\${filebase64sha256("${fn.filename}")}`);
     const files = unzip(join(stackDir, fn.filename));
     expect(Object.keys(files)).toEqual(['index.js']);
