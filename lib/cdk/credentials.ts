@@ -9,7 +9,7 @@ import type { BrokerClientCertificatesChoice, BrokerCredentialsChoice, RedisAuth
 import { BrokerPlan, CachePlan } from '../core/plan';
 import type { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
 import type { SubordinateCaOptions, SubordinateCaSpec } from '../core/rabbitmq-mtls';
-import { CeleryRole } from '../core/rabbitmq-users';
+import { CeleryRole, userIdStem } from '../core/rabbitmq-users';
 import { RedisRbacOptions } from '../core/redis-rbac';
 import { createGeneratedSecret, defaultRemovalPolicy } from './common';
 import { WIRE } from '../core/wire';
@@ -102,7 +102,7 @@ export class RedisAuth {
       authenticationMode: { Type: 'no-password-required' },
     });
     const rbacUsers = rbac.users.map((u) => {
-      const name = u.roles.length > 1 ? 'Shared' : u.roles[0] === CeleryRole.PRODUCER ? 'Producer' : 'Worker';
+      const name = userIdStem(u.roles);
       const secret = createGeneratedSecret(cache, `${name}Credentials`, u.secret, key);
       const resource = new elasticache.CfnUser(cache, `${name}User`, {
         engine: rbac.engine,

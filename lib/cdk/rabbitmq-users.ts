@@ -15,7 +15,7 @@ import type { LibraryFunctionPlan } from '../core/identities';
 import { IamStatementModel } from '../core/iam';
 import { PORTS } from '../core/ports';
 import { clientCertificateShape, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
-import { CeleryRole, resolveRabbitMqApplicationUsersSpec, userServing } from '../core/rabbitmq-users';
+import { CeleryRole, resolveRabbitMqApplicationUsersSpec, userIdStem, userServing } from '../core/rabbitmq-users';
 import type { RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec } from '../core/rabbitmq-users';
 import { CDK_CONTEXT, applyIssues, createGeneratedSecret, createKey, createLogGroup, grantSecretRead } from './common';
 import { createLibraryFunction, createProviderRole } from './functions';
@@ -97,7 +97,7 @@ export class RabbitMqApplicationUsers extends Construct {
       broker.encryptionKey ??
       createKey(this, 'Key', `${this.node.path}: Celery RabbitMQ application users`);
     this.users = spec.users.map((u) => {
-      const name = capitalize(u.roles.length > 1 ? 'shared' : u.roles[0]);
+      const name = userIdStem(u.roles);
       return {
         username: u.username,
         roles: u.roles,
@@ -294,8 +294,4 @@ export class RabbitMqApplicationUsers extends Construct {
     const secret = this.clientSecretFor(role);
     return grantSecretRead(this, grantee, secret);
   }
-}
-
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -111,20 +111,12 @@ export abstract class RedisCacheBase extends Construct implements IRedisCache {
   /** The Celery endpoint of this cache for a role (a rediss:// URL is built from it). @param options.role @default CeleryRole.WORKER */
   public celeryEndpoint(options: { db?: number; role?: CeleryRole } = {}): CeleryEndpoint {
     const user = this.rbacUserFor(options.role ?? CeleryRole.WORKER);
-    if (user) {
-      return redisCeleryEndpoint(this.spec, this.node.path, {
-        host: this.primaryEndpointAddress,
-        secretArn: user.secret.secretArn,
-        secretField: WIRE.secretPasswordField,
-        db: options.db,
-        username: user.username,
-      });
-    }
     return redisCeleryEndpoint(this.spec, this.node.path, {
       host: this.primaryEndpointAddress,
-      secretArn: this.authTokenSecret?.secretArn,
-      secretField: this.authTokenSecretField,
+      secretArn: user ? user.secret.secretArn : this.authTokenSecret?.secretArn,
+      secretField: user ? WIRE.secretPasswordField : this.authTokenSecretField,
       db: options.db,
+      username: user?.username,
     });
   }
 }

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../core/defaults';
 import { BrokerPlan, CachePlan } from '../core/plan';
 import type { BrokerClientCertificateOptions, RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
 import type { SubordinateCaOptions, SubordinateCaSpec } from '../core/rabbitmq-mtls';
-import { CeleryRole } from '../core/rabbitmq-users';
+import { CeleryRole, userIdStem } from '../core/rabbitmq-users';
 import { RedisRbacOptions } from '../core/redis-rbac';
 import { WIRE } from '../core/wire';
 import { ExistingSecret, GeneratedSecret, SecretSource, awsFacts } from './common';
@@ -123,7 +123,7 @@ export class RedisAuth {
       authenticationMode: { type: 'no-password-required' },
     });
     const rbacUsers = rbac.users.map((u) => {
-      const name = u.roles.length > 1 ? 'Shared' : u.roles[0] === CeleryRole.PRODUCER ? 'Producer' : 'Worker';
+      const name = userIdStem(u.roles);
       const secret = new GeneratedSecret(cache, `${name}Credentials`, {
         shape: u.secret,
         encryptionKeyArn,

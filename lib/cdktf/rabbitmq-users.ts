@@ -8,7 +8,7 @@ import { IamStatementModel, readSecretStatements } from '../core/iam';
 import { PORTS } from '../core/ports';
 import { clientCertificateShape } from '../core/rabbitmq-mtls';
 import type { RabbitMqMutualTlsSpec } from '../core/rabbitmq-mtls';
-import { CeleryRole, resolveRabbitMqApplicationUsersSpec, userServing } from '../core/rabbitmq-users';
+import { CeleryRole, resolveRabbitMqApplicationUsersSpec, userIdStem, userServing } from '../core/rabbitmq-users';
 import type { RabbitMqApplicationUsersOptions, RabbitMqApplicationUsersSpec } from '../core/rabbitmq-users';
 import { DEFAULTS } from '../core/defaults';
 import { CDKTF_CONTEXT, GeneratedSecret, applyIssues, awsFacts, createKey } from './common';
@@ -97,7 +97,7 @@ export class RabbitMqApplicationUsers extends Construct {
       createKey(this, 'Key', `${this.node.path}: Celery RabbitMQ application users`).arn;
     this.keyArn = keyArn;
     this.users = spec.users.map((u) => {
-      const name = capitalize(u.roles.length > 1 ? 'shared' : u.roles[0]);
+      const name = userIdStem(u.roles);
       const version = DEFAULTS.terraform.generatedSecretVersion;
       return {
         username: u.username,
@@ -181,7 +181,8 @@ export class RabbitMqApplicationUsers extends Construct {
         environment: endpointUrl ? { SECRETS_MANAGER_ENDPOINT: endpointUrl } : {},
         vpc: { subnetIds: broker.functionSubnetIds, securityGroupIds: [this.securityGroup.securityGroupId] },
       });
-    this.function = inVpc({ ...plans.users, handler: 'index.onInvocation' });
+    // Terraform invokes it directly (CRUD), without CloudFormation's custom-resource events.
+    this.function = inVpc({ ...plans.users, handler: plans.users.invocationHandler! });
     this.rotationFunction = inVpc(plans.rotation);
 
     let endpointPolicy: VpcEndpointPolicy | undefined;
@@ -303,8 +304,4 @@ export class RabbitMqApplicationUsers extends Construct {
       region: awsFacts(this).region,
     });
   }
-}
-
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }

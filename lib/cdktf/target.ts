@@ -19,6 +19,6 @@ export interface TerraformTarget extends TargetTypes {
   readonly grant: IamStatementModel[];
   /** A secret read at apply time. */
   readonly secret: SecretSource;
-  /** Not on Terraform yet: the application users are not ported (docs/cdktf.md). */
+  /** The broker's vhost and application users (Celery never logs in as the admin). */
   readonly applicationUsers: RabbitMqApplicationUsers;
 }

@@ -27,6 +27,11 @@ export interface LibraryFunctionPlan {
   /** The bundle and its entry point. */
   readonly asset: HandlerAsset;
   readonly handler: string;
+  /**
+   * The entry point for a direct create/update/delete invocation (Terraform's `aws_lambda_invocation` with
+   * `lifecycle_scope = "CRUD"`), when the function also serves a CloudFormation custom resource (`handler`).
+   */
+  readonly invocationHandler?: string;
   /** Everything it may do besides writing its logs (and, in a VPC, its network interfaces). */
   readonly statements: readonly IamStatementModel[];
   readonly environment: Readonly<Record<string, string>>;
@@ -58,6 +63,7 @@ export function rabbitMqUsersFunctionPlans(args: {
     purpose: 'Celery vhost, users and permissions through the RabbitMQ management API',
     asset: 'rabbitmq-users',
     handler: 'index.onEvent',
+    invocationHandler: 'index.onInvocation',
     statements: applicationUsersFunctionStatements({
       adminSecretArn: args.adminSecretArn,
       adminKeyArn: args.adminKeyArn,

@@ -270,6 +270,14 @@ export function alternateName(name: string): string {
   return name.endsWith(suffix) ? name.slice(0, -suffix.length) : name + suffix;
 }
 
+/**
+ * The construct-id stem of a user that serves these roles: "Producer", "Worker", or "Shared" for one user of both
+ * (`<stem>Credentials`, `<stem>Certificate`, `<stem>User` on both targets).
+ */
+export function userIdStem(roles: readonly CeleryRole[]): 'Producer' | 'Worker' | 'Shared' {
+  return roles.length > 1 ? 'Shared' : roles[0] === CeleryRole.PRODUCER ? 'Producer' : 'Worker';
+}
+
 /** The user serving a role, among users that each list theirs (per-role users, or one shared user). */
 export function userServing<T extends { readonly roles: readonly CeleryRole[] }>(
   users: readonly T[],
