@@ -230,6 +230,24 @@ describe('no secret value anywhere in cdktf.out', () => {
   });
 });
 
+describe('what the state can hold', () => {
+  test('only the secrets a Terraform resource needs are read back: the admin and the cache users, never the broker users', () => {
+    // Each data source of a secret's value lands in the state; the broker users' and the certificates' have none.
+    const m = synthExample({ clientCaArn: CA_ARN });
+    const readBack = Object.values<any>(m.tf.data!.aws_secretsmanager_secret_version).map((d) => d['//'].metadata.path);
+    expect(readBack.sort()).toEqual(
+      [
+        'celery-tls-example/Celery/Broker/AdminCredentials/Current',
+        'celery-tls-example/Celery/ResultBackend/ProducerCredentials/Current',
+        'celery-tls-example/Celery/ResultBackend/WorkerCredentials/Current',
+      ].sort(),
+    );
+    // And each is pinned to the version Terraform wrote, not to whatever a rotation made current.
+    for (const d of Object.values<any>(m.tf.data!.aws_secretsmanager_secret_version))
+      expect(d.version_id).toMatch(/^\$\{aws_secretsmanager_secret_version\.[A-Za-z0-9_]+\.version_id\}$/);
+  });
+});
+
 describe('published manifest', () => {
   test('SSM parameter and output carry the same JSON with hosts, ARNs and no secrets', () => {
     const [, param] = ofType(tf, 'aws_ssm_parameter')[0];

@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CeleryBroker, CeleryResultBackend, CeleryTransport, RedisAuth } from '../../lib/cdk';
 import { CeleryRole, DEFAULTS } from '../../lib/core';
-import { RabbitMqUsersProperties, createHandler } from '../../lib/handlers/rabbitmq-users';
+import { RabbitMqUsersProperties, createHandler, createInvocationHandler } from '../../lib/handlers/rabbitmq-users';
 import { ManagementApi, exchangePath, vhostPath } from '../../lib/handlers/rabbitmq-users/management';
 import { DevEnvironment } from '../../lib/dev/environment';
 import { createCertificateAuthority, writeCertificate } from '../../lib/dev/pki';
@@ -22,6 +22,8 @@ import { waitFor } from '../../lib/dev/process';
 import { DEFAULT_STACK_ROOT, ServerStack } from '../../lib/dev/stack';
 import { OLD_TLS, Worker, cleanup, devUp, produce, pythonEnv, relay, runDir, sClient, scratch } from './harness';
 import { CeleryTlsExampleStack } from '../../examples/cdk/stack';
+import { CeleryTlsExampleStack as TerraformExampleStack } from '../../examples/cdktf/stack';
+import { Testing } from 'cdktf';
 
 const ROOT = process.env.CELERY_TLS_STACK_ROOT ?? DEFAULT_STACK_ROOT;
 const N = 1000;
@@ -74,10 +76,29 @@ function usersResourceProperties(): RabbitMqUsersProperties {
   return properties;
 }
 
+/** The Terraform example's users input: the `aws_lambda_invocation` input of cdk.tf.json (apply-time values masked). */
+function terraformUsersInput(): RabbitMqUsersProperties {
+  const json = JSON.parse(Testing.synth(new TerraformExampleStack(Testing.app(), 'celery-tls-example')));
+  const [invocation] = Object.values<any>(json.resource.aws_lambda_invocation);
+  expect(invocation.lifecycle_scope).toBe('CRUD');
+  // Apply-time values are `${...}` templates inside the JSON text; the run sets the URL and the ARNs itself.
+  return JSON.parse(String(invocation.input).replace(/\$\{[^}]*\}/g, 'apply-time'));
+}
+
+/** The Terraform example's settings module for a role. */
+function terraformSettings(role: CeleryRole): string {
+  const stack = new TerraformExampleStack(Testing.app(), 'celery-tls-example');
+  const file = join(scratch(`terraform-${role}`), 'celeryconfig.py');
+  writeFileSync(file, stack.transport.celeryConfigFor(role).toPythonModule(`terraform example (${role})`));
+  return file;
+}
+
 interface RabbitRun {
   readonly vhost: string;
   /** The environment contract of a role's container, pointing at this run's vhost. */
   environment(role: CeleryRole, overrides?: Record<string, string>): Record<string, string>;
+  /** Removes what the run set up, as a stack's destroy does. */
+  destroy(): Promise<void>;
 }
 
 /**
@@ -88,6 +109,7 @@ async function rabbitRun(
   env: DevEnvironment,
   template: RabbitMqUsersProperties,
   before?: (vhost: string) => Promise<void>,
+  via: 'cloudformation' | 'terraform' = 'cloudformation',
 ): Promise<RabbitRun> {
   const vhost = `run-${++runs}`;
   if (before) await before(vhost);
@@ -103,20 +125,31 @@ async function rabbitRun(
     secrets[`arn:${u.Name}`] = JSON.stringify(passwords[role]);
     return { ...u, PasswordSecretArn: `arn:${u.Name}` };
   });
-  const onEvent = createHandler({ getSecret: async (arn) => secrets[arn], log: () => undefined });
-  await onEvent({
-    RequestType: 'Create',
-    ResourceProperties: {
-      ...template,
-      ManagementUrl: managementUrl(env),
-      AdminSecretArn: 'arn:admin',
-      CaBundle: readFileSync(s.caFile, 'utf8'),
-      Vhost: vhost,
-      Users: users,
-    },
-  });
+  const deps = { getSecret: async (arn: string) => secrets[arn], log: () => undefined };
+  const properties: RabbitMqUsersProperties = {
+    ...template,
+    ManagementUrl: managementUrl(env),
+    AdminSecretArn: 'arn:admin',
+    CaBundle: readFileSync(s.caFile, 'utf8'),
+    Vhost: vhost,
+    Users: users,
+  };
+  // CloudFormation's custom-resource events, or Terraform's CRUD invocations: the same bundle, two entry points.
+  const onEvent = createHandler(deps);
+  const onInvocation = createInvocationHandler(deps);
+  if (via === 'terraform') await onInvocation({ ...properties, tf: { action: 'create', prev_input: null } });
+  else await onEvent({ RequestType: 'Create', ResourceProperties: properties });
   return {
     vhost,
+    destroy: async () => {
+      if (via === 'terraform') await onInvocation({ ...properties, tf: { action: 'delete', prev_input: properties } });
+      else
+        await onEvent({
+          RequestType: 'Delete',
+          ResourceProperties: properties,
+          PhysicalResourceId: `rabbitmq-users:${vhost}`,
+        });
+    },
     environment: (role, overrides = {}) => ({
       CELERY_TLS_BROKER_HOST: s.host,
       CELERY_TLS_BROKER_PORT: String(s.rabbitmq!.tlsPort),
@@ -242,6 +275,43 @@ describe(`current stack (${ROOT}): RabbitMQ 4, Valkey 8, Celery 5.5 with the def
       expect(w.log()).not.toMatch(/delayed delivery|direct exchange/i);
       console.log(`example settings on the current stack: ${N} tasks in ${result.total_seconds}s`);
     });
+  });
+
+  test(`the Terraform example: its invocation input and settings, ${N}/${N} results as its two users over TLS; destroy removes them`, async () => {
+    const run = await rabbitRun(env, terraformUsersInput(), undefined, 'terraform');
+    const { vhost } = run;
+    const w = worker(terraformSettings(CeleryRole.WORKER), run.environment(CeleryRole.WORKER), 'terraform', stack);
+    await stopAfter(w, async () => {
+      await w.ready();
+      const running = produce(
+        runDir(terraformSettings(CeleryRole.PRODUCER), 'terraform-producer'),
+        run.environment(CeleryRole.PRODUCER),
+        '',
+        N,
+        'marker-terraform',
+        240,
+        stack,
+      );
+      await waitFor('100 executions', () => w.executions().size >= 100, 120_000);
+      const during = connections(env).filter((c) => c.vhost === vhost);
+      const result = await running;
+      expect(result).toMatchObject({ sent: N, received: N, missing_count: 0, wrong: [] });
+      expect(new Set(during.map((c) => c.user))).toEqual(new Set(['celery-producer', 'celery-worker']));
+      for (const c of during) expect(c).toMatchObject({ ssl: true });
+      expect(queues(env, vhost).find((q) => q.name === 'celery')).toMatchObject({ type: 'quorum' });
+      console.log(`Terraform example settings on the current stack: ${N} tasks in ${result.total_seconds}s`);
+    });
+    // terraform destroy: the invocation's delete removes the users and the vhost (rabbitmqctl).
+    await run.destroy();
+    const users = json<{ user: string }[]>(env.rabbitMqServer().ctl('list_users', '--formatter', 'json')).map(
+      (u) => u.user,
+    );
+    expect(users).not.toContain('celery-producer');
+    expect(users).not.toContain('celery-worker');
+    const vhosts = json<{ name: string }[]>(env.rabbitMqServer().ctl('list_vhosts', '--formatter', 'json')).map(
+      (v) => v.name,
+    );
+    expect(vhosts).not.toContain(vhost);
   });
 
   test('countdown tasks wait in the broker: 10 immediate tasks finish in under 2 s behind 4 with countdown=20', async () => {
