@@ -46,11 +46,19 @@ export interface WeakRedis {
   readonly password: string;
 }
 
-/** A redis-server signed by the dev environment's CA, with one deliberate weakness. */
+/**
+ * A redis-server signed by the dev environment's CA, with one deliberate weakness. `mutualTls` requires client
+ * certificates: checked as a mutual-TLS endpoint, a server without it is the "no client certificate required" weakness.
+ */
 export async function weakRedis(
   env: DevEnvironment,
   name: string,
-  weakness: { tls11?: boolean; plaintextPort?: boolean; certificate?: Partial<CertificateRequest> },
+  weakness: {
+    tls11?: boolean;
+    plaintextPort?: boolean;
+    certificate?: Partial<CertificateRequest>;
+    mutualTls?: boolean;
+  },
 ): Promise<WeakRedis> {
   const dir = scratch(`weak-${name}`);
   const caCert = readFileSync(env.state.caFile, 'utf8');
@@ -78,6 +86,7 @@ export async function weakRedis(
       plaintextPort: weakness.plaintextPort ? await freePort() : undefined,
       ...cert,
       caFile,
+      mutualTls: weakness.mutualTls,
       username: 'celery',
       password,
       ...(weakness.tls11
