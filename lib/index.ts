@@ -38,6 +38,16 @@ export { CeleryEncryptionGuardError } from './core/guard';
 export type { CeleryEncryptionGuardOptions, EncryptionFindings, GuardResult, GuardViolation } from './core/guard';
 export type { IamStatementModel } from './core/iam';
 export type { LengthLimit } from './core/limits';
+export type {
+  AlarmPlan,
+  CeleryAlarmKey,
+  CeleryAlarmOverride,
+  CeleryAlarmSettings,
+  CeleryMonitoringOptions,
+  CeleryMonitoringSpec,
+  MetricModel,
+  MonitoredResource,
+} from './core/monitoring';
 export { PORTS } from './core/ports';
 export type { MaintenanceWindowStart, RabbitMqBrokerOptions, RabbitMqBrokerSpec } from './core/rabbitmq';
 export type {
@@ -60,7 +70,7 @@ export type { SubnetFact } from './core/subnets';
 export type { BrokerPlan, CachePlan } from './core/plan';
 export type { DeadLetterModel } from './core/rabbitmq-dead-letter';
 export type { TerraformRedisOptions, TerraformRedisSpec } from './core/terraform';
-export type { CeleryTransportChoices } from './core/transport';
+export type { CeleryTransportChoices, MonitoringPlan } from './core/transport';
 export {
   AuthTokenUpdateStrategy,
   BrokerDeploymentMode,

@@ -13,6 +13,9 @@ import { ruleDescription } from '../core/network';
 import { perRole } from '../core/plan';
 import { CeleryRole } from '../core/rabbitmq-users';
 import { assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
+import { monitoredCache, monitoredRabbitMq } from '../core/monitoring';
+import { createMonitoring } from './monitoring';
+import type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';
 import type { AssembledTransport, CeleryTransportChoices } from '../core/transport';
 import { NetworkRole } from '../core/types';
 import { CDK_CONTEXT, PlacementProps, defaultSubnets, subnetFacts, warn } from './common';
@@ -43,7 +46,7 @@ export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOption
 
 /** Props of `CeleryTransport`. */
 export interface CeleryTransportProps
-  extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend> {}
+  extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend, CeleryTransportMonitoringOptions> {}
 
 /** The children a transport made, by kind. */
 type Made = {
@@ -52,6 +55,7 @@ type Made = {
   brokerCache?: RedisCache;
   resultBackendCache?: RedisCache;
   manifestParameter?: ssm.StringParameter;
+  monitoring?: CeleryMonitoring;
 };
 
 /**
@@ -100,6 +104,11 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
     return this.assembled.celeryConfig;
   }
 
+  /** The alarms, their topic and the dashboard (undefined with `monitoring: { enabled: false }`). */
+  public get monitoring(): CeleryMonitoring | undefined {
+    return this.made.monitoring;
+  }
+
   /** The SSM parameter with the manifest (endpoints, user names and secret ARNs, no secrets). */
   public get manifestParameter(): ssm.StringParameter {
     return this.made.manifestParameter!;
@@ -137,6 +146,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             port: b.amqpsPort,
             roles: perRole((r) => users.celeryEndpoint(r)),
             secrets: perRole((r) => users.clientSecretFor(r)),
+            monitored: monitoredRabbitMq(b.brokerName, users.vhost),
           };
         },
         cache: (cacheId, options) => {
@@ -147,6 +157,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             port: cache.port,
             roles: perRole((role) => cache.celeryEndpoint({ db, role })),
             secrets: perRole((role) => cache.secretFor(role)),
+            monitored: monitoredCache(cacheId, cache.replicationGroupId, cache.spec),
           });
         },
         securityGroup: (groupId, description) =>
@@ -166,6 +177,9 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
         },
         output: (o) => new CfnOutput(this, o.id, { value: o.value, description: o.description }),
         outputsFile: 'cdk outputs file',
+        monitoring: (plan) => {
+          made.monitoring = createMonitoring(this, plan, props.monitoring);
+        },
       },
       props,
     );

@@ -15,3 +15,4 @@ export type { CdkTarget } from './target';
 export * from './rabbitmq-broker';
 export * from './rabbitmq-users';
 export * from './redis-cache';
+export type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';

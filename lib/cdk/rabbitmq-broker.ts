@@ -127,6 +127,8 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
   public readonly mutualTls?: RabbitMqMutualTlsSpec;
   /** The broker configuration: consumer timeout, and the mutual-TLS keys with client certificates. */
   public readonly configuration: amazonmq.CfnConfiguration;
+  /** The broker's name (the `Broker` dimension of its CloudWatch metrics). */
+  public readonly brokerName: string;
   /** With `clientCertificates`: the role Amazon MQ reads the CA certificate with. */
   public readonly configurationRole?: iam.Role;
   /** With `BrokerClientCertificates.newSubordinateCa()`: the CA, and its activation (certificates are issued after it). */
@@ -178,6 +180,7 @@ export class RabbitMqBroker extends Construct implements IRabbitMqBroker {
 
     const brokerName =
       spec.brokerName ?? Names.uniqueResourceName(this, { maxLength: 50, allowedSpecialCharacters: '-_' });
+    this.brokerName = brokerName;
     let configurationPolicy: iam.ManagedPolicy | undefined;
     let mutualTlsConf: string | undefined;
     if (props.clientCertificates) {

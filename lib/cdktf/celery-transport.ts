@@ -9,6 +9,9 @@ import { NAME_RULES } from '../core/names';
 import { ruleDescription } from '../core/network';
 import { perRole } from '../core/plan';
 import { assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
+import { monitoredCache, monitoredRabbitMq } from '../core/monitoring';
+import { createMonitoring } from './monitoring';
+import type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';
 import type { AssembledTransport, CeleryTransportChoices } from '../core/transport';
 import { CeleryRole } from '../core/rabbitmq-users';
 import { ecsSecretValueFrom, physicalNameFromPath } from '../core/terraform';
@@ -42,7 +45,7 @@ export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOption
 
 /** Props of the Terraform `CeleryTransport`; `manifestParameterName` defaults to "/celery-tls-constructs/<name from the construct path>/manifest". */
 export interface CeleryTransportProps
-  extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend> {}
+  extends PlacementProps, CeleryTransportChoices<CeleryBroker, CeleryResultBackend, CeleryTransportMonitoringOptions> {}
 
 /** What an ECS container definition needs: plain settings and the passwords as ECS secrets (never as values). */
 export interface CeleryContainerEnvironment {
@@ -65,6 +68,7 @@ type Made = {
   brokerCache?: RedisCache;
   resultBackendCache?: RedisCache;
   manifestParameter?: SsmParameter;
+  monitoring?: CeleryMonitoring;
 };
 
 /**
@@ -113,6 +117,11 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
     return this.assembled.celeryConfig;
   }
 
+  /** The alarms, their topic and the dashboard (undefined with `monitoring: { enabled: false }`). */
+  public get monitoring(): CeleryMonitoring | undefined {
+    return this.made.monitoring;
+  }
+
   /** The SSM parameter with the manifest (endpoints, user names and secret ARNs, no secrets). */
   public get manifestParameter(): SsmParameter {
     return this.made.manifestParameter!;
@@ -150,6 +159,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             port: b.amqpsPort,
             roles: perRole((r) => users.celeryEndpoint(r)),
             secrets: perRole((r) => users.clientSecretFor(r)),
+            monitored: monitoredRabbitMq(b.brokerName, users.vhost),
           };
         },
         cache: (cacheId, options) => {
@@ -160,6 +170,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             port: cache.port,
             roles: perRole((role) => cache.celeryEndpoint({ db, role })),
             secrets: perRole((role) => cache.secretFor(role)),
+            monitored: monitoredCache(cacheId, cache.replicationGroupId, cache.spec),
           });
         },
         securityGroup: (groupId, description) =>
@@ -186,6 +197,9 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
         },
         output: (o) => new TerraformOutput(this, o.id, { value: o.value, description: o.description }),
         outputsFile: 'terraform output -json file',
+        monitoring: (plan) => {
+          made.monitoring = createMonitoring(this, plan, props.monitoring);
+        },
       },
       props,
     );

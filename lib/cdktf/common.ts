@@ -75,12 +75,25 @@ export function policyDocument(statements: readonly IamStatementModel[]): string
   });
 }
 
+/** A further key-policy statement for an AWS service principal (e.g. CloudWatch publishing to an encrypted topic). */
+export interface KeyServiceStatement {
+  readonly sid: string;
+  readonly principalService: string;
+  readonly actions: readonly string[];
+  readonly conditions: Record<string, Record<string, string>>;
+}
+
 /**
  * A customer-managed key with rotation and an explicit policy: the account (so that IAM policies apply, as in the
  * default key policy) and CloudWatch Logs of this account and region. Terraform refuses to destroy it
  * (`prevent_destroy`; the CDK side retains keys): deleting it makes the cache, its snapshots and the secrets unreadable.
  */
-export function createKey(scope: Construct, id: string, description: string): KmsKey {
+export function createKey(
+  scope: Construct,
+  id: string,
+  description: string,
+  services: readonly KeyServiceStatement[] = [],
+): KmsKey {
   const facts = awsFacts(scope);
   const logs = logsKeyPolicyStatement({ region: facts.region, account: facts.account, partition: facts.partition });
   return new KmsKey(scope, id, {
@@ -105,6 +118,14 @@ export function createKey(scope: Construct, id: string, description: string): Km
           Resource: '*',
           Condition: logs.conditions,
         },
+        ...services.map((x) => ({
+          Sid: x.sid,
+          Effect: 'Allow',
+          Principal: { Service: x.principalService },
+          Action: [...x.actions],
+          Resource: '*',
+          Condition: x.conditions,
+        })),
       ],
     }),
     lifecycle: { preventDestroy: DEFAULTS.terraform.keyPreventDestroy },

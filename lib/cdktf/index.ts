@@ -15,3 +15,4 @@ export { AwsProvider } from './provider';
 export * from './rabbitmq-broker';
 export * from './rabbitmq-users';
 export * from './redis-cache';
+export type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';

@@ -23,7 +23,9 @@ export { AcmpcaCertificate } from '@cdktf/provider-aws/lib/acmpca-certificate';
 export { AcmpcaCertificateAuthority } from '@cdktf/provider-aws/lib/acmpca-certificate-authority';
 export { AcmpcaCertificateAuthorityCertificate } from '@cdktf/provider-aws/lib/acmpca-certificate-authority-certificate';
 export { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+export { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 export { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+export { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 export { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 export { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 export { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
@@ -48,6 +50,8 @@ export { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 export { SecretsmanagerSecretRotation } from '@cdktf/provider-aws/lib/secretsmanager-secret-rotation';
 export { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 export { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+export { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
+export { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 export { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 export { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
 export { VpcEndpointPolicy } from '@cdktf/provider-aws/lib/vpc-endpoint-policy';

@@ -71,6 +71,8 @@ export class RabbitMqBroker extends Construct implements IConnectable, IRabbitMq
   public readonly resource: MqBroker;
   /** The broker configuration (rabbitmq.conf): the consumer timeout, and with client certificates the mTLS keys. */
   public readonly configuration: MqConfiguration;
+  /** The broker's name (the `Broker` dimension of its CloudWatch metrics). */
+  public readonly brokerName: string;
   /** The VPC of its group. */
   public readonly vpcId: string;
   /** The subnets of its nodes. */
@@ -131,6 +133,7 @@ export class RabbitMqBroker extends Construct implements IConnectable, IRabbitMq
         this.node.scopes.slice(1).map((s) => s.node.id),
         NAME_RULES.brokerName,
       );
+    this.brokerName = brokerName;
     let mutualTlsConf: string | undefined;
     let configurationAttachment: IamRolePolicyAttachment | undefined;
     if (props.clientCertificates) {

@@ -124,6 +124,40 @@ export const DEFAULTS = {
     /** Enough for a few management-API or AWS API calls with their own time limits. */
     timeoutSeconds: 120,
   },
+  /**
+   * The alarms of a transport (`monitoring.alarms.<key>` overrides each). Periods of 60 s: Amazon MQ and ElastiCache
+   * publish these metrics every minute (Amazon MQ developer guide, "Accessing CloudWatch metrics"; ElastiCache,
+   * "Host-level metrics": "published for each cache node in 60-second intervals"). Where AWS's recommended alarms give
+   * a figure (CloudWatch "Recommended alarms", ElastiCache: EngineCPUUtilization about 90 %, 5 of 5 minutes;
+   * CurrConnections 10 of 10; ReplicationLag 15 of 15) it is used; the other thresholds are this library's, chosen
+   * for Celery and documented in docs/operating.md.
+   */
+  monitoring: {
+    alarms: {
+      /** RabbitMQMemUsed / RabbitMQMemLimit (Broker: the cluster's aggregate), %: at 100 RabbitMQ blocks publishers. */
+      brokerMemory: { threshold: 80, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
+      /** RabbitMQDiskFree / RabbitMQDiskFreeLimit: at 1 RabbitMQ blocks publishing on the whole cluster. */
+      brokerDiskFree: { threshold: 2, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
+      /** SystemCpuUtilization, %. */
+      brokerCpu: { threshold: 85, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
+      /** ConnectionCount below 1: no worker or producer is connected (missing data counts as breaching). */
+      brokerConnections: { threshold: 1, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
+      /** ConsumerCount of Celery's queue below 1: no worker consumes (missing data counts as breaching). */
+      queueConsumers: { threshold: 1, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
+      /** MessageReadyCount of Celery's queue: a backlog that lasts a quarter of an hour. */
+      queueBacklog: { threshold: 1000, periodSeconds: 60, evaluationPeriods: 15, datapointsToAlarm: 15 },
+      /** MessageUnacknowledgedCount of Celery's queue: tasks held and not finished for a quarter of an hour. */
+      queueUnacknowledged: { threshold: 1000, periodSeconds: 60, evaluationPeriods: 15, datapointsToAlarm: 15 },
+      /** DatabaseMemoryUsagePercentage per node, %: with noeviction, writes fail at 100. */
+      cacheMemory: { threshold: 80, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
+      /** EngineCPUUtilization per node, % (AWS: about 90 % of the available CPU). */
+      cacheEngineCpu: { threshold: 90, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
+      /** CurrConnections per node (AWS: 10 of 10 datapoints; the number is the user's). */
+      cacheConnections: { threshold: 2000, periodSeconds: 60, evaluationPeriods: 10, datapointsToAlarm: 10 },
+      /** ReplicationLag per replica, seconds (AWS: 15 of 15 datapoints; the number is the user's). */
+      cacheReplicationLag: { threshold: 10, periodSeconds: 60, evaluationPeriods: 15, datapointsToAlarm: 15 },
+    },
+  },
   logs: {
     /** HIPAA/NIST/PCI ask for at least 365 days. */
     retentionDays: 365,

@@ -30,6 +30,7 @@ import { RedisRbacSpec, resolveRedisRbacSpec } from './redis-rbac';
 import { checkSecretField } from './secrets';
 import { SubnetFact, chooseSubnets } from './subnets';
 import { TerraformRedisOptions, TerraformRedisSpec, resolveTerraformRedisSpec } from './terraform';
+import { CeleryMonitoringOptions, CeleryMonitoringSpec, resolveMonitoringSpec } from './monitoring';
 import { NetworkRole } from './types';
 import { WIRE } from './wire';
 
@@ -227,10 +228,12 @@ export interface TransportPlanInput<S> {
     | { readonly kind: 'sharedWithRedisBroker'; readonly db: number }
     | { readonly kind: 'none' };
   readonly celeryOptions?: CeleryOptions;
+  readonly monitoring?: CeleryMonitoringOptions;
 }
 
 /** A transport's specs, checked in one pass. */
 export interface TransportSpecs {
+  readonly monitoring: CeleryMonitoringSpec;
   readonly broker?: BrokerPlan;
   readonly applicationUsers?: RabbitMqApplicationUsersSpec;
   readonly brokerCache?: CachePlan;
@@ -250,7 +253,7 @@ export function planTransportSpecs<S>(
   ctx: ResolveContext,
 ): ValidationResult<TransportSpecs> {
   const issues = new IssueCollector(ctx);
-  const specs: { -readonly [K in keyof TransportSpecs]: TransportSpecs[K] } = {};
+  const specs: { -readonly [K in keyof TransportSpecs]?: TransportSpecs[K] } = {};
   let broker: CeleryEndpoint | undefined;
   if (input.broker.kind === 'rabbitmq') {
     specs.broker = childValue(issues, 'broker', planBroker(input.broker.broker, ctx));
@@ -292,7 +295,8 @@ export function planTransportSpecs<S>(
     );
     issues.errors.push(...celery.errors.filter((e) => e.prop.startsWith('celeryOptions.')));
   }
-  return issues.result(specs);
+  specs.monitoring = collect(issues, resolveMonitoringSpec(input.monitoring, ctx));
+  return issues.result(specs as TransportSpecs);
 }
 
 function collect<T>(issues: IssueCollector, result: ValidationResult<T>): T {

@@ -20,6 +20,7 @@ import {
   planTransportSpecs,
   ruleTarget,
 } from './plan';
+import { AlarmPlan, CeleryMonitoringOptions, CeleryMonitoringSpec, MonitoredResource, planAlarms } from './monitoring';
 import { RabbitMqBrokerOptions } from './rabbitmq';
 import { CeleryRole, RabbitMqApplicationUsersOptions } from './rabbitmq-users';
 import { RedisCacheOptions } from './redis';
@@ -33,7 +34,7 @@ import { NetworkRole } from './types';
  */
 
 /** The transport props both targets share (each adds its placement). */
-export interface CeleryTransportChoices<B, R> {
+export interface CeleryTransportChoices<B, R, M extends CeleryMonitoringOptions = CeleryMonitoringOptions> {
   /** The broker. @default CeleryBroker.rabbitMq() */
   readonly broker?: B;
   /** The result backend. @default CeleryResultBackend.redis() */
@@ -42,11 +43,27 @@ export interface CeleryTransportChoices<B, R> {
   readonly celeryOptions?: CeleryOptions;
   /** Name of the SSM parameter that holds the JSON manifest. @default - generated */
   readonly manifestParameterName?: string;
+  /**
+   * Alarms on the broker's and the backend's metrics, their SNS topic (encrypted with a customer-managed key, or
+   * yours) and a dashboard; each alarm can be tuned or left out (docs/operating.md).
+   * @default - every alarm with `DEFAULTS.monitoring`, a new topic, a dashboard
+   */
+  readonly monitoring?: M;
 }
 
 /** An endpoint a child gives the transport: the plan's view of it, and each role's secret. */
 export interface TransportEndpoint<C, S> extends PlannedEndpoint<C> {
   readonly secrets: Readonly<Record<CeleryRole, S | undefined>>;
+  /** What its alarms watch. */
+  readonly monitored: MonitoredResource;
+}
+
+/** The transport's alarms, for the target's `monitoring` verb. */
+export interface MonitoringPlan {
+  /** The resolved options. */
+  readonly spec: CeleryMonitoringSpec;
+  /** The alarms to make, in order. */
+  readonly alarms: readonly AlarmPlan[];
 }
 
 /** The target's verbs, for `assembleTransport`. `R`/`D`: its RabbitMQ and Redis options; `C`: connectable; `G`: group. */
@@ -81,6 +98,8 @@ export interface TransportTarget<R, D, C, S, G> {
   readonly manifestText: (plan: TransportPlan<C>) => string;
   /** Makes an output. */
   readonly output: (output: PlannedOutput) => void;
+  /** Makes the alarms, their topic and the dashboard (not called when monitoring is off). */
+  readonly monitoring: (plan: MonitoringPlan) => void;
   /** How the output holding the manifest is read back (`cdk outputs file`, `terraform output -json file`). */
   readonly outputsFile: string;
 }
@@ -93,6 +112,8 @@ export interface AssembledTransport<C, S, G> {
   readonly producersSecurityGroup: G & C;
   readonly workersSecurityGroup: G & C;
   readonly celeryConfig: CeleryConfig;
+  /** The alarms made (none when monitoring is off). */
+  readonly alarms: readonly AlarmPlan[];
 }
 
 /** Builds a transport with the target's verbs; throws one `ValidationError` with every mistake first. */
@@ -104,7 +125,7 @@ export function assembleTransport<
   G,
 >(
   target: TransportTarget<R, D, C, S, G>,
-  props: CeleryTransportChoices<CeleryBrokerChoice<R, D>, CeleryResultBackendChoice<D>>,
+  props: CeleryTransportChoices<CeleryBrokerChoice<R, D>, CeleryResultBackendChoice<D>, CeleryMonitoringOptions>,
 ): AssembledTransport<C, S, G> {
   const { choices, subnets } = target;
   const { celeryOptions } = props;
@@ -136,6 +157,7 @@ export function assembleTransport<
           : { kind: 'redis', cache: cacheInput(broker.options) },
       resultBackend: backend.kind === 'redis' ? { kind: 'redis', cache: cacheInput(backend.options) } : backend,
       celeryOptions,
+      monitoring: props.monitoring,
     },
     target.ctx,
   );
@@ -184,6 +206,15 @@ export function assembleTransport<
     value: manifest,
     description: `Celery TLS manifest: celery-tls render --manifest <${target.outputsFile}>`,
   });
+  // A shared cache serves broker and results: it is watched once.
+  const monitored = [brokerEndpoint, backendEndpoint]
+    .filter((e): e is TransportEndpoint<C, S> => e !== undefined)
+    .map((e) => e.monitored)
+    .filter((r, i, all) => all.findIndex((x) => x.label === r.label) === i);
+  const monitoring = specs.value.monitoring;
+  const alarms = monitoring.enabled ? planAlarms(monitoring, monitored) : [];
+  if (monitoring.enabled) target.monitoring({ spec: monitoring, alarms });
+  else target.warn(specs.warnings.filter((w) => w.code === 'monitoring.off'));
   return {
     plan,
     broker: brokerEndpoint,
@@ -191,6 +222,7 @@ export function assembleTransport<
     producersSecurityGroup,
     workersSecurityGroup,
     celeryConfig,
+    alarms,
   };
 }
 

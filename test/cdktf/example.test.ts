@@ -49,12 +49,13 @@ const nameIn = (t: TfJson, path: string) =>
 const nameAt = (path: string) => nameIn(tf, path);
 
 describe('cdktf example: security properties of cdk.tf.json', () => {
-  test('it has one broker, one replication group, six security groups, two keys, five rotated secrets, four functions', () => {
+  test('it has one broker, one replication group, six security groups, three keys, five rotated secrets, three functions', () => {
     expect(ofType(tf, 'aws_mq_broker')).toHaveLength(1);
     expect(ofType(tf, 'aws_elasticache_replication_group')).toHaveLength(1);
     // Broker, backend, producers, workers, the users functions and their Secrets Manager endpoint.
     expect(ofType(tf, 'aws_security_group')).toHaveLength(6);
-    expect(ofType(tf, 'aws_kms_key')).toHaveLength(2);
+    // The broker's, the result backend's and the alarm topic's.
+    expect(ofType(tf, 'aws_kms_key')).toHaveLength(3);
     // The admin, two broker users, two cache users.
     expect(ofType(tf, 'aws_secretsmanager_secret')).toHaveLength(5);
     expect(ofType(tf, 'aws_secretsmanager_secret_rotation')).toHaveLength(5);

@@ -168,7 +168,13 @@ interface Model {
   brokerConfigurations: Record<string, unknown>;
   /** Subordinate CAs: key, subject, usage, the parent's certificate, activation, protection. */
   certificateAuthorities: Record<string, unknown>;
+  /** CloudWatch alarms: metrics (or math), dimensions, statistic, threshold, period, datapoints, actions. */
+  alarms: Record<string, unknown>;
+  /** The alarms' topic (its key) and the dashboard's widgets. */
+  monitoring: unknown;
 }
+
+const sortedDims = (d: [string, unknown][]) => Object.fromEntries([...d].sort(([a], [b]) => a.localeCompare(b)));
 
 /**
  * Literal account, region and partition (the CDK test stack has them; Terraform reads them at plan time), and the
@@ -509,6 +515,45 @@ function cdkModel(spec: Spec): Model {
       kept: [r, activation].every((x) => onDelete(x) === 'retain'),
     };
   }
+  const alarms: Model['alarms'] = {};
+  for (const [lid, r] of ofCelery('AWS::CloudWatch::Alarm')) {
+    const p = r.Properties;
+    const metric = (m: any, stat: string, period: number) => ({
+      namespace: m.Namespace,
+      metric: m.MetricName,
+      dimensions: sortedDims(
+        (m.Dimensions ?? []).map((d: any) => [
+          d.Name,
+          brokerNames.includes(d.Value) ? '<broker name>' : value(d.Value),
+        ]),
+      ),
+      stat,
+      period,
+    });
+    const math = p.Metrics as any[] | undefined;
+    alarms[pathOf(lid)] = {
+      metrics: math
+        ? math
+            .filter((q) => q.MetricStat)
+            .map((q) => metric(q.MetricStat.Metric, q.MetricStat.Stat, q.MetricStat.Period))
+        : [metric(p, p.Statistic, p.Period)],
+      expression: math?.find((q) => q.Expression)?.Expression,
+      comparison: p.ComparisonOperator,
+      threshold: p.Threshold,
+      evaluationPeriods: p.EvaluationPeriods,
+      datapoints: p.DatapointsToAlarm,
+      missing: p.TreatMissingData,
+      description: p.AlarmDescription,
+      actions: value([...p.AlarmActions, ...p.OKActions]),
+    };
+  }
+  const topics = ofCelery('AWS::SNS::Topic');
+  const dashboards = ofCelery('AWS::CloudWatch::Dashboard');
+  const monitoring = {
+    topics: topics.map(([lid, t]) => ({ topic: pathOf(lid), key: value(t.Properties.KmsMasterKeyId) })),
+    tlsOnly: ofCelery('AWS::SNS::TopicPolicy').map(([, p]) => p.Properties.PolicyDocument.Statement[0].Condition),
+    widgets: dashboards.map(([, d]) => (value(d.Properties.DashboardBody).match(/"alarms":\[/g) ?? []).length),
+  };
   return {
     caches: sortedEntries(caches),
     brokers: sortedEntries(brokers),
@@ -538,6 +583,8 @@ function cdkModel(spec: Spec): Model {
     endpoints,
     brokerConfigurations,
     certificateAuthorities,
+    alarms: sortedEntries(alarms),
+    monitoring,
   };
 }
 
@@ -829,6 +876,39 @@ function tfModel(spec: Spec): Model {
       kept: [ca, installed].every((x) => x.lifecycle?.prevent_destroy === true),
     };
   }
+  const alarms: Model['alarms'] = {};
+  for (const [name, p] of of('aws_cloudwatch_metric_alarm')) {
+    const metric = (m: any, stat: string, period: number) => ({
+      namespace: m.namespace,
+      metric: m.metric_name,
+      dimensions: sortedDims(
+        Object.entries(m.dimensions ?? {}).map(([k, v]) => [k, brokerNames.includes(v) ? '<broker name>' : value(v)]),
+      ),
+      stat,
+      period,
+    });
+    const math = p.metric_query as any[] | undefined;
+    alarms[pathOf(name)] = {
+      metrics: math
+        ? math.filter((q) => q.metric).map((q) => metric(q.metric, q.metric.stat, q.metric.period))
+        : [metric(p, p.statistic, p.period)],
+      expression: math?.find((q) => q.expression)?.expression,
+      comparison: p.comparison_operator,
+      threshold: p.threshold,
+      evaluationPeriods: p.evaluation_periods,
+      datapoints: p.datapoints_to_alarm,
+      missing: p.treat_missing_data,
+      description: p.alarm_description,
+      actions: value([...p.alarm_actions, ...p.ok_actions]),
+    };
+  }
+  const monitoring = {
+    topics: of('aws_sns_topic').map(([name, t]) => ({ topic: pathOf(name), key: value(t.kms_master_key_id) })),
+    tlsOnly: of('aws_sns_topic_policy').map(([, p]) => json_(p.policy).Statement[0].Condition),
+    widgets: of('aws_cloudwatch_dashboard').map(
+      ([, d]) => (String(d.dashboard_body).match(/"alarms":\[/g) ?? []).length,
+    ),
+  };
   const invocation = of('aws_lambda_invocation')[0]?.[1];
   return {
     caches: sortedEntries(caches),
@@ -856,6 +936,8 @@ function tfModel(spec: Spec): Model {
     endpoints,
     brokerConfigurations,
     certificateAuthorities,
+    alarms: sortedEntries(alarms),
+    monitoring,
   };
 }
 
@@ -903,6 +985,8 @@ const PARTS = [
   'endpoints',
   'brokerConfigurations',
   'certificateAuthorities',
+  'alarms',
+  'monitoring',
 ] as const;
 
 describe.each(SPECS.map((s) => [s.name, s] as const))('parity: %s', (_name, spec) => {
@@ -935,6 +1019,13 @@ describe.each(SPECS.map((s) => [s.name, s] as const))('parity: %s', (_name, spec
       for (const role of ROLES) expect((fromCdk.celery[role] as any).broker.username).not.toBe('celeryadmin');
     } else expect(fromCdk.users).toBeUndefined();
     if (rbac) expect(Object.values(fromCdk.rbac).filter((u: any) => u.userName === 'default')).toHaveLength(1);
+    // Monitoring is on by default: alarms on every resource, one dashboard widget per alarm, an encrypted topic.
+    expect(Object.keys(fromCdk.alarms).length).toBeGreaterThanOrEqual(3);
+    expect(fromCdk.monitoring).toEqual({
+      topics: [{ topic: 'Celery/AlarmTopic', key: '<Celery/AlarmTopicKey>' }],
+      tlsOnly: [{ Bool: { 'aws:SecureTransport': 'false' } }],
+      widgets: [Object.keys(fromCdk.alarms).length],
+    });
   });
 });
 
