@@ -2,8 +2,10 @@ import { Annotations, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { checkEncryptionGuard, formatGuardViolation } from '../core/guard';
 import type { CeleryEncryptionGuardOptions, GuardContext, GuardedBroker, GuardedCache } from '../core/guard';
-import type { GuardedIngressRule, GuardedScope, GuardedSecret, GuardResult } from '../core/guard';
-import { describeByStack, GuardAspectRoots, guardFact as fact, securityGroupKeys } from '../core/guard-describe';
+import type { GuardedEgressRule, GuardedIngressRule, GuardedScope, GuardedSecret, GuardResult } from '../core/guard';
+import type { GuardedSecretValue } from '../core/guard';
+import { blockList, describeByStack, GuardAspectRoots, guardFact as fact } from '../core/guard-describe';
+import { listEntries, secretValuesOf, securityGroupKeys } from '../core/guard-describe';
 import type { JsonValue, StackRendering } from '../core/guard-describe';
 
 /** A CloudFormation resource as it appears in a template. */
@@ -27,7 +29,9 @@ export const CFN_GUARDED_TYPES = [
   'AWS::AmazonMQ::Broker',
   'AWS::EC2::SecurityGroup',
   'AWS::EC2::SecurityGroupIngress',
+  'AWS::EC2::SecurityGroupEgress',
   'AWS::SecretsManager::Secret',
+  'AWS::ElastiCache::User',
 ];
 
 /** `{ Ref: X }` or `{ "Fn::GetAtt": [X, ...] }` → the key of X; a literal id stays as it is. */
@@ -39,6 +43,49 @@ function groupKey(prefix: string, value: unknown): string | undefined {
     if (Array.isArray(v['Fn::GetAtt'])) return prefix + v['Fn::GetAtt'][0];
   }
   return undefined;
+}
+
+/** A whole-value dynamic reference to Secrets Manager or an SSM SecureString, resolved by CloudFormation. */
+const DYNAMIC_REFERENCE = /^\{\{resolve:(secretsmanager|ssm-secure):[^{}]*\}\}$/;
+
+/** The argument of a one-key intrinsic (`{ "Fn::Join": [...] }`), else undefined. */
+function intrinsicArg(value: unknown, name: string): JsonValue {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === name ? (value as Record<string, JsonValue>)[name] : undefined;
+}
+
+/** The text a value is built from by `Fn::Join` or `Fn::Sub`, each reference standing as `_` (stack.resolve joins a
+ * `SecretValue.secretsManager` as `{{resolve:secretsmanager:`, the secret's Ref, `:SecretString:...}}`). */
+function templateText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  const join = intrinsicArg(value, 'Fn::Join');
+  if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1]))
+    return join[1].map((part: unknown) => templateText(part) ?? '_').join(join[0]);
+  const sub = intrinsicArg(value, 'Fn::Sub');
+  const text = Array.isArray(sub) ? sub[0] : sub;
+  return typeof text === 'string' ? text.replace(/\$\{[^!][^}]*\}/g, '_') : undefined;
+}
+
+/** True when a value is known at synth time: literals, and `Fn::Join` / `Fn::Sub` / `Fn::Base64` of literals only. */
+function synthTimeConstant(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every(synthTimeConstant);
+  const [key, ...more] = Object.keys(value);
+  const arg = (value as Record<string, JsonValue>)[key];
+  if (more.length === 0 && (key === 'Ref' || key.startsWith('Fn::'))) {
+    if (key === 'Fn::Join' || key === 'Fn::Base64') return synthTimeConstant(arg);
+    if (key === 'Fn::Sub') return typeof arg === 'string' && !/\$\{[^!]/.test(arg);
+    return false;
+  }
+  return Object.values(value).every(synthTimeConstant);
+}
+
+/** How a secret-bearing CloudFormation value is set (its value goes no further than this function). */
+function cfnSecretSource(value: unknown): GuardedSecretValue['source'] {
+  const text = templateText(value);
+  if (text !== undefined && DYNAMIC_REFERENCE.test(text)) return 'secret-reference';
+  return synthTimeConstant(value) ? 'literal' : 'expression';
 }
 
 /**
@@ -56,12 +103,18 @@ export function describeCloudFormation(
     brokers: GuardedBroker[];
     ingressRules: GuardedIngressRule[];
     secrets: GuardedSecret[];
+    egressRules: GuardedEgressRule[];
+    secretValues: GuardedSecretValue[];
   } = {
     caches: [],
     brokers: [],
     ingressRules: [],
     secrets: [],
+    egressRules: [],
+    secretValues: [],
   };
+  // Groups that declare no inline egress: EC2 keeps its allow-all rule unless a standalone egress rule exists.
+  const noInlineEgress = new Map<string, string>();
   const groups = (v: unknown) => securityGroupKeys(v, (g) => groupKey(keyPrefix, g));
   const rule = (
     path: string,
@@ -76,6 +129,20 @@ export function describeCloudFormation(
     toPort: fact(p, 'ToPort', prefix),
     cidrs: ['CidrIp', 'CidrIpv6'].filter((k) => p[k] !== undefined).map((k) => fact(p, k, prefix)),
   });
+  const egress = (
+    path: string,
+    group: string | undefined,
+    p: Record<string, JsonValue>,
+    prefix = '',
+  ): GuardedEgressRule => ({
+    ...rule(path, group, p, prefix),
+    destinationGroups: groups([p.DestinationSecurityGroupId]),
+  });
+  const secretValues = (
+    path: string,
+    holds: GuardedSecretValue['holds'],
+    entries: Iterable<readonly [string, unknown]>,
+  ) => scope.secretValues.push(...secretValuesOf(path, holds, entries, cfnSecretSource));
   for (const [id, r] of Object.entries(resources)) {
     const p = r.Properties ?? {};
     const path = pathOf(id, r);
@@ -99,23 +166,62 @@ export function describeCloudFormation(
           publiclyAccessible: fact(p, 'PubliclyAccessible'),
           securityGroups: groups(p.SecurityGroups),
         });
+        secretValues(
+          path,
+          'password',
+          blockList(p.Users).map((u, i) => [`Users[${i}].Password`, u.Password] as const),
+        );
         break;
+      case 'AWS::ElastiCache::User': {
+        const mode = blockList(p.AuthenticationMode)[0] ?? {};
+        secretValues(path, 'password', [
+          ...listEntries(mode.Passwords, 'AuthenticationMode.Passwords'),
+          ...listEntries(p.Passwords, 'Passwords'),
+        ]);
+        break;
+      }
       case 'AWS::EC2::SecurityGroup':
         (Array.isArray(p.SecurityGroupIngress) ? p.SecurityGroupIngress : []).forEach(
           (inline: Record<string, JsonValue>, i: number) => {
             scope.ingressRules.push(rule(path, keyPrefix + id, inline ?? {}, `SecurityGroupIngress[${i}].`));
           },
         );
+        blockList(p.SecurityGroupEgress).forEach((inline, i) =>
+          scope.egressRules.push(egress(path, keyPrefix + id, inline, `SecurityGroupEgress[${i}].`)),
+        );
+        if (blockList(p.SecurityGroupEgress).length === 0) noInlineEgress.set(keyPrefix + id, path);
+        break;
+      case 'AWS::EC2::SecurityGroupEgress':
+        scope.egressRules.push(egress(path, groupKey(keyPrefix, p.GroupId), p));
         break;
       case 'AWS::EC2::SecurityGroupIngress':
         scope.ingressRules.push(rule(path, groupKey(keyPrefix, p.GroupId), p));
         break;
       case 'AWS::SecretsManager::Secret':
         scope.secrets.push({ path, kmsKeyId: fact(p, 'KmsKeyId') });
+        secretValues(path, 'secret-value', [['SecretString', p.SecretString]]);
         break;
       default:
         break;
     }
+  }
+  // A group created without egress rules gets EC2's allow-all egress, which the first egress rule added removes
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html,
+  // aws/aws-cdk#987): a group with neither inline nor standalone egress rules sends anything anywhere.
+  const withEgress = new Set(scope.egressRules.map((r) => r.group));
+  for (const [group, path] of noInlineEgress) {
+    if (withEgress.has(group)) continue;
+    const none = { property: 'SecurityGroupEgress', value: undefined };
+    scope.egressRules.push({
+      path,
+      group,
+      protocol: none,
+      fromPort: none,
+      toPort: none,
+      cidrs: [],
+      destinationGroups: [],
+      implicit: true,
+    });
   }
   return scope;
 }
@@ -152,8 +258,9 @@ export interface CeleryEncryptionGuardProps extends CeleryEncryptionGuardOptions
 /**
  * Fails synthesis when a replication group, broker, security group rule or secret in its scope loses its encryption
  * settings: transit encryption on with mode `required`, at-rest encryption with a customer-managed key, AUTH token or
- * user groups, no public broker, no ingress from 0.0.0.0/0 or ::/0 to a Celery port, no protocol -1, secrets with a
- * customer-managed key. It reads the resources as they will be rendered, so hand-written L1s and escape hatches
+ * user groups, no public broker, no ingress from 0.0.0.0/0 or ::/0 to a Celery port, no protocol -1, ingress to the
+ * broker's and cache's groups on their TLS ports only, no allow-all egress on the Celery groups, no literal password
+ * on a broker or cache user, no literal secret value, secrets with a customer-managed key. It reads the resources as they will be rendered, so hand-written L1s and escape hatches
  * (`addPropertyOverride`, `addOverride`) are checked too.
  *
  *     Aspects.of(stack).add(new CeleryEncryptionGuard());

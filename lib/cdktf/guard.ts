@@ -1,8 +1,10 @@
 import { IConstruct } from 'constructs';
 import { CeleryEncryptionGuardError, checkEncryptionGuard, formatGuardViolation } from '../core/guard';
 import type { CeleryEncryptionGuardOptions, GuardContext, GuardedBroker, GuardedCache } from '../core/guard';
-import type { GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact, GuardResult } from '../core/guard';
-import { describeByStack, GuardAspectRoots, guardFact as fact, securityGroupKeys } from '../core/guard-describe';
+import type { GuardedEgressRule, GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact } from '../core/guard';
+import type { GuardedSecretValue, GuardResult } from '../core/guard';
+import { blockList, describeByStack, GuardAspectRoots, guardFact as fact } from '../core/guard-describe';
+import { listEntries, secretValuesOf, securityGroupKeys } from '../core/guard-describe';
 import type { JsonValue, StackRendering } from '../core/guard-describe';
 import { Annotations, DefaultTokenResolver, StringConcat, TerraformResource, TerraformStack } from './provider';
 import { Tokenization } from './provider';
@@ -25,8 +27,11 @@ export const TF_GUARDED_TYPES = [
   'aws_mq_broker',
   'aws_security_group',
   'aws_vpc_security_group_ingress_rule',
+  'aws_vpc_security_group_egress_rule',
   'aws_security_group_rule',
   'aws_secretsmanager_secret',
+  'aws_secretsmanager_secret_version',
+  'aws_elasticache_user',
 ];
 
 /** `${aws_security_group.NAME.id}` → `aws_security_group.NAME`; a literal id stays as it is. */
@@ -46,6 +51,66 @@ function cidrList(block: Record<string, JsonValue>, prefix: string): GuardFact[]
 }
 
 /**
+ * The code inside each `${...}` of a Terraform JSON string, its string literals blanked (`""`); a template nested in
+ * a string literal (`"${var.x}"`) is kept as `${}` so that it still counts as a reference.
+ */
+function interpolations(value: string): string[] {
+  const found: string[] = [];
+  let i = value.indexOf('${');
+  while (i !== -1) {
+    let depth = 0;
+    let code = '';
+    let j = i + 1;
+    for (; j < value.length; j++) {
+      const ch = value[j];
+      if (ch === '"') {
+        const start = j;
+        for (j++; j < value.length && value[j] !== '"'; j++) if (value[j] === '\\') j++;
+        code += value.slice(start, j).includes('${') ? '${}' : '""';
+        continue;
+      }
+      if (ch === '{') depth++;
+      else if (ch === '}' && --depth === 0) break;
+      if (depth > 1 || ch !== '{') code += ch;
+    }
+    found.push(code);
+    i = value.indexOf('${', j + 1);
+  }
+  return found;
+}
+
+/** Functions that only compute from their arguments: with literal arguments, their result is a literal. */
+const PURE_FUNCTIONS = new Set([
+  'jsonencode',
+  'join',
+  'format',
+  'base64encode',
+  'tostring',
+  'lower',
+  'upper',
+  'trimspace',
+]);
+
+/** True when interpolated code reads something (`var.x`, `data.x.y`, `aws_x.y.z`, a nested template, `file(...)`). */
+function readsSomething(code: string): boolean {
+  if (/(?:^|[^\w.])[A-Za-z_][\w-]*\.[A-Za-z_*]/.test(code) || code.includes('${}')) return true;
+  return [...code.matchAll(/([A-Za-z_][\w]*)\s*\(/g)].some((m) => !PURE_FUNCTIONS.has(m[1]));
+}
+
+/** The value of a Secrets Manager secret version, from a data source, an ephemeral resource or the resource. */
+const SECRET_VERSION_VALUE =
+  /(?:^|[^\w.])(?:data\.|ephemeral\.)?aws_secretsmanager_secret_version\.[\w-]+\.secret_string\b/;
+
+/** How a secret-bearing Terraform value is set (its value goes no further than this function). */
+function tfSecretSource(value: unknown): GuardedSecretValue['source'] {
+  if (typeof value !== 'string') return 'literal';
+  const code = interpolations(value);
+  if (code.length === 1 && value.startsWith('${') && value.endsWith('}') && SECRET_VERSION_VALUE.test(code[0]))
+    return 'secret-reference';
+  return code.some(readsSomething) ? 'expression' : 'literal';
+}
+
+/**
  * Describes Terraform resources for the guard's rules.
  * @param keyPrefix qualifies resource addresses (one per stack) so that groups of two stacks never collide
  * @param pathOf construct path of an address (the `//` metadata cdktf writes, else the address)
@@ -60,6 +125,10 @@ export function describeTerraform(
   const brokers: GuardedBroker[] = [];
   const ingressRules: GuardedIngressRule[] = [];
   const secrets: GuardedSecret[] = [];
+  const egressRules: GuardedEgressRule[] = [];
+  const secretValues: GuardedSecretValue[] = [];
+  const values = (path: string, holds: GuardedSecretValue['holds'], entries: Iterable<readonly [string, unknown]>) =>
+    secretValues.push(...secretValuesOf(path, holds, entries, tfSecretSource));
   const groups = (v: unknown) => securityGroupKeys(v, (g) => groupKey(keyPrefix, g));
   const resources = json.resource ?? {};
   const each = (type: string) =>
@@ -88,6 +157,18 @@ export function describeTerraform(
       publiclyAccessible: fact(p, 'publicly_accessible'),
       securityGroups: groups(p.security_groups),
     });
+    values(
+      path,
+      'password',
+      blockList(p.user).map((u, i) => [`user[${i}].password`, u.password] as const),
+    );
+  }
+  for (const { block: p, path } of each('aws_elasticache_user')) {
+    const mode = blockList(p.authentication_mode)[0] ?? {};
+    values(path, 'password', [
+      ...listEntries(mode.passwords, 'authentication_mode.passwords'),
+      ...listEntries(p.passwords, 'passwords'),
+    ]);
   }
   for (const { block: p, path, key } of each('aws_security_group')) {
     (Array.isArray(p.ingress) ? p.ingress : []).forEach((inline: Record<string, JsonValue>, i: number) => {
@@ -101,6 +182,29 @@ export function describeTerraform(
         cidrs: cidrList(inline, prefix),
       });
     });
+    blockList(p.egress).forEach((inline, i) => {
+      const prefix = `egress[${i}].`;
+      egressRules.push({
+        path,
+        group: key,
+        protocol: fact(inline, 'protocol', prefix),
+        fromPort: fact(inline, 'from_port', prefix),
+        toPort: fact(inline, 'to_port', prefix),
+        cidrs: cidrList(inline, prefix),
+        destinationGroups: groups(inline.security_groups),
+      });
+    });
+  }
+  for (const { block: p, path } of each('aws_vpc_security_group_egress_rule')) {
+    egressRules.push({
+      path,
+      group: groupKey(keyPrefix, p.security_group_id),
+      protocol: fact(p, 'ip_protocol'),
+      fromPort: fact(p, 'from_port'),
+      toPort: fact(p, 'to_port'),
+      cidrs: ['cidr_ipv4', 'cidr_ipv6'].filter((k) => p[k] !== undefined).map((k) => fact(p, k)),
+      destinationGroups: groups([p.referenced_security_group_id]),
+    });
   }
   for (const { block: p, path } of each('aws_vpc_security_group_ingress_rule')) {
     ingressRules.push({
@@ -113,20 +217,29 @@ export function describeTerraform(
     });
   }
   for (const { block: p, path } of each('aws_security_group_rule')) {
-    if (p.type !== 'ingress') continue;
-    ingressRules.push({
+    const rule = {
       path,
       group: groupKey(keyPrefix, p.security_group_id),
       protocol: fact(p, 'protocol'),
       fromPort: fact(p, 'from_port'),
       toPort: fact(p, 'to_port'),
       cidrs: cidrList(p, ''),
-    });
+    };
+    // On an egress rule, source_security_group_id is the destination.
+    if (p.type === 'ingress') ingressRules.push(rule);
+    else if (p.type === 'egress')
+      egressRules.push({ ...rule, destinationGroups: groups([p.source_security_group_id]) });
   }
   for (const { block: p, path } of each('aws_secretsmanager_secret')) {
     secrets.push({ path, kmsKeyId: fact(p, 'kms_key_id') });
   }
-  return { caches, brokers, ingressRules, secrets };
+  for (const { block: p, path } of each('aws_secretsmanager_secret_version')) {
+    values(path, 'secret-value', [
+      ['secret_string', p.secret_string],
+      ['secret_string_wo', p.secret_string_wo],
+    ]);
+  }
+  return { caches, brokers, ingressRules, secrets, egressRules, secretValues };
 }
 
 const RESOLVER = new DefaultTokenResolver(new StringConcat());

@@ -1,4 +1,4 @@
-import { GuardedScope, GuardFact, mergeGuardedScopes } from './guard';
+import { GuardedScope, GuardedSecretValue, GuardFact, mergeGuardedScopes } from './guard';
 
 /**
  * What both adapters' `CeleryEncryptionGuard` share, framework-free: the facts read from a rendered resource, the
@@ -33,6 +33,36 @@ export function guardFact(block: Readonly<Record<string, unknown>>, property: st
 /** The keys of a list of security group references (`key` reads one entry; unreadable entries are dropped). */
 export function securityGroupKeys(list: unknown, key: (ref: unknown) => string | undefined): string[] {
   return Array.isArray(list) ? list.map(key).filter((g): g is string => g !== undefined) : [];
+}
+
+/** The blocks of a repeated property: a list as it is, one block (Terraform JSON may render a single block bare). */
+export function blockList(value: unknown): Record<string, JsonValue>[] {
+  const list = Array.isArray(value) ? value : value !== null && typeof value === 'object' ? [value] : [];
+  return list.map((b) => (b !== null && typeof b === 'object' ? b : {}));
+}
+
+/** The entries of a list property as `[name[i], value]`; a list rendered as one expression is one entry. */
+export function listEntries(list: unknown, property: string): (readonly [string, unknown])[] {
+  return Array.isArray(list)
+    ? list.map((v: unknown, i: number) => [`${property}[${i}]`, v] as const)
+    : [[property, list]];
+}
+
+/**
+ * The secret values of a resource, each classified by the target's `source` (which reads the value and keeps only how
+ * it is set); absent values are left out.
+ */
+export function secretValuesOf(
+  path: string,
+  holds: GuardedSecretValue['holds'],
+  entries: Iterable<readonly [property: string, value: unknown]>,
+  source: (value: unknown) => GuardedSecretValue['source'],
+): GuardedSecretValue[] {
+  const found: GuardedSecretValue[] = [];
+  for (const [property, value] of entries)
+    if (value !== undefined && value !== null && value !== '')
+      found.push({ path, property, holds, source: source(value) });
+  return found;
 }
 
 /** How a target renders and describes the guarded resources of a construct tree, for `describeByStack`. */

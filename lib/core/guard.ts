@@ -57,12 +57,57 @@ export interface GuardedSecret {
   readonly kmsKeyId: GuardFact;
 }
 
+/**
+ * One egress rule: standalone, one entry of a security group's inline list, or (CloudFormation) the allow-all rule EC2
+ * keeps on a group that declares no egress rule.
+ */
+export interface GuardedEgressRule {
+  readonly path: string;
+  /** Key of the group the rule belongs to, when known. */
+  readonly group?: string;
+  readonly protocol: GuardFact;
+  readonly fromPort: GuardFact;
+  readonly toPort: GuardFact;
+  /** The CIDR destinations of the rule (IPv4 and IPv6, one fact per property or list entry). */
+  readonly cidrs: readonly GuardFact[];
+  /** Keys of the security groups the rule reaches; a broker's or cache's group makes `group` a Celery client group. */
+  readonly destinationGroups: readonly string[];
+  /** True for EC2's default rule (all traffic to anywhere), kept when a CloudFormation group declares no egress. */
+  readonly implicit?: boolean;
+}
+
+/**
+ * A property that holds a password or a secret's value, described by how it is set and never by its value (the core
+ * knows a secret's shape, never its value; no message can leak what it never received).
+ */
+export interface GuardedSecretValue {
+  /** Construct path of the resource. */
+  readonly path: string;
+  /** As the target spells it, with the list index: `Users[0].Password`, `authentication_mode.passwords[0]`. */
+  readonly property: string;
+  /**
+   * `password`: a broker or cache user's password, which must be read from Secrets Manager at deploy or apply time;
+   * `secret-value`: the value of a secret, which must not be a literal.
+   */
+  readonly holds: 'password' | 'secret-value';
+  /**
+   * `literal`: known at synth time, so written into the output (string literals, and expressions of literals only);
+   * `secret-reference`: read from Secrets Manager (or an SSM SecureString) by CloudFormation or Terraform;
+   * `expression`: any other deploy-time value (a parameter, a variable, another resource's attribute).
+   */
+  readonly source: 'literal' | 'secret-reference' | 'expression';
+}
+
 /** Everything in a guarded scope, as rendered. */
 export interface GuardedScope {
   readonly caches: readonly GuardedCache[];
   readonly brokers: readonly GuardedBroker[];
   readonly ingressRules: readonly GuardedIngressRule[];
   readonly secrets: readonly GuardedSecret[];
+  /** Egress rules (optional, so that a scope described before these rules existed still type-checks). @default [] */
+  readonly egressRules?: readonly GuardedEgressRule[];
+  /** Passwords of broker and cache users, and values of secrets. @default [] */
+  readonly secretValues?: readonly GuardedSecretValue[];
 }
 
 /** One description of several stacks (each adapter describes stack by stack). */
@@ -72,6 +117,8 @@ export function mergeGuardedScopes(parts: readonly GuardedScope[]): GuardedScope
     brokers: parts.flatMap((p) => p.brokers),
     ingressRules: parts.flatMap((p) => p.ingressRules),
     secrets: parts.flatMap((p) => p.secrets),
+    egressRules: parts.flatMap((p) => p.egressRules ?? []),
+    secretValues: parts.flatMap((p) => p.secretValues ?? []),
   };
 }
 
@@ -126,6 +173,19 @@ export const GUARD_RULES = {
   openIngress: { id: 'guard.open-ingress', sources: 'AwsSolutions-EC23, CKV_AWS_24/25/260' },
   allProtocols: { id: 'guard.all-protocols', sources: 'CKV_AWS_382' },
   secretKey: { id: 'guard.secret-cmk', sources: 'HIPAA/NIST/PCI SecretsManagerUsingKMSKey, CKV_AWS_149' },
+  ingressTlsPorts: {
+    id: 'guard.ingress-tls-ports',
+    sources: 'KICS Security Group Ingress With Port Range, NIST 800-53 SC-7(5)',
+  },
+  openEgress: { id: 'guard.open-egress', sources: 'CKV_AWS_382, Trivy AWS-0104, NIST 800-53 SC-7(5)' },
+  passwordLiteral: {
+    id: 'guard.password-literal',
+    sources: 'cfn_nag F52, cfn-lint W2501/W1011, aws-cdk-lib checkSecretUsage',
+  },
+  secretStringLiteral: {
+    id: 'guard.secret-string-literal',
+    sources: 'cfn-lint W2501, aws-cdk-lib checkSecretUsage, Checkov secrets (CKV_SECRET_*)',
+  },
 } as const;
 
 /** Tells the guard which values are deploy-time expressions (intrinsics, `${...}`), never literals. */
@@ -136,6 +196,10 @@ export interface GuardContext {
 
 const OPEN_CIDRS = ['0.0.0.0/0', '::/0'];
 const ALL_PROTOCOLS = ['-1', 'all'];
+const TCP = ['tcp', '6'];
+const protocolOf = (r: { protocol: GuardFact }) => String(r.protocol.value).toLowerCase();
+/** The protocols whose rules carry a port range (for ICMP the bounds are a type and a code). */
+const PORT_PROTOCOLS = ['tcp', '6', 'udp', '17'];
 
 const isTrue = (v: unknown) => v === true || v === 'true';
 const isFalse = (v: unknown) => v === false || v === 'false';
@@ -149,6 +213,37 @@ function awsManagedKey(value: unknown): boolean {
 /** A CloudFormation dynamic reference (`{{resolve:secretsmanager:...}}`): resolved by CloudFormation, never a literal. */
 function dynamicReference(value: unknown): boolean {
   return typeof value === 'string' && /^\{\{resolve:(secretsmanager|ssm-secure):/.test(value);
+}
+
+/**
+ * The TLS listeners of Amazon MQ for RabbitMQ: AMQPS, and the management API and console on 443 and 15671.
+ * @see https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/rabbitmq-basic-elements.html
+ */
+const BROKER_TLS_PORTS = [PORTS.AMQPS, PORTS.RABBITMQ_MANAGEMENT_HTTPS, PORTS.RABBITMQ_MANAGEMENT_HTTPS_ALT];
+
+/**
+ * The Celery groups of a scope, recognized as the guard recognizes the broker's and cache's groups: from the rendered
+ * references, never from names. `servers`: the groups attached to a broker or cache, each with the TLS ports of what
+ * it is attached to (a cache's port, the Redis default when the property is absent). `clients`: the groups with an
+ * egress rule to one of those (the producers, the workers, the library's functions).
+ */
+export function celeryGroups(scope: GuardedScope): { servers: Map<string, number[]>; clients: Set<string> } {
+  const servers = new Map<string, number[]>();
+  const add = (groups: readonly string[], ports: readonly number[]) => {
+    for (const g of groups) {
+      const merged = new Set([...(servers.get(g) ?? []), ...ports]);
+      servers.set(
+        g,
+        [...merged].sort((a, b) => a - b),
+      );
+    }
+  };
+  for (const b of scope.brokers) add(b.securityGroups, BROKER_TLS_PORTS);
+  for (const c of scope.caches) add(c.securityGroups, [c.port ?? PORTS.REDIS_DEFAULT]);
+  const clients = new Set<string>();
+  for (const r of scope.egressRules ?? [])
+    if (r.group !== undefined && r.destinationGroups.some((g) => servers.has(g))) clients.add(r.group);
+  return { servers, clients };
 }
 
 /**
@@ -320,6 +415,114 @@ export function checkEncryptionGuard(
     }
   }
 
+  const { servers, clients } = celeryGroups(scope);
+  for (const r of scope.ingressRules) {
+    const tls = r.group === undefined ? undefined : servers.get(r.group);
+    // Protocol -1 on these groups is guard.all-protocols already.
+    if (tls === undefined || ALL_PROTOCOLS.includes(String(r.protocol.value))) continue;
+    const ports = `TLS port${tls.length > 1 ? 's' : ''} ${tls.join(', ')}`;
+    const fix = `remove the rule: allow only tcp on the ${ports}, from the producers' and workers' security groups (allowDefaultPortFrom / allowProducer / allowWorker)`;
+    if (!TCP.includes(protocolOf(r))) {
+      add(
+        GUARD_RULES.ingressTlsPorts,
+        r.path,
+        r.protocol,
+        `${got(r.protocol)}: a security group of a Celery broker or cache accepts tcp on its ${ports} only`,
+        fix,
+      );
+      continue;
+    }
+    const off = outsidePorts(r, tls, got);
+    if (off)
+      add(
+        GUARD_RULES.ingressTlsPorts,
+        r.path,
+        off.fact,
+        off.known
+          ? `${off.text}: the rule opens ports other than the ${ports} on a security group of a Celery broker or cache`
+          : `${off.text}: the guard cannot tell that the rule opens only the ${ports} of a security group of a Celery broker or cache`,
+        fix,
+      );
+  }
+
+  for (const r of scope.egressRules ?? []) {
+    const server = r.group !== undefined && servers.has(r.group);
+    if (!server && !(r.group !== undefined && clients.has(r.group))) continue;
+    const role = server
+      ? 'a security group of a Celery broker or cache'
+      : "a Celery client group (its egress reaches a broker or cache: the producers, the workers, the library's functions)";
+    const fix = server
+      ? 'remove the rule: the group of a broker or cache needs no egress (allowAllOutbound: false)'
+      : 'remove the rule: a Celery client group sends only to the TLS ports of the broker and the result backend; give a service that needs more egress a security group of its own beside this one';
+    if (r.implicit) {
+      add(
+        GUARD_RULES.openEgress,
+        r.path,
+        r.protocol,
+        `is not set and no egress rule names the group: EC2 keeps its default rule (all traffic to 0.0.0.0/0 and ::/0) on ${role}`,
+        `${fix}; declare an egress rule (allowAllOutbound: false renders one that matches no traffic)`,
+      );
+      continue;
+    }
+    const allProtocols = ALL_PROTOCOLS.includes(String(r.protocol.value));
+    const open = r.cidrs.filter((c) => OPEN_CIDRS.includes(String(c.value)));
+    const traffic = allProtocols
+      ? 'any protocol on any port'
+      : `${typeof r.protocol.value === 'string' ? `${r.protocol.value} ` : ''}traffic`;
+    for (const cidr of open)
+      add(
+        GUARD_RULES.openEgress,
+        r.path,
+        cidr,
+        `is ${show(cidr.value)}: ${role} may send ${traffic} to the whole internet`,
+        fix,
+      );
+    if (open.length > 0) continue;
+    const every = PORT_PROTOCOLS.includes(protocolOf(r)) ? everyPort(r, got) : undefined;
+    if (allProtocols)
+      add(
+        GUARD_RULES.openEgress,
+        r.path,
+        r.protocol,
+        `is ${show(r.protocol.value)}: every protocol and port is open outbound on ${role}`,
+        fix,
+      );
+    else if (every)
+      add(
+        GUARD_RULES.openEgress,
+        r.path,
+        every.fact,
+        every.known
+          ? `${every.text}: every port is open outbound on ${role}`
+          : `${every.text}: the guard cannot tell that the rule does not open every port outbound on ${role}`,
+        fix,
+      );
+  }
+
+  for (const v of scope.secretValues ?? []) {
+    // The core never holds the value: the fact carries the property only.
+    const fact: GuardFact = { property: v.property, value: undefined };
+    if (v.holds === 'password' && v.source !== 'secret-reference') {
+      add(
+        GUARD_RULES.passwordLiteral,
+        v.path,
+        fact,
+        v.source === 'literal'
+          ? 'is a literal (value not shown): the password of a broker or cache user is readable in the synthesized output and in version control'
+          : 'is a deploy-time expression that does not read Secrets Manager (value not shown): the password of a broker or cache user passes through parameters, variables or state',
+        "read it from a Secrets Manager secret at deploy time: the library's generated or fromSecret credentials, or on a hand-written resource a dynamic reference `{{resolve:secretsmanager:...}}` (SecretValue.secretsManager) on CloudFormation, `data.aws_secretsmanager_secret_version` on Terraform",
+      );
+    } else if (v.holds === 'secret-value' && v.source === 'literal') {
+      add(
+        GUARD_RULES.secretStringLiteral,
+        v.path,
+        fact,
+        "is a literal (value not shown): the secret's value is readable in the synthesized output and in version control",
+        'let Secrets Manager generate it (GenerateSecretString; on Terraform aws_secretsmanager_random_password into secret_string_wo), or set it at deploy time from another secret or resource, never from a literal',
+      );
+    }
+  }
+
   for (const s of scope.secrets) {
     if (absent(s.kmsKeyId.value) || awsManagedKey(s.kmsKeyId.value)) {
       add(
@@ -334,16 +537,50 @@ export function checkEncryptionGuard(
   return { violations, warnings };
 }
 
+/** A port bound as a number, when it is a literal one (Terraform JSON may hold `"5671"`). */
+function literalPort(f: GuardFact): number | undefined {
+  return typeof f.value === 'number'
+    ? f.value
+    : typeof f.value === 'string' && /^-?\d+$/.test(f.value)
+      ? Number(f.value)
+      : undefined;
+}
+
+type PortRule = Pick<GuardedIngressRule, 'fromPort' | 'toPort'>;
+type Got = (f: GuardFact) => string;
+/** A port range's problem: the fact to report, the text after its property, and whether the range is known. */
+type PortProblem = { fact: GuardFact; text: string; known: boolean };
+
+/**
+ * What is wrong with a rule's port range when it is not made of `allowed` ports only: a bound that is not a literal
+ * (absent or a deploy-time value: fail closed), -1 (every port), or a range with another port in it. The text follows
+ * the fact's property in the message.
+ */
+function outsidePorts(r: PortRule, allowed: readonly number[], got: Got): PortProblem | undefined {
+  const from = literalPort(r.fromPort);
+  const to = literalPort(r.toPort);
+  if (from === undefined) return { fact: r.fromPort, text: got(r.fromPort), known: false };
+  if (to === undefined) return { fact: r.toPort, text: got(r.toPort), known: false };
+  const inside = allowed.filter((p) => from <= p && p <= to).length;
+  if (from !== -1 && to !== -1 && from <= to && inside === to - from + 1) return undefined;
+  return { fact: r.fromPort, text: `is ${from} and ${r.toPort.property} is ${to}`, known: true };
+}
+
+/** The range of a tcp or udp rule when it opens every port (0-65535 or -1; a bound that is not a literal counts). */
+function everyPort(r: PortRule, got: Got): PortProblem | undefined {
+  const from = literalPort(r.fromPort);
+  const to = literalPort(r.toPort);
+  if (from === undefined) return { fact: r.fromPort, text: got(r.fromPort), known: false };
+  if (to === undefined) return { fact: r.toPort, text: got(r.toPort), known: false };
+  if (from === -1 || to === -1 || (from <= 0 && to >= 65535))
+    return { fact: r.fromPort, text: `is ${from} and ${r.toPort.property} is ${to}`, known: true };
+  return undefined;
+}
+
 /** True when the rule's port range includes `port`; an unknown bound counts as covering (fail closed). */
 function coversPort(r: GuardedIngressRule, port: number, ctx: GuardContext): boolean {
-  const num = (f: GuardFact) =>
-    typeof f.value === 'number'
-      ? f.value
-      : typeof f.value === 'string' && /^-?\d+$/.test(f.value)
-        ? Number(f.value)
-        : undefined;
-  const from = num(r.fromPort);
-  const to = num(r.toPort);
+  const from = literalPort(r.fromPort);
+  const to = literalPort(r.toPort);
   if (
     (from === undefined && ctx.isExpression(r.fromPort.value)) ||
     (to === undefined && ctx.isExpression(r.toPort.value))
