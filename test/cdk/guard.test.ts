@@ -1,10 +1,12 @@
-import { App, Aspects, CfnParameter, Stack } from 'aws-cdk-lib';
+import { App, Aspects, CfnParameter, Fn, SecretValue, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { CeleryEncryptionGuard, CeleryTransport, TransitEncryptionMode } from '../../lib/cdk';
+import { CeleryEncryptionGuard, CeleryResultBackend, CeleryTransport, RedisAuth } from '../../lib/cdk';
+import { TransitEncryptionMode } from '../../lib/cdk';
 import { stackWithVpc } from './helpers';
 
 /** The transport with the guard (or not), and the result backend's L1 for escape hatches. */
@@ -14,6 +16,24 @@ function transport(guard: CeleryEncryptionGuard | undefined) {
   if (guard) Aspects.of(stack).add(guard);
   return { app, stack, vpc, t, cache: t.resultBackendCache!.resource, broker: t.rabbitMqBroker!.resource };
 }
+
+/** The violations of one rule, as `path property`. */
+function found(stack: Stack, rule: string): string[] {
+  return CeleryEncryptionGuard.check(stack)
+    .violations.filter((v) => v.rule === rule)
+    .map((v) => `${v.path} ${v.property}`);
+}
+
+/** The L1 of an L2 security group, for escape hatches. */
+const cfnOf = (group: ec2.ISecurityGroup) => group.node.defaultChild as ec2.CfnSecurityGroup;
+
+/** Literal secrets the tests write; no message may contain them. */
+const LITERALS = [
+  'correct-horse-battery-staple',
+  'hunter2hunter2hunter2',
+  'cache-user-literal-pw',
+  'plain-secret-value',
+];
 
 function synthError(app: App): string {
   try {
@@ -141,5 +161,221 @@ describe('CeleryEncryptionGuard (CDK)', () => {
       },
     });
     expect(synthError(app)).toContain('AtRestEncryptionEnabled is false');
+  });
+
+  describe('ingress to the broker and backend groups only on their TLS ports (guard.ingress-tls-ports)', () => {
+    test('GIVEN tcp 0-65535 from a private CIDR on the backend group and plaintext AMQP on the broker group (hand-written L1) THEN both are refused, with path, property and fix', () => {
+      const { app, stack, t } = transport(new CeleryEncryptionGuard());
+      t.resultBackendCache!.securityGroup.addIngressRule(
+        ec2.Peer.ipv4('10.0.0.0/8'),
+        ec2.Port.tcpRange(0, 65535),
+        'debug',
+      );
+      new ec2.CfnSecurityGroupIngress(stack, 'PlainAmqp', {
+        groupId: t.rabbitMqBroker!.securityGroup.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: 5672,
+        toPort: 5672,
+        cidrIp: '10.0.0.0/16',
+      });
+      expect(found(stack, 'guard.ingress-tls-ports')).toEqual([
+        'Test/Celery/ResultBackend/SecurityGroup/Resource SecurityGroupIngress[0].FromPort',
+        'Test/PlainAmqp FromPort',
+      ]);
+      const message = synthError(app);
+      expect(message).toContain(
+        'Test/Celery/ResultBackend/SecurityGroup/Resource: SecurityGroupIngress[0].FromPort is 0 and SecurityGroupIngress[0].ToPort is 65535: the rule opens ports other than the TLS port 6380 on a security group of a Celery broker or cache',
+      );
+      expect(message).toContain(
+        'Test/PlainAmqp: FromPort is 5672 and ToPort is 5672: the rule opens ports other than the TLS ports 443, 5671, 15671',
+      );
+      expect(message).toContain('Fix: remove the rule: allow only tcp on the TLS port 6380');
+      expect(message).toContain('[guard.ingress-tls-ports; ');
+    });
+
+    test('GIVEN peers and private CIDRs on the TLS ports only THEN the guard accepts them', () => {
+      const { app, stack, vpc, t } = transport(new CeleryEncryptionGuard());
+      t.allowWorker(new ec2.SecurityGroup(stack, 'Service', { vpc, description: 'a service of the user' }));
+      t.rabbitMqBroker!.connections.allowDefaultPortFrom(ec2.Peer.ipv4('10.0.0.0/16'));
+      t.rabbitMqBroker!.securityGroup.addIngressRule(ec2.Peer.ipv4('10.0.0.0/16'), ec2.Port.tcp(443), 'console');
+      t.resultBackendCache!.connections.allowDefaultPortFrom(ec2.Peer.ipv4('10.1.0.0/16'));
+      expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
+      expect(() => app.synth()).not.toThrow();
+    });
+  });
+
+  describe('no allow-all egress on the Celery groups (guard.open-egress)', () => {
+    test('GIVEN allow-all egress on the workers group, no egress at all on the backend group and every port on the producers group THEN each is refused', () => {
+      const { app, stack, t } = transport(new CeleryEncryptionGuard());
+      cfnOf(t.workersSecurityGroup).addPropertyOverride('SecurityGroupEgress', [
+        { IpProtocol: '-1', CidrIp: '0.0.0.0/0' },
+      ]);
+      // Without any egress rule, EC2 keeps its default allow-all rule.
+      cfnOf(t.resultBackendCache!.securityGroup).addPropertyDeletionOverride('SecurityGroupEgress');
+      new ec2.CfnSecurityGroupEgress(stack, 'Wide', {
+        groupId: t.producersSecurityGroup.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: 0,
+        toPort: 65535,
+        cidrIp: '10.0.0.0/8',
+      });
+      expect(found(stack, 'guard.open-egress')).toEqual([
+        'Test/Celery/WorkersSecurityGroup/Resource SecurityGroupEgress[0].CidrIp',
+        'Test/Wide FromPort',
+        'Test/Celery/ResultBackend/SecurityGroup/Resource SecurityGroupEgress',
+      ]);
+      const message = synthError(app);
+      for (const text of [
+        'Test/Celery/WorkersSecurityGroup/Resource: SecurityGroupEgress[0].CidrIp is "0.0.0.0/0": a Celery client group (its egress reaches a broker or cache: the producers, the workers, the library\'s functions) may send any protocol on any port to the whole internet',
+        'Test/Celery/ResultBackend/SecurityGroup/Resource: SecurityGroupEgress is not set and no egress rule names the group: EC2 keeps its default rule (all traffic to 0.0.0.0/0 and ::/0) on a security group of a Celery broker or cache',
+        'Test/Wide: FromPort is 0 and ToPort is 65535: every port is open outbound on a Celery client group',
+        'Fix: remove the rule: the group of a broker or cache needs no egress',
+        '[guard.open-egress; CKV_AWS_382',
+      ])
+        expect(message).toContain(text);
+    });
+
+    test("GIVEN a user's own group with allow-all egress allowed in, and a narrow private egress on a Celery group THEN the guard accepts them", () => {
+      const { app, stack, vpc, t } = transport(new CeleryEncryptionGuard());
+      const service = new ec2.SecurityGroup(stack, 'Service', { vpc, description: 'user', allowAllOutbound: true });
+      t.allowProducer(service);
+      t.producersSecurityGroup.addEgressRule(ec2.Peer.ipv4('10.0.0.0/16'), ec2.Port.tcp(443), 'an internal API');
+      expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
+      expect(() => app.synth()).not.toThrow();
+    });
+  });
+
+  describe('no literal password in a broker or cache user (guard.password-literal)', () => {
+    test('GIVEN a literal password on the broker user, a hand-written CfnBroker user, a parameter and literal ElastiCache user passwords THEN each is refused without showing it', () => {
+      const { app, stack, broker } = transport(new CeleryEncryptionGuard());
+      broker.addPropertyOverride('Users.0.Password', 'hunter2hunter2hunter2');
+      new amazonmq.CfnBroker(stack, 'Mq', {
+        brokerName: 'mq',
+        engineType: 'RABBITMQ',
+        engineVersion: '3.13',
+        hostInstanceType: 'mq.m7g.large',
+        deploymentMode: 'SINGLE_INSTANCE',
+        publiclyAccessible: false,
+        users: [
+          { username: 'admin', password: 'correct-horse-battery-staple' },
+          {
+            username: 'param',
+            password: new CfnParameter(stack, 'Pw', { type: 'String', noEcho: true }).valueAsString,
+          },
+        ],
+      });
+      new elasticache.CfnUser(stack, 'CacheUser', {
+        engine: 'redis',
+        userId: 'celery-extra',
+        userName: 'celery-extra',
+        accessString: 'on ~* +@all',
+        authenticationMode: { Type: 'password', Passwords: ['cache-user-literal-pw'] },
+      });
+      new elasticache.CfnUser(stack, 'LegacyUser', {
+        engine: 'redis',
+        userId: 'celery-legacy',
+        userName: 'celery-legacy',
+        accessString: 'on ~* +@all',
+        passwords: [Fn.join('', ['cache-user-', 'literal-pw'])],
+      });
+      expect(found(stack, 'guard.password-literal')).toEqual([
+        'Test/Celery/Broker/Resource Users[0].Password',
+        'Test/Mq Users[0].Password',
+        'Test/Mq Users[1].Password',
+        'Test/CacheUser AuthenticationMode.Passwords[0]',
+        'Test/LegacyUser Passwords[0]',
+      ]);
+      const message = synthError(app);
+      for (const text of [
+        'Test/Celery/Broker/Resource: Users[0].Password is a literal (value not shown): the password of a broker or cache user is readable in the synthesized output',
+        'Test/Mq: Users[1].Password is a deploy-time expression that does not read Secrets Manager (value not shown)',
+        'Test/CacheUser: AuthenticationMode.Passwords[0] is a literal (value not shown)',
+        'Test/LegacyUser: Passwords[0] is a literal (value not shown)',
+        'Fix: read it from a Secrets Manager secret at deploy time',
+        '[guard.password-literal; cfn_nag F52',
+      ])
+        expect(message).toContain(text);
+      for (const secret of LITERALS) expect(message).not.toContain(secret);
+    });
+
+    test('GIVEN RBAC users and hand-written users whose passwords are Secrets Manager dynamic references THEN the guard accepts them', () => {
+      const { app, stack } = stackWithVpc();
+      Aspects.of(stack).add(new CeleryEncryptionGuard());
+      const key = new kms.Key(stack, 'Key');
+      const secret = new secretsmanager.Secret(stack, 'Admin', { encryptionKey: key });
+      new amazonmq.CfnBroker(stack, 'Mq', {
+        brokerName: 'mq',
+        engineType: 'RABBITMQ',
+        engineVersion: '3.13',
+        hostInstanceType: 'mq.m7g.large',
+        deploymentMode: 'SINGLE_INSTANCE',
+        publiclyAccessible: false,
+        users: [{ username: 'admin', password: secret.secretValueFromJson('password').unsafeUnwrap() }],
+      });
+      new elasticache.CfnUser(stack, 'CacheUser', {
+        engine: 'redis',
+        userId: 'celery-extra',
+        userName: 'celery-extra',
+        accessString: 'on ~* +@all',
+        authenticationMode: {
+          Type: 'password',
+          Passwords: [
+            '{{resolve:secretsmanager:arn:aws:secretsmanager:eu-west-1:111122223333:secret:u:SecretString:password::}}',
+          ],
+        },
+      });
+      expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
+      expect(() => app.synth()).not.toThrow();
+    });
+
+    test('GIVEN the transport with RBAC users on the result backend THEN every user password is a secret reference and the guard finds nothing', () => {
+      const { app, stack, vpc } = stackWithVpc();
+      new CeleryTransport(stack, 'Celery', {
+        vpc,
+        resultBackend: CeleryResultBackend.redis({ authToken: RedisAuth.rbacUsers() }),
+      });
+      Aspects.of(stack).add(new CeleryEncryptionGuard());
+      expect(CeleryEncryptionGuard.check(stack)).toEqual({ violations: [], warnings: [] });
+      expect(() => app.synth()).not.toThrow();
+    });
+  });
+
+  describe('no literal SecretString on a secret (guard.secret-string-literal)', () => {
+    test('GIVEN a literal SecretString (L2 unsafePlainText, a hand-written CfnSecret, an override of the admin secret) THEN each is refused without showing it', () => {
+      const { app, stack, t } = transport(new CeleryEncryptionGuard());
+      const key = new kms.Key(stack, 'Key');
+      new secretsmanager.Secret(stack, 'Plain', {
+        encryptionKey: key,
+        secretStringValue: SecretValue.unsafePlainText('plain-secret-value'),
+      });
+      new secretsmanager.CfnSecret(stack, 'Hand', {
+        kmsKeyId: key.keyArn,
+        secretString: JSON.stringify({ username: 'u', password: 'correct-horse-battery-staple' }),
+      });
+      const admin = t.rabbitMqBroker!.node.findChild('AdminCredentials').node.defaultChild as secretsmanager.CfnSecret;
+      admin.addPropertyDeletionOverride('GenerateSecretString');
+      admin.addPropertyOverride('SecretString', Fn.join('', ['{"password":"', 'hunter2hunter2hunter2', '"}']));
+      expect(found(stack, 'guard.secret-string-literal')).toEqual([
+        'Test/Celery/Broker/AdminCredentials/Resource SecretString',
+        'Test/Plain/Resource SecretString',
+        'Test/Hand SecretString',
+      ]);
+      const message = synthError(app);
+      expect(message).toContain(
+        "Test/Plain/Resource: SecretString is a literal (value not shown): the secret's value is readable in the synthesized output and in version control. Fix: let Secrets Manager generate it",
+      );
+      expect(message).toContain('[guard.secret-string-literal; ');
+      for (const secret of LITERALS) expect(message).not.toContain(secret);
+    });
+
+    test('GIVEN generated secrets and a SecretString built from deploy-time attributes THEN the guard accepts them', () => {
+      const { app, stack, cache } = transport(new CeleryEncryptionGuard());
+      new secretsmanager.Secret(stack, 'Endpoint', {
+        encryptionKey: new kms.Key(stack, 'Key'),
+        secretObjectValue: { host: SecretValue.unsafePlainText(cache.attrPrimaryEndPointAddress) },
+      });
+      expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
+      expect(() => app.synth()).not.toThrow();
+    });
   });
 });

@@ -1,14 +1,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Aspects, TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import { App, Aspects, Fn, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import {
   CeleryEncryptionGuard,
   CeleryEncryptionGuardError,
+  CeleryResultBackend,
   CeleryTransport,
+  RedisAuth,
   TransitEncryptionMode,
 } from '../../lib/cdktf';
-import { SecretsmanagerSecret, SecurityGroup, VpcSecurityGroupIngressRule } from '../../lib/cdktf/provider';
+import { DataAwsSecretsmanagerSecretVersion, ElasticacheUser, MqBroker } from '../../lib/cdktf/provider';
+import { SecretsmanagerSecret, SecretsmanagerSecretVersion, SecurityGroup } from '../../lib/cdktf/provider';
+import { VpcSecurityGroupEgressRule, VpcSecurityGroupIngressRule } from '../../lib/cdktf/provider';
 import { SecurityGroupRule } from '@cdktf/provider-aws/lib/security-group-rule';
 import { VPC_ID, subnets, synthJson, tfStack, warningsOf } from './helpers';
 import { thrownAs } from '../thrown';
@@ -20,6 +24,33 @@ function transport(guard: CeleryEncryptionGuard | undefined, stack: TerraformSta
 }
 
 const guardError = (fn: () => unknown) => thrownAs(CeleryEncryptionGuardError, fn);
+
+/** The violations of one rule, as `path property`. */
+function found(stack: TerraformStack, rule: string): string[] {
+  return CeleryEncryptionGuard.check(stack)
+    .violations.filter((v) => v.rule === rule)
+    .map((v) => `${v.path} ${v.property}`);
+}
+
+/** Literal secrets the tests write; no message may contain them. */
+const LITERALS = [
+  'correct-horse-battery-staple',
+  'hunter2hunter2hunter2',
+  'cache-user-literal-pw',
+  'plain-secret-value',
+];
+
+/** A hand-written broker with the given users (private, so that only the users are wrong). */
+const mqBroker = (stack: TerraformStack, id: string, user: { username: string; password: string }[]) =>
+  new MqBroker(stack, id, {
+    brokerName: id,
+    engineType: 'RabbitMQ',
+    engineVersion: '3.13',
+    hostInstanceType: 'mq.m7g.large',
+    deploymentMode: 'SINGLE_INSTANCE',
+    publiclyAccessible: false,
+    user,
+  });
 
 describe('CeleryEncryptionGuard (cdktf)', () => {
   test('GIVEN an escape hatch that turns transit encryption off WHEN synthesized with the guard THEN synth fails with path, property and fix', () => {
@@ -107,5 +138,198 @@ describe('CeleryEncryptionGuard (cdktf)', () => {
     expect(warningsOf(stack).join('\n')).toMatch(
       /transit_encryption_mode is "preferred".*remove allowTransitEncryptionPreferred/,
     );
+  });
+
+  describe('ingress to the broker and backend groups only on their TLS ports (guard.ingress-tls-ports)', () => {
+    test('GIVEN tcp 0-65535 from a private CIDR on the backend group and plaintext AMQP on the broker group THEN both are refused, with address, property and fix', () => {
+      const { stack, t } = transport(new CeleryEncryptionGuard());
+      new VpcSecurityGroupIngressRule(stack, 'Wide', {
+        securityGroupId: t.resultBackendCache!.securityGroup.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: 0,
+        toPort: 65535,
+        cidrIpv4: '10.0.0.0/8',
+      });
+      new SecurityGroupRule(stack, 'PlainAmqp', {
+        type: 'ingress',
+        securityGroupId: t.rabbitMqBroker!.securityGroup.securityGroupId,
+        protocol: 'tcp',
+        fromPort: 5672,
+        toPort: 5672,
+        cidrBlocks: ['10.0.0.0/16'],
+      });
+      expect(found(stack, 'guard.ingress-tls-ports')).toEqual(['Test/Wide from_port', 'Test/PlainAmqp from_port']);
+      const e = guardError(() => Testing.synth(stack));
+      expect(e.message).toContain(
+        'Test/Wide: from_port is 0 and to_port is 65535: the rule opens ports other than the TLS port 6380 on a security group of a Celery broker or cache',
+      );
+      expect(e.message).toContain(
+        'Test/PlainAmqp: from_port is 5672 and to_port is 5672: the rule opens ports other than the TLS ports 443, 5671, 15671',
+      );
+      expect(e.message).toContain('Fix: remove the rule: allow only tcp on the TLS port 6380');
+    });
+
+    test('GIVEN peers and private CIDRs on the TLS ports only THEN the guard accepts them', () => {
+      const { stack, t } = transport(new CeleryEncryptionGuard());
+      const service = new SecurityGroup(stack, 'Service', { vpcId: VPC_ID, description: 'a service of the user' });
+      t.allowWorker({ securityGroupId: service.id });
+      new VpcSecurityGroupIngressRule(stack, 'Amqps', {
+        securityGroupId: t.rabbitMqBroker!.securityGroup.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: 5671,
+        toPort: 5671,
+        cidrIpv4: '10.0.0.0/16',
+      });
+      expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
+      expect(() => Testing.synth(stack)).not.toThrow();
+    });
+  });
+
+  describe('no allow-all egress on the Celery groups (guard.open-egress)', () => {
+    test('GIVEN allow-all egress on the workers group (addOverride), every protocol on the broker group and every port on the producers group THEN each is refused', () => {
+      const { stack, t } = transport(new CeleryEncryptionGuard());
+      t.workersSecurityGroup.resource.addOverride('egress', [
+        { protocol: '-1', from_port: 0, to_port: 0, cidr_blocks: ['0.0.0.0/0'] },
+      ]);
+      new VpcSecurityGroupEgressRule(stack, 'All', {
+        securityGroupId: t.rabbitMqBroker!.securityGroup.securityGroupId,
+        ipProtocol: '-1',
+        cidrIpv4: '10.0.0.0/8',
+      });
+      new SecurityGroupRule(stack, 'Wide', {
+        type: 'egress',
+        securityGroupId: t.producersSecurityGroup.securityGroupId,
+        protocol: 'tcp',
+        fromPort: 0,
+        toPort: 65535,
+        cidrBlocks: ['10.0.0.0/8'],
+      });
+      expect(found(stack, 'guard.open-egress')).toEqual([
+        'Test/Celery/WorkersSecurityGroup/Resource egress[0].cidr_blocks[0]',
+        'Test/All ip_protocol',
+        'Test/Wide from_port',
+      ]);
+      const e = guardError(() => Testing.synth(stack));
+      for (const text of [
+        'Test/Celery/WorkersSecurityGroup/Resource: egress[0].cidr_blocks[0] is "0.0.0.0/0": a Celery client group (its egress reaches a broker or cache: the producers, the workers, the library\'s functions) may send any protocol on any port to the whole internet',
+        'Test/All: ip_protocol is "-1": every protocol and port is open outbound on a security group of a Celery broker or cache',
+        'Test/Wide: from_port is 0 and to_port is 65535: every port is open outbound on a Celery client group',
+        '[guard.open-egress; CKV_AWS_382',
+      ])
+        expect(e.message).toContain(text);
+    });
+
+    test("GIVEN a user's own group with allow-all egress allowed in THEN the guard accepts it (only the library's groups and those reaching a broker or cache count)", () => {
+      const { stack, t } = transport(new CeleryEncryptionGuard());
+      const service = new SecurityGroup(stack, 'Service', {
+        vpcId: VPC_ID,
+        description: 'user',
+        egress: [{ protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'] }],
+      });
+      t.allowProducer({ securityGroupId: service.id });
+      expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
+      expect(() => Testing.synth(stack)).not.toThrow();
+    });
+  });
+
+  describe('no literal password in a broker or cache user (guard.password-literal)', () => {
+    test('GIVEN a literal password on the broker user (addOverride), a hand-written broker, a variable and literal ElastiCache user passwords THEN each is refused without showing it', () => {
+      const { stack, broker } = transport(new CeleryEncryptionGuard());
+      broker.addOverride('user.0.password', 'hunter2hunter2hunter2');
+      mqBroker(stack, 'Mq', [
+        { username: 'admin', password: 'correct-horse-battery-staple' },
+        {
+          username: 'var',
+          password: new TerraformVariable(stack, 'pw', { type: 'string', sensitive: true }).stringValue,
+        },
+      ]);
+      new ElasticacheUser(stack, 'CacheUser', {
+        engine: 'redis',
+        userId: 'celery-extra',
+        userName: 'celery-extra',
+        accessString: 'on ~* +@all',
+        authenticationMode: { type: 'password', passwords: ['cache-user-literal-pw'] },
+      });
+      new ElasticacheUser(stack, 'LegacyUser', {
+        engine: 'redis',
+        userId: 'celery-legacy',
+        userName: 'celery-legacy',
+        accessString: 'on ~* +@all',
+        passwords: [Fn.join('', ['cache-user-', 'literal-pw'])],
+      });
+      expect(found(stack, 'guard.password-literal')).toEqual([
+        'Test/Celery/Broker/Resource user[0].password',
+        'Test/Mq user[0].password',
+        'Test/Mq user[1].password',
+        'Test/CacheUser authentication_mode.passwords[0]',
+        'Test/LegacyUser passwords[0]',
+      ]);
+      const e = guardError(() => Testing.synth(stack));
+      for (const text of [
+        'Test/Celery/Broker/Resource: user[0].password is a literal (value not shown): the password of a broker or cache user is readable in the synthesized output',
+        'Test/Mq: user[1].password is a deploy-time expression that does not read Secrets Manager (value not shown)',
+        'Test/CacheUser: authentication_mode.passwords[0] is a literal (value not shown)',
+        'Test/LegacyUser: passwords[0] is a literal (value not shown)',
+        'Fix: read it from a Secrets Manager secret at deploy time',
+        '[guard.password-literal; cfn_nag F52',
+      ])
+        expect(e.message).toContain(text);
+      for (const secret of LITERALS) expect(e.message).not.toContain(secret);
+    });
+
+    test('GIVEN RBAC users and a hand-written broker whose password is read from a secret version THEN the guard accepts them', () => {
+      const { stack } = tfStack();
+      new CeleryTransport(stack, 'Celery', {
+        vpcId: VPC_ID,
+        subnets: subnets(),
+        resultBackend: CeleryResultBackend.redis({ authToken: RedisAuth.rbacUsers() }),
+      });
+      Aspects.of(stack).add(new CeleryEncryptionGuard());
+      const admin = new DataAwsSecretsmanagerSecretVersion(stack, 'Admin', {
+        secretId: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:admin',
+      });
+      mqBroker(stack, 'Mq', [
+        { username: 'admin', password: Fn.lookup(Fn.jsondecode(admin.secretString), 'password', '') },
+      ]);
+      expect(CeleryEncryptionGuard.check(stack)).toEqual({ violations: [], warnings: [] });
+      expect(() => Testing.synth(stack)).not.toThrow();
+    });
+  });
+
+  describe('no literal secret_string on a secret version (guard.secret-string-literal)', () => {
+    test('GIVEN a literal secret_string, a jsonencode of literals in secret_string_wo and an override of the admin secret version THEN each is refused without showing it', () => {
+      const { stack, t } = transport(new CeleryEncryptionGuard());
+      new SecretsmanagerSecretVersion(stack, 'Plain', { secretId: 'plain', secretString: 'plain-secret-value' });
+      new SecretsmanagerSecretVersion(stack, 'Encoded', {
+        secretId: 'encoded',
+        secretStringWo: Fn.jsonencode({ username: 'u', password: 'correct-horse-battery-staple' }),
+        secretStringWoVersion: 1,
+      });
+      const value = t
+        .rabbitMqBroker!.node.findChild('AdminCredentials')
+        .node.findChild('Value') as SecretsmanagerSecretVersion;
+      value.addOverride('secret_string_wo', '{"username":"celeryadmin","password":"hunter2hunter2hunter2"}');
+      expect(found(stack, 'guard.secret-string-literal')).toEqual([
+        'Test/Celery/Broker/AdminCredentials/Value secret_string_wo',
+        'Test/Plain secret_string',
+        'Test/Encoded secret_string_wo',
+      ]);
+      const e = guardError(() => Testing.synth(stack));
+      expect(e.message).toContain(
+        "Test/Plain: secret_string is a literal (value not shown): the secret's value is readable in the synthesized output and in version control. Fix: let Secrets Manager generate it",
+      );
+      expect(e.message).toContain('[guard.secret-string-literal; ');
+      for (const secret of LITERALS) expect(e.message).not.toContain(secret);
+    });
+
+    test("GIVEN the library's write-only versions and a secret_string built from another resource THEN the guard accepts them", () => {
+      const { stack, cache } = transport(new CeleryEncryptionGuard());
+      new SecretsmanagerSecretVersion(stack, 'Endpoint', {
+        secretId: 'endpoint',
+        secretString: Fn.jsonencode({ host: cache.primaryEndpointAddress }),
+      });
+      expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
+      expect(() => Testing.synth(stack)).not.toThrow();
+    });
   });
 });
