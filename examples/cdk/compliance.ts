@@ -61,7 +61,13 @@ const REDIS_ROTATION_POLICY =
   'The only "*" resource is secretsmanager:GetRandomPassword, which acts on no resource; the secrets, the two ElastiCache users and the key are named by ARN.';
 const REDIS_ROTATION_OUTSIDE_VPC =
   'The ElastiCache user rotation function calls only the ElastiCache and Secrets Manager APIs (ModifyUser, DescribeUsers, the secret versions), never the cache itself; inside the isolated VPC it would need interface endpoints for both services to reach the same TLS, IAM-authenticated APIs.';
+const CANARY_POLICY = `${VPC_LAMBDA_STAR}. The client-certificate secrets it reports the expiry of (with mutual TLS) and their key are named by ARN.`;
+const CONCURRENCY_CANARY =
+  'The TLS canary runs once per schedule (every 15 minutes) for a few seconds: reserved concurrency would limit no real load, and reserving any fails the deployment in accounts at the default quota of 10 concurrent executions (Lambda keeps 10 unreserved).';
+const DLQ_CANARY =
+  'EventBridge invokes the canary on its schedule with no retry; a failed run publishes no datapoint, which the canary alarms treat as breaching (the alarm fires), and its error is in the CMK-encrypted log group. A dead-letter queue would keep a schedule event with nothing to replay.';
 const USERS_FN = 'Celery/BrokerUsers/Function/Resource';
+const CANARY_FN = 'Celery/CanaryFunction/Resource';
 const REDIS_ROTATION_FN = 'Celery/ResultBackend/RotationFunction/Resource';
 const ROTATION_FN = 'Celery/BrokerUsers/RotationFunction/Resource';
 const PROVIDER_FN = 'Celery/BrokerUsers/Provider/framework-onEvent/Resource';
@@ -72,6 +78,8 @@ interface FunctionFacts {
   readonly path: string;
   readonly dlq: string;
   readonly outsideVpc?: string;
+  /** Why no reserved concurrency. @default CONCURRENCY */
+  readonly concurrency?: string;
 }
 
 /** The Lambda rules of HIPAA, NIST and PCI, for each function (same reasons in each pack). */
@@ -80,7 +88,7 @@ function lambdaAcknowledgements(functions: readonly FunctionFacts[]): Compliance
   for (const pack of ['HIPAA.Security', 'NIST.800.53.R5'] as const) {
     for (const f of functions)
       out.push(
-        { pack, id: `${pack}-LambdaConcurrency`, path: f.path, reason: CONCURRENCY },
+        { pack, id: `${pack}-LambdaConcurrency`, path: f.path, reason: f.concurrency ?? CONCURRENCY },
         { pack, id: `${pack}-LambdaDLQ`, path: f.path, reason: f.dlq },
       );
     for (const f of functions)
@@ -113,6 +121,12 @@ export const COMPLIANCE_ACKNOWLEDGEMENTS: readonly ComplianceAcknowledgement[] =
     path: 'Celery/ResultBackend/RotationFunctionPolicy/Resource',
     reason: REDIS_ROTATION_POLICY,
   },
+  {
+    pack: 'AwsSolutions',
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    path: 'Celery/CanaryFunctionPolicy/Resource',
+    reason: CANARY_POLICY,
+  },
   { pack: 'AwsSolutions', id: 'AwsSolutions-AEC6', path: 'Celery/ResultBackend/Resource', reason: RBAC },
   ...(['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'] as const).map((pack) => ({
     pack,
@@ -125,6 +139,7 @@ export const COMPLIANCE_ACKNOWLEDGEMENTS: readonly ComplianceAcknowledgement[] =
     { path: ROTATION_FN, dlq: DLQ_ROTATION },
     { path: PROVIDER_FN, dlq: DLQ_PROVIDER, outsideVpc: PROVIDER_OUTSIDE_VPC },
     { path: REDIS_ROTATION_FN, dlq: DLQ_ROTATION, outsideVpc: REDIS_ROTATION_OUTSIDE_VPC },
+    { path: CANARY_FN, dlq: DLQ_CANARY, concurrency: CONCURRENCY_CANARY },
   ]),
 ];
 

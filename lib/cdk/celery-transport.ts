@@ -146,7 +146,21 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             port: b.amqpsPort,
             roles: perRole((r) => users.celeryEndpoint(r)),
             secrets: perRole((r) => users.clientSecretFor(r)),
-            monitored: monitoredRabbitMq(b.brokerName, users.vhost),
+            monitored: monitoredRabbitMq(
+              b.brokerName,
+              users.vhost,
+              users.users.flatMap((u) =>
+                u.certificateSecret
+                  ? [
+                      {
+                        arn: u.certificateSecret.secretArn,
+                        name: u.certificateSecret.secretName,
+                        keyArn: users.encryptionKey.keyArn,
+                      },
+                    ]
+                  : [],
+              ),
+            ),
           };
         },
         cache: (cacheId, options) => {
@@ -178,7 +192,12 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
         output: (o) => new CfnOutput(this, o.id, { value: o.value, description: o.description }),
         outputsFile: 'cdk outputs file',
         monitoring: (plan) => {
-          made.monitoring = createMonitoring(this, plan, props.monitoring);
+          made.monitoring = createMonitoring(
+            this,
+            plan,
+            { vpc: props.vpc, vpcSubnets: props.vpcSubnets ?? defaultSubnets(props.vpc), users: made.rabbitMqUsers },
+            props.monitoring,
+          );
         },
       },
       props,

@@ -1,11 +1,19 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { tlsCanaryFunctionPlan } from '../core/canary';
 import { AlarmPlan, CeleryMonitoringOptions, alarmTopicKeyStatement, dashboardBody } from '../core/monitoring';
 import type { MonitoringPlan } from '../core/transport';
 import { createKey } from './common';
+import { createLibraryFunction } from './functions';
+import type { RabbitMqApplicationUsers } from './rabbitmq-users';
 
 /** Monitoring options of the CDK `CeleryTransport`: the core's, and where notifications go. */
 export interface CeleryTransportMonitoringOptions extends CeleryMonitoringOptions {
@@ -21,6 +29,20 @@ export interface CeleryMonitoring {
   readonly alarms: Readonly<Record<string, cloudwatch.CfnAlarm>>;
   /** The dashboard of the alarms' metrics (unless `dashboard: false`). */
   readonly dashboard?: cloudwatch.CfnDashboard;
+  /** The TLS canary (unless `canary: false`): its function, its group and its schedule. */
+  readonly canary?: {
+    readonly function: lambda.Function;
+    readonly securityGroup: ec2.SecurityGroup;
+    readonly schedule: events.Rule;
+  };
+}
+
+/** Where the canary runs: the transport's VPC and subnets, and the users' Secrets Manager endpoint. */
+export interface CanaryPlacement {
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  /** The broker's users, whose Secrets Manager endpoint the canary reads client certificates through. */
+  readonly users?: RabbitMqApplicationUsers;
 }
 
 /**
@@ -29,13 +51,15 @@ export interface CeleryMonitoring {
  */
 export function createMonitoring(
   scope: Construct,
-  plan: MonitoringPlan,
+  plan: MonitoringPlan<ec2.IConnectable>,
+  placement: CanaryPlacement,
   options: CeleryTransportMonitoringOptions = {},
 ): CeleryMonitoring {
   const stack = Stack.of(scope);
   let alarmTopic = options.alarmTopic;
+  let key: kms.IKey | undefined;
   if (!alarmTopic) {
-    const key = createKey(scope, 'AlarmTopicKey', `${scope.node.path}: SNS topic of the Celery alarms`);
+    key = createKey(scope, 'AlarmTopicKey', `${scope.node.path}: SNS topic of the Celery alarms and the canary's logs`);
     const s = alarmTopicKeyStatement(stack.account);
     key.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -61,7 +85,59 @@ export function createMonitoring(
         ),
       })
     : undefined;
-  return { alarmTopic, alarms, dashboard };
+  const canary = plan.canary
+    ? createCanary(
+        scope,
+        plan.canary,
+        placement,
+        key ?? createKey(scope, 'CanaryKey', `${scope.node.path}: TLS canary logs`),
+      )
+    : undefined;
+  return { alarmTopic, alarms, dashboard, canary };
+}
+
+/**
+ * The TLS canary (ids `CanaryFunction*`, `CanarySecurityGroup`, `CanarySchedule`): a function in the VPC whose group
+ * reaches only the endpoints' TLS ports (and the Secrets Manager endpoint when it reads client certificates), run by
+ * an EventBridge schedule. It holds no broker credentials and never logs in.
+ */
+function createCanary(
+  scope: Construct,
+  canary: NonNullable<MonitoringPlan<ec2.IConnectable>['canary']>,
+  placement: CanaryPlacement,
+  key: kms.IKey,
+): NonNullable<CeleryMonitoring['canary']> {
+  const plan = tlsCanaryFunctionPlan({
+    endpoints: canary.endpoints.map((e) => e.model),
+    certificateSecrets: canary.certificateSecrets,
+    region: Stack.of(scope).region,
+  });
+  const securityGroup = new ec2.SecurityGroup(scope, 'CanarySecurityGroup', {
+    vpc: placement.vpc,
+    description: 'Celery TLS canary: the broker and result backend TLS ports only',
+    allowAllOutbound: false,
+  });
+  for (const e of canary.endpoints)
+    e.connectable.connections.allowFrom(
+      securityGroup,
+      ec2.Port.tcp(e.model.port),
+      `TLS canary to the ${e.model.name} on ${e.model.port}/tcp`,
+    );
+  const users = canary.certificateSecrets.length ? placement.users : undefined;
+  const endpointUrl = users?.secretsManagerEndpointUrl;
+  const f = createLibraryFunction(scope, plan.function, {
+    key,
+    environment: endpointUrl ? { SECRETS_MANAGER_ENDPOINT: endpointUrl } : {},
+    vpc: { vpc: placement.vpc, subnets: placement.vpcSubnets, securityGroups: [securityGroup] },
+  });
+  users?.allowSecretsManagerEndpoint(securityGroup, f.role, plan.function.statements, 'the Celery TLS canary');
+  const schedule = new events.Rule(scope, 'CanarySchedule', {
+    description: 'Runs the Celery TLS canary',
+    schedule: events.Schedule.expression(plan.scheduleExpression),
+    targets: [new targets.LambdaFunction(f.function, { retryAttempts: 0, maxEventAge: Duration.hours(1) })],
+  });
+  schedule.node.addDependency(f.policy);
+  return { function: f.function, securityGroup, schedule };
 }
 
 function renderAlarm(scope: Construct, a: AlarmPlan, topicArn: string): cloudwatch.CfnAlarm {

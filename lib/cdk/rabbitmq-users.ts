@@ -80,7 +80,12 @@ export class RabbitMqApplicationUsers extends Construct {
   public readonly secretsManagerEndpoint: ec2.IInterfaceVpcEndpoint;
   /** The custom resource that creates the vhost, the users and their permissions through the management API. */
   public readonly resource: CustomResource;
+  /** The key of the user and certificate secrets and of the functions' log groups. */
+  public readonly encryptionKey: kms.IKey;
+  /** The URL of the endpoint made here (no private DNS), for `SECRETS_MANAGER_ENDPOINT`; undefined for a given one. */
+  public readonly secretsManagerEndpointUrl?: string;
   private readonly broker: IRabbitMqBroker;
+  private readonly endpointPolicy: (role: iam.IRole, statements: readonly IamStatementModel[]) => void;
 
   constructor(scope: Construct, id: string, props: RabbitMqApplicationUsersProps) {
     super(scope, id);
@@ -96,6 +101,7 @@ export class RabbitMqApplicationUsers extends Construct {
       props.encryptionKey ??
       broker.encryptionKey ??
       createKey(this, 'Key', `${this.node.path}: Celery RabbitMQ application users`);
+    this.encryptionKey = key;
     this.users = spec.users.map((u) => {
       const name = userIdStem(u.roles);
       return {
@@ -139,6 +145,7 @@ export class RabbitMqApplicationUsers extends Construct {
 
     let endpointUrl: string | undefined;
     let endpointPolicy: ((role: iam.IRole, statements: readonly IamStatementModel[]) => void) | undefined;
+    this.endpointPolicy = (role, statements) => endpointPolicy?.(role, statements);
     if (props.secretsManagerEndpoint) {
       this.secretsManagerEndpoint = props.secretsManagerEndpoint;
     } else {
@@ -169,6 +176,7 @@ export class RabbitMqApplicationUsers extends Construct {
       };
       // DnsEntries[0] is "<hosted zone id>:<endpoint DNS name>"; the name is covered by Secrets Manager's certificate.
       endpointUrl = `https://${Fn.select(1, Fn.split(':', Fn.select(0, endpoint.vpcEndpointDnsEntries)))}`;
+      this.secretsManagerEndpointUrl = endpointUrl;
       this.secretsManagerEndpoint = endpoint;
     }
     this.secretsManagerEndpoint.connections.allowFrom(
@@ -261,6 +269,25 @@ export class RabbitMqApplicationUsers extends Construct {
       schedule.node.addDependency(policy, ...(this.broker.clientCa ? [this.broker.clientCa.activation] : []));
     }
     return fn;
+  }
+
+  /**
+   * Lets another function of this library in the VPC (the TLS canary) use the Secrets Manager endpoint: its group
+   * may reach the endpoint on 443, and the endpoint policy (when made here) lets its role do what its own statements
+   * allow there.
+   */
+  public allowSecretsManagerEndpoint(
+    peer: ec2.IConnectable,
+    role: iam.IRole,
+    statements: readonly IamStatementModel[],
+    what: string,
+  ): void {
+    this.secretsManagerEndpoint.connections.allowFrom(
+      peer,
+      ec2.Port.tcp(PORTS.AWS_API_HTTPS),
+      `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from ${what}`,
+    );
+    this.endpointPolicy(role, statements);
   }
 
   /** The user serving a role (the shared user serves both). */

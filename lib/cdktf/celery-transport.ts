@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { onePerAvailabilityZone } from '../core/subnets';
 import { CeleryBrokerFactory, CeleryResultBackendFactory, heldChoice } from '../core/choices';
 import type { BrokerClientCertificatesChoice, CeleryBrokerChoice, CeleryResultBackendChoice } from '../core/choices';
 import type { RedisAuthChoice } from '../core/choices';
@@ -159,7 +160,21 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             port: b.amqpsPort,
             roles: perRole((r) => users.celeryEndpoint(r)),
             secrets: perRole((r) => users.clientSecretFor(r)),
-            monitored: monitoredRabbitMq(b.brokerName, users.vhost),
+            monitored: monitoredRabbitMq(
+              b.brokerName,
+              users.vhost,
+              users.users.flatMap((u) =>
+                u.certificateSecret
+                  ? [
+                      {
+                        arn: u.certificateSecret.secretArn,
+                        name: u.certificateSecret.resource.name,
+                        keyArn: users.encryptionKeyArn,
+                      },
+                    ]
+                  : [],
+              ),
+            ),
           };
         },
         cache: (cacheId, options) => {
@@ -198,7 +213,16 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
         output: (o) => new TerraformOutput(this, o.id, { value: o.value, description: o.description }),
         outputsFile: 'terraform output -json file',
         monitoring: (plan) => {
-          made.monitoring = createMonitoring(this, plan, props.monitoring);
+          made.monitoring = createMonitoring(
+            this,
+            plan,
+            {
+              vpcId: props.vpcId,
+              subnetIds: onePerAvailabilityZone(props.subnets).map((s) => s.subnetId),
+              users: made.rabbitMqUsers,
+            },
+            props.monitoring,
+          );
         },
       },
       props,

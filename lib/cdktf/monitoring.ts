@@ -1,9 +1,16 @@
 import { Construct } from 'constructs';
+import { tlsCanaryFunctionPlan } from '../core/canary';
 import { AlarmPlan, CeleryMonitoringOptions, alarmTopicKeyStatement, dashboardBody } from '../core/monitoring';
 import type { MonitoringPlan } from '../core/transport';
 import { physicalNameFromPath } from '../core/terraform';
 import { awsFacts, createKey } from './common';
-import { CloudwatchDashboard, CloudwatchMetricAlarm, SnsTopic, SnsTopicPolicy } from './provider';
+import { CelerySecurityGroup } from './connections';
+import type { IConnectable } from './connections';
+import { createLibraryFunction } from './functions';
+import type { LibraryFunction } from './functions';
+import { CloudwatchDashboard, CloudwatchEventRule, CloudwatchEventTarget, CloudwatchMetricAlarm } from './provider';
+import { LambdaPermission, SnsTopic, SnsTopicPolicy } from './provider';
+import type { RabbitMqApplicationUsers } from './rabbitmq-users';
 
 /** Monitoring options of the Terraform `CeleryTransport`: the core's, and where notifications go. */
 export interface CeleryTransportMonitoringOptions extends CeleryMonitoringOptions {
@@ -21,6 +28,20 @@ export interface CeleryMonitoring {
   readonly alarms: Readonly<Record<string, CloudwatchMetricAlarm>>;
   /** The dashboard of the alarms' metrics (unless `dashboard: false`). */
   readonly dashboard?: CloudwatchDashboard;
+  /** The TLS canary (unless `canary: false`): its function, its group and its schedule. */
+  readonly canary?: {
+    readonly function: LibraryFunction;
+    readonly securityGroup: CelerySecurityGroup;
+    readonly schedule: CloudwatchEventRule;
+  };
+}
+
+/** Where the canary runs: the transport's VPC and subnets, and the users' Secrets Manager endpoint. */
+export interface CanaryPlacement {
+  readonly vpcId: string;
+  readonly subnetIds: readonly string[];
+  /** The broker's users, whose Secrets Manager endpoint the canary reads client certificates through. */
+  readonly users?: RabbitMqApplicationUsers;
 }
 
 /** Alarm and dashboard names: CloudWatch allows 255 characters; Terraform requires a name. */
@@ -40,17 +61,23 @@ const ALARM_NAME = {
  */
 export function createMonitoring(
   scope: Construct,
-  plan: MonitoringPlan,
+  plan: MonitoringPlan<IConnectable>,
+  placement: CanaryPlacement,
   options: CeleryTransportMonitoringOptions = {},
 ): CeleryMonitoring {
   const facts = awsFacts(scope);
   const path = scope.node.scopes.slice(1).map((s) => s.node.id);
   let alarmTopic: SnsTopic | undefined;
   let alarmTopicArn = options.alarmTopicArn;
+  let keyArn: string | undefined;
   if (alarmTopicArn === undefined) {
-    const key = createKey(scope, 'AlarmTopicKey', `${scope.node.path}: SNS topic of the Celery alarms`, [
-      alarmTopicKeyStatement(facts.account),
-    ]);
+    const key = createKey(
+      scope,
+      'AlarmTopicKey',
+      `${scope.node.path}: SNS topic of the Celery alarms and the canary's logs`,
+      [alarmTopicKeyStatement(facts.account)],
+    );
+    keyArn = key.arn;
     alarmTopic = new SnsTopic(scope, 'AlarmTopic', { kmsMasterKeyId: key.arn });
     alarmTopicArn = alarmTopic.arn;
     // As aws-cdk-lib's `enforceSSL`: no publishing over plain HTTP.
@@ -86,7 +113,69 @@ export function createMonitoring(
         ),
       })
     : undefined;
-  return { alarmTopicArn, alarmTopic, alarms, dashboard };
+  const canary = plan.canary
+    ? createCanary(
+        scope,
+        plan.canary,
+        placement,
+        keyArn ?? createKey(scope, 'CanaryKey', `${scope.node.path}: TLS canary logs`).arn,
+      )
+    : undefined;
+  return { alarmTopicArn, alarmTopic, alarms, dashboard, canary };
+}
+
+/**
+ * The TLS canary (ids `CanaryFunction*`, `CanarySecurityGroup`, `CanarySchedule`, `CanaryScheduleTarget`,
+ * `CanaryFunctionInvokeByEvents`): a function in the VPC whose group reaches only the endpoints' TLS ports (and the
+ * Secrets Manager endpoint when it reads client certificates), run by an EventBridge schedule. It holds no broker
+ * credentials and never logs in.
+ */
+function createCanary(
+  scope: Construct,
+  canary: NonNullable<MonitoringPlan<IConnectable>['canary']>,
+  placement: CanaryPlacement,
+  keyArn: string,
+): NonNullable<CeleryMonitoring['canary']> {
+  const plan = tlsCanaryFunctionPlan({
+    endpoints: canary.endpoints.map((e) => e.model),
+    certificateSecrets: canary.certificateSecrets,
+    region: awsFacts(scope).region,
+  });
+  const securityGroup = new CelerySecurityGroup(scope, 'CanarySecurityGroup', {
+    vpcId: placement.vpcId,
+    description: 'Celery TLS canary: the broker and result backend TLS ports only',
+  });
+  for (const e of canary.endpoints)
+    e.connectable.connections.allowFrom(
+      securityGroup,
+      e.model.port,
+      `TLS canary to the ${e.model.name} on ${e.model.port}/tcp`,
+    );
+  const users = canary.certificateSecrets.length ? placement.users : undefined;
+  const endpointUrl = users?.secretsManagerEndpointUrl;
+  const f = createLibraryFunction(scope, plan.function, {
+    keyArn,
+    environment: endpointUrl ? { SECRETS_MANAGER_ENDPOINT: endpointUrl } : {},
+    vpc: { subnetIds: placement.subnetIds, securityGroupIds: [securityGroup.securityGroupId] },
+  });
+  users?.allowSecretsManagerEndpoint(securityGroup, f.role.arn, plan.function.statements, 'the Celery TLS canary');
+  const schedule = new CloudwatchEventRule(scope, 'CanarySchedule', {
+    description: 'Runs the Celery TLS canary',
+    scheduleExpression: plan.scheduleExpression,
+  });
+  const permission = new LambdaPermission(scope, 'CanaryFunctionInvokeByEvents', {
+    action: 'lambda:InvokeFunction',
+    functionName: f.function.functionName,
+    principal: 'events.amazonaws.com',
+    sourceArn: schedule.arn,
+  });
+  new CloudwatchEventTarget(scope, 'CanaryScheduleTarget', {
+    rule: schedule.name,
+    arn: f.function.arn,
+    retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 3600 },
+    dependsOn: [permission, f.attachment],
+  });
+  return { function: f, securityGroup, schedule };
 }
 
 function renderAlarm(scope: Construct, a: AlarmPlan, topicArn: string, alarmName: string): CloudwatchMetricAlarm {

@@ -10,6 +10,7 @@ export {
   Aspects,
   DefaultTokenResolver,
   Fn,
+  Lazy,
   StringConcat,
   TerraformAsset,
   TerraformOutput,
@@ -24,6 +25,8 @@ export { AcmpcaCertificateAuthority } from '@cdktf/provider-aws/lib/acmpca-certi
 export { AcmpcaCertificateAuthorityCertificate } from '@cdktf/provider-aws/lib/acmpca-certificate-authority-certificate';
 export { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 export { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
+export { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+export { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 export { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 export { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 export { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { onePerAvailabilityZone } from '../core/subnets';
 import { DEFAULTS } from '../core/defaults';
 import { heldChoice } from '../core/choices';
 import type { BrokerClientCertificatesChoice, BrokerCredentialsChoice } from '../core/choices';
@@ -121,9 +122,7 @@ export class RabbitMqBroker extends Construct implements IConnectable, IRabbitMq
     if (this.adminSecret instanceof GeneratedSecret) this.generatedAdminSecret = this.adminSecret;
     this.vpcId = props.vpcId;
     this.subnetIds = plan.subnets.map((s) => s.subnetId);
-    this.functionSubnetIds = props.subnets
-      .filter((s, i, all) => all.findIndex((x) => x.availabilityZone === s.availabilityZone) === i)
-      .map((s) => s.subnetId);
+    this.functionSubnetIds = onePerAvailabilityZone(props.subnets).map((s) => s.subnetId);
 
     const preventDestroy = props.preventDestroy ?? DEFAULTS.terraform.brokerPreventDestroy;
     // Terraform requires the name (CloudFormation generates one).

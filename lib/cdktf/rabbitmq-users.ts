@@ -17,7 +17,7 @@ import type { CelerySecurityGroupRule } from './connections';
 import { createLibraryFunction, rotateSecrets } from './functions';
 import type { LibraryFunction } from './functions';
 import { Fn, LambdaInvocation, SecretsmanagerSecretRotation, Token, VpcEndpoint, VpcEndpointPolicy } from './provider';
-import { VpcSecurityGroupIngressRule } from './provider';
+import { Lazy, VpcSecurityGroupIngressRule } from './provider';
 import type { RabbitMqBroker } from './rabbitmq-broker';
 
 /** Props of the Terraform `RabbitMqApplicationUsers`. */
@@ -79,8 +79,15 @@ export class RabbitMqApplicationUsers extends Construct {
   public readonly secretsManagerEndpoint?: VpcEndpoint;
   /** The invocation (`aws_lambda_invocation`, CRUD) whose result the Celery endpoints read the vhost from. */
   public readonly resource: LambdaInvocation;
+  /** ARN of the key of the user and certificate secrets and of the functions' log groups. */
+  public readonly encryptionKeyArn: string;
+  /** The URL of the endpoint made here (no private DNS), for `SECRETS_MANAGER_ENDPOINT`; undefined for a given one. */
+  public readonly secretsManagerEndpointUrl?: string;
   private readonly broker: RabbitMqBroker;
   private readonly keyArn: string;
+  /** The endpoint policy's statements: filled until synthesis (other library functions may add theirs). */
+  private readonly endpointStatements: object[] = [];
+  private readonly endpointGroup: CelerySecurityGroup | ISecurityGroupPeer;
 
   constructor(scope: Construct, id: string, props: RabbitMqApplicationUsersProps) {
     super(scope, id);
@@ -96,6 +103,7 @@ export class RabbitMqApplicationUsers extends Construct {
       broker.adminSecret.encryptionKeyArn ??
       createKey(this, 'Key', `${this.node.path}: Celery RabbitMQ application users`).arn;
     this.keyArn = keyArn;
+    this.encryptionKeyArn = keyArn;
     this.users = spec.users.map((u) => {
       const name = userIdStem(u.roles);
       const version = DEFAULTS.terraform.generatedSecretVersion;
@@ -144,6 +152,7 @@ export class RabbitMqApplicationUsers extends Construct {
     let endpointUrl: string | undefined;
     if (props.secretsManagerEndpoint) {
       const endpointGroup = props.secretsManagerEndpoint;
+      this.endpointGroup = endpointGroup;
       // The endpoint's group is given for this purpose: it admits the functions, as the CDK side's connections do.
       network.push(
         new VpcSecurityGroupIngressRule(this, 'SecretsManagerEndpointIngress', {
@@ -169,9 +178,11 @@ export class RabbitMqApplicationUsers extends Construct {
         privateDnsEnabled: false,
         securityGroupIds: [group.securityGroupId],
       });
+      this.endpointGroup = group;
       network.push(...group.connections.allowFrom(this.securityGroup, PORTS.AWS_API_HTTPS, httpsFromFunctions));
       // dns_entry[0] is the endpoint's regional name, covered by Secrets Manager's certificate.
       endpointUrl = `https://${this.secretsManagerEndpoint.dnsEntry.get(0).dnsName}`;
+      this.secretsManagerEndpointUrl = endpointUrl;
     }
 
     // Both functions run in the VPC with the users group: the broker's 443 and the Secrets Manager endpoint only.
@@ -188,22 +199,13 @@ export class RabbitMqApplicationUsers extends Construct {
     let endpointPolicy: VpcEndpointPolicy | undefined;
     if (this.secretsManagerEndpoint) {
       // The endpoint serves these functions only: each role may do through it what its own policy allows.
-      const statements = [
-        { fn: this.function, plan: plans.users },
-        { fn: this.rotationFunction, plan: plans.rotation },
-      ].flatMap(({ fn, plan }) =>
-        plan.statements
-          .filter((st) => st.actions.every((a) => a.startsWith('secretsmanager:')))
-          .map((st) => ({
-            Effect: 'Allow',
-            Principal: { AWS: fn.role.arn },
-            Action: [...st.actions],
-            Resource: [...st.resources],
-          })),
-      );
+      this.addEndpointStatements(this.function.role.arn, plans.users.statements);
+      this.addEndpointStatements(this.rotationFunction.role.arn, plans.rotation.statements);
       endpointPolicy = new VpcEndpointPolicy(this, 'SecretsManagerEndpointPolicy', {
         vpcEndpointId: this.secretsManagerEndpoint.id,
-        policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+        policy: Lazy.stringValue({
+          produce: () => JSON.stringify({ Version: '2012-10-17', Statement: this.endpointStatements }),
+        }),
       });
     }
 
@@ -264,6 +266,44 @@ export class RabbitMqApplicationUsers extends Construct {
       [...secrets.map((x) => x.secretVersion), ...(this.broker.clientCa ? [this.broker.clientCa.activation] : [])],
     );
     return fn;
+  }
+
+  /**
+   * Lets another function of this library in the VPC (the TLS canary) use the Secrets Manager endpoint: its group
+   * may reach the endpoint on 443, and the endpoint policy (when made here) lets its role do what its own statements
+   * allow there.
+   */
+  public allowSecretsManagerEndpoint(
+    peer: CelerySecurityGroup,
+    roleArn: string,
+    statements: readonly IamStatementModel[],
+    what: string,
+  ): void {
+    const group = this.endpointGroup;
+    if (group instanceof CelerySecurityGroup)
+      group.connections.allowFrom(peer, PORTS.AWS_API_HTTPS, `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from ${what}`);
+    else {
+      new VpcSecurityGroupIngressRule(this, `SecretsManagerEndpointIngress${peer.node.id}`, {
+        securityGroupId: group.securityGroupId,
+        referencedSecurityGroupId: peer.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: PORTS.AWS_API_HTTPS,
+        toPort: PORTS.AWS_API_HTTPS,
+        description: `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from ${what}`,
+      });
+      peer.connections.allowTo(group, PORTS.AWS_API_HTTPS, `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from ${what}`);
+    }
+    this.addEndpointStatements(roleArn, statements);
+  }
+
+  private addEndpointStatements(roleArn: string, statements: readonly IamStatementModel[]): void {
+    for (const st of statements.filter((x) => x.actions.every((a) => a.startsWith('secretsmanager:'))))
+      this.endpointStatements.push({
+        Effect: 'Allow',
+        Principal: { AWS: roleArn },
+        Action: [...st.actions],
+        Resource: [...st.resources],
+      });
   }
 
   /** The user serving a role (the shared user serves both). */

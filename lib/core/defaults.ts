@@ -133,6 +133,14 @@ export const DEFAULTS = {
    * for Celery and documented in docs/operating.md.
    */
   monitoring: {
+    /** The TLS canary: a scheduled function that runs `celery-tls verify`'s checks against each endpoint. */
+    canary: {
+      scheduleMinutes: 15,
+      /** Per connection attempt; an endpoint that does not answer takes a few of these. */
+      connectTimeoutMs: 5000,
+      /** Covers an endpoint that never answers (about 6 attempts of connectTimeoutMs) with room to spare. */
+      timeoutSeconds: 60,
+    },
     alarms: {
       /** RabbitMQMemUsed / RabbitMQMemLimit (Broker: the cluster's aggregate), %: at 100 RabbitMQ blocks publishers. */
       brokerMemory: { threshold: 80, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
@@ -156,6 +164,15 @@ export const DEFAULTS = {
       cacheConnections: { threshold: 2000, periodSeconds: 60, evaluationPeriods: 10, datapointsToAlarm: 10 },
       /** ReplicationLag per replica, seconds (AWS: 15 of 15 datapoints; the number is the user's). */
       cacheReplicationLag: { threshold: 10, periodSeconds: 60, evaluationPeriods: 15, datapointsToAlarm: 15 },
+      /** The canary's ChecksFailed per endpoint above 0, over one run (a missing run counts as breaching). */
+      canaryChecks: { threshold: 0, periodSeconds: 900, evaluationPeriods: 1, datapointsToAlarm: 1 },
+      /** The server certificate's DaysToExpiry below 30 (Amazon renews its certificates; this catches a miss). */
+      certificateExpiry: { threshold: 30, periodSeconds: 900, evaluationPeriods: 1, datapointsToAlarm: 1 },
+      /**
+       * ClientCertificateDaysToExpiry below 20: certificates are re-issued every 30 days with 60 days of validity, so
+       * below 20 the re-issue has failed for ten days (docs/operating.md).
+       */
+      clientCertificateExpiry: { threshold: 20, periodSeconds: 900, evaluationPeriods: 1, datapointsToAlarm: 1 },
     },
   },
   logs: {

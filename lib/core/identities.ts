@@ -16,7 +16,7 @@ import { RedisRbacSpec, redisUserRotationStatements } from './redis-rbac';
  */
 
 /** A bundle under assets/handlers. */
-export type HandlerAsset = 'rabbitmq-users' | 'elasticache-users' | 'client-certificates';
+export type HandlerAsset = 'rabbitmq-users' | 'elasticache-users' | 'client-certificates' | 'tls-canary';
 
 /** One library function. */
 export interface LibraryFunctionPlan {

@@ -1,3 +1,5 @@
+import { CANARY_WIRE } from './canary';
+import type { CanaryCertificateSecret } from './canary';
 import { DEFAULTS } from './defaults';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
 
@@ -30,6 +32,8 @@ export interface CeleryMonitoringOptions {
   readonly alarms?: { readonly [K in CeleryAlarmKey]?: CeleryAlarmOverride | false };
   /** A CloudWatch dashboard of the alarms' metrics. @default true */
   readonly dashboard?: boolean;
+  /** The TLS canary: a function that checks every endpoint every 15 minutes, and its alarms. @default true */
+  readonly canary?: boolean;
 }
 
 /** One alarm with every default applied. */
@@ -50,6 +54,8 @@ export interface CeleryMonitoringSpec {
   readonly enabled: boolean;
   /** A dashboard is made. */
   readonly dashboard: boolean;
+  /** The TLS canary is made. */
+  readonly canary: boolean;
   /** The alarms kept, with their settings (a key set to `false` is absent). */
   readonly alarms: Readonly<Partial<Record<CeleryAlarmKey, CeleryAlarmSettings>>>;
 }
@@ -122,7 +128,18 @@ export function resolveMonitoringSpec(
       );
     alarms[key] = { threshold, periodSeconds, evaluationPeriods, datapointsToAlarm };
   }
-  return issues.result({ enabled, dashboard: enabled && (o.dashboard ?? true), alarms: enabled ? alarms : {} });
+  if (enabled && o.canary === false)
+    issues.warn(
+      'monitoring.canary-off',
+      `${prop}.canary`,
+      `${prop}.canary is false: nothing checks the endpoints' TLS after the deploy (a weakened listener or an expiring certificate goes unnoticed).`,
+    );
+  return issues.result({
+    enabled,
+    dashboard: enabled && (o.dashboard ?? true),
+    canary: enabled && (o.canary ?? true),
+    alarms: enabled ? alarms : {},
+  });
 }
 
 /** A metric the alarms read: namespace, name and dimensions. */
@@ -175,6 +192,8 @@ export type MonitoredResource =
       readonly vhost: string;
       /** Celery's default queue. */
       readonly queue: string;
+      /** With client certificates: their secrets, whose expiry the canary reports. */
+      readonly certificateSecrets?: readonly CanaryCertificateSecret[];
     }
   | {
       readonly kind: 'cache';
@@ -190,8 +209,12 @@ export type MonitoredResource =
 const MQ = 'AWS/AmazonMQ';
 const EC = 'AWS/ElastiCache';
 
-/** The alarms of a transport's resources, from the resolved options. */
-export function planAlarms(spec: CeleryMonitoringSpec, resources: readonly MonitoredResource[]): AlarmPlan[] {
+/** The alarms of a transport's resources, from the resolved options; with the canary, its alarms too. */
+export function planAlarms(
+  spec: CeleryMonitoringSpec,
+  resources: readonly MonitoredResource[],
+  canary?: { readonly endpoints: readonly string[]; readonly certificateSecretNames: readonly string[] },
+): AlarmPlan[] {
   const out: AlarmPlan[] = [];
   const add = (key: CeleryAlarmKey, plan: Omit<AlarmPlan, 'key' | keyof CeleryAlarmSettings>) => {
     const s = spec.alarms[key];
@@ -308,6 +331,47 @@ export function planAlarms(spec: CeleryMonitoringSpec, resources: readonly Monit
       }
     }
   }
+  if (canary) {
+    const metric = (metricName: string, dimensions: Record<string, string>, statistic: MetricModel['statistic']) => ({
+      namespace: CANARY_WIRE.namespace,
+      metricName,
+      dimensions,
+      statistic,
+    });
+    for (const endpoint of canary.endpoints) {
+      const label = endpoint.charAt(0).toUpperCase() + endpoint.slice(1);
+      const dims = { [CANARY_WIRE.dimensions.endpoint]: endpoint };
+      add('canaryChecks', {
+        id: `AlarmCanary${label}Checks`,
+        description: `TLS canary, ${endpoint}: a check failed (handshake, chain, host name, TLS 1.0/1.1 refused, plaintext refused, expiry, client certificate required), or the canary did not run. The metric's Check dimension names it. Runbook: docs/operating.md#canary.`,
+        metrics: [metric(CANARY_WIRE.metrics.checksFailed, dims, 'Maximum')],
+        comparison: 'GreaterThanThreshold',
+        treatMissingData: 'breaching',
+      });
+      add('certificateExpiry', {
+        id: `AlarmCanary${label}CertificateExpiry`,
+        description: `TLS canary, ${endpoint}: the server certificate expires in fewer than ${spec.alarms.certificateExpiry?.threshold} days. Runbook: docs/operating.md#certificate-expiry.`,
+        metrics: [metric(CANARY_WIRE.metrics.daysToExpiry, dims, 'Minimum')],
+        comparison: 'LessThanThreshold',
+        treatMissingData: 'notBreaching',
+      });
+    }
+    canary.certificateSecretNames.forEach((name, i) => {
+      add('clientCertificateExpiry', {
+        id: `AlarmCanaryClientCertificate${i + 1}Expiry`,
+        description: `TLS canary: a client certificate (secret ${name}) expires in fewer than ${spec.alarms.clientCertificateExpiry?.threshold} days: its re-issue is failing. Runbook: docs/operating.md#client-certificate-expiry.`,
+        metrics: [
+          metric(
+            CANARY_WIRE.metrics.clientCertificateDaysToExpiry,
+            { [CANARY_WIRE.dimensions.secret]: name },
+            'Minimum',
+          ),
+        ],
+        comparison: 'LessThanThreshold',
+        treatMissingData: 'breaching',
+      });
+    });
+  }
   return out;
 }
 
@@ -360,8 +424,12 @@ export function alarmTopicKeyStatement(account: string): {
 const CELERY_QUEUE = 'celery';
 
 /** What the alarms of a RabbitMQ broker watch: the broker, and Celery's queue on the users' vhost. */
-export function monitoredRabbitMq(brokerName: string, vhost: string): MonitoredResource {
-  return { kind: 'rabbitmq', label: 'Broker', brokerName, vhost, queue: CELERY_QUEUE };
+export function monitoredRabbitMq(
+  brokerName: string,
+  vhost: string,
+  certificateSecrets: readonly CanaryCertificateSecret[] = [],
+): MonitoredResource {
+  return { kind: 'rabbitmq', label: 'Broker', brokerName, vhost, queue: CELERY_QUEUE, certificateSecrets };
 }
 
 /** What the alarms of a cache watch: each of its nodes. */

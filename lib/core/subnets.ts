@@ -60,3 +60,8 @@ export function chooseSubnets(
   }
   return { subnets: picked, errors: issues.errors };
 }
+
+/** The first subnet of each Availability Zone, in the given order (interface endpoints take one per AZ). */
+export function onePerAvailabilityZone(subnets: readonly SubnetFact[]): SubnetFact[] {
+  return subnets.filter((s, i, all) => all.findIndex((x) => x.availabilityZone === s.availabilityZone) === i);
+}

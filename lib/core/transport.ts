@@ -20,6 +20,7 @@ import {
   planTransportSpecs,
   ruleTarget,
 } from './plan';
+import type { CanaryCertificateSecret, CanaryEndpointModel } from './canary';
 import { AlarmPlan, CeleryMonitoringOptions, CeleryMonitoringSpec, MonitoredResource, planAlarms } from './monitoring';
 import { RabbitMqBrokerOptions } from './rabbitmq';
 import { CeleryRole, RabbitMqApplicationUsersOptions } from './rabbitmq-users';
@@ -58,12 +59,17 @@ export interface TransportEndpoint<C, S> extends PlannedEndpoint<C> {
   readonly monitored: MonitoredResource;
 }
 
-/** The transport's alarms, for the target's `monitoring` verb. */
-export interface MonitoringPlan {
+/** The transport's alarms and canary, for the target's `monitoring` verb. */
+export interface MonitoringPlan<C = unknown> {
   /** The resolved options. */
   readonly spec: CeleryMonitoringSpec;
-  /** The alarms to make, in order. */
+  /** The alarms to make, in order (the canary's included). */
   readonly alarms: readonly AlarmPlan[];
+  /** The TLS canary: what it checks (each endpoint with its owner, to open its port) and whose expiry it reports. */
+  readonly canary?: {
+    readonly endpoints: readonly { readonly model: CanaryEndpointModel; readonly connectable: C }[];
+    readonly certificateSecrets: readonly CanaryCertificateSecret[];
+  };
 }
 
 /** The target's verbs, for `assembleTransport`. `R`/`D`: its RabbitMQ and Redis options; `C`: connectable; `G`: group. */
@@ -98,8 +104,8 @@ export interface TransportTarget<R, D, C, S, G> {
   readonly manifestText: (plan: TransportPlan<C>) => string;
   /** Makes an output. */
   readonly output: (output: PlannedOutput) => void;
-  /** Makes the alarms, their topic and the dashboard (not called when monitoring is off). */
-  readonly monitoring: (plan: MonitoringPlan) => void;
+  /** Makes the alarms, their topic, the dashboard and the canary (not called when monitoring is off). */
+  readonly monitoring: (plan: MonitoringPlan<C>) => void;
   /** How the output holding the manifest is read back (`cdk outputs file`, `terraform output -json file`). */
   readonly outputsFile: string;
 }
@@ -212,9 +218,20 @@ export function assembleTransport<
     .map((e) => e.monitored)
     .filter((r, i, all) => all.findIndex((x) => x.label === r.label) === i);
   const monitoring = specs.value.monitoring;
-  const alarms = monitoring.enabled ? planAlarms(monitoring, monitored) : [];
-  if (monitoring.enabled) target.monitoring({ spec: monitoring, alarms });
-  else target.warn(specs.warnings.filter((w) => w.code === 'monitoring.off'));
+  target.warn(specs.warnings.filter((w) => w.code.startsWith('monitoring.')));
+  let alarms: AlarmPlan[] = [];
+  if (monitoring.enabled) {
+    const canary = monitoring.canary ? canaryPlan(brokerEndpoint, backendEndpoint) : undefined;
+    alarms = planAlarms(
+      monitoring,
+      monitored,
+      canary && {
+        endpoints: canary.endpoints.map((e) => e.model.name),
+        certificateSecretNames: canary.certificateSecrets.map((s) => s.name),
+      },
+    );
+    target.monitoring({ spec: monitoring, alarms, canary });
+  }
   return {
     plan,
     broker: brokerEndpoint,
@@ -224,6 +241,29 @@ export function assembleTransport<
     celeryConfig,
     alarms,
   };
+}
+
+/** What the canary checks: the broker, and the result backend unless it is the broker's own cache. */
+function canaryPlan<C, S>(
+  broker: TransportEndpoint<C, S>,
+  backend: TransportEndpoint<C, S> | undefined,
+): NonNullable<MonitoringPlan<C>['canary']> {
+  const model = (name: string, e: TransportEndpoint<C, S>): CanaryEndpointModel => {
+    const celery = e.roles[CeleryRole.WORKER];
+    return {
+      name,
+      host: celery.host,
+      port: e.port,
+      protocol: celery.scheme === 'amqps' ? 'amqp' : 'redis',
+      mutualTls: celery.clientCertSecretArn !== undefined,
+      plaintextPorts: [],
+    };
+  };
+  const endpoints = [{ model: model('broker', broker), connectable: broker.connectable }];
+  if (backend && backend.connectable !== broker.connectable)
+    endpoints.push({ model: model('resultBackend', backend), connectable: backend.connectable });
+  const certificateSecrets = broker.monitored.kind === 'rabbitmq' ? (broker.monitored.certificateSecrets ?? []) : [];
+  return { endpoints, certificateSecrets };
 }
 
 /** The rules that let a peer of a role reach the broker and the backend. */

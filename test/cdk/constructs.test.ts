@@ -321,8 +321,14 @@ describe('CeleryTransport', () => {
     const { assert, json } = templateOf(stack);
     assert.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 2);
     assert.resourceCountIs('AWS::AmazonMQ::Broker', 0);
-    expect(ingressPorts(json, idOf(stack, t.brokerCache!.securityGroup))).toEqual(['tcp:6390-6390', 'tcp:6390-6390']);
+    // From producers, workers and the TLS canary.
+    expect(ingressPorts(json, idOf(stack, t.brokerCache!.securityGroup))).toEqual([
+      'tcp:6390-6390',
+      'tcp:6390-6390',
+      'tcp:6390-6390',
+    ]);
     expect(ingressPorts(json, idOf(stack, t.resultBackendCache!.securityGroup))).toEqual([
+      'tcp:6380-6380',
       'tcp:6380-6380',
       'tcp:6380-6380',
     ]);
@@ -340,7 +346,8 @@ describe('CeleryTransport', () => {
     });
     templateOf(stack).assert.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 1);
     expect(t.celeryConfig.model.resultBackend?.db).toBe(1);
-    expect(ingressPorts(templateOf(stack).json, idOf(stack, t.brokerCache!.securityGroup))).toHaveLength(2);
+    // Producers, workers and the TLS canary.
+    expect(ingressPorts(templateOf(stack).json, idOf(stack, t.brokerCache!.securityGroup))).toHaveLength(3);
   });
 
   test('GIVEN no result backend THEN only the broker', () => {
@@ -377,9 +384,10 @@ describe('CeleryTransport', () => {
     t.allowProducer(web);
     t.allowWorker(workers);
     const { assert, json } = templateOf(stack);
-    // 5671 from producers, workers and the two peers; 443 from the users functions only.
+    // 5671 from producers, workers, the two peers and the TLS canary; 443 from the users functions only.
     expect(ingressPorts(json, idOf(stack, t.rabbitMqBroker!.securityGroup)).sort()).toEqual([
       'tcp:443-443',
+      'tcp:5671-5671',
       'tcp:5671-5671',
       'tcp:5671-5671',
       'tcp:5671-5671',

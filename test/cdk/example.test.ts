@@ -24,10 +24,10 @@ const template = assembly.getStackByName('CeleryTlsExample').template as Templat
 const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
 describe('example stack: security properties', () => {
-  test('it has one broker, one replication group, six security groups (four Celery, the users functions, their Secrets Manager endpoint)', () => {
+  test('it has one broker, one replication group, seven security groups (four Celery, the users functions, their Secrets Manager endpoint, the TLS canary)', () => {
     expect(ofType('AWS::AmazonMQ::Broker')).toHaveLength(1);
     expect(ofType('AWS::ElastiCache::ReplicationGroup')).toHaveLength(1);
-    expect(ofType('AWS::EC2::SecurityGroup')).toHaveLength(6);
+    expect(ofType('AWS::EC2::SecurityGroup')).toHaveLength(7);
   });
 
   test('replication groups: TLS required, CMK at rest, RBAC users with passwords from Secrets Manager, Multi-AZ, noeviction, logs, snapshots', () => {
@@ -61,7 +61,7 @@ describe('example stack: security properties', () => {
     expect(networkFindings(template)).toEqual([]);
   });
 
-  test('broker ingress only on 5671 from producers and workers and on 443 from the users functions; backend ingress only on its port', () => {
+  test('broker ingress only on 5671 from producers, workers and the canary and on 443 from the users functions; backend ingress only on its port', () => {
     const id = (c: any) => stack.getLogicalId(c.node.defaultChild as any);
     const brokerSg = id(stack.transport.rabbitMqBroker!.securityGroup);
     const backendSg = id(stack.transport.resultBackendCache!.securityGroup);
@@ -77,10 +77,18 @@ describe('example stack: security properties', () => {
             `${r.Properties.FromPort}-${r.Properties.ToPort} from ${r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]}`,
         )
         .sort();
+    const canary = id(stack.transport.monitoring!.canary!.securityGroup);
     expect(rules(brokerSg)).toEqual(
-      [`443-443 from ${usersFunctions}`, `5671-5671 from ${producers}`, `5671-5671 from ${workers}`].sort(),
+      [
+        `443-443 from ${usersFunctions}`,
+        `5671-5671 from ${producers}`,
+        `5671-5671 from ${workers}`,
+        `5671-5671 from ${canary}`,
+      ].sort(),
     );
-    expect(rules(backendSg)).toEqual([`6380-6380 from ${producers}`, `6380-6380 from ${workers}`].sort());
+    expect(rules(backendSg)).toEqual(
+      [`6380-6380 from ${producers}`, `6380-6380 from ${workers}`, `6380-6380 from ${canary}`].sort(),
+    );
     expect(rules(endpointSg)).toEqual([`443-443 from ${usersFunctions}`]);
     expect(ingressPorts(template, usersFunctions)).toEqual([]);
   });

@@ -17,7 +17,7 @@ import { TfJson, ofType } from './security';
 const CA_ARN = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/11111111-2222-3333-4444-555555555555';
 /** Loads a bundle as Lambda's Node.js runtime does (CommonJS). */
 const load = createRequire(__filename);
-const BUNDLES = ['rabbitmq-users', 'elasticache-users', 'client-certificates'] as const;
+const BUNDLES = ['rabbitmq-users', 'elasticache-users', 'client-certificates', 'tls-canary'] as const;
 const bundleFile = (bundle: string) => readFileSync(join(handlerAssetDir(bundle), 'index.js'));
 
 /** The files of a zip archive (Python's zipfile: Node has no zip reader). */
@@ -45,13 +45,14 @@ describe('Terraform: each function deploys a zip of the bundle the CDK side depl
   const tf = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as TfJson;
   const functions = ofType(tf, 'aws_lambda_function');
 
-  test('four functions, three bundles, one archive per bundle', () => {
-    expect(functions).toHaveLength(4);
+  test('five functions, four bundles, one archive per bundle', () => {
+    expect(functions).toHaveLength(5);
     const archives = [...new Set(functions.map(([, f]) => f.filename))].sort();
     expect(archives.map((a) => a.split('/')[1])).toEqual([
       'CeleryTlsHandlerClientCertificates',
       'CeleryTlsHandlerElasticacheUsers',
       'CeleryTlsHandlerRabbitmqUsers',
+      'CeleryTlsHandlerTlsCanary',
     ]);
   });
 

@@ -280,12 +280,13 @@ describe('CeleryTransport (cdktf)', () => {
     const { json } = synthJson(stack);
     expect(ofType(json, 'aws_elasticache_replication_group')).toHaveLength(2);
     expect(ofType(json, 'aws_mq_broker')).toHaveLength(0);
+    // From producers, workers and the TLS canary.
     expect(
       ingressRules(json, nameOf(stack, t.brokerCache!.securityGroup.resource)).map((r) => r.split(' ')[0]),
-    ).toEqual(['tcp:6390-6390', 'tcp:6390-6390']);
+    ).toEqual(['tcp:6390-6390', 'tcp:6390-6390', 'tcp:6390-6390']);
     expect(
       ingressRules(json, nameOf(stack, t.resultBackendCache!.securityGroup.resource)).map((r) => r.split(' ')[0]),
-    ).toEqual(['tcp:6380-6380', 'tcp:6380-6380']);
+    ).toEqual(['tcp:6380-6380', 'tcp:6380-6380', 'tcp:6380-6380']);
     expect(allFindings(json)).toEqual([]);
     expect(t.celeryConfig.model.broker.scheme).toBe('rediss');
     expect(t.celeryConfig.model.options.quorumQueues).toBe(false);
@@ -304,7 +305,8 @@ describe('CeleryTransport (cdktf)', () => {
     const { json } = synthJson(stack);
     expect(ofType(json, 'aws_elasticache_replication_group')).toHaveLength(1);
     expect(t.celeryConfig.model.resultBackend?.db).toBe(1);
-    expect(ingressRules(json, nameOf(stack, t.brokerCache!.securityGroup.resource))).toHaveLength(2);
+    // Producers, workers and the TLS canary.
+    expect(ingressRules(json, nameOf(stack, t.brokerCache!.securityGroup.resource))).toHaveLength(3);
   });
 
   test('GIVEN no result backend THEN only the broker', () => {
@@ -325,9 +327,9 @@ describe('CeleryTransport (cdktf)', () => {
     t.allowProducer({ securityGroupId: web.id });
     t.allowWorker({ securityGroupId: 'sg-0123456789abcdef0' });
     const { text, json } = synthJson(stack);
-    // Producers, workers and the two peers on 5671, and the users function on the management API (443).
-    expect(ingressRules(json, nameOf(stack, t.rabbitMqBroker!.securityGroup.resource))).toHaveLength(5);
-    expect(ingressRules(json, nameOf(stack, t.resultBackendCache!.securityGroup.resource))).toHaveLength(4);
+    // Producers, workers, the two peers and the TLS canary on 5671, and the users function on the management API (443).
+    expect(ingressRules(json, nameOf(stack, t.rabbitMqBroker!.securityGroup.resource))).toHaveLength(6);
+    expect(ingressRules(json, nameOf(stack, t.resultBackendCache!.securityGroup.resource))).toHaveLength(5);
     expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, {
       description: 'Celery producer to broker on 5671/tcp (AMQPS)',
       referenced_security_group_id: '${aws_security_group.Web.id}',

@@ -49,18 +49,18 @@ const nameIn = (t: TfJson, path: string) =>
 const nameAt = (path: string) => nameIn(tf, path);
 
 describe('cdktf example: security properties of cdk.tf.json', () => {
-  test('it has one broker, one replication group, six security groups, three keys, five rotated secrets, three functions', () => {
+  test('it has one broker, one replication group, seven security groups, three keys, five rotated secrets, four functions', () => {
     expect(ofType(tf, 'aws_mq_broker')).toHaveLength(1);
     expect(ofType(tf, 'aws_elasticache_replication_group')).toHaveLength(1);
-    // Broker, backend, producers, workers, the users functions and their Secrets Manager endpoint.
-    expect(ofType(tf, 'aws_security_group')).toHaveLength(6);
+    // Broker, backend, producers, workers, the users functions, their Secrets Manager endpoint, the TLS canary.
+    expect(ofType(tf, 'aws_security_group')).toHaveLength(7);
     // The broker's, the result backend's and the alarm topic's.
     expect(ofType(tf, 'aws_kms_key')).toHaveLength(3);
     // The admin, two broker users, two cache users.
     expect(ofType(tf, 'aws_secretsmanager_secret')).toHaveLength(5);
     expect(ofType(tf, 'aws_secretsmanager_secret_rotation')).toHaveLength(5);
-    // Users, their rotation, the cache users' rotation (no certificate function without a CA).
-    expect(ofType(tf, 'aws_lambda_function')).toHaveLength(3);
+    // Users, their rotation, the cache users' rotation, the TLS canary (no certificate function without a CA).
+    expect(ofType(tf, 'aws_lambda_function')).toHaveLength(4);
     expect(identityFindings(tf)).toEqual([]);
   });
 
@@ -123,16 +123,22 @@ describe('cdktf example: security properties of cdk.tf.json', () => {
     });
   });
 
-  test('broker ingress on 5671 from producers and workers and on 443 from the users function only; backend on its port', () => {
+  test('broker ingress on 5671 from producers, workers and the canary and on 443 from the users function only; backend on its port', () => {
     const producers = nameAt('Celery/ProducersSecurityGroup/Resource');
     const workers = nameAt('Celery/WorkersSecurityGroup/Resource');
+    const canary = nameAt('Celery/CanarySecurityGroup/Resource');
     const usersFn = nameAt('Celery/BrokerUsers/SecurityGroup/Resource');
     const endpoint = nameAt('Celery/BrokerUsers/SecretsManagerEndpointSecurityGroup/Resource');
     expect(ingressRules(tf, nameAt('Celery/Broker/SecurityGroup/Resource'))).toEqual(
-      [`tcp:443-443 from ${usersFn}`, `tcp:5671-5671 from ${producers}`, `tcp:5671-5671 from ${workers}`].sort(),
+      [
+        `tcp:443-443 from ${usersFn}`,
+        `tcp:5671-5671 from ${producers}`,
+        `tcp:5671-5671 from ${workers}`,
+        `tcp:5671-5671 from ${canary}`,
+      ].sort(),
     );
     expect(ingressRules(tf, nameAt('Celery/ResultBackend/SecurityGroup/Resource'))).toEqual(
-      [`tcp:6380-6380 from ${producers}`, `tcp:6380-6380 from ${workers}`].sort(),
+      [`tcp:6380-6380 from ${producers}`, `tcp:6380-6380 from ${workers}`, `tcp:6380-6380 from ${canary}`].sort(),
     );
     expect(ingressRules(tf, endpoint)).toEqual([`tcp:443-443 from ${usersFn}`]);
     // Egress: producers and workers to the TLS ports, the users functions to the broker's and the endpoint's 443.
@@ -148,6 +154,8 @@ describe('cdktf example: security properties of cdk.tf.json', () => {
         `${workers}:6380`,
         `${usersFn}:443`,
         `${usersFn}:443`,
+        `${canary}:5671`,
+        `${canary}:6380`,
       ].sort(),
     );
   });

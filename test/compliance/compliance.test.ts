@@ -108,9 +108,9 @@ describe('compliance of the example stack', () => {
         KmsKeyId: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
       });
     expect(of('Custom::VpcRestrictDefaultSG')).toHaveLength(1);
-    // The flow-log policy, one per function of the RabbitMQ users (custom resource, provider, rotation) and the
-    // ElastiCache users' rotation: no inline policies.
-    expect(of('AWS::IAM::ManagedPolicy')).toHaveLength(5);
+    // The flow-log policy, one per function of the RabbitMQ users (custom resource, provider, rotation), the
+    // ElastiCache users' rotation and the TLS canary: no inline policies.
+    expect(of('AWS::IAM::ManagedPolicy')).toHaveLength(6);
   });
 });
 

@@ -106,6 +106,7 @@ describe('CDK example: stateful resources keep their logical ids and survive del
     ],
     ['LogsKey/Resource', 'LogsKeyA6AB43B2', 'AWS::KMS::Key', 'Retain'],
     ['Celery/AlarmTopicKey/Resource', 'CeleryAlarmTopicKey678072B0', 'AWS::KMS::Key', 'Retain'],
+    ['Celery/CanaryFunctionLogs/Resource', 'CeleryCanaryFunctionLogsF558ADC0', 'AWS::Logs::LogGroup', 'Retain'],
     ['FlowLogs/Resource', 'FlowLogs16C1943A', 'AWS::Logs::LogGroup', 'Retain'],
     ['WorkerLogs/Resource', 'WorkerLogsC1193B08', 'AWS::Logs::LogGroup', 'Retain'],
   ];
@@ -181,8 +182,9 @@ const TF_TRANSPORT_CORE: [string, Record<string, unknown>][] = [
   ],
   ['aws_cloudwatch_log_group.Celery_ResultBackend_SlowLog_32A3A951', { skip_destroy: true }],
   ['aws_cloudwatch_log_group.Celery_ResultBackend_EngineLog_F9D2FFA8', { skip_destroy: true }],
-  // The alarms' topic key (monitoring, on by default).
+  // The alarms' topic key and the TLS canary's logs (monitoring, on by default).
   ['aws_kms_key.Celery_AlarmTopicKey_06E28921', { lifecycle: { prevent_destroy: true }, deletion_window_in_days: 30 }],
+  ['aws_cloudwatch_log_group.Celery_CanaryFunctionLogs_D756E8A3', { skip_destroy: true }],
 ];
 // The broker's application users: their secrets and the functions' logs.
 const TF_BROKER_USERS: [string, Record<string, unknown>][] = [

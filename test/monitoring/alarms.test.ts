@@ -33,7 +33,43 @@ const EC = (name: string, stat: string, node: string) =>
   `AWS/ElastiCache ${name} ${stat} CacheClusterId=<cache>-${node}`;
 const base = { period: 60, actions: 'Celery/AlarmTopic' };
 
+const CANARY = (name: string, stat: string, endpoint: string) =>
+  `CeleryTls/Canary ${name} ${stat} Endpoint=${endpoint}`;
+
 const EXPECTED: Record<string, AlarmRow> = {
+  ...Object.fromEntries(
+    [
+      ['Broker', 'broker'],
+      ['ResultBackend', 'resultBackend'],
+    ].flatMap(([label, endpoint]) => [
+      [
+        `AlarmCanary${label}Checks`,
+        {
+          ...base,
+          period: 900,
+          metrics: [CANARY('ChecksFailed', 'Maximum', endpoint)],
+          comparison: 'GreaterThanThreshold',
+          threshold: 0,
+          evaluationPeriods: 1,
+          datapoints: 1,
+          missing: 'breaching',
+        },
+      ],
+      [
+        `AlarmCanary${label}CertificateExpiry`,
+        {
+          ...base,
+          period: 900,
+          metrics: [CANARY('DaysToExpiry', 'Minimum', endpoint)],
+          comparison: 'LessThanThreshold',
+          threshold: 30,
+          evaluationPeriods: 1,
+          datapoints: 1,
+          missing: 'notBreaching',
+        },
+      ],
+    ]),
+  ),
   AlarmBrokerMemoryUsed: {
     ...base,
     metrics: [MQ('RabbitMQMemUsed', 'Maximum'), MQ('RabbitMQMemLimit', 'Maximum')],
@@ -347,9 +383,14 @@ describe.each([
       resultBackend: m.CeleryResultBackend.sharedWithRedisBroker(),
     });
     expect(Object.keys(shared.alarms).sort()).toEqual(
-      ['001', '002', '003']
-        .flatMap((n) => ['Memory', 'EngineCpu', 'Connections', 'ReplicationLag'].map((k) => `AlarmBrokerNode${n}${k}`))
-        .sort(),
+      [
+        ...['001', '002', '003'].flatMap((n) =>
+          ['Memory', 'EngineCpu', 'Connections', 'ReplicationLag'].map((k) => `AlarmBrokerNode${n}${k}`),
+        ),
+        // One endpoint for the canary: the shared cache.
+        'AlarmCanaryBrokerChecks',
+        'AlarmCanaryBrokerCertificateExpiry',
+      ].sort(),
     );
   });
 

@@ -3,6 +3,7 @@
  * the only thing that makes the canary throw; a failed TLS check is a metric.
  */
 import { X509Certificate } from 'node:crypto';
+import { CANARY_WIRE } from '../../core/canary';
 
 /** One endpoint the canary checks, as `CANARY_ENDPOINTS` lists it. */
 export interface CanaryEndpoint {
@@ -38,7 +39,7 @@ export interface CanaryConfig {
 
 // The handler's own defaults: the bundle reads no construct-side default, and the construct sets every variable.
 /** `CANARY_NAMESPACE` when unset. */
-export const DEFAULT_CANARY_NAMESPACE = 'CeleryTls/Canary';
+export const DEFAULT_CANARY_NAMESPACE = CANARY_WIRE.namespace;
 
 const ENDPOINT_KEYS = ['name', 'host', 'port', 'protocol', 'mutualTls', 'plaintextPorts'];
 // ASCII without spaces: CloudWatch dimension values must be ASCII, and alarms name them exactly.

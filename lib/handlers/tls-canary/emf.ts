@@ -3,22 +3,14 @@
  * member tells CloudWatch Logs which members are metrics and which are dimensions. Pure: the handler writes the lines.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
+import { CANARY_WIRE } from '../../core/canary';
 import type { CheckResult, EndpointReport } from '../../verify/verify';
 
-/** Metric names (alarms are built on them: renaming one orphans its alarms). */
-export const CANARY_METRICS = {
-  /** 1 when the check passed (a warning counts as a pass), 0 when it failed or could not run. Unit None. */
-  checkPassed: 'CheckPassed',
-  /** Per endpoint: how many of its CheckPassed values are 0. Unit Count. */
-  checksFailed: 'ChecksFailed',
-  /** Per endpoint: whole days until the server certificate's notAfter, negative once expired. Unit None. */
-  daysToExpiry: 'DaysToExpiry',
-  /** Per client-certificate secret: whole days until the certificate's notAfter. Unit None. */
-  clientCertificateDaysToExpiry: 'ClientCertificateDaysToExpiry',
-} as const;
+/** Metric names (alarms are built on them: renaming one orphans its alarms): the core's contract. */
+export const CANARY_METRICS = CANARY_WIRE.metrics;
 
 /** Dimension names. */
-export const CANARY_DIMENSIONS = { endpoint: 'Endpoint', check: 'Check', secret: 'Secret' } as const;
+export const CANARY_DIMENSIONS = CANARY_WIRE.dimensions;
 
 /**
  * The checks every endpoint publishes on every run, whatever happens, so that each alarm always has data: the ids of

@@ -1,0 +1,85 @@
+import { DEFAULTS } from './defaults';
+import { IamStatementModel, readSecretStatements } from './iam';
+import type { LibraryFunctionPlan } from './identities';
+import { mergeStatements } from './rabbitmq-users';
+
+/**
+ * The TLS canary's contract, shared by its handler (lib/handlers/tls-canary) and the alarms built on its metrics:
+ * the namespace, metric and dimension names. Renaming one orphans its alarms.
+ */
+export const CANARY_WIRE = {
+  /** `CANARY_NAMESPACE` when unset. */
+  namespace: 'CeleryTls/Canary',
+  metrics: {
+    /** 1 when the check passed (a warning counts as a pass), 0 when it failed or could not run. Unit None. */
+    checkPassed: 'CheckPassed',
+    /** Per endpoint: how many of its CheckPassed values are 0. Unit Count. */
+    checksFailed: 'ChecksFailed',
+    /** Per endpoint: whole days until the server certificate's notAfter, negative once expired. Unit None. */
+    daysToExpiry: 'DaysToExpiry',
+    /** Per client-certificate secret: whole days until the certificate's notAfter. Unit None. */
+    clientCertificateDaysToExpiry: 'ClientCertificateDaysToExpiry',
+  },
+  dimensions: { endpoint: 'Endpoint', check: 'Check', secret: 'Secret' },
+} as const;
+
+/** One endpoint the canary checks (`CANARY_ENDPOINTS`). */
+export interface CanaryEndpointModel {
+  /** The `Endpoint` dimension: "broker" or "resultBackend". */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: 'amqp' | 'redis';
+  readonly mutualTls: boolean;
+  /**
+   * No other port: the canary's group reaches only the TLS ports, so a probe of another port would only time out
+   * (the TLS port itself is always probed in plaintext).
+   */
+  readonly plaintextPorts: readonly number[];
+}
+
+/** A client-certificate secret whose expiry the canary reports. */
+export interface CanaryCertificateSecret {
+  readonly arn: string;
+  /** The `Secret` dimension: the secret's name (the ARN without the 6-character suffix). */
+  readonly name: string;
+  readonly keyArn?: string;
+}
+
+/**
+ * The canary function (in the VPC: its group reaches only the broker's and the backend's TLS ports, and the Secrets
+ * Manager endpoint when it reads client-certificate secrets) and its schedule. It holds no broker credentials.
+ */
+export function tlsCanaryFunctionPlan(args: {
+  readonly endpoints: readonly CanaryEndpointModel[];
+  readonly certificateSecrets: readonly CanaryCertificateSecret[];
+  readonly region: string;
+}): { readonly function: LibraryFunctionPlan; readonly scheduleExpression: string } {
+  const c = DEFAULTS.monitoring.canary;
+  // One statement per kind (the secrets, their keys), as the other library functions have.
+  const statements: IamStatementModel[] = mergeStatements(
+    args.certificateSecrets.flatMap((s) =>
+      readSecretStatements({ secretArn: s.arn, keyArn: s.keyArn, region: args.region }),
+    ),
+  );
+  return {
+    function: {
+      id: 'CanaryFunction',
+      purpose: 'TLS canary: checks the Celery endpoints like celery-tls verify and publishes the results as metrics',
+      asset: 'tls-canary',
+      handler: 'index.handler',
+      statements,
+      environment: {
+        CANARY_ENDPOINTS: JSON.stringify(args.endpoints),
+        CANARY_NAMESPACE: CANARY_WIRE.namespace,
+        CANARY_TIMEOUT_MS: String(c.connectTimeoutMs),
+        ...(args.certificateSecrets.length
+          ? { CANARY_CLIENT_CERT_SECRET_ARNS: JSON.stringify(args.certificateSecrets.map((s) => s.arn)) }
+          : {}),
+      },
+      timeoutSeconds: c.timeoutSeconds,
+      inVpc: true,
+    },
+    scheduleExpression: `rate(${c.scheduleMinutes} minutes)`,
+  };
+}
