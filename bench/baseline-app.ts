@@ -5,9 +5,12 @@
  */
 import { App, Aws, CfnOutput, CustomResource, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -15,6 +18,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { join } from 'node:path';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 
 const app = new App();
@@ -402,6 +406,109 @@ for (const [i, s] of [cacheSecret, cacheProducerSecret].entries()) {
     automaticallyAfter: Duration.days(30),
   });
 }
+// Monitoring, as the library makes it by default: a CMK-encrypted topic (TLS only), one alarm per metric (broker,
+// queue, each cache node, the canary's endpoints), a dashboard, and the TLS canary (a VPC function on a schedule).
+const alarmKey = key('AlarmTopicKey');
+const topic = new sns.CfnTopic(stack, 'AlarmTopic', { kmsMasterKeyId: alarmKey.attrArn });
+new sns.CfnTopicPolicy(stack, 'AlarmTopicPolicy', {
+  topics: [topic.ref],
+  policyDocument: {
+    Statement: [
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sns:Publish',
+        Resource: topic.ref,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ],
+  },
+});
+const alarmArns: string[] = [];
+const alarm = (id: string, namespace: string, metricName: string, dimensions: Record<string, string>) => {
+  const a = new cloudwatch.CfnAlarm(stack, id, {
+    namespace,
+    metricName,
+    dimensions: Object.entries(dimensions).map(([name, value]) => ({ name, value })),
+    statistic: 'Average',
+    period: 60,
+    threshold: 1,
+    evaluationPeriods: 5,
+    datapointsToAlarm: 5,
+    comparisonOperator: 'GreaterThanThreshold',
+    alarmActions: [topic.ref],
+    okActions: [topic.ref],
+  });
+  alarmArns.push(a.attrArn);
+};
+for (const m of ['Memory', 'Disk', 'Cpu', 'Connections', 'Consumers', 'Ready', 'Unacknowledged'])
+  alarm(`Broker${m}Alarm`, 'AWS/AmazonMQ', m, { Broker: 'baseline-broker' });
+for (const node of ['001', '002'])
+  for (const m of ['Memory', 'EngineCpu', 'Connections', 'ReplicationLag'])
+    alarm(`Cache${node}${m}Alarm`, 'AWS/ElastiCache', m, { CacheClusterId: Fn.join('-', [cache.ref, node]) });
+for (const endpoint of ['broker', 'resultBackend'])
+  for (const m of ['ChecksFailed', 'DaysToExpiry'])
+    alarm(`Canary${endpoint}${m}Alarm`, 'CeleryTls/Canary', m, { Endpoint: endpoint });
+new cloudwatch.CfnDashboard(stack, 'Dashboard', {
+  dashboardBody: stack.toJsonString({
+    widgets: alarmArns.map((arn) => ({ type: 'metric', properties: { annotations: { alarms: [arn] } } })),
+  }),
+});
+const canarySg = new ec2.SecurityGroup(stack, 'CanarySg', { vpc, description: 'canary', allowAllOutbound: false });
+for (const [name, port, target] of [
+  ['Broker', 5671, brokerSg],
+  ['Cache', 6380, cacheSg],
+] as const) {
+  canarySg.addEgressRule(ec2.Peer.securityGroupId(target.attrGroupId), ec2.Port.tcp(port), name);
+  new ec2.CfnSecurityGroupIngress(stack, `CanaryTo${name}`, {
+    groupId: target.attrGroupId,
+    sourceSecurityGroupId: canarySg.securityGroupId,
+    ipProtocol: 'tcp',
+    fromPort: port,
+    toPort: port,
+    description: 'canary',
+  });
+}
+const canaryRole = new iam.Role(stack, 'CanaryRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+const canaryLogs = new logs.LogGroup(stack, 'CanaryLogs', {
+  encryptionKey: logsKey,
+  retention: logs.RetentionDays.ONE_YEAR,
+  removalPolicy: RemovalPolicy.RETAIN,
+});
+new iam.ManagedPolicy(stack, 'CanaryPolicy', {
+  roles: [canaryRole],
+  statements: [
+    new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [canaryLogs.logGroupArn],
+    }),
+    new iam.PolicyStatement({
+      actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces'],
+      resources: ['*'],
+    }),
+  ],
+});
+const canaryFn = new lambda.Function(stack, 'CanaryFunction', {
+  runtime: lambda.Runtime.NODEJS_24_X,
+  handler: 'index.handler',
+  code: asset('tls-canary'),
+  timeout: Duration.minutes(1),
+  role: canaryRole.withoutPolicyUpdates(),
+  vpc,
+  securityGroups: [canarySg],
+  logGroup: canaryLogs,
+  environment: {
+    CANARY_ENDPOINTS: stack.toJsonString([
+      { name: 'broker', host: brokerHost, port: 5671 },
+      { name: 'resultBackend', host: cache.attrPrimaryEndPointAddress, port: 6380 },
+    ]),
+  },
+});
+new events.Rule(stack, 'CanarySchedule', {
+  schedule: events.Schedule.rate(Duration.minutes(15)),
+  targets: [new targets.LambdaFunction(canaryFn, { retryAttempts: 0 })],
+});
+
 const manifest = stack.toJsonString({
   broker: { scheme: 'amqps', host: brokerHost, port: 5671, secretArn: brokerSecret.ref },
   resultBackend: { scheme: 'rediss', host: cache.attrPrimaryEndPointAddress, port: 6380, secretArn: cacheSecret.ref },
