@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { DEFAULTS } from '../core/defaults';
 import { ResolveContext, ValidationIssue, ValidationResult, settle } from '../core/errors';
 import { IamStatementModel, logsKeyPolicyStatement, readSecretStatements } from '../core/iam';
+import type { KeyServiceStatement } from '../core/iam';
 import { GeneratedSecretShape } from '../core/secrets';
 import { SubnetFact } from '../core/subnets';
 
@@ -70,23 +71,29 @@ export function grantStatements(grantee: iam.IGrantable, statements: readonly Ia
  * A customer-managed key with rotation, retained on delete, whose policy also lets CloudWatch Logs of this account
  * and region use it (for the construct's log groups).
  */
-export function createKey(scope: Construct, id: string, description: string): kms.Key {
+export function createKey(
+  scope: Construct,
+  id: string,
+  description: string,
+  services: readonly KeyServiceStatement[] = [],
+): kms.Key {
   const key = new kms.Key(scope, id, {
     description,
     enableKeyRotation: DEFAULTS.kms.enableKeyRotation,
     removalPolicy: defaultRemovalPolicy('keys'),
   });
   const stack = Stack.of(scope);
-  const s = logsKeyPolicyStatement({ region: stack.region, account: stack.account, partition: stack.partition });
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: s.sid,
-      principals: [new iam.ServicePrincipal(s.principalService)],
-      actions: [...s.actions],
-      resources: ['*'],
-      conditions: s.conditions,
-    }),
-  );
+  const logs = logsKeyPolicyStatement({ region: stack.region, account: stack.account, partition: stack.partition });
+  for (const s of [logs, ...services])
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: s.sid,
+        principals: [new iam.ServicePrincipal(s.principalService)],
+        actions: [...s.actions],
+        resources: ['*'],
+        conditions: s.conditions,
+      }),
+    );
   return key;
 }
 

@@ -3,7 +3,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -59,16 +58,11 @@ export function createMonitoring(
   let alarmTopic = options.alarmTopic;
   let key: kms.IKey | undefined;
   if (!alarmTopic) {
-    key = createKey(scope, 'AlarmTopicKey', `${scope.node.path}: SNS topic of the Celery alarms and the canary's logs`);
-    const s = alarmTopicKeyStatement(stack.account);
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: s.sid,
-        principals: [new iam.ServicePrincipal(s.principalService)],
-        actions: [...s.actions],
-        resources: ['*'],
-        conditions: s.conditions,
-      }),
+    key = createKey(
+      scope,
+      'AlarmTopicKey',
+      `${scope.node.path}: SNS topic of the Celery alarms and the canary's logs`,
+      [alarmTopicKeyStatement(stack.account)],
     );
     alarmTopic = new sns.Topic(scope, 'AlarmTopic', { masterKey: key, enforceSSL: true });
   }

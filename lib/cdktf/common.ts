@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { DEFAULTS } from '../core/defaults';
 import { ResolveContext, ValidationIssue, ValidationResult, settle } from '../core/errors';
 import { IamStatementModel, logsKeyPolicyStatement } from '../core/iam';
+import type { KeyServiceStatement } from '../core/iam';
 import { GeneratedSecretShape } from '../core/secrets';
 import { SubnetFact } from '../core/subnets';
 import { Annotations, CloudwatchLogGroup, DataAwsCallerIdentity, DataAwsPartition, DataAwsRegion } from './provider';
@@ -73,14 +74,6 @@ export function policyDocument(statements: readonly IamStatementModel[]): string
       ...(s.conditions ? { Condition: s.conditions } : {}),
     })),
   });
-}
-
-/** A further key-policy statement for an AWS service principal (e.g. CloudWatch publishing to an encrypted topic). */
-export interface KeyServiceStatement {
-  readonly sid: string;
-  readonly principalService: string;
-  readonly actions: readonly string[];
-  readonly conditions: Record<string, Record<string, string>>;
 }
 
 /**

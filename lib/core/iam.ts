@@ -57,6 +57,14 @@ export function logsKeyPolicyStatement(args: {
   } as const;
 }
 
+/** A key-policy statement for an AWS service principal (CloudWatch Logs, CloudWatch alarms publishing to a topic). */
+export interface KeyServiceStatement {
+  readonly sid: string;
+  readonly principalService: string;
+  readonly actions: readonly string[];
+  readonly conditions: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
 /** Writing to one log group (its ARN covers its streams). */
 export function logWriteStatement(logGroupArn: string): IamStatementModel {
   return { effect: 'Allow', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroupArn] };

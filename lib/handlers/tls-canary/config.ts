@@ -4,21 +4,10 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { CANARY_WIRE } from '../../core/canary';
+import type { CanaryEndpointModel } from '../../core/canary';
 
-/** One endpoint the canary checks, as `CANARY_ENDPOINTS` lists it. */
-export interface CanaryEndpoint {
-  /** The `Endpoint` dimension of its metrics (e.g. "broker", "resultBackend"). */
-  readonly name: string;
-  readonly host: string;
-  /** The TLS port. */
-  readonly port: number;
-  /** The protocol spoken inside TLS, for the plaintext and client-certificate probes. */
-  readonly protocol: 'amqp' | 'redis';
-  /** Expect the server to refuse a client without a certificate. @default false */
-  readonly mutualTls: boolean;
-  /** More ports on the same host that must not answer in plaintext (the TLS port is always probed). @default [] */
-  readonly plaintextPorts: readonly number[];
-}
+/** One endpoint the canary checks, as `CANARY_ENDPOINTS` lists it (the construct writes the core's model). */
+export type CanaryEndpoint = CanaryEndpointModel;
 
 /** One client-certificate secret whose expiry the canary reports. */
 export interface CanaryClientCertificateSecret {
