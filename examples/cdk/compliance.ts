@@ -164,3 +164,55 @@ export function acknowledgeComplianceFindings(
     Validations.of(target).acknowledge({ id: a.id, reason: a.reason });
   }
 }
+
+/** A finding that only a scan of the synthesized template reports (the construct-level run above does not). */
+export interface TemplateScanFinding {
+  readonly pack: CompliancePack;
+  readonly id: string;
+  /** Logical id of the resource in the synthesized template (what a template scanner names). */
+  readonly logicalId: string;
+  /** Why it is safe, or why it cannot be changed from the constructs. */
+  readonly reason: string;
+}
+
+const RDSG_HANDLER = 'CustomVpcRestrictDefaultSGCustomResourceProviderHandlerDC833E5E';
+const RDSG_ROLE = 'CustomVpcRestrictDefaultSGCustomResourceProviderRole26592FE0';
+const EXAMPLE_VPC = 'Vpc8378EB38';
+const RDSG_PROVIDER =
+  "aws-cdk-lib's singleton provider Lambda of restrictDefaultSecurityGroup (Custom::VpcRestrictDefaultSGCustomResourceProvider, a plain CfnResource with no option for this)";
+const RDSG_CONCURRENCY = `${RDSG_PROVIDER} runs only when the VPC's default group is created, replaced or deleted: reserved concurrency would limit no load, and reserving any fails the deployment in accounts at the default quota of 10 concurrent executions.`;
+const RDSG_DLQ = `${RDSG_PROVIDER} answers CloudFormation itself: its entrypoint catches any error and sends FAILED to the pre-signed response URL, so the deployment fails with the message; a dead-letter queue would hold an event nobody replays.`;
+const RDSG_OUTSIDE_VPC = `${RDSG_PROVIDER} only calls the EC2 API (revoking the default group's rules) and answers CloudFormation's pre-signed S3 URL; the example's VPC is isolated (no NAT, no endpoints), so inside it the function could reach neither.`;
+const RDSG_INLINE = `${RDSG_PROVIDER} writes its one statement inline on its own role: ec2:Authorize/RevokeSecurityGroupIngress/Egress on the ARN of this VPC's default security group only, for no other principal.`;
+const RDSG_BASIC_EXECUTION = `${RDSG_PROVIDER} attaches AWSLambdaBasicExecutionRole to its own role, so that the function writes to its own /aws/lambda log group; it grants only logs:CreateLogGroup, CreateLogStream and PutLogEvents.`;
+const VPC_CLOSED_TEMPLATE =
+  "False positive of the template view: cdk-nag passes a CfnVPC when its L2 Vpc has a RestrictDefaultSecurityGroupCustomResource child construct, which a template has no tree for; the template holds that resource (VpcRestrictDefaultSecurityGroupCustomResourceC73DA2BE, Custom::VpcRestrictDefaultSG on this VPC's DefaultSecurityGroup), which the test asserts.";
+
+/**
+ * The findings that the four packs report on the synthesized template (loaded with CfnInclude) beyond the
+ * construct-level run, with the reason each is left. docs/compliance.md ("Template-level scan") lists the same
+ * entries and test/compliance/template-scan.test.ts checks that this list is exactly the template-only findings.
+ */
+export const TEMPLATE_SCAN_FINDINGS: readonly TemplateScanFinding[] = [
+  {
+    pack: 'AwsSolutions',
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    logicalId: RDSG_ROLE,
+    reason: RDSG_BASIC_EXECUTION,
+  },
+  ...(['HIPAA.Security', 'NIST.800.53.R5'] as const).flatMap((pack): TemplateScanFinding[] => [
+    { pack, id: `${pack}-VPCDefaultSecurityGroupClosed`, logicalId: EXAMPLE_VPC, reason: VPC_CLOSED_TEMPLATE },
+    { pack, id: `${pack}-IAMNoInlinePolicy`, logicalId: RDSG_ROLE, reason: RDSG_INLINE },
+    { pack, id: `${pack}-LambdaConcurrency`, logicalId: RDSG_HANDLER, reason: RDSG_CONCURRENCY },
+    { pack, id: `${pack}-LambdaDLQ`, logicalId: RDSG_HANDLER, reason: RDSG_DLQ },
+    { pack, id: `${pack}-LambdaInsideVPC`, logicalId: RDSG_HANDLER, reason: RDSG_OUTSIDE_VPC },
+  ]),
+  {
+    pack: 'PCI.DSS.321',
+    id: 'PCI.DSS.321-VPCDefaultSecurityGroupClosed',
+    logicalId: EXAMPLE_VPC,
+    reason: VPC_CLOSED_TEMPLATE,
+  },
+  { pack: 'PCI.DSS.321', id: 'PCI.DSS.321-IAMNoInlinePolicy', logicalId: RDSG_ROLE, reason: RDSG_INLINE },
+  { pack: 'PCI.DSS.321', id: 'PCI.DSS.321-LambdaInsideVPC', logicalId: RDSG_HANDLER, reason: RDSG_OUTSIDE_VPC },
+];
