@@ -174,6 +174,7 @@ interface Model {
   monitoring: unknown;
 }
 
+const secretNames = (text: string) => text.replace(/\(secret [^)]*\)/g, '(secret <secret name>)');
 const sortedDims = (d: [string, unknown][]) => Object.fromEntries([...d].sort(([a], [b]) => a.localeCompare(b)));
 
 /**
@@ -524,7 +525,7 @@ function cdkModel(spec: Spec): Model {
       dimensions: sortedDims(
         (m.Dimensions ?? []).map((d: any) => [
           d.Name,
-          brokerNames.includes(d.Value) ? '<broker name>' : value(d.Value),
+          d.Name === 'Secret' ? '<secret name>' : brokerNames.includes(d.Value) ? '<broker name>' : value(d.Value),
         ]),
       ),
       stat,
@@ -543,7 +544,8 @@ function cdkModel(spec: Spec): Model {
       evaluationPeriods: p.EvaluationPeriods,
       datapoints: p.DatapointsToAlarm,
       missing: p.TreatMissingData,
-      description: p.AlarmDescription,
+      // The client-certificate secrets' names are deploy-time values of different shapes on the two targets.
+      description: secretNames(value(p.AlarmDescription)),
       actions: value([...p.AlarmActions, ...p.OKActions]),
     };
   }
@@ -882,7 +884,10 @@ function tfModel(spec: Spec): Model {
       namespace: m.namespace,
       metric: m.metric_name,
       dimensions: sortedDims(
-        Object.entries(m.dimensions ?? {}).map(([k, v]) => [k, brokerNames.includes(v) ? '<broker name>' : value(v)]),
+        Object.entries(m.dimensions ?? {}).map(([k, v]) => [
+          k,
+          k === 'Secret' ? '<secret name>' : brokerNames.includes(v) ? '<broker name>' : value(v),
+        ]),
       ),
       stat,
       period,
@@ -898,7 +903,7 @@ function tfModel(spec: Spec): Model {
       evaluationPeriods: p.evaluation_periods,
       datapoints: p.datapoints_to_alarm,
       missing: p.treat_missing_data,
-      description: p.alarm_description,
+      description: secretNames(value(p.alarm_description)),
       actions: value([...p.alarm_actions, ...p.ok_actions]),
     };
   }
