@@ -61,7 +61,7 @@ const REDIS_ROTATION_POLICY =
   'The only "*" resource is secretsmanager:GetRandomPassword, which acts on no resource; the secrets, the two ElastiCache users and the key are named by ARN.';
 const REDIS_ROTATION_OUTSIDE_VPC =
   'The ElastiCache user rotation function calls only the ElastiCache and Secrets Manager APIs (ModifyUser, DescribeUsers, the secret versions), never the cache itself; inside the isolated VPC it would need interface endpoints for both services to reach the same TLS, IAM-authenticated APIs.';
-const CANARY_POLICY = `${VPC_LAMBDA_STAR}. The client-certificate secrets it reports the expiry of (with mutual TLS) and their key are named by ARN.`;
+const CANARY_POLICY = `${VPC_LAMBDA_STAR}. With mutual TLS it may only describe the client-certificate secrets (their not-after tag, never their value), each named by ARN.`;
 const CONCURRENCY_CANARY =
   'The TLS canary runs once per schedule (every 15 minutes) for a few seconds: reserved concurrency would limit no real load, and reserving any fails the deployment in accounts at the default quota of 10 concurrent executions (Lambda keeps 10 unreserved).';
 const DLQ_CANARY =

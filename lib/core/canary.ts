@@ -1,7 +1,6 @@
 import { DEFAULTS } from './defaults';
-import { IamStatementModel, readSecretStatements } from './iam';
+import { IamStatementModel } from './iam';
 import type { LibraryFunctionPlan } from './identities';
-import { mergeStatements } from './rabbitmq-users';
 
 /**
  * The TLS canary's contract, shared by its handler (lib/handlers/tls-canary) and the alarms built on its metrics:
@@ -21,6 +20,11 @@ export const CANARY_WIRE = {
     clientCertificateDaysToExpiry: 'ClientCertificateDaysToExpiry',
   },
   dimensions: { endpoint: 'Endpoint', check: 'Check', secret: 'Secret' },
+  /**
+   * The tag the certificate function sets on each client-certificate secret when a certificate becomes current: its
+   * notAfter (ISO 8601). The canary reads it with DescribeSecret, so it never reads a private key.
+   */
+  notAfterTag: 'celery-tls:not-after',
 } as const;
 
 /** One endpoint the canary checks (`CANARY_ENDPOINTS`). */
@@ -56,12 +60,16 @@ export function tlsCanaryFunctionPlan(args: {
   readonly region: string;
 }): { readonly function: LibraryFunctionPlan; readonly scheduleExpression: string } {
   const c = DEFAULTS.monitoring.canary;
-  // One statement per kind (the secrets, their keys), as the other library functions have.
-  const statements: IamStatementModel[] = mergeStatements(
-    args.certificateSecrets.flatMap((s) =>
-      readSecretStatements({ secretArn: s.arn, keyArn: s.keyArn, region: args.region }),
-    ),
-  );
+  // DescribeSecret only (the notAfter tag): never GetSecretValue, which would hand it the private keys.
+  const statements: IamStatementModel[] = args.certificateSecrets.length
+    ? [
+        {
+          effect: 'Allow',
+          actions: ['secretsmanager:DescribeSecret'],
+          resources: args.certificateSecrets.map((s) => s.arn),
+        },
+      ]
+    : [];
   return {
     function: {
       id: 'CanaryFunction',

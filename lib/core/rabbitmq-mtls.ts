@@ -193,10 +193,12 @@ export function clientCertificateIssuerStatements(args: {
     { effect: 'Allow', actions: ['acm-pca:GetCertificate'], resources: [args.caArn] },
     {
       effect: 'Allow',
+      // TagResource: the current certificate's notAfter, which the TLS canary reads without the key.
       actions: [
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'secretsmanager:PutSecretValue',
+        'secretsmanager:TagResource',
         'secretsmanager:UpdateSecretVersionStage',
       ],
       resources: [...args.secretArns],

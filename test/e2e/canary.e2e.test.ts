@@ -26,8 +26,11 @@ afterAll(cleanup);
 
 let env: DevEnvironment;
 let caPem: string;
-/** What the injected reader serves: client-certificate secrets as the certificate function writes them. */
-const secrets: Record<string, string> = {};
+/**
+ * What the injected DescribeSecret serves: each client-certificate secret's tags, as the certificate function sets
+ * them when a certificate becomes current (`celery-tls:not-after`). The canary never reads a secret's value.
+ */
+const secretTags: Record<string, Record<string, string>> = {};
 beforeAll(async () => {
   env = await devUp({ name: 'canary' });
   caPem = readFileSync(env.state.caFile, 'utf8');
@@ -38,13 +41,8 @@ beforeAll(async () => {
   ] as const) {
     const notAfter = new Date(Date.now() + days * DAY + 3_600_000);
     const cert = await issueCertificate(ca, { commonName: cn, usage: 'client', notAfter });
-    secrets[arn] = JSON.stringify({
-      common_name: cn,
-      certificate: cert.certPem,
-      certificate_chain: caPem,
-      private_key: cert.keyPem,
-      not_after: notAfter.toISOString(),
-    });
+    expect(cert.certPem).toContain('BEGIN CERTIFICATE');
+    secretTags[arn] = { 'celery-tls:not-after': notAfter.toISOString(), other: 'tag' };
   }
 });
 
@@ -72,9 +70,10 @@ async function canary(
     env: { CANARY_ENDPOINTS: JSON.stringify(endpoints), CANARY_CA_BUNDLE: caPem, CANARY_TIMEOUT_MS: '3000', ...extra },
     write: (l) => written.push(l),
     log: (l) => written.push(l),
-    getSecret: async (arn) => {
-      if (!(arn in secrets)) throw Object.assign(new Error(`no secret ${arn}`), { name: 'ResourceNotFoundException' });
-      return secrets[arn];
+    getTags: async (arn: string) => {
+      if (!(arn in secretTags))
+        throw Object.assign(new Error(`no secret ${arn}`), { name: 'ResourceNotFoundException' });
+      return secretTags[arn];
     },
   })();
   const lines = written.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
@@ -152,7 +151,7 @@ describe('the healthy environment', () => {
       ['celery/worker-cert', 20],
       ['celery/producer-cert', 200],
     ]);
-    // The secrets hold private keys: none leaves the function.
+    // It reads tags only: no private key ever reaches it.
     expect(run.output).not.toContain('PRIVATE KEY');
     expect(JSON.stringify(run.summary)).not.toContain('PRIVATE KEY');
     expect(run.summary.ok).toBe(true);

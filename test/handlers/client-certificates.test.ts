@@ -56,6 +56,19 @@ test('the first rotation issues a client certificate for the common name, chaine
   expect(new Date(s.not_after).getTime() - Date.now()).toBeGreaterThan(59 * 24 * 3600 * 1000);
   expect(pca.calls).toEqual(['IssueCertificate SHA256WITHECDSA 60d']);
   for (const line of logs) expect(line).not.toContain('PRIVATE KEY');
+  // finishSecret tags the secret with the current certificate's notAfter: the TLS canary reads it, never the key.
+  expect(secrets.tags.get(ARN)).toEqual({ 'celery-tls:not-after': s.not_after });
+});
+
+test('the tag follows the current certificate; a rotation that never finishes leaves the tag of the last one', async () => {
+  await rotate();
+  const first = (secrets.current(ARN) as any).not_after;
+  await rotate(['createSecret', 'setSecret', 'testSecret']);
+  expect(secrets.tags.get(ARN)).toEqual({ 'celery-tls:not-after': first });
+  await new Promise((r) => setTimeout(r, 1100));
+  await rotate();
+  const second = (secrets.current(ARN) as any).not_after;
+  expect(secrets.tags.get(ARN)).toEqual({ 'celery-tls:not-after': second });
 });
 
 test('each rotation makes a new key and certificate (re-issue before expiry)', async () => {

@@ -46,6 +46,12 @@ export class FakeSecrets implements RotationSecrets {
     this.versions.get(arn)!.set(token, { value, stages: ['AWSPENDING'] });
   }
 
+  readonly tags = new Map<string, Record<string, string>>();
+
+  async tag(arn: string, key: string, value: string) {
+    this.tags.set(arn, { ...this.tags.get(arn), [key]: value });
+  }
+
   async promote(arn: string, token: string, from: string) {
     const versions = this.versions.get(arn)!;
     for (const v of versions.values()) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CheckResult, EndpointReport } from '../../lib/verify/verify';
-import { createCertificateAuthority, issueCertificate } from '../../lib/dev/pki';
+import { createCertificateAuthority } from '../../lib/dev/pki';
 import {
   CANARY_CHECKS,
   type CanaryConfig,
@@ -402,46 +402,33 @@ describe('configuration', () => {
   });
 });
 
-describe('client-certificate secrets', () => {
+describe('client-certificate secrets (their celery-tls:not-after tag, read with DescribeSecret)', () => {
   const secret = { arn: ARN, name: 'celery/worker-cert' };
-  const read = (value: string) => async () => value;
+  const tags = (value: Record<string, string>) => async () => value;
 
-  test('days from the certificate itself, rounded down; the private key is never returned', async () => {
-    const ca = await createCertificateAuthority('canary client CA');
+  test('days from the tag, rounded down', async () => {
     const now = Date.now();
-    const cert = await issueCertificate(ca, {
-      commonName: 'celery-worker',
-      usage: 'client',
-      notAfter: new Date(now + 20 * DAY + 3_600_000),
-    });
-    const value = JSON.stringify({
-      certificate: cert.certPem,
-      private_key: cert.keyPem,
-      not_after: '2000-01-01T00:00:00Z',
-    });
-    const got = await clientCertificateExpiry(secret, read(value), now);
+    const notAfter = new Date(now + 20 * DAY + 3_600_000).toISOString();
+    const got = await clientCertificateExpiry(secret, tags({ 'celery-tls:not-after': notAfter, x: 'y' }), now);
     expect(got).toEqual({ secret: 'celery/worker-cert', daysToExpiry: 20 });
-  });
-
-  test('days from not_after when there is no certificate', async () => {
-    const got = await clientCertificateExpiry(secret, read(JSON.stringify({ not_after: '2030-01-10T12:00:00Z' })), NOW);
-    expect(got).toEqual({ secret: 'celery/worker-cert', daysToExpiry: -5 });
+    const past = await clientCertificateExpiry(secret, tags({ 'celery-tls:not-after': '2030-01-10T12:00:00Z' }), NOW);
+    expect(past).toEqual({ secret: 'celery/worker-cert', daysToExpiry: -5 });
   });
 
   test.each([
     [
-      'an unreadable secret',
+      'a secret it may not describe',
       async () => Promise.reject(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' })),
-      /^could not read arn:.*: AccessDeniedException: User is not authorized$/,
+      /^could not describe arn:.*: AccessDeniedException: User is not authorized$/,
     ],
-    ['a value that is not JSON', read('-----BEGIN PRIVATE KEY----- secret-bytes'), /^arn:.* does not hold JSON$/],
+    ['no tag', tags({ other: 'secret-bytes' }), /has no ISO 8601 "celery-tls:not-after" tag/],
     [
-      'no certificate and no not_after',
-      read(JSON.stringify({ private_key: 'secret-bytes' })),
-      /holds neither a PEM "certificate" nor an ISO "not_after"$/,
+      'a tag that is not a time',
+      tags({ 'celery-tls:not-after': 'soon' }),
+      /has no ISO 8601 "celery-tls:not-after" tag/,
     ],
-  ])('%s: no days, an error without the value', async (_name, getSecret, message) => {
-    const got = await clientCertificateExpiry(secret, getSecret, NOW);
+  ])('%s: no days, an error without the tags', async (_name, getTags, message) => {
+    const got = await clientCertificateExpiry(secret, getTags, NOW);
     expect(got.daysToExpiry).toBeUndefined();
     expect(got.error).toMatch(message);
     expect(got.error).not.toContain('secret-bytes');
@@ -467,7 +454,7 @@ describe('the handler', () => {
       now: () => NOW,
       write: (l) => written.push(l),
       log: () => undefined,
-      getSecret: async () => JSON.stringify({ not_after: '2030-02-14T12:00:00Z', private_key: 'PRIVATE-KEY-BYTES' }),
+      getTags: async () => ({ 'celery-tls:not-after': '2030-02-14T12:00:00Z', note: 'PRIVATE-KEY-BYTES' }),
       verify: async (t, options) => {
         seen.push({ t, options });
         return t.name === 'broker'

@@ -24,6 +24,7 @@ interface CanaryModel {
   invokedBy: string[];
   starActions: string[];
   secretResources: string[];
+  secretActions: string[];
   alarms: string[];
 }
 
@@ -78,8 +79,11 @@ function cdkCanary(props: object = {}): CanaryModel {
       .map((r) => r.Properties.Principal),
     starActions: statements.filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat()),
     secretResources: statements
-      .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+      .filter((s) => [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')))
       .flatMap((s) => [s.Resource].flat().map((x: any) => pathOf(x.Ref))),
+    secretActions: [
+      ...new Set(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => /^(secretsmanager|kms):/.test(a))),
+    ].sort(),
     alarms: Object.keys(R)
       .filter((lid) => R[lid].Type === 'AWS::CloudWatch::Alarm' && pathOf(lid).startsWith('Celery/AlarmCanary'))
       .map((lid) => pathOf(lid).replace('Celery/', ''))
@@ -133,8 +137,11 @@ function tfCanary(props: object = {}): CanaryModel {
       .map((p) => p.principal),
     starActions: statements.filter((s) => s.Resource.includes('*')).flatMap((s) => s.Action),
     secretResources: statements
-      .filter((s) => s.Action.includes('secretsmanager:GetSecretValue'))
+      .filter((s) => s.Action.some((a: string) => a.startsWith('secretsmanager:')))
       .flatMap((s) => s.Resource.map((x: string) => pathOf(ref(x)).replace(/\/Resource$/, ''))),
+    secretActions: [
+      ...new Set(statements.flatMap((s) => s.Action).filter((a: string) => /^(secretsmanager|kms):/.test(a))),
+    ].sort(),
     alarms: Object.keys(json.resource.aws_cloudwatch_metric_alarm)
       .filter((n) => pathOf(n).startsWith('Celery/AlarmCanary'))
       .map((n) => pathOf(n).replace('Celery/', ''))
@@ -162,6 +169,7 @@ describe.each([
       invokedBy: ['events.amazonaws.com'],
       starActions: expect.any(Array),
       secretResources: [],
+      secretActions: [],
       alarms: [
         'AlarmCanaryBrokerCertificateExpiry',
         'AlarmCanaryBrokerChecks',
@@ -184,7 +192,8 @@ describe.each([
       'tcp:5671 to Celery/Broker/SecurityGroup',
       'tcp:6380 to Celery/ResultBackend/SecurityGroup',
     ]);
-    // It reads the certificate secrets only: never a password.
+    // It describes the certificate secrets (their not-after tag) and reads no secret value: no key, no password.
+    expect(c.secretActions).toEqual(['secretsmanager:DescribeSecret']);
     expect(c.secretResources.sort()).toEqual([
       'Celery/BrokerUsers/ProducerCertificate',
       'Celery/BrokerUsers/WorkerCertificate',

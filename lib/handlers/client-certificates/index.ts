@@ -14,6 +14,7 @@ import { DEFAULTS } from '../../core/defaults';
 import { clientAuthTemplateArn } from '../../core/rabbitmq-mtls';
 import { CURRENT, PENDING, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
 import type { RotationEvent, RotationSecrets } from '../shared/rotation';
+import { CANARY_WIRE } from '../../core/canary';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -164,6 +165,19 @@ export function createCertificateRotationHandler(
         known.push(String(document.private_key ?? ''));
         await checkIssued(String(document.certificate ?? ''), String(document.private_key ?? ''), cn);
         log(`testSecret: the pending certificate for CN=${cn} matches its key and is valid`);
+      },
+      async finished({ arn, token, known }) {
+        // The current certificate's expiry as a tag: the TLS canary reads it with DescribeSecret, never the key.
+        const { cn, document } = commonNameOf(
+          arn,
+          await secrets.get(arn, { stage: CURRENT, versionId: token }),
+          `${CURRENT} ${token}`,
+        );
+        known.push(String(document.private_key ?? ''));
+        const notAfter = String(document.not_after ?? '');
+        if (Number.isNaN(Date.parse(notAfter))) throw new Error(`the current certificate of CN=${cn} has no not_after`);
+        await secrets.tag(arn, CANARY_WIRE.notAfterTag, notAfter);
+        log(`finishSecret: tagged ${CANARY_WIRE.notAfterTag}=${notAfter}`);
       },
     },
     log,

@@ -22,6 +22,8 @@ export interface RotationSecrets {
   putPending(arn: string, token: string, value: string): Promise<void>;
   /** Moves AWSCURRENT to `token`, away from `fromVersionId`. */
   promote(arn: string, token: string, fromVersionId: string): Promise<void>;
+  /** Sets a tag on the secret (non-secret facts only, readable with DescribeSecret). */
+  tag(arn: string, key: string, value: string): Promise<void>;
 }
 
 /**
@@ -65,7 +67,13 @@ export type RotationStep = (ctx: RotationStepContext) => Promise<void>;
  */
 export function rotationHandler(
   secrets: RotationSecrets,
-  steps: { readonly createSecret: RotationStep; readonly setSecret: RotationStep; readonly testSecret: RotationStep },
+  steps: {
+    readonly createSecret: RotationStep;
+    readonly setSecret: RotationStep;
+    readonly testSecret: RotationStep;
+    /** Runs after finishSecret made the token AWSCURRENT (e.g. records a fact of the new version). */
+    readonly finished?: RotationStep;
+  },
   log: (line: string) => void,
 ): (event: RotationEvent) => Promise<void> {
   return async (event) => {
@@ -80,6 +88,7 @@ export function rotationHandler(
       if (step === 'finishSecret') {
         await promotePending(secrets, arn, token, versions);
         log(`finishSecret: version ${token} is ${CURRENT}`);
+        await steps.finished?.({ arn, token, known });
         return;
       }
       const run = (steps as Record<string, RotationStep | undefined>)[step];
@@ -155,6 +164,9 @@ export function sdkRotationSecrets(): RotationSecrets {
           RemoveFromVersionId: fromVersionId,
         }),
       );
+    },
+    async tag(arn, key, value) {
+      await client.send(new sm.TagResourceCommand({ SecretId: arn, Tags: [{ Key: key, Value: value }] }));
     },
   };
 }

@@ -3,7 +3,9 @@
  * of a transport and publishes the results as CloudWatch Embedded Metric Format lines on stdout (no PutMetricData
  * call). It holds no broker credentials and never logs in: TLS handshakes without a client certificate and one
  * plaintext protocol probe per port, as verify does. It also reports the days to expiry of each client-certificate
- * secret. A failed check is a metric; only a bad configuration makes an invocation fail.
+ * secret from the secret's `celery-tls:not-after` tag (DescribeSecret), which the certificate function sets: it never
+ * reads a secret's value, so it never holds a private key. A failed check is a metric; only a bad configuration
+ * makes an invocation fail.
  *
  * Environment (set by the canary's construct):
  * - `CANARY_ENDPOINTS`: JSON list of `{"name", "host", "port", "protocol": "amqp"|"redis", "mutualTls"?,
@@ -14,14 +16,14 @@
  * - `CANARY_CLIENT_CERT_SECRET_ARNS`: JSON list of client-certificate secret ARNs. @default - none
  * - `SECRETS_MANAGER_ENDPOINT`: a Secrets Manager VPC endpoint's DNS name. @default - the regional endpoint
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { verifyEndpoint } from '../../verify/verify';
 import type { EndpointReport, VerifyTarget } from '../../verify/verify';
-import { defaultGetSecret } from '../rabbitmq-users/management';
+import { CANARY_WIRE } from '../../core/canary';
 import { parseCanaryConfig } from './config';
 import type { CanaryClientCertificateSecret, CanaryConfig, CanaryEndpoint } from './config';
 import { canaryChecks, renderCanaryMetrics, serverDaysToExpiry } from './emf';
@@ -36,8 +38,11 @@ export type { CanaryCheck, CanaryMetricsInput, ClientCertificateExpiry, EmfLine 
 const DAY_MS = 86_400_000;
 
 export interface CanaryDependencies {
-  /** Returns a secret's string value. @default Secrets Manager GetSecretValue (the runtime's SDK, loaded lazily) */
-  readonly getSecret?: (arn: string) => Promise<string>;
+  /**
+   * Returns a secret's tags. @default Secrets Manager DescribeSecret (the runtime's SDK, loaded lazily): never
+   * GetSecretValue
+   */
+  readonly getTags?: (arn: string) => Promise<Record<string, string>>;
   /** The environment the configuration is read from, at each invocation. @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /**
@@ -116,41 +121,41 @@ async function checkEndpoint(
 }
 
 /**
- * A client certificate's days to expiry from its secret (`certificate` PEM, else `not_after` ISO time), rounded down
- * as verify rounds the server's. Only those two fields are read; the rest of the value (the private key) is dropped.
+ * A client certificate's days to expiry from its secret's `celery-tls:not-after` tag (ISO 8601), rounded down as
+ * verify rounds the server's. The certificate function sets the tag when a certificate becomes current.
  */
 export async function clientCertificateExpiry(
   secret: CanaryClientCertificateSecret,
-  getSecret: (arn: string) => Promise<string>,
+  getTags: (arn: string) => Promise<Record<string, string>>,
   now: number,
 ): Promise<ClientCertificateExpiry> {
-  let value: string;
+  let tags: Record<string, string>;
   try {
-    value = await getSecret(secret.arn);
+    tags = await getTags(secret.arn);
   } catch (err) {
     const e = err as Error;
-    return { secret: secret.name, error: `could not read ${secret.arn}: ${e.name}: ${e.message.split('\n')[0]}` };
+    return { secret: secret.name, error: `could not describe ${secret.arn}: ${e.name}: ${e.message.split('\n')[0]}` };
   }
-  let fields: { certificate?: unknown; not_after?: unknown };
-  try {
-    fields = JSON.parse(value);
-  } catch {
-    // JSON.parse's message quotes the text it read: it is not repeated here.
-    return { secret: secret.name, error: `${secret.arn} does not hold JSON` };
-  }
-  let notAfter: number | undefined;
-  if (typeof fields?.certificate === 'string') {
-    try {
-      notAfter = Date.parse(new X509Certificate(fields.certificate).validTo);
-    } catch {
-      notAfter = undefined;
-    }
-  }
-  if ((notAfter === undefined || Number.isNaN(notAfter)) && typeof fields?.not_after === 'string')
-    notAfter = Date.parse(fields.not_after);
-  if (notAfter === undefined || Number.isNaN(notAfter))
-    return { secret: secret.name, error: `${secret.arn} holds neither a PEM "certificate" nor an ISO "not_after"` };
+  const tag = CANARY_WIRE.notAfterTag;
+  const notAfter = tags[tag] === undefined ? NaN : Date.parse(tags[tag]);
+  if (Number.isNaN(notAfter))
+    return {
+      secret: secret.name,
+      error: `${secret.arn} has no ISO 8601 "${tag}" tag (the certificate function sets it when it issues a certificate)`,
+    };
   return { secret: secret.name, daysToExpiry: Math.floor((notAfter - now) / DAY_MS) };
+}
+
+/** Secrets Manager DescribeSecret through the runtime's SDK (loaded lazily): a secret's tags, never its value. */
+export function sdkSecretTags(): (arn: string) => Promise<Record<string, string>> {
+  let client: { send(command: unknown): Promise<{ Tags?: { Key?: string; Value?: string }[] }> } | undefined;
+  return async (arn) => {
+    const sm = require('@aws-sdk/client-secrets-manager');
+    const endpoint = process.env.SECRETS_MANAGER_ENDPOINT;
+    client ??= new sm.SecretsManagerClient(endpoint ? { endpoint } : {});
+    const out = await client!.send(new sm.DescribeSecretCommand({ SecretId: arn }));
+    return Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  };
 }
 
 /** The canary's handler, with its AWS and output dependencies injectable (tests never load the SDK). */
@@ -160,12 +165,12 @@ export function createCanaryHandler(deps: CanaryDependencies = {}): () => Promis
     const now = deps.now ?? Date.now;
     const write = deps.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const log = deps.log ?? ((line: string) => console.log(line));
-    const getSecret = deps.getSecret ?? defaultGetSecret;
+    const getTags = deps.getTags ?? sdkSecretTags();
     const verify = deps.verify ?? verifyEndpoint;
 
     const [results, certificates] = await Promise.all([
       Promise.all(config.endpoints.map((e) => checkEndpoint(e, config, verify))),
-      Promise.all(config.clientCertificateSecrets.map((s) => clientCertificateExpiry(s, getSecret, now()))),
+      Promise.all(config.clientCertificateSecrets.map((s) => clientCertificateExpiry(s, getTags, now()))),
     ]);
     const lines = renderCanaryMetrics({
       namespace: config.namespace,
