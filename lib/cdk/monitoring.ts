@@ -108,15 +108,11 @@ function createCanary(
   });
   const securityGroup = new ec2.SecurityGroup(scope, 'CanarySecurityGroup', {
     vpc: placement.vpc,
-    description: 'Celery TLS canary: the broker and result backend TLS ports only',
+    description: plan.securityGroupDescription,
     allowAllOutbound: false,
   });
   for (const e of canary.endpoints)
-    e.connectable.connections.allowFrom(
-      securityGroup,
-      ec2.Port.tcp(e.model.port),
-      `TLS canary to the ${e.model.name} on ${e.model.port}/tcp`,
-    );
+    e.connectable.connections.allowFrom(securityGroup, ec2.Port.tcp(e.model.port), plan.ruleDescription(e.model));
   const users = canary.certificateSecrets.length ? placement.users : undefined;
   const endpointUrl = users?.secretsManagerEndpointUrl;
   const f = createLibraryFunction(scope, plan.function, {
@@ -126,9 +122,14 @@ function createCanary(
   });
   users?.allowSecretsManagerEndpoint(securityGroup, f.role, plan.function.statements, 'the Celery TLS canary');
   const schedule = new events.Rule(scope, 'CanarySchedule', {
-    description: 'Runs the Celery TLS canary',
-    schedule: events.Schedule.expression(plan.scheduleExpression),
-    targets: [new targets.LambdaFunction(f.function, { retryAttempts: 0, maxEventAge: Duration.hours(1) })],
+    description: plan.schedule.description,
+    schedule: events.Schedule.expression(plan.schedule.expression),
+    targets: [
+      new targets.LambdaFunction(f.function, {
+        retryAttempts: plan.schedule.retryAttempts,
+        maxEventAge: Duration.seconds(plan.schedule.maxEventAgeSeconds),
+      }),
+    ],
   });
   schedule.node.addDependency(f.policy);
   return { function: f.function, securityGroup, schedule };

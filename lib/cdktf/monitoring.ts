@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { tlsCanaryFunctionPlan } from '../core/canary';
 import { AlarmPlan, CeleryMonitoringOptions, alarmTopicKeyStatement, dashboardBody } from '../core/monitoring';
 import type { MonitoringPlan } from '../core/transport';
+import { NAME_RULES } from '../core/names';
 import { physicalNameFromPath } from '../core/terraform';
 import { awsFacts, createKey } from './common';
 import { CelerySecurityGroup } from './connections';
@@ -43,16 +44,6 @@ export interface CanaryPlacement {
   /** The broker's users, whose Secrets Manager endpoint the canary reads client certificates through. */
   readonly users?: RabbitMqApplicationUsers;
 }
-
-/** Alarm and dashboard names: CloudWatch allows 255 characters; Terraform requires a name. */
-const ALARM_NAME = {
-  what: 'CloudWatch alarm name',
-  minLength: 1,
-  maxLength: 255,
-  pattern: /^[A-Za-z0-9_-]+$/,
-  allowed: 'letters, digits, hyphens and underscores',
-  source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html',
-};
 
 /**
  * Renders the planned alarms as `aws_cloudwatch_metric_alarm` (alarm and OK actions to the topic), the topic (ids
@@ -100,10 +91,10 @@ export function createMonitoring(
   }
   const alarms: Record<string, CloudwatchMetricAlarm> = {};
   for (const a of plan.alarms)
-    alarms[a.id] = renderAlarm(scope, a, alarmTopicArn, physicalNameFromPath([...path, a.id], ALARM_NAME));
+    alarms[a.id] = renderAlarm(scope, a, alarmTopicArn, physicalNameFromPath([...path, a.id], NAME_RULES.alarmName));
   const dashboard = plan.spec.dashboard
     ? new CloudwatchDashboard(scope, 'Dashboard', {
-        dashboardName: physicalNameFromPath([...path, 'Dashboard'], ALARM_NAME),
+        dashboardName: physicalNameFromPath([...path, 'Dashboard'], NAME_RULES.alarmName),
         dashboardBody: JSON.stringify(
           dashboardBody(
             plan.alarms,
@@ -143,14 +134,10 @@ function createCanary(
   });
   const securityGroup = new CelerySecurityGroup(scope, 'CanarySecurityGroup', {
     vpcId: placement.vpcId,
-    description: 'Celery TLS canary: the broker and result backend TLS ports only',
+    description: plan.securityGroupDescription,
   });
   for (const e of canary.endpoints)
-    e.connectable.connections.allowFrom(
-      securityGroup,
-      e.model.port,
-      `TLS canary to the ${e.model.name} on ${e.model.port}/tcp`,
-    );
+    e.connectable.connections.allowFrom(securityGroup, e.model.port, plan.ruleDescription(e.model));
   const users = canary.certificateSecrets.length ? placement.users : undefined;
   const endpointUrl = users?.secretsManagerEndpointUrl;
   const f = createLibraryFunction(scope, plan.function, {
@@ -160,8 +147,8 @@ function createCanary(
   });
   users?.allowSecretsManagerEndpoint(securityGroup, f.role.arn, plan.function.statements, 'the Celery TLS canary');
   const schedule = new CloudwatchEventRule(scope, 'CanarySchedule', {
-    description: 'Runs the Celery TLS canary',
-    scheduleExpression: plan.scheduleExpression,
+    description: plan.schedule.description,
+    scheduleExpression: plan.schedule.expression,
   });
   const permission = new LambdaPermission(scope, 'CanaryFunctionInvokeByEvents', {
     action: 'lambda:InvokeFunction',
@@ -172,7 +159,10 @@ function createCanary(
   new CloudwatchEventTarget(scope, 'CanaryScheduleTarget', {
     rule: schedule.name,
     arn: f.function.arn,
-    retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 3600 },
+    retryPolicy: {
+      maximumRetryAttempts: plan.schedule.retryAttempts,
+      maximumEventAgeInSeconds: plan.schedule.maxEventAgeSeconds,
+    },
     dependsOn: [permission, f.attachment],
   });
   return { function: f, securityGroup, schedule };

@@ -84,7 +84,6 @@ export class RabbitMqApplicationUsers extends Construct {
   /** The URL of the endpoint made here (no private DNS), for `SECRETS_MANAGER_ENDPOINT`; undefined for a given one. */
   public readonly secretsManagerEndpointUrl?: string;
   private readonly broker: RabbitMqBroker;
-  private readonly keyArn: string;
   /** The endpoint policy's statements: filled until synthesis (other library functions may add theirs). */
   private readonly endpointStatements: object[] = [];
   private readonly endpointGroup: CelerySecurityGroup | ISecurityGroupPeer;
@@ -102,7 +101,6 @@ export class RabbitMqApplicationUsers extends Construct {
       props.encryptionKeyArn ??
       broker.adminSecret.encryptionKeyArn ??
       createKey(this, 'Key', `${this.node.path}: Celery RabbitMQ application users`).arn;
-    this.keyArn = keyArn;
     this.encryptionKeyArn = keyArn;
     this.users = spec.users.map((u) => {
       const name = userIdStem(u.roles);
@@ -148,23 +146,9 @@ export class RabbitMqApplicationUsers extends Construct {
       region: facts.region,
     });
 
-    const httpsFromFunctions = `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from the Celery users functions`;
     let endpointUrl: string | undefined;
     if (props.secretsManagerEndpoint) {
-      const endpointGroup = props.secretsManagerEndpoint;
-      this.endpointGroup = endpointGroup;
-      // The endpoint's group is given for this purpose: it admits the functions, as the CDK side's connections do.
-      network.push(
-        new VpcSecurityGroupIngressRule(this, 'SecretsManagerEndpointIngress', {
-          securityGroupId: endpointGroup.securityGroupId,
-          referencedSecurityGroupId: this.securityGroup.securityGroupId,
-          ipProtocol: 'tcp',
-          fromPort: PORTS.AWS_API_HTTPS,
-          toPort: PORTS.AWS_API_HTTPS,
-          description: httpsFromFunctions,
-        }),
-        ...this.securityGroup.connections.allowTo(endpointGroup, PORTS.AWS_API_HTTPS, httpsFromFunctions),
-      );
+      this.endpointGroup = props.secretsManagerEndpoint;
     } else {
       const group = new CelerySecurityGroup(this, 'SecretsManagerEndpointSecurityGroup', {
         vpcId: broker.vpcId,
@@ -179,11 +163,11 @@ export class RabbitMqApplicationUsers extends Construct {
         securityGroupIds: [group.securityGroupId],
       });
       this.endpointGroup = group;
-      network.push(...group.connections.allowFrom(this.securityGroup, PORTS.AWS_API_HTTPS, httpsFromFunctions));
       // dns_entry[0] is the endpoint's regional name, covered by Secrets Manager's certificate.
       endpointUrl = `https://${this.secretsManagerEndpoint.dnsEntry.get(0).dnsName}`;
       this.secretsManagerEndpointUrl = endpointUrl;
     }
+    network.push(...this.admitToEndpoint(this.securityGroup, 'the Celery users functions', ''));
 
     // Both functions run in the VPC with the users group: the broker's 443 and the Secrets Manager endpoint only.
     const inVpc = (plan: LibraryFunctionPlan) =>
@@ -253,11 +237,11 @@ export class RabbitMqApplicationUsers extends Construct {
     const plan = clientCertificateFunctionPlan({
       mutualTls: mtls,
       secretArns: secrets.map((x) => x.secretArn),
-      keyArn: this.keyArn,
+      keyArn: this.encryptionKeyArn,
       region: facts.region,
       partition: facts.partition,
     });
-    const fn = createLibraryFunction(this, plan.function, { keyArn: this.keyArn });
+    const fn = createLibraryFunction(this, plan.function, { keyArn: this.encryptionKeyArn });
     // The first rotation issues the first certificate: the CA must be active by then.
     rotateSecrets(
       fn,
@@ -279,21 +263,30 @@ export class RabbitMqApplicationUsers extends Construct {
     statements: readonly IamStatementModel[],
     what: string,
   ): void {
+    this.admitToEndpoint(peer, what, peer.node.id);
+    this.addEndpointStatements(roleArn, statements);
+  }
+
+  /**
+   * HTTPS from a library function's group to the Secrets Manager endpoint. A given endpoint's group is given for this
+   * purpose: it gets the ingress rule (id `SecretsManagerEndpointIngress<suffix>`), as the CDK side's connections do.
+   */
+  private admitToEndpoint(peer: CelerySecurityGroup, what: string, idSuffix: string): CelerySecurityGroupRule[] {
     const group = this.endpointGroup;
+    const description = `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from ${what}`;
     if (group instanceof CelerySecurityGroup)
-      group.connections.allowFrom(peer, PORTS.AWS_API_HTTPS, `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from ${what}`);
-    else {
-      new VpcSecurityGroupIngressRule(this, `SecretsManagerEndpointIngress${peer.node.id}`, {
+      return group.connections.allowFrom(peer, PORTS.AWS_API_HTTPS, description);
+    return [
+      new VpcSecurityGroupIngressRule(this, `SecretsManagerEndpointIngress${idSuffix}`, {
         securityGroupId: group.securityGroupId,
         referencedSecurityGroupId: peer.securityGroupId,
         ipProtocol: 'tcp',
         fromPort: PORTS.AWS_API_HTTPS,
         toPort: PORTS.AWS_API_HTTPS,
-        description: `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from ${what}`,
-      });
-      peer.connections.allowTo(group, PORTS.AWS_API_HTTPS, `HTTPS (${PORTS.AWS_API_HTTPS}/tcp) from ${what}`);
-    }
-    this.addEndpointStatements(roleArn, statements);
+        description,
+      }),
+      ...peer.connections.allowTo(group, PORTS.AWS_API_HTTPS, description),
+    ];
   }
 
   private addEndpointStatements(roleArn: string, statements: readonly IamStatementModel[]): void {

@@ -58,7 +58,18 @@ export function tlsCanaryFunctionPlan(args: {
   readonly endpoints: readonly CanaryEndpointModel[];
   readonly certificateSecrets: readonly CanaryCertificateSecret[];
   readonly region: string;
-}): { readonly function: LibraryFunctionPlan; readonly scheduleExpression: string } {
+}): {
+  readonly function: LibraryFunctionPlan;
+  readonly schedule: {
+    readonly expression: string;
+    readonly description: string;
+    readonly retryAttempts: number;
+    readonly maxEventAgeSeconds: number;
+  };
+  /** The canary's own group, and each rule it gets to an endpoint. */
+  readonly securityGroupDescription: string;
+  readonly ruleDescription: (endpoint: CanaryEndpointModel) => string;
+} {
   const c = DEFAULTS.monitoring.canary;
   // DescribeSecret only (the notAfter tag): never GetSecretValue, which would hand it the private keys.
   const statements: IamStatementModel[] = args.certificateSecrets.length
@@ -88,6 +99,13 @@ export function tlsCanaryFunctionPlan(args: {
       timeoutSeconds: c.timeoutSeconds,
       inVpc: true,
     },
-    scheduleExpression: `rate(${c.scheduleMinutes} minutes)`,
+    schedule: {
+      expression: `rate(${c.scheduleMinutes} minutes)`,
+      description: 'Runs the Celery TLS canary',
+      retryAttempts: c.retryAttempts,
+      maxEventAgeSeconds: c.maxEventAgeSeconds,
+    },
+    securityGroupDescription: 'Celery TLS canary: the broker and result backend TLS ports only',
+    ruleDescription: (e) => `TLS canary to the ${e.name} on ${e.port}/tcp`,
   };
 }

@@ -140,6 +140,10 @@ export const DEFAULTS = {
       connectTimeoutMs: 5000,
       /** Covers an endpoint that never answers (about 6 attempts of connectTimeoutMs) with room to spare. */
       timeoutSeconds: 60,
+      /** A failed run is a missing datapoint, which the canary alarm counts as breaching: no retry of the event. */
+      retryAttempts: 0,
+      /** An event older than this (EventBridge could not deliver it) is dropped: the next run replaces it. */
+      maxEventAgeSeconds: 3600,
     },
     alarms: {
       /** RabbitMQMemUsed / RabbitMQMemLimit (Broker: the cluster's aggregate), %: at 100 RabbitMQ blocks publishers. */

@@ -200,10 +200,8 @@ export type MonitoredResource =
       /** "Broker", "ResultBackend", or "BrokerAndResults" for a shared cache. */
       readonly label: string;
       readonly replicationGroupId: string;
-      /** The nodes (`<id>-001`, `-002`, ...): ElastiCache publishes per node. */
+      /** The nodes (`<id>-001`, `-002`, ...): ElastiCache publishes per node; more than one means replicas. */
       readonly nodes: number;
-      /** Replication lag exists with replicas only. */
-      readonly replicas: boolean;
     };
 
 const MQ = 'AWS/AmazonMQ';
@@ -320,7 +318,7 @@ export function planAlarms(
         });
         // ElastiCache publishes ReplicationLag on replicas only: every node can be one after a failover, and the
         // primary's missing data does not breach.
-        if (r.replicas)
+        if (r.nodes > 1)
           add('cacheReplicationLag', {
             id: `Alarm${r.label}Node${node}ReplicationLag`,
             description: `${r.label} node ${node}: replication lag above ${spec.alarms.cacheReplicationLag?.threshold} s. A failover now would lose the latest writes (results, tasks). Runbook: docs/operating.md#replication-lag.`,
@@ -443,6 +441,5 @@ export function monitoredCache(
     label,
     replicationGroupId,
     nodes: spec.numCacheClusters,
-    replicas: spec.numCacheClusters > 1,
   };
 }

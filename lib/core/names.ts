@@ -79,6 +79,15 @@ export const NAME_RULES = {
     allowed: 'lowercase letters, digits and hyphens, starting with a letter',
     source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateUser.html',
   },
+  /** CloudWatch alarm and dashboard names (Terraform requires them; CloudFormation generates them). */
+  alarmName: {
+    what: 'CloudWatch alarm or dashboard name',
+    minLength: 1,
+    maxLength: 255,
+    pattern: /^[A-Za-z0-9_-]+$/,
+    allowed: 'letters, digits, hyphens and underscores',
+    source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html',
+  },
   secretName: {
     what: 'Secrets Manager secret name',
     minLength: 1,

@@ -218,7 +218,8 @@ export function assembleTransport<
     .map((e) => e.monitored)
     .filter((r, i, all) => all.findIndex((x) => x.label === r.label) === i);
   const monitoring = specs.value.monitoring;
-  target.warn(specs.warnings.filter((w) => w.code.startsWith('monitoring.')));
+  // The children report their own warnings on their scopes; the transport's own (monitoring) are reported here.
+  target.warn(specs.warnings);
   let alarms: AlarmPlan[] = [];
   if (monitoring.enabled) {
     const canary = monitoring.canary ? canaryPlan(brokerEndpoint, backendEndpoint) : undefined;

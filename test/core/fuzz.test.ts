@@ -92,6 +92,7 @@ const ORACLES: Record<keyof typeof NAME_RULES, (v: string) => boolean> = {
   rabbitMqVhost: (v) => lengthIn(v, 1, 255) && [...v].every((c) => c.charCodeAt(0) > 32 && c.charCodeAt(0) < 127),
   redisUsername: (v) => lengthIn(v, 1, 40) && only(v, LOWER + UPPER + DIGITS + '-_'),
   rbacIdPrefix: (v) => lengthIn(v, 1, 30) && LOWER.includes(v[0]) && only(v, LOWER + DIGITS + '-'),
+  alarmName: (v) => lengthIn(v, 1, 255) && only(v, LOWER + UPPER + DIGITS + '-_'),
   lambdaFunctionName: (v) => lengthIn(v, 1, 64) && only(v, LOWER + UPPER + DIGITS + '-_'),
   secretName: (v) => lengthIn(v, 1, 512) && only(v, LOWER + UPPER + DIGITS + '/_+=.@-'),
 };
