@@ -117,6 +117,26 @@ export const DEFAULTS = {
     },
   },
   /** The library's Lambda functions (custom resource and rotation functions). */
+  /** A PostgreSQL result backend (`CeleryResultBackend.postgres()`): Celery's SQLAlchemy backend over verified TLS. */
+  postgres: {
+    /** The database Celery's tables live in. */
+    database: 'celery',
+    /** The schema of Celery's two tables and their sequences, owned by the master user (Celery runs no DDL). */
+    schema: 'celery',
+    /** PostgreSQL's port. */
+    port: 5432,
+    /** The login roles of the two Celery roles; each has its own generated secret `{"username", "password"}`. */
+    users: { worker: 'celery_worker', producer: 'celery_producer' },
+    /**
+     * Where the image carries the RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem):
+     * libpq has no system trust store before PostgreSQL 16, and RDS certificates chain to the RDS CAs only.
+     */
+    caCerts: '/etc/ssl/certs/rds-global-bundle.pem',
+    /** The lowest TLS version the client offers (libpq `ssl_min_protocol_version`). */
+    minTlsVersion: 'TLSv1.2',
+    /** Seconds libpq waits for a connection before it fails (then Celery's retries take over). */
+    connectTimeoutSeconds: 10,
+  },
   functions: {
     /** The newest Node.js runtime that aws-cdk-lib 2.276 knows (cdk-nag AwsSolutions-L1 wants the latest). */
     runtime: 'nodejs24.x',
