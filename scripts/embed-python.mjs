@@ -1,7 +1,8 @@
-// Embeds the Python runtime of the rendered settings: the part of lib/core/celery/runtime.py after its marker line
-// becomes lib/core/celery/python-runtime.generated.ts (PYTHON_RUNTIME, committed). Runs on `npm ci` (prepare), before
+// Embeds the Python parts of the rendered settings: the part of lib/core/celery/runtime.py after its marker line
+// becomes lib/core/celery/python-runtime.generated.ts (PYTHON_RUNTIME, committed), and the part of security.py
+// (message signing, result encryption) becomes python-security.generated.ts (PYTHON_SECURITY). Runs on `npm ci` (prepare), before
 // `npm test` and in `npm run build`; writes only when the module would change.
-// `node scripts/embed-python.mjs --check` writes nothing and exits 1 when the committed module is stale.
+// `node scripts/embed-python.mjs --check` writes nothing and exits 1 when a committed module is stale.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,15 @@ const EMBEDS = [
     doc: [
       'The fixed part of the rendered Python settings: helpers that read the environment contract, read secrets, build',
       'the TLS dictionaries and refuse anything plaintext or unverified (the source and its notes: runtime.py).',
+    ],
+  },
+  {
+    source: 'lib/core/celery/security.py',
+    target: 'lib/core/celery/python-security.generated.ts',
+    name: 'PYTHON_SECURITY',
+    doc: [
+      'The Python part of the rendered settings for message signing and result encryption, written after',
+      'PYTHON_RUNTIME only when one of them is configured (the source and its notes: security.py).',
     ],
   },
 ];

@@ -2,6 +2,7 @@ import { DEFAULTS } from '../defaults';
 import { IssueCollector, ResolveContext, ValidationResult, show } from '../errors';
 import { NAME_RULES, checkName } from '../names';
 import { checkSecretField } from '../secrets';
+import { CelerySecurityModel, CelerySecurityOptions, resolveCelerySecurity } from './security';
 
 /** URL schemes the library emits. Plaintext `amqp`/`redis` are refused everywhere. */
 export type TlsScheme = 'amqps' | 'rediss';
@@ -105,6 +106,8 @@ export interface CeleryConfigInput {
   readonly resultBackend?: CeleryEndpoint;
   /** Celery options; each one left out takes its default. */
   readonly options?: CeleryOptions;
+  /** Message signing and result encryption (security.ts). @default - neither */
+  readonly security?: CelerySecurityOptions;
 }
 
 /** A validated Celery configuration with every option's default applied. */
@@ -115,6 +118,8 @@ export interface CeleryConfigModel {
   readonly resultBackend?: CeleryEndpoint;
   /** Every option, resolved: the given value or its default. */
   readonly options: Required<CeleryOptions>;
+  /** Message signing and result encryption, resolved; undefined when neither is on. */
+  readonly security?: CelerySecurityModel;
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -321,9 +326,11 @@ export function resolveCeleryConfig(
       `${optionsProp}.transientQueues true is not allowed with RabbitMQ ${show(input.broker.engineVersion)}: 4.3 refuses transient non-exclusive queues, and a worker that declares them never becomes ready.`,
     );
   }
+  const security = resolveCelerySecurity(issues, input.security, input.resultBackend?.scheme);
   return issues.result<CeleryConfigModel>({
     broker: input.broker,
     resultBackend: input.resultBackend,
+    ...(security ? { security } : {}),
     options: {
       visibilityTimeoutSeconds: o.visibilityTimeoutSeconds ?? d.visibilityTimeoutSeconds,
       healthCheckIntervalSeconds: o.healthCheckIntervalSeconds ?? d.healthCheckIntervalSeconds,

@@ -3,6 +3,7 @@ import { ResolveContext } from '../errors';
 import { ENV_NAMES, EndpointRole, envPrefix } from './environment';
 import { CeleryConfigModel, CeleryEndpoint } from './model';
 import { PYTHON_RUNTIME } from './python-runtime';
+import { securityEnvDoc, securityEpilogue, securityPrelude, serializerSettings } from './security';
 import { WIRE } from '../wire';
 
 /** A Python literal for a JSON-like value; deploy-time tokens become None (read from the environment instead). */
@@ -89,10 +90,7 @@ function settings(model: CeleryConfigModel): [string, string][] {
     ['task_acks_late', 'True'],
     ['task_reject_on_worker_lost', 'True'],
     ['worker_prefetch_multiplier', pyLiteral(o.prefetchMultiplier)],
-    ['task_serializer', pyLiteral('json')],
-    ['result_serializer', pyLiteral('json')],
-    ['accept_content', pyLiteral(['json'])],
-    ['result_accept_content', pyLiteral(['json'])],
+    ...serializerSettings(model.security),
   );
   if (o.quorumQueues) {
     // Celery 5.6 also creates the queues a worker's -Q names (not in task_queues) as quorum queues; 5.5 ignores it.
@@ -172,6 +170,7 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
     'Values below are defaults; these environment variables win over them:',
     ...envDoc('broker', b),
     ...(r ? envDoc('resultBackend', r) : []),
+    ...securityEnvDoc(model.security),
   ];
   const lines: string[] = [];
   if (opts.flavor === 'django') {
@@ -180,6 +179,7 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
     lines.push(...header, '"""');
   }
   lines.push(PYTHON_RUNTIME, '', '_celery_tls_refuse_insecure_environment()');
+  lines.push(...securityPrelude(model.security, ctx));
   if (model.options.quorumQueues) {
     lines.push(
       '_celery_tls_require_celery((5, 5), "A RabbitMQ 4 broker declares quorum queues (task_default_queue_type, kombu#2469)")',
@@ -198,6 +198,7 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
     lines.push(`_celery_tls_startup_check(${pyLiteral(model.options.startupCheckSeconds)})`);
   lines.push('');
   for (const [setting, expr] of settings(model)) lines.push(`${name(setting)} = ${expr}`);
+  lines.push(...securityEpilogue(model.security, opts.flavor));
   lines.push(
     '',
     `_celery_tls_assert_secure(${name('broker_url')}, ${name('broker_use_ssl')}, ${r ? name('result_backend') : 'None'}, ${r ? name('redis_backend_use_ssl') : 'None'})`,
