@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
  * Where the local servers and Celery come from: the host's packages, or a Debian root built by
- * `scripts/current-stack` (Debian 13: RabbitMQ 4, Valkey 8, Celery 5.5), whose programs run through bubblewrap with
+ * `scripts/current-stack` (Debian 13: RabbitMQ 4, Valkey 8, PostgreSQL 17, Celery 5.5), whose programs run through bubblewrap with
  * the root as `/` and the host's `/tmp`, the environment directory, `/proc`, `/dev` and loopback network.
  */
 export interface ServerStack {
@@ -18,6 +18,10 @@ export interface ServerStack {
   /** valkey-server where installed, else redis-server. */
   readonly redisServer?: string;
   readonly redisEngine: 'valkey' | 'redis';
+  /** PostgreSQL's versioned bin directory (/usr/lib/postgresql/<major>/bin), the newest installed. */
+  readonly postgresBin?: string;
+  /** The server package's version ("15.18", "17.12"). */
+  readonly postgresVersion?: string;
   /** Package versions, e.g. { rabbitmq: "4.0.5", redis: "8.1.1", celery: "5.5.2" }. */
   readonly versions: Readonly<Record<'rabbitmq' | 'redis' | 'celery' | 'kombu' | 'redisPy', string | undefined>>;
   /** The command line that runs `command` (a path inside the stack) on this machine. */
@@ -52,6 +56,23 @@ function versionsOf(root: string) {
   };
 }
 
+const POSTGRES_LIB = '/usr/lib/postgresql';
+
+/** The newest PostgreSQL server under <root>/usr/lib/postgresql (Debian installs one directory per major version). */
+function postgresOf(root: string): { postgresBin?: string; postgresVersion?: string } {
+  const lib = join(root, POSTGRES_LIB);
+  const majors = existsSync(lib)
+    ? readdirSync(lib)
+        .filter((m) => /^\d+$/.test(m) && existsSync(join(lib, m, 'bin', 'postgres')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (majors.length === 0) return {};
+  return {
+    postgresBin: join(POSTGRES_LIB, majors[0], 'bin'),
+    postgresVersion: packageVersion(join(root, 'var/lib/dpkg'), `postgresql-${majors[0]}`) ?? majors[0],
+  };
+}
+
 /** The host's own packages (Debian 12 here: RabbitMQ 3.10, Redis 7.0, Celery 5.2). */
 export function hostStack(): ServerStack {
   const { valkey, versions } = versionsOf('/');
@@ -62,6 +83,7 @@ export function hostStack(): ServerStack {
     rabbitMqBin: existsSync(join(RABBITMQ_BIN, 'rabbitmq-server')) ? RABBITMQ_BIN : undefined,
     redisServer,
     redisEngine: valkey && redisServer?.endsWith('valkey-server') ? 'valkey' : 'redis',
+    ...postgresOf('/'),
     versions,
     command: (command, args) => ({ command, args: [...args] }),
   };
@@ -107,6 +129,7 @@ export function rootStack(rootDir: string, binds: readonly string[] = []): Serve
     rabbitMqBin: versions.rabbitmq ? RABBITMQ_BIN : undefined,
     redisServer: valkey ? '/usr/bin/valkey-server' : versions.redis ? '/usr/bin/redis-server' : undefined,
     redisEngine: valkey ? 'valkey' : 'redis',
+    ...postgresOf(root),
     versions,
     // The process keeps its group (no --new-session), so stopping the group stops what runs inside.
     command: (command, args) => ({ command: bwrap, args: [...mounts, '--', command, ...args] }),
