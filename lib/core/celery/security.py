@@ -430,23 +430,25 @@ def _celery_tls_check_security_settings(conf, signing, task_serializer, accept, 
 
 
 def _celery_tls_security_guard(signing):
-    # A worker or producer whose application never called celery_tls_setup_security(app) stops with the reason
-    # (Celery alone fails later, with "No encoder installed for auth").
+    # A worker or producer whose application never called celery_tls_setup_security(app) stops with the reason.
+    # Celery alone stops too, but with "No encoder/decoder installed for auth": a stand-in auth serializer that
+    # refuses everything lets the worker reach worker_init, where it exits with this message, and makes a producer's
+    # publish fail with it. celery_tls_setup_security replaces it with Celery's (register_auth).
     if not signing:
         return
     from celery import signals
+    from kombu.serialization import register
     message = ("Message signing is configured but the application did not call celery_tls_setup_security(app) after "
                "app.config_from_object(...): call it, then start again.")
+
+    def refuse(*args):
+        raise CeleryTLSConfigError(message)
+    register("auth", refuse, refuse, content_type="application/data", content_encoding="utf-8")
 
     def check(**kwargs):
         if not _celery_tls_security_state["set_up"]:
             raise SystemExit("CeleryTLSConfigError: " + message)
-
-    def check_publish(**kwargs):
-        if not _celery_tls_security_state["set_up"]:
-            raise CeleryTLSConfigError(message)
     signals.worker_init.connect(check, weak=False)
-    signals.before_task_publish.connect(check_publish, weak=False)
 
 
 def _celery_tls_make_setup_security(task_serializer, accept, result_serializer, result_accept):
