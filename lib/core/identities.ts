@@ -8,6 +8,7 @@ import {
   rotationFunctionStatements,
 } from './rabbitmq-users';
 import { RedisRbacSpec, redisUserRotationStatements } from './redis-rbac';
+import { postgresUsersFunctionStatements } from './postgres-users';
 
 /**
  * The identities a transport needs, as plans both adapters render: each library function (its bundled handler, IAM
@@ -16,7 +17,8 @@ import { RedisRbacSpec, redisUserRotationStatements } from './redis-rbac';
  */
 
 /** A bundle under assets/handlers. */
-export type HandlerAsset = 'rabbitmq-users' | 'elasticache-users' | 'client-certificates' | 'tls-canary';
+export type HandlerAsset =
+  'rabbitmq-users' | 'elasticache-users' | 'client-certificates' | 'tls-canary' | 'postgres-users';
 
 /** One library function. */
 export interface LibraryFunctionPlan {
@@ -97,6 +99,59 @@ export function rabbitMqUsersFunctionPlans(args: {
     inVpc: true,
   };
   return { users, rotation, schedule: { days: args.spec.rotationDays } };
+}
+
+/**
+ * The PostgreSQL users function (lib/handlers/postgres-users): in the database's VPC, it connects as the master user
+ * over verified TLS and makes the Celery roles, schema and tables. It reads exactly the three secrets.
+ */
+export function postgresUsersFunctionPlans(args: {
+  readonly masterSecretArn: string;
+  /** The key of the master secret (RDS-managed: `MasterUserSecret.KmsKeyId`). @default - none named */
+  readonly masterKeyArn?: string;
+  readonly workerSecretArn: string;
+  readonly producerSecretArn: string;
+  readonly userKeyArn: string;
+  readonly region: string;
+}): { readonly users: LibraryFunctionPlan } {
+  return {
+    users: {
+      id: 'Function',
+      purpose: 'Celery PostgreSQL roles, schema and tables as the master user',
+      asset: 'postgres-users',
+      handler: 'index.onEvent',
+      invocationHandler: 'index.onInvocation',
+      statements: postgresUsersFunctionStatements(args),
+      environment: {},
+      timeoutSeconds: DEFAULTS.functions.timeoutSeconds,
+      inVpc: true,
+    },
+  };
+}
+
+/**
+ * The properties of the PostgreSQL users custom resource, as the bundled handler reads them
+ * (lib/handlers/postgres-users): the endpoint, the names of `DEFAULTS.postgres`, and the three secrets.
+ */
+export function postgresUsersResourceProperties(args: {
+  readonly host: string;
+  readonly port: number | string;
+  readonly masterSecretArn: string;
+  readonly workerSecretArn: string;
+  readonly producerSecretArn: string;
+}): Record<string, unknown> {
+  const d = DEFAULTS.postgres;
+  return {
+    Host: args.host,
+    Port: args.port,
+    Database: d.database,
+    Schema: d.schema,
+    MasterSecretArn: args.masterSecretArn,
+    WorkerSecretArn: args.workerSecretArn,
+    ProducerSecretArn: args.producerSecretArn,
+    WorkerUsername: d.users.worker,
+    ProducerUsername: d.users.producer,
+  };
 }
 
 /**

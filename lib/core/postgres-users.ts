@@ -6,6 +6,7 @@
  * Pure: node:crypto only.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { IamStatementModel } from './iam';
 
 /** One login role and the password its secret holds. */
 export interface PostgresRoleCredentials {
@@ -40,6 +41,16 @@ export const CELERY_TABLES = {
   task: { table: 'celery_taskmeta', sequence: 'task_id_sequence' },
   group: { table: 'celery_tasksetmeta', sequence: 'taskset_id_sequence' },
 } as const;
+
+// TaskExtended's columns (result_extended), beyond Task's.
+const EXTENDED_COLUMNS = [
+  ['name', 'VARCHAR(155)'],
+  ['args', 'BYTEA'],
+  ['kwargs', 'BYTEA'],
+  ['worker', 'VARCHAR(155)'],
+  ['retries', 'INTEGER'],
+  ['queue', 'VARCHAR(155)'],
+] as const;
 
 const DEFAULT_OTHER_DATABASES = ['postgres', 'template1'];
 
@@ -91,6 +102,13 @@ export function scramSha256Verifier(password: string, salt: Buffer = randomBytes
   const b64 = (b: Buffer) => b.toString('base64');
   return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${b64(salt)}$${b64(storedKey)}:${b64(serverKey)}`;
 }
+
+/**
+ * Where the Lambda Node.js runtimes keep the Amazon CA certificates, RDS's among them; from Node.js 20 on they are no
+ * longer loaded unless NODE_EXTRA_CA_CERTS names this file (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html,
+ * "CA certificate loading"). The users function reads it as its only trust store.
+ */
+export const LAMBDA_AMAZON_CA_FILE = '/var/runtime/ca-cert.pem';
 
 // DO blocks are dollar-quoted with this tag; no generated body may contain it.
 const DOLLAR_TAG = '$celery_tls$';
@@ -168,10 +186,15 @@ export function postgresSetupStatements(layout: PostgresUsersLayout): string[] {
       'id INTEGER NOT NULL, task_id VARCHAR(155), status VARCHAR(50), result BYTEA, ' +
       'date_done TIMESTAMP WITHOUT TIME ZONE, traceback TEXT, name VARCHAR(155), args BYTEA, kwargs BYTEA, ' +
       'worker VARCHAR(155), retries INTEGER, queue VARCHAR(155), PRIMARY KEY (id), UNIQUE (task_id))',
-    // A table made earlier by create_all without result_extended lacks these columns.
-    `ALTER TABLE ${task} ADD COLUMN IF NOT EXISTS name VARCHAR(155), ADD COLUMN IF NOT EXISTS args BYTEA, ` +
-      'ADD COLUMN IF NOT EXISTS kwargs BYTEA, ADD COLUMN IF NOT EXISTS worker VARCHAR(155), ' +
-      'ADD COLUMN IF NOT EXISTS retries INTEGER, ADD COLUMN IF NOT EXISTS queue VARCHAR(155)',
+    // A table made earlier by create_all without result_extended lacks these columns. ALTER TABLE takes an ACCESS
+    // EXCLUSIVE lock even when each column exists (blocking every worker behind it), so it runs only when one is missing.
+    doBlock(
+      EXTENDED_COLUMNS.map(
+        ([column, type]) =>
+          `IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass(${quoteLiteral(task)}) ` +
+          `AND attname = ${quoteLiteral(column)} AND NOT attisdropped) THEN ALTER TABLE ${task} ADD COLUMN ${column} ${type}; END IF;`,
+      ).join(' '),
+    ),
     `CREATE TABLE IF NOT EXISTS ${group} (` +
       'id INTEGER NOT NULL, taskset_id VARCHAR(155), result BYTEA, date_done TIMESTAMP WITHOUT TIME ZONE, ' +
       'PRIMARY KEY (id), UNIQUE (taskset_id))',
@@ -195,8 +218,14 @@ export function postgresSetupStatements(layout: PostgresUsersLayout): string[] {
  */
 export function postgresTeardownStatements(names: PostgresUsersNames): string[] {
   checkLayout(names);
+  return [names.users.worker.name, names.users.producer.name].map((name) => postgresDropRoleStatement(names, name));
+}
+
+/** The statement that removes one role (when it exists): its grants on the layout revoked, then the role dropped. */
+export function postgresDropRoleStatement(names: { readonly database: string; readonly schema: string }, name: string) {
   const db = quoteIdent(names.database);
   const s = quoteIdent(names.schema);
+  const r = quoteIdent(name);
   const qualified = (n: string) => `${s}.${quoteIdent(n)}`;
   const objects = [
     { kind: 'TABLE', name: qualified(CELERY_TABLES.task.table) },
@@ -204,21 +233,45 @@ export function postgresTeardownStatements(names: PostgresUsersNames): string[] 
     { kind: 'SEQUENCE', name: qualified(CELERY_TABLES.task.sequence) },
     { kind: 'SEQUENCE', name: qualified(CELERY_TABLES.group.sequence) },
   ];
-  return [names.users.worker.name, names.users.producer.name].map((name) => {
-    const r = quoteIdent(name);
-    const revokes = objects.map(
-      (o) =>
-        `IF to_regclass(${quoteLiteral(o.name)}) IS NOT NULL THEN REVOKE ALL ON ${o.kind} ${o.name} FROM ${r}; END IF;`,
-    );
-    return doBlock(
-      [
-        `IF ${roleExists(name)} THEN`,
-        `REVOKE ALL ON DATABASE ${db} FROM ${r};`,
-        `IF EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = ${quoteLiteral(names.schema)}) THEN REVOKE ALL ON SCHEMA ${s} FROM ${r}; END IF;`,
-        ...revokes,
-        `DROP ROLE ${r};`,
-        'END IF;',
-      ].join(' '),
-    );
-  });
+  return doBlock(
+    [
+      `IF ${roleExists(name)} THEN`,
+      `REVOKE ALL ON DATABASE ${db} FROM ${r};`,
+      `IF EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = ${quoteLiteral(names.schema)}) THEN`,
+      `REVOKE ALL ON SCHEMA ${s} FROM ${r}; END IF;`,
+      ...objects.map(
+        (o) =>
+          `IF to_regclass(${quoteLiteral(o.name)}) IS NOT NULL THEN REVOKE ALL ON ${o.kind} ${o.name} FROM ${r}; END IF;`,
+      ),
+      `DROP ROLE ${r};`,
+      'END IF;',
+    ].join(' '),
+  );
+}
+
+/**
+ * What the users function may do besides its logs: GetSecretValue on exactly the master's and the two roles' secrets,
+ * and kms:Decrypt on their keys only through Secrets Manager in the region.
+ */
+export function postgresUsersFunctionStatements(args: {
+  readonly masterSecretArn: string;
+  readonly masterKeyArn?: string;
+  readonly workerSecretArn: string;
+  readonly producerSecretArn: string;
+  readonly userKeyArn: string;
+  readonly region: string;
+}): IamStatementModel[] {
+  return [
+    {
+      effect: 'Allow',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [args.masterSecretArn, args.workerSecretArn, args.producerSecretArn],
+    },
+    {
+      effect: 'Allow',
+      actions: ['kms:Decrypt'],
+      resources: [...new Set([args.userKeyArn, ...(args.masterKeyArn ? [args.masterKeyArn] : [])])],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+    },
+  ];
 }

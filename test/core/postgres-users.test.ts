@@ -7,6 +7,7 @@ import {
   scramSha256Verifier,
 } from '../../lib/core/postgres-users';
 import { DEFAULTS } from '../../lib/core/defaults';
+import { postgresUsersFunctionPlans, postgresUsersResourceProperties } from '../../lib/core/identities';
 
 const LAYOUT = {
   database: DEFAULTS.postgres.database,
@@ -131,5 +132,71 @@ describe('postgresTeardownStatements', () => {
     expect(statements[0]).toContain('DROP ROLE "celery_worker";');
     expect(statements[1]).toContain('DROP ROLE "celery_producer";');
     expect(statements.join('\n')).not.toMatch(/DROP (TABLE|SEQUENCE|SCHEMA|OWNED)/);
+  });
+});
+
+describe('postgresUsersFunctionPlans', () => {
+  const args = {
+    masterSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-1',
+    masterKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/master',
+    workerSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery/worker',
+    producerSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery/producer',
+    userKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/users',
+    region: 'eu-west-1',
+  };
+
+  test('the bundle, both entry points, in the VPC; GetSecretValue on exactly the three secrets, Decrypt via Secrets Manager', () => {
+    const { users } = postgresUsersFunctionPlans(args);
+    expect(users).toEqual({
+      id: 'Function',
+      purpose: expect.any(String),
+      asset: 'postgres-users',
+      handler: 'index.onEvent',
+      invocationHandler: 'index.onInvocation',
+      environment: {},
+      timeoutSeconds: DEFAULTS.functions.timeoutSeconds,
+      inVpc: true,
+      statements: [
+        {
+          effect: 'Allow',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [args.masterSecretArn, args.workerSecretArn, args.producerSecretArn],
+        },
+        {
+          effect: 'Allow',
+          actions: ['kms:Decrypt'],
+          resources: [args.userKeyArn, args.masterKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+        },
+      ],
+    });
+    expect(JSON.stringify(users.statements)).not.toContain('"*"');
+  });
+
+  test('without a master key ARN only the users key is named', () => {
+    const { users } = postgresUsersFunctionPlans({ ...args, masterKeyArn: undefined });
+    expect(users.statements[1].resources).toEqual([args.userKeyArn]);
+  });
+
+  test('the resource properties carry the names of DEFAULTS.postgres and the three secrets, no secret value', () => {
+    expect(
+      postgresUsersResourceProperties({
+        host: 'db.example',
+        port: 5432,
+        masterSecretArn: args.masterSecretArn,
+        workerSecretArn: args.workerSecretArn,
+        producerSecretArn: args.producerSecretArn,
+      }),
+    ).toEqual({
+      Host: 'db.example',
+      Port: 5432,
+      Database: 'celery',
+      Schema: 'celery',
+      MasterSecretArn: args.masterSecretArn,
+      WorkerSecretArn: args.workerSecretArn,
+      ProducerSecretArn: args.producerSecretArn,
+      WorkerUsername: 'celery_worker',
+      ProducerUsername: 'celery_producer',
+    });
   });
 });
