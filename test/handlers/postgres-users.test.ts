@@ -289,6 +289,22 @@ beforeEach(() => {
   logs.length = 0;
 });
 
+test('scramSha256Verifier computes what this server stores for the same password and salt', async () => {
+  const stored = await asUser(
+    SUPERUSER,
+    async (c) => {
+      await c.query("SET password_encryption = 'scram-sha-256'");
+      await c.query("CREATE ROLE verifier_probe PASSWORD 'probe-password-42'");
+      const r = await c.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'verifier_probe'");
+      await c.query('DROP ROLE verifier_probe');
+      return r.rows[0].rolpassword as string;
+    },
+    'postgres',
+  );
+  const salt = Buffer.from(stored.split('$')[1].split(':')[1], 'base64');
+  expect(scramSha256Verifier('probe-password-42', salt)).toBe(stored);
+});
+
 describe('Create', () => {
   beforeAll(async () => {
     await onEvent(create());
@@ -476,7 +492,7 @@ describe("Celery's DatabaseBackend on the tables the plan made", () => {
     await onEvent(create());
   }, 30_000);
 
-  const celery = (user: { username: string; password: string }, body: string) =>
+  const celery = (user: { username: string; password: string }, body: string, conf = '') =>
     python(
       `
 import json, os, sqlalchemy as sa
@@ -488,6 +504,7 @@ app = Celery('t', backend='db+' + url.render_as_string(hide_password=False))
 app.conf.database_table_schemas = {'task': 'celery', 'group': 'celery'}
 app.conf.database_short_lived_sessions = True
 app.conf.database_create_tables_at_setup = False
+${conf}
 b = app.backend
 ${body}
 `,
@@ -509,6 +526,27 @@ b.forget('celery-1')
 print(json.dumps([meta['status'], meta['result'], b.get_task_meta('celery-1')['status']]))`,
     );
     expect(JSON.parse(read)).toEqual(['SUCCESS', { answer: 42 }, 'PENDING']);
+  });
+
+  test('with result_extended the worker fills the extended columns (name, args, worker, retries, queue)', async () => {
+    celery(
+      WORKER,
+      `from types import SimpleNamespace
+request = SimpleNamespace(task='tasks.add', args=[1, 2], kwargs={}, hostname='w1@host', retries=0,
+    delivery_info={'routing_key': 'celery'}, group=None, parent_id=None, children=[], ignore_result=False)
+b.store_result('celery-ext', 3, 'SUCCESS', request=request)`,
+      'app.conf.result_extended = True',
+    );
+    const row = await asUser(
+      WORKER,
+      async (c) =>
+        (
+          await c.query(
+            "SELECT name, worker, retries, queue, args IS NOT NULL AS has_args FROM celery.celery_taskmeta WHERE task_id = 'celery-ext'",
+          )
+        ).rows,
+    );
+    expect(row).toEqual([{ name: 'tasks.add', worker: 'w1@host', retries: 0, queue: 'celery', has_args: true }]);
   });
 
   test('as celery_producer it cannot store a result', () => {
@@ -626,6 +664,28 @@ describe('Terraform invocation (lifecycle_scope CRUD)', () => {
 });
 
 describe('refusals', () => {
+  test('a server that answers the SSLRequest with "N" (no TLS): refused, nothing sent in plaintext', async () => {
+    // GIVEN a listener that declines TLS as a PostgreSQL without ssl does, and records what it receives
+    const received: Buffer[] = [];
+    const plain = createServer((socket) => {
+      socket.on('data', (d) => {
+        received.push(d);
+        socket.write('N');
+      });
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (plain.address() as { port: number }).port;
+      // WHEN
+      const message = await failure(create(props({ Host: 'localhost', Port: String(port) })));
+      // THEN only the 8-byte SSLRequest (length 8, code 80877103) went out
+      expect(message).toMatch(/over verified TLS: The server does not support SSL connections/);
+      expect(Buffer.concat(received).toString('hex')).toBe('0000000804d2162f');
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+
   test('a CA the server certificate does not chain to: refused, and the error names the check (no password)', async () => {
     const message = await failure(create(props({ CaBundle: rogueCa.certPem })));
     expect(message).toMatch(
