@@ -25,7 +25,11 @@ const LABEL: Record<NetworkRole, string> = {
   [NetworkRole.RESULT_BACKEND]: 'result backend',
 };
 
-const PROTOCOL: Record<TlsScheme, string> = { amqps: 'AMQPS', rediss: 'Redis over TLS' };
+const PROTOCOL: Record<TlsScheme, string> = {
+  amqps: 'AMQPS',
+  rediss: 'Redis over TLS',
+  postgresql: 'PostgreSQL over TLS',
+};
 
 /** A rule's description; adapters use it with their own source label for peers added later. */
 export function ruleDescription(from: string, rule: Pick<IngressRuleModel, 'to' | 'port' | 'protocol'>): string {
@@ -41,6 +45,8 @@ export function celeryIngressRules(args: {
   brokerPort: number;
   /** Undefined without a result backend, or when the backend shares the broker's cache. */
   backendPort?: number;
+  /** The result backend's scheme. @default "rediss" */
+  backendScheme?: TlsScheme;
 }): IngressRuleModel[] {
   const rules: IngressRuleModel[] = [];
   const rule = (from: NetworkRole, to: NetworkRole, port: number, protocol: string): IngressRuleModel => ({
@@ -53,7 +59,7 @@ export function celeryIngressRules(args: {
   for (const from of [NetworkRole.PRODUCERS, NetworkRole.WORKERS]) {
     rules.push(rule(from, NetworkRole.BROKER, args.brokerPort, PROTOCOL[args.brokerScheme]));
     if (args.backendPort !== undefined)
-      rules.push(rule(from, NetworkRole.RESULT_BACKEND, args.backendPort, PROTOCOL.rediss));
+      rules.push(rule(from, NetworkRole.RESULT_BACKEND, args.backendPort, PROTOCOL[args.backendScheme ?? 'rediss']));
   }
   return rules;
 }

@@ -388,6 +388,7 @@ export function planTransport<C>(
     [CeleryRole.WORKER]: configFor(CeleryRole.WORKER),
   };
   const outputs: PlannedOutput[] = [
+    backendScheme: resultBackend?.roles[CeleryRole.WORKER].scheme,
     {
       id: 'BrokerEndpoint',
       value: broker.roles[CeleryRole.WORKER].host,

@@ -12,6 +12,8 @@ export const ENV_NAMES = {
   PORT: 'PORT',
   VHOST: 'VHOST',
   DB: 'DB',
+  /** postgresql: the database name. */
+  DATABASE: 'DATABASE',
   USERNAME: 'USERNAME',
   /** Secret: inject from Secrets Manager (ECS `secrets`, Kubernetes `secretKeyRef`); never put it in a file. */
   PASSWORD: 'PASSWORD',
@@ -42,12 +44,14 @@ export function endpointSettings(e: CeleryEndpoint): [string, string | number | 
     [ENV_NAMES.PORT, e.port],
     e.scheme === 'amqps'
       ? [ENV_NAMES.VHOST, e.vhost ?? DEFAULTS.rabbitmq.vhost]
-      : [ENV_NAMES.DB, e.db ?? DEFAULTS.redis.db],
+      : e.scheme === 'postgresql'
+        ? [ENV_NAMES.DATABASE, e.database ?? DEFAULTS.postgres.database]
+        : [ENV_NAMES.DB, e.db ?? DEFAULTS.redis.db],
     // A user name that rotates lives in the secret only, never in a variable that would go stale.
     [ENV_NAMES.USERNAME, e.secretUsernameField ? undefined : (e.username ?? '')],
     [ENV_NAMES.SECRET_ARN, e.secretArn],
     [ENV_NAMES.SECRET_FIELD, e.secretField ?? WIRE.secretPasswordField],
-    [ENV_NAMES.CA_CERTS, e.caCerts],
+    [ENV_NAMES.CA_CERTS, e.caCerts ?? (e.scheme === 'postgresql' ? DEFAULTS.postgres.caCerts : undefined)],
     [ENV_NAMES.CERTFILE, e.certFile],
     [ENV_NAMES.KEYFILE, e.keyFile],
     [ENV_NAMES.CLIENT_CERT_SECRET_ARN, e.clientCertSecretArn],

@@ -4,12 +4,18 @@ import { NAME_RULES, checkName } from '../names';
 import { checkSecretField } from '../secrets';
 import { CelerySecurityModel, CelerySecurityOptions, resolveCelerySecurity } from './security';
 
-/** URL schemes the library emits. Plaintext `amqp`/`redis` are refused everywhere. */
-export type TlsScheme = 'amqps' | 'rediss';
+/**
+ * URL schemes the library emits. Plaintext `amqp`/`redis` are refused everywhere. "postgresql" is a result backend
+ * only: Celery's SQLAlchemy backend (`db+postgresql+psycopg2://`) with libpq's `sslmode=verify-full`.
+ */
+export type TlsScheme = 'amqps' | 'rediss' | 'postgresql';
+
+/** The only libpq `sslmode` the settings use: TLS, the chain checked against `caCerts`, and the host name checked. */
+export type PostgresSslMode = 'verify-full';
 
 /** One connection of Celery: the broker or the result backend. Strings may be deploy-time tokens. */
 export interface CeleryEndpoint {
-  /** "amqps" for RabbitMQ, "rediss" for Valkey/Redis. */
+  /** "amqps" for RabbitMQ, "rediss" for Valkey/Redis, "postgresql" for a PostgreSQL result backend. */
   readonly scheme: TlsScheme;
   /** DNS name the server certificate is issued for (never an IP address or CNAME). */
   readonly host: string;
@@ -19,6 +25,14 @@ export interface CeleryEndpoint {
   readonly vhost?: string;
   /** rediss only. @default 0 */
   readonly db?: number;
+  /** postgresql only: the database that holds Celery's tables. @default "celery" */
+  readonly database?: string;
+  /**
+   * postgresql only: libpq's `sslmode`. Only "verify-full" is accepted (TLS, chain and host name checked); anything
+   * weaker is refused, here and in the rendered settings.
+   * @default "verify-full"
+   */
+  readonly sslMode?: PostgresSslMode;
   /** User name; empty for an ElastiCache AUTH token. @default "" */
   readonly username?: string;
   /** Secret holding the password as JSON; read at start-up when no password variable is set. */
@@ -31,11 +45,15 @@ export interface CeleryEndpoint {
    * @default - the user name is `username`
    */
   readonly secretUsernameField?: string;
-  /** "rabbitmq", "valkey" or "redis". */
+  /** "rabbitmq", "valkey", "redis" or "postgresql". */
   readonly engine: string;
   /** Engine version, major.minor; for an amqps broker it sets the quorum-queue and transient-queue defaults. */
   readonly engineVersion?: string;
-  /** CA bundle path. @default - the system trust store (ElastiCache and Amazon MQ use public CAs) */
+  /**
+   * CA bundle path.
+   * @default - the system trust store (ElastiCache and Amazon MQ use public CAs); for postgresql the RDS CA bundle
+   * at `DEFAULTS.postgres.caCerts`, which the image must carry (libpq has no system trust store before 16)
+   */
   readonly caCerts?: string;
   /** Client certificate and key (PEM, unencrypted: py-amqp cannot load encrypted keys) for mutual TLS. */
   readonly certFile?: string;
@@ -102,7 +120,7 @@ export interface CeleryOptions {
 export interface CeleryConfigInput {
   /** The broker endpoint (amqps or rediss). */
   readonly broker: CeleryEndpoint;
-  /** The result backend endpoint (rediss); none when results are not stored. */
+  /** The result backend endpoint (rediss or postgresql); none when results are not stored. */
   readonly resultBackend?: CeleryEndpoint;
   /** Celery options; each one left out takes its default. */
   readonly options?: CeleryOptions;
@@ -138,16 +156,22 @@ function checkEndpoint(
     );
     return;
   }
-  const allowed: TlsScheme[] = role === 'broker' ? ['amqps', 'rediss'] : ['rediss'];
+  const allowed: TlsScheme[] = role === 'broker' ? ['amqps', 'rediss'] : ['rediss', 'postgresql'];
   if (!allowed.includes(e.scheme)) {
     const plaintext = e.scheme === ('amqp' as string) || e.scheme === ('redis' as string);
+    const why = plaintext
+      ? ': it is plaintext'
+      : e.scheme === 'postgresql'
+        ? ': PostgreSQL is a result backend, not a broker'
+        : '';
     issues.error(
       'celery.scheme',
       `${prop}.scheme`,
-      `${prop}.scheme ${show(e.scheme)} is not allowed${plaintext ? ': it is plaintext' : ''}. Allowed: ${allowed.map((s) => show(s)).join(', ')}. This library never emits a plaintext or unverified connection.`,
+      `${prop}.scheme ${show(e.scheme)} is not allowed${why}. Allowed: ${allowed.map((s) => show(s)).join(', ')}. This library never emits a plaintext or unverified connection.`,
     );
   }
-  const expected = e.scheme === 'amqps' ? ['rabbitmq'] : ['valkey', 'redis'];
+  const expected =
+    e.scheme === 'amqps' ? ['rabbitmq'] : e.scheme === 'postgresql' ? ['postgresql'] : ['valkey', 'redis'];
   if (issues.known(e.engine) && allowed.includes(e.scheme) && !expected.includes(e.engine)) {
     issues.error(
       'celery.engine',
@@ -173,6 +197,20 @@ function checkEndpoint(
   ) {
     issues.error('celery.port', `${prop}.port`, `${prop}.port ${show(e.port)} is out of range: allowed 1 to 65535.`);
   }
+  if (e.scheme !== 'postgresql') {
+    for (const [name, value] of [
+      ['database', e.database],
+      ['sslMode', e.sslMode],
+    ] as const) {
+      if (value !== undefined)
+        issues.error(
+          'celery.postgres-only',
+          `${prop}.${name}`,
+          `${prop}.${name} ${show(value)} applies only to postgresql endpoints.`,
+        );
+    }
+  }
+  if (e.scheme === 'postgresql') checkPostgresEndpoint(issues, prop, e);
   if (e.scheme === 'amqps') {
     checkName(issues, NAME_RULES.rabbitMqVhost, `${prop}.vhost`, e.vhost);
     if (e.db !== undefined)
@@ -220,7 +258,7 @@ function checkEndpoint(
     issues.error(
       'celery.client-cert',
       `${prop}.clientCertSecretArn`,
-      `${prop}.clientCertSecretArn applies only to amqps endpoints: ElastiCache has no client certificates.`,
+      `${prop}.clientCertSecretArn applies only to amqps endpoints: ${e.scheme === 'postgresql' ? 'RDS has' : 'ElastiCache has'} no client certificates.`,
     );
   }
   if (e.clientCertSecretArn !== undefined && e.certFile !== undefined) {
@@ -258,6 +296,53 @@ function checkEndpoint(
   }
   checkSecretField(issues, `${prop}.secretField`, e.secretField);
   checkSecretField(issues, `${prop}.secretUsernameField`, e.secretUsernameField);
+}
+
+/** PostgreSQL's identifier rule (unquoted, as the settings and the users function name it): the database name. */
+const PG_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function checkPostgresEndpoint(issues: IssueCollector, prop: string, e: CeleryEndpoint): void {
+  for (const [name, value] of [
+    ['db', e.db],
+    ['vhost', e.vhost],
+    ['loginMethod', e.loginMethod],
+    ['serverName', e.serverName],
+  ] as const) {
+    if (value !== undefined)
+      issues.error(
+        'celery.postgres',
+        `${prop}.${name}`,
+        `${prop}.${name} ${show(value)} does not apply to postgresql endpoints${name === 'db' ? ': give database, the database name' : ''}.`,
+      );
+  }
+  if (e.certFile !== undefined || e.keyFile !== undefined)
+    issues.error(
+      'celery.postgres',
+      `${prop}.certFile`,
+      `${prop}.certFile and ${prop}.keyFile do not apply to postgresql endpoints: RDS does not authenticate clients by certificate; the role logs in with its password over verified TLS.`,
+    );
+  if (issues.known(e.sslMode) && e.sslMode !== undefined && e.sslMode !== 'verify-full')
+    issues.error(
+      'celery.postgres-sslmode',
+      `${prop}.sslMode`,
+      `${prop}.sslMode ${show(e.sslMode)} is not allowed: only "verify-full" checks both the certificate chain and the host name (libpq's "require" and "verify-ca" do not check the name, "prefer" and "allow" fall back to plaintext, "disable" is plaintext).`,
+    );
+  if (
+    issues.known(e.database) &&
+    e.database !== undefined &&
+    (typeof e.database !== 'string' || !PG_IDENTIFIER.test(e.database))
+  )
+    issues.error(
+      'celery.postgres-database',
+      `${prop}.database`,
+      `${prop}.database ${show(e.database)} is not allowed: a lower-case PostgreSQL identifier, [a-z_][a-z0-9_]*, at most 63 characters.`,
+    );
+  if (issues.known(e.username) && e.username !== undefined && e.username === '' && !e.secretUsernameField)
+    issues.error(
+      'celery.postgres-username',
+      `${prop}.username`,
+      `${prop}.username "" is not allowed: PostgreSQL needs a role name (or secretUsernameField to read it from the secret).`,
+    );
 }
 
 /** major.minor of a literal engine version as a comparable number pair; undefined for tokens and odd strings. */

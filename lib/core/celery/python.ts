@@ -32,12 +32,14 @@ function endpointDefaults(e: CeleryEndpoint, ctx: ResolveContext): string {
     port: str(e.port),
     ...(e.scheme === 'amqps'
       ? { vhost: str(e.vhost ?? DEFAULTS.rabbitmq.vhost) }
-      : { db: str(e.db ?? DEFAULTS.redis.db) }),
+      : e.scheme === 'postgresql'
+        ? { database: str(e.database ?? DEFAULTS.postgres.database) }
+        : { db: str(e.db ?? DEFAULTS.redis.db) }),
     username: str(e.username ?? ''),
     secret_arn: str(e.secretArn),
     secret_field: str(e.secretField ?? WIRE.secretPasswordField),
     ...(e.secretUsernameField ? { secret_username_field: str(e.secretUsernameField) } : {}),
-    ca_certs: str(e.caCerts),
+    ca_certs: str(e.caCerts ?? (e.scheme === 'postgresql' ? DEFAULTS.postgres.caCerts : undefined)),
     certfile: str(e.certFile),
     keyfile: str(e.keyFile),
     ...(e.clientCertSecretArn ? { client_cert_secret_arn: str(e.clientCertSecretArn) } : {}),
@@ -73,7 +75,22 @@ function settings(model: CeleryConfigModel): [string, string][] {
       }),
     ]);
   }
-  if (model.resultBackend) {
+  if (model.resultBackend?.scheme === 'postgresql') {
+    // Celery's SQLAlchemy backend: the tables exist (made by the users function, or `celery-tls dev`) and the roles
+    // may not create any; short-lived sessions carry nothing stale across a database restart.
+    const schema = DEFAULTS.postgres.schema;
+    out.push(
+      ['result_backend', '_celery_tls_result_backend[0]'],
+      ['database_engine_options', '_celery_tls_result_backend[1]'],
+      ['database_short_lived_sessions', 'True'],
+      ['database_table_schemas', pyLiteral({ task: schema, group: schema })],
+      ['database_create_tables_at_setup', 'False'],
+      ['result_backend_always_retry', 'True'],
+      ['result_backend_max_retries', pyLiteral(o.resultBackendMaxRetries)],
+      ['result_backend_base_sleep_between_retries_ms', pyLiteral(DEFAULTS.celery.resultBackendRetryBaseMs)],
+      ['result_backend_max_sleep_between_retries_ms', pyLiteral(DEFAULTS.celery.resultBackendRetryMaxSleepMs)],
+    );
+  } else if (model.resultBackend) {
     out.push(
       ['result_backend', '_celery_tls_result_backend[0]'],
       ['redis_backend_use_ssl', '_celery_tls_result_backend[1]'],
@@ -115,7 +132,8 @@ function settings(model: CeleryConfigModel): [string, string][] {
 
 function describe(e: CeleryEndpoint, ctx: ResolveContext): string {
   const version = e.engineVersion && !ctx.isUnresolved(e.engineVersion) ? ` ${e.engineVersion}` : '';
-  return `${e.scheme}:// (${e.engine}${version})`;
+  const scheme = e.scheme === 'postgresql' ? 'db+postgresql+psycopg2' : e.scheme;
+  return `${scheme}:// (${e.engine}${version}${e.scheme === 'postgresql' ? ', sslmode=verify-full' : ''})`;
 }
 
 function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
@@ -123,7 +141,7 @@ function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
   const names = [
     ENV_NAMES.HOST,
     ENV_NAMES.PORT,
-    e.scheme === 'amqps' ? ENV_NAMES.VHOST : ENV_NAMES.DB,
+    e.scheme === 'amqps' ? ENV_NAMES.VHOST : e.scheme === 'postgresql' ? ENV_NAMES.DATABASE : ENV_NAMES.DB,
     ...(e.secretUsernameField ? [] : [ENV_NAMES.USERNAME]),
   ];
   const secret = e.secretUsernameField
@@ -132,7 +150,9 @@ function envDoc(role: EndpointRole, e: CeleryEndpoint): string[] {
   return [
     `  ${names.map((n) => p + n).join(', ')}`,
     `  ${secret} or ${p}SECRET_ARN [+ ${p}SECRET_FIELD] (read with boto3 at start-up${e.scheme === 'rediss' ? `; with redis-py >= 4.4 re-read for new connections every ${p}SECRET_REFRESH_SECONDS, default 300, so a rotated password needs no restart` : ''})`,
-    `  ${p}CA_CERTS (default: the system trust store), ${p}CERTFILE + ${p}KEYFILE (mutual TLS)`,
+    e.scheme === 'postgresql'
+      ? `  ${p}CA_CERTS (default: ${DEFAULTS.postgres.caCerts}, the RDS CA bundle the image must carry); sslmode is always verify-full`
+      : `  ${p}CA_CERTS (default: the system trust store), ${p}CERTFILE + ${p}KEYFILE (mutual TLS)`,
     ...(e.scheme === 'amqps'
       ? [`  ${p}SERVER_NAME (the certificate's name when ${p}HOST is a tunnel or another name for the broker)`]
       : []),
@@ -185,13 +205,21 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
       '_celery_tls_require_celery((5, 5), "A RabbitMQ 4 broker declares quorum queues (task_default_queue_type, kombu#2469)")',
     );
   }
-  const builder = (e: CeleryEndpoint) => (e.scheme === 'amqps' ? '_celery_tls_amqp_url' : '_celery_tls_redis_url');
+  const builder = (e: CeleryEndpoint) =>
+    e.scheme === 'amqps'
+      ? '_celery_tls_amqp_url'
+      : e.scheme === 'postgresql'
+        ? '_celery_tls_postgres_url'
+        : '_celery_tls_redis_url';
   lines.push(`_celery_tls_broker = ${builder(b)}(${pyLiteral(envPrefix('broker'))}, ${endpointDefaults(b, ctx)})`);
   if (r)
     lines.push(
       `_celery_tls_result_backend = ${builder(r)}(${pyLiteral(envPrefix('resultBackend'))}, ${endpointDefaults(r, ctx)})`,
     );
-  if (r) lines.push('_celery_tls_redis_backend_retries()');
+  if (r)
+    lines.push(
+      r.scheme === 'postgresql' ? '_celery_tls_database_backend_retries()' : '_celery_tls_redis_backend_retries()',
+    );
   if (model.options.nativeDelayedDelivery) lines.push('_celery_tls_subsecond_countdowns()');
   if (!model.options.transientQueues) lines.push('_celery_tls_control = _celery_tls_without_transient_queues()');
   if (model.options.startupCheck)
@@ -199,10 +227,21 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
   lines.push('');
   for (const [setting, expr] of settings(model)) lines.push(`${name(setting)} = ${expr}`);
   lines.push(...securityEpilogue(model.security, opts.flavor));
+  const backendTls = r?.scheme === 'postgresql' ? 'database_engine_options' : 'redis_backend_use_ssl';
   lines.push(
     '',
-    `_celery_tls_assert_secure(${name('broker_url')}, ${name('broker_use_ssl')}, ${r ? name('result_backend') : 'None'}, ${r ? name('redis_backend_use_ssl') : 'None'})`,
+    `_celery_tls_assert_secure(${name('broker_url')}, ${name('broker_use_ssl')}, ${r ? name('result_backend') : 'None'}, ${r ? name(backendTls) : 'None'})`,
     '',
   );
+  if (r?.scheme === 'postgresql' && opts.flavor === 'django') {
+    lines.push(
+      '# django-celery-results keeps results through the Django ORM instead (CELERY_RESULT_BACKEND = "django-db"):',
+      '# add this entry to DATABASES (e.g. DATABASES["celery_results"] = CELERY_TLS_RESULT_DATABASE, with a router),',
+      '# and pass the entry to _celery_tls_assert_django_database() after any change to it. Its tables come from',
+      '# "manage.py migrate", run as a role that may create them, never as the Celery roles.',
+      `CELERY_TLS_RESULT_DATABASE = _celery_tls_django_database(${pyLiteral(envPrefix('resultBackend'))}, ${endpointDefaults(r, ctx)})`,
+      '',
+    );
+  }
   return lines.join('\n');
 }

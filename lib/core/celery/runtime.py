@@ -14,7 +14,7 @@
 import json
 import os
 import ssl
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 
 class CeleryTLSConfigError(RuntimeError):
@@ -24,15 +24,21 @@ class CeleryTLSConfigError(RuntimeError):
 # Celery lets these variables override every configured URL (celery/app/utils.py).
 _CELERY_TLS_URL_VARIABLES = ("CELERY_BROKER_URL", "CELERY_BROKER_READ_URL", "CELERY_BROKER_WRITE_URL", "CELERY_RESULT_BACKEND")
 _CELERY_TLS_SCHEMES = ("amqps", "rediss")
+# Celery's SQLAlchemy backend with psycopg2 (celery/app/backends.py: "db" + the SQLAlchemy URL): result backend only.
+_CELERY_TLS_POSTGRES_SCHEMES = ("db+postgresql", "db+postgresql+psycopg2")
 
 
-def _celery_tls_check_url(where, url):
+def _celery_tls_check_url(where, url, result_backend=False):
     # Never echo the URL itself: it may carry a password.
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if result_backend and scheme in _CELERY_TLS_POSTGRES_SCHEMES:
+        _celery_tls_check_postgres_url(where, url)
+        return
     if scheme not in _CELERY_TLS_SCHEMES:
+        allowed = "amqps://, rediss:// and db+postgresql:// with sslmode=verify-full" if result_backend else "amqps:// and rediss://"
         raise CeleryTLSConfigError(
-            "%s uses %s; only amqps:// and rediss:// are allowed, anything else is plaintext. "
-            "Unset it or give a TLS URL." % (where, (scheme + "://") if scheme else "no URL scheme"))
+            "%s uses %s; only %s are allowed, anything else is plaintext or unverified. "
+            "Unset it or give a TLS URL." % (where, (scheme + "://") if scheme else "no URL scheme", allowed))
     for key, value in parse_qsl(urlsplit(url).query):
         lowered = value.strip().lower()
         if key in ("ssl_cert_reqs", "cert_reqs") and lowered not in ("required", "cert_required"):
@@ -42,13 +48,24 @@ def _celery_tls_check_url(where, url):
             raise CeleryTLSConfigError("%s sets ssl_check_hostname=%s; hostname checks must stay on." % (where, value))
 
 
+def _celery_tls_check_postgres_url(where, url):
+    # libpq's sslmode: only verify-full checks the chain and the host name; its default, prefer, falls back to
+    # plaintext, and require/verify-ca accept a certificate for any host.
+    modes = [value.strip().lower() for key, value in parse_qsl(urlsplit(url).query) if key == "sslmode"]
+    if modes != ["verify-full"]:
+        raise CeleryTLSConfigError(
+            "%s is a PostgreSQL URL with %s; it must set sslmode=verify-full (once), or libpq may connect in "
+            "plaintext or to a server with another name." % (
+                where, "sslmode=" + ",".join(modes) if modes else "no sslmode (libpq's default, prefer, falls back to plaintext)"))
+
+
 def _celery_tls_refuse_insecure_environment():
     for name in _CELERY_TLS_URL_VARIABLES:
         value = os.environ.get(name)
         if value:
             for url in value.split(";"):
                 if url.strip():
-                    _celery_tls_check_url("The environment variable " + name, url.strip())
+                    _celery_tls_check_url("The environment variable " + name, url.strip(), name == "CELERY_RESULT_BACKEND")
 
 
 def _celery_tls_value(prefix, name, default):
@@ -241,6 +258,72 @@ def _celery_tls_redis_url(prefix, defaults):
     return url, options
 
 
+def _celery_tls_postgres(prefix, defaults):
+    # The parts of a PostgreSQL connection over verified TLS: host, port, database, user, password and the libpq TLS
+    # options (sslmode verify-full, the CA bundle, TLS 1.2 at least).
+    for name in ("SERVER_NAME", "CERTFILE", "KEYFILE", "CLIENT_CERT", "CLIENT_CERT_SECRET_ARN"):
+        if os.environ.get(prefix + name):
+            raise CeleryTLSConfigError(
+                "%s%s is set, but a PostgreSQL result backend takes none: libpq checks the certificate against the "
+                "host it connects to (set %sHOST to the certificate's name), and RDS logs roles in by password, not "
+                "by client certificate." % (prefix, name, prefix))
+    host, port, _ = _celery_tls_address(prefix, defaults)
+    database = _celery_tls_value(prefix, "DATABASE", defaults["database"])
+    ca = _celery_tls_optional(prefix, "CA_CERTS", defaults["ca_certs"])
+    if not ca or not os.path.isfile(ca):
+        raise CeleryTLSConfigError(
+            "%sCA_CERTS %s is not a file: sslmode=verify-full needs the CA bundle the server's certificate chains to. "
+            "For RDS, put https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem in the image at that path "
+            "(or set %sCA_CERTS to where it is)." % (prefix, repr(ca) if ca else "(unset)", prefix))
+    user, password = _celery_tls_credentials(prefix, defaults)
+    tls = {"sslmode": "verify-full", "sslrootcert": ca}
+    try:
+        import psycopg2.extensions
+        if psycopg2.extensions.libpq_version() >= 130000:  # ssl_min_protocol_version is libpq 13's
+            tls["ssl_min_protocol_version"] = "TLSv1.2"
+    except ImportError:
+        pass
+    return {"host": host, "port": port, "database": database, "user": user, "password": password, "tls": tls}
+
+
+def _celery_tls_postgres_url(prefix, defaults):
+    # (result_backend, database_engine_options). The TLS options go in the URL and again in connect_args, which
+    # SQLAlchemy applies after the URL's query (create_engine: connect_args update the URL's parameters), so they hold
+    # even where something rewrites the URL. pool_pre_ping replaces connections a database restart closed; Celery
+    # itself makes a new engine in each forked child (celery/backends/database/session.py).
+    p = _celery_tls_postgres(prefix, defaults)
+    query = urlencode(p["tls"], quote_via=quote)
+    url = "db+postgresql+psycopg2://%s:%s@%s:%d/%s?%s" % (
+        quote(p["user"], safe=""), quote(p["password"], safe=""), _celery_tls_host(p["host"]), p["port"],
+        quote(p["database"], safe=""), query)
+    connect_args = dict(p["tls"], connect_timeout=int(_celery_tls_optional(prefix, "CONNECT_TIMEOUT", "10")),
+                        keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+                        application_name="celery")
+    return url, {"pool_pre_ping": True, "connect_args": connect_args}
+
+
+def _celery_tls_django_database(prefix, defaults):
+    # A Django DATABASES entry for django-celery-results (CELERY_RESULT_BACKEND = "django-db"): the same role over
+    # the same verified TLS, the options where Django's PostgreSQL backend passes them to libpq.
+    p = _celery_tls_postgres(prefix, defaults)
+    return {
+        "ENGINE": "django.db.backends.postgresql", "NAME": p["database"], "USER": p["user"],
+        "PASSWORD": p["password"], "HOST": p["host"], "PORT": str(p["port"]), "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True, "OPTIONS": dict(p["tls"], connect_timeout=10),
+    }
+
+
+def _celery_tls_assert_django_database(database):
+    # For a DATABASES entry the application wrote or changed: refuse one that is not PostgreSQL over verify-full.
+    options = database.get("OPTIONS") or {} if isinstance(database, dict) else {}
+    if not isinstance(database, dict) or "postgresql" not in str(database.get("ENGINE", "")) or \
+            options.get("sslmode") != "verify-full" or not options.get("sslrootcert"):
+        raise CeleryTLSConfigError(
+            "The results database must be django.db.backends.postgresql with OPTIONS sslmode=verify-full and "
+            "sslrootcert (the CA bundle).")
+    return database
+
+
 def _celery_tls_credential_provider(prefix, defaults):
     # A rotated password reaches new connections without a restart: redis-py >= 4.4 asks a credential provider on
     # every connect (redis/connection.py, on_connect). Only for a secret read by ARN (an injected variable cannot
@@ -291,7 +374,15 @@ def _celery_tls_assert_secure(broker_url, broker_use_ssl, result_backend, redis_
     elif broker_use_ssl.get("ssl_cert_reqs") != ssl.CERT_REQUIRED or broker_use_ssl.get("ssl_check_hostname") is not True:
         raise CeleryTLSConfigError("broker_use_ssl must require certificates and check the hostname.")
     if result_backend is not None:
-        _celery_tls_check_url("result_backend", result_backend)
+        _celery_tls_check_url("result_backend", result_backend, True)
+        if result_backend.startswith("db+"):
+            # redis_backend_use_ssl is database_engine_options here: libpq's options in connect_args.
+            connect_args = (redis_backend_use_ssl or {}).get("connect_args") if isinstance(redis_backend_use_ssl, dict) else None
+            if (not isinstance(connect_args, dict) or connect_args.get("sslmode") != "verify-full"
+                    or not connect_args.get("sslrootcert")):
+                raise CeleryTLSConfigError(
+                    "database_engine_options must pass sslmode=verify-full and sslrootcert in connect_args.")
+            return
         if not result_backend.startswith("rediss://"):
             raise CeleryTLSConfigError("result_backend must be a rediss:// URL.")
         if (not isinstance(redis_backend_use_ssl, dict) or redis_backend_use_ssl.get("ssl_cert_reqs") != ssl.CERT_REQUIRED
@@ -313,6 +404,26 @@ def _celery_tls_redis_backend_retries():
         def exception_safe_to_retry(self, exc):
             return isinstance(exc, self.connection_errors)
         RedisBackend.exception_safe_to_retry = exception_safe_to_retry
+
+
+def _celery_tls_database_backend_retries():
+    # Celery's database backend retries a failed query three times at once (celery/backends/database/__init__.py
+    # retry) and defines no exception_safe_to_retry, so result_backend_always_retry never applies to it and a
+    # PostgreSQL restart or failover loses results. Retry what a lost or refused connection raises, with Celery's
+    # backoff; a constraint or permission error is not retried, and neither is a TLS or login failure (the same
+    # OperationalError class: waiting cannot mend a rogue CA, and would hide it for minutes).
+    try:
+        from celery.backends.base import BaseBackend
+        from celery.backends.database import DatabaseBackend
+        from sqlalchemy.exc import InterfaceError, OperationalError
+    except ImportError:
+        return
+    if DatabaseBackend.exception_safe_to_retry is BaseBackend.exception_safe_to_retry:
+        def exception_safe_to_retry(self, exc):
+            if any(marker in str(exc) for marker in _CELERY_TLS_TLS_FAILURES):
+                return False
+            return isinstance(exc, (OperationalError, InterfaceError)) or bool(getattr(exc, "connection_invalidated", False))
+        DatabaseBackend.exception_safe_to_retry = exception_safe_to_retry
 
 
 def _celery_tls_celery_version():
@@ -366,7 +477,10 @@ def _celery_tls_without_transient_queues():
 
 
 # Failures that waiting cannot mend: TLS (every ssl error's text names SSL, a wrong CA or host name included) and login.
-_CELERY_TLS_TLS_FAILURES = ("SSL", "AuthenticationError", "ACCESS_REFUSED", "WRONGPASS", "NOAUTH")
+# libpq's: "certificate verify failed", "server certificate for ... does not match host name", "root certificate
+# file ... does not exist", "password authentication failed", "no pg_hba.conf entry".
+_CELERY_TLS_TLS_FAILURES = ("SSL", "AuthenticationError", "ACCESS_REFUSED", "WRONGPASS", "NOAUTH", "certificate",
+                            "password authentication failed", "pg_hba.conf")
 
 
 def _celery_tls_startup_check(seconds):
@@ -404,14 +518,27 @@ def _celery_tls_startup_check(seconds):
             app.backend.client.ping()
         return probe
 
+    def database_probe(app):
+        def probe():
+            from sqlalchemy import text
+            session = app.backend.ResultSession()
+            try:
+                session.execute(text("SELECT 1"))
+            finally:
+                session.close()
+        return probe
+
     def check(sender=None, **kwargs):
         import threading
         app = getattr(sender, "app", None)
         if app is None:
             return
         probes = [("broker", broker_probe(app))]
-        if type(app.backend).__name__ == "RedisBackend":
+        kinds = [cls.__name__ for cls in type(app.backend).__mro__]  # subclasses included
+        if "RedisBackend" in kinds:
             probes.append(("result backend", backend_probe(app)))
+        elif "DatabaseBackend" in kinds:
+            probes.append(("result backend", database_probe(app)))
         for name, probe in probes:
             outcome = {}
             thread = threading.Thread(target=lambda: outcome.update(reason=attempt(probe)), daemon=True)
