@@ -16,8 +16,11 @@ export interface VerifyTarget {
   readonly name: string;
   readonly host: string;
   readonly port: number;
-  /** Protocol spoken inside TLS, for the plaintext and client-certificate probes. */
-  readonly protocol: 'amqp' | 'redis';
+  /**
+   * Protocol spoken inside TLS, for the plaintext and client-certificate probes. "postgres" starts TLS inside the
+   * protocol (SSLRequest, then the handshake), and its plaintext probe is a startup message.
+   */
+  readonly protocol: 'amqp' | 'redis' | 'postgres';
   /** CA bundle (PEM file). @default - Node's root store */
   readonly caFile?: string;
   /** Client certificate and key (PEM files) for mutual TLS. */
@@ -52,12 +55,40 @@ const PROBES: Record<VerifyTarget['protocol'], Buffer> = {
   // AMQP 0-9-1 protocol header: a plaintext broker answers with Connection.Start.
   amqp: Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'),
   redis: Buffer.from('PING\r\n'),
+  // PostgreSQL StartupMessage, protocol 3.0: a server that serves plaintext asks for authentication ('R').
+  postgres: startupMessage({ user: 'celery_tls_verify', database: 'postgres' }),
 };
+
+function startupMessage(params: Record<string, string>): Buffer {
+  const body = Buffer.concat([
+    ...Object.entries(params).map(([k, v]) => Buffer.from(`${k}\0${v}\0`, 'utf8')),
+    Buffer.from([0]),
+  ]);
+  const head = Buffer.alloc(8);
+  head.writeInt32BE(8 + body.length, 0);
+  head.writeInt32BE(196608, 4); // 3.0
+  return Buffer.concat([head, body]);
+}
+
+/** PostgreSQL's SSLRequest (protocol.sgml): length 8, code 80877103; the server answers 'S' or 'N'. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+
+/** A PostgreSQL ErrorResponse's message field ('M'), for reports. */
+function postgresError(data: Buffer): string {
+  const fields = data.subarray(5).toString('utf8').split('\0');
+  return fields.find((f) => f.startsWith('M'))?.slice(1) ?? '';
+}
 
 /** Does the reply look like the protocol spoken in the clear (rather than a TLS alert or nothing)? */
 function plaintextAnswer(protocol: VerifyTarget['protocol'], data: Buffer): boolean {
   if (data.length === 0) return false;
   if (protocol === 'amqp') return data.subarray(0, 4).toString('latin1') === 'AMQP' || data[0] === 0x01;
+  if (protocol === 'postgres') {
+    // 'R': it would authenticate a plaintext session. 'E' that is not the refusal of an unencrypted connection
+    // (e.g. "role does not exist" under trust) also means the plaintext session got that far.
+    if (data[0] === 0x52) return true;
+    return data[0] === 0x45 && !/no encryption|SSL off|pg_hba\.conf/.test(postgresError(data));
+  }
   return '+-:$*'.includes(String.fromCharCode(data[0]));
 }
 
@@ -71,8 +102,59 @@ function handshake(
     withClientCert?: boolean;
   },
 ): Promise<HandshakeOutcome> {
+  if (t.protocol === 'postgres') return postgresHandshake(t, opts, extra);
+  return tlsHandshake(t, opts, extra);
+}
+
+/** SSLRequest in the clear; on 'S' the TLS handshake on the same connection. */
+async function postgresHandshake(
+  t: VerifyTarget,
+  opts: Required<VerifyOptions>,
+  extra: Parameters<typeof handshake>[2],
+): Promise<HandshakeOutcome> {
+  const c = await plainConnect(t.host, t.port, opts.timeoutMs);
+  if (!c.socket) return { error: c.error };
+  const plain = c.socket;
+  const answer = await new Promise<Buffer | Error>((resolve) => {
+    const timer = setTimeout(
+      () => resolve(new Error(`no answer to SSLRequest within ${opts.timeoutMs} ms`)),
+      opts.timeoutMs,
+    );
+    plain.once('data', (d: Buffer) => {
+      clearTimeout(timer);
+      resolve(d);
+    });
+    plain.once('error', (e) => {
+      clearTimeout(timer);
+      resolve(e);
+    });
+    plain.write(SSL_REQUEST);
+  });
+  if (answer instanceof Error) {
+    plain.destroy();
+    return { error: answer };
+  }
+  if (answer[0] !== 0x53) {
+    plain.destroy();
+    return {
+      error: Object.assign(
+        new Error(`the server declined TLS (answered ${JSON.stringify(String.fromCharCode(answer[0]))} to SSLRequest)`),
+        { code: 'ENOTLS' },
+      ),
+    };
+  }
+  return tlsHandshake(t, opts, extra, plain);
+}
+
+function tlsHandshake(
+  t: VerifyTarget,
+  opts: Required<VerifyOptions>,
+  extra: Parameters<typeof handshake>[2],
+  over?: Socket,
+): Promise<HandshakeOutcome> {
   return new Promise((resolve) => {
     const socket = tlsConnect({
+      ...(over ? { socket: over } : {}),
       host: t.host,
       port: t.port,
       servername: isIP(t.host) ? undefined : t.host,
@@ -119,7 +201,11 @@ function probe(
     const timer = setTimeout(() => finish(), timeoutMs);
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
-      if (Buffer.concat(chunks).length >= 4) finish();
+      const data = Buffer.concat(chunks);
+      // A PostgreSQL message is a type byte and a length: wait for the whole first one.
+      const enough =
+        protocol === 'postgres' ? data.length >= 5 && data.length >= 1 + data.readInt32BE(1) : data.length >= 4;
+      if (enough) finish();
     });
     socket.once('error', (e) => finish(e));
     socket.once('close', () => finish());
@@ -232,19 +318,22 @@ export async function verifyEndpoint(t: VerifyTarget, options: VerifyOptions = {
       continue;
     }
     const r = await probe(c.socket, t.protocol, Math.min(opts.timeoutMs, 2000));
+    const refusal = t.protocol === 'postgres' && r.data[0] === 0x45 ? postgresError(r.data) : undefined;
     checks.push(
       plaintextAnswer(t.protocol, r.data)
         ? fail(
             `plaintext-${port}`,
             title,
-            `answered ${JSON.stringify(r.data.subarray(0, 24).toString('latin1'))} to a plaintext ${t.protocol} request`,
+            `answered ${JSON.stringify((refusal ?? r.data.subarray(0, 24).toString('latin1')).slice(0, 120))} to a plaintext ${t.protocol} request`,
           )
         : pass(
             `plaintext-${port}`,
             title,
-            r.data.length
-              ? `no ${t.protocol} answer (${r.data[0] === 0x15 ? 'TLS alert' : `${r.data.length} non-${t.protocol} bytes`})`
-              : 'no answer',
+            refusal
+              ? `plaintext session refused: ${refusal.slice(0, 120)}`
+              : r.data.length
+                ? `no ${t.protocol} answer (${r.data[0] === 0x15 ? 'TLS alert' : `${r.data.length} non-${t.protocol} bytes`})`
+                : 'no answer',
           ),
     );
   }
