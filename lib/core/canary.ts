@@ -33,8 +33,14 @@ export interface CanaryEndpointModel {
   readonly name: string;
   readonly host: string;
   readonly port: number;
-  readonly protocol: 'amqp' | 'redis';
+  readonly protocol: 'amqp' | 'redis' | 'postgres';
   readonly mutualTls: boolean;
+  /**
+   * A PEM bundle in the function that the endpoint's chain is checked against: RDS certificates chain to the RDS
+   * CAs, which the Lambda runtime ships in /var/runtime/ca-cert.pem but Node does not trust by default.
+   * @default - Node's root store (Amazon MQ and ElastiCache use public CAs)
+   */
+  readonly caFile?: string;
   /**
    * No other port: the canary's group reaches only the TLS ports, so a probe of another port would only time out
    * (the TLS port itself is always probed in plaintext).

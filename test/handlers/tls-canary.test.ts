@@ -284,6 +284,23 @@ describe('configuration', () => {
     });
   });
 
+  test("a PostgreSQL endpoint with its own CA bundle (the runtime's Amazon CAs: RDS chains to the RDS CAs)", () => {
+    const pg = {
+      name: 'resultBackend',
+      host: 'celery.abc.eu-west-1.rds.amazonaws.com',
+      port: 5432,
+      protocol: 'postgres',
+      caFile: '/var/runtime/ca-cert.pem',
+    };
+    expect(parseCanaryConfig(env({}, [pg])).endpoints).toEqual([{ ...pg, mutualTls: false, plaintextPorts: [] }]);
+    expect(() => parseCanaryConfig(env({}, [{ ...pg, caFile: 'ca.pem' }]))).toThrow(
+      /^CANARY_ENDPOINTS\[0\]\.caFile is "ca.pem"; expected an absolute path/,
+    );
+    expect(() => parseCanaryConfig(env({}, [{ ...pg, protocol: 'mysql' }]))).toThrow(
+      /^CANARY_ENDPOINTS\[0\]\.protocol is "mysql"; expected "amqp", "redis" or "postgres"/,
+    );
+  });
+
   test.each<[string, Record<string, string | undefined>, RegExp]>([
     [
       'CANARY_ENDPOINTS unset',
@@ -321,7 +338,7 @@ describe('configuration', () => {
     [
       'an unknown protocol',
       env({}, [{ ...endpoint, protocol: 'amqps' }]),
-      /^CANARY_ENDPOINTS\[0\]\.protocol is "amqps"; expected "amqp" or "redis"/,
+      /^CANARY_ENDPOINTS\[0\]\.protocol is "amqps"; expected "amqp", "redis" or "postgres"/,
     ],
     [
       'mutualTls not a boolean',

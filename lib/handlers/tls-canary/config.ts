@@ -30,7 +30,7 @@ export interface CanaryConfig {
 /** `CANARY_NAMESPACE` when unset. */
 export const DEFAULT_CANARY_NAMESPACE = CANARY_WIRE.namespace;
 
-const ENDPOINT_KEYS = ['name', 'host', 'port', 'protocol', 'mutualTls', 'plaintextPorts'];
+const ENDPOINT_KEYS = ['name', 'host', 'port', 'protocol', 'mutualTls', 'plaintextPorts', 'caFile'];
 // ASCII without spaces: CloudWatch dimension values must be ASCII, and alarms name them exactly.
 const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
 // Secrets Manager ARNs: arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 random characters>.
@@ -71,11 +71,18 @@ function parseEndpoint(value: unknown, index: number): CanaryEndpoint {
   if (typeof e.host !== 'string' || e.host.trim() === '' || /\s/.test(e.host))
     throw bad(`${at}.host`, e.host, 'a host name or IP address');
   if (!isPort(e.port)) throw bad(`${at}.port`, e.port, 'an integer from 1 to 65535 (the TLS port)');
-  if (e.protocol !== 'amqp' && e.protocol !== 'redis') throw bad(`${at}.protocol`, e.protocol, '"amqp" or "redis"');
+  if (e.protocol !== 'amqp' && e.protocol !== 'redis' && e.protocol !== 'postgres')
+    throw bad(`${at}.protocol`, e.protocol, '"amqp", "redis" or "postgres"');
   if (e.mutualTls !== undefined && typeof e.mutualTls !== 'boolean')
     throw bad(`${at}.mutualTls`, e.mutualTls, 'true or false');
   if (e.plaintextPorts !== undefined && (!Array.isArray(e.plaintextPorts) || !e.plaintextPorts.every(isPort)))
     throw bad(`${at}.plaintextPorts`, e.plaintextPorts, 'a list of integers from 1 to 65535');
+  if (e.caFile !== undefined && (typeof e.caFile !== 'string' || !e.caFile.startsWith('/')))
+    throw bad(
+      `${at}.caFile`,
+      e.caFile,
+      "an absolute path of a PEM bundle in the function (e.g. the runtime's Amazon CAs)",
+    );
   return {
     name: e.name,
     host: e.host,
@@ -83,6 +90,7 @@ function parseEndpoint(value: unknown, index: number): CanaryEndpoint {
     protocol: e.protocol,
     mutualTls: e.mutualTls ?? false,
     plaintextPorts: (e.plaintextPorts as number[] | undefined) ?? [],
+    ...(e.caFile !== undefined ? { caFile: e.caFile as string } : {}),
   };
 }
 

@@ -8,7 +8,7 @@
  * makes an invocation fail.
  *
  * Environment (set by the canary's construct):
- * - `CANARY_ENDPOINTS`: JSON list of `{"name", "host", "port", "protocol": "amqp"|"redis", "mutualTls"?,
+ * - `CANARY_ENDPOINTS`: JSON list of `{"name", "host", "port", "protocol": "amqp"|"redis"|"postgres", "mutualTls"?,
  *   "plaintextPorts"?}`.
  * - `CANARY_CA_BUNDLE`: PEM text trusted instead of Node's root store (local CAs). @default - Node's root store
  * - `CANARY_NAMESPACE`: @default "CeleryTls/Canary"
@@ -92,7 +92,8 @@ function target(e: CanaryEndpoint, config: CanaryConfig): VerifyTarget {
     host: e.host,
     port: e.port,
     protocol: e.protocol,
-    caFile: config.caBundle === undefined ? undefined : caFile(config.caBundle),
+    // An endpoint's own bundle (RDS: the runtime's Amazon CAs) wins over CANARY_CA_BUNDLE.
+    caFile: e.caFile ?? (config.caBundle === undefined ? undefined : caFile(config.caBundle)),
     mutualTls: e.mutualTls,
     plaintextPorts: e.plaintextPorts,
   };
