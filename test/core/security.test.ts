@@ -95,21 +95,6 @@ describe('security options: invalid inputs are refused, naming the prop', () => 
       /"celery-signing" is not a Secrets Manager secret ARN/,
     ],
     [
-      'encryption with a PostgreSQL result backend (the database backend pickles the result)',
-      { resultEncryption: { keySecretArn: ARN('k') } },
-      {
-        resultBackend: {
-          scheme: 'postgresql' as never,
-          host: 'db.eu-west-1.rds.amazonaws.com',
-          port: 5432,
-          engine: 'postgresql',
-          username: 'celery_worker',
-        },
-      },
-      'security.resultEncryption',
-      /not available with a postgresql result backend yet: Celery's database backend stores the result's Python value in a pickle column/,
-    ],
-    [
       'encryption without a result backend and without arguments',
       { resultEncryption: { keySecretArn: ARN('k') } },
       { resultBackend: undefined },
@@ -203,6 +188,44 @@ describe('rendered serializer settings', () => {
     expect(django).toContain('CELERY_TASK_SERIALIZER = "auth"');
     expect(django).toContain('CELERY_ACCEPT_CONTENT = ["auth"]');
     expect(django).toContain('CELERY_TLS_SETUP_SECURITY = celery_tls_setup_security');
+  });
+});
+
+describe('encryption with a PostgreSQL result backend', () => {
+  const postgres = {
+    scheme: 'postgresql' as const,
+    host: 'celery.abc.eu-west-1.rds.amazonaws.com',
+    port: 5432,
+    engine: 'postgresql',
+    username: 'celery_worker',
+  };
+  const config = new CeleryConfig(input({ resultEncryption: { keySecretArn: ARN('k') } }, { resultBackend: postgres }));
+
+  test('results go through the encrypting database backend: installed before the settings, its alias after the TLS assertion', () => {
+    const py = config.toPythonModule();
+    const at = (text: string) => py.indexOf(text);
+    expect(config.model.security?.resultEncryption?.databaseBackend).toBe(true);
+    expect(at('_celery_tls_encrypted_database_backend()\n')).toBeGreaterThan(0);
+    expect(at('_celery_tls_encrypted_database_backend()\n')).toBeLessThan(
+      at('result_backend = _celery_tls_result_backend[0]'),
+    );
+    const assertion = at('_celery_tls_assert_secure(broker_url');
+    const alias = at('result_backend = _celery_tls_encrypted_database_url(result_backend)');
+    expect(assertion).toBeGreaterThan(0);
+    expect(alias).toBeGreaterThan(assertion);
+    expect(py).toMatch(/^result_serializer = "celery_tls_aesgcm"$/m);
+  });
+
+  test('the Django block rewrites CELERY_RESULT_BACKEND', () => {
+    expect(config.toDjangoSettings()).toContain(
+      'CELERY_RESULT_BACKEND = _celery_tls_encrypted_database_url(CELERY_RESULT_BACKEND)',
+    );
+  });
+
+  test("a Redis result backend keeps Celery's own backend", () => {
+    const py = new CeleryConfig(input({ resultEncryption: { keySecretArn: ARN('k') } })).toPythonModule();
+    expect(py).not.toMatch(/^result_backend = _celery_tls_encrypted_database_url/m);
+    expect(py).not.toMatch(/^_celery_tls_encrypted_database_backend\(\)$/m);
   });
 });
 

@@ -381,3 +381,44 @@ describe('result encryption', () => {
     expect(r.source).toContain('"serializer": "celery_tls_aesgcm"');
   });
 });
+
+describe('result encryption with a PostgreSQL result backend', () => {
+  const postgres = {
+    scheme: 'postgresql' as const,
+    host: 'celery.abc.eu-west-1.rds.amazonaws.com',
+    port: 5432,
+    engine: 'postgresql',
+    username: 'celery_worker',
+    caCerts: '/etc/ssl/certs/ca-certificates.crt',
+  };
+  const pg = (env: Record<string, string>) => {
+    const config = new CeleryConfig({ ...base, resultBackend: postgres, security: { resultEncryption: {} } });
+    const dir = mkdtempSync(join(tmpdir(), 'celery-tls-sec-pg-'));
+    writeFileSync(join(dir, 'rendered_settings.py'), config.toPythonModule('t'));
+    const r = spawnSync(PYTHON, [join(FIXTURES, 'inspect_security.py'), dir, 'rendered_settings', 'module'], {
+      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...PASSWORDS, CELERY_TLS_RESULT_KEY: K1, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  };
+
+  test('Celery builds the encrypting subclass of its database backend from the celery_tls_db alias', () => {
+    const c = pg({});
+    expect(c.error).toBeUndefined();
+    expect(c.backend_class).toBe('celery_tls_constructs_backends.EncryptedDatabaseBackend');
+    expect(c.unsealed).toMatchObject({ result: { value: 'result-text' } });
+  });
+
+  test('CELERY_RESULT_BACKEND in the environment is refused: Celery would use it instead, in plaintext', () => {
+    const c = pg({
+      CELERY_RESULT_BACKEND:
+        'db+postgresql://celery_worker:x@celery.abc.eu-west-1.rds.amazonaws.com/celery?sslmode=verify-full',
+    });
+    expect(c).toMatchObject({ stage: 'import', error: 'CeleryTLSConfigError' });
+    expect(c.message).toContain(
+      'CELERY_RESULT_BACKEND is set: Celery would use it instead of the encrypting database backend',
+    );
+    expect(c.message).not.toContain(':x@');
+  });
+});

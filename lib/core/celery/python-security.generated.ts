@@ -362,6 +362,131 @@ def _celery_tls_result_encryption(defaults):
     return _CELERY_TLS_ENCRYPTED
 
 
+def _celery_tls_encrypted_database_backend():
+    # Celery's database backend ignores result_serializer for the result: it stores the Python value in a PickleType
+    # column (celery/backends/database/models.py; _update_result in celery/backends/database/__init__.py), and reads
+    # it back with pickle. This subclass maps the same tables with plain binary columns, stores each result,
+    # traceback and group result sealed by the result serializer, and opens them in meta_from_decoded: the table
+    # holds ciphertext only, and nothing read from it is ever unpickled. Celery finds it through the backend alias
+    # celery_tls_db (celery/app/backends.py by_url: the scheme before the first "+").
+    import sys
+    import types
+    import sqlalchemy as sa
+    from sqlalchemy.orm import declarative_base
+    from celery import states
+    from celery.app import backends
+    from celery.backends.database import DatabaseBackend, retry, session_cleanup
+    from celery.result import result_from_tuple
+    from kombu.utils.encoding import ensure_bytes
+    if os.environ.get("CELERY_RESULT_BACKEND"):
+        raise CeleryTLSConfigError(
+            "CELERY_RESULT_BACKEND is set: Celery would use it instead of the encrypting database backend, and store "
+            "results in plaintext. Unset it; the settings give the result backend.")
+
+    def configure(cls, schema=None, name=None):
+        cls.__table__.schema = schema
+        cls.id.default.schema = schema
+        cls.__table__.name = name or cls.__tablename__
+
+    def task_model(extended):
+        base = declarative_base()
+        columns = {
+            "__tablename__": "celery_taskmeta",
+            "id": sa.Column(sa.Integer, sa.Sequence("task_id_sequence"), primary_key=True, autoincrement=True),
+            "task_id": sa.Column(sa.String(155), unique=True),
+            "status": sa.Column(sa.String(50), default=states.PENDING),
+            "result": sa.Column(sa.LargeBinary, nullable=True),
+            "date_done": sa.Column(sa.DateTime, nullable=True),
+            "traceback": sa.Column(sa.Text, nullable=True),
+            "__init__": lambda self, task_id: setattr(self, "task_id", task_id),
+            "configure": classmethod(configure),
+        }
+        names = ["task_id", "status", "result", "traceback", "date_done"]
+        if extended:
+            columns.update(name=sa.Column(sa.String(155), nullable=True), args=sa.Column(sa.LargeBinary, nullable=True),
+                           kwargs=sa.Column(sa.LargeBinary, nullable=True), worker=sa.Column(sa.String(155), nullable=True),
+                           retries=sa.Column(sa.Integer, nullable=True), queue=sa.Column(sa.String(155), nullable=True))
+            names += ["name", "args", "kwargs", "worker", "retries", "queue"]
+        columns["to_dict"] = lambda self: {name: getattr(self, name) for name in names}
+        return type("CeleryTLSTaskExtended" if extended else "CeleryTLSTask", (base,), columns)
+
+    def group_model():
+        def init(self, taskset_id, result):
+            self.taskset_id, self.result = taskset_id, result
+        return type("CeleryTLSTaskSet", (declarative_base(),), {
+            "__tablename__": "celery_tasksetmeta",
+            "id": sa.Column(sa.Integer, sa.Sequence("taskset_id_sequence"), autoincrement=True, primary_key=True),
+            "taskset_id": sa.Column(sa.String(155), unique=True),
+            "result": sa.Column(sa.LargeBinary, nullable=True),
+            "date_done": sa.Column(sa.DateTime, nullable=True),
+            "__init__": init,
+            "configure": classmethod(configure),
+            "to_dict": lambda self: {"taskset_id": self.taskset_id, "result": self.result, "date_done": self.date_done},
+        })
+
+    models = {"task": task_model(False), "extended": task_model(True), "group": group_model()}
+
+    class EncryptedDatabaseBackend(DatabaseBackend):
+        """Celery's database backend, with results, tracebacks and group results stored sealed (celery-tls)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if self.serializer != _CELERY_TLS_ENCRYPTED:
+                raise CeleryTLSConfigError("The encrypting database backend needs result_serializer %r." % _CELERY_TLS_ENCRYPTED)
+            conf = self.app.conf
+            self.task_cls = models["extended" if self.extended_result else "task"]
+            self.taskset_cls = models["group"]
+            schemas, names = conf.database_table_schemas or {}, conf.database_table_names or {}
+            self.task_cls.configure(schema=schemas.get("task"), name=names.get("task"))
+            self.taskset_cls.configure(schema=schemas.get("group"), name=names.get("group"))
+
+        def _seal(self, value):
+            return ensure_bytes(self.encode(value))
+
+        def _update_result(self, task, result, state, traceback=None, request=None):
+            super()._update_result(task, result, state, traceback=traceback, request=request)
+            task.result = self._seal(task.result)
+            task.traceback = self.encode(task.traceback) if task.traceback else None
+
+        def meta_from_decoded(self, meta):
+            for field in ("result", "traceback"):
+                if isinstance(meta.get(field), (bytes, bytearray, memoryview, str)):
+                    meta[field] = self.decode(bytes(meta[field]) if not isinstance(meta[field], str) else meta[field])
+            return super().meta_from_decoded(meta)
+
+        @retry
+        def _save_group(self, group_id, result):
+            session = self.ResultSession()
+            with session_cleanup(session):
+                session.add(self.taskset_cls(group_id, self._seal(self.prepare_value(result))))
+                session.flush()
+                session.commit()
+                return result
+
+        @retry
+        def _restore_group(self, group_id):
+            session = self.ResultSession()
+            with session_cleanup(session):
+                group = session.query(self.taskset_cls).filter(self.taskset_cls.taskset_id == group_id).first()
+                if group:
+                    meta = group.to_dict()
+                    meta["result"] = result_from_tuple(self.decode(bytes(meta["result"])), self.app)
+                    return meta
+
+    module = types.ModuleType("celery_tls_constructs_backends")
+    EncryptedDatabaseBackend.__module__ = module.__name__  # pickled by reference (prefork) through this module
+    module.EncryptedDatabaseBackend = EncryptedDatabaseBackend
+    sys.modules[module.__name__] = module
+    backends.BACKEND_ALIASES["celery_tls_db"] = module.__name__ + ":EncryptedDatabaseBackend"
+
+
+def _celery_tls_encrypted_database_url(url):
+    # The checked db+postgresql URL, through the encrypting backend: only the alias before the first "+" changes.
+    if not url.startswith("db+postgresql"):
+        raise CeleryTLSConfigError("Result encryption with a database backend needs the rendered db+postgresql URL.")
+    return "celery_tls_db+" + url[len("db+"):]
+
+
 def _celery_tls_hide_argument_reprs():
     # Celery copies a repr of the arguments into the message headers (argsrepr, kwargsrepr: celery/app/amqp.py
     # as_task_v2), which are not encrypted: blank them before each publish (the signal gets the headers published).

@@ -226,13 +226,13 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
     lines.push(`_celery_tls_startup_check(${pyLiteral(model.options.startupCheckSeconds)})`);
   lines.push('');
   for (const [setting, expr] of settings(model)) lines.push(`${name(setting)} = ${expr}`);
-  lines.push(...securityEpilogue(model.security, opts.flavor));
   const backendTls = r?.scheme === 'postgresql' ? 'database_engine_options' : 'redis_backend_use_ssl';
   lines.push(
     '',
     `_celery_tls_assert_secure(${name('broker_url')}, ${name('broker_use_ssl')}, ${r ? name('result_backend') : 'None'}, ${r ? name(backendTls) : 'None'})`,
     '',
   );
+  lines.push(...securityEpilogue(model.security, opts.flavor));
   if (r?.scheme === 'postgresql' && opts.flavor === 'django') {
     lines.push(
       '# django-celery-results keeps results through the Django ORM instead (CELERY_RESULT_BACKEND = "django-db"):',

@@ -78,7 +78,14 @@ export interface CelerySecurityModel {
   /** Signing, when on, with its digest and body serializer resolved. */
   readonly signing?: CelerySigningOptions & { readonly digest: string; readonly serializer: string };
   /** Result encryption, when on. */
-  readonly resultEncryption?: CeleryResultEncryptionOptions & { readonly arguments: boolean };
+  readonly resultEncryption?: CeleryResultEncryptionOptions & {
+    readonly arguments: boolean;
+    /**
+     * A PostgreSQL result backend: Celery's database backend pickles the result's value and ignores
+     * result_serializer, so results go through the settings' encrypting subclass (the `celery_tls_db` alias).
+     */
+    readonly databaseBackend: boolean;
+  };
 }
 
 /** Defaults and fixed names of the security settings (the Python side, security.py, uses the same names). */
@@ -179,19 +186,13 @@ export function resolveCelerySecurity(
   if (e !== undefined) {
     const p = `${prop}.resultEncryption`;
     checkArn(issues, `${p}.keySecretArn`, e.keySecretArn);
-    if (resultBackendScheme === 'postgresql')
-      issues.error(
-        'celery.encryption-backend',
-        p,
-        `${p} is not available with a postgresql result backend yet: Celery's database backend stores the result's Python value in a pickle column and ignores result_serializer, so the serializer would encrypt nothing. Use a rediss result backend, or leave ${p} out.`,
-      );
     if (resultBackendScheme === undefined && !e.arguments)
       issues.error(
         'celery.encryption-backend',
         p,
         `${p} encrypts nothing without a result backend: give resultBackend, or ${p}.arguments true to encrypt task arguments.`,
       );
-    resultEncryption = { ...e, arguments: e.arguments ?? false };
+    resultEncryption = { ...e, arguments: e.arguments ?? false, databaseBackend: resultBackendScheme === 'postgresql' };
   }
   return { signing, resultEncryption };
 }
@@ -244,6 +245,7 @@ export function securityPrelude(security: CelerySecurityModel | undefined, ctx: 
         ],
         ctx,
       )})`,
+      ...(e.databaseBackend ? ['_celery_tls_encrypted_database_backend()'] : []),
     );
   const s = security.signing;
   if (s)
@@ -264,23 +266,34 @@ export function securityPrelude(security: CelerySecurityModel | undefined, ctx: 
   return lines;
 }
 
-/** The Python after the settings: the setup function the application calls (and its Django name), the guard. */
+/**
+ * The Python after the settings and their TLS assertion: the encrypting database backend's URL (the asserted
+ * db+postgresql URL, only its alias changed), the setup function the application calls (and its Django name), the
+ * guard. Ends with an empty line.
+ */
 export function securityEpilogue(security: CelerySecurityModel | undefined, flavor: 'module' | 'django'): string[] {
   if (!security) return [];
   const args = serializerSettings(security)
     .slice(0, 4)
     .map(([, expr]) => expr);
-  const lines = [
-    '',
+  const lines: string[] = [];
+  if (security.resultEncryption?.databaseBackend) {
+    const setting = flavor === 'django' ? 'CELERY_RESULT_BACKEND' : 'result_backend';
+    lines.push(
+      '# Results through the encrypting database backend: Celery pickles them in plaintext otherwise.',
+      `${setting} = _celery_tls_encrypted_database_url(${setting})`,
+    );
+  }
+  lines.push(
     `# Call ${SECURITY_DEFAULTS.setupFunction}(app) once, after app.config_from_object(...), in every producer and worker.`,
     `${SECURITY_DEFAULTS.setupFunction} = _celery_tls_make_setup_security(${[args[0], args[2], args[1], args[3]].join(', ')})`,
-  ];
+  );
   if (flavor === 'django')
     lines.push(
       `# From Django: django.conf.settings.${SECURITY_DEFAULTS.djangoSetupFunction}(app) (Django exposes upper-case names only).`,
       `${SECURITY_DEFAULTS.djangoSetupFunction} = ${SECURITY_DEFAULTS.setupFunction}`,
     );
-  lines.push(`_celery_tls_security_guard(${security.signing ? 'True' : 'False'})`);
+  lines.push(`_celery_tls_security_guard(${security.signing ? 'True' : 'False'})`, '');
   return lines;
 }
 
