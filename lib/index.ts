@@ -49,6 +49,8 @@ export type {
   MonitoredResource,
 } from './core/monitoring';
 export { PORTS } from './core/ports';
+export { PostgresDatabaseKind } from './core/postgres';
+export type { PostgresBackendOptions, PostgresBackendSpec, PostgresRoleSpec } from './core/postgres';
 export type { MaintenanceWindowStart, RabbitMqBrokerOptions, RabbitMqBrokerSpec } from './core/rabbitmq';
 export type {
   BrokerClientCertificateOptions,
@@ -68,6 +70,7 @@ export type { RedisRbacOptions, RedisRbacSpec, RedisRbacUserSpec } from './core/
 export type { GeneratedSecretShape } from './core/secrets';
 export type { SubnetFact } from './core/subnets';
 export type { BrokerPlan, CachePlan } from './core/plan';
+export type { PostgresPlan } from './core/postgres';
 export type { DeadLetterModel } from './core/rabbitmq-dead-letter';
 export type { TerraformRedisOptions, TerraformRedisSpec } from './core/terraform';
 export type { CeleryTransportChoices, MonitoringPlan } from './core/transport';

@@ -13,7 +13,7 @@ import { ruleDescription } from '../core/network';
 import { perRole } from '../core/plan';
 import { CeleryRole } from '../core/rabbitmq-users';
 import { assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
-import { monitoredCache, monitoredRabbitMq } from '../core/monitoring';
+import { monitoredCache, monitoredPostgres, monitoredRabbitMq } from '../core/monitoring';
 import { createMonitoring } from './monitoring';
 import type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';
 import type { AssembledTransport, CeleryTransportChoices } from '../core/transport';
@@ -22,6 +22,7 @@ import { CDK_CONTEXT, PlacementProps, defaultSubnets, subnetFacts, warn } from '
 import { BrokerCredentials, RedisAuth } from './credentials';
 import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
 import { RabbitMqApplicationUsers, RabbitMqApplicationUsersProps } from './rabbitmq-users';
+import { PostgresDatabase, PostgresDatabaseProps } from './postgres-database';
 import { RedisCache, RedisCacheProps } from './redis-cache';
 import { CdkTarget } from './target';
 
@@ -34,15 +35,21 @@ export interface TransportRabbitMqOptions extends Omit<RabbitMqBrokerProps, 'vpc
 /** The options of `CeleryBroker.redis()` and `CeleryResultBackend.redis()`: a cache's props without placement. */
 export type TransportRedisOptions = Omit<RedisCacheProps, 'vpc' | 'vpcSubnets'>;
 
+/** The options of `CeleryResultBackend.postgres()`: a PostgreSQL database's props without placement. */
+export type TransportPostgresOptions = Omit<PostgresDatabaseProps, 'vpc' | 'vpcSubnets'>;
+
 /** Which broker a `CeleryTransport` provisions: `CeleryBroker.rabbitMq()` (the default) or `CeleryBroker.redis()`. */
 export const CeleryBroker = new CeleryBrokerFactory<TransportRabbitMqOptions, TransportRedisOptions>();
 /** A broker choice, made with `CeleryBroker.rabbitMq()` or `CeleryBroker.redis()`. */
 export type CeleryBroker = CeleryBrokerChoice<TransportRabbitMqOptions, TransportRedisOptions>;
 
-/** Where a `CeleryTransport` stores task results: `.redis()` (the default), `.sharedWithRedisBroker()` or `.none()`. */
-export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedisOptions>();
+/**
+ * Where a `CeleryTransport` stores task results: `.redis()` (the default), `.postgres()`, `.sharedWithRedisBroker()`
+ * or `.none()`.
+ */
+export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedisOptions, TransportPostgresOptions>();
 /** A result-backend choice, made with one of `CeleryResultBackend`'s methods. */
-export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions>;
+export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions, TransportPostgresOptions>;
 
 /** Props of `CeleryTransport`. */
 export interface CeleryTransportProps
@@ -54,6 +61,7 @@ type Made = {
   rabbitMqUsers?: RabbitMqApplicationUsers;
   brokerCache?: RedisCache;
   resultBackendCache?: RedisCache;
+  resultBackendDatabase?: PostgresDatabase;
   manifestParameter?: ssm.StringParameter;
   monitoring?: CeleryMonitoring;
 };
@@ -84,6 +92,11 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
   /** The result backend's own cache (with `CeleryResultBackend.redis()`). */
   public get resultBackendCache(): RedisCache | undefined {
     return this.made.resultBackendCache;
+  }
+
+  /** The result backend's PostgreSQL database (with `CeleryResultBackend.postgres()`). */
+  public get resultBackendDatabase(): PostgresDatabase | undefined {
+    return this.made.resultBackendDatabase;
   }
 
   /** Attach to producer services (web apps that call `.delay()`). Reaches the broker and backend TLS ports only. */
@@ -125,7 +138,8 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
       TransportRedisOptions,
       ec2.IConnectable,
       secretsmanager.ISecret,
-      ec2.SecurityGroup
+      ec2.SecurityGroup,
+      TransportPostgresOptions
     >(
       {
         ctx: CDK_CONTEXT,
@@ -136,6 +150,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
           credentials: (o) => heldChoice(o.adminCredentials ?? BrokerCredentials.generated()),
           certificates: (o) => (o.clientCertificates ? heldChoice(o.clientCertificates) : undefined),
           applicationUsers: (o) => o.applicationUsers,
+          existingDatabase: (o) => (o.existingDatabase ? { port: o.existingDatabase.port } : undefined),
         },
         rabbitMq: ({ applicationUsers, ...options }) => {
           const b = new RabbitMqBroker(this, 'Broker', { ...options, ...placement });
@@ -173,6 +188,17 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             secrets: perRole((role) => cache.secretFor(role)),
             monitored: monitoredCache(cacheId, cache.replicationGroupId, cache.spec),
           });
+        },
+        postgres: (options) => {
+          const db = new PostgresDatabase(this, 'ResultBackend', { ...options, ...placement });
+          made.resultBackendDatabase = db;
+          return {
+            connectable: db,
+            port: db.port,
+            roles: perRole((role) => db.celeryEndpoint(role)),
+            secrets: perRole((role) => db.secretFor(role)),
+            monitored: monitoredPostgres(db.spec.kind, db.databaseIdentifier),
+          };
         },
         securityGroup: (groupId, description) =>
           new ec2.SecurityGroup(this, groupId, { vpc: props.vpc, description, allowAllOutbound: false }),
@@ -231,6 +257,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
       this.rabbitMqUsers?.grantRead(grantee, role),
       this.brokerCache?.grantReadCredentials(grantee, role),
       this.resultBackendCache?.grantReadCredentials(grantee, role),
+      this.resultBackendDatabase?.grantReadCredentials(grantee, role),
     ].filter((g): g is iam.Grant => g !== undefined);
     return grants.reduce((all, g) => all.combine(g));
   }

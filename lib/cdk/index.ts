@@ -15,4 +15,5 @@ export type { CdkTarget } from './target';
 export * from './rabbitmq-broker';
 export * from './rabbitmq-users';
 export * from './redis-cache';
+export * from './postgres-database';
 export type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';

@@ -10,7 +10,7 @@ import { NAME_RULES } from '../core/names';
 import { ruleDescription } from '../core/network';
 import { perRole } from '../core/plan';
 import { assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
-import { monitoredCache, monitoredRabbitMq } from '../core/monitoring';
+import { monitoredCache, monitoredPostgres, monitoredRabbitMq } from '../core/monitoring';
 import { createMonitoring } from './monitoring';
 import type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';
 import type { AssembledTransport, CeleryTransportChoices } from '../core/transport';
@@ -23,6 +23,7 @@ import { BrokerCredentials, RedisAuth } from './credentials';
 import { IamRolePolicy, SsmParameter, TerraformOutput } from './provider';
 import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
 import { RabbitMqApplicationUsers, RabbitMqApplicationUsersProps } from './rabbitmq-users';
+import { PostgresDatabase, PostgresDatabaseProps } from './postgres-database';
 import { RedisCache, RedisCacheProps } from './redis-cache';
 import { TerraformTarget } from './target';
 
@@ -34,15 +35,21 @@ export interface TransportRabbitMqOptions extends Omit<RabbitMqBrokerProps, 'vpc
 /** The options of `CeleryBroker.redis()` and `CeleryResultBackend.redis()`: a cache's props without placement. */
 export type TransportRedisOptions = Omit<RedisCacheProps, 'vpcId' | 'subnets'>;
 
+/** The options of `CeleryResultBackend.postgres()`: a PostgreSQL database's props without placement. */
+export type TransportPostgresOptions = Omit<PostgresDatabaseProps, 'vpcId' | 'subnets'>;
+
 /** Which broker a `CeleryTransport` provisions: `CeleryBroker.rabbitMq()` (the default) or `CeleryBroker.redis()`. */
 export const CeleryBroker = new CeleryBrokerFactory<TransportRabbitMqOptions, TransportRedisOptions>();
 /** A broker choice, made with `CeleryBroker.rabbitMq()` or `CeleryBroker.redis()`. */
 export type CeleryBroker = CeleryBrokerChoice<TransportRabbitMqOptions, TransportRedisOptions>;
 
-/** Where a `CeleryTransport` stores task results: `.redis()` (the default), `.sharedWithRedisBroker()` or `.none()`. */
-export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedisOptions>();
+/**
+ * Where a `CeleryTransport` stores task results: `.redis()` (the default), `.postgres()`, `.sharedWithRedisBroker()`
+ * or `.none()`.
+ */
+export const CeleryResultBackend = new CeleryResultBackendFactory<TransportRedisOptions, TransportPostgresOptions>();
 /** A result-backend choice, made with one of `CeleryResultBackend`'s methods. */
-export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions>;
+export type CeleryResultBackend = CeleryResultBackendChoice<TransportRedisOptions, TransportPostgresOptions>;
 
 /** Props of the Terraform `CeleryTransport`; `manifestParameterName` defaults to "/celery-tls-constructs/<name from the construct path>/manifest". */
 export interface CeleryTransportProps
@@ -68,6 +75,7 @@ type Made = {
   rabbitMqUsers?: RabbitMqApplicationUsers;
   brokerCache?: RedisCache;
   resultBackendCache?: RedisCache;
+  resultBackendDatabase?: PostgresDatabase;
   manifestParameter?: SsmParameter;
   monitoring?: CeleryMonitoring;
 };
@@ -98,6 +106,11 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
   /** The result backend's own cache (with `CeleryResultBackend.redis()`). */
   public get resultBackendCache(): RedisCache | undefined {
     return this.made.resultBackendCache;
+  }
+
+  /** The result backend's PostgreSQL database (with `CeleryResultBackend.postgres()`). */
+  public get resultBackendDatabase(): PostgresDatabase | undefined {
+    return this.made.resultBackendDatabase;
   }
 
   /** Attach to producer services (web apps that call `.delay()`). Reaches the broker and backend TLS ports only. */
@@ -137,7 +150,8 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
       TransportRedisOptions,
       IConnectable,
       SecretSource,
-      CelerySecurityGroup
+      CelerySecurityGroup,
+      TransportPostgresOptions
     >(
       {
         ctx: CDKTF_CONTEXT,
@@ -150,6 +164,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
           certificates: (o) =>
             o.clientCertificates ? heldChoice<BrokerClientCertificatesChoice>(o.clientCertificates) : undefined,
           applicationUsers: (o) => o.applicationUsers,
+          existingDatabase: (o) => (o.existingDatabase ? { port: o.existingDatabase.port } : undefined),
         },
         rabbitMq: ({ applicationUsers, ...options }) => {
           const b = new RabbitMqBroker(this, 'Broker', { ...options, ...placement });
@@ -187,6 +202,17 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             secrets: perRole((role) => cache.secretFor(role)),
             monitored: monitoredCache(cacheId, cache.replicationGroupId, cache.spec),
           });
+        },
+        postgres: (options) => {
+          const db = new PostgresDatabase(this, 'ResultBackend', { ...options, ...placement });
+          made.resultBackendDatabase = db;
+          return {
+            connectable: db,
+            port: db.port,
+            roles: perRole((role) => db.celeryEndpoint(role)),
+            secrets: perRole((role) => db.secretFor(role)),
+            monitored: monitoredPostgres(db.spec.kind, db.databaseIdentifier),
+          };
         },
         securityGroup: (groupId, description) =>
           new CelerySecurityGroup(this, groupId, { vpcId: props.vpcId, description }),
@@ -257,6 +283,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
       ...(this.rabbitMqUsers?.readStatements(role) ?? []),
       ...(this.brokerCache?.credentialsReadStatements(role) ?? []),
       ...(this.resultBackendCache?.credentialsReadStatements(role) ?? []),
+      ...(this.resultBackendDatabase?.credentialsReadStatements(role) ?? []),
     ];
   }
 

@@ -15,4 +15,5 @@ export { AwsProvider } from './provider';
 export * from './rabbitmq-broker';
 export * from './rabbitmq-users';
 export * from './redis-cache';
+export * from './postgres-database';
 export type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';

@@ -44,9 +44,10 @@ export type BrokerClientCertificatesChoice =
 export type CeleryBrokerChoice<R, D> =
   { readonly kind: 'rabbitmq'; readonly options: R } | { readonly kind: 'redis'; readonly options: D };
 
-/** Where a transport stores task results (`D`: the target's Redis options). */
-export type CeleryResultBackendChoice<D> =
+/** Where a transport stores task results (`D`: the target's Redis options, `P`: its PostgreSQL options). */
+export type CeleryResultBackendChoice<D, P = never> =
   | { readonly kind: 'redis'; readonly options: D }
+  | { readonly kind: 'postgres'; readonly options: P }
   | { readonly kind: 'sharedWithRedisBroker'; readonly db: number }
   | { readonly kind: 'none' };
 
@@ -67,21 +68,30 @@ export class CeleryBrokerFactory<R, D> {
 }
 
 /**
- * The result-backend factory of a target: `CeleryResultBackend.redis()`, `.sharedWithRedisBroker()` or `.none()`.
+ * The result-backend factory of a target: `CeleryResultBackend.redis()`, `.postgres()`, `.sharedWithRedisBroker()`
+ * or `.none()`.
  */
-export class CeleryResultBackendFactory<D> {
+export class CeleryResultBackendFactory<D, P = never> {
   /** A dedicated ElastiCache Valkey/Redis replication group (the default). */
-  public redis(options?: D): CeleryResultBackendChoice<D> {
+  public redis(options?: D): CeleryResultBackendChoice<D, P> {
     return Object.freeze({ kind: 'redis', options: options ?? ({} as D) });
   }
 
+  /**
+   * A PostgreSQL database (RDS for PostgreSQL by default, Aurora PostgreSQL, or an existing one) through Celery's
+   * SQLAlchemy backend: TLS forced, verified against the RDS CA bundle, one login role per Celery role.
+   */
+  public postgres(options?: P): CeleryResultBackendChoice<D, P> {
+    return Object.freeze({ kind: 'postgres', options: options ?? ({} as P) });
+  }
+
   /** The broker's own cache, in another logical database (only with `CeleryBroker.redis()`). @param db @default 1 */
-  public sharedWithRedisBroker(db: number = 1): CeleryResultBackendChoice<D> {
+  public sharedWithRedisBroker(db: number = 1): CeleryResultBackendChoice<D, P> {
     return Object.freeze({ kind: 'sharedWithRedisBroker', db });
   }
 
   /** No result backend: tasks are fire-and-forget. */
-  public none(): CeleryResultBackendChoice<D> {
+  public none(): CeleryResultBackendChoice<D, P> {
     return Object.freeze({ kind: 'none' });
   }
 }

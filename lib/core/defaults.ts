@@ -136,6 +136,45 @@ export const DEFAULTS = {
     minTlsVersion: 'TLSv1.2',
     /** Seconds libpq waits for a connection before it fails (then Celery's retries take over). */
     connectTimeoutSeconds: 10,
+    /** What is provisioned (`PostgresDatabaseKind`): an RDS for PostgreSQL instance. */
+    kind: 'instance',
+    /**
+     * 17.7 exists on both engines: RDS for PostgreSQL (the minimum RDS upgraded 17.x instances to in 2026) and Aurora
+     * PostgreSQL (released December 2025). Automatic minor upgrades move it on in the maintenance window.
+     */
+    engineVersion: { instance: '17.7', aurora: '17.7' },
+    /** Graviton general purpose for an instance; Aurora has no m classes, so its Graviton memory-optimized one. */
+    instanceClass: { instance: 'db.m7g.large', aurora: 'db.r7g.large' },
+    /** gp3's minimum; results are small rows, and storage autoscaling takes over. */
+    allocatedStorageGiB: 20,
+    maxAllocatedStorageGiB: 100,
+    multiAz: true,
+    /** As the cache's snapshots (HIPAA/NIST backup rules); Security Hub RDS.11's minimum is 7, RDS's maximum 35. */
+    backupRetentionDays: 15,
+    backupWindow: '03:00-04:00',
+    maintenanceWindow: 'sun:05:00-sun:06:00',
+    deletionProtection: true,
+    autoMinorVersionUpgrade: true,
+    /** The master user (its password generated and kept by RDS in Secrets Manager); Celery never logs in as it. */
+    masterUsername: 'celeryadmin',
+    /** Role passwords are `[A-Za-z0-9]` only (safe in a SQLAlchemy URL). */
+    passwordLength: 32,
+    /** The RDS default CA since 2024 (RSA 2048, valid to 2061), in the global bundle of `caCerts`. */
+    caCertificateIdentifier: 'rds-ca-rsa2048-g1',
+    /**
+     * IAM database authentication on: it satisfies AwsSolutions-RDS6 and opens no login by itself (a role logs in
+     * with a token only once granted rds_iam, which no role here is); Celery's roles log in with their passwords.
+     */
+    iamAuthentication: true,
+    /**
+     * The (cluster) parameter group: every connection TLS, 1.2 at least.
+     * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html
+     */
+    parameters: { 'rds.force_ssl': '1', ssl_min_protocol_version: 'TLSv1.2' },
+    /** Every log type cdk-nag's RDSLoggingEnabled asks for (instances: postgresql and upgrade; Aurora: postgresql). */
+    logExports: { instance: ['postgresql', 'upgrade'], aurora: ['postgresql'] },
+    /** CloudFormation waits this long for the users custom resource before it fails the deployment. */
+    usersServiceTimeoutSeconds: 300,
   },
   functions: {
     /** The newest Node.js runtime that aws-cdk-lib 2.276 knows (cdk-nag AwsSolutions-L1 wants the latest). */
@@ -215,6 +254,8 @@ export const DEFAULTS = {
     broker: 'retain',
     /** A final snapshot of a replication group. */
     cache: 'snapshot',
+    /** A final snapshot of a PostgreSQL result backend (instance or Aurora cluster; Aurora's instances hold no data). */
+    database: 'snapshot',
     /** Keys, secrets and log groups: deleting a key makes its secrets and snapshots unreadable. */
     keys: 'retain',
     secrets: 'retain',
@@ -241,6 +282,8 @@ export const DEFAULTS = {
     brokerPreventDestroy: true,
     /** `prevent_destroy` on a replication group: off, a final snapshot is taken instead (the CDK side snapshots). */
     cachePreventDestroy: false,
+    /** `prevent_destroy` on a PostgreSQL result backend: off, deletion protection and a final snapshot guard it. */
+    databasePreventDestroy: false,
     /** `prevent_destroy` on a key: its secrets, cache and snapshots are unreadable without it. */
     keyPreventDestroy: true,
   },

@@ -18,6 +18,7 @@ export * from './secrets';
 export * from './windows';
 export * from './subnets';
 export * from './redis';
+export * from './postgres';
 export * from './rabbitmq';
 export * from './rabbitmq-users';
 export * from './rabbitmq-dead-letter';

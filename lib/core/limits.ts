@@ -36,6 +36,25 @@ export const LIMITS = {
   /** Client certificates: AWS Private CA end-entity validity the library allows, and the renewal bound. */
   clientCertificateValidityDays: 825,
   clientCertificateRenewDays: 90,
+  /** PostgreSQL role passwords the library generates (RDS master passwords allow up to 99 characters). */
+  postgresPassword: {
+    min: 16,
+    max: 99,
+    rule: 'RDS for PostgreSQL accepts master passwords of 8 to 99 characters (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html); the library generates at least 16',
+  } satisfies LengthLimit,
+  /** Subnets of an RDS DB subnet group the library uses: one per Availability Zone, up to six. */
+  postgresSubnets: 6,
+  /** gp3 storage of an RDS for PostgreSQL instance, GiB. */
+  postgresStorageGiB: { min: 20, max: 65536 },
+  /**
+   * Automated backups: RDS keeps at most 35 days; the library's minimum is Security Hub RDS.11's 7 (0 would turn
+   * backups off, refused by cdk-nag RDS13 and HIPAA/NIST RDSInstanceBackupEnabled).
+   */
+  postgresBackupRetentionDays: {
+    min: 7,
+    max: 35,
+    rule: 'Security Hub RDS.11 asks for at least 7 days of automated backups; RDS keeps at most 35',
+  },
   /** A subordinate CA's certificate: 1 to 10 years (within the parent's own validity). */
   subordinateCaValidityYears: { min: 1, max: 10 },
 } as const;

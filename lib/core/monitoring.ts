@@ -202,6 +202,15 @@ export type MonitoredResource =
       readonly replicationGroupId: string;
       /** The nodes (`<id>-001`, `-002`, ...): ElastiCache publishes per node; more than one means replicas. */
       readonly nodes: number;
+    }
+  | {
+      readonly kind: 'postgres';
+      /** "ResultBackend". */
+      readonly label: string;
+      /** An RDS instance, an Aurora cluster, or a database made elsewhere. */
+      readonly database: 'instance' | 'aurora' | 'existing';
+      /** The DB instance or cluster identifier (empty for an existing database). */
+      readonly identifier: string;
     };
 
 const MQ = 'AWS/AmazonMQ';
@@ -285,7 +294,7 @@ export function planAlarms(
         comparison: 'GreaterThanThreshold',
         treatMissingData: 'notBreaching',
       });
-    } else {
+    } else if (r.kind === 'cache') {
       for (let n = 1; n <= r.nodes; n++) {
         const node = String(n).padStart(3, '0');
         const dims = { CacheClusterId: `${r.replicationGroupId}-${node}` };
@@ -428,6 +437,14 @@ export function monitoredRabbitMq(
   certificateSecrets: readonly CanaryCertificateSecret[] = [],
 ): MonitoredResource {
   return { kind: 'rabbitmq', label: 'Broker', brokerName, vhost, queue: CELERY_QUEUE, certificateSecrets };
+}
+
+/**
+ * What the alarms of a PostgreSQL result backend would watch. No alarm is planned for it yet (its RDS metrics are
+ * on the dashboard of RDS itself); the canary leaves it out too (see canaryPlan).
+ */
+export function monitoredPostgres(database: 'instance' | 'aurora' | 'existing', identifier: string): MonitoredResource {
+  return { kind: 'postgres', label: 'ResultBackend', database, identifier };
 }
 
 /** What the alarms of a cache watch: each of its nodes. */

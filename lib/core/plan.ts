@@ -25,6 +25,7 @@ import {
   RabbitMqApplicationUsersSpec,
   resolveRabbitMqApplicationUsersSpec,
 } from './rabbitmq-users';
+import { PostgresPlan, PostgresPlanInput, planPostgresDatabase, postgresCeleryEndpoint } from './postgres';
 import { RedisCacheOptions, RedisCacheSpec, resolveRedisCacheSpec } from './redis';
 import { RedisRbacSpec, resolveRedisRbacSpec } from './redis-rbac';
 import { checkSecretField } from './secrets';
@@ -225,6 +226,7 @@ export interface TransportPlanInput<S> {
     | { readonly kind: 'redis'; readonly cache: CachePlanInput<S> };
   readonly resultBackend:
     | { readonly kind: 'redis'; readonly cache: CachePlanInput<S> }
+    | { readonly kind: 'postgres'; readonly database: PostgresPlanInput }
     | { readonly kind: 'sharedWithRedisBroker'; readonly db: number }
     | { readonly kind: 'none' };
   readonly celeryOptions?: CeleryOptions;
@@ -238,6 +240,7 @@ export interface TransportSpecs {
   readonly applicationUsers?: RabbitMqApplicationUsersSpec;
   readonly brokerCache?: CachePlan;
   readonly resultBackendCache?: CachePlan;
+  readonly resultBackendDatabase?: PostgresPlan;
 }
 
 const PLACEHOLDER_HOST = 'celery.invalid';
@@ -276,6 +279,14 @@ export function planTransportSpecs<S>(
   if (rb.kind === 'redis') {
     specs.resultBackendCache = childValue(issues, 'resultBackend', planCache(rb.cache, ctx));
     backend = cacheEndpoint(issues, 'resultBackend', specs.resultBackendCache.spec);
+  } else if (rb.kind === 'postgres') {
+    specs.resultBackendDatabase = childValue(issues, 'resultBackend', planPostgresDatabase(rb.database, ctx));
+    const spec = specs.resultBackendDatabase.spec;
+    backend = postgresCeleryEndpoint(spec, {
+      host: PLACEHOLDER_HOST,
+      username: spec.roles[0].username,
+      secretArn: 'celery',
+    });
   } else if (rb.kind === 'sharedWithRedisBroker') {
     if (!specs.brokerCache) {
       issues.error(
@@ -377,6 +388,7 @@ export function planTransport<C>(
     brokerPort: broker.port,
     brokerScheme: scheme,
     backendPort: resultBackend && !shared ? resultBackend.port : undefined,
+    backendScheme: resultBackend?.roles[CeleryRole.WORKER].scheme,
   });
   const configFor = (role: CeleryRole) =>
     new CeleryConfig(
@@ -388,7 +400,6 @@ export function planTransport<C>(
     [CeleryRole.WORKER]: configFor(CeleryRole.WORKER),
   };
   const outputs: PlannedOutput[] = [
-    backendScheme: resultBackend?.roles[CeleryRole.WORKER].scheme,
     {
       id: 'BrokerEndpoint',
       value: broker.roles[CeleryRole.WORKER].host,
@@ -399,7 +410,7 @@ export function planTransport<C>(
     outputs.push({
       id: 'ResultBackendEndpoint',
       value: resultBackend.roles[CeleryRole.WORKER].host,
-      description: `Celery result backend host (rediss://, port ${resultBackend.port})`,
+      description: `Celery result backend host (${resultBackend.roles[CeleryRole.WORKER].scheme}://, port ${resultBackend.port})`,
     });
   }
   return {

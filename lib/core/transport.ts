@@ -24,6 +24,7 @@ import type { CanaryCertificateSecret, CanaryEndpointModel } from './canary';
 import { AlarmPlan, CeleryMonitoringOptions, CeleryMonitoringSpec, MonitoredResource, planAlarms } from './monitoring';
 import { RabbitMqBrokerOptions } from './rabbitmq';
 import { CeleryRole, RabbitMqApplicationUsersOptions } from './rabbitmq-users';
+import { ExistingPostgresInput, PostgresBackendOptions } from './postgres';
 import { RedisCacheOptions } from './redis';
 import { TerraformRedisOptions } from './terraform';
 import { NetworkRole } from './types';
@@ -72,8 +73,11 @@ export interface MonitoringPlan<C = unknown> {
   };
 }
 
-/** The target's verbs, for `assembleTransport`. `R`/`D`: its RabbitMQ and Redis options; `C`: connectable; `G`: group. */
-export interface TransportTarget<R, D, C, S, G> {
+/**
+ * The target's verbs, for `assembleTransport`. `R`/`D`/`P`: its RabbitMQ, Redis and PostgreSQL options; `C`:
+ * connectable; `G`: group.
+ */
+export interface TransportTarget<R, D, C, S, G, P extends PostgresBackendOptions = PostgresBackendOptions> {
   readonly ctx: ResolveContext;
   /** The transport's construct path, for errors. */
   readonly path: string;
@@ -87,11 +91,15 @@ export interface TransportTarget<R, D, C, S, G> {
     readonly credentials: (options: R) => BrokerCredentialsChoice<unknown>;
     readonly certificates: (options: R) => BrokerClientCertificatesChoice | undefined;
     readonly applicationUsers: (options: R) => RabbitMqApplicationUsersOptions | undefined;
+    /** The facts of an existing database (`existingDatabase`), when one is given. */
+    readonly existingDatabase: (options: P) => ExistingPostgresInput | undefined;
   };
   /** Makes the RabbitMQ broker (id `Broker`) and whatever its clients log in as. */
   readonly rabbitMq: (options: R) => TransportEndpoint<C, S>;
   /** Makes a cache (ids `Broker`, `ResultBackend`); its endpoint for a logical database. */
   readonly cache: (id: 'Broker' | 'ResultBackend', options: D) => (db?: number) => TransportEndpoint<C, S>;
+  /** Makes the PostgreSQL result backend (id `ResultBackend`): the database, its roles and their secrets. */
+  readonly postgres: (options: P) => TransportEndpoint<C, S>;
   /** Makes one of the two client groups. */
   readonly securityGroup: (id: 'ProducersSecurityGroup' | 'WorkersSecurityGroup', description: string) => G & C;
   /** Lets `source` reach `target` on `port` (ingress on the target, egress on a source of the library's). */
@@ -129,9 +137,10 @@ export function assembleTransport<
   C,
   S,
   G,
+  P extends PostgresBackendOptions = PostgresBackendOptions,
 >(
-  target: TransportTarget<R, D, C, S, G>,
-  props: CeleryTransportChoices<CeleryBrokerChoice<R, D>, CeleryResultBackendChoice<D>, CeleryMonitoringOptions>,
+  target: TransportTarget<R, D, C, S, G, P>,
+  props: CeleryTransportChoices<CeleryBrokerChoice<R, D>, CeleryResultBackendChoice<D, P>, CeleryMonitoringOptions>,
 ): AssembledTransport<C, S, G> {
   const { choices, subnets } = target;
   const { celeryOptions } = props;
@@ -161,7 +170,19 @@ export function assembleTransport<
               applicationUsers: choices.applicationUsers(broker.options),
             }
           : { kind: 'redis', cache: cacheInput(broker.options) },
-      resultBackend: backend.kind === 'redis' ? { kind: 'redis', cache: cacheInput(backend.options) } : backend,
+      resultBackend:
+        backend.kind === 'redis'
+          ? { kind: 'redis', cache: cacheInput(backend.options) }
+          : backend.kind === 'postgres'
+            ? {
+                kind: 'postgres',
+                database: {
+                  props: backend.options,
+                  existing: choices.existingDatabase(backend.options),
+                  subnets,
+                },
+              }
+            : backend,
       celeryOptions,
       monitoring: props.monitoring,
     },
@@ -179,6 +200,7 @@ export function assembleTransport<
   }
   let backendEndpoint: TransportEndpoint<C, S> | undefined;
   if (backend.kind === 'redis') backendEndpoint = target.cache('ResultBackend', backend.options)();
+  else if (backend.kind === 'postgres') backendEndpoint = target.postgres(backend.options);
   else if (backend.kind === 'sharedWithRedisBroker') backendEndpoint = brokerCache!(backend.db);
 
   const plan = planTransport({ broker: brokerEndpoint, resultBackend: backendEndpoint, celeryOptions }, target.ctx);
@@ -261,7 +283,10 @@ function canaryPlan<C, S>(
     };
   };
   const endpoints = [{ model: model('broker', broker), connectable: broker.connectable }];
-  if (backend && backend.connectable !== broker.connectable)
+  // A PostgreSQL backend starts TLS after libpq's SSLRequest, which the canary's checks do not speak yet: it is
+  // left out (its TLS is forced by the parameter group and checked by the workers' start-up check).
+  const checkable = backend?.roles[CeleryRole.WORKER].scheme !== 'postgresql';
+  if (backend && checkable && backend.connectable !== broker.connectable)
     endpoints.push({ model: model('resultBackend', backend), connectable: backend.connectable });
   const certificateSecrets = broker.monitored.kind === 'rabbitmq' ? (broker.monitored.certificateSecrets ?? []) : [];
   return { endpoints, certificateSecrets };

@@ -1,0 +1,329 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  CeleryResultBackend,
+  CeleryRole,
+  CeleryTransport,
+  PostgresDatabase,
+  PostgresDatabaseKind,
+} from '../../lib/cdk';
+import { stackWithVpc, templateOf } from './helpers';
+import { thrown } from '../thrown';
+
+const ref = (id: string) => ({ Ref: id });
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const groupIdOf = (id: string) => ({ 'Fn::GetAtt': [id, 'GroupId'] });
+
+function postgresTransport(options: Parameters<typeof CeleryResultBackend.postgres>[0] = {}) {
+  const { stack, vpc } = stackWithVpc();
+  const transport = new CeleryTransport(stack, 'Celery', { vpc, resultBackend: CeleryResultBackend.postgres(options) });
+  const db = transport.resultBackendDatabase!;
+  const { assert, json } = templateOf(stack);
+  const id = (c: { node: { defaultChild?: unknown } } | undefined) => stack.getLogicalId((c as any).node.defaultChild);
+  return { stack, vpc, transport, db, assert, json, id };
+}
+
+describe('CeleryResultBackend.postgres() on the CDK', () => {
+  test('GIVEN defaults THEN an RDS for PostgreSQL instance with TLS forced by its parameter group', () => {
+    const { db, assert, json, stack } = postgresTransport();
+    const pgId = stack.getLogicalId(db.parameterGroup!);
+    assert.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Family: 'postgres17',
+      Parameters: { 'rds.force_ssl': '1', ssl_min_protocol_version: 'TLSv1.2' },
+    });
+    const instances = Object.values(json.Resources).filter((r: any) => r.Type === 'AWS::RDS::DBInstance');
+    expect(instances).toHaveLength(1);
+    expect((instances[0] as any).Properties.DBParameterGroupName).toEqual(ref(pgId));
+  });
+
+  test('GIVEN defaults THEN storage and the managed master secret use the new customer-managed key', () => {
+    const { db, assert, stack } = postgresTransport();
+    const keyId = stack.getLogicalId(db.encryptionKey.node.defaultChild as any);
+    assert.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    assert.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+    assert.hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'postgres',
+      EngineVersion: '17.7',
+      DBInstanceClass: 'db.m7g.large',
+      StorageEncrypted: true,
+      KmsKeyId: arnOf(keyId),
+      ManageMasterUserPassword: true,
+      MasterUserSecret: { KmsKeyId: arnOf(keyId) },
+      MasterUserPassword: Match.absent(),
+      CACertificateIdentifier: 'rds-ca-rsa2048-g1',
+      PubliclyAccessible: false,
+      AutoMinorVersionUpgrade: true,
+      MultiAZ: true,
+      Port: '5432',
+      EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
+      EnableIAMDatabaseAuthentication: true,
+    });
+  });
+
+  test('GIVEN defaults THEN deletion protection, backups and a snapshot on delete and replace', () => {
+    const { assert } = postgresTransport();
+    assert.hasResource('AWS::RDS::DBInstance', {
+      DeletionPolicy: 'Snapshot',
+      UpdateReplacePolicy: 'Snapshot',
+      Properties: Match.objectLike({
+        DeletionProtection: true,
+        BackupRetentionPeriod: 15,
+        DeleteAutomatedBackups: false,
+        CopyTagsToSnapshot: true,
+      }),
+    });
+  });
+
+  test('GIVEN defaults THEN two role secrets, {username, password}, alphanumeric, encrypted with the key', () => {
+    const { db, json, stack } = postgresTransport();
+    const keyId = stack.getLogicalId(db.encryptionKey.node.defaultChild as any);
+    const secrets = Object.entries(json.Resources).filter(
+      ([id, r]: [string, any]) => r.Type === 'AWS::SecretsManager::Secret' && id.startsWith('CeleryResultBackend'),
+    );
+    expect(
+      secrets.map(([, r]: [string, any]) => JSON.parse(r.Properties.GenerateSecretString.SecretStringTemplate)),
+    ).toEqual([{ username: 'celery_worker' }, { username: 'celery_producer' }]);
+    for (const [, r] of secrets as [string, any][]) {
+      expect(r.Properties.KmsKeyId).toEqual(arnOf(keyId));
+      expect(r.Properties.GenerateSecretString).toMatchObject({
+        GenerateStringKey: 'password',
+        ExcludePunctuation: true,
+        IncludeSpace: false,
+        PasswordLength: 32,
+      });
+      expect(r.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  test('GIVEN defaults THEN the database group opens 5432 from the producer, worker and users-function groups only', () => {
+    const { db, json, stack, transport } = postgresTransport();
+    const dbGroup = stack.getLogicalId(db.securityGroup.node.defaultChild as any);
+    const ingress = Object.values(json.Resources).filter(
+      (r: any) =>
+        r.Type === 'AWS::EC2::SecurityGroupIngress' &&
+        JSON.stringify(r.Properties.GroupId) === JSON.stringify(groupIdOf(dbGroup)),
+    ) as any[];
+    const sources = [transport.producersSecurityGroup, transport.workersSecurityGroup, db.users.securityGroup].map(
+      (g) => JSON.stringify(groupIdOf(stack.getLogicalId(g.node.defaultChild as any))),
+    );
+    expect(ingress).toHaveLength(3);
+    expect(ingress.map((r) => JSON.stringify(r.Properties.SourceSecurityGroupId)).sort()).toEqual([...sources].sort());
+    for (const r of ingress) {
+      expect(r.Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432 });
+      expect(r.Properties.CidrIp).toBeUndefined();
+      expect(sources).toContain(JSON.stringify(r.Properties.SourceSecurityGroupId));
+    }
+    const group = json.Resources[dbGroup] as any;
+    expect(group.Properties.SecurityGroupIngress).toBeUndefined();
+    // allowAllOutbound false: one disallow-all egress placeholder, no open egress.
+    expect(JSON.stringify(group.Properties.SecurityGroupEgress)).not.toContain('0.0.0.0/0"');
+    expect(JSON.stringify(json)).not.toMatch(/"CidrIp":"0\.0\.0\.0\/0"/);
+  });
+
+  test('GIVEN defaults THEN its logs go to retained, CMK-encrypted groups named as RDS names them, made first', () => {
+    const { db, json, stack } = postgresTransport();
+    const keyId = stack.getLogicalId(db.encryptionKey.node.defaultChild as any);
+    for (const type of ['postgresql', 'upgrade']) {
+      const group = db.logGroups[type].node.defaultChild as any;
+      const r = json.Resources[stack.getLogicalId(group)] as any;
+      expect(r.Properties).toMatchObject({
+        LogGroupName: `/aws/rds/instance/${db.databaseIdentifier}/${type}`,
+        KmsKeyId: arnOf(keyId),
+        RetentionInDays: 365,
+      });
+      expect((json.Resources[stack.getLogicalId(db.instance!)] as any).DependsOn).toContain(stack.getLogicalId(group));
+    }
+  });
+
+  test('GIVEN defaults THEN each role gets a postgresql endpoint with its own user and secret; the manifest has no secret', () => {
+    const { transport, db, stack } = postgresTransport();
+    for (const role of [CeleryRole.WORKER, CeleryRole.PRODUCER]) {
+      const backend = transport.celeryConfigFor(role).model.resultBackend!;
+      expect(backend).toMatchObject({
+        scheme: 'postgresql',
+        engine: 'postgresql',
+        port: 5432,
+        username: role === CeleryRole.WORKER ? 'celery_worker' : 'celery_producer',
+        secretUsernameField: 'username',
+        caCerts: '/etc/ssl/certs/rds-global-bundle.pem',
+      });
+      expect(stack.resolve(backend.secretArn)).toEqual(
+        ref(stack.getLogicalId(db.secretFor(role).node.defaultChild as any)),
+      );
+      // The database name as the users custom resource reports it: clients come after the roles exist.
+      expect(stack.resolve(backend.database)).toEqual({
+        'Fn::GetAtt': [stack.getLogicalId(db.users.resource.node.defaultChild as any), 'Database'],
+      });
+      expect(stack.resolve(backend.host)).toEqual({
+        'Fn::GetAtt': [stack.getLogicalId(db.instance!), 'Endpoint.Address'],
+      });
+    }
+  });
+
+  test('GIVEN grantReadCredentials THEN the grantee reads that role secret by ARN only', () => {
+    const { stack, vpc } = stackWithVpc();
+    const transport = new CeleryTransport(stack, 'Celery', { vpc, resultBackend: CeleryResultBackend.postgres() });
+    const db = transport.resultBackendDatabase!;
+    const role = new iam.Role(stack, 'Task', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    transport.grantReadCredentials(role, CeleryRole.PRODUCER);
+    const { json } = templateOf(stack);
+    const policy = Object.values(json.Resources).find(
+      (r: any) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(r.Properties.Roles).includes(stack.getLogicalId(role.node.defaultChild as any)),
+    ) as any;
+    const text = JSON.stringify(policy.Properties.PolicyDocument);
+    expect(text).toContain(stack.getLogicalId(db.secretFor(CeleryRole.PRODUCER).node.defaultChild as any));
+    expect(text).not.toContain(stack.getLogicalId(db.secretFor(CeleryRole.WORKER).node.defaultChild as any));
+    expect(text).not.toContain('"Resource":"*"');
+  });
+
+  test('GIVEN kind aurora THEN a cluster with a cluster parameter group forcing TLS, a writer and a reader', () => {
+    const { assert, json, db, stack } = postgresTransport({ kind: PostgresDatabaseKind.AURORA });
+    const keyId = stack.getLogicalId(db.encryptionKey.node.defaultChild as any);
+    assert.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', {
+      Family: 'aurora-postgresql17',
+      Parameters: { 'rds.force_ssl': '1', ssl_min_protocol_version: 'TLSv1.2' },
+    });
+    assert.hasResource('AWS::RDS::DBCluster', {
+      DeletionPolicy: 'Snapshot',
+      Properties: Match.objectLike({
+        Engine: 'aurora-postgresql',
+        DBClusterParameterGroupName: ref(stack.getLogicalId(db.parameterGroup!)),
+        StorageEncrypted: true,
+        KmsKeyId: arnOf(keyId),
+        ManageMasterUserPassword: true,
+        MasterUserSecret: { KmsKeyId: arnOf(keyId) },
+        DeletionProtection: true,
+        BackupRetentionPeriod: 15,
+        EnableIAMDatabaseAuthentication: true,
+        EnableCloudwatchLogsExports: ['postgresql'],
+        Port: 5432,
+      }),
+    });
+    const instances = Object.values(json.Resources).filter((r: any) => r.Type === 'AWS::RDS::DBInstance') as any[];
+    expect(instances).toHaveLength(2);
+    for (const i of instances)
+      expect(i.Properties).toMatchObject({
+        DBInstanceClass: 'db.r7g.large',
+        PubliclyAccessible: false,
+        CACertificateIdentifier: 'rds-ca-rsa2048-g1',
+        DBClusterIdentifier: ref(stack.getLogicalId(db.cluster!)),
+      });
+  });
+
+  test('GIVEN deletionProtection false THEN a warning that names the risk', () => {
+    const { stack } = postgresTransport({ deletionProtection: false });
+    const warnings = Annotations.fromStack(stack).findWarning(
+      '*',
+      Match.stringLikeRegexp('deletionProtection is false'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(templateOf(stack).json.Resources).toBeDefined();
+  });
+
+  test('GIVEN bad inputs THEN one error naming each prop under resultBackend', () => {
+    const { stack, vpc } = stackWithVpc();
+    const err = thrown(
+      () =>
+        new CeleryTransport(stack, 'Celery', {
+          vpc,
+          resultBackend: CeleryResultBackend.postgres({
+            engineVersion: '12.4',
+            backupRetentionDays: 3,
+            instanceClass: 'db.m4.large',
+            allocatedStorageGiB: 10,
+          }),
+        }),
+    );
+    expect(err.issues.map((i) => i.prop).sort()).toEqual([
+      'resultBackend.allocatedStorageGiB',
+      'resultBackend.backupRetentionDays',
+      'resultBackend.engineVersion',
+      'resultBackend.instanceClass',
+    ]);
+    expect(err.message).toContain('resultBackend.engineVersion "12.4" is not supported for RDS for PostgreSQL');
+    expect(err.message).toContain('resultBackend.backupRetentionDays 3 is out of range: allowed 7 to 35');
+  });
+
+  test('GIVEN an existing database THEN only its rules and the two role secrets are added', () => {
+    const { stack, vpc } = stackWithVpc();
+    const sg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbGroup', 'sg-0123456789abcdef0', { mutable: true });
+    const master = secretsmanager.Secret.fromSecretNameV2(stack, 'Master', 'rds!db-1234');
+    const db = new PostgresDatabase(stack, 'Db', {
+      vpc,
+      existingDatabase: {
+        endpointAddress: 'db.example.eu-west-1.rds.amazonaws.com',
+        masterSecret: master,
+        securityGroup: sg,
+      },
+    });
+    const client = new ec2.SecurityGroup(stack, 'Client', { vpc, allowAllOutbound: false });
+    db.connections.allowDefaultPortFrom(client);
+    const { json } = templateOf(stack);
+    const types = Object.values(json.Resources).map((r: any) => r.Type);
+    expect(types.filter((t) => t.startsWith('AWS::RDS::'))).toEqual([]);
+    expect(types.filter((t) => t === 'AWS::SecretsManager::Secret')).toHaveLength(2);
+    const ingress = Object.values(json.Resources).filter(
+      (r: any) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.GroupId === 'sg-0123456789abcdef0',
+    ) as any[];
+    expect(ingress.map((r) => r.Properties.FromPort)).toEqual([5432, 5432]);
+    // The users function reads the given master secret.
+    const policy = Object.values(json.Resources).find(
+      (r: any) =>
+        r.Type === 'AWS::IAM::ManagedPolicy' && JSON.stringify(r.Properties.Description).includes('PostgreSQL roles'),
+    ) as any;
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('rds!db-1234');
+    expect(
+      () =>
+        new PostgresDatabase(stack, 'Db2', {
+          vpc,
+          engineVersion: '17.7',
+          existingDatabase: { endpointAddress: 'db.example', masterSecret: master, securityGroup: sg },
+        }),
+    ).toThrow(/engineVersion "17.7" does not apply to an existing database/);
+  });
+
+  test('GIVEN defaults THEN the users function reads exactly the master and the two role secrets, in the VPC', () => {
+    const { json, db, stack } = postgresTransport();
+    const fnId = stack.getLogicalId(db.users.function.node.defaultChild as any);
+    const fn = json.Resources[fnId] as any;
+    expect(fn.Properties.Handler).toBe('index.onEvent');
+    expect(fn.Properties.VpcConfig.SecurityGroupIds).toEqual([
+      groupIdOf(stack.getLogicalId(db.users.securityGroup.node.defaultChild as any)),
+    ]);
+    const policy = Object.values(json.Resources).find(
+      (r: any) =>
+        r.Type === 'AWS::IAM::ManagedPolicy' &&
+        JSON.stringify(r.Properties.Roles).includes(fnId.replace(/[0-9A-F]{8}$/, '')),
+    ) as any;
+    const statements = policy.Properties.PolicyDocument.Statement as any[];
+    const secretRead = statements.find((st) => JSON.stringify(st.Action).includes('secretsmanager:GetSecretValue'));
+    expect(secretRead.Resource).toEqual([
+      { 'Fn::GetAtt': [stack.getLogicalId(db.instance!), 'MasterUserSecret.SecretArn'] },
+      ref(stack.getLogicalId(db.secretFor(CeleryRole.WORKER).node.defaultChild as any)),
+      ref(stack.getLogicalId(db.secretFor(CeleryRole.PRODUCER).node.defaultChild as any)),
+    ]);
+    const decrypt = statements.find((st) => st.Action === 'kms:Decrypt');
+    expect(decrypt.Resource).toEqual(arnOf(stack.getLogicalId(db.encryptionKey.node.defaultChild as any)));
+    expect(decrypt.Condition.StringEquals['kms:ViaService']).toBe('secretsmanager.eu-west-1.amazonaws.com');
+    // The only "*" is the network-interface statement every VPC function needs.
+    for (const st of statements.filter((x) => x.Resource === '*'))
+      expect(st.Action.every((a: string) => a.startsWith('ec2:'))).toBe(true);
+    // Its group reaches the database's 5432 and the Secrets Manager endpoint's 443, nothing else.
+    const egress = Object.values(json.Resources).filter(
+      (r: any) =>
+        r.Type === 'AWS::EC2::SecurityGroupEgress' &&
+        JSON.stringify(r.Properties.GroupId).includes(
+          stack.getLogicalId(db.users.securityGroup.node.defaultChild as any),
+        ),
+    ) as any[];
+    expect(egress.map((r) => r.Properties.FromPort).sort()).toEqual([443, 5432]);
+    const resource = Object.values(json.Resources).find((r: any) => r.Type === 'Custom::CeleryPostgresUsers') as any;
+    expect(resource.Properties).toMatchObject({ Database: 'celery', Schema: 'celery', Port: 5432 });
+    expect(resource.DependsOn).toContain(stack.getLogicalId(db.instance!));
+    expect(JSON.stringify(resource.Properties)).not.toMatch(/password/i);
+  });
+});
