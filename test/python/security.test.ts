@@ -4,7 +4,7 @@
  * and what the import or the setup refuses.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CeleryConfig, CeleryConfigInput } from '../../lib/core';
@@ -220,6 +220,19 @@ describe('signing: refused at import', () => {
     writeFileSync(join(store, 'two.pem'), worker.cert + producer.cert);
     expect(refused({ ...signingEnv(), CELERY_TLS_SIGNING_CERT_STORE: store })).toMatch(
       /two\.pem must hold exactly one PEM certificate/,
+    );
+  });
+});
+
+describe('signing: a store directory with a subdirectory', () => {
+  test('is refused at import, naming the entry (Celery reads every entry as a certificate)', () => {
+    const store = mkdtempSync(join(tmpdir(), 'celery-tls-store3-'));
+    writeFileSync(join(store, 'worker.pem'), worker.cert);
+    mkdirSync(join(store, 'old'));
+    const r = run({ signing: SIGNING }, { ...signingEnv(), CELERY_TLS_SIGNING_CERT_STORE: store });
+    expect(r.json).toMatchObject({ stage: 'import', error: 'CeleryTLSConfigError' });
+    expect(r.json.message).toBe(
+      `${store}/old is not a file: Celery reads every entry of the store directory as a certificate.`,
     );
   });
 });

@@ -177,8 +177,12 @@ def _celery_tls_signing_files(defaults):
         if os.path.isdir(store):
             pems = []
             for name in sorted(os.listdir(store)):
-                with open(os.path.join(store, name)) as f:
-                    pems.append(("%s/%s" % (store, name), f.read()))
+                path = os.path.join(store, name)
+                if not os.path.isfile(path):
+                    raise CeleryTLSConfigError(
+                        "%s is not a file: Celery reads every entry of the store directory as a certificate." % path)
+                with open(path) as f:
+                    pems.append((path, f.read()))
         else:
             with open(store) as f:
                 pems = [("%s #%d" % (store, i + 1), b) for i, b in enumerate(_celery_tls_pem_blocks(f.read(), "CERTIFICATE"))]
@@ -555,7 +559,9 @@ def _celery_tls_security_guard(signing):
 
     def refuse(*args):
         raise CeleryTLSConfigError(message)
-    register("auth", refuse, refuse, content_type="application/data", content_encoding="utf-8")
+    from kombu.serialization import registry
+    if "auth" not in registry._encoders:  # never over Celery's, should these settings run twice
+        register("auth", refuse, refuse, content_type="application/data", content_encoding="utf-8")
 
     def check(**kwargs):
         if not _celery_tls_security_state["set_up"]:
