@@ -18,7 +18,7 @@ import { postgresUsersFunctionStatements } from './postgres-users';
 
 /** A bundle under assets/handlers. */
 export type HandlerAsset =
-  'rabbitmq-users' | 'elasticache-users' | 'client-certificates' | 'tls-canary' | 'postgres-users';
+  'rabbitmq-users' | 'elasticache-users' | 'client-certificates' | 'tls-canary' | 'postgres-users' | 'signing-keys';
 
 /** One library function. */
 export interface LibraryFunctionPlan {
@@ -255,3 +255,6 @@ export function redisUsersRotationPlan(args: {
     schedule: { days: args.rbac.rotationDays },
   };
 }
+
+/** The signing-keys function and its schedules (lib/core/security-keys.ts holds the plan). */
+export { signingKeysFunctionPlan } from './security-keys';
