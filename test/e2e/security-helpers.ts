@@ -98,7 +98,7 @@ export function secureRunDir(settings: string, name: string, setup = true): stri
       tasks,
       text.replace(anchor, `${anchor}import celeryconfig  # noqa: E402\nceleryconfig.celery_tls_setup_security(app)\n`),
     );
-  for (const f of ['results.py', 'publish.py']) copyFileSync(join(FIXTURES, f), join(dir, f));
+  for (const f of ['results.py', 'publish.py', 'peek.py']) copyFileSync(join(FIXTURES, f), join(dir, f));
   return dir;
 }
 

@@ -194,6 +194,39 @@ describe('result encryption at rest (Redis result backend)', () => {
   });
 });
 
+describe('what a task message carries on the broker', () => {
+  const store = () => [workerKey, producerKey];
+  const peek = (security: object, key: string, name: string) =>
+    python(
+      secureRunDir(secureSettings(env, 'producer', security), `peek-${name}`),
+      { ...env.secretEnvironment('rabbitmq'), ...signingEnvironment(producerKey, store()), CELERY_TLS_RESULT_KEY: key },
+      ['peek.py', `q-peek-${name}`, `marker-peek-${name}`],
+    );
+
+  test('signed only: the body is signed JSON, the arguments readable in it and in argsrepr (signing does not hide them)', () => {
+    const m = peek({ signing: SIGNING }, resultKey(), 'signed');
+    expect(m.content_type).toBe('application/data');
+    expect(m.argsrepr).toContain('marker-peek-signed');
+    expect(m.body_has_marker).toBe(false); // the auth frame is base64
+    expect(m.unframed_has_marker).toBe(true); // and holds the JSON body as it is
+  });
+
+  test('signed with encrypted arguments: ciphertext body, argsrepr and kwargsrepr blanked', () => {
+    const m = peek(
+      { signing: SIGNING, resultEncryption: { ...ENCRYPTION, arguments: true } },
+      resultKey(),
+      'encrypted',
+    );
+    expect(m).toEqual({
+      content_type: 'application/data',
+      argsrepr: '(encrypted)',
+      kwargsrepr: '(encrypted)',
+      body_has_marker: false,
+      unframed_has_marker: false,
+    });
+  });
+});
+
 describe('signing with encrypted arguments and results', () => {
   test('100 tasks: arguments encrypted then signed, results encrypted; neither argument nor result in the worker log', async () => {
     const key = resultKey();
