@@ -173,7 +173,7 @@ describe('rendered serializer settings', () => {
     expect(py).toContain(`${SECURITY_DEFAULTS.setupFunction} = _celery_tls_make_setup_security(`);
     if (security.signing) {
       expect(get('security_digest')).toBe('"sha256"');
-      expect(get('security_cert_store')).toBe('_celery_tls_signing_files[2]');
+      expect(get('security_cert_store')).toBe('_celery_tls_signing_paths[2]');
       expect(py).toContain('_celery_tls_security_guard(True)');
     } else {
       expect(get('security_key')).toBeUndefined();

@@ -435,3 +435,25 @@ describe('result encryption with a PostgreSQL result backend', () => {
     expect(c.message).not.toContain(':x@');
   });
 });
+
+describe('pyflakes on the rendered settings with every security option (as npm run lint:python checks the example)', () => {
+  test.each(['rediss', 'postgresql'] as const)('%s result backend, module and Django block', (scheme) => {
+    const resultBackend =
+      scheme === 'rediss'
+        ? base.resultBackend!
+        : { scheme, host: 'db.example.com', port: 5432, engine: 'postgresql', username: 'celery_worker' };
+    const config = new CeleryConfig({
+      ...base,
+      resultBackend,
+      security: { signing: SIGNING, resultEncryption: { keySecretArn: ARN('k'), arguments: true } },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'celery-tls-flakes-'));
+    writeFileSync(join(dir, 'module.py'), config.toPythonModule('t'));
+    writeFileSync(join(dir, 'django.py'), config.toDjangoSettings('t'));
+    const r = spawnSync(PYTHON, ['-m', 'pyflakes', join(dir, 'module.py'), join(dir, 'django.py')], {
+      encoding: 'utf8',
+    });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});

@@ -6,8 +6,12 @@
  * PYTHON_RUNTIME only when one of them is configured (the source and its notes: security.py).
  */
 export const PYTHON_SECURITY = String.raw`import base64
-import json
-import os
+
+try:
+    json, os
+except NameError:  # this file alone; the rendered settings import them in runtime.py's part
+    import json
+    import os
 
 try:
     CeleryTLSConfigError

@@ -19,8 +19,12 @@
 #   body (kombu/serialization.py).
 # ---- embedded from here on ----
 import base64
-import json
-import os
+
+try:
+    json, os
+except NameError:  # this file alone; the rendered settings import them in runtime.py's part
+    import json
+    import os
 
 try:
     CeleryTLSConfigError

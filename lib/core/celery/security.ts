@@ -212,9 +212,9 @@ export function serializerSettings(security: CelerySecurityModel | undefined): [
   const s = security?.signing;
   if (s) {
     out.push(
-      ['security_key', '_celery_tls_signing_files[0]'],
-      ['security_certificate', '_celery_tls_signing_files[1]'],
-      ['security_cert_store', '_celery_tls_signing_files[2]'],
+      ['security_key', '_celery_tls_signing_paths[0]'],
+      ['security_certificate', '_celery_tls_signing_paths[1]'],
+      ['security_cert_store', '_celery_tls_signing_paths[2]'],
       ['security_digest', j(s.digest)],
     );
   }
@@ -250,7 +250,7 @@ export function securityPrelude(security: CelerySecurityModel | undefined, ctx: 
   const s = security.signing;
   if (s)
     lines.push(
-      `_celery_tls_signing_files = _celery_tls_signing(${dict(
+      `_celery_tls_signing_paths = _celery_tls_signing(${dict(
         [
           ['key_pair_secret_arn', s.keyPairSecretArn],
           ['key_file', s.keyFile],
