@@ -23,7 +23,8 @@ const USAGE = `celery-tls ${VERSION}: Celery settings for TLS-only brokers and r
 
 Usage:
   celery-tls render --manifest FILE [--format FORMAT] [--select TEXT] [--output FILE]
-  celery-tls dev up [--dir DIR] [--mtls] [--broker rabbitmq|redis] [--stack DIR|host] [--rabbitmq-4.3]
+  celery-tls dev up [--dir DIR] [--mtls] [--broker rabbitmq|redis] [--backend redis|postgres]
+                    [--stack DIR|host] [--rabbitmq-4.3]
   celery-tls dev env [--dir DIR] [--role worker|producer]
   celery-tls dev run [--dir DIR] [--role worker|producer] -- COMMAND...
   celery-tls dev down [--dir DIR]
@@ -34,9 +35,11 @@ Commands:
            'aws ssm get-parameter', or a 'cdk deploy --outputs-file' file; '-' reads standard input.
   dev      A local environment with TLS on, like production: a local CA, server and client certificates,
            TLS-only redis-server and rabbitmq-server (started when installed, as you, on free loopback ports),
-           a vhost and users, and the same Celery settings pointing at localhost. 'env' prints the shell
-           exports (development passwords included); 'run' runs COMMAND with them, with the environment's
-           Python and Celery (e.g. python3 -m celery -A tasks worker); 'down' stops what 'up' started and removes DIR.
+           a vhost and users, and the same Celery settings pointing at localhost; with --backend postgres a
+           TLS-only PostgreSQL (as Debian's postgres user when run as root) holds the results, with a login role
+           per Celery role. 'env' prints the shell exports of a role (development passwords included);
+           'run' runs COMMAND with them, with the environment's Python and Celery (e.g. python3 -m celery -A
+           tasks worker); 'down' stops what 'up' started and removes DIR.
            The servers come from the root scripts/current-stack builds (RabbitMQ 4, Valkey 8, Celery 5.5, as
            production) when it exists, else from this machine; 'up' says which versions differ from production.
   verify   Audit each broker/result backend endpoint: TLS handshake, chain against the CA, host name,
@@ -51,6 +54,7 @@ Options:
   --mtls                 dev: require client certificates; verify: expect them to be required
   --stack DIR|host       dev: servers and Celery from a scripts/current-stack root, or this machine's
                          (default: ${DEFAULT_STACK_ROOT} when it exists, else this machine)
+  --backend redis|postgres  dev: the result backend (default: redis)
   --rabbitmq-4.3         dev: RabbitMQ as 4.3 behaves (transient queues and global QoS denied), 4.3 settings
   --endpoint URL         verify: amqps://HOST[:PORT] or rediss://HOST[:PORT] (repeatable)
   --ca FILE              verify: CA bundle (default: the manifest's caCerts, else Node's root store)
@@ -111,6 +115,7 @@ async function dev(args: string[]): Promise<number> {
       dir: { type: 'string', default: DEFAULT_DEV_DIR },
       mtls: { type: 'boolean', default: false },
       broker: { type: 'string' },
+      backend: { type: 'string' },
       role: { type: 'string', default: 'worker' },
       stack: { type: 'string' },
       'rabbitmq-4.3': { type: 'boolean', default: false },
@@ -124,6 +129,8 @@ async function dev(args: string[]): Promise<number> {
   if (sub === 'up') {
     if (values.broker !== undefined && !['rabbitmq', 'redis'].includes(values.broker))
       throw new UsageError(`--broker ${JSON.stringify(values.broker)} is not allowed: use rabbitmq or redis`);
+    if (values.backend !== undefined && !['redis', 'postgres'].includes(values.backend))
+      throw new UsageError(`--backend ${JSON.stringify(values.backend)} is not allowed: use redis or postgres`);
     const stackRoot =
       values.stack === 'host'
         ? undefined
@@ -132,16 +139,17 @@ async function dev(args: string[]): Promise<number> {
       dir: values.dir!,
       mutualTls: values.mtls,
       broker: values.broker as 'rabbitmq' | 'redis' | undefined,
+      backend: values.backend as 'redis' | 'postgres' | undefined,
       stackRoot,
       rabbitMq43: values['rabbitmq-4.3'],
       log,
     });
     log(
-      `ready: broker ${env.state.broker}${env.state.mutualTls ? ' with mutual TLS' : ''}; worker settings in ${env.dir}/worker/celeryconfig.py`,
+      `ready: broker ${env.state.broker}${env.state.mutualTls ? ' with mutual TLS' : ''}, result backend ${env.state.backend ?? 'redis'}; worker settings in ${env.dir}/worker/celeryconfig.py`,
     );
     const stack = env.stack();
     log(
-      `servers from ${stack.root ?? 'this machine'}: rabbitmq ${stack.versions.rabbitmq ?? 'none'}, ${stack.redisEngine} ${stack.versions.redis ?? 'none'}, celery ${stack.versions.celery ?? 'none'}${stack.root ? `; run Celery with them: celery-tls dev run -- python3 -m celery -A tasks worker` : ''}`,
+      `servers from ${stack.root ?? 'this machine'}: rabbitmq ${stack.versions.rabbitmq ?? 'none'}, ${stack.redisEngine} ${stack.versions.redis ?? 'none'}${env.state.postgres ? `, postgresql ${env.state.postgres.version ?? ''}` : ''}, celery ${stack.versions.celery ?? 'none'}${stack.root ? `; run Celery with them: celery-tls dev run -- python3 -m celery -A tasks worker` : ''}`,
     );
     const production = {
       rabbitmq: DEFAULTS.rabbitmq.engineVersion,
@@ -164,7 +172,7 @@ async function dev(args: string[]): Promise<number> {
     const vars = {
       PYTHONPATH: `${env.dir}/${role}`,
       ...new CeleryConfig(env.celeryInput(role)).toEnvironment(),
-      ...env.secretEnvironment(),
+      ...env.secretEnvironment(env.state.broker, role),
     };
     for (const [k, v] of Object.entries(vars)) process.stdout.write(`export ${k}=${shellQuote(v)}\n`);
     return 0;
@@ -181,7 +189,7 @@ async function dev(args: string[]): Promise<number> {
     const vars = {
       PYTHONPATH: [`${env.dir}/${role}`, process.cwd()].join(':'),
       ...new CeleryConfig(env.celeryInput(role)).toEnvironment(),
-      ...env.secretEnvironment(),
+      ...env.secretEnvironment(env.state.broker, role),
     };
     const stack = env.stack([process.cwd()]);
     const [command, ...commandArgs] = positionals;

@@ -2,14 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CeleryConfig, CeleryConfigInput, CeleryEndpoint } from '../index';
+import { DEFAULTS } from '../core/defaults';
 import { deadLetterModel } from '../core/rabbitmq-dead-letter';
 import { createCertificateAuthority, issueCertificate, writeCertificate } from './pki';
+import { PostgresServer } from './postgres-server';
 import { freePort, isAlive } from './process';
 import { RabbitMqServer } from './rabbitmq-server';
 import { RedisServer } from './redis-server';
 import { ServerStack, hostStack, minorVersion, rootStack } from './stack';
 
 export type DevBroker = 'rabbitmq' | 'redis';
+/** The result backend of the rendered settings: Valkey/Redis, or PostgreSQL through Celery's database backend. */
+export type DevBackend = 'redis' | 'postgres';
+export type DevRole = 'producer' | 'worker';
 
 export interface DevOptions {
   /** State directory: certificates, configs, data, logs, rendered settings. */
@@ -18,6 +23,11 @@ export interface DevOptions {
   readonly mutualTls?: boolean;
   /** Broker of the rendered settings. @default "rabbitmq" when rabbitmq-server is installed, else "redis" */
   readonly broker?: DevBroker;
+  /**
+   * Result backend of the rendered settings. "postgres" starts a TLS-only PostgreSQL with the database, schema,
+   * tables and the two login roles a deployment has (`DEFAULTS.postgres`). @default "redis"
+   */
+  readonly backend?: DevBackend;
   /** Also open plaintext listeners (benchmarks and capture controls only; never for development). @default false */
   readonly plaintextListeners?: boolean;
   /** Start the servers (when installed). @default true */
@@ -46,6 +56,8 @@ export interface DevState {
   readonly host: string;
   readonly mutualTls: boolean;
   readonly broker: DevBroker;
+  /** Undefined in environments written before PostgreSQL: "redis". */
+  readonly backend?: DevBackend;
   readonly caFile: string;
   /** The stack root the servers came from; undefined for the host's packages. */
   readonly stackRoot?: string;
@@ -72,7 +84,18 @@ export interface DevState {
     managementPort?: number;
     adminUsername?: string;
   };
-  readonly clients: Record<'producer' | 'worker', { certFile: string; keyFile: string; commonName: string }>;
+  readonly postgres?: {
+    pid?: number;
+    port: number;
+    /** Plaintext TCP accepted too (benchmarks only). */
+    plaintext?: boolean;
+    database: string;
+    schema: string;
+    version?: string;
+    adminUsername: string;
+    users: Record<DevRole, string>;
+  };
+  readonly clients: Record<DevRole, { certFile: string; keyFile: string; commonName: string }>;
 }
 
 const HOST = 'localhost';
@@ -80,6 +103,11 @@ const BIND = '127.0.0.1';
 const VHOST = 'celery';
 const USER = 'celery';
 const ADMIN = 'celery-tls-admin';
+/** PostgreSQL's counterpart of RDS's master user (an unquoted identifier: no hyphen). */
+const POSTGRES_ADMIN = 'celery_tls_admin';
+
+export type DevSecret =
+  'redis' | 'rabbitmq' | 'redis-admin' | 'rabbitmq-admin' | 'postgres-admin' | 'postgres-worker' | 'postgres-producer';
 
 /** Development passwords: awkward characters on purpose, so that URL encoding is exercised in development too. */
 function devPassword(): string {
@@ -106,6 +134,9 @@ export class DevEnvironment {
     const start = options.start ?? true;
     const stack = options.stackRoot ? rootStack(options.stackRoot, [dir]) : hostStack();
     const broker = options.broker ?? (stack.rabbitMqBin ? 'rabbitmq' : 'redis');
+    const backend = options.backend ?? 'redis';
+    if (backend === 'postgres' && !stack.postgresBin)
+      throw new Error(`--backend postgres needs PostgreSQL in ${stack.name}: apt-get install postgresql`);
     const mutualTls = options.mutualTls ?? false;
 
     log(`creating a local CA and certificates in ${join(dir, 'pki')}`);
@@ -225,16 +256,67 @@ export class DevEnvironment {
       log('rabbitmq-server is not installed: wrote no RabbitMQ config (apt-get install rabbitmq-server)');
     }
 
+    let postgres: DevState['postgres'];
+    if (backend === 'postgres') {
+      const users = DEFAULTS.postgres.users;
+      for (const name of ['admin', 'worker', 'producer'])
+        writeFileSync(join(dir, 'secrets', `postgres-${name}-password`), devPassword(), { mode: 0o600 });
+      const port = await freePort(BIND);
+      const p = new PostgresServer(
+        {
+          dir: join(dir, 'postgres'),
+          host: BIND,
+          port,
+          plaintext: options.plaintextListeners,
+          certFile: server.certFile,
+          keyFile: server.keyFile,
+        },
+        stack,
+      );
+      p.init();
+      if (start) {
+        log(`starting PostgreSQL ${stack.postgresVersion ?? ''} (TLS only) on ${BIND}:${port}`);
+        await p.start();
+        log(
+          `creating database "${DEFAULTS.postgres.database}", its tables and the roles ${users.worker}, ${users.producer}`,
+        );
+        const secret = (name: string) => DevEnvironment.readSecret(dir, `postgres-${name}`);
+        try {
+          p.setUpCelery({
+            admin: { username: POSTGRES_ADMIN, password: secret('admin') },
+            worker: { username: users.worker, password: secret('worker') },
+            producer: { username: users.producer, password: secret('producer') },
+          });
+        } catch (e) {
+          // No state.json yet, so `dev down` could not find this server: stop it here.
+          await p.stop();
+          throw e;
+        }
+      }
+      postgres = {
+        pid: p.pid,
+        port,
+        plaintext: options.plaintextListeners,
+        database: DEFAULTS.postgres.database,
+        schema: DEFAULTS.postgres.schema,
+        version: stack.postgresVersion,
+        adminUsername: POSTGRES_ADMIN,
+        users: { worker: users.worker, producer: users.producer },
+      };
+    }
+
     const env = new DevEnvironment({
       version: 1,
       dir,
       host: HOST,
       mutualTls,
       broker,
+      backend,
       caFile,
       stackRoot: stack.root,
       redis,
       rabbitmq,
+      postgres,
       clients,
     });
     writeFileSync(join(dir, 'state.json'), JSON.stringify(env.state, null, 2) + '\n');
@@ -251,7 +333,7 @@ export class DevEnvironment {
     return this.state.dir;
   }
 
-  public password(server: 'redis' | 'rabbitmq' | 'redis-admin' | 'rabbitmq-admin'): string {
+  public password(server: DevSecret): string {
     return DevEnvironment.readSecret(this.dir, server);
   }
 
@@ -260,7 +342,7 @@ export class DevEnvironment {
   }
 
   /** The Celery settings for a role, pointing at localhost with the local CA. */
-  public celeryInput(role: 'producer' | 'worker', broker: DevBroker = this.state.broker): CeleryConfigInput {
+  public celeryInput(role: DevRole, broker: DevBroker = this.state.broker): CeleryConfigInput {
     const s = this.state;
     const client = s.mutualTls ? { certFile: s.clients[role].certFile, keyFile: s.clients[role].keyFile } : {};
     const redisEndpoint = (db: number): CeleryEndpoint => {
@@ -295,15 +377,36 @@ export class DevEnvironment {
     } else {
       brokerEndpoint = redisEndpoint(0);
     }
+    if (s.backend === 'postgres') return { broker: brokerEndpoint, resultBackend: this.postgresEndpoint(role) };
     return { broker: brokerEndpoint, resultBackend: s.redis ? redisEndpoint(broker === 'redis' ? 1 : 0) : undefined };
   }
 
-  /** Environment variables with the development passwords (development only: they never leave this machine). */
-  public secretEnvironment(broker: DevBroker = this.state.broker): Record<string, string> {
+  /** The PostgreSQL result backend as a role logs in to it: its own login role, the local CA, verify-full. */
+  public postgresEndpoint(role: DevRole): CeleryEndpoint {
+    const p = this.state.postgres;
+    if (!p) throw new Error('PostgreSQL is not part of this environment (celery-tls dev up --backend postgres)');
+    return {
+      scheme: 'postgresql',
+      engine: 'postgresql',
+      ...(p.version ? { engineVersion: minorVersion(p.version) } : {}),
+      host: this.state.host,
+      port: p.port,
+      database: p.database,
+      username: p.users[role],
+      caCerts: this.state.caFile,
+    };
+  }
+
+  /**
+   * Environment variables with the development passwords of a role (development only: they never leave this
+   * machine). With PostgreSQL each role has its own login role and password.
+   */
+  public secretEnvironment(broker: DevBroker = this.state.broker, role: DevRole = 'worker'): Record<string, string> {
     const env: Record<string, string> = {};
     if (broker === 'rabbitmq' && !this.state.mutualTls) env.CELERY_TLS_BROKER_PASSWORD = this.password('rabbitmq');
     if (broker === 'redis') env.CELERY_TLS_BROKER_PASSWORD = this.password('redis');
-    if (this.state.redis) env.CELERY_TLS_RESULT_BACKEND_PASSWORD = this.password('redis');
+    if (this.state.backend === 'postgres') env.CELERY_TLS_RESULT_BACKEND_PASSWORD = this.password(`postgres-${role}`);
+    else if (this.state.redis) env.CELERY_TLS_RESULT_BACKEND_PASSWORD = this.password('redis');
     return env;
   }
 
@@ -316,7 +419,7 @@ export class DevEnvironment {
       writeFileSync(join(out, 'celeryconfig.py'), config.toPythonModule(`celery-tls dev (${role})`));
       writeFileSync(join(out, 'django_settings.py'), config.toDjangoSettings(`celery-tls dev (${role})`));
       writeFileSync(join(out, 'manifest.json'), JSON.stringify(config.toManifest(), null, 2) + '\n');
-      const secrets = Object.entries(this.secretEnvironment())
+      const secrets = Object.entries(this.secretEnvironment(this.state.broker, role))
         .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
         .join('\n');
       writeFileSync(join(out, 'celery.env'), `${config.toDotenv()}# development passwords\n${secrets}\n`, {
@@ -355,6 +458,24 @@ export class DevEnvironment {
     return r;
   }
 
+  public postgresServer(): PostgresServer {
+    const s = this.state;
+    if (!s.postgres) throw new Error('no PostgreSQL in this environment');
+    const p = new PostgresServer(
+      {
+        dir: join(this.dir, 'postgres'),
+        host: BIND,
+        port: s.postgres.port,
+        plaintext: s.postgres.plaintext,
+        certFile: join(this.dir, 'pki', 'server.pem'),
+        keyFile: join(this.dir, 'pki', 'server.key'),
+      },
+      this.stack(),
+    );
+    p.pid = s.postgres.pid;
+    return p;
+  }
+
   public rabbitMqServer(): RabbitMqServer {
     const s = this.state;
     if (!s.rabbitmq) throw new Error('no rabbitmq-server in this environment');
@@ -380,9 +501,10 @@ export class DevEnvironment {
   }
 
   /** Records new pids after a restart (tests restart servers on purpose). */
-  public savePids(pids: { redis?: number; rabbitmq?: number }): void {
+  public savePids(pids: { redis?: number; rabbitmq?: number; postgres?: number }): void {
     const s = this.state as { -readonly [K in keyof DevState]: DevState[K] };
     if (s.redis && pids.redis) s.redis = { ...s.redis, pid: pids.redis };
+    if (s.postgres && pids.postgres) s.postgres = { ...s.postgres, pid: pids.postgres };
     if (s.rabbitmq && pids.rabbitmq) s.rabbitmq = { ...s.rabbitmq, pid: pids.rabbitmq };
     writeFileSync(join(this.dir, 'state.json'), JSON.stringify(s, null, 2) + '\n');
   }
@@ -396,6 +518,10 @@ export class DevEnvironment {
     if (this.state.redis?.pid && isAlive(this.state.redis.pid)) {
       log(`stopping redis-server (pid ${this.state.redis.pid})`);
       await this.redisServer().stop();
+    }
+    if (this.state.postgres) {
+      log(`stopping PostgreSQL on port ${this.state.postgres.port}`);
+      await this.postgresServer().stop();
     }
     rmSync(this.dir, { recursive: true, force: true });
     log(`removed ${this.dir}`);
