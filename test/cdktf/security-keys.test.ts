@@ -42,7 +42,7 @@ describe('CelerySecurityKeys (Terraform)', () => {
       expect(v.secret_string_wo_version).toBe(1);
     }
     // The result key: 64 of [A-Za-z0-9].
-    const generator = Object.entries<any>(t.json.data.aws_secretsmanager_random_password).find(([n]) =>
+    const generator = Object.entries<any>(t.json.data!.aws_secretsmanager_random_password).find(([n]) =>
       n.includes('ResultKey'),
     )![1];
     expect(generator).toEqual({
