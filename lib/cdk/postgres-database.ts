@@ -20,6 +20,7 @@ import {
   planPostgresDatabase,
   postgresCeleryEndpoint,
   postgresLogGroupName,
+  postgresInstanceIdentifiers,
   postgresRoleFor,
 } from '../core/postgres';
 import { CeleryRole } from '../core/rabbitmq-users';
@@ -237,7 +238,7 @@ export class PostgresDatabase extends Construct implements ec2.IConnectable {
       for (let n = 1; n <= spec.instanceCount; n++) {
         const instance = new rds.CfnDBInstance(this, n === 1 ? 'Writer' : `Reader${n - 1}`, {
           dbClusterIdentifier: cluster.ref,
-          dbInstanceIdentifier: `${identifier.slice(0, 59)}-${n}`,
+          dbInstanceIdentifier: postgresInstanceIdentifiers(spec, identifier)[n - 1],
           engine: spec.engine,
           dbInstanceClass: spec.instanceClass,
           dbSubnetGroupName: subnetGroup.ref,

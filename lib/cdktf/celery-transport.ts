@@ -11,6 +11,7 @@ import { ruleDescription } from '../core/network';
 import { perRole } from '../core/plan';
 import { assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
 import { monitoredCache, monitoredPostgres, monitoredRabbitMq } from '../core/monitoring';
+import { postgresInstanceIdentifiers } from '../core/postgres';
 import { createMonitoring } from './monitoring';
 import type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';
 import type { AssembledTransport, CeleryTransportChoices } from '../core/transport';
@@ -211,7 +212,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             port: db.port,
             roles: perRole((role) => db.celeryEndpoint(role)),
             secrets: perRole((role) => db.secretFor(role)),
-            monitored: monitoredPostgres(db.spec.kind, db.databaseIdentifier),
+            monitored: monitoredPostgres(db.spec.kind, postgresInstanceIdentifiers(db.spec, db.databaseIdentifier)),
           };
         },
         securityGroup: (groupId, description) =>

@@ -10,6 +10,7 @@ import {
   planPostgresDatabase,
   postgresCeleryEndpoint,
   postgresLogGroupName,
+  postgresInstanceIdentifiers,
   postgresRoleFor,
 } from '../core/postgres';
 import { CeleryRole } from '../core/rabbitmq-users';
@@ -256,7 +257,7 @@ export class PostgresDatabase extends Construct implements IConnectable {
         instances.push(
           new RdsClusterInstance(this, n === 1 ? 'Writer' : `Reader${n - 1}`, {
             clusterIdentifier: cluster.id,
-            identifier: `${identifier.slice(0, 59)}-${n}`,
+            identifier: postgresInstanceIdentifiers(spec, identifier)[n - 1],
             engine: spec.engine,
             engineVersion: spec.engineVersion,
             instanceClass: spec.instanceClass,

@@ -227,6 +227,16 @@ export const DEFAULTS = {
       cacheConnections: { threshold: 2000, periodSeconds: 60, evaluationPeriods: 10, datapointsToAlarm: 10 },
       /** ReplicationLag per replica, seconds (AWS: 15 of 15 datapoints; the number is the user's). */
       cacheReplicationLag: { threshold: 10, periodSeconds: 60, evaluationPeriods: 15, datapointsToAlarm: 15 },
+      /** CPUUtilization of a PostgreSQL instance (each Aurora instance), %: the library's choice, as the cache's engine CPU. */
+      databaseCpu: { threshold: 90, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
+      /**
+       * FreeStorageSpace of an RDS for PostgreSQL instance below 2 GiB, in bytes (the figure cloudposse's RDS alarms
+       * use): storage autoscaling grows it while it can, so this means the maximum is reached (Aurora's volume grows on
+       * its own: no such alarm there).
+       */
+      databaseFreeStorage: { threshold: 2_147_483_648, periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 },
+      /** DatabaseConnections per instance: a connection leak or a retry storm (10 of 10; the number is the user's). */
+      databaseConnections: { threshold: 500, periodSeconds: 60, evaluationPeriods: 10, datapointsToAlarm: 10 },
       /** The canary's ChecksFailed per endpoint above 0, over one run (a missing run counts as breaching). */
       canaryChecks: { threshold: 0, periodSeconds: 900, evaluationPeriods: 1, datapointsToAlarm: 1 },
       /** The server certificate's DaysToExpiry below 30 (Amazon renews its certificates; this catches a miss). */

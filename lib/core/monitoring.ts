@@ -209,12 +209,15 @@ export type MonitoredResource =
       readonly label: string;
       /** An RDS instance, an Aurora cluster, or a database made elsewhere. */
       readonly database: 'instance' | 'aurora' | 'existing';
-      /** The DB instance or cluster identifier (empty for an existing database). */
-      readonly identifier: string;
+      /** The DB instances (the instance, or each of the cluster's; none for an existing database). */
+      readonly instances: readonly string[];
+      /** It has storage of its own that can fill up (an RDS instance; Aurora's volume grows by itself). */
+      readonly storage: boolean;
     };
 
 const MQ = 'AWS/AmazonMQ';
 const EC = 'AWS/ElastiCache';
+const RDS = 'AWS/RDS';
 
 /** The alarms of a transport's resources, from the resolved options; with the canary, its alarms too. */
 export function planAlarms(
@@ -338,6 +341,41 @@ export function planAlarms(
       }
     }
   }
+  for (const r of resources) {
+    if (r.kind !== 'postgres') continue;
+    r.instances.forEach((instance, i) => {
+      // One instance: its alarms are the database's; a cluster's are numbered like its instances (writer first).
+      const name = r.database === 'aurora' ? `${r.label}Instance${i + 1}` : r.label;
+      const m = (metricName: string, statistic: MetricModel['statistic']) => ({
+        namespace: RDS,
+        metricName,
+        dimensions: { DBInstanceIdentifier: instance },
+        statistic,
+      });
+      add('databaseCpu', {
+        id: `Alarm${name}Cpu`,
+        description: `${name}: PostgreSQL CPU above ${pct(spec, 'databaseCpu')}. Result writes and reads slow down; Celery's backend operations time out and retry. Runbook: docs/operating.md#database-cpu.`,
+        metrics: [m('CPUUtilization', 'Average')],
+        comparison: 'GreaterThanThreshold',
+        treatMissingData: 'missing',
+      });
+      if (r.storage)
+        add('databaseFreeStorage', {
+          id: `Alarm${name}FreeStorage`,
+          description: `${name}: less than ${spec.alarms.databaseFreeStorage?.threshold} bytes of storage free, storage autoscaling at its maximum. At 0 the instance stops accepting writes (results are lost). Runbook: docs/operating.md#database-storage.`,
+          metrics: [m('FreeStorageSpace', 'Minimum')],
+          comparison: 'LessThanThreshold',
+          treatMissingData: 'missing',
+        });
+      add('databaseConnections', {
+        id: `Alarm${name}Connections`,
+        description: `${name}: more than ${spec.alarms.databaseConnections?.threshold} connections. A connection leak (pools kept across forks) or a retry storm; at max_connections new workers fail to store results. Runbook: docs/operating.md#database-connections.`,
+        metrics: [m('DatabaseConnections', 'Maximum')],
+        comparison: 'GreaterThanThreshold',
+        treatMissingData: 'missing',
+      });
+    });
+  }
   if (canary) {
     const metric = (metricName: string, dimensions: Record<string, string>, statistic: MetricModel['statistic']) => ({
       namespace: CANARY_WIRE.namespace,
@@ -440,11 +478,14 @@ export function monitoredRabbitMq(
 }
 
 /**
- * What the alarms of a PostgreSQL result backend would watch. No alarm is planned for it yet (its RDS metrics are
- * on the dashboard of RDS itself); the canary leaves it out too (see canaryPlan).
+ * What the alarms of a PostgreSQL result backend watch: each DB instance (none for an existing database, whose
+ * identifiers the library does not know). The canary leaves a PostgreSQL backend out (see canaryPlan).
  */
-export function monitoredPostgres(database: 'instance' | 'aurora' | 'existing', identifier: string): MonitoredResource {
-  return { kind: 'postgres', label: 'ResultBackend', database, identifier };
+export function monitoredPostgres(
+  database: 'instance' | 'aurora' | 'existing',
+  instances: readonly string[],
+): MonitoredResource {
+  return { kind: 'postgres', label: 'ResultBackend', database, instances, storage: database === 'instance' };
 }
 
 /** What the alarms of a cache watch: each of its nodes. */

@@ -91,6 +91,16 @@ export const POSTGRES_IDENTIFIER_RULE: NameRule = {
   source: 'https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html',
 };
 
+/** The DB instances of a database: the instance itself, or the cluster's (`<cluster>-1` the writer, `-2` ...). */
+export function postgresInstanceIdentifiers(
+  spec: Pick<PostgresBackendSpec, 'kind' | 'instanceCount'>,
+  identifier: string,
+): string[] {
+  if (spec.kind === PostgresDatabaseKind.EXISTING) return [];
+  if (spec.kind === PostgresDatabaseKind.INSTANCE) return [identifier];
+  return Array.from({ length: spec.instanceCount }, (_, i) => `${identifier.slice(0, 59)}-${i + 1}`);
+}
+
 /** The CloudWatch log group RDS writes one exported log type to. */
 export function postgresLogGroupName(kind: PostgresDatabaseKind, identifier: string, logType: string): string {
   return `/aws/rds/${kind === PostgresDatabaseKind.AURORA ? 'cluster' : 'instance'}/${identifier}/${logType}`;

@@ -326,4 +326,39 @@ describe('CeleryResultBackend.postgres() on the CDK', () => {
     expect(resource.DependsOn).toContain(stack.getLogicalId(db.instance!));
     expect(JSON.stringify(resource.Properties)).not.toMatch(/password/i);
   });
+
+  test('GIVEN monitoring on THEN RDS alarms per instance (free storage only for an RDS instance); the canary leaves it out', () => {
+    const alarmsOf = (kind: 'instance' | 'aurora') => {
+      const { json, db } = postgresTransport({ kind });
+      const alarms = Object.values(json.Resources).filter(
+        (r: any) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.Namespace === 'AWS/RDS',
+      ) as any[];
+      const canary = Object.values(json.Resources).find(
+        (r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler',
+      ) as any;
+      return { db, alarms, endpoints: JSON.stringify(canary.Properties.Environment.Variables.CANARY_ENDPOINTS) };
+    };
+    const instance = alarmsOf('instance');
+    expect(
+      instance.alarms.map((a) => [a.Properties.MetricName, a.Properties.Dimensions, a.Properties.Threshold]).sort(),
+    ).toEqual(
+      [
+        ['CPUUtilization', [{ Name: 'DBInstanceIdentifier', Value: instance.db.databaseIdentifier }], 90],
+        ['DatabaseConnections', [{ Name: 'DBInstanceIdentifier', Value: instance.db.databaseIdentifier }], 500],
+        ['FreeStorageSpace', [{ Name: 'DBInstanceIdentifier', Value: instance.db.databaseIdentifier }], 2147483648],
+      ].sort(),
+    );
+    // The canary checks the broker only: its checks do not speak libpq's SSLRequest.
+    expect(instance.endpoints).toContain('\\"name\\":\\"broker\\"');
+    expect(instance.endpoints).not.toContain('resultBackend');
+    const aurora = alarmsOf('aurora');
+    expect(aurora.alarms.map((a) => `${a.Properties.MetricName} ${a.Properties.Dimensions[0].Value}`).sort()).toEqual(
+      [1, 2]
+        .flatMap((n) => [
+          `CPUUtilization ${aurora.db.databaseIdentifier}-${n}`,
+          `DatabaseConnections ${aurora.db.databaseIdentifier}-${n}`,
+        ])
+        .sort(),
+    );
+  });
 });

@@ -289,4 +289,16 @@ describe('CeleryResultBackend.postgres() on Terraform', () => {
     expect(JSON.parse(invocation.input)).toMatchObject({ Database: 'celery', Schema: 'celery', Port: 5432 });
     expect(invocation.input).not.toMatch(/password/i);
   });
+
+  test('GIVEN monitoring on THEN RDS alarms per instance (free storage only for an RDS instance)', () => {
+    const { json, db } = postgresTransport();
+    const alarms = ofType(json, 'aws_cloudwatch_metric_alarm').filter(([, a]) => a.namespace === 'AWS/RDS');
+    expect(alarms.map(([, a]) => [a.metric_name, a.dimensions, a.threshold]).sort()).toEqual(
+      [
+        ['CPUUtilization', { DBInstanceIdentifier: db.databaseIdentifier }, 90],
+        ['DatabaseConnections', { DBInstanceIdentifier: db.databaseIdentifier }, 500],
+        ['FreeStorageSpace', { DBInstanceIdentifier: db.databaseIdentifier }, 2147483648],
+      ].sort(),
+    );
+  });
 });

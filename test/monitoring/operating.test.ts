@@ -15,6 +15,7 @@ const alarms = planAlarms(
   [
     { kind: 'rabbitmq', label: 'Broker', brokerName: 'b', vhost: 'celery', queue: 'celery' },
     { kind: 'cache', label: 'ResultBackend', replicationGroupId: 'g', nodes: 2 },
+    { kind: 'postgres', label: 'ResultBackend', database: 'instance', instances: ['db'], storage: true },
   ],
   { endpoints: ['broker', 'resultBackend'], certificateSecretNames: ['s'] },
 );
