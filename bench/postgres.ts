@@ -3,14 +3,17 @@
  * the rendered settings (db+postgresql+psycopg2, sslmode=verify-full) and with the same module whose result backend
  * is switched to sslmode=disable on the same server (which, for this run only, also has `host` lines in pg_hba.conf).
  * The broker (amqps) and every other setting are the same in both, so the ratio is the backend's TLS cost. Also the
- * backend connections per 1,000 tasks (from the server's log_connections lines).
+ * backend connections per 1,000 tasks (from the server's log_connections lines), and what one connection and one query
+ * cost apart (psycopg2 in-process), which tells how much of the gap the producer's connection per result read makes.
  * Needs scripts/install-e2e-deps; --stack for the current stack.
  *   npx tsx bench/postgres.ts [--tasks 2000] [--rounds 1] [--stack DIR]
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CeleryConfig } from '../lib';
+import { ServerStack } from '../lib/dev/stack';
 import { Worker, cleanup, devUp, produce, runDir, scratch } from '../test/e2e/harness';
 
 const { values } = parseArgs({
@@ -104,6 +107,7 @@ async function main() {
     runs.tls.push(await run('tls', false));
     runs.plaintext.push(await run('plaintext', true));
   }
+  const connection = connectionCost(stack, env.state.caFile, pg.port, env.password('postgres-producer'));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const rate = (k: 'tls' | 'plaintext') => mean(runs[k].map((r) => r.rate));
   const per1000 = (k: 'tls' | 'plaintext', f: 'connections' | 'worker' | 'producer' = 'connections') =>
@@ -126,11 +130,43 @@ async function main() {
             { all: per1000(k), worker: per1000(k, 'worker'), producer: per1000(k, 'producer') },
           ]),
         ),
+        // What one of those connections costs, measured apart: psycopg2 connect + SCRAM login + SELECT 1 + close.
+        connectionMilliseconds: connection,
       },
       null,
       2,
     ),
   );
+}
+
+/** Milliseconds per psycopg2 connection (connect, SCRAM login, SELECT 1, close) and per query on an open one. */
+function connectionCost(stack: ServerStack, caFile: string, port: number, password: string) {
+  const script = [
+    'import json, os, time, psycopg2',
+    'def connect(mode):',
+    '    return psycopg2.connect(host="localhost", port=int(os.environ["PORT"]), dbname="celery",',
+    '        user="celery_producer", password=os.environ["PW"], sslmode=mode, sslrootcert=os.environ["CA"])',
+    'def per_connection(mode, n=300):',
+    '    t = time.perf_counter()',
+    '    for _ in range(n):',
+    '        c = connect(mode); cur = c.cursor(); cur.execute("SELECT 1"); cur.fetchall(); c.close()',
+    '    return round((time.perf_counter() - t) / n * 1000, 2)',
+    'def per_query(mode, n=2000):',
+    '    c = connect(mode); cur = c.cursor(); t = time.perf_counter()',
+    '    for _ in range(n):',
+    '        cur.execute("SELECT 1"); cur.fetchall()',
+    '    c.close()',
+    '    return round((time.perf_counter() - t) / n * 1000, 3)',
+    'print(json.dumps({"connect": {"tls": per_connection("verify-full"), "plaintext": per_connection("disable")},',
+    '    "queryOnOpenConnection": {"tls": per_query("verify-full"), "plaintext": per_query("disable")}}))',
+  ].join('\n');
+  const c = stack.command(stack.python, ['-c', script]);
+  const r = spawnSync(c.command, c.args, {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', PORT: String(port), PW: password, CA: caFile },
+  });
+  if (r.status !== 0) throw new Error(`connection cost: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
 
 main()
