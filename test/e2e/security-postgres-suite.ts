@@ -44,7 +44,7 @@ export function securityPostgresSuite(lane: { stackRoot?: string; celery: RegExp
   });
 
   /** The raw result column of a task as hex, read as the producer role with sslmode=verify-full. */
-  function rawResult(taskId: string): Buffer {
+  function rawResult(taskId: string, table = 'celery_taskmeta', idColumn = 'task_id'): Buffer {
     const s = env.state;
     const dsn = [
       `host=${s.host}`,
@@ -54,7 +54,7 @@ export function securityPostgresSuite(lane: { stackRoot?: string; celery: RegExp
       'sslmode=verify-full',
       `sslrootcert=${s.caFile}`,
     ].join(' ');
-    const sql = `SELECT encode(result, 'hex') FROM ${DEFAULTS.postgres.schema}.celery_taskmeta WHERE task_id = '${taskId}'`;
+    const sql = `SELECT encode(result, 'hex') FROM ${DEFAULTS.postgres.schema}.${table} WHERE ${idColumn} = '${taskId}'`;
     const r = spawnSync(PSQL, ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql, dsn], {
       encoding: 'utf8',
       timeout: 30_000,
@@ -121,5 +121,27 @@ export function securityPostgresSuite(lane: { stackRoot?: string; celery: RegExp
     expect(read.results[second.r.ids[3]]).toEqual({ marker: 'marker-pg-enc2', i: 3 });
     const gone = python(second.dir, vars('producer', k2), ['results.py', 'read', first.r.ids[3]], stack);
     expect(gone.errors[first.r.ids[3]]).toContain(`encrypted with key id ${keyId}, which is not in the key ring`);
+  });
+
+  test('a group saved and restored through the encrypting backend: the group row is ciphertext too', async () => {
+    const key = resultKey();
+    const quorum = env.celeryInput('worker', 'rabbitmq').broker.engineVersion?.startsWith('4') ?? false;
+    const queue = quorum ? '' : 'q-pg-group';
+    const worker = new Worker(secureRunDir(settings('worker', true), 'pg-group-worker'), vars('worker', key), queue, {
+      stack,
+      consumeQueue: !quorum,
+    }).start();
+    try {
+      await worker.ready();
+      const dir = secureRunDir(settings('producer', true), 'pg-group-producer');
+      const g = python(dir, vars('producer', key), ['results.py', 'group', '5', 'marker-pg-group', queue], stack);
+      expect(g.restored).toEqual(g.saved);
+      expect(g.results).toEqual([0, 1, 2, 3, 4].map((i) => ({ marker: 'marker-pg-group', i })));
+      const raw = rawResult(g.group_id, 'celery_tasksetmeta', 'taskset_id').toString('latin1');
+      expect(raw).toMatch(/^ctls1\.[0-9a-f]{16}\.[A-Za-z0-9_-]+$/);
+      expect(raw).not.toContain(g.saved[0]);
+    } finally {
+      await worker.stop();
+    }
   });
 }
