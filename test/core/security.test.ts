@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CeleryConfig, CeleryConfigInput, ResolveContext, ValidationError } from '../../lib/core';
 import { PYTHON_SECURITY } from '../../lib/core/celery/python-security';
-import { CelerySecurityOptions, SECURITY_DEFAULTS } from '../../lib/core/celery/security';
+import { CelerySecurityOptions, SECURITY_DEFAULTS, securityEnvironment } from '../../lib/core/celery/security';
 
 const ROOT = join(__dirname, '..', '..');
 const ARN = (name: string) => `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${name}`;
@@ -226,6 +226,29 @@ describe('encryption with a PostgreSQL result backend', () => {
     const py = new CeleryConfig(input({ resultEncryption: { keySecretArn: ARN('k') } })).toPythonModule();
     expect(py).not.toMatch(/^result_backend = _celery_tls_encrypted_database_url/m);
     expect(py).not.toMatch(/^_celery_tls_encrypted_database_backend\(\)$/m);
+  });
+});
+
+describe('securityEnvironment: the variables naming the secrets by ARN', () => {
+  test('each ARN given, by the name the Python reads; nothing without security', () => {
+    const token = '${Token[TOKEN.7]}';
+    const model = new CeleryConfig(
+      input({
+        signing: { keyPairSecretArn: token, certStore: '/etc/celery/signers' },
+        resultEncryption: { keySecretArn: ARN('k') },
+      }),
+      { isUnresolved: (v) => typeof v === 'string' && v.startsWith('${Token[') },
+    ).model;
+    expect(securityEnvironment(model.security)).toEqual({
+      CELERY_TLS_SIGNING_KEYPAIR_SECRET_ARN: token,
+      CELERY_TLS_RESULT_KEY_SECRET_ARN: ARN('k'),
+    });
+    expect(securityEnvironment(undefined)).toEqual({});
+    expect(PYTHON_SECURITY).toContain('p + "KEYPAIR_SECRET_ARN"');
+    expect(PYTHON_SECURITY).toContain('p + "CERTIFICATES_SECRET_ARN"');
+    expect(PYTHON_SECURITY).toContain('p + "_SECRET_ARN"');
+    expect(PYTHON_SECURITY).toContain('_CELERY_TLS_SIGNING_PREFIX = "CELERY_TLS_SIGNING_"');
+    expect(PYTHON_SECURITY).toContain('_CELERY_TLS_RESULT_KEY_PREFIX = "CELERY_TLS_RESULT_KEY"');
   });
 });
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CeleryConfig, CeleryConfigInput } from '../../lib/core';
-import { CelerySecurityOptions } from '../../lib/core/celery/security';
+import { CelerySecurityOptions, securityEnvironment } from '../../lib/core/celery/security';
 import { PYTHON, tempFile } from './harness';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -366,6 +366,34 @@ describe('result encryption', () => {
       { SecretId: ARN('new'), VersionStage: 'AWSCURRENT', region: 'eu-west-1' },
       { SecretId: ARN('new'), VersionStage: 'AWSPREVIOUS', region: 'eu-west-1' },
     ]);
+  });
+
+  test('deploy-time ARNs are rendered as None and read from the variables securityEnvironment() names', () => {
+    const token = '${Token[TOKEN.9]}';
+    const ctx = { isUnresolved: (v: unknown) => typeof v === 'string' && v.startsWith('${Token[') };
+    const config = new CeleryConfig({ ...base, security: { resultEncryption: { keySecretArn: token } } }, ctx);
+    const source = config.toPythonModule('t');
+    expect(source).toContain('"key_secret_arn": None');
+    const secrets = tempFile('secrets.json', JSON.stringify({ [ARN('deployed')]: { AWSCURRENT: K2 } }));
+    const calls = tempFile('calls.jsonl', '');
+    const dir = mkdtempSync(join(tmpdir(), 'celery-tls-sec-token-'));
+    writeFileSync(join(dir, 'rendered_settings.py'), source);
+    const r = spawnSync(PYTHON, [join(FIXTURES, 'inspect_security.py'), dir, 'rendered_settings', 'module'], {
+      env: {
+        PATH: '/usr/bin:/bin',
+        ...PASSWORDS,
+        PYTHONPATH: join(FIXTURES, 'security-stub-boto3'),
+        STUB_SECRETS_FILE: secrets,
+        STUB_CALLS_FILE: calls,
+        ...securityEnvironment(config.model.security),
+        CELERY_TLS_RESULT_KEY_SECRET_ARN: ARN('deployed'), // the token's value at deploy time
+      },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(r.stdout.trim().split('\n').pop() ?? '').unsealed).toMatchObject({
+      result: { value: 'result-text' },
+    });
+    expect(readFileSync(calls, 'utf8')).toContain(ARN('deployed'));
   });
 
   test('refused at import: no key, a short key, JSON without "key"', () => {

@@ -316,3 +316,30 @@ export function securityEnvDoc(security: CelerySecurityModel | undefined): strin
     );
   return out;
 }
+
+/** The variables that name the secrets by ARN, for `toEnvironment()`: how the settings find deploy-time ARNs. */
+export const SECURITY_ENV_NAMES = {
+  keyPairSecretArn: 'CELERY_TLS_SIGNING_KEYPAIR_SECRET_ARN',
+  certStoreSecretArn: 'CELERY_TLS_SIGNING_CERTIFICATES_SECRET_ARN',
+  resultKeySecretArn: 'CELERY_TLS_RESULT_KEY_SECRET_ARN',
+  /** Injected secret values (ECS `secrets`), which win over the ARNs. */
+  keyPair: 'CELERY_TLS_SIGNING_KEYPAIR',
+  certificates: 'CELERY_TLS_SIGNING_CERTIFICATES',
+  resultKey: 'CELERY_TLS_RESULT_KEY',
+  resultKeyPrevious: 'CELERY_TLS_RESULT_KEY_PREVIOUS',
+} as const;
+
+/**
+ * The non-secret variables of the security options: each secret ARN given (values may be deploy-time tokens, which
+ * the rendered settings cannot hold and read from these instead). Paths are rendered into the settings, not here.
+ */
+export function securityEnvironment(security: CelerySecurityModel | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const set = (name: string, value: string | undefined) => {
+    if (value !== undefined) out[name] = value;
+  };
+  set(SECURITY_ENV_NAMES.keyPairSecretArn, security?.signing?.keyPairSecretArn);
+  set(SECURITY_ENV_NAMES.certStoreSecretArn, security?.signing?.certStoreSecretArn);
+  set(SECURITY_ENV_NAMES.resultKeySecretArn, security?.resultEncryption?.keySecretArn);
+  return out;
+}
