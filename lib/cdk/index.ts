@@ -17,3 +17,11 @@ export * from './rabbitmq-users';
 export * from './redis-cache';
 export * from './postgres-database';
 export type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';
+export { CelerySecurityKeys } from './security-keys';
+export type { CelerySecurityKeysProps } from './security-keys';
+export type {
+  CelerySecurityKeysOptions,
+  CelerySecurityKeysSpec,
+  CelerySigningKeysOptions,
+  CeleryResultKeyOptions,
+} from '../core/security-keys';

@@ -77,15 +77,28 @@ export const SECURITY_KEYS_DEFAULTS = {
 
 /** The resolved options: every default applied, everything validated. */
 export interface CelerySecurityKeysSpec {
+  /** Signing keys, when on: the CA (none: self-signed), validity, renewal, generation and the roles' names. */
   readonly signing?: {
+    /** The issuing AWS Private CA; undefined for self-signed certificates. */
     readonly caArn?: string;
+    /** The CA's signing algorithm (default "SHA256WITHRSA"). */
     readonly caSigningAlgorithm: string;
+    /** Days each certificate is valid (default 90). */
     readonly validityDays: number;
+    /** Days between renewals (default 30). */
     readonly renewDays: number;
+    /** Raised to replace every key (default 1). */
     readonly keyGeneration: number;
+    /** Each signing role and its certificate's common name. */
     readonly roles: readonly { readonly role: CeleryRole; readonly commonName: string }[];
   };
-  readonly resultEncryption?: { readonly rotationDays: number; readonly arguments: boolean };
+  /** The result key, when on: its rotation and whether task arguments are encrypted too. */
+  readonly resultEncryption?: {
+    /** Days between rotations (default 30). */
+    readonly rotationDays: number;
+    /** Task arguments encrypted too (default false). */
+    readonly arguments: boolean;
+  };
 }
 
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;

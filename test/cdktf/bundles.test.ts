@@ -8,9 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App as CdkApp } from 'aws-cdk-lib';
-import { App } from 'cdktf';
+import { App, TerraformStack } from 'cdktf';
 import { CeleryTlsExampleStack as CdkExampleStack } from '../../examples/cdk/stack';
 import { CeleryTlsExampleStack } from '../../examples/cdktf/stack';
+import { AwsProvider } from '../../lib/cdktf/provider';
+import { CelerySecurityKeys } from '../../lib/cdktf/security-keys';
 import { handlerAssetDir } from '../../lib/core/assets';
 import { TfJson, ofType } from './security';
 
@@ -104,4 +106,24 @@ test('the users bundle answers both CloudFormation (onEvent) and Terraform (onIn
     'function',
     'function',
   ]);
+});
+
+test('the signing-keys function deploys a zip of its bundle, whose entry points answer the invocation and rotation', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'celery-tls-bundles-keys-'));
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, 'keys');
+  new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+  new CelerySecurityKeys(stack, 'Keys', { signing: {}, resultEncryption: {} });
+  app.synth();
+  const stackDir = join(outdir, 'stacks', 'keys');
+  const tf = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as TfJson;
+  const [[, fn]] = ofType(tf, 'aws_lambda_function');
+  expect(fn.filename).toMatch(/^assets\/CeleryTlsHandlerSigningKeys\//);
+  expect(unzip(join(stackDir, fn.filename))['index.js'].equals(bundleFile('signing-keys'))).toBe(true);
+  const exported = load(join(handlerAssetDir('signing-keys'), 'index.js'));
+  expect([
+    typeof exported[fn.handler.replace(/^index\./, '')],
+    typeof exported.onEvent,
+    typeof exported.onRotate,
+  ]).toEqual(['function', 'function', 'function']);
 });
