@@ -4,6 +4,8 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { handlerAssetDir } from '../../lib/core/assets';
+import { CeleryConfig } from '../../lib/core/celery/config';
+import { securityOptionsFor } from '../../lib/core/security-keys';
 import { createCertificateAuthority, type IssuedCertificate } from '../../lib/dev/pki';
 import {
   buildStore,
@@ -322,4 +324,69 @@ test('the bundle answers CloudFormation (onEvent), Terraform (onInvocation) and 
     'function',
     'function',
   ]);
+});
+
+describe('the rendered settings read what the function wrote (by ARN, through a stand-in boto3)', () => {
+  const FIXTURES = join(__dirname, '..', 'fixtures');
+  /** The secrets as the stand-in boto3 serves them: {arn: {stage: value}}. */
+  const served = () => {
+    const out: Record<string, Record<string, string>> = {};
+    for (const [arn, versions] of secrets.versions)
+      for (const v of versions.values()) for (const s of v.stages) (out[arn] ??= {})[s] = v.value;
+    return out;
+  };
+  const settings = (role: 'producer' | 'worker', decrypt?: string) => {
+    const config = new CeleryConfig({
+      broker: { scheme: 'amqps', host: 'b-1.mq.eu-west-1.on.aws', port: 5671, username: 'w', engine: 'rabbitmq' },
+      resultBackend: { scheme: 'rediss', host: 'master.c.euw1.cache.amazonaws.com', port: 6379, engine: 'valkey' },
+      security: securityOptionsFor({
+        keyPairSecretArn: role === 'producer' ? PRODUCER : WORKER,
+        storeSecretArn: STORE,
+        resultKeySecretArn: RESULT_KEY,
+      }),
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'celery-tls-keys-settings-'));
+    writeFileSync(join(dir, 'rendered_settings.py'), config.toPythonModule('t'));
+    writeFileSync(join(dir, 'secrets.json'), JSON.stringify(served()));
+    writeFileSync(join(dir, 'calls.jsonl'), '');
+    const r = spawnSync(
+      '/usr/bin/python3',
+      [join(FIXTURES, 'inspect_security.py'), dir, 'rendered_settings', 'module'],
+      {
+        env: {
+          PATH: '/usr/bin:/bin',
+          LANG: 'C.UTF-8',
+          PYTHONDONTWRITEBYTECODE: '1',
+          CELERY_TLS_BROKER_PASSWORD: 'b',
+          CELERY_TLS_RESULT_BACKEND_PASSWORD: 'r',
+          PYTHONPATH: join(FIXTURES, 'security-stub-boto3'),
+          STUB_SECRETS_FILE: join(dir, 'secrets.json'),
+          STUB_CALLS_FILE: join(dir, 'calls.jsonl'),
+          ...(decrypt ? { INSPECT_DECRYPT: decrypt } : {}),
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+  };
+
+  test('each role signs with its own key and verifies with the store; results sealed before a rotation read after it', async () => {
+    await create();
+    await rotate(RESULT_KEY);
+    for (const role of ['producer', 'worker'] as const) {
+      const out = settings(role);
+      expect(out.error).toBeUndefined();
+      expect(out.verified).toEqual([['argument'], {}, {}]);
+      expect(out.security_key.content).toBe(secrets.doc(role === 'producer' ? PRODUCER : WORKER).private_key);
+      expect(out.security_cert_store.files).toEqual(['signer-000.pem', 'signer-001.pem']);
+    }
+    const sealed = settings('worker').sealed;
+    expect(typeof sealed).toBe('string');
+    await rotate(RESULT_KEY);
+    expect(settings('producer', sealed).decrypted).toMatchObject({ result: { value: 'result-text' } });
+    // Two rotations later the key is out of the ring (AWSCURRENT and AWSPREVIOUS only): the check can fail.
+    await rotate(RESULT_KEY);
+    expect(settings('producer', sealed).decrypt_error).toMatch(/not in the key ring/);
+  });
 });
