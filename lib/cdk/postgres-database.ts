@@ -463,8 +463,13 @@ export class PostgresUsers extends Construct {
       }),
     });
     // Created after, and deleted before, the database, the network path and the permissions it needs.
-    this.resource.node.addDependency(this.securityGroup, this.secretsManagerEndpoint, fn.policy, ...props.after);
-    if (!(db.securityGroup instanceof ec2.SecurityGroup)) return;
-    this.resource.node.addDependency(db.securityGroup);
+    // The database's group holds the ingress rule from this function's group (an imported group too).
+    this.resource.node.addDependency(
+      this.securityGroup,
+      db.securityGroup,
+      this.secretsManagerEndpoint,
+      fn.policy,
+      ...props.after,
+    );
   }
 }
