@@ -51,7 +51,7 @@ export class CelerySecurityKeys extends Construct {
   public readonly function: lambda.Function;
   /** The custom resource that makes the first signing keys and the store (with signing). */
   public readonly resource?: CustomResource;
-  /** The rotation schedules: the key pairs' renewals and the result key's. */
+  /** The rotation schedules: the key pairs' renewals, the store's rebuild and the result key's. */
   public readonly rotationSchedules: readonly secretsmanager.RotationSchedule[];
 
   constructor(scope: Construct, id: string, props: CelerySecurityKeysProps) {
@@ -115,7 +115,8 @@ export class CelerySecurityKeys extends Construct {
         }),
       });
       this.resource.node.addDependency(fn.policy);
-      for (const secret of pairList) {
+      // The store rotates too: rebuilt from the key pairs, on the renewals' schedule.
+      for (const secret of [...pairList, this.certificateStoreSecret]) {
         const schedule = secret.addRotationSchedule('Rotation', {
           rotationLambda: fn.function,
           automaticallyAfter: Duration.days(plan.signingSchedule!.days),

@@ -48,7 +48,7 @@ export class CelerySecurityKeys extends Construct {
   public readonly function: LibraryFunction;
   /** The invocation that makes the first signing keys and the store (with signing). */
   public readonly resource?: LambdaInvocation;
-  /** The rotation schedules: the key pairs' renewals and the result key's. */
+  /** The rotation schedules: the key pairs' renewals, the store's rebuild and the result key's. */
   public readonly rotationSchedules: readonly SecretsmanagerSecretRotation[];
 
   constructor(scope: Construct, id: string, props: CelerySecurityKeysProps) {
@@ -120,7 +120,8 @@ export class CelerySecurityKeys extends Construct {
       });
       const renewals = rotateSecrets(
         this.function,
-        pairList.map((s) => ({ scope: s, secretArn: s.secretArn })),
+        // The store rotates too: rebuilt from the key pairs, on the renewals' schedule.
+        [...pairList, this.certificateStoreSecret].map((s) => ({ scope: s, secretArn: s.secretArn })),
         plan.signingSchedule!,
         [this.resource],
       );

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { CelerySecurityKeys } from '../../lib/cdk/security-keys';
 import { CeleryRole } from '../../lib/core/rabbitmq-users';
 import { templateOf } from './helpers';
+import { keyAndSecretFindings } from './security';
 
 const CA = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 
@@ -52,6 +53,10 @@ describe('CelerySecurityKeys (CDK)', () => {
     });
   });
 
+  test("the library's key and secret checks find nothing (CMK, rotation on, retained, no literal value)", () => {
+    expect(keyAndSecretFindings(t.json)).toEqual([]);
+  });
+
   test('no key, certificate or secret value anywhere in the template', () => {
     const text = JSON.stringify(t.json);
     expect(text).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE|"SecretString"/);
@@ -82,12 +87,13 @@ describe('CelerySecurityKeys (CDK)', () => {
     }
   });
 
-  test('the key pairs renew every 30 days (not at deploy: the custom resource made them), the result key every 30', () => {
+  test('the key pairs renew and the store rebuilds every 30 days (not at deploy: the custom resource made them), the result key every 30', () => {
     const schedules = t.of('AWS::SecretsManager::RotationSchedule');
-    expect(schedules).toHaveLength(3);
+    expect(schedules).toHaveLength(4);
     const fnArn = { 'Fn::GetAtt': [t.id(t.keys.function), 'Arn'] };
     const bySecret = Object.fromEntries(schedules.map(([, s]) => [s.Properties.SecretId.Ref, s]));
-    for (const pair of [producerPair, workerPair]) {
+    // The store rotates on the renewals' schedule (rebuilt from the key pairs).
+    for (const pair of [producerPair, workerPair, t.keys.certificateStoreSecret]) {
       const s = bySecret[t.id(pair)];
       expect(s.Properties).toEqual({
         SecretId: ref(pair),

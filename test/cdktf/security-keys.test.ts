@@ -1,7 +1,7 @@
 import { CelerySecurityKeys } from '../../lib/cdktf/security-keys';
 import { CeleryRole } from '../../lib/core/rabbitmq-users';
 import { synthJson, tfStack } from './helpers';
-import { ofType } from './security';
+import { identityFindings, keyAndSecretFindings, ofType, secretFindings } from './security';
 
 const CA = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 
@@ -33,6 +33,10 @@ describe('CelerySecurityKeys (Terraform)', () => {
     const [, key] = ofType(t.json, 'aws_kms_key')[0];
     expect(key.enable_key_rotation).toBe(true);
     expect(key.lifecycle).toEqual({ prevent_destroy: true });
+  });
+
+  test("the library's checks find nothing: keys and secrets, no literal value, identities (every secret rotates)", () => {
+    expect([...keyAndSecretFindings(t.json), ...secretFindings(t.json), ...identityFindings(t.json)]).toEqual([]);
   });
 
   test('no key, certificate or secret value in cdk.tf.json: the values are written once through secret_string_wo', () => {
@@ -73,12 +77,13 @@ describe('CelerySecurityKeys (Terraform)', () => {
     }
   });
 
-  test('the key pairs renew every 30 days after the invocation (not at apply), the result key every 30', () => {
+  test('the key pairs renew and the store rebuilds every 30 days after the invocation (not at apply), the result key every 30', () => {
     const rotations = ofType(t.json, 'aws_secretsmanager_secret_rotation');
-    expect(rotations).toHaveLength(3);
+    expect(rotations).toHaveLength(4);
     const fnArn = `\${aws_lambda_function.${ofType(t.json, 'aws_lambda_function')[0][0]}.arn}`;
     const invocation = `aws_lambda_invocation.${ofType(t.json, 'aws_lambda_invocation')[0][0]}`;
-    for (const name of ['ProducerSigningKey', 'WorkerSigningKey']) {
+    // The store rotates on the renewals' schedule (rebuilt from the key pairs).
+    for (const name of ['ProducerSigningKey', 'WorkerSigningKey', 'SigningCertificates']) {
       const [, r] = rotations.find(([n]) => n.includes(name))!;
       expect(r).toMatchObject({
         secret_id: t.arn(name),

@@ -266,6 +266,20 @@ test('the store leaves out a certificate that expires within a day (the settings
   ]);
 });
 
+test("the store's own rotation rebuilds it from the key pairs, leaving out what no pair holds", async () => {
+  await create();
+  await secrets.putCurrent(STORE, JSON.stringify({ certificates: secrets.doc(PRODUCER).certificate + 'stale' }));
+  await rotate(STORE);
+  expect(pems(secrets.doc(STORE).certificates)).toEqual([
+    secrets.doc(PRODUCER).certificate,
+    secrets.doc(WORKER).certificate,
+  ]);
+  expect(secrets.doc(STORE).signers.map((s: { common_name: string }) => s.common_name)).toEqual([
+    'celery-producer-signing',
+    'celery-worker-signing',
+  ]);
+});
+
 test('the result key rotates to 64 new letters and digits; AWSPREVIOUS holds the old value (the ring)', async () => {
   const before = secrets.doc(RESULT_KEY).key;
   await rotate(RESULT_KEY);

@@ -5,7 +5,8 @@
  *   into the role's secret `{"certificate", "private_key", ...}`, and the store `{"certificates": "<PEM>"}` of every
  *   signer; an Update with a new key generation or issuer replaces the keys; Delete overwrites what it wrote.
  * - `onRotate` (Secrets Manager) renews a key pair (the store gains the new certificate before it is used, and keeps
- *   the replaced one until the next renewal), or puts a new random result key (AWSPREVIOUS then holds the old one).
+ *   the replaced one until the next renewal), rebuilds the store, or puts a new random result key (AWSPREVIOUS then
+ *   holds the old one).
  * The store is always rebuilt from the key-pair secrets themselves (AWSCURRENT, AWSPREVIOUS, AWSPENDING), leaving out
  * certificates about to expire (the settings refuse an expired one at start-up). No key or secret is ever logged,
  * returned or put in an error.
@@ -498,9 +499,36 @@ export function createRotationHandler(
     },
     log,
   );
+  // The store's own rotation rebuilds it from the key pairs (certificates near their end leave), so it never waits
+  // for a renewal to drop one.
+  const store = rotationHandler(
+    secrets,
+    {
+      async createSecret({ arn, token, known }) {
+        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) return;
+        const built = await buildStore(secrets, config.keyPairSecretArns, known);
+        await secrets.putPending(arn, token, JSON.stringify(built));
+        log(`createSecret: a store of ${built.signers.length} certificate(s) is pending`);
+      },
+      async setSecret() {
+        log('setSecret: nothing to set (verifiers read the store at start-up)');
+      },
+      async testSecret({ arn, token }) {
+        const doc = parseJson(await secrets.get(arn, { stage: PENDING, versionId: token }));
+        if (typeof doc?.certificates !== 'string') throw new Error('the pending store has no "certificates"');
+        log('testSecret: the pending store is well formed');
+      },
+      async finished({ known }) {
+        // A key pair may have changed since createSecret: the store follows the key pairs as they are now.
+        await syncStore(secrets, storeArn, config.keyPairSecretArns, known, log);
+      },
+    },
+    log,
+  );
   return async (event) => {
     if (config.resultKeySecretArn && event.SecretId === config.resultKeySecretArn) return resultKey(event);
     if (config.keyPairSecretArns.includes(event.SecretId) && storeArn) return keyPair(event);
+    if (storeArn && event.SecretId === storeArn) return store(event);
     throw new Error(`secret ${event.SecretId} is not rotated by this function`);
   };
 }
