@@ -25,6 +25,7 @@ import { AlarmPlan, CeleryMonitoringOptions, CeleryMonitoringSpec, MonitoredReso
 import { RabbitMqBrokerOptions } from './rabbitmq';
 import { CeleryRole, RabbitMqApplicationUsersOptions } from './rabbitmq-users';
 import { ExistingPostgresInput, PostgresBackendOptions } from './postgres';
+import { LAMBDA_AMAZON_CA_FILE } from './postgres-users';
 import { RedisCacheOptions } from './redis';
 import { TerraformRedisOptions } from './terraform';
 import { NetworkRole } from './types';
@@ -277,16 +278,15 @@ function canaryPlan<C, S>(
       name,
       host: celery.host,
       port: e.port,
-      protocol: celery.scheme === 'amqps' ? 'amqp' : 'redis',
+      protocol: celery.scheme === 'amqps' ? 'amqp' : celery.scheme === 'postgresql' ? 'postgres' : 'redis',
       mutualTls: celery.clientCertSecretArn !== undefined,
       plaintextPorts: [],
+      // RDS certificates chain to the RDS CAs, which the Lambda runtime ships but Node does not trust by default.
+      ...(celery.scheme === 'postgresql' ? { caFile: LAMBDA_AMAZON_CA_FILE } : {}),
     };
   };
   const endpoints = [{ model: model('broker', broker), connectable: broker.connectable }];
-  // A PostgreSQL backend starts TLS after libpq's SSLRequest, which the canary's checks do not speak yet: it is
-  // left out (its TLS is forced by the parameter group and checked by the workers' start-up check).
-  const checkable = backend?.roles[CeleryRole.WORKER].scheme !== 'postgresql';
-  if (backend && checkable && backend.connectable !== broker.connectable)
+  if (backend && backend.connectable !== broker.connectable)
     endpoints.push({ model: model('resultBackend', backend), connectable: backend.connectable });
   const certificateSecrets = broker.monitored.kind === 'rabbitmq' ? (broker.monitored.certificateSecrets ?? []) : [];
   return { endpoints, certificateSecrets };

@@ -97,7 +97,7 @@ describe('CeleryResultBackend.postgres() on the CDK', () => {
     }
   });
 
-  test('GIVEN defaults THEN the database group opens 5432 from the producer, worker and users-function groups only', () => {
+  test('GIVEN defaults THEN the database group opens 5432 from the producer, worker, users-function and canary groups only', () => {
     const { db, json, stack, transport } = postgresTransport();
     const dbGroup = stack.getLogicalId(db.securityGroup.node.defaultChild as any);
     const ingress = Object.values(json.Resources).filter(
@@ -105,10 +105,13 @@ describe('CeleryResultBackend.postgres() on the CDK', () => {
         r.Type === 'AWS::EC2::SecurityGroupIngress' &&
         JSON.stringify(r.Properties.GroupId) === JSON.stringify(groupIdOf(dbGroup)),
     ) as any[];
-    const sources = [transport.producersSecurityGroup, transport.workersSecurityGroup, db.users.securityGroup].map(
-      (g) => JSON.stringify(groupIdOf(stack.getLogicalId(g.node.defaultChild as any))),
-    );
-    expect(ingress).toHaveLength(3);
+    const sources = [
+      transport.producersSecurityGroup,
+      transport.workersSecurityGroup,
+      db.users.securityGroup,
+      transport.monitoring!.canary!.securityGroup,
+    ].map((g) => JSON.stringify(groupIdOf(stack.getLogicalId(g.node.defaultChild as any))));
+    expect(ingress).toHaveLength(4);
     expect(ingress.map((r) => JSON.stringify(r.Properties.SourceSecurityGroupId)).sort()).toEqual([...sources].sort());
     for (const r of ingress) {
       expect(r.Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432 });
@@ -327,7 +330,7 @@ describe('CeleryResultBackend.postgres() on the CDK', () => {
     expect(JSON.stringify(resource.Properties)).not.toMatch(/password/i);
   });
 
-  test('GIVEN monitoring on THEN RDS alarms per instance (free storage only for an RDS instance); the canary leaves it out', () => {
+  test('GIVEN monitoring on THEN RDS alarms per instance (free storage only for an RDS instance); the canary checks it', () => {
     const alarmsOf = (kind: 'instance' | 'aurora') => {
       const { json, db } = postgresTransport({ kind });
       const alarms = Object.values(json.Resources).filter(
@@ -336,7 +339,13 @@ describe('CeleryResultBackend.postgres() on the CDK', () => {
       const canary = Object.values(json.Resources).find(
         (r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler',
       ) as any;
-      return { db, alarms, endpoints: JSON.stringify(canary.Properties.Environment.Variables.CANARY_ENDPOINTS) };
+      // CANARY_ENDPOINTS is JSON joined with the endpoints' deploy-time addresses: read with a placeholder for them.
+      const value = canary.Properties.Environment.Variables.CANARY_ENDPOINTS;
+      const text =
+        typeof value === 'string'
+          ? value
+          : (value['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'deploy-time')).join('');
+      return { db, alarms, endpoints: JSON.parse(text) as unknown[] };
     };
     const instance = alarmsOf('instance');
     expect(
@@ -348,9 +357,17 @@ describe('CeleryResultBackend.postgres() on the CDK', () => {
         ['FreeStorageSpace', [{ Name: 'DBInstanceIdentifier', Value: instance.db.databaseIdentifier }], 2147483648],
       ].sort(),
     );
-    // The canary checks the broker only: its checks do not speak libpq's SSLRequest.
-    expect(instance.endpoints).toContain('\\"name\\":\\"broker\\"');
-    expect(instance.endpoints).not.toContain('resultBackend');
+    // The canary checks the database too (TLS after an SSLRequest), against the runtime's Amazon CAs.
+    expect(instance.endpoints).toEqual([
+      expect.objectContaining({ name: 'broker', protocol: 'amqp' }),
+      expect.objectContaining({
+        name: 'resultBackend',
+        protocol: 'postgres',
+        port: 5432,
+        caFile: '/var/runtime/ca-cert.pem',
+        mutualTls: false,
+      }),
+    ]);
     const aurora = alarmsOf('aurora');
     expect(aurora.alarms.map((a) => `${a.Properties.MetricName} ${a.Properties.Dimensions[0].Value}`).sort()).toEqual(
       [1, 2]

@@ -111,16 +111,19 @@ describe('CeleryResultBackend.postgres() on Terraform', () => {
     expect(text).not.toMatch(/"password":"[A-Za-z0-9]{8,}"/);
   });
 
-  test('GIVEN defaults THEN the database group opens 5432 from the producer, worker and users-function groups only', () => {
+  test('GIVEN defaults THEN the database group opens 5432 from the producer, worker, users-function and canary groups only', () => {
     const { json, db, transport } = postgresTransport();
     const group = db.securityGroup!.resource.friendlyUniqueId;
     const ingress = ofType(json, 'aws_vpc_security_group_ingress_rule').filter(
       ([, r]) => r.security_group_id === `\${aws_security_group.${group}.id}`,
     );
-    const sources = [transport.producersSecurityGroup, transport.workersSecurityGroup, db.users.securityGroup].map(
-      (g) => `\${aws_security_group.${g.resource.friendlyUniqueId}.id}`,
-    );
-    expect(ingress).toHaveLength(3);
+    const sources = [
+      transport.producersSecurityGroup,
+      transport.workersSecurityGroup,
+      db.users.securityGroup,
+      transport.monitoring!.canary!.securityGroup,
+    ].map((g) => `\${aws_security_group.${g.resource.friendlyUniqueId}.id}`);
+    expect(ingress).toHaveLength(4);
     expect(ingress.map(([, r]) => r.referenced_security_group_id).sort()).toEqual([...sources].sort());
     for (const [, r] of ingress) {
       expect(r).toMatchObject({ ip_protocol: 'tcp', from_port: 5432, to_port: 5432 });
