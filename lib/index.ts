@@ -21,8 +21,16 @@ export type {
   CeleryConfigModel,
   CeleryEndpoint,
   CeleryOptions,
+  PostgresSslMode,
   TlsScheme,
 } from './core/celery/model';
+export type {
+  CelerySecurityModel,
+  CelerySecurityOptions,
+  CelerySigningOptions,
+  CeleryResultEncryptionOptions,
+} from './core/celery/security';
+export { SECURITY_ENV_NAMES } from './core/celery/security';
 export type {
   ICeleryTransportContract,
   IRabbitMqBrokerContract,

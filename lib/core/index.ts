@@ -35,3 +35,4 @@ export * from './celery/environment';
 export * from './celery/manifest';
 export * from './celery/python';
 export * from './celery/config';
+export * from './celery/security';

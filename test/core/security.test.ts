@@ -277,3 +277,32 @@ describe('the Python embedded from lib/core/celery/security.py', () => {
     expect(PYTHON_SECURITY).toContain(`def ${SECURITY_DEFAULTS.setupFunction}(app):`);
   });
 });
+
+describe('the manifest and the environment carry the security options (ARNs only)', () => {
+  const config = new CeleryConfig(input({ signing: SIGNING, resultEncryption: { keySecretArn: ARN('ring') } }));
+
+  test('a manifest round trip keeps signing and encryption: the settings rendered from it sign and encrypt', () => {
+    const manifest = JSON.stringify(config.toManifest());
+    expect(JSON.parse(manifest).security).toEqual({
+      signing: { ...SIGNING, digest: 'sha256', serializer: 'json' },
+      resultEncryption: { keySecretArn: ARN('ring'), arguments: false, databaseBackend: false },
+    });
+    const again = CeleryConfig.fromManifest(manifest);
+    expect(again.model.security).toEqual(config.model.security);
+    expect(again.toPythonModule()).toContain('task_serializer = "auth"');
+  });
+
+  test('a manifest without security options has no security key', () => {
+    expect(new CeleryConfig({ broker, resultBackend: rediss }).toManifest()).not.toHaveProperty('security');
+  });
+
+  test('toEnvironment() names the three secrets, beside the endpoints', () => {
+    expect(config.toEnvironment()).toMatchObject({
+      ...securityEnvironment(config.model.security),
+      CELERY_TLS_BROKER_HOST: broker.host,
+    });
+    expect(Object.values(securityEnvironment(config.model.security)).sort()).toEqual(
+      [ARN('key'), ARN('store'), ARN('ring')].sort(),
+    );
+  });
+});

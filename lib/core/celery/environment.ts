@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../defaults';
 import { ResolveContext } from '../errors';
 import { CeleryConfigModel, CeleryEndpoint } from './model';
+import { securityEnvironment } from './security';
 import { WIRE } from '../wire';
 
 /**
@@ -71,6 +72,8 @@ export function renderEnvironment(model: CeleryConfigModel): Record<string, stri
   };
   add('broker', model.broker);
   if (model.resultBackend) add('resultBackend', model.resultBackend);
+  // The signing key pair, certificate store and result key, by ARN (deploy-time ARNs render as None in the settings).
+  Object.assign(env, securityEnvironment(model.security));
   return env;
 }
 

@@ -19,6 +19,8 @@ export function renderManifest(model: CeleryConfigModel): CeleryManifest {
     broker: model.broker,
     resultBackend: model.resultBackend,
     options: model.options,
+    // Secret ARNs and paths only: the key pair, the store and the key ring are read at start-up.
+    ...(model.security ? { security: model.security } : {}),
   });
 }
 
