@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { CeleryConfig, CeleryConfigInput, CeleryEndpoint, ValidationError } from '../../lib/core';
 import { PYTHON, tempFile } from './harness';
 
+const FIXTURES = join(__dirname, '..', 'fixtures');
+
 /**
  * The rendered settings with a PostgreSQL result backend, imported by Debian's Celery, SQLAlchemy and psycopg2:
  * what Celery's database backend is configured with and what psycopg2 would be called with (nothing connects; the
@@ -239,5 +241,57 @@ describe('PostgreSQL endpoints: synth-time checks name the prop', () => {
       CELERY_TLS_RESULT_BACKEND_CA_CERTS: '/etc/ssl/certs/rds-global-bundle.pem',
     });
     expect(env).not.toHaveProperty('CELERY_TLS_RESULT_BACKEND_DB');
+  });
+});
+
+describe('PostgreSQL result backend: a role secret read by ARN is re-read for new connections (rotation)', () => {
+  const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:pg-worker-GhIjKl';
+  const run = (refreshSeconds: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'celery-tls-pg-refresh-'));
+    const config = new CeleryConfig({ broker, resultBackend: { ...postgres, host: 'db.example.com', secretArn: arn } });
+    writeFileSync(join(dir, 'rendered_refresh.py'), config.toPythonModule());
+    const secrets = join(dir, 'secrets.json');
+    writeFileSync(
+      secrets,
+      JSON.stringify({ [arn]: JSON.stringify({ username: 'celery_worker', password: 'first-pw' }) }),
+    );
+    const r = spawnSync(
+      PYTHON,
+      [
+        join(FIXTURES, 'postgres_refresh.py'),
+        dir,
+        'rendered_refresh',
+        JSON.stringify({ username: 'celery_worker_alt', password: 'rotated-pw' }),
+      ],
+      {
+        env: {
+          PATH: '/usr/bin:/bin',
+          LANG: 'C.UTF-8',
+          PYTHONDONTWRITEBYTECODE: '1',
+          PYTHONPATH: join(FIXTURES, 'stub-boto3'),
+          STUB_SECRETS_FILE: secrets,
+          STUB_CALLS_FILE: join(dir, 'calls.jsonl'),
+          CELERY_TLS_BROKER_PASSWORD: 'broker-pw',
+          CELERY_TLS_RESULT_BACKEND_SECRET_REFRESH_SECONDS: refreshSeconds,
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    if (r.status !== 0) throw new Error(`${r.stdout}\n${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  };
+
+  test('after the refresh interval a new connection logs in as the rotated role with its new password', () => {
+    expect(run('0')).toEqual({
+      first: ['celery_worker', 'first-pw'],
+      after: ['celery_worker_alt', 'rotated-pw'],
+      // The URL's own credentials go to any other host: the refresh is for this database only.
+      other_host: ['celery_worker', 'first-pw'],
+    });
+  });
+
+  test('within the interval the value read at start-up is kept (no Secrets Manager call per connection)', () => {
+    expect(run('300').after).toEqual(['celery_worker', 'first-pw']);
   });
 });

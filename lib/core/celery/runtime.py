@@ -292,6 +292,7 @@ def _celery_tls_postgres_url(prefix, defaults):
     # even where something rewrites the URL. pool_pre_ping replaces connections a database restart closed; Celery
     # itself makes a new engine in each forked child (celery/backends/database/session.py).
     p = _celery_tls_postgres(prefix, defaults)
+    _celery_tls_postgres_credential_refresh(prefix, defaults, p)
     query = urlencode(p["tls"], quote_via=quote)
     url = "db+postgresql+psycopg2://%s:%s@%s:%d/%s?%s" % (
         quote(p["user"], safe=""), quote(p["password"], safe=""), _celery_tls_host(p["host"]), p["port"],
@@ -300,6 +301,43 @@ def _celery_tls_postgres_url(prefix, defaults):
                         keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
                         application_name="celery")
     return url, {"pool_pre_ping": True, "connect_args": connect_args}
+
+
+def _celery_tls_postgres_credential_refresh(prefix, defaults, first):
+    # A rotated role password (and, with alternating roles, user name) reaches new connections without a restart:
+    # for a secret read by ARN (an injected variable cannot change), every new connection to this host asks for the
+    # current credentials, re-read at most every SECRET_REFRESH_SECONDS (default 300); the last good value is kept
+    # while Secrets Manager cannot be read. SQLAlchemy's do_connect event may change the arguments psycopg2 gets.
+    if os.environ.get(prefix + "PASSWORD") or os.environ.get(prefix + "CREDENTIALS"):
+        return
+    if not _celery_tls_optional(prefix, "SECRET_ARN", defaults["secret_arn"]):
+        return
+    try:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+    except ImportError:
+        return
+    import threading
+    import time
+    refresh = float(_celery_tls_optional(prefix, "SECRET_REFRESH_SECONDS", "300"))
+    lock = threading.Lock()
+    state = {"value": (first["user"], first["password"]), "read_at": time.monotonic()}
+
+    def current():
+        with lock:
+            if time.monotonic() - state["read_at"] >= refresh:
+                try:
+                    state["value"] = _celery_tls_credentials(prefix, defaults)
+                except Exception:  # Secrets Manager unreachable: keep the last good value, try again later
+                    pass
+                state["read_at"] = time.monotonic()
+            return state["value"]
+
+    def do_connect(dialect, connection_record, cargs, cparams):
+        if dialect.name == "postgresql" and cparams.get("host") == first["host"]:
+            cparams["user"], cparams["password"] = current()
+
+    event.listen(Engine, "do_connect", do_connect)
 
 
 def _celery_tls_django_database(prefix, defaults):
