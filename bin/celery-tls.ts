@@ -56,7 +56,7 @@ Options:
                          (default: ${DEFAULT_STACK_ROOT} when it exists, else this machine)
   --backend redis|postgres  dev: the result backend (default: redis)
   --rabbitmq-4.3         dev: RabbitMQ as 4.3 behaves (transient queues and global QoS denied), 4.3 settings
-  --endpoint URL         verify: amqps://HOST[:PORT] or rediss://HOST[:PORT] (repeatable)
+  --endpoint URL         verify: amqps://, rediss:// or postgresql://HOST[:PORT] (repeatable)
   --ca FILE              verify: CA bundle (default: the manifest's caCerts, else Node's root store)
   --cert FILE, --key FILE  verify: client certificate and key for mutual TLS
   --plaintext-port N     verify: another port on the host that must not answer in plaintext (repeatable)
