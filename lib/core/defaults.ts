@@ -128,6 +128,14 @@ export const DEFAULTS = {
     /** The login roles of the two Celery roles; each has its own generated secret `{"username", "password"}`. */
     users: { worker: 'celery_worker', producer: 'celery_producer' },
     /**
+     * Each login role has a rotation twin `<role>_alt` with the same grants; rotation alternates the secret between
+     * them, so clients holding the previous password keep working until the next rotation. An unquoted identifier
+     * (PostgreSQL folds it, and `.` would need quoting in every client's tooling). Changing it strands deployed twins.
+     */
+    alternateSuffix: '_alt',
+    /** Days between rotations of each role secret (alternating roles), like the library's other secrets. */
+    rotationDays: 30,
+    /**
      * Where the image carries the RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem):
      * libpq has no system trust store before PostgreSQL 16, and RDS certificates chain to the RDS CAs only.
      */

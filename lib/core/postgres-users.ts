@@ -6,12 +6,20 @@
  * Pure: node:crypto only.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { DEFAULTS } from './defaults';
 import { IamStatementModel } from './iam';
 
-/** One login role and the password its secret holds. */
+/** One login role (and its rotation twin) and the password its secret holds. */
 export interface PostgresRoleCredentials {
+  /** The role's name (`DEFAULTS.postgres.users`); its twin is `<name>_alt` (`postgresAlternateRole`). */
   readonly name: string;
+  /** The password of the role the secret names (`current`). */
   readonly password: string;
+  /**
+   * The role the secret names, `name` or its twin (rotation alternates them): it gets the password, the other keeps
+   * its own (clients may still use it until the next rotation). @default name
+   */
+  readonly current?: string;
 }
 
 /** What the statements are made of: the names (`DEFAULTS.postgres`) and the roles' passwords. */
@@ -53,6 +61,17 @@ const EXTENDED_COLUMNS = [
 ] as const;
 
 const DEFAULT_OTHER_DATABASES = ['postgres', 'template1'];
+
+/** The rotation twin of a role name: `<role>` and `<role>_alt` alternate (`DEFAULTS.postgres.alternateSuffix`). */
+export function postgresAlternateRole(name: string): string {
+  const suffix = DEFAULTS.postgres.alternateSuffix;
+  return name.endsWith(suffix) ? name.slice(0, -suffix.length) : name + suffix;
+}
+
+/** A role and its twin, the role first. */
+export function postgresRolePair(name: string): [string, string] {
+  return [name, postgresAlternateRole(name)];
+}
 
 // PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes: a longer name would silently name another object.
 const MAX_IDENTIFIER_BYTES = 63;
@@ -123,9 +142,27 @@ function roleExists(name: string): string {
   return `EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(name)})`;
 }
 
+/** A role name that can have a twin: not itself a twin's name, and short enough for the suffix. */
+export function checkRoleName(name: string): void {
+  const suffix = DEFAULTS.postgres.alternateSuffix;
+  quoteIdent(name);
+  if (name.endsWith(suffix))
+    throw new Error(
+      `role ${JSON.stringify(name)} ends with ${JSON.stringify(suffix)}, which names the rotation twin of each role`,
+    );
+  try {
+    quoteIdent(name + suffix);
+  } catch {
+    throw new Error(
+      `role ${JSON.stringify(name)} is too long for its rotation twin "<role>${suffix}" (${MAX_IDENTIFIER_BYTES} bytes at most)`,
+    );
+  }
+}
+
 function checkLayout(names: PostgresUsersNames): void {
   const { worker, producer } = names.users;
-  for (const n of [names.database, names.schema, worker.name, producer.name]) quoteIdent(n);
+  for (const n of [names.database, names.schema]) quoteIdent(n);
+  for (const n of [worker.name, producer.name]) checkRoleName(n);
   if (worker.name === producer.name) throw new Error(`the worker and producer roles are both ${worker.name}`);
   if (names.schema.toLowerCase().startsWith('pg_') || names.schema === 'public')
     throw new Error(`schema ${JSON.stringify(names.schema)} is reserved: Celery's tables get their own schema`);
@@ -135,8 +172,8 @@ function checkLayout(names: PostgresUsersNames): void {
  * The statements that make the layout, each idempotent (run them again, or after a password change, and the result is
  * the same), in order, connected to `database` as the master user:
  * PUBLIC loses every privilege on the database and CREATE on `public`; the schema, the sequences and the tables
- * (extended-result columns added when missing); the two login roles with SCRAM verifiers; and the grants of the
- * contract (worker: read/write both tables and both sequences; producer: read and forget results, save and delete
+ * (extended-result columns added when missing); the two login roles and their rotation twins (`<role>_alt`), the
+ * one each secret names with its SCRAM verifier; and the grants of the contract, the same to a role and its twin (worker: read/write both tables and both sequences; producer: read and forget results, save and delete
  * groups). Nothing else: no CREATE anywhere, no TEMPORARY.
  */
 export function postgresSetupStatements(layout: PostgresUsersLayout): string[] {
@@ -147,19 +184,15 @@ export function postgresSetupStatements(layout: PostgresUsersLayout): string[] {
   const group = `${s}.${quoteIdent(CELERY_TABLES.group.table)}`;
   const taskSeq = `${s}.${quoteIdent(CELERY_TABLES.task.sequence)}`;
   const groupSeq = `${s}.${quoteIdent(CELERY_TABLES.group.sequence)}`;
-  const w = quoteIdent(layout.users.worker.name);
-  const p = quoteIdent(layout.users.producer.name);
   const others = (layout.otherDatabases ?? DEFAULT_OTHER_DATABASES).filter((d) => d !== layout.database);
 
+  // Each role and its twin: the one the secret names gets the secret's password, the other keeps its own.
   const role = (which: 'worker' | 'producer') => {
-    const { name, password } = layout.users[which];
+    const { name, password, current = name } = layout.users[which];
+    if (!postgresRolePair(name).includes(current))
+      throw new Error(`the ${which} secret names ${JSON.stringify(current)}, neither ${name} nor its rotation twin`);
     const verifier = scramSha256Verifier(password, layout.salts?.[which]);
-    return [
-      doBlock(`IF NOT ${roleExists(name)} THEN CREATE ROLE ${quoteIdent(name)} LOGIN; END IF;`),
-      // SUPERUSER, REPLICATION and BYPASSRLS are off by default and only a real superuser may name them (RDS's
-      // master is not one); CREATEDB and CREATEROLE are set off in case the role existed with them.
-      `ALTER ROLE ${quoteIdent(name)} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD ${quoteLiteral(verifier)}`,
-    ];
+    return postgresRolePair(name).flatMap((r) => roleDefinition(r, r === current ? verifier : undefined));
   };
 
   return [
@@ -200,25 +233,101 @@ export function postgresSetupStatements(layout: PostgresUsersLayout): string[] {
       'PRIMARY KEY (id), UNIQUE (taskset_id))',
     ...role('worker'),
     ...role('producer'),
-    `GRANT CONNECT ON DATABASE ${db} TO ${w}, ${p}`,
-    `GRANT USAGE ON SCHEMA ${s} TO ${w}, ${p}`,
-    `GRANT SELECT, INSERT, UPDATE, DELETE ON ${task}, ${group} TO ${w}`,
-    `GRANT USAGE, SELECT ON SEQUENCE ${taskSeq}, ${groupSeq} TO ${w}`,
+    ...grantStatements(layout, {
+      worker: postgresRolePair(layout.users.worker.name),
+      producer: postgresRolePair(layout.users.producer.name),
+    }),
+  ];
+}
+
+/** A login role made when missing, then its attributes (and, when given, its password verifier) set. */
+function roleDefinition(name: string, verifier: string | undefined): string[] {
+  return [
+    doBlock(`IF NOT ${roleExists(name)} THEN CREATE ROLE ${quoteIdent(name)} LOGIN; END IF;`),
+    // SUPERUSER, REPLICATION and BYPASSRLS are off by default and only a real superuser may name them (RDS's
+    // master is not one); CREATEDB and CREATEROLE are set off in case the role existed with them. A twin made here
+    // has no password (no password login works) until its first rotation sets one.
+    `ALTER ROLE ${quoteIdent(name)} WITH LOGIN NOCREATEDB NOCREATEROLE` +
+      (verifier === undefined ? '' : ` PASSWORD ${quoteLiteral(verifier)}`),
+  ];
+}
+
+/** The grants of the contract to the worker's and the producer's roles (either list may be empty). */
+function grantStatements(
+  names: { readonly database: string; readonly schema: string },
+  roles: { readonly worker: readonly string[]; readonly producer: readonly string[] },
+): string[] {
+  const db = quoteIdent(names.database);
+  const s = quoteIdent(names.schema);
+  const task = `${s}.${quoteIdent(CELERY_TABLES.task.table)}`;
+  const group = `${s}.${quoteIdent(CELERY_TABLES.group.table)}`;
+  const taskSeq = `${s}.${quoteIdent(CELERY_TABLES.task.sequence)}`;
+  const groupSeq = `${s}.${quoteIdent(CELERY_TABLES.group.sequence)}`;
+  const w = roles.worker.map(quoteIdent).join(', ');
+  const p = roles.producer.map(quoteIdent).join(', ');
+  const both = [...roles.worker, ...roles.producer].map(quoteIdent).join(', ');
+  return [
+    `GRANT CONNECT ON DATABASE ${db} TO ${both}`,
+    `GRANT USAGE ON SCHEMA ${s} TO ${both}`,
+    ...(w
+      ? [
+          `GRANT SELECT, INSERT, UPDATE, DELETE ON ${task}, ${group} TO ${w}`,
+          `GRANT USAGE, SELECT ON SEQUENCE ${taskSeq}, ${groupSeq} TO ${w}`,
+        ]
+      : []),
     // AsyncResult.get/forget read and delete; GroupResult.save/restore/delete write, read and delete groups.
-    `GRANT SELECT, DELETE ON ${task} TO ${p}`,
-    `GRANT SELECT, INSERT, DELETE ON ${group} TO ${p}`,
-    `GRANT USAGE, SELECT ON SEQUENCE ${groupSeq} TO ${p}`,
+    ...(p
+      ? [
+          `GRANT SELECT, DELETE ON ${task} TO ${p}`,
+          `GRANT SELECT, INSERT, DELETE ON ${group} TO ${p}`,
+          `GRANT USAGE, SELECT ON SEQUENCE ${groupSeq} TO ${p}`,
+        ]
+      : []),
   ];
 }
 
 /**
- * The statements that remove the two roles (on delete), connected to `database` as the master user: their grants
+ * The statements of a rotation's setSecret, connected to `database` as the master user, in one transaction: the
+ * pending role (a role or its twin) made when missing (a database made before twins existed), its verifier set, and
+ * its grants, the same as its twin's. Nothing else is touched: the role the secret named until now keeps its
+ * password, so its clients keep working until the next rotation.
+ */
+export function postgresRotationStatements(args: {
+  readonly database: string;
+  readonly schema: string;
+  /** Which Celery role's grants. */
+  readonly role: 'worker' | 'producer';
+  /** The role's name (`DEFAULTS.postgres.users`). */
+  readonly name: string;
+  /** The role the pending version names: `name` or its twin. */
+  readonly pending: string;
+  readonly password: string;
+  /** The verifier's salt (tests). @default 16 random bytes */
+  readonly salt?: Buffer;
+}): string[] {
+  for (const n of [args.database, args.schema]) quoteIdent(n);
+  checkRoleName(args.name);
+  if (!postgresRolePair(args.name).includes(args.pending))
+    throw new Error(
+      `the pending version names ${JSON.stringify(args.pending)}, neither ${args.name} nor its rotation twin`,
+    );
+  const verifier = scramSha256Verifier(args.password, args.salt);
+  return [
+    ...roleDefinition(args.pending, verifier),
+    ...grantStatements(args, { worker: [], producer: [], [args.role]: [args.pending] }),
+  ];
+}
+
+/**
+ * The statements that remove the two roles and their twins (on delete), connected to `database` as the master user: their grants
  * revoked, then the roles dropped. The schema, tables and sequences stay (results are data); a role that still owns
  * or holds something elsewhere makes DROP ROLE fail rather than take anything with it.
  */
 export function postgresTeardownStatements(names: PostgresUsersNames): string[] {
   checkLayout(names);
-  return [names.users.worker.name, names.users.producer.name].map((name) => postgresDropRoleStatement(names, name));
+  return [names.users.worker.name, names.users.producer.name]
+    .flatMap(postgresRolePair)
+    .map((name) => postgresDropRoleStatement(names, name));
 }
 
 /** The statement that removes one role (when it exists): its grants on the layout revoked, then the role dropped. */

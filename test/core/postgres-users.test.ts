@@ -1,5 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import {
+  postgresAlternateRole,
+  postgresRotationStatements,
   postgresSetupStatements,
   postgresTeardownStatements,
   quoteIdent,
@@ -91,16 +93,56 @@ describe('postgresSetupStatements', () => {
 
   test('the grants are exactly the contract (and nothing grants CREATE or TEMPORARY)', () => {
     const grants = statements.filter((s) => s.startsWith('GRANT'));
+    // Each role and its rotation twin get the same grants.
+    const w = '"celery_worker", "celery_worker_alt"';
+    const p = '"celery_producer", "celery_producer_alt"';
     expect(grants).toEqual([
-      'GRANT CONNECT ON DATABASE "celery" TO "celery_worker", "celery_producer"',
-      'GRANT USAGE ON SCHEMA "celery" TO "celery_worker", "celery_producer"',
-      'GRANT SELECT, INSERT, UPDATE, DELETE ON "celery"."celery_taskmeta", "celery"."celery_tasksetmeta" TO "celery_worker"',
-      'GRANT USAGE, SELECT ON SEQUENCE "celery"."task_id_sequence", "celery"."taskset_id_sequence" TO "celery_worker"',
-      'GRANT SELECT, DELETE ON "celery"."celery_taskmeta" TO "celery_producer"',
-      'GRANT SELECT, INSERT, DELETE ON "celery"."celery_tasksetmeta" TO "celery_producer"',
-      'GRANT USAGE, SELECT ON SEQUENCE "celery"."taskset_id_sequence" TO "celery_producer"',
+      `GRANT CONNECT ON DATABASE "celery" TO ${w}, ${p}`,
+      `GRANT USAGE ON SCHEMA "celery" TO ${w}, ${p}`,
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON "celery"."celery_taskmeta", "celery"."celery_tasksetmeta" TO ${w}`,
+      `GRANT USAGE, SELECT ON SEQUENCE "celery"."task_id_sequence", "celery"."taskset_id_sequence" TO ${w}`,
+      `GRANT SELECT, DELETE ON "celery"."celery_taskmeta" TO ${p}`,
+      `GRANT SELECT, INSERT, DELETE ON "celery"."celery_tasksetmeta" TO ${p}`,
+      `GRANT USAGE, SELECT ON SEQUENCE "celery"."taskset_id_sequence" TO ${p}`,
     ]);
     expect(statements[0]).toBe('REVOKE ALL ON DATABASE "celery" FROM PUBLIC');
+  });
+
+  test('the role the secret names gets the verifier; its twin is made LOGIN and keeps its own password', () => {
+    const alters = (layout: typeof LAYOUT & { users: { worker: { current?: string } } }) =>
+      postgresSetupStatements(layout)
+        .filter((s) => s.startsWith('ALTER ROLE'))
+        .map((s) => s.replace(/'SCRAM-SHA-256\$[^']+'/, "'<verifier>'"));
+    const plain = 'WITH LOGIN NOCREATEDB NOCREATEROLE';
+    expect(alters(LAYOUT)).toEqual([
+      `ALTER ROLE "celery_worker" ${plain} PASSWORD '<verifier>'`,
+      `ALTER ROLE "celery_worker_alt" ${plain}`,
+      `ALTER ROLE "celery_producer" ${plain} PASSWORD '<verifier>'`,
+      `ALTER ROLE "celery_producer_alt" ${plain}`,
+    ]);
+    const rotated = {
+      ...LAYOUT,
+      users: { ...LAYOUT.users, worker: { ...LAYOUT.users.worker, current: 'celery_worker_alt' } },
+    };
+    expect(alters(rotated).slice(0, 2)).toEqual([
+      `ALTER ROLE "celery_worker" ${plain}`,
+      `ALTER ROLE "celery_worker_alt" ${plain} PASSWORD '<verifier>'`,
+    ]);
+    const stray = { ...LAYOUT, users: { ...LAYOUT.users, worker: { ...LAYOUT.users.worker, current: 'someone' } } };
+    expect(() => postgresSetupStatements(stray)).toThrow(
+      /names "someone", neither celery_worker nor its rotation twin/,
+    );
+  });
+
+  test('a role named like a twin, or too long for one, is refused', () => {
+    const named = (name: string) => ({ ...LAYOUT, users: { ...LAYOUT.users, worker: { name, password: 'x' } } });
+    expect(() => postgresSetupStatements(named('celery_worker_alt'))).toThrow(
+      /ends with "_alt", which names the rotation twin/,
+    );
+    expect(() => postgresSetupStatements(named('r'.repeat(60)))).toThrow(
+      /too long for its rotation twin "<role>_alt" \(63 bytes at most\)/,
+    );
+    expect(() => postgresSetupStatements(named('r'.repeat(59)))).not.toThrow();
   });
 
   test('names are quoted as identifiers and literals (a quote in a role name stays inside it)', () => {
@@ -128,10 +170,48 @@ describe('postgresSetupStatements', () => {
 describe('postgresTeardownStatements', () => {
   test('drops both roles (when they exist) and never a table, a sequence or the schema', () => {
     const statements = postgresTeardownStatements(LAYOUT);
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(4);
     expect(statements[0]).toContain('DROP ROLE "celery_worker";');
-    expect(statements[1]).toContain('DROP ROLE "celery_producer";');
+    expect(statements[1]).toContain('DROP ROLE "celery_worker_alt";');
+    expect(statements[2]).toContain('DROP ROLE "celery_producer";');
+    expect(statements[3]).toContain('DROP ROLE "celery_producer_alt";');
     expect(statements.join('\n')).not.toMatch(/DROP (TABLE|SEQUENCE|SCHEMA|OWNED)/);
+  });
+});
+
+describe('rotation twins', () => {
+  test('postgresAlternateRole alternates a role and its twin', () => {
+    expect(postgresAlternateRole('celery_worker')).toBe('celery_worker_alt');
+    expect(postgresAlternateRole('celery_worker_alt')).toBe('celery_worker');
+  });
+
+  test("postgresRotationStatements: the pending role made when missing, its verifier, and its role's grants only", () => {
+    const password = 'PendingPassw0rdCoreTestC';
+    const args = { database: 'celery', schema: 'celery', name: 'celery_producer', password };
+    const statements = postgresRotationStatements({ ...args, role: 'producer', pending: 'celery_producer_alt' });
+    expect(statements.join('\n')).not.toContain(password);
+    expect(statements.map((s) => s.replace(/'SCRAM-SHA-256\$4096:[^']+'/, "'<verifier>'"))).toEqual([
+      `DO $celery_tls$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'celery_producer_alt') THEN CREATE ROLE "celery_producer_alt" LOGIN; END IF; END $celery_tls$`,
+      `ALTER ROLE "celery_producer_alt" WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD '<verifier>'`,
+      'GRANT CONNECT ON DATABASE "celery" TO "celery_producer_alt"',
+      'GRANT USAGE ON SCHEMA "celery" TO "celery_producer_alt"',
+      'GRANT SELECT, DELETE ON "celery"."celery_taskmeta" TO "celery_producer_alt"',
+      'GRANT SELECT, INSERT, DELETE ON "celery"."celery_tasksetmeta" TO "celery_producer_alt"',
+      'GRANT USAGE, SELECT ON SEQUENCE "celery"."taskset_id_sequence" TO "celery_producer_alt"',
+    ]);
+    const worker = postgresRotationStatements({
+      ...args,
+      name: 'celery_worker',
+      role: 'worker',
+      pending: 'celery_worker',
+    });
+    expect(worker.filter((s) => s.startsWith('GRANT')).slice(2)).toEqual([
+      'GRANT SELECT, INSERT, UPDATE, DELETE ON "celery"."celery_taskmeta", "celery"."celery_tasksetmeta" TO "celery_worker"',
+      'GRANT USAGE, SELECT ON SEQUENCE "celery"."task_id_sequence", "celery"."taskset_id_sequence" TO "celery_worker"',
+    ]);
+    expect(() => postgresRotationStatements({ ...args, role: 'producer', pending: 'celery_worker_alt' })).toThrow(
+      /names "celery_worker_alt", neither celery_producer nor its rotation twin/,
+    );
   });
 });
 

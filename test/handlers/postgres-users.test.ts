@@ -13,9 +13,20 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { createCertificateAuthority, issueCertificate, type IssuedCertificate } from '../../lib/dev/pki';
 import { handlerAssetDir } from '../../lib/core/assets';
-import { scramSha256Verifier } from '../../lib/core/postgres-users';
-import { createHandler, createInvocationHandler } from '../../lib/handlers/postgres-users';
-import type { PostgresUsersEvent, PostgresUsersProperties } from '../../lib/handlers/postgres-users';
+import { postgresDropRoleStatement, scramSha256Verifier } from '../../lib/core/postgres-users';
+import {
+  createHandler,
+  createInvocationHandler,
+  createRotationHandler,
+  onEvent as entryOnEvent,
+  onInvocation as entryOnInvocation,
+} from '../../lib/handlers/postgres-users';
+import type {
+  PostgresRotationConfig,
+  PostgresUsersEvent,
+  PostgresUsersProperties,
+  RotationEvent,
+} from '../../lib/handlers/postgres-users';
 import { FakeSecrets } from './fake-secrets';
 
 // Long, distinctive passwords: a leak into any log, message or response is found by a substring search.
@@ -36,6 +47,8 @@ const ARN = {
   master: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-master',
   worker: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery/pg-worker',
   workerRotated: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery/pg-worker-2',
+  rotatedWorker: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery/pg-worker-rotating',
+  rotatedProducer: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery/pg-producer-rotating',
   producer: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery/pg-producer',
 };
 
@@ -216,6 +229,25 @@ async function sqlState(user: { username: string; password: string }, sql: strin
   );
 }
 
+/** A role's privileges on the database, the schema, the tables and the sequences, comparable between roles. */
+async function grantsOf(role: string): Promise<string[]> {
+  return asUser(SUPERUSER, async (c) => {
+    const r = await c.query(
+      `SELECT x.what || ':' || x.privilege AS p FROM (
+         SELECT 'database' AS what, p AS privilege FROM unnest(ARRAY['CONNECT','TEMPORARY','CREATE']) p
+           WHERE has_database_privilege($1, 'celery', p)
+         UNION ALL SELECT 'schema', p FROM unnest(ARRAY['USAGE','CREATE']) p WHERE has_schema_privilege($1, 'celery', p)
+         UNION ALL SELECT c.relname, p FROM pg_class c, unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
+           WHERE c.relnamespace = 'celery'::regnamespace AND c.relkind = 'r' AND has_table_privilege($1, c.oid, p)
+         UNION ALL SELECT c.relname, p FROM pg_class c, unnest(ARRAY['USAGE','SELECT','UPDATE']) p
+           WHERE c.relnamespace = 'celery'::regnamespace AND c.relkind = 'S' AND has_sequence_privilege($1, c.oid, p)
+       ) x ORDER BY 1`,
+      [role],
+    );
+    return r.rows.map((row) => row.p as string);
+  });
+}
+
 /** The SQLSTATE (or error code) of a login, undefined when it works. */
 async function loginError(user: { username: string; password: string }, database = 'celery') {
   return connect(user, database).then(
@@ -242,7 +274,8 @@ function props(overrides: Partial<PostgresUsersProperties> = {}): PostgresUsersP
 const create = (p = props()): PostgresUsersEvent => ({ RequestType: 'Create', ResourceProperties: p });
 
 function expectNoPassword(text: string): void {
-  for (const p of ALL_PASSWORDS) expect(text).not.toContain(p);
+  // The rotation's generated passwords too.
+  for (const p of [...ALL_PASSWORDS, ...secrets.generated]) expect(text).not.toContain(p);
 }
 
 async function failure(event: PostgresUsersEvent): Promise<string> {
@@ -403,10 +436,24 @@ describe('Create', () => {
     );
     const role = { rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false };
     const rest = { rolbypassrls: false, rolcanlogin: true, verifier: 'SCRAM-SHA-256$4096:', memberships: 0 };
+    // Each twin exists, LOGIN, and has no password until its first rotation sets one (no password login works).
     expect(rows).toEqual([
       { rolname: 'celery_producer', ...role, ...rest },
+      { rolname: 'celery_producer_alt', ...role, ...rest, verifier: null },
       { rolname: 'celery_worker', ...role, ...rest },
+      { rolname: 'celery_worker_alt', ...role, ...rest, verifier: null },
     ]);
+  });
+
+  test('each twin has exactly the grants of its role (tables, sequences, schema, database)', async () => {
+    for (const [name, twin] of [
+      ['celery_worker', 'celery_worker_alt'],
+      ['celery_producer', 'celery_producer_alt'],
+    ]) {
+      const [a, b] = [await grantsOf(name), await grantsOf(twin)];
+      expect(a.length).toBeGreaterThan(3);
+      expect(b).toEqual(a);
+    }
   });
 
   test("the tables are the ones SQLAlchemy's create_all makes from Celery's models (columns, keys, sequences)", async () => {
@@ -754,11 +801,184 @@ describe('the bundle Lambda runs (assets/handlers/postgres-users/index.js)', () 
     const bundle = createRequire(__filename)(file) as typeof import('../../lib/handlers/postgres-users');
     expect(typeof bundle.onEvent).toBe('function');
     expect(typeof bundle.onInvocation).toBe('function');
+    expect(typeof bundle.onRotate).toBe('function');
     // WHEN
     await onEvent({ RequestType: 'Delete', ResourceProperties: props(), PhysicalResourceId: 'postgres-users:celery' });
     await bundle.createHandler(deps)(create());
     // THEN
     expect(await loginError(WORKER)).toBeUndefined();
     expect(await loginError(PRODUCER)).toBeUndefined();
+  });
+});
+
+describe('rotation by alternating roles (Secrets Manager steps against the real server)', () => {
+  const config = (): PostgresRotationConfig => ({
+    host: 'localhost',
+    port: pg.port,
+    database: 'celery',
+    schema: 'celery',
+    masterSecretArn: ARN.master,
+    roles: [
+      { role: 'worker', secretArn: ARN.rotatedWorker, name: 'celery_worker' },
+      { role: 'producer', secretArn: ARN.rotatedProducer, name: 'celery_producer' },
+    ],
+    passwordLength: 32,
+    timeoutMs: 5000,
+    caBundle: ca.certPem,
+  });
+  const rotation = () => createRotationHandler(config(), secrets, (line) => logs.push(line));
+  const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+
+  /** What Secrets Manager does: a new version id, then the steps in order, stopping at the first that fails. */
+  async function rotate(arn: string, steps: readonly RotationEvent['Step'][] = STEPS): Promise<string> {
+    const token = secrets.start(arn);
+    const handle = rotation();
+    for (const Step of steps) await handle({ SecretId: arn, ClientRequestToken: token, Step });
+    return token;
+  }
+  const stage = (arn: string, label: string) =>
+    [...secrets.versions.get(arn)!.values()]
+      .filter((v) => v.stages.includes(label))
+      .map((v) => JSON.parse(v.value) as { username: string; password: string });
+
+  beforeAll(async () => {
+    // GIVEN the roles made by the custom resource from secrets that rotate, and no twin of the worker (a database
+    // made before twins existed: setSecret must make it)
+    secrets.create(ARN.rotatedWorker, WORKER);
+    secrets.create(ARN.rotatedProducer, PRODUCER);
+    await onEvent(create(props({ WorkerSecretArn: ARN.rotatedWorker, ProducerSecretArn: ARN.rotatedProducer })));
+    await asUser(SUPERUSER, (c) =>
+      c.query(postgresDropRoleStatement({ database: 'celery', schema: 'celery' }, 'celery_worker_alt')),
+    );
+  }, 30_000);
+
+  test('a rotation makes the twin (same grants), names it with a new password; the previous password keeps working', async () => {
+    const roles = () =>
+      asUser(SUPERUSER, async (c) =>
+        (await c.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'celery_%' ORDER BY 1")).rows.map(
+          (r) => r.rolname,
+        ),
+      );
+    expect(await roles()).toEqual(['celery_producer', 'celery_producer_alt', 'celery_worker']);
+    // WHEN
+    await rotate(ARN.rotatedWorker);
+    // THEN the secret names the twin, with a new generated password of the plan's length
+    const current = secrets.current(ARN.rotatedWorker);
+    expect(current.username).toBe('celery_worker_alt');
+    expect(current.password).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(current.password).not.toBe(WORKER.password);
+    expect(stage(ARN.rotatedWorker, 'AWSPREVIOUS')).toEqual([WORKER]);
+    // AND both logins work: the twin with the new password, the role with the previous one
+    expect(await loginError(current)).toBeUndefined();
+    expect(await loginError(WORKER)).toBeUndefined();
+    expect(await grantsOf('celery_worker_alt')).toEqual(await grantsOf('celery_worker'));
+    await asUser(current, (c) =>
+      c.query("INSERT INTO celery.celery_taskmeta (id, task_id) VALUES (nextval('celery.task_id_sequence'), 'alt-1')"),
+    );
+    // AND the server received a verifier, never the password; no log line or message holds one
+    const log = pg.serverLog();
+    expect(log).toContain(
+      'ALTER ROLE "celery_worker_alt" WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD \'SCRAM-SHA-256$4096:',
+    );
+    expect(logs.join('\n')).toMatch(/testSecret: celery_worker_alt logged in over verified TLS/);
+    expect(logs.join('\n')).toMatch(/connected to localhost:\d+\/celery as celery_worker_alt \(TLSv1\.[23]\)/);
+    expectNoPassword(log + logs.join('\n'));
+  });
+
+  test('the custom resource after a rotation sets the password of the role the secret names and leaves the other', async () => {
+    const current = secrets.current(ARN.rotatedWorker);
+    await onEvent(create(props({ WorkerSecretArn: ARN.rotatedWorker, ProducerSecretArn: ARN.rotatedProducer })));
+    expect(await loginError(current)).toBeUndefined();
+    expect(await loginError(WORKER)).toBeUndefined();
+  });
+
+  test('a second rotation switches back to the role with another password; the twin keeps working until the next', async () => {
+    const previous = secrets.current(ARN.rotatedWorker);
+    // WHEN
+    await rotate(ARN.rotatedWorker);
+    // THEN
+    const current = secrets.current(ARN.rotatedWorker);
+    expect(current.username).toBe('celery_worker');
+    expect(current.password).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect([WORKER.password, previous.password]).not.toContain(current.password);
+    expect(await loginError(current)).toBeUndefined();
+    expect(await loginError(previous)).toBeUndefined();
+    // The first password was the role's; the role now has the new one.
+    expect(await loginError(WORKER)).toBe('28P01');
+    expectNoPassword(pg.serverLog() + logs.join('\n'));
+  });
+
+  test("the producer's secret rotates to its own twin, with the producer's grants only", async () => {
+    await rotate(ARN.rotatedProducer);
+    const current = secrets.current(ARN.rotatedProducer);
+    expect(current.username).toBe('celery_producer_alt');
+    expect(await grantsOf('celery_producer_alt')).toEqual(await grantsOf('celery_producer'));
+    expect(await sqlState(current, "INSERT INTO celery.celery_taskmeta (id, task_id) VALUES (999998, 'forged')")).toBe(
+      '42501',
+    );
+    expect(await loginError(PRODUCER)).toBeUndefined();
+  });
+
+  test('a secret that is not one of the two role secrets (the master) is refused before anything is written', async () => {
+    const token = secrets.start(ARN.master);
+    await expect(rotation()({ SecretId: ARN.master, ClientRequestToken: token, Step: 'createSecret' })).rejects.toThrow(
+      /createSecret of .*rds!db-master failed: secret .* is not a role secret of this function/,
+    );
+    expect(await secrets.get(ARN.master, { stage: 'AWSPENDING', versionId: token })).toBeUndefined();
+    secrets.versions.get(ARN.master)!.delete(token);
+  });
+
+  test('testSecret fails when the pending password does not log in, so finishSecret never runs', async () => {
+    const before = secrets.current(ARN.rotatedWorker);
+    // GIVEN createSecret and setSecret done, then the twin's password changed behind the function's back
+    const token = await rotate(ARN.rotatedWorker, ['createSecret', 'setSecret']);
+    await asUser(SUPERUSER, (c) =>
+      c.query(`ALTER ROLE celery_worker_alt PASSWORD '${scramSha256Verifier('NotThePendingPassw0rd')}'`),
+    );
+    // WHEN Secrets Manager runs testSecret (and would run finishSecret only if it succeeded)
+    const err = await rotation()({ SecretId: ARN.rotatedWorker, ClientRequestToken: token, Step: 'testSecret' }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    // THEN
+    expect(err?.message).toMatch(
+      /testSecret of .* failed: cannot connect to localhost:\d+\/celery as celery_worker_alt over verified TLS: password authentication failed for user "celery_worker_alt"/,
+    );
+    expectNoPassword(err!.message);
+    expect(secrets.current(ARN.rotatedWorker)).toEqual(before);
+    expect(stage(ARN.rotatedWorker, 'AWSPENDING').map((v) => v.username)).toEqual(['celery_worker_alt']);
+    expect(await loginError(before)).toBeUndefined();
+    // AND a repeated setSecret (Secrets Manager retries the rotation with the same token) mends it
+    await rotation()({ SecretId: ARN.rotatedWorker, ClientRequestToken: token, Step: 'setSecret' });
+    await rotation()({ SecretId: ARN.rotatedWorker, ClientRequestToken: token, Step: 'testSecret' });
+    await rotation()({ SecretId: ARN.rotatedWorker, ClientRequestToken: token, Step: 'finishSecret' });
+    expect(secrets.current(ARN.rotatedWorker).username).toBe('celery_worker_alt');
+    expect(await loginError(secrets.current(ARN.rotatedWorker))).toBeUndefined();
+    expect(await loginError(before)).toBeUndefined();
+    expectNoPassword(pg.serverLog() + logs.join('\n'));
+  });
+
+  test('a pending version that names the role in use is refused by setSecret (its clients would lose the password)', async () => {
+    const token = secrets.start(ARN.rotatedWorker);
+    await secrets.putPending(
+      ARN.rotatedWorker,
+      token,
+      JSON.stringify({ ...secrets.current(ARN.rotatedWorker), password: 'SameRolePassw0rdForbiddenZ' }),
+    );
+    const err = await rotation()({ SecretId: ARN.rotatedWorker, ClientRequestToken: token, Step: 'setSecret' }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/AWSPENDING of secret .* names celery_worker_alt, not the twin of celery_worker_alt/);
+    expect(err?.message).not.toContain('SameRolePassw0rdForbiddenZ');
+    expect(await loginError(secrets.current(ARN.rotatedWorker))).toBeUndefined();
+    secrets.versions.get(ARN.rotatedWorker)!.delete(token);
+  });
+
+  test("the Lambda entry points hand Secrets Manager's events to the rotation (configured by the environment)", async () => {
+    const event = { SecretId: ARN.rotatedWorker, ClientRequestToken: 'token-1', Step: 'createSecret' as const };
+    for (const name of ['DB_HOST', 'MASTER_SECRET_ARN']) expect(process.env[name]).toBeUndefined();
+    await expect(entryOnEvent(event)).rejects.toThrow(/^DB_HOST is not set: the construct configures the rotation/);
+    await expect(entryOnInvocation(event)).rejects.toThrow(/^DB_HOST is not set/);
   });
 });

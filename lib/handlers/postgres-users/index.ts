@@ -1,7 +1,11 @@
 /**
  * Custom-resource handler that makes the PostgreSQL result backend's layout as the RDS master user: the Celery
  * database (when missing), its schema, Celery's tables and sequences, and the two least-privilege login roles with
- * their grants (lib/core/postgres-users.ts holds the statements). Delete drops the roles and keeps the tables.
+ * their grants, each with its rotation twin `<role>_alt` (lib/core/postgres-users.ts holds the statements). Delete
+ * drops the roles and keeps the tables. The same function rotates the two role secrets (`onRotate`, and rotation
+ * events reaching `onEvent`/`onInvocation`) by alternating roles: the new password goes to the twin of the role the
+ * secret names, the secret then names the twin, and clients holding the previous password keep working until the
+ * next rotation.
  *
  * TLS only, with certificate and host-name verification against a CA bundle given to it (never the Node.js store):
  * RDS certificates chain to the RDS CAs, which the Lambda Node.js runtimes carry in /var/runtime/ca-cert.pem but,
@@ -14,16 +18,24 @@ import { isIP } from 'node:net';
 import { Client } from 'pg';
 import type { ClientConfig } from 'pg';
 import { DEFAULTS } from '../../core/defaults';
+import { LIMITS } from '../../core/limits';
 import {
   LAMBDA_AMAZON_CA_FILE,
+  checkRoleName,
+  postgresAlternateRole,
   postgresDropRoleStatement,
+  postgresRolePair,
+  postgresRotationStatements,
   postgresSetupStatements,
   quoteIdent,
 } from '../../core/postgres-users';
 import type { PostgresUsersLayout } from '../../core/postgres-users';
 import { WIRE } from '../../core/wire';
 import { defaultGetSecret, parseSecret } from '../rabbitmq-users/management';
-import { redact } from '../shared/rotation';
+import { CURRENT, PENDING, redact, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
+import type { RotationEvent, RotationSecrets } from '../shared/rotation';
+
+export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
 /** The custom resource's properties (CloudFormation passes every value as a string). */
 export interface PostgresUsersProperties {
@@ -37,7 +49,7 @@ export interface PostgresUsersProperties {
   readonly Schema?: string;
   /** Secret with the master user's `{"username", "password"}` (the RDS-managed secret's shape). */
   readonly MasterSecretArn: string;
-  /** Secret with the worker role's `{"username", "password"}`. */
+  /** Secret with the worker role's `{"username", "password"}` (the username is the role or its twin). */
   readonly WorkerSecretArn: string;
   /** Secret with the producer role's `{"username", "password"}`. */
   readonly ProducerSecretArn: string;
@@ -125,7 +137,8 @@ function resolve(props: PostgresUsersProperties | undefined): Resolved {
     MaintenanceDatabase: r.maintenance,
   })) {
     try {
-      quoteIdent(value);
+      if (key === 'WorkerUsername' || key === 'ProducerUsername') checkRoleName(value);
+      else quoteIdent(value);
     } catch (e) {
       throw new Error(`${key}: ${(e as Error).message}`);
     }
@@ -133,7 +146,7 @@ function resolve(props: PostgresUsersProperties | undefined): Resolved {
   return r;
 }
 
-function caBundle(props: PostgresUsersProperties): string {
+function caBundle(props: Pick<PostgresUsersProperties, 'CaBundle' | 'CaFile'>): string {
   if (props.CaBundle !== undefined) {
     if (!props.CaBundle.includes('-----BEGIN CERTIFICATE-----')) throw new Error('CaBundle must hold PEM certificates');
     return props.CaBundle;
@@ -165,7 +178,7 @@ class Session {
   static async open(
     r: Resolved,
     database: string,
-    master: { username: string; password: string },
+    user: { username: string; password: string },
     ca: string,
     known: readonly string[],
     log: (line: string) => void,
@@ -175,8 +188,8 @@ class Session {
       host: r.host,
       port: r.port,
       database,
-      user: master.username,
-      password: master.password,
+      user: user.username,
+      password: user.password,
       // Verified TLS or nothing: pg refuses a server that answers the SSLRequest with 'N'.
       ssl: {
         ca,
@@ -198,13 +211,11 @@ class Session {
       await client.connect();
     } catch (e) {
       await client.end().catch(() => undefined);
-      throw new Error(
-        redact(`cannot connect to ${where} as ${master.username} over verified TLS: ${explain(e)}`, known),
-      );
+      throw new Error(redact(`cannot connect to ${where} as ${user.username} over verified TLS: ${explain(e)}`, known));
     }
     const session = new Session(client, where, known, log);
     const tls = await session.query('SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
-    log(`connected to ${where} as ${master.username} (${tls.rows[0]?.version ?? 'TLS'})`);
+    log(`connected to ${where} as ${user.username} (${tls.rows[0]?.version ?? 'TLS'})`);
     return session;
   }
 
@@ -256,12 +267,14 @@ export function createHandler(
       const c = parseSecret(arn, await getSecret(arn));
       known.push(c.password);
       if (!c.username) throw new Error(`secret ${arn} has no "${WIRE.secretUsernameField}" field`);
-      if (role && c.username !== role)
-        throw new Error(`secret ${arn} names user ${JSON.stringify(c.username)}, not ${JSON.stringify(role)}`);
+      if (role && !postgresRolePair(role).includes(c.username))
+        throw new Error(
+          `secret ${arn} names user ${JSON.stringify(c.username)}, not ${JSON.stringify(role)} or its rotation twin`,
+        );
       return { username: c.username, password: c.password };
     };
     const master = await credentials(props.MasterSecretArn, '');
-    if ([r.worker, r.producer].includes(master.username))
+    if ([r.worker, r.producer].flatMap(postgresRolePair).includes(master.username))
       throw new Error(`the master user ${JSON.stringify(master.username)} cannot be a Celery role`);
     const ca = caBundle(props);
     const response: PostgresUsersResponse = {
@@ -281,8 +294,9 @@ export function createHandler(
     const layout: PostgresUsersLayout = {
       ...names,
       users: {
-        worker: { name: r.worker, password: worker.password },
-        producer: { name: r.producer, password: producer.password },
+        // The role the secret names (after a rotation, the twin) gets its password; the other keeps its own.
+        worker: { name: r.worker, password: worker.password, current: worker.username },
+        producer: { name: r.producer, password: producer.password, current: producer.username },
       },
     };
     const statements = postgresSetupStatements(layout);
@@ -321,15 +335,16 @@ export function createHandler(
   };
 }
 
-/** Drops roles (their grants first), keeping the tables; a missing database leaves only the roles to drop. */
+/** Drops roles and their twins (grants first), keeping the tables; a missing database leaves only the roles. */
 async function teardown(
   r: Resolved,
   master: { username: string; password: string },
   ca: string,
   known: readonly string[],
   log: (line: string) => void,
-  roles: readonly string[],
+  names: readonly string[],
 ): Promise<void> {
+  const roles = names.flatMap(postgresRolePair);
   const admin = await Session.open(r, r.maintenance, master, ca, known, log);
   let databaseExists: boolean;
   try {
@@ -351,8 +366,17 @@ async function teardown(
   }
 }
 
-/** The custom-resource entry point (`index.onEvent`). */
-export const onEvent = createHandler();
+function isRotation(event: unknown): event is RotationEvent {
+  const e = event as Partial<RotationEvent> | undefined;
+  return typeof e?.SecretId === 'string' && typeof e.ClientRequestToken === 'string' && typeof e.Step === 'string';
+}
+
+/**
+ * The custom-resource entry point (`index.onEvent`). The same function is the rotation function of the two role
+ * secrets: Secrets Manager's events (SecretId, ClientRequestToken, Step) go to `onRotate`.
+ */
+export const onEvent = (event: PostgresUsersEvent | RotationEvent): Promise<PostgresUsersResponse | void> =>
+  isRotation(event) ? onRotate(event) : createHandler()(event);
 
 /**
  * What Terraform's `aws_lambda_invocation` sends with `lifecycle_scope = "CRUD"`: the input (the custom resource's
@@ -396,5 +420,197 @@ export function createInvocationHandler(
   };
 }
 
-/** The Terraform entry point (`index.onInvocation`), for `aws_lambda_invocation` with `lifecycle_scope = "CRUD"`. */
-export const onInvocation = createInvocationHandler();
+/**
+ * The Terraform entry point (`index.onInvocation`), for `aws_lambda_invocation` with `lifecycle_scope = "CRUD"`;
+ * rotation events go to `onRotate`, as with `onEvent`.
+ */
+export const onInvocation = (
+  invocation: PostgresUsersInvocation | RotationEvent,
+): Promise<PostgresUsersResponse | void> =>
+  isRotation(invocation) ? onRotate(invocation) : createInvocationHandler()(invocation);
+
+/** What the rotation needs besides the event: the database, the master secret, and the two role secrets. */
+export interface PostgresRotationConfig {
+  /** The endpoint's DNS name: the certificate must name it. */
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly schema: string;
+  /** The master user's secret (RDS-managed): setSecret connects as it. */
+  readonly masterSecretArn: string;
+  /** The secrets this function rotates, each with its Celery role and its role's name; any other is refused. */
+  readonly roles: readonly {
+    readonly secretArn: string;
+    readonly role: 'worker' | 'producer';
+    readonly name: string;
+  }[];
+  /** Length of a generated password (`[A-Za-z0-9]`). */
+  readonly passwordLength: number;
+  readonly timeoutMs: number;
+  /** PEM bundle of the CAs the server's certificate must chain to. @default - caFile's */
+  readonly caBundle?: string;
+  /** @default "/var/runtime/ca-cert.pem" */
+  readonly caFile?: string;
+}
+
+/**
+ * The rotation of a role secret by alternating roles (Secrets Manager's four steps, each safe to repeat):
+ * createSecret puts AWSPENDING naming the twin of the role AWSCURRENT names, with a new `[A-Za-z0-9]` password;
+ * setSecret, as the master user over verified TLS, makes the twin when missing and sets its SCRAM verifier and
+ * grants; testSecret logs in as the twin over verified TLS and runs `SELECT 1`; finishSecret moves AWSCURRENT.
+ */
+export function createRotationHandler(
+  config: PostgresRotationConfig,
+  secrets: RotationSecrets,
+  log: (line: string) => void = (line) => console.log(line),
+): (event: RotationEvent) => Promise<void> {
+  const r: Resolved = resolve({
+    Host: config.host,
+    Port: config.port,
+    Database: config.database,
+    Schema: config.schema,
+    MasterSecretArn: config.masterSecretArn,
+    WorkerSecretArn: config.roles.find((x) => x.role === 'worker')?.secretArn ?? '',
+    ProducerSecretArn: config.roles.find((x) => x.role === 'producer')?.secretArn ?? '',
+    WorkerUsername: config.roles.find((x) => x.role === 'worker')?.name,
+    ProducerUsername: config.roles.find((x) => x.role === 'producer')?.name,
+    TimeoutMs: config.timeoutMs,
+  });
+  const { min, max } = LIMITS.postgresPassword;
+  if (!Number.isInteger(config.passwordLength) || config.passwordLength < min || config.passwordLength > max)
+    throw new Error(
+      `PASSWORD_LENGTH ${JSON.stringify(config.passwordLength)} must be a whole number from ${min} to ${max}`,
+    );
+
+  const roleOf = (arn: string) => {
+    const found = config.roles.find((x) => x.secretArn === arn);
+    if (!found)
+      throw new Error(
+        `secret ${arn} is not a role secret of this function (${config.roles.map((x) => x.secretArn).join(', ')})`,
+      );
+    return found;
+  };
+
+  async function read(arn: string, select: { stage: string; versionId?: string }, known: string[]) {
+    const value = await secrets.get(arn, select);
+    if (value === undefined)
+      throw new Error(`secret ${arn} has no ${select.stage} version${select.versionId ? ` ${select.versionId}` : ''}`);
+    const c = parseSecret(arn, value);
+    known.push(c.password);
+    if (!c.username) throw new Error(`secret ${arn} has no "${WIRE.secretUsernameField}" field`);
+    return { username: c.username, password: c.password, document: JSON.parse(value) as Record<string, unknown> };
+  }
+
+  /** The role version names (its name or its twin; anything else is refused). */
+  const named = (arn: string, name: string, username: string, stage: string) => {
+    if (!postgresRolePair(name).includes(username))
+      throw new Error(
+        `${stage} of secret ${arn} names ${JSON.stringify(username)}, not ${name} or its twin ${postgresAlternateRole(name)}`,
+      );
+    return username;
+  };
+
+  return rotationHandler(
+    secrets,
+    {
+      async createSecret({ arn, token, known }) {
+        const role = roleOf(arn);
+        const current = await read(arn, { stage: CURRENT }, known);
+        named(arn, role.name, current.username, CURRENT);
+        if ((await secrets.get(arn, { stage: PENDING, versionId: token })) !== undefined) {
+          log(`createSecret: ${PENDING} exists`);
+          return;
+        }
+        const password = await secrets.randomPassword(config.passwordLength);
+        known.push(password);
+        // A generated password goes into a SQLAlchemy URL and through SASLprep: [A-Za-z0-9] only, as the first one.
+        if (!new RegExp(`^[A-Za-z0-9]{${config.passwordLength}}$`).test(password))
+          throw new Error(`GetRandomPassword returned a password that is not ${config.passwordLength} of [A-Za-z0-9]`);
+        const username = postgresAlternateRole(current.username);
+        await secrets.putPending(
+          arn,
+          token,
+          JSON.stringify({
+            ...current.document,
+            [WIRE.secretUsernameField]: username,
+            [WIRE.secretPasswordField]: password,
+          }),
+        );
+        log(`createSecret: ${PENDING} names ${username}`);
+      },
+      async setSecret({ arn, token, known }) {
+        const role = roleOf(arn);
+        const current = await read(arn, { stage: CURRENT }, known);
+        const pending = await read(arn, { stage: PENDING, versionId: token }, known);
+        named(arn, role.name, pending.username, PENDING);
+        if (pending.username !== postgresAlternateRole(current.username))
+          throw new Error(
+            `${PENDING} of secret ${arn} names ${pending.username}, not the twin of ${current.username} (${CURRENT}): the role in use would lose its password`,
+          );
+        const master = await read(config.masterSecretArn, { stage: CURRENT }, known);
+        if (postgresRolePair(role.name).includes(master.username))
+          throw new Error(`the master user ${JSON.stringify(master.username)} cannot be a Celery role`);
+        const statements = postgresRotationStatements({
+          database: r.database,
+          schema: r.schema,
+          role: role.role,
+          name: role.name,
+          pending: pending.username,
+          password: pending.password,
+        });
+        const session = await Session.open(r, r.database, master, rotationCa(), known, log);
+        try {
+          await session.transaction(statements);
+        } finally {
+          await session.close();
+        }
+        log(`setSecret: password of ${pending.username} set`);
+      },
+      async testSecret({ arn, token, known }) {
+        const role = roleOf(arn);
+        const pending = await read(arn, { stage: PENDING, versionId: token }, known);
+        named(arn, role.name, pending.username, PENDING);
+        const session = await Session.open(r, r.database, pending, rotationCa(), known, log);
+        try {
+          const res = await session.query('SELECT 1 AS one');
+          if (res.rows[0]?.one !== 1) throw new Error(`SELECT 1 as ${pending.username} returned no 1`);
+        } finally {
+          await session.close();
+        }
+        log(`testSecret: ${pending.username} logged in over verified TLS`);
+      },
+    },
+    log,
+  );
+
+  function rotationCa(): string {
+    return caBundle({ CaBundle: config.caBundle, CaFile: config.caFile });
+  }
+}
+
+/** The rotation entry point (`index.onRotate`), configured by the construct through the environment. */
+export async function onRotate(event: RotationEvent): Promise<void> {
+  const env = (name: string) => {
+    const v = process.env[name];
+    if (v === undefined || v === '') throw new Error(`${name} is not set: the construct configures the rotation`);
+    return v;
+  };
+  const handler = createRotationHandler(
+    {
+      host: env('DB_HOST'),
+      port: Number(env('DB_PORT')),
+      database: env('DB_NAME'),
+      schema: env('DB_SCHEMA'),
+      masterSecretArn: env('MASTER_SECRET_ARN'),
+      roles: [
+        { role: 'worker', secretArn: env('WORKER_SECRET_ARN'), name: env('WORKER_USERNAME') },
+        { role: 'producer', secretArn: env('PRODUCER_SECRET_ARN'), name: env('PRODUCER_USERNAME') },
+      ],
+      passwordLength: Number(env('PASSWORD_LENGTH')),
+      timeoutMs: Number(process.env.TIMEOUT_MS ?? DEFAULT_TIMEOUT_MS),
+      caFile: process.env.CA_FILE || undefined,
+    },
+    sdkRotationSecrets(),
+  );
+  return handler(event);
+}
