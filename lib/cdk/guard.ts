@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 import { checkEncryptionGuard, formatGuardViolation } from '../core/guard';
 import type { CeleryEncryptionGuardOptions, GuardContext, GuardedBroker, GuardedCache } from '../core/guard';
 import type { GuardedEgressRule, GuardedIngressRule, GuardedScope, GuardedSecret, GuardResult } from '../core/guard';
-import type { GuardedSecretValue } from '../core/guard';
+import type { GuardedDatabase, GuardedParameterGroup, GuardedSecretValue } from '../core/guard';
 import { blockList, describeByStack, GuardAspectRoots, guardFact as fact } from '../core/guard-describe';
 import { listEntries, secretValuesOf, securityGroupKeys } from '../core/guard-describe';
 import type { JsonValue, StackRendering } from '../core/guard-describe';
@@ -32,6 +32,10 @@ export const CFN_GUARDED_TYPES = [
   'AWS::EC2::SecurityGroupEgress',
   'AWS::SecretsManager::Secret',
   'AWS::ElastiCache::User',
+  'AWS::RDS::DBInstance',
+  'AWS::RDS::DBCluster',
+  'AWS::RDS::DBParameterGroup',
+  'AWS::RDS::DBClusterParameterGroup',
 ];
 
 /** `{ Ref: X }` or `{ "Fn::GetAtt": [X, ...] }` → the key of X; a literal id stays as it is. */
@@ -105,6 +109,8 @@ export function describeCloudFormation(
     secrets: GuardedSecret[];
     egressRules: GuardedEgressRule[];
     secretValues: GuardedSecretValue[];
+    databases: GuardedDatabase[];
+    parameterGroups: GuardedParameterGroup[];
   } = {
     caches: [],
     brokers: [],
@@ -112,6 +118,8 @@ export function describeCloudFormation(
     secrets: [],
     egressRules: [],
     secretValues: [],
+    databases: [],
+    parameterGroups: [],
   };
   // Groups that declare no inline egress: EC2 keeps its allow-all rule unless a standalone egress rule exists.
   const noInlineEgress = new Map<string, string>();
@@ -197,6 +205,42 @@ export function describeCloudFormation(
       case 'AWS::EC2::SecurityGroupIngress':
         scope.ingressRules.push(rule(path, groupKey(keyPrefix, p.GroupId), p));
         break;
+      case 'AWS::RDS::DBInstance':
+      case 'AWS::RDS::DBCluster': {
+        const instance = r.Type === 'AWS::RDS::DBInstance';
+        scope.databases.push({
+          path,
+          resource: instance ? 'instance' : 'cluster',
+          engine: fact(p, 'Engine'),
+          engineVersion: fact(p, 'EngineVersion'),
+          clusterMember: instance && p.DBClusterIdentifier !== undefined,
+          storageEncrypted: fact(p, 'StorageEncrypted'),
+          kmsKeyId: fact(p, 'KmsKeyId'),
+          // On an Aurora cluster each instance carries it (a Multi-AZ DB cluster's is not read).
+          publiclyAccessible: instance ? fact(p, 'PubliclyAccessible') : undefined,
+          // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html
+          publicWhenAbsent: true,
+          parameterGroup: fact(p, instance ? 'DBParameterGroupName' : 'DBClusterParameterGroupName'),
+          masterPasswords: secretValuesOf(
+            path,
+            'password',
+            [['MasterUserPassword', p.MasterUserPassword]],
+            cfnSecretSource,
+          ),
+        });
+        break;
+      }
+      case 'AWS::RDS::DBParameterGroup':
+      case 'AWS::RDS::DBClusterParameterGroup': {
+        const parameters = p.Parameters !== null && typeof p.Parameters === 'object' ? p.Parameters : {};
+        scope.parameterGroups.push({
+          path,
+          family: fact(p, 'Family'),
+          forceSsl: [fact(parameters, 'rds.force_ssl', 'Parameters.')],
+          minProtocolVersion: [fact(parameters, 'ssl_min_protocol_version', 'Parameters.')],
+        });
+        break;
+      }
       case 'AWS::SecretsManager::Secret':
         scope.secrets.push({ path, kmsKeyId: fact(p, 'KmsKeyId') });
         secretValues(path, 'secret-value', [['SecretString', p.SecretString]]);

@@ -2,7 +2,7 @@ import { IConstruct } from 'constructs';
 import { CeleryEncryptionGuardError, checkEncryptionGuard, formatGuardViolation } from '../core/guard';
 import type { CeleryEncryptionGuardOptions, GuardContext, GuardedBroker, GuardedCache } from '../core/guard';
 import type { GuardedEgressRule, GuardedIngressRule, GuardedScope, GuardedSecret, GuardFact } from '../core/guard';
-import type { GuardedSecretValue, GuardResult } from '../core/guard';
+import type { GuardedDatabase, GuardedParameterGroup, GuardedSecretValue, GuardResult } from '../core/guard';
 import { blockList, describeByStack, GuardAspectRoots, guardFact as fact } from '../core/guard-describe';
 import { listEntries, secretValuesOf, securityGroupKeys } from '../core/guard-describe';
 import type { JsonValue, StackRendering } from '../core/guard-describe';
@@ -32,6 +32,11 @@ export const TF_GUARDED_TYPES = [
   'aws_secretsmanager_secret',
   'aws_secretsmanager_secret_version',
   'aws_elasticache_user',
+  'aws_db_instance',
+  'aws_rds_cluster',
+  'aws_rds_cluster_instance',
+  'aws_db_parameter_group',
+  'aws_rds_cluster_parameter_group',
 ];
 
 /** `${aws_security_group.NAME.id}` → `aws_security_group.NAME`; a literal id stays as it is. */
@@ -127,6 +132,8 @@ export function describeTerraform(
   const secrets: GuardedSecret[] = [];
   const egressRules: GuardedEgressRule[] = [];
   const secretValues: GuardedSecretValue[] = [];
+  const databases: GuardedDatabase[] = [];
+  const parameterGroups: GuardedParameterGroup[] = [];
   const values = (path: string, holds: GuardedSecretValue['holds'], entries: Iterable<readonly [string, unknown]>) =>
     secretValues.push(...secretValuesOf(path, holds, entries, tfSecretSource));
   const groups = (v: unknown) => securityGroupKeys(v, (g) => groupKey(keyPrefix, g));
@@ -239,7 +246,77 @@ export function describeTerraform(
       ['secret_string_wo', p.secret_string_wo],
     ]);
   }
-  return { caches, brokers, ingressRules, secrets, egressRules, secretValues };
+  const passwords = (path: string, p: Record<string, JsonValue>, names: string[]) =>
+    secretValuesOf(
+      path,
+      'password',
+      names.map((n) => [n, p[n]] as const),
+      tfSecretSource,
+    );
+  for (const { block: p, path } of each('aws_db_instance')) {
+    databases.push({
+      path,
+      resource: 'instance',
+      engine: fact(p, 'engine'),
+      engineVersion: fact(p, 'engine_version'),
+      clusterMember: false,
+      storageEncrypted: fact(p, 'storage_encrypted'),
+      kmsKeyId: fact(p, 'kms_key_id'),
+      publiclyAccessible: fact(p, 'publicly_accessible'),
+      // The provider's default is false (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/db_instance).
+      publicWhenAbsent: false,
+      parameterGroup: fact(p, 'parameter_group_name'),
+      masterPasswords: passwords(path, p, ['password', 'password_wo']),
+    });
+  }
+  for (const { block: p, path } of each('aws_rds_cluster')) {
+    databases.push({
+      path,
+      resource: 'cluster',
+      engine: fact(p, 'engine'),
+      engineVersion: fact(p, 'engine_version'),
+      clusterMember: false,
+      storageEncrypted: fact(p, 'storage_encrypted'),
+      kmsKeyId: fact(p, 'kms_key_id'),
+      publicWhenAbsent: false,
+      parameterGroup: fact(p, 'db_cluster_parameter_group_name'),
+      masterPasswords: passwords(path, p, ['master_password', 'master_password_wo']),
+    });
+  }
+  for (const { block: p, path } of each('aws_rds_cluster_instance')) {
+    const none = (property: string) => ({ property, value: undefined });
+    databases.push({
+      path,
+      resource: 'instance',
+      engine: fact(p, 'engine'),
+      engineVersion: fact(p, 'engine_version'),
+      clusterMember: true,
+      storageEncrypted: none('storage_encrypted'),
+      kmsKeyId: none('kms_key_id'),
+      publiclyAccessible: fact(p, 'publicly_accessible'),
+      publicWhenAbsent: false,
+      parameterGroup: fact(p, 'db_parameter_group_name'),
+      masterPasswords: [],
+    });
+  }
+  for (const type of ['aws_db_parameter_group', 'aws_rds_cluster_parameter_group'])
+    for (const { block: p, path } of each(type)) {
+      const list = blockList(p.parameter);
+      // An override appends to the list (cdktf merges arrays by concatenation): every entry of the name counts.
+      const parameter = (name: string): GuardFact[] => {
+        const found = list.flatMap((b, i) =>
+          b.name === name ? [{ property: `parameter[${i}].value`, value: b.value }] : [],
+        );
+        return found.length > 0 ? found : [{ property: `parameter (${name})`, value: undefined }];
+      };
+      parameterGroups.push({
+        path,
+        family: fact(p, 'family'),
+        forceSsl: parameter('rds.force_ssl'),
+        minProtocolVersion: parameter('ssl_min_protocol_version'),
+      });
+    }
+  return { caches, brokers, ingressRules, secrets, egressRules, secretValues, databases, parameterGroups };
 }
 
 const RESOLVER = new DefaultTokenResolver(new StringConcat());

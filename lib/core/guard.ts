@@ -98,6 +98,58 @@ export interface GuardedSecretValue {
   readonly source: 'literal' | 'secret-reference' | 'expression';
 }
 
+/**
+ * A master password of an RDS DB instance or cluster, described by how it is set and never by its value (as
+ * `GuardedSecretValue`).
+ */
+export interface GuardedMasterPassword {
+  /** As the target spells it: `MasterUserPassword`, `password`, `master_password_wo`. */
+  readonly property: string;
+  /** How it is set (see `GuardedSecretValue.source`). */
+  readonly source: GuardedSecretValue['source'];
+}
+
+/** An RDS DB instance or DB cluster (the guard's rules read only PostgreSQL engines). */
+export interface GuardedDatabase {
+  /** Construct path of the resource. */
+  readonly path: string;
+  /** A DB instance or a DB cluster. */
+  readonly resource: 'instance' | 'cluster';
+  /** `postgres`, `aurora-postgresql`, another engine, or an expression. */
+  readonly engine: GuardFact;
+  readonly engineVersion: GuardFact;
+  /** True for an instance of a cluster: its storage, key, master password and parameters are the cluster's. */
+  readonly clusterMember: boolean;
+  readonly storageEncrypted: GuardFact;
+  readonly kmsKeyId: GuardFact;
+  /** Undefined on a cluster (each Aurora instance carries it). */
+  readonly publiclyAccessible?: GuardFact;
+  /**
+   * Whether an absent `publiclyAccessible` can mean public on this target: CloudFormation lets RDS decide from the VPC
+   * and the subnet group (public where they route to an internet gateway); Terraform's default is false.
+   */
+  readonly publicWhenAbsent: boolean;
+  /** The (cluster) parameter group's name or reference; absent: the engine's default group. */
+  readonly parameterGroup: GuardFact;
+  /** Master passwords given as values (none when RDS manages the password). */
+  readonly masterPasswords: readonly GuardedMasterPassword[];
+}
+
+/** A DB parameter group or DB cluster parameter group (the guard's rules read only PostgreSQL families). */
+export interface GuardedParameterGroup {
+  /** Construct path of the resource. */
+  readonly path: string;
+  /** e.g. `postgres17`, `aurora-postgresql16`. */
+  readonly family: GuardFact;
+  /**
+   * Every `rds.force_ssl` entry, as the target spells it (`Parameters.rds.force_ssl`, `parameter[0].value`; a
+   * Terraform override appends to the list, so a name can occur twice); one fact without a value when none is set.
+   */
+  readonly forceSsl: readonly GuardFact[];
+  /** Every `ssl_min_protocol_version` entry, likewise. */
+  readonly minProtocolVersion: readonly GuardFact[];
+}
+
 /** Everything in a guarded scope, as rendered. */
 export interface GuardedScope {
   readonly caches: readonly GuardedCache[];
@@ -108,6 +160,10 @@ export interface GuardedScope {
   readonly egressRules?: readonly GuardedEgressRule[];
   /** Passwords of broker and cache users, and values of secrets. @default [] */
   readonly secretValues?: readonly GuardedSecretValue[];
+  /** RDS DB instances and clusters. @default [] */
+  readonly databases?: readonly GuardedDatabase[];
+  /** DB parameter groups and DB cluster parameter groups. @default [] */
+  readonly parameterGroups?: readonly GuardedParameterGroup[];
 }
 
 /** One description of several stacks (each adapter describes stack by stack). */
@@ -119,6 +175,8 @@ export function mergeGuardedScopes(parts: readonly GuardedScope[]): GuardedScope
     secrets: parts.flatMap((p) => p.secrets),
     egressRules: parts.flatMap((p) => p.egressRules ?? []),
     secretValues: parts.flatMap((p) => p.secretValues ?? []),
+    databases: parts.flatMap((p) => p.databases ?? []),
+    parameterGroups: parts.flatMap((p) => p.parameterGroups ?? []),
   };
 }
 
@@ -186,6 +244,21 @@ export const GUARD_RULES = {
     id: 'guard.secret-string-literal',
     sources: 'cfn-lint W2501, aws-cdk-lib checkSecretUsage, Checkov secrets (CKV_SECRET_*)',
   },
+  databaseStorageEncryption: {
+    id: 'guard.database-storage-encryption',
+    sources: 'AwsSolutions-RDS2, HIPAA/NIST/PCI RDSStorageEncrypted, RDS.3, CKV_AWS_16, CKV_AWS_96',
+  },
+  databaseKey: { id: 'guard.database-cmk', sources: 'NIST 800-53 SC-28, SC-12 (customer-managed key)' },
+  publicDatabase: {
+    id: 'guard.public-database',
+    sources: 'HIPAA/NIST/PCI RDSInstancePublicAccess, RDS.2, CKV_AWS_17, cfn_nag F22',
+  },
+  databasePasswordLiteral: {
+    id: 'guard.database-password-literal',
+    sources: 'cfn_nag F23, aws-cdk-lib checkSecretUsage, Checkov secrets (CKV_SECRET_*)',
+  },
+  postgresForceSsl: { id: 'guard.postgres-force-ssl', sources: 'NIST 800-53 SC-8(1), PCI DSS 4.2.1' },
+  postgresTlsVersion: { id: 'guard.postgres-tls-version', sources: 'NIST 800-53 SC-8(1), SC-13' },
 } as const;
 
 /** Tells the guard which values are deploy-time expressions (intrinsics, `${...}`), never literals. */
@@ -523,6 +596,92 @@ export function checkEncryptionGuard(
     }
   }
 
+  for (const d of scope.databases ?? []) {
+    if (!postgresEngine(d.engine, ctx)) continue;
+    const p = d.publiclyAccessible;
+    if (p !== undefined && (absent(p.value) ? d.publicWhenAbsent : !isFalse(p.value))) {
+      add(
+        GUARD_RULES.publicDatabase,
+        d.path,
+        p,
+        absent(p.value)
+          ? 'is not set: RDS then decides from the VPC and the subnet group, and makes the instance public where they route to an internet gateway; only false is allowed'
+          : `${got(p)}: the database would get a public address reachable from the internet; only false is allowed`,
+        `set ${p.property} to false and reach the database through the VPC, a VPN or PrivateLink`,
+      );
+    }
+    // The storage, key, master password and parameters of a cluster's instance are the cluster's.
+    if (d.clusterMember) continue;
+    const what = d.resource === 'cluster' ? 'cluster' : 'instance';
+    if (!isTrue(d.storageEncrypted.value)) {
+      add(
+        GUARD_RULES.databaseStorageEncryption,
+        d.path,
+        d.storageEncrypted,
+        `${got(d.storageEncrypted)}: the storage, snapshots and backups of the ${what} would hold every task result unencrypted; only true is allowed`,
+        `set ${d.storageEncrypted.property} to true with ${d.kmsKeyId.property} a customer-managed key (create-only: the ${what} is replaced; restore an encrypted copy of a snapshot to keep the data)`,
+      );
+    }
+    if (absent(d.kmsKeyId.value) || awsManagedKey(d.kmsKeyId.value)) {
+      add(
+        GUARD_RULES.databaseKey,
+        d.path,
+        d.kmsKeyId,
+        `${got(d.kmsKeyId)}: the ${what}'s storage must be encrypted with a customer-managed KMS key (the AWS-managed aws/rds key cannot be restricted or audited per key); allowed: the ARN of a customer-managed key`,
+        `set ${d.kmsKeyId.property} to the ARN of a customer-managed key (create-only: the ${what} is replaced)`,
+      );
+    }
+    for (const m of d.masterPasswords) {
+      if (m.source === 'secret-reference') continue;
+      add(
+        GUARD_RULES.databasePasswordLiteral,
+        d.path,
+        { property: m.property, value: undefined },
+        m.source === 'literal'
+          ? `is a literal (value not shown): the ${what}'s master password is readable in the synthesized output and in version control`
+          : `is a deploy-time expression that does not read Secrets Manager (value not shown): the ${what}'s master password passes through parameters, variables or state`,
+        `remove ${m.property} and let RDS manage the master password in Secrets Manager with your key (ManageMasterUserPassword / manage_master_user_password, what CeleryResultBackend.postgres() does), or read it from a Secrets Manager secret at deploy time`,
+      );
+    }
+    const defaultGroup = defaultParameterGroupProblem(d, ctx);
+    if (defaultGroup !== undefined) {
+      add(
+        GUARD_RULES.postgresForceSsl,
+        d.path,
+        d.parameterGroup,
+        `${got(d.parameterGroup)}: the ${what} uses ${defaultGroup}, so it accepts plaintext connections; allowed: a parameter group with rds.force_ssl 1`,
+        `set ${d.parameterGroup.property} to a parameter group of yours with rds.force_ssl 1 and ssl_min_protocol_version TLSv1.2 (what CeleryResultBackend.postgres() makes)`,
+      );
+    }
+  }
+
+  for (const g of scope.parameterGroups ?? []) {
+    const family = postgresFamily(g.family.value);
+    if (family === undefined) continue;
+    for (const f of g.forceSsl) {
+      if (absent(f.value) ? forceSslByDefault(family) : f.value === 1 || f.value === '1') continue;
+      add(
+        GUARD_RULES.postgresForceSsl,
+        g.path,
+        f,
+        absent(f.value)
+          ? `is not set, and its default in the ${show(g.family.value)} family is 0: the databases using the group accept plaintext connections; allowed: 1`
+          : `${got(f)}: rds.force_ssl other than 1 lets the databases using the group accept plaintext connections; allowed: 1`,
+        `set rds.force_ssl to 1 in the group (${f.property}); it is dynamic, and a new group needs a reboot of its databases`,
+      );
+    }
+    for (const v of g.minProtocolVersion) {
+      if (absent(v.value) || POSTGRES_TLS_VERSIONS.includes(String(v.value))) continue;
+      add(
+        GUARD_RULES.postgresTlsVersion,
+        g.path,
+        v,
+        `${got(v)}: ssl_min_protocol_version below TLSv1.2 lets the server accept TLS 1.0 or 1.1; allowed: ${POSTGRES_TLS_VERSIONS.map((x) => show(x)).join(' or ')}`,
+        `set ssl_min_protocol_version to "TLSv1.2" in the group (${v.property})`,
+      );
+    }
+  }
+
   for (const s of scope.secrets) {
     if (absent(s.kmsKeyId.value) || awsManagedKey(s.kmsKeyId.value)) {
       add(
@@ -535,6 +694,61 @@ export function checkEncryptionGuard(
     }
   }
   return { violations, warnings };
+}
+
+/** The TLS versions ssl_min_protocol_version may name. */
+const POSTGRES_TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'];
+
+/** RDS for PostgreSQL and Aurora PostgreSQL; an engine given as an expression could be either (fail closed). */
+function postgresEngine(engine: GuardFact, ctx: GuardContext): boolean {
+  const v = engine.value;
+  if (typeof v === 'string' && ['postgres', 'aurora-postgresql'].includes(v.toLowerCase())) return true;
+  return !absent(v) && ctx.isExpression(v);
+}
+
+/** A PostgreSQL parameter-group family (`postgres17`, `aurora-postgresql16`): Aurora or not, and its major version. */
+function postgresFamily(value: unknown): { aurora: boolean; major: number } | undefined {
+  const m = typeof value === 'string' ? /^(aurora-postgresql|postgres)(\d+)$/i.exec(value) : null;
+  return m ? { aurora: m[1].toLowerCase() !== 'postgres', major: Number(m[2]) } : undefined;
+}
+
+// RDS for PostgreSQL: 0 before 15, 1 from 15 (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/ssl-certificate-rotation-postgresql.html).
+// Aurora PostgreSQL: 0 (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/ssl-certificate-rotation-aurora-postgresql.html).
+/** Whether rds.force_ssl is 1 when a group of the family does not set it (its default). */
+function forceSslByDefault(family: { aurora: boolean; major: number }): boolean {
+  return !family.aurora && family.major >= 15;
+}
+
+/**
+ * Why a database's default parameter group (none named, or a `default.<family>` group) does not force TLS, or
+ * undefined when it does or when a group of the user's is named (the parameter-group rules check that one). The
+ * engine or its major version unknown at synth time fails closed.
+ */
+function defaultParameterGroupProblem(d: GuardedDatabase, ctx: GuardContext): string | undefined {
+  const group = d.parameterGroup.value;
+  if (typeof group === 'string' && /^default\./i.test(group)) {
+    const family = postgresFamily(group.slice('default.'.length));
+    if (family === undefined) return `a default group the guard cannot read (${show(group)})`;
+    return forceSslByDefault(family)
+      ? undefined
+      : `the default group, where rds.force_ssl is 0 in the ${family.aurora ? 'aurora-postgresql' : 'postgres'}${family.major} family`;
+  }
+  if (!absent(group)) return undefined;
+  const engine = d.engine.value;
+  if (ctx.isExpression(engine))
+    return 'the default group of an engine given as a deploy-time expression (rds.force_ssl is 1 by default only on RDS for PostgreSQL 15 and later)';
+  if (String(engine).toLowerCase() === 'aurora-postgresql')
+    return 'the default group, where rds.force_ssl is 0 on Aurora PostgreSQL';
+  const version = d.engineVersion.value;
+  const m = typeof version === 'string' && !ctx.isExpression(version) ? /^(\d+)/.exec(version) : null;
+  if (m === null)
+    return `the default group of a major version the guard cannot tell (${d.engineVersion.property} ${got0(d.engineVersion.value)}; rds.force_ssl is 1 by default from PostgreSQL 15 only)`;
+  return Number(m[1]) >= 15 ? undefined : `the default group, where rds.force_ssl is 0 on PostgreSQL ${m[1]}`;
+}
+
+/** The value as a message shows it: `not set`, or the value. */
+function got0(value: unknown): string {
+  return absent(value) ? 'not set' : show(value);
 }
 
 /** A port bound as a number, when it is a literal one (Terraform JSON may hold `"5671"`). */

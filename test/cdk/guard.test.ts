@@ -4,6 +4,7 @@ import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { CeleryEncryptionGuard, CeleryResultBackend, CeleryTransport, RedisAuth } from '../../lib/cdk';
 import { TransitEncryptionMode } from '../../lib/cdk';
@@ -30,6 +31,7 @@ const cfnOf = (group: ec2.ISecurityGroup) => group.node.defaultChild as ec2.CfnS
 /** Literal secrets the tests write; no message may contain them. */
 const LITERALS = [
   'correct-horse-battery-staple',
+  'db-master-literal-pw',
   'hunter2hunter2hunter2',
   'cache-user-literal-pw',
   'plain-secret-value',
@@ -373,6 +375,160 @@ describe('CeleryEncryptionGuard (CDK)', () => {
       new secretsmanager.Secret(stack, 'Endpoint', {
         encryptionKey: new kms.Key(stack, 'Key'),
         secretObjectValue: { host: SecretValue.unsafePlainText(cache.attrPrimaryEndPointAddress) },
+      });
+      expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
+      expect(() => app.synth()).not.toThrow();
+    });
+  });
+
+  describe('RDS for PostgreSQL and Aurora PostgreSQL (guard.database-*, guard.public-database, guard.postgres-*)', () => {
+    /** A transport with a PostgreSQL result backend and the guard. */
+    function postgres(kind: 'instance' | 'aurora') {
+      const { app, stack, vpc } = stackWithVpc();
+      const t = new CeleryTransport(stack, 'Celery', { vpc, resultBackend: CeleryResultBackend.postgres({ kind }) });
+      Aspects.of(stack).add(new CeleryEncryptionGuard());
+      return { app, stack, vpc, db: t.resultBackendDatabase! };
+    }
+    const rules = (stack: Stack) =>
+      CeleryEncryptionGuard.check(stack).violations.map((v) => `${v.rule} ${v.path} ${v.property}`);
+
+    test.each(['instance', 'aurora'] as const)(
+      "GIVEN the library's PostgreSQL result backend (%s) THEN every RDS rule passes and it synthesizes",
+      (kind) => {
+        const { app, stack } = postgres(kind);
+        expect(CeleryEncryptionGuard.check(stack)).toEqual({ violations: [], warnings: [] });
+        expect(() => app.synth()).not.toThrow();
+      },
+    );
+
+    test('GIVEN escape hatches on the instance and its parameter group THEN each weakening is refused with path, property, value and what is allowed', () => {
+      const { app, stack, db } = postgres('instance');
+      const instance = db.instance!;
+      instance.addPropertyOverride('StorageEncrypted', false);
+      instance.addPropertyOverride('KmsKeyId', 'alias/aws/rds');
+      instance.addPropertyOverride('PubliclyAccessible', true);
+      instance.addPropertyDeletionOverride('ManageMasterUserPassword');
+      instance.addPropertyOverride('MasterUserPassword', 'db-master-literal-pw');
+      const group = db.parameterGroup as rds.CfnDBParameterGroup;
+      group.addPropertyOverride('Parameters.rds\\.force_ssl', '0');
+      group.addPropertyOverride('Parameters.ssl_min_protocol_version', 'TLSv1.1');
+      expect(rules(stack)).toEqual([
+        'guard.public-database Test/Celery/ResultBackend/Resource PubliclyAccessible',
+        'guard.database-storage-encryption Test/Celery/ResultBackend/Resource StorageEncrypted',
+        'guard.database-cmk Test/Celery/ResultBackend/Resource KmsKeyId',
+        'guard.database-password-literal Test/Celery/ResultBackend/Resource MasterUserPassword',
+        'guard.postgres-force-ssl Test/Celery/ResultBackend/ParameterGroup Parameters.rds.force_ssl',
+        'guard.postgres-tls-version Test/Celery/ResultBackend/ParameterGroup Parameters.ssl_min_protocol_version',
+      ]);
+      const message = synthError(app);
+      for (const text of [
+        'Test/Celery/ResultBackend/Resource: PubliclyAccessible is true: the database would get a public address reachable from the internet; only false is allowed. Fix: set PubliclyAccessible to false',
+        'Test/Celery/ResultBackend/Resource: StorageEncrypted is false: the storage, snapshots and backups of the instance would hold every task result unencrypted; only true is allowed',
+        'Test/Celery/ResultBackend/Resource: KmsKeyId is "alias/aws/rds": the instance\'s storage must be encrypted with a customer-managed KMS key',
+        'Test/Celery/ResultBackend/Resource: MasterUserPassword is a literal (value not shown)',
+        'Fix: remove MasterUserPassword and let RDS manage the master password in Secrets Manager',
+        'Test/Celery/ResultBackend/ParameterGroup: Parameters.rds.force_ssl is "0": rds.force_ssl other than 1 lets the databases using the group accept plaintext connections; allowed: 1',
+        'Test/Celery/ResultBackend/ParameterGroup: Parameters.ssl_min_protocol_version is "TLSv1.1": ssl_min_protocol_version below TLSv1.2 lets the server accept TLS 1.0 or 1.1; allowed: "TLSv1.2" or "TLSv1.3"',
+        '[guard.postgres-force-ssl; ',
+      ])
+        expect(message).toContain(text);
+      for (const secret of LITERALS) expect(message).not.toContain(secret);
+    });
+
+    test('GIVEN hand-written databases on default parameter groups where rds.force_ssl is 0, an Aurora instance without PubliclyAccessible and a group that leaves rds.force_ssl at its default of 0 THEN each is refused', () => {
+      const { stack, vpc } = stackWithVpc();
+      const key = new kms.Key(stack, 'Key');
+      const common = { dbInstanceClass: 'db.m7g.large', allocatedStorage: '20', masterUsername: 'admin' };
+      const encrypted = { storageEncrypted: true, kmsKeyId: key.keyArn, manageMasterUserPassword: true };
+      new rds.CfnDBInstance(stack, 'Pg14', {
+        ...common,
+        ...encrypted,
+        engine: 'postgres',
+        engineVersion: '14.12',
+        publiclyAccessible: false,
+      });
+      new rds.CfnDBInstance(stack, 'Pg13', {
+        ...common,
+        ...encrypted,
+        engine: 'postgres',
+        engineVersion: '16.4',
+        dbParameterGroupName: 'default.postgres13',
+        publiclyAccessible: false,
+      });
+      new rds.CfnDBInstance(stack, 'Unpinned', {
+        ...common,
+        ...encrypted,
+        engine: 'postgres',
+        publiclyAccessible: false,
+      });
+      const cluster = new rds.CfnDBCluster(stack, 'Aurora', {
+        engine: 'aurora-postgresql',
+        engineVersion: '16.4',
+        masterUsername: 'admin',
+        masterUserPassword: new CfnParameter(stack, 'MasterPw', { type: 'String', noEcho: true }).valueAsString,
+      });
+      new rds.CfnDBInstance(stack, 'AuroraWriter', {
+        engine: 'aurora-postgresql',
+        dbInstanceClass: 'db.r7g.large',
+        dbClusterIdentifier: cluster.ref,
+      });
+      new rds.CfnDBClusterParameterGroup(stack, 'AuroraGroup', {
+        family: 'aurora-postgresql16',
+        description: 'no rds.force_ssl',
+        parameters: { ssl_min_protocol_version: 'TLSv1.2' },
+      });
+      void vpc;
+      expect(rules(stack)).toEqual([
+        'guard.postgres-force-ssl Test/Pg14 DBParameterGroupName',
+        'guard.postgres-force-ssl Test/Pg13 DBParameterGroupName',
+        'guard.postgres-force-ssl Test/Unpinned DBParameterGroupName',
+        'guard.database-storage-encryption Test/Aurora StorageEncrypted',
+        'guard.database-cmk Test/Aurora KmsKeyId',
+        'guard.database-password-literal Test/Aurora MasterUserPassword',
+        'guard.postgres-force-ssl Test/Aurora DBClusterParameterGroupName',
+        'guard.public-database Test/AuroraWriter PubliclyAccessible',
+        'guard.postgres-force-ssl Test/AuroraGroup Parameters.rds.force_ssl',
+      ]);
+      const text = CeleryEncryptionGuard.check(stack).violations.map((v) => `${v.path}: ${v.message}`);
+      expect(text).toEqual(
+        expect.arrayContaining([
+          'Test/Pg14: DBParameterGroupName is not set: the instance uses the default group, where rds.force_ssl is 0 on PostgreSQL 14, so it accepts plaintext connections; allowed: a parameter group with rds.force_ssl 1',
+          'Test/Pg13: DBParameterGroupName is "default.postgres13": the instance uses the default group, where rds.force_ssl is 0 in the postgres13 family, so it accepts plaintext connections; allowed: a parameter group with rds.force_ssl 1',
+          'Test/Unpinned: DBParameterGroupName is not set: the instance uses the default group of a major version the guard cannot tell (EngineVersion not set; rds.force_ssl is 1 by default from PostgreSQL 15 only), so it accepts plaintext connections; allowed: a parameter group with rds.force_ssl 1',
+          'Test/Aurora: DBClusterParameterGroupName is not set: the cluster uses the default group, where rds.force_ssl is 0 on Aurora PostgreSQL, so it accepts plaintext connections; allowed: a parameter group with rds.force_ssl 1',
+          "Test/Aurora: MasterUserPassword is a deploy-time expression that does not read Secrets Manager (value not shown): the cluster's master password passes through parameters, variables or state",
+          'Test/AuroraWriter: PubliclyAccessible is not set: RDS then decides from the VPC and the subnet group, and makes the instance public where they route to an internet gateway; only false is allowed',
+          'Test/AuroraGroup: Parameters.rds.force_ssl is not set, and its default in the "aurora-postgresql16" family is 0: the databases using the group accept plaintext connections; allowed: 1',
+        ]),
+      );
+    });
+
+    test('GIVEN an L2 PostgreSQL 17 instance on its default group (rds.force_ssl 1 from 15), encrypted with a CMK, private, with a generated secret, and an unencrypted MySQL instance THEN the guard accepts them', () => {
+      const { app, stack, vpc } = stackWithVpc();
+      Aspects.of(stack).add(new CeleryEncryptionGuard());
+      const key = new kms.Key(stack, 'Key');
+      new rds.DatabaseInstance(stack, 'Pg', {
+        engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17 }),
+        vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        storageEncryptionKey: key,
+        credentials: rds.Credentials.fromGeneratedSecret('celery', {
+          secretName: 'pg-master',
+          encryptionKey: key,
+        }),
+      });
+      new rds.CfnDBInstance(stack, 'MySql', {
+        engine: 'mysql',
+        dbInstanceClass: 'db.m7g.large',
+        allocatedStorage: '20',
+        masterUsername: 'admin',
+        manageMasterUserPassword: true,
+        publiclyAccessible: false,
+      });
+      new rds.CfnDBParameterGroup(stack, 'Pg16Group', {
+        family: 'postgres16',
+        description: 'rds.force_ssl left at its default of 1',
+        parameters: { ssl_min_protocol_version: 'TLSv1.3' },
       });
       expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
       expect(() => app.synth()).not.toThrow();

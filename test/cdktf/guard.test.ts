@@ -12,6 +12,8 @@ import {
 } from '../../lib/cdktf';
 import { DataAwsSecretsmanagerSecretVersion, ElasticacheUser, MqBroker } from '../../lib/cdktf/provider';
 import { SecretsmanagerSecret, SecretsmanagerSecretVersion, SecurityGroup } from '../../lib/cdktf/provider';
+import { DbInstance, DbParameterGroup, KmsKey, RdsCluster, RdsClusterInstance } from '../../lib/cdktf/provider';
+import { RdsClusterParameterGroup } from '../../lib/cdktf/provider';
 import { VpcSecurityGroupEgressRule, VpcSecurityGroupIngressRule } from '../../lib/cdktf/provider';
 import { SecurityGroupRule } from '@cdktf/provider-aws/lib/security-group-rule';
 import { VPC_ID, subnets, synthJson, tfStack, warningsOf } from './helpers';
@@ -35,6 +37,7 @@ function found(stack: TerraformStack, rule: string): string[] {
 /** Literal secrets the tests write; no message may contain them. */
 const LITERALS = [
   'correct-horse-battery-staple',
+  'db-master-literal-pw',
   'hunter2hunter2hunter2',
   'cache-user-literal-pw',
   'plain-secret-value',
@@ -327,6 +330,164 @@ describe('CeleryEncryptionGuard (cdktf)', () => {
       new SecretsmanagerSecretVersion(stack, 'Endpoint', {
         secretId: 'endpoint',
         secretString: Fn.jsonencode({ host: cache.primaryEndpointAddress }),
+      });
+      expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
+      expect(() => Testing.synth(stack)).not.toThrow();
+    });
+  });
+
+  describe('RDS for PostgreSQL and Aurora PostgreSQL (guard.database-*, guard.public-database, guard.postgres-*)', () => {
+    /** A transport with a PostgreSQL result backend and the guard. */
+    function postgres(kind: 'instance' | 'aurora') {
+      const { stack } = tfStack();
+      const t = new CeleryTransport(stack, 'Celery', {
+        vpcId: VPC_ID,
+        subnets: subnets(),
+        resultBackend: CeleryResultBackend.postgres({ kind }),
+      });
+      Aspects.of(stack).add(new CeleryEncryptionGuard());
+      return { stack, db: t.resultBackendDatabase! };
+    }
+    const rules = (stack: TerraformStack) =>
+      CeleryEncryptionGuard.check(stack).violations.map((v) => `${v.rule} ${v.path} ${v.property}`);
+
+    test.each(['instance', 'aurora'] as const)(
+      "GIVEN the library's PostgreSQL result backend (%s) THEN every RDS rule passes and it synthesizes",
+      (kind) => {
+        const { stack } = postgres(kind);
+        expect(CeleryEncryptionGuard.check(stack)).toEqual({ violations: [], warnings: [] });
+        expect(() => Testing.synth(stack)).not.toThrow();
+      },
+    );
+
+    test('GIVEN overrides on the Aurora cluster, its writer and its parameter group THEN each weakening is refused with path, property, value and what is allowed', () => {
+      const { stack, db } = postgres('aurora');
+      const cluster = db.cluster!;
+      cluster.addOverride('storage_encrypted', false);
+      cluster.addOverride('kms_key_id', null);
+      cluster.addOverride('manage_master_user_password', null);
+      cluster.addOverride('master_password', 'db-master-literal-pw');
+      db.clusterInstances[0].addOverride('publicly_accessible', true);
+      // cdktf appends an overriding list to the rendered one: the group then holds each parameter twice.
+      db.parameterGroup!.addOverride('parameter', [
+        { name: 'rds.force_ssl', value: '0', apply_method: 'pending-reboot' },
+        { name: 'ssl_min_protocol_version', value: 'TLSv1', apply_method: 'pending-reboot' },
+      ]);
+      expect(rules(stack)).toEqual([
+        'guard.database-storage-encryption Test/Celery/ResultBackend/Resource storage_encrypted',
+        'guard.database-cmk Test/Celery/ResultBackend/Resource kms_key_id',
+        'guard.database-password-literal Test/Celery/ResultBackend/Resource master_password',
+        'guard.public-database Test/Celery/ResultBackend/Writer publicly_accessible',
+        'guard.postgres-force-ssl Test/Celery/ResultBackend/ParameterGroup parameter[2].value',
+        'guard.postgres-tls-version Test/Celery/ResultBackend/ParameterGroup parameter[3].value',
+      ]);
+      const e = guardError(() => Testing.synth(stack));
+      for (const text of [
+        'Test/Celery/ResultBackend/Resource: storage_encrypted is false: the storage, snapshots and backups of the cluster would hold every task result unencrypted; only true is allowed',
+        "Test/Celery/ResultBackend/Resource: kms_key_id is not set: the cluster's storage must be encrypted with a customer-managed KMS key",
+        'Test/Celery/ResultBackend/Resource: master_password is a literal (value not shown)',
+        'Test/Celery/ResultBackend/Writer: publicly_accessible is true: the database would get a public address reachable from the internet; only false is allowed',
+        'Test/Celery/ResultBackend/ParameterGroup: parameter[2].value is "0": rds.force_ssl other than 1 lets the databases using the group accept plaintext connections; allowed: 1',
+        'Test/Celery/ResultBackend/ParameterGroup: parameter[3].value is "TLSv1": ssl_min_protocol_version below TLSv1.2 lets the server accept TLS 1.0 or 1.1; allowed: "TLSv1.2" or "TLSv1.3"',
+        '[guard.database-password-literal; cfn_nag F23',
+      ])
+        expect(e.message).toContain(text);
+      for (const secret of LITERALS) expect(e.message).not.toContain(secret);
+    });
+
+    test('GIVEN hand-written databases on default parameter groups where rds.force_ssl is 0, a password from a variable and a group without rds.force_ssl THEN each is refused', () => {
+      const { stack } = tfStack();
+      const key = new KmsKey(stack, 'Key', { enableKeyRotation: true });
+      const encrypted = { storageEncrypted: true, kmsKeyId: key.arn, manageMasterUserPassword: true };
+      new DbInstance(stack, 'Pg14', {
+        ...encrypted,
+        engine: 'postgres',
+        engineVersion: '14.12',
+        instanceClass: 'db.m7g.large',
+        allocatedStorage: 20,
+        username: 'admin',
+      });
+      new DbInstance(stack, 'Unencrypted', {
+        engine: 'postgres',
+        engineVersion: '17.7',
+        instanceClass: 'db.m7g.large',
+        allocatedStorage: 20,
+        username: 'admin',
+        password: new TerraformVariable(stack, 'pw', { type: 'string', sensitive: true }).stringValue,
+      });
+      new RdsCluster(stack, 'Aurora', {
+        ...encrypted,
+        engine: 'aurora-postgresql',
+        engineVersion: '16.4',
+        masterUsername: 'admin',
+        dbClusterParameterGroupName: 'default.aurora-postgresql16',
+      });
+      new RdsClusterParameterGroup(stack, 'AuroraGroup', {
+        family: 'aurora-postgresql16',
+        parameter: [{ name: 'ssl_min_protocol_version', value: 'TLSv1.2' }],
+      });
+      new DbParameterGroup(stack, 'Pg14Group', { family: 'postgres14', parameter: [] });
+      expect(rules(stack)).toEqual([
+        'guard.postgres-force-ssl Test/Pg14 parameter_group_name',
+        'guard.database-storage-encryption Test/Unencrypted storage_encrypted',
+        'guard.database-cmk Test/Unencrypted kms_key_id',
+        'guard.database-password-literal Test/Unencrypted password',
+        'guard.postgres-force-ssl Test/Aurora db_cluster_parameter_group_name',
+        'guard.postgres-force-ssl Test/Pg14Group parameter (rds.force_ssl)',
+        'guard.postgres-force-ssl Test/AuroraGroup parameter (rds.force_ssl)',
+      ]);
+      const text = CeleryEncryptionGuard.check(stack).violations.map((v) => `${v.path}: ${v.message}`);
+      expect(text).toEqual(
+        expect.arrayContaining([
+          'Test/Pg14: parameter_group_name is not set: the instance uses the default group, where rds.force_ssl is 0 on PostgreSQL 14, so it accepts plaintext connections; allowed: a parameter group with rds.force_ssl 1',
+          'Test/Unencrypted: storage_encrypted is not set: the storage, snapshots and backups of the instance would hold every task result unencrypted; only true is allowed',
+          "Test/Unencrypted: password is a deploy-time expression that does not read Secrets Manager (value not shown): the instance's master password passes through parameters, variables or state",
+          'Test/Aurora: db_cluster_parameter_group_name is "default.aurora-postgresql16": the cluster uses the default group, where rds.force_ssl is 0 in the aurora-postgresql16 family, so it accepts plaintext connections; allowed: a parameter group with rds.force_ssl 1',
+          'Test/AuroraGroup: parameter (rds.force_ssl) is not set, and its default in the "aurora-postgresql16" family is 0: the databases using the group accept plaintext connections; allowed: 1',
+        ]),
+      );
+    });
+
+    test('GIVEN a PostgreSQL 17 instance on its default group (rds.force_ssl 1 from 15), private by the provider default, a cluster instance without publicly_accessible, a password read from a secret version and an unencrypted MySQL instance THEN the guard accepts them', () => {
+      const { stack } = tfStack();
+      Aspects.of(stack).add(new CeleryEncryptionGuard());
+      const key = new KmsKey(stack, 'Key', { enableKeyRotation: true });
+      const master = new DataAwsSecretsmanagerSecretVersion(stack, 'Master', {
+        secretId: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:master',
+      });
+      new DbInstance(stack, 'Pg17', {
+        engine: 'postgres',
+        engineVersion: '17.7',
+        instanceClass: 'db.m7g.large',
+        allocatedStorage: 20,
+        storageEncrypted: true,
+        kmsKeyId: key.arn,
+        username: 'admin',
+        password: Fn.lookup(Fn.jsondecode(master.secretString), 'password', ''),
+      });
+      const cluster = new RdsCluster(stack, 'Aurora', {
+        engine: 'aurora-postgresql',
+        engineVersion: '16.4',
+        storageEncrypted: true,
+        kmsKeyId: key.arn,
+        masterUsername: 'admin',
+        manageMasterUserPassword: true,
+        dbClusterParameterGroupName: new RdsClusterParameterGroup(stack, 'AuroraGroup', {
+          family: 'aurora-postgresql16',
+          parameter: [{ name: 'rds.force_ssl', value: '1' }],
+        }).name,
+      });
+      new RdsClusterInstance(stack, 'Writer', {
+        clusterIdentifier: cluster.id,
+        engine: 'aurora-postgresql',
+        instanceClass: 'db.r7g.large',
+      });
+      new DbInstance(stack, 'MySql', {
+        engine: 'mysql',
+        instanceClass: 'db.m7g.large',
+        allocatedStorage: 20,
+        username: 'admin',
+        manageMasterUserPassword: true,
       });
       expect(CeleryEncryptionGuard.check(stack).violations).toEqual([]);
       expect(() => Testing.synth(stack)).not.toThrow();

@@ -57,6 +57,29 @@ function good(): GuardedScope {
       },
     ],
     secrets: [{ path: 'App/Secret/Resource', kmsKeyId: f('KmsKeyId', '${Key.Arn}') }],
+    databases: [
+      {
+        path: 'App/Db/Resource',
+        resource: 'instance',
+        engine: f('Engine', 'postgres'),
+        engineVersion: f('EngineVersion', '17.7'),
+        clusterMember: false,
+        storageEncrypted: f('StorageEncrypted', true),
+        kmsKeyId: f('KmsKeyId', '${Key.Arn}'),
+        publiclyAccessible: f('PubliclyAccessible', false),
+        publicWhenAbsent: true,
+        parameterGroup: f('DBParameterGroupName', '${Pg}'),
+        masterPasswords: [],
+      },
+    ],
+    parameterGroups: [
+      {
+        path: 'App/Db/ParameterGroup',
+        family: f('Family', 'postgres17'),
+        forceSsl: [f('Parameters.rds.force_ssl', '1')],
+        minProtocolVersion: [f('Parameters.ssl_min_protocol_version', 'TLSv1.2')],
+      },
+    ],
   };
 }
 
@@ -67,6 +90,21 @@ const cache =
 const rule =
   (r: GuardedScope['ingressRules'][number]): Mutate =>
   (s) => ({ ...s, ingressRules: [...s.ingressRules, r] });
+type Db = NonNullable<GuardedScope['databases']>[number];
+type Pg = NonNullable<GuardedScope['parameterGroups']>[number];
+const db =
+  (change: Partial<Db>): Mutate =>
+  (s) => ({ ...s, databases: [{ ...s.databases![0], ...change }] });
+const pg =
+  (change: Partial<Pg>): Mutate =>
+  (s) => ({ ...s, parameterGroups: [{ ...s.parameterGroups![0], ...change }] });
+/** An Aurora PostgreSQL cluster in the scope's place of the instance. */
+const AURORA: Partial<Db> = {
+  resource: 'cluster',
+  engine: f('Engine', 'aurora-postgresql'),
+  publiclyAccessible: undefined,
+  parameterGroup: f('DBClusterParameterGroupName', '${ClusterPg}'),
+};
 
 const VIOLATIONS: [string, Mutate, string, string, string][] = [
   // name, change, rule id, property, a word of the message
@@ -266,6 +304,153 @@ const VIOLATIONS: [string, Mutate, string, string, string][] = [
     'kms_key_id',
     'customer-managed',
   ],
+  [
+    'database storage not encrypted',
+    db({ storageEncrypted: f('StorageEncrypted', undefined) }),
+    'guard.database-storage-encryption',
+    'StorageEncrypted',
+    'only true is allowed',
+  ],
+  [
+    'Aurora storage "false" (Terraform string)',
+    db({ ...AURORA, storageEncrypted: f('storage_encrypted', 'false') }),
+    'guard.database-storage-encryption',
+    'storage_encrypted',
+    'backups of the cluster',
+  ],
+  [
+    'database without a key',
+    db({ kmsKeyId: f('KmsKeyId', undefined) }),
+    'guard.database-cmk',
+    'KmsKeyId',
+    'is not set',
+  ],
+  [
+    'database with the AWS-managed key',
+    db({ kmsKeyId: f('kms_key_id', 'arn:aws:kms:eu-west-1:1:alias/aws/rds') }),
+    'guard.database-cmk',
+    'kms_key_id',
+    'customer-managed',
+  ],
+  [
+    'public database',
+    db({ publiclyAccessible: f('PubliclyAccessible', true) }),
+    'guard.public-database',
+    'PubliclyAccessible',
+    'only false is allowed',
+  ],
+  [
+    'public from a variable',
+    db({ publiclyAccessible: f('publicly_accessible', '${var.public}') }),
+    'guard.public-database',
+    'publicly_accessible',
+    'not a literal',
+  ],
+  [
+    'PubliclyAccessible absent on CloudFormation (RDS decides from the subnets)',
+    db({ publiclyAccessible: f('PubliclyAccessible', undefined) }),
+    'guard.public-database',
+    'PubliclyAccessible',
+    'internet gateway',
+  ],
+  [
+    'a public instance of a cluster',
+    db({ clusterMember: true, publiclyAccessible: f('PubliclyAccessible', true) }),
+    'guard.public-database',
+    'PubliclyAccessible',
+    'public address',
+  ],
+  [
+    'literal master password',
+    db({ masterPasswords: [{ property: 'MasterUserPassword', source: 'literal' }] }),
+    'guard.database-password-literal',
+    'MasterUserPassword',
+    'value not shown',
+  ],
+  [
+    'master password from a variable',
+    db({ masterPasswords: [{ property: 'master_password', source: 'expression' }] }),
+    'guard.database-password-literal',
+    'master_password',
+    'does not read Secrets Manager',
+  ],
+  [
+    'PostgreSQL 14 on its default group',
+    db({ engineVersion: f('EngineVersion', '14.12'), parameterGroup: f('DBParameterGroupName', undefined) }),
+    'guard.postgres-force-ssl',
+    'DBParameterGroupName',
+    'rds.force_ssl is 0 on PostgreSQL 14',
+  ],
+  [
+    'PostgreSQL without a version on its default group',
+    db({ engineVersion: f('EngineVersion', undefined), parameterGroup: f('DBParameterGroupName', undefined) }),
+    'guard.postgres-force-ssl',
+    'DBParameterGroupName',
+    'cannot tell',
+  ],
+  [
+    'an engine from a parameter on its default group',
+    db({ engine: f('Engine', '${Engine}'), parameterGroup: f('DBParameterGroupName', undefined) }),
+    'guard.postgres-force-ssl',
+    'DBParameterGroupName',
+    'deploy-time expression',
+  ],
+  [
+    'a default.postgres14 group named',
+    db({ parameterGroup: f('parameter_group_name', 'default.postgres14') }),
+    'guard.postgres-force-ssl',
+    'parameter_group_name',
+    'postgres14 family',
+  ],
+  [
+    'Aurora on its default cluster group',
+    db({ ...AURORA, parameterGroup: f('DBClusterParameterGroupName', undefined) }),
+    'guard.postgres-force-ssl',
+    'DBClusterParameterGroupName',
+    '0 on Aurora PostgreSQL',
+  ],
+  [
+    'rds.force_ssl 0',
+    pg({ forceSsl: [f('Parameters.rds.force_ssl', '0')] }),
+    'guard.postgres-force-ssl',
+    'Parameters.rds.force_ssl',
+    'allowed: 1',
+  ],
+  [
+    'rds.force_ssl twice, the second 0 (a Terraform override appends)',
+    pg({ forceSsl: [f('parameter[0].value', '1'), f('parameter[2].value', '0')] }),
+    'guard.postgres-force-ssl',
+    'parameter[2].value',
+    'plaintext',
+  ],
+  [
+    'rds.force_ssl from a variable',
+    pg({ forceSsl: [f('parameter[0].value', '${var.ssl}')] }),
+    'guard.postgres-force-ssl',
+    'parameter[0].value',
+    'not a literal',
+  ],
+  [
+    'rds.force_ssl left out of an Aurora group',
+    pg({ family: f('family', 'aurora-postgresql16'), forceSsl: [f('parameter (rds.force_ssl)', undefined)] }),
+    'guard.postgres-force-ssl',
+    'parameter (rds.force_ssl)',
+    'default in the "aurora-postgresql16" family is 0',
+  ],
+  [
+    'rds.force_ssl left out of a postgres14 group',
+    pg({ family: f('Family', 'postgres14'), forceSsl: [f('Parameters.rds.force_ssl', undefined)] }),
+    'guard.postgres-force-ssl',
+    'Parameters.rds.force_ssl',
+    'is not set',
+  ],
+  [
+    'ssl_min_protocol_version TLSv1.1',
+    pg({ minProtocolVersion: [f('Parameters.ssl_min_protocol_version', 'TLSv1.1')] }),
+    'guard.postgres-tls-version',
+    'Parameters.ssl_min_protocol_version',
+    '"TLSv1.2" or "TLSv1.3"',
+  ],
 ];
 
 describe('CeleryEncryptionGuard rules (core)', () => {
@@ -337,6 +522,46 @@ describe('CeleryEncryptionGuard rules (core)', () => {
         toPort: f('ToPort', 5671),
         cidrs: [f('CidrIp', '0.0.0.0/0')],
       }),
+    ],
+    ['an Aurora cluster with its own cluster group', db(AURORA)],
+    [
+      'PostgreSQL 15 on its default group (rds.force_ssl 1 from 15)',
+      db({ engineVersion: f('EngineVersion', '15.10'), parameterGroup: f('DBParameterGroupName', undefined) }),
+    ],
+    ['a default.postgres16 group named', db({ parameterGroup: f('DBParameterGroupName', 'default.postgres16') })],
+    [
+      "an instance of a cluster: storage, key and parameters are the cluster's",
+      db({
+        clusterMember: true,
+        storageEncrypted: f('StorageEncrypted', undefined),
+        kmsKeyId: f('KmsKeyId', undefined),
+        parameterGroup: f('DBParameterGroupName', undefined),
+      }),
+    ],
+    [
+      'publicly_accessible absent on Terraform (the provider default is false)',
+      db({ publiclyAccessible: f('publicly_accessible', undefined), publicWhenAbsent: false }),
+    ],
+    [
+      'a master password read from Secrets Manager',
+      db({ masterPasswords: [{ property: 'MasterUserPassword', source: 'secret-reference' }] }),
+    ],
+    [
+      'a MySQL instance without encryption (the rules read PostgreSQL only)',
+      db({
+        engine: f('Engine', 'mysql'),
+        storageEncrypted: f('StorageEncrypted', false),
+        kmsKeyId: f('KmsKeyId', undefined),
+      }),
+    ],
+    [
+      'a postgres16 group without rds.force_ssl (its default is 1)',
+      pg({ family: f('Family', 'postgres16'), forceSsl: [f('Parameters.rds.force_ssl', undefined)] }),
+    ],
+    ['rds.force_ssl 1 as a number, TLSv1.3', pg({ forceSsl: [f('p', 1)], minProtocolVersion: [f('q', 'TLSv1.3')] })],
+    [
+      'a mysql8.0 group (not read)',
+      pg({ family: f('Family', 'mysql8.0'), forceSsl: [f('Parameters.rds.force_ssl', '0')] }),
     ],
     [
       'a broker without the property (the APIs default to private)',
