@@ -220,7 +220,8 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
     lines.push(
       r.scheme === 'postgresql' ? '_celery_tls_database_backend_retries()' : '_celery_tls_redis_backend_retries()',
     );
-  if (model.options.nativeDelayedDelivery) lines.push('_celery_tls_subsecond_countdowns()');
+  if (model.options.nativeDelayedDelivery)
+    lines.push('_celery_tls_subsecond_countdowns()', '_celery_tls_mask_logged_urls()');
   if (!model.options.transientQueues) lines.push('_celery_tls_control = _celery_tls_without_transient_queues()');
   if (model.options.startupCheck)
     lines.push(`_celery_tls_startup_check(${pyLiteral(model.options.startupCheckSeconds)})`);

@@ -494,6 +494,28 @@ def _celery_tls_subsecond_countdowns():
     base.calculate_routing_key = calculate_routing_key
 
 
+def _celery_tls_mask_logged_urls():
+    # Celery 5.5 logs the broker URL with its password when native delayed delivery fails to set up, and at DEBUG
+    # every time (celery/worker/consumer/delayed_delivery.py; 5.6 masks it with kombu's maybe_sanitize_url). Mask the
+    # URLs in that logger's records, on every release: a masked URL is masked again harmlessly.
+    import logging
+    try:
+        from kombu.utils.url import maybe_sanitize_url
+    except ImportError:
+        return
+
+    class _CeleryTLSMaskURLs(logging.Filter):
+        def filter(self, record):
+            if isinstance(record.args, tuple):
+                record.args = tuple(
+                    maybe_sanitize_url(a) if isinstance(a, str) and "://" in a else a for a in record.args)
+            return True
+
+    logger = logging.getLogger("celery.worker.consumer.delayed_delivery")
+    if not any(type(f).__name__ == "_CeleryTLSMaskURLs" for f in logger.filters):
+        logger.addFilter(_CeleryTLSMaskURLs())
+
+
 def _celery_tls_without_transient_queues():
     # RabbitMQ 4.3 refuses transient non-exclusive queues (Amazon MQ's RabbitMQ 4.3 page). Celery >= 5.6 declares its
     # control and event queues exclusive when asked (control_queue_exclusive, event_queue_exclusive). Older releases
