@@ -74,7 +74,10 @@ export interface PostgresRole {
   readonly username: string;
   /** The Celery role it serves. */
   readonly role: CeleryRole;
-  /** `{"username", "password"}`, generated, encrypted with the database's key. */
+  /**
+   * `{"username", "password"}`, generated, encrypted with the database's key, rotated every `rotationDays`: the
+   * username is the role or, after an odd number of rotations, its twin `<role>_alt`.
+   */
   readonly secret: secretsmanager.ISecret;
 }
 
@@ -349,8 +352,9 @@ export class PostgresDatabase extends Construct implements ec2.IConnectable {
 
 /**
  * The Celery roles, schema and tables of a PostgreSQL result backend, made as the master user by a custom resource:
- * a function in the VPC whose group reaches only the database's port and the Secrets Manager endpoint, reading only
- * the master and the two role secrets. Delete drops the roles and keeps the tables.
+ * a function in the VPC whose group reaches only the database's port and the Secrets Manager endpoint, rotating only
+ * the two role secrets (alternating each role with its twin) and reading the master's. Delete drops the roles and
+ * keeps the tables.
  */
 export class PostgresUsers extends Construct {
   /** The function's group: egress to the database's port and the Secrets Manager endpoint only. */
@@ -361,6 +365,8 @@ export class PostgresUsers extends Construct {
   public readonly secretsManagerEndpoint: ec2.IInterfaceVpcEndpoint;
   /** The custom resource (`Custom::CeleryPostgresUsers`). */
   public readonly resource: CustomResource;
+  /** The rotation schedules of the worker's and the producer's secrets, run by the same function. */
+  public readonly rotationSchedules: readonly secretsmanager.RotationSchedule[];
 
   constructor(
     scope: Construct,
@@ -383,6 +389,9 @@ export class PostgresUsers extends Construct {
     const worker = db.secretFor(CeleryRole.WORKER);
     const producer = db.secretFor(CeleryRole.PRODUCER);
     const plans = postgresUsersFunctionPlans({
+      spec: db.spec,
+      host: db.endpointAddress,
+      port: db.port,
       masterSecretArn: db.masterSecret.secretArn,
       masterKeyArn: db.masterSecret.encryptionKey?.keyArn,
       workerSecretArn: worker.secretArn,
@@ -471,5 +480,16 @@ export class PostgresUsers extends Construct {
       fn.policy,
       ...props.after,
     );
+
+    // The same function rotates the role secrets (Secrets Manager's events reach index.onEvent, which hands them on).
+    this.rotationSchedules = [worker, producer].map((secret) => {
+      const schedule = secret.addRotationSchedule('Rotation', {
+        rotationLambda: this.function,
+        automaticallyAfter: Duration.days(plans.schedule.days),
+      });
+      // The first rotation runs when the schedule is created: the roles and twins must exist by then.
+      schedule.node.addDependency(this.resource, fn.policy, ...(endpoint ? [endpoint] : []));
+      return schedule;
+    });
   }
 }

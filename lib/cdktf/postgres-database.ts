@@ -21,9 +21,9 @@ import { CelerySecurityGroup, Connections, IConnectable } from './connections';
 import { CloudwatchLogGroup, DbInstance, DbParameterGroup, DbSubnetGroup, KmsKey } from './provider';
 import { Fn, LambdaInvocation, RdsCluster, RdsClusterInstance, RdsClusterParameterGroup, Token } from './provider';
 import { VpcEndpoint, VpcEndpointPolicy, VpcSecurityGroupIngressRule } from './provider';
-import type { ITerraformDependable } from './provider';
+import type { ITerraformDependable, SecretsmanagerSecretRotation } from './provider';
 import type { CelerySecurityGroupRule, ISecurityGroupPeer } from './connections';
-import { createLibraryFunction } from './functions';
+import { createLibraryFunction, rotateSecrets } from './functions';
 import type { LibraryFunction } from './functions';
 import { postgresUsersFunctionPlans, postgresUsersResourceProperties } from '../core/identities';
 import { PORTS } from '../core/ports';
@@ -388,6 +388,8 @@ export class PostgresUsers extends Construct {
   public readonly secretsManagerEndpoint?: VpcEndpoint;
   /** The invocation (`aws_lambda_invocation`, CRUD). */
   public readonly resource: LambdaInvocation;
+  /** The rotation schedules of the worker's and the producer's secrets, run by the same function. */
+  public readonly rotationSchedules: readonly SecretsmanagerSecretRotation[];
 
   constructor(
     scope: Construct,
@@ -409,6 +411,9 @@ export class PostgresUsers extends Construct {
     const worker = db.secretFor(CeleryRole.WORKER);
     const producer = db.secretFor(CeleryRole.PRODUCER);
     const plans = postgresUsersFunctionPlans({
+      spec: db.spec,
+      host: db.endpointAddress,
+      port: db.port,
       masterSecretArn: db.masterSecretArn,
       masterKeyArn: db.masterSecretKeyArn,
       workerSecretArn: worker.secretArn,
@@ -447,7 +452,8 @@ export class PostgresUsers extends Construct {
       endpointUrl = `https://${this.secretsManagerEndpoint.dnsEntry.get(0).dnsName}`;
       network.push(...group.connections.allowFrom(this.securityGroup, PORTS.AWS_API_HTTPS, description));
     }
-    // Terraform invokes it directly (CRUD), without CloudFormation's custom-resource events.
+    // Terraform invokes it directly (CRUD), without CloudFormation's custom-resource events; rotation events reach the
+    // same entry point.
     this.function = createLibraryFunction(
       this,
       { ...plans.users, handler: plans.users.invocationHandler! },
@@ -496,6 +502,13 @@ export class PostgresUsers extends Construct {
         producer.secretVersion,
       ],
     });
+    // The first rotation runs when the schedule is created: the roles and twins must exist by then.
+    this.rotationSchedules = rotateSecrets(
+      this.function,
+      [worker, producer].map((x) => ({ scope: x, secretArn: x.secretArn })),
+      plans.schedule,
+      [this.resource, ...(endpointPolicy ? [endpointPolicy] : [])],
+    );
   }
 }
 

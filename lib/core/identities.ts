@@ -9,6 +9,7 @@ import {
 } from './rabbitmq-users';
 import { RedisRbacSpec, redisUserRotationStatements } from './redis-rbac';
 import { postgresUsersFunctionStatements } from './postgres-users';
+import type { PostgresBackendSpec } from './postgres';
 
 /**
  * The identities a transport needs, as plans both adapters render: each library function (its bundled handler, IAM
@@ -103,9 +104,16 @@ export function rabbitMqUsersFunctionPlans(args: {
 
 /**
  * The PostgreSQL users function (lib/handlers/postgres-users): in the database's VPC, it connects as the master user
- * over verified TLS and makes the Celery roles, schema and tables. It reads exactly the three secrets.
+ * over verified TLS and makes the Celery roles, schema and tables, and it is the rotation function of the two role
+ * secrets (alternating each role with its twin; the environment tells it the database and the secrets). It rotates
+ * exactly the two role secrets and reads the master's.
  */
 export function postgresUsersFunctionPlans(args: {
+  /** The roles (their password length) and the rotation interval. */
+  readonly spec: Pick<PostgresBackendSpec, 'roles' | 'rotationDays'>;
+  /** The endpoint's DNS name (the rotation connects by it, as the custom resource does). */
+  readonly host: string;
+  readonly port: number | string;
   readonly masterSecretArn: string;
   /** The key of the master secret (RDS-managed: `MasterUserSecret.KmsKeyId`). @default - none named */
   readonly masterKeyArn?: string;
@@ -113,19 +121,33 @@ export function postgresUsersFunctionPlans(args: {
   readonly producerSecretArn: string;
   readonly userKeyArn: string;
   readonly region: string;
-}): { readonly users: LibraryFunctionPlan } {
+}): { readonly users: LibraryFunctionPlan; readonly schedule: RotationPlan } {
+  const d = DEFAULTS.postgres;
   return {
     users: {
       id: 'Function',
-      purpose: 'Celery PostgreSQL roles, schema and tables as the master user',
+      purpose: 'Celery PostgreSQL roles, schema and tables as the master user, and the rotation of the role passwords',
       asset: 'postgres-users',
       handler: 'index.onEvent',
       invocationHandler: 'index.onInvocation',
       statements: postgresUsersFunctionStatements(args),
-      environment: {},
+      // What a rotation event does not carry (lib/handlers/postgres-users onRotate); ARNs and names, no secret.
+      environment: {
+        DB_HOST: args.host,
+        DB_PORT: String(args.port),
+        DB_NAME: d.database,
+        DB_SCHEMA: d.schema,
+        MASTER_SECRET_ARN: args.masterSecretArn,
+        WORKER_SECRET_ARN: args.workerSecretArn,
+        WORKER_USERNAME: d.users.worker,
+        PRODUCER_SECRET_ARN: args.producerSecretArn,
+        PRODUCER_USERNAME: d.users.producer,
+        PASSWORD_LENGTH: String(args.spec.roles[0].secret.length),
+      },
       timeoutSeconds: DEFAULTS.functions.timeoutSeconds,
       inVpc: true,
     },
+    schedule: { days: args.spec.rotationDays },
   };
 }
 

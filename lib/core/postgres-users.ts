@@ -359,8 +359,11 @@ export function postgresDropRoleStatement(names: { readonly database: string; re
 }
 
 /**
- * What the users function may do besides its logs: GetSecretValue on exactly the master's and the two roles' secrets,
- * and kms:Decrypt on their keys only through Secrets Manager in the region.
+ * What the users function may do besides its logs: rotate exactly the two role secrets (read, describe, put the
+ * pending version, move the stages), read the master's secret, generate passwords, and use the keys only through
+ * Secrets Manager in the region (the role secrets' key to decrypt and encrypt, the master's to decrypt).
+ * `GetRandomPassword` acts on no resource, so its statement names "*"
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html).
  */
 export function postgresUsersFunctionStatements(args: {
   readonly masterSecretArn: string;
@@ -370,17 +373,36 @@ export function postgresUsersFunctionStatements(args: {
   readonly userKeyArn: string;
   readonly region: string;
 }): IamStatementModel[] {
+  const viaSecretsManager = { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } };
   return [
     {
       effect: 'Allow',
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [args.masterSecretArn, args.workerSecretArn, args.producerSecretArn],
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
+      resources: [args.workerSecretArn, args.producerSecretArn],
     },
+    { effect: 'Allow', actions: ['secretsmanager:GetSecretValue'], resources: [args.masterSecretArn] },
+    { effect: 'Allow', actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] },
     {
       effect: 'Allow',
-      actions: ['kms:Decrypt'],
-      resources: [...new Set([args.userKeyArn, ...(args.masterKeyArn ? [args.masterKeyArn] : [])])],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [args.userKeyArn],
+      conditions: viaSecretsManager,
     },
+    // The master secret's own key, when it has another (an existing database's); RDS rotates that secret itself.
+    ...(args.masterKeyArn && args.masterKeyArn !== args.userKeyArn
+      ? [
+          {
+            effect: 'Allow' as const,
+            actions: ['kms:Decrypt'],
+            resources: [args.masterKeyArn],
+            conditions: viaSecretsManager,
+          },
+        ]
+      : []),
   ];
 }

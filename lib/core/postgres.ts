@@ -3,7 +3,7 @@ import { DEFAULTS } from './defaults';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
 import { LIMITS } from './limits';
 import { NameRule, checkName } from './names';
-import { CeleryRole } from './rabbitmq-users';
+import { CeleryRole, checkRotationDays } from './rabbitmq-users';
 import { GeneratedSecretShape } from './secrets';
 import { SubnetFact, chooseSubnets } from './subnets';
 import { parseDailyWindow, parseWeeklyWindow } from './windows';
@@ -141,6 +141,13 @@ export interface PostgresBackendOptions {
   readonly databaseIdentifier?: string;
   /** Length of the generated role passwords (`[A-Za-z0-9]`), 16 to 99. @default 32 */
   readonly passwordLength?: number;
+  /**
+   * Days between rotations of each role secret, 1 to 90. A rotation gives the role's twin (`<role>_alt`) a new
+   * password and names it in the secret; the previous password keeps working until the next rotation.
+   * @default 30
+   * @see https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets_strategies.html#rotating-secrets-two-users
+   */
+  readonly rotationDays?: number;
 }
 
 /** A login role of one Celery role and the shape of its generated secret. */
@@ -211,6 +218,8 @@ export interface PostgresBackendSpec {
   readonly logExports: readonly string[];
   /** The worker's and the producer's login roles. */
   readonly roles: readonly PostgresRoleSpec[];
+  /** Days between rotations of each role secret, alternating the role and its twin (default 30). */
+  readonly rotationDays: number;
 }
 
 /** The facts of an existing database the adapter was given. */
@@ -293,6 +302,7 @@ export function resolvePostgresBackendSpec(
       'passwordLength',
       `passwordLength ${show(props.passwordLength)} is not allowed: use a whole number from ${LIMITS.postgresPassword.min} to ${LIMITS.postgresPassword.max}. ${LIMITS.postgresPassword.rule}.`,
     );
+  checkRotationDays(issues, 'rotationDays', props.rotationDays);
   const port = existing?.port ?? d.port;
   if (existing?.port !== undefined && issues.known(existing.port) && !validPort(existing.port))
     issues.error('postgres.port', 'port', `port ${show(existing.port)} is out of range: allowed 1150 to 65535.`);
@@ -327,6 +337,7 @@ export function resolvePostgresBackendSpec(
       const username = role === CeleryRole.WORKER ? d.users.worker : d.users.producer;
       return { role, username, secret: postgresRoleShape(username, length) };
     }),
+    rotationDays: props.rotationDays ?? d.rotationDays,
   });
 }
 

@@ -289,7 +289,7 @@ describe('CeleryResultBackend.postgres() on the CDK', () => {
     ).toThrow(/engineVersion "17.7" does not apply to an existing database/);
   });
 
-  test('GIVEN defaults THEN the users function reads exactly the master and the two role secrets, in the VPC', () => {
+  test('GIVEN defaults THEN the users function rotates exactly the two role secrets and reads the master one, in the VPC', () => {
     const { json, db, stack } = postgresTransport();
     const fnId = stack.getLogicalId(db.users.function.node.defaultChild as any);
     const fn = json.Resources[fnId] as any;
@@ -303,18 +303,68 @@ describe('CeleryResultBackend.postgres() on the CDK', () => {
         JSON.stringify(r.Properties.Roles).includes(fnId.replace(/[0-9A-F]{8}$/, '')),
     ) as any;
     const statements = policy.Properties.PolicyDocument.Statement as any[];
-    const secretRead = statements.find((st) => JSON.stringify(st.Action).includes('secretsmanager:GetSecretValue'));
-    expect(secretRead.Resource).toEqual([
-      { 'Fn::GetAtt': [stack.getLogicalId(db.instance!), 'MasterUserSecret.SecretArn'] },
-      ref(stack.getLogicalId(db.secretFor(CeleryRole.WORKER).node.defaultChild as any)),
-      ref(stack.getLogicalId(db.secretFor(CeleryRole.PRODUCER).node.defaultChild as any)),
+    const master = { 'Fn::GetAtt': [stack.getLogicalId(db.instance!), 'MasterUserSecret.SecretArn'] };
+    const worker = ref(stack.getLogicalId(db.secretFor(CeleryRole.WORKER).node.defaultChild as any));
+    const producer = ref(stack.getLogicalId(db.secretFor(CeleryRole.PRODUCER).node.defaultChild as any));
+    // Everything but its logs and the network interfaces every VPC function needs, exactly.
+    expect(statements.filter((st) => !/^(logs|ec2):/.test([st.Action].flat()[0]))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: [
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+        ],
+        Resource: [worker, producer],
+      },
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: master },
+      { Effect: 'Allow', Action: 'secretsmanager:GetRandomPassword', Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: arnOf(stack.getLogicalId(db.encryptionKey.node.defaultChild as any)),
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+      },
     ]);
-    const decrypt = statements.find((st) => st.Action === 'kms:Decrypt');
-    expect(decrypt.Resource).toEqual(arnOf(stack.getLogicalId(db.encryptionKey.node.defaultChild as any)));
-    expect(decrypt.Condition.StringEquals['kms:ViaService']).toBe('secretsmanager.eu-west-1.amazonaws.com');
-    // The only "*" is the network-interface statement every VPC function needs.
-    for (const st of statements.filter((x) => x.Resource === '*'))
+    // The only other "*" is the network-interface statement every VPC function needs.
+    for (const st of statements.filter((x) => x.Resource === '*' && x.Action !== 'secretsmanager:GetRandomPassword'))
       expect(st.Action.every((a: string) => a.startsWith('ec2:'))).toBe(true);
+    // The Secrets Manager endpoint lets this role do there what its policy allows, nothing more.
+    const endpoint = json.Resources[stack.getLogicalId(db.users.secretsManagerEndpoint.node.defaultChild as any)];
+    expect(
+      endpoint.Properties.PolicyDocument.Statement.map((st: any) => [st.Principal.AWS, st.Action, st.Resource]),
+    ).toEqual([
+      [
+        arnOf(stack.getLogicalId(db.users.function.role!.node.defaultChild as any)),
+        statements[0].Action,
+        [worker, producer],
+      ],
+      [
+        arnOf(stack.getLogicalId(db.users.function.role!.node.defaultChild as any)),
+        'secretsmanager:GetSecretValue',
+        master,
+      ],
+      [
+        arnOf(stack.getLogicalId(db.users.function.role!.node.defaultChild as any)),
+        'secretsmanager:GetRandomPassword',
+        '*',
+      ],
+    ]);
+    // What a rotation event does not carry comes from the environment: ARNs and names, no secret value.
+    expect(fn.Properties.Environment.Variables).toEqual({
+      DB_HOST: { 'Fn::GetAtt': [stack.getLogicalId(db.instance!), 'Endpoint.Address'] },
+      DB_PORT: '5432',
+      DB_NAME: 'celery',
+      DB_SCHEMA: 'celery',
+      MASTER_SECRET_ARN: master,
+      WORKER_SECRET_ARN: worker,
+      WORKER_USERNAME: 'celery_worker',
+      PRODUCER_SECRET_ARN: producer,
+      PRODUCER_USERNAME: 'celery_producer',
+      PASSWORD_LENGTH: '32',
+      SECRETS_MANAGER_ENDPOINT: expect.anything(),
+    });
     // Its group reaches the database's 5432 and the Secrets Manager endpoint's 443, nothing else.
     const egress = Object.values(json.Resources).filter(
       (r: any) =>
@@ -328,6 +378,61 @@ describe('CeleryResultBackend.postgres() on the CDK', () => {
     expect(resource.Properties).toMatchObject({ Database: 'celery', Schema: 'celery', Port: 5432 });
     expect(resource.DependsOn).toContain(stack.getLogicalId(db.instance!));
     expect(JSON.stringify(resource.Properties)).not.toMatch(/password/i);
+  });
+
+  test('GIVEN defaults THEN both role secrets rotate every 30 days through the users function, after the roles exist', () => {
+    const { json, db, stack } = postgresTransport();
+    const fnId = stack.getLogicalId(db.users.function.node.defaultChild as any);
+    const schedules = Object.entries(json.Resources).filter(
+      ([, r]: [string, any]) => r.Type === 'AWS::SecretsManager::RotationSchedule',
+    ) as [string, any][];
+    const roleSecrets = [CeleryRole.WORKER, CeleryRole.PRODUCER].map((r) =>
+      stack.getLogicalId(db.secretFor(r).node.defaultChild as any),
+    );
+    const ours = schedules.filter(([, r]) => roleSecrets.includes(r.Properties.SecretId.Ref));
+    expect(ours.map(([, r]) => r.Properties.SecretId.Ref)).toEqual(roleSecrets);
+    expect(db.users.rotationSchedules).toHaveLength(2);
+    const permissions = Object.entries(json.Resources).filter(
+      ([, r]: [string, any]) =>
+        r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName).includes(fnId),
+    ) as [string, any][];
+    // Secrets Manager may invoke it (and only it: the provider framework's permission is the provider's own).
+    expect(permissions.map(([, p]) => p.Properties)).toEqual([
+      { Action: 'lambda:InvokeFunction', FunctionName: arnOf(fnId), Principal: 'secretsmanager.amazonaws.com' },
+    ]);
+    for (const [, r] of ours) {
+      expect(r.Properties).toEqual({
+        SecretId: expect.anything(),
+        RotationLambdaARN: arnOf(fnId),
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      });
+      // The first rotation runs when the schedule is created: after the roles and twins exist, with the permissions.
+      expect(r.DependsOn).toEqual(
+        expect.arrayContaining([
+          stack.getLogicalId(db.users.resource.node.defaultChild as any),
+          permissions[0][0],
+          stack.getLogicalId(db.users.node.findChild('FunctionPolicy').node.defaultChild as any),
+        ]),
+      );
+    }
+    expect(
+      templateOf(postgresTransport({ rotationDays: 7 }).stack).json.Resources[ours[0][0]].Properties.RotationRules,
+    ).toEqual({ ScheduleExpression: 'rate(7 days)' });
+  });
+
+  test('GIVEN rotationDays out of range THEN an error naming the prop under resultBackend', () => {
+    const { stack, vpc } = stackWithVpc();
+    const err = thrown(
+      () =>
+        new CeleryTransport(stack, 'Celery', {
+          vpc,
+          resultBackend: CeleryResultBackend.postgres({ rotationDays: 91 }),
+        }),
+    );
+    expect(err.issues.map((i) => i.prop)).toEqual(['resultBackend.rotationDays']);
+    expect(err.message).toContain(
+      'resultBackend.rotationDays 91 is not allowed: use a whole number of days from 1 to 90',
+    );
   });
 
   test('GIVEN monitoring on THEN RDS alarms per instance (free storage only for an RDS instance); the canary checks it', () => {

@@ -256,7 +256,7 @@ describe('CeleryResultBackend.postgres() on Terraform', () => {
     expect(JSON.stringify(ofType(json, 'aws_iam_policy'))).toContain('rds!db-1234');
   });
 
-  test('GIVEN defaults THEN the users function reads exactly the master and the two role secrets, invoked CRUD', () => {
+  test('GIVEN defaults THEN the users function rotates exactly the two role secrets and reads the master one, invoked CRUD', () => {
     const { json, db } = postgresTransport();
     const [dbName] = one(json, 'aws_db_instance');
     const fnName = db.users.function.function.friendlyUniqueId;
@@ -267,18 +267,59 @@ describe('CeleryResultBackend.postgres() on Terraform', () => {
     ]);
     const policy = ofType(json, 'aws_iam_policy').find(([n]) => n === db.users.function.policy.friendlyUniqueId)![1];
     const statements = JSON.parse(policy.policy).Statement as Block[];
-    const read = statements.find((st) => st.Action.includes('secretsmanager:GetSecretValue'))!;
-    expect(read.Resource).toEqual([
-      `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`,
-      expect.stringContaining('WorkerCredentials'),
-      expect.stringContaining('ProducerCredentials'),
+    const master = `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`;
+    const worker = `\${aws_secretsmanager_secret.${db.secretFor(CeleryRole.WORKER).resource.friendlyUniqueId}.arn}`;
+    const producer = `\${aws_secretsmanager_secret.${db.secretFor(CeleryRole.PRODUCER).resource.friendlyUniqueId}.arn}`;
+    const rotate = [
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
+    ];
+    // Everything but its logs and the network interfaces every VPC function needs, exactly.
+    expect(statements.filter((st) => !/^(logs|ec2):/.test(st.Action[0]))).toEqual([
+      { Effect: 'Allow', Action: rotate, Resource: [worker, producer] },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [master] },
+      { Effect: 'Allow', Action: ['secretsmanager:GetRandomPassword'], Resource: ['*'] },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: [expect.stringMatching(/^\$\{aws_kms_key\.Celery_ResultBackend_Key_[0-9A-F]+\.arn\}$/)],
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': expect.stringMatching(/^secretsmanager\.\$\{data\.aws_region\..+\.amazonaws\.com$/),
+          },
+        },
+      },
     ]);
-    const decrypt = statements.find((st) => st.Action.includes('kms:Decrypt'))!;
-    expect(decrypt.Resource).toEqual([
-      expect.stringMatching(/^\$\{aws_kms_key\.Celery_ResultBackend_Key_[0-9A-F]+\.arn\}$/),
-    ]);
-    for (const st of statements.filter((x) => x.Resource === '*' || x.Resource.includes?.('*')))
+    for (const st of statements.filter(
+      (x) => (x.Resource === '*' || x.Resource.includes?.('*')) && x.Action[0] !== 'secretsmanager:GetRandomPassword',
+    ))
       expect(st.Action.every((a: string) => a.startsWith('ec2:'))).toBe(true);
+    // The Secrets Manager endpoint lets this role do there what its policy allows, nothing more.
+    const [, endpointPolicy] = ofType(json, 'aws_vpc_endpoint_policy').find(([n]) =>
+      n.startsWith('Celery_ResultBackend_Users_'),
+    )!;
+    const role = `\${aws_iam_role.${db.users.function.role.friendlyUniqueId}.arn}`;
+    expect(JSON.parse(endpointPolicy.policy).Statement).toEqual([
+      { Effect: 'Allow', Principal: { AWS: role }, Action: rotate, Resource: [worker, producer] },
+      { Effect: 'Allow', Principal: { AWS: role }, Action: ['secretsmanager:GetSecretValue'], Resource: [master] },
+      { Effect: 'Allow', Principal: { AWS: role }, Action: ['secretsmanager:GetRandomPassword'], Resource: ['*'] },
+    ]);
+    // What a rotation event does not carry comes from the environment: ARNs and names, no secret value.
+    expect(fn.environment.variables).toEqual({
+      DB_HOST: `\${aws_db_instance.${dbName}.address}`,
+      DB_PORT: '5432',
+      DB_NAME: 'celery',
+      DB_SCHEMA: 'celery',
+      MASTER_SECRET_ARN: master,
+      WORKER_SECRET_ARN: worker,
+      WORKER_USERNAME: 'celery_worker',
+      PRODUCER_SECRET_ARN: producer,
+      PRODUCER_USERNAME: 'celery_producer',
+      PASSWORD_LENGTH: '32',
+      SECRETS_MANAGER_ENDPOINT: expect.stringMatching(/^https:\/\/\$\{aws_vpc_endpoint\./),
+    });
     const group = db.users.securityGroup.resource.friendlyUniqueId;
     const egress = ofType(json, 'aws_vpc_security_group_egress_rule').filter(([, r]) =>
       r.security_group_id.includes(group),
@@ -291,6 +332,64 @@ describe('CeleryResultBackend.postgres() on Terraform', () => {
     expect(invocation.depends_on).toContain(`aws_db_instance.${dbName}`);
     expect(JSON.parse(invocation.input)).toMatchObject({ Database: 'celery', Schema: 'celery', Port: 5432 });
     expect(invocation.input).not.toMatch(/password/i);
+  });
+
+  test('GIVEN defaults THEN both role secrets rotate every 30 days through the users function, after the roles exist', () => {
+    const { json, db } = postgresTransport();
+    const fn = db.users.function.function.friendlyUniqueId;
+    const [permissionName, permission] = ofType(json, 'aws_lambda_permission').find(([, p]) =>
+      String(p.function_name).includes(fn),
+    )!;
+    expect(ofType(json, 'aws_lambda_permission').filter(([, p]) => String(p.function_name).includes(fn))).toHaveLength(
+      1,
+    );
+    expect(permission).toEqual({
+      action: 'lambda:InvokeFunction',
+      function_name: `\${aws_lambda_function.${fn}.function_name}`,
+      principal: 'secretsmanager.amazonaws.com',
+    });
+    const roleSecrets = [CeleryRole.WORKER, CeleryRole.PRODUCER].map(
+      (r) => `\${aws_secretsmanager_secret.${db.secretFor(r).resource.friendlyUniqueId}.arn}`,
+    );
+    const rotations = ofType(json, 'aws_secretsmanager_secret_rotation').filter(([, r]) =>
+      roleSecrets.includes(r.secret_id),
+    );
+    expect(rotations.map(([, r]) => r.secret_id).sort()).toEqual([...roleSecrets].sort());
+    expect(db.users.rotationSchedules).toHaveLength(2);
+    for (const [, r] of rotations) {
+      expect(r.rotation_lambda_arn).toBe(`\${aws_lambda_function.${fn}.arn}`);
+      expect(r.rotation_rules).toEqual({ schedule_expression: 'rate(30 days)' });
+      // The first rotation runs when the schedule is created: after the roles and twins exist, with the permissions.
+      expect(r.depends_on).toEqual(
+        expect.arrayContaining([
+          `aws_lambda_permission.${permissionName}`,
+          `aws_lambda_invocation.${db.users.resource.friendlyUniqueId}`,
+          `aws_iam_role_policy_attachment.${db.users.function.attachment.friendlyUniqueId}`,
+        ]),
+      );
+      expect(r.rotate_immediately).toBeUndefined();
+    }
+    const weekly = postgresTransport({ rotationDays: 7 });
+    expect(
+      ofType(weekly.json, 'aws_secretsmanager_secret_rotation')
+        .filter(([n]) => n.startsWith('Celery_ResultBackend_'))
+        .map(([, r]) => r.rotation_rules.schedule_expression),
+    ).toEqual(['rate(7 days)', 'rate(7 days)']);
+  });
+
+  test('GIVEN rotationDays out of range THEN an error naming the prop under resultBackend', () => {
+    const { stack } = tfStack();
+    const err = thrown(
+      () =>
+        new CeleryTransport(stack, 'Celery', {
+          ...placement,
+          resultBackend: CeleryResultBackend.postgres({ rotationDays: 0 }),
+        }),
+    );
+    expect(err.issues.map((i) => i.prop)).toEqual(['resultBackend.rotationDays']);
+    expect(err.message).toContain(
+      'resultBackend.rotationDays 0 is not allowed: use a whole number of days from 1 to 90',
+    );
   });
 
   test('GIVEN monitoring on THEN RDS alarms per instance (free storage only for an RDS instance)', () => {

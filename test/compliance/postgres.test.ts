@@ -21,9 +21,7 @@ const STRICT = {
 const DB = 'Celery/ResultBackend';
 
 const VPC_LAMBDA_STAR =
-  'The only "*" resources are the EC2 network-interface actions a VPC-attached Lambda function needs (the Describe actions have no resource-level permissions; https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html). The master secret, the two role secrets and the key are named by ARN.';
-const ROLE_ROTATION =
-  'Not rotated yet: a rotation function for the Celery PostgreSQL roles (a new SCRAM verifier through ALTER ROLE as the master user, then the new secret version) is the missing piece. The passwords are generated, 32 characters, CMK-encrypted, read only by the users function and the role they belong to; the master password is rotated by RDS (ManageMasterUserPassword).';
+  'The only "*" resources are the EC2 network-interface actions a VPC-attached Lambda function needs (the Describe actions have no resource-level permissions; https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html), and secretsmanager:GetRandomPassword for the role rotation, which acts on no resource. The master secret, the two role secrets it rotates and the key are named by ARN.';
 const DEFAULT_PORT =
   'The port is the PostgreSQL default by the library contract (DEFAULTS.postgres.port, what the rendered settings and the users function assume); the database is in isolated subnets, its group admits 5432 only from the producer, worker and users-function groups, and every connection is TLS with verify-full, so the obscurity of another port adds nothing the segmentation does not.';
 const ENHANCED_MONITORING =
@@ -58,10 +56,6 @@ function acknowledgements(kind: 'instance' | 'aurora'): Ack[] {
     ...instances.flatMap((p) => [
       ...both('RDSEnhancedMonitoringEnabled', p, ENHANCED_MONITORING),
       ...both('RDSInBackupPlan', p, BACKUP_PLAN),
-    ]),
-    ...['WorkerCredentials', 'ProducerCredentials'].flatMap((s) => [
-      { pack: 'AwsSolutions', id: 'AwsSolutions-SMG4', path: `${DB}/${s}/Resource`, reason: ROLE_ROTATION },
-      ...both('SecretsManagerRotationEnabled', `${DB}/${s}/Resource`, ROLE_ROTATION),
     ]),
     {
       pack: 'AwsSolutions',

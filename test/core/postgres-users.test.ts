@@ -10,6 +10,8 @@ import {
 } from '../../lib/core/postgres-users';
 import { DEFAULTS } from '../../lib/core/defaults';
 import { postgresUsersFunctionPlans, postgresUsersResourceProperties } from '../../lib/core/identities';
+import { resolvePostgresBackendSpec } from '../../lib/core/postgres';
+import { LITERAL_CONTEXT } from '../../lib/core/errors';
 
 const LAYOUT = {
   database: DEFAULTS.postgres.database,
@@ -216,7 +218,11 @@ describe('rotation twins', () => {
 });
 
 describe('postgresUsersFunctionPlans', () => {
+  const spec = { ...resolvePostgresBackendSpec({ passwordLength: 40, rotationDays: 7 }, LITERAL_CONTEXT).value! };
   const args = {
+    spec,
+    host: 'db.example.eu-west-1.rds.amazonaws.com',
+    port: 5432,
     masterSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-1',
     masterKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/master',
     workerSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:celery/worker',
@@ -224,38 +230,91 @@ describe('postgresUsersFunctionPlans', () => {
     userKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/users',
     region: 'eu-west-1',
   };
+  const viaSecretsManager = { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } };
 
-  test('the bundle, both entry points, in the VPC; GetSecretValue on exactly the three secrets, Decrypt via Secrets Manager', () => {
-    const { users } = postgresUsersFunctionPlans(args);
+  test('the bundle, both entry points, in the VPC; it rotates exactly the two role secrets and reads the master one', () => {
+    const { users, schedule } = postgresUsersFunctionPlans(args);
     expect(users).toEqual({
       id: 'Function',
       purpose: expect.any(String),
       asset: 'postgres-users',
       handler: 'index.onEvent',
       invocationHandler: 'index.onInvocation',
-      environment: {},
+      environment: {
+        DB_HOST: args.host,
+        DB_PORT: '5432',
+        DB_NAME: 'celery',
+        DB_SCHEMA: 'celery',
+        MASTER_SECRET_ARN: args.masterSecretArn,
+        WORKER_SECRET_ARN: args.workerSecretArn,
+        WORKER_USERNAME: 'celery_worker',
+        PRODUCER_SECRET_ARN: args.producerSecretArn,
+        PRODUCER_USERNAME: 'celery_producer',
+        PASSWORD_LENGTH: '40',
+      },
       timeoutSeconds: DEFAULTS.functions.timeoutSeconds,
       inVpc: true,
       statements: [
         {
           effect: 'Allow',
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [args.masterSecretArn, args.workerSecretArn, args.producerSecretArn],
+          actions: [
+            'secretsmanager:DescribeSecret',
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:UpdateSecretVersionStage',
+          ],
+          resources: [args.workerSecretArn, args.producerSecretArn],
         },
+        { effect: 'Allow', actions: ['secretsmanager:GetSecretValue'], resources: [args.masterSecretArn] },
+        // GetRandomPassword acts on no resource: the only "*".
+        { effect: 'Allow', actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] },
         {
           effect: 'Allow',
-          actions: ['kms:Decrypt'],
-          resources: [args.userKeyArn, args.masterKeyArn],
-          conditions: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [args.userKeyArn],
+          conditions: viaSecretsManager,
         },
+        { effect: 'Allow', actions: ['kms:Decrypt'], resources: [args.masterKeyArn], conditions: viaSecretsManager },
       ],
     });
-    expect(JSON.stringify(users.statements)).not.toContain('"*"');
+    expect(schedule).toEqual({ days: 7 });
+    expect(JSON.stringify(users.environment)).not.toMatch(/password"/i);
   });
 
-  test('without a master key ARN only the users key is named', () => {
-    const { users } = postgresUsersFunctionPlans({ ...args, masterKeyArn: undefined });
-    expect(users.statements[1].resources).toEqual([args.userKeyArn]);
+  test('without a master key ARN, or with the same key, only the users key is named (never Encrypt on the master)', () => {
+    for (const masterKeyArn of [undefined, args.userKeyArn]) {
+      const { users } = postgresUsersFunctionPlans({ ...args, masterKeyArn });
+      expect(users.statements.filter((s) => s.actions.some((a) => a.startsWith('kms:')))).toEqual([
+        {
+          effect: 'Allow',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [args.userKeyArn],
+          conditions: viaSecretsManager,
+        },
+      ]);
+    }
+  });
+
+  test('rotationDays defaults to 30 (DEFAULTS.postgres.rotationDays)', () => {
+    const { schedule } = postgresUsersFunctionPlans({
+      ...args,
+      spec: resolvePostgresBackendSpec({}, LITERAL_CONTEXT).value!,
+    });
+    expect(schedule).toEqual({ days: 30 });
+    expect(DEFAULTS.postgres.rotationDays).toBe(30);
+  });
+
+  test.each([[0], [91], [2.5]])('rotationDays %p is refused, naming the prop and the range', (days) => {
+    const r = resolvePostgresBackendSpec({ rotationDays: days }, LITERAL_CONTEXT);
+    expect(r.errors).toEqual([
+      expect.objectContaining({
+        code: 'secret.rotation-days',
+        prop: 'rotationDays',
+        message: expect.stringContaining(
+          `rotationDays ${days} is not allowed: use a whole number of days from 1 to 90`,
+        ),
+      }),
+    ]);
   });
 
   test('the resource properties carry the names of DEFAULTS.postgres and the three secrets, no secret value', () => {

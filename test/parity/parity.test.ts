@@ -143,11 +143,11 @@ const SPECS: Spec[] = [
     resultBackend: { kind: 'postgres' },
   },
   {
-    name: 'a Redis broker, Aurora PostgreSQL results kept 20 days, a reader, its own identifier',
+    name: 'a Redis broker, Aurora PostgreSQL results kept 20 days, a reader, its own identifier, roles rotated weekly',
     broker: { kind: 'redis' },
     resultBackend: {
       kind: 'postgres',
-      options: { kind: 'aurora', backupRetentionDays: 20, databaseIdentifier: 'celery-results' },
+      options: { kind: 'aurora', backupRetentionDays: 20, databaseIdentifier: 'celery-results', rotationDays: 7 },
     },
   },
 ];
@@ -1175,15 +1175,15 @@ describe.each(SPECS.map((s) => [s.name, s] as const))('parity: %s', (_name, spec
     expect(Object.values(fromCdk.groups).flatMap((g) => g.ingress).length).toBeGreaterThan(0);
     const rabbit = spec.broker === undefined || spec.broker.kind === 'rabbitMq';
     const rbac = Object.keys(fromCdk.rbac).length > 0;
-    // Every secret the library owns rotates, but AUTH tokens (they rotate by version: docs/cdktf.md) and the
-    // PostgreSQL role secrets (their rotation is not built yet: test/compliance/postgres.test.ts says so).
+    // Every secret the library owns rotates (the PostgreSQL role secrets too, alternating roles), but AUTH tokens
+    // (they rotate by version: docs/cdktf.md).
     const tokens = Object.values(fromCdk.caches).map((c: any) => /^secretsmanager:([^:]+):/.exec(c.auth)?.[1]);
     const postgresRoles = Object.keys(fromCdk.databases).length
       ? ['Celery/ResultBackend/WorkerCredentials', 'Celery/ResultBackend/ProducerCredentials']
       : [];
     expect(Object.keys(fromCdk.rotations).sort()).toEqual(
       Object.keys(fromCdk.secrets)
-        .filter((k) => !tokens.includes(k) && !postgresRoles.includes(k))
+        .filter((k) => !tokens.includes(k))
         .map((k) => `<${k}>`)
         .sort(),
     );
@@ -1205,6 +1205,13 @@ describe.each(SPECS.map((s) => [s.name, s] as const))('parity: %s', (_name, spec
       expect(Object.keys(fromCdk.postgresUsers as object)).toEqual(
         expect.arrayContaining(['MasterSecretArn', 'WorkerSecretArn', 'ProducerSecretArn']),
       );
+      // Both role secrets rotate through the users function itself, on the spec's schedule.
+      const days = (spec.resultBackend as any).options?.rotationDays ?? 30;
+      for (const secret of postgresRoles)
+        expect(fromCdk.rotations[`<${secret}>`]).toEqual({
+          function: '<Celery/ResultBackend/Users/Function>',
+          schedule: `rate(${days} days)`,
+        });
     } else expect(fromCdk.postgresUsers).toBeUndefined();
     if (rbac) expect(Object.values(fromCdk.rbac).filter((u: any) => u.userName === 'default')).toHaveLength(1);
     // Monitoring is on by default: alarms on every resource, one dashboard widget per alarm, an encrypted topic.
