@@ -34,6 +34,8 @@ import { WIRE } from '../../core/wire';
 import { defaultGetSecret, parseSecret } from '../rabbitmq-users/management';
 import { CURRENT, PENDING, redact, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
 import type { RotationEvent, RotationSecrets } from '../shared/rotation';
+import { isRotationEvent, requestFromInvocation } from '../shared/invocation';
+import type { TerraformInvocation } from '../shared/invocation';
 
 export type { RotationEvent, RotationSecrets } from '../shared/rotation';
 
@@ -366,58 +368,23 @@ async function teardown(
   }
 }
 
-function isRotation(event: unknown): event is RotationEvent {
-  const e = event as Partial<RotationEvent> | undefined;
-  return typeof e?.SecretId === 'string' && typeof e.ClientRequestToken === 'string' && typeof e.Step === 'string';
-}
-
 /**
  * The custom-resource entry point (`index.onEvent`). The same function is the rotation function of the two role
  * secrets: Secrets Manager's events (SecretId, ClientRequestToken, Step) go to `onRotate`.
  */
 export const onEvent = (event: PostgresUsersEvent | RotationEvent): Promise<PostgresUsersResponse | void> =>
-  isRotation(event) ? onRotate(event) : createHandler()(event);
+  isRotationEvent(event) ? onRotate(event) : createHandler()(event);
 
-/**
- * What Terraform's `aws_lambda_invocation` sends with `lifecycle_scope = "CRUD"`: the input (the custom resource's
- * properties as JSON values) plus, under `terraform_key` ("tf"), the action and the previous input.
- */
-export type PostgresUsersInvocation = PostgresUsersProperties & {
-  readonly tf?: { readonly action?: string; readonly prev_input?: PostgresUsersProperties | null };
-};
+/** What Terraform's `aws_lambda_invocation` sends with `lifecycle_scope = "CRUD"` (the input plus `tf`). */
+export type PostgresUsersInvocation = TerraformInvocation<PostgresUsersProperties>;
 
-const TERRAFORM_ACTIONS: Record<string, PostgresUsersEvent['RequestType']> = {
-  create: 'Create',
-  update: 'Update',
-  delete: 'Delete',
-};
-
-/**
- * The same handler for Terraform: create, update (the previous input as the old properties) and delete (the input in
- * the state); the result (names only, no secret) is stored in the state. A thrown error fails the apply.
- */
+/** The same handler for Terraform; the result (names only, no secret) is stored in the state. */
 export function createInvocationHandler(
   deps: PostgresUsersDependencies = {},
 ): (invocation: PostgresUsersInvocation) => Promise<PostgresUsersResponse> {
   const handle = createHandler(deps);
-  return async (invocation) => {
-    const { tf, ...input } = invocation ?? ({} as PostgresUsersInvocation);
-    const requestType = TERRAFORM_ACTIONS[String(tf?.action)];
-    if (!requestType)
-      throw new Error(
-        `tf.action ${JSON.stringify(tf?.action)} is not create, update or delete: invoke with lifecycle_scope = "CRUD"`,
-      );
-    const old = tf?.prev_input ?? undefined;
-    return handle({
-      RequestType: requestType,
-      ResourceProperties: input as PostgresUsersProperties,
-      OldResourceProperties: requestType === 'Update' ? old : undefined,
-      PhysicalResourceId:
-        requestType === 'Create'
-          ? undefined
-          : `postgres-users:${(old ?? input).Database ?? DEFAULTS.postgres.database}`,
-    });
-  };
+  return async (invocation) =>
+    handle(requestFromInvocation(invocation, (p) => `postgres-users:${p.Database ?? DEFAULTS.postgres.database}`));
 }
 
 /**
@@ -427,7 +394,7 @@ export function createInvocationHandler(
 export const onInvocation = (
   invocation: PostgresUsersInvocation | RotationEvent,
 ): Promise<PostgresUsersResponse | void> =>
-  isRotation(invocation) ? onRotate(invocation) : createInvocationHandler()(invocation);
+  isRotationEvent(invocation) ? onRotate(invocation) : createInvocationHandler()(invocation);
 
 /** What the rotation needs besides the event: the database, the master secret, and the two role secrets. */
 export interface PostgresRotationConfig {

@@ -13,6 +13,8 @@ import { ManagementApi, defaultGetSecret, parseSecret, permissionPath, exchangeP
 import { vhostPath } from './management';
 import type { Credentials } from './management';
 import { WIRE } from '../../core/wire';
+import { requestFromInvocation } from '../shared/invocation';
+import type { TerraformInvocation } from '../shared/invocation';
 
 /** One application user and its permission regular expressions on the vhost. */
 export interface RabbitMqUserSpec {
@@ -242,47 +244,18 @@ async function remove(api: ManagementApi, vhost: string | undefined, users: read
 /** The custom-resource entry point (`index.onEvent`). */
 export const onEvent = createHandler();
 
-/**
- * What Terraform's `aws_lambda_invocation` sends with `lifecycle_scope = "CRUD"`: the input (the same properties as
- * the custom resource's, as JSON values) plus, under `terraform_key` ("tf"), the action and the previous input.
- */
-export type RabbitMqUsersInvocation = RabbitMqUsersProperties & {
-  readonly tf?: { readonly action?: string; readonly prev_input?: RabbitMqUsersProperties | null };
-};
-
-const TERRAFORM_ACTIONS: Record<string, RabbitMqUsersEvent['RequestType']> = {
-  create: 'Create',
-  update: 'Update',
-  delete: 'Delete',
-};
+/** What Terraform's `aws_lambda_invocation` sends with `lifecycle_scope = "CRUD"` (the input plus `tf`). */
+export type RabbitMqUsersInvocation = TerraformInvocation<RabbitMqUsersProperties>;
 
 /**
- * The same handler for Terraform: the invocation becomes a custom-resource event (create, update with the previous
- * input as the old properties, delete with the input in the state), and the response is the invocation's `result`
- * (the provider stores it in the state: vhost and user names, no secret). A thrown error fails the apply with its
- * message (the provider reports the function error's payload).
+ * The same handler for Terraform: the invocation becomes a custom-resource event, and the response is the
+ * invocation's `result` (the provider stores it in the state: vhost and user names, no secret).
  */
 export function createInvocationHandler(
   deps: RabbitMqUsersDependencies = {},
 ): (invocation: RabbitMqUsersInvocation) => Promise<RabbitMqUsersResponse> {
   const handle = createHandler(deps);
-  return async (invocation) => {
-    const { tf, ...input } = invocation ?? ({} as RabbitMqUsersInvocation);
-    const requestType = TERRAFORM_ACTIONS[String(tf?.action)];
-    if (!requestType)
-      throw new Error(
-        `tf.action ${JSON.stringify(tf?.action)} is not create, update or delete: invoke with lifecycle_scope = "CRUD"`,
-      );
-    // The previous input is the one in the state, as sent (without the "tf" key).
-    const old = tf?.prev_input ?? undefined;
-    return handle({
-      RequestType: requestType,
-      ResourceProperties: input as RabbitMqUsersProperties,
-      OldResourceProperties: requestType === 'Update' ? old : undefined,
-      // The id the first invocation answered with: stable across updates, as on CloudFormation.
-      PhysicalResourceId: requestType === 'Create' ? undefined : `rabbitmq-users:${(old ?? input).Vhost}`,
-    });
-  };
+  return async (invocation) => handle(requestFromInvocation(invocation, (p) => `rabbitmq-users:${p.Vhost}`));
 }
 
 /** The Terraform entry point (`index.onInvocation`), for `aws_lambda_invocation` with `lifecycle_scope = "CRUD"`. */

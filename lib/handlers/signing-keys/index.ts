@@ -18,6 +18,8 @@ import * as x509 from '@peculiar/x509';
 import { SECURITY_KEYS_DEFAULTS, signingTemplateArn } from '../../core/security-keys';
 import { CURRENT, PENDING, redact, rotationHandler, sdkRotationSecrets } from '../shared/rotation';
 import type { RotationEvent, RotationSecrets } from '../shared/rotation';
+import { isRotationEvent, requestFromInvocation } from '../shared/invocation';
+import type { TerraformInvocation } from '../shared/invocation';
 import type { PrivateCa } from '../client-certificates';
 
 export type { RotationEvent } from '../shared/rotation';
@@ -583,53 +585,27 @@ export function sdkPrivateCa(): PrivateCa {
   };
 }
 
-function isRotation(event: unknown): event is RotationEvent {
-  const e = event as Partial<RotationEvent> | undefined;
-  return typeof e?.SecretId === 'string' && typeof e.ClientRequestToken === 'string' && typeof e.Step === 'string';
-}
-
 /**
  * The custom-resource entry point (`index.onEvent`). The same function is the rotation function of the secrets:
  * Secrets Manager's events (SecretId, ClientRequestToken, Step) go to `onRotate`.
  */
 export const onEvent = (event: SigningKeysEvent | RotationEvent): Promise<SigningKeysResponse | void> =>
-  isRotation(event) ? onRotate(event) : createHandler()(event);
+  isRotationEvent(event) ? onRotate(event) : createHandler()(event);
 
 /** What Terraform's `aws_lambda_invocation` sends with `lifecycle_scope = "CRUD"` (the input plus `tf`). */
-export type SigningKeysInvocation = SigningKeysProperties & {
-  readonly tf?: { readonly action?: string; readonly prev_input?: SigningKeysProperties | null };
-};
-
-const TERRAFORM_ACTIONS: Record<string, SigningKeysEvent['RequestType']> = {
-  create: 'Create',
-  update: 'Update',
-  delete: 'Delete',
-};
+export type SigningKeysInvocation = TerraformInvocation<SigningKeysProperties>;
 
 /** The same handler for Terraform; the result (names, generation, dates: no secret) is stored in the state. */
 export function createInvocationHandler(
   deps: SigningKeysDependencies = {},
 ): (invocation: SigningKeysInvocation) => Promise<SigningKeysResponse> {
   const handle = createHandler(deps);
-  return async (invocation) => {
-    const { tf, ...input } = invocation ?? ({} as SigningKeysInvocation);
-    const requestType = TERRAFORM_ACTIONS[String(tf?.action)];
-    if (!requestType)
-      throw new Error(
-        `tf.action ${JSON.stringify(tf?.action)} is not create, update or delete: invoke with lifecycle_scope = "CRUD"`,
-      );
-    return handle({
-      RequestType: requestType,
-      ResourceProperties: input as SigningKeysProperties,
-      OldResourceProperties: requestType === 'Update' ? (tf?.prev_input ?? undefined) : undefined,
-      PhysicalResourceId: requestType === 'Create' ? undefined : PHYSICAL_ID,
-    });
-  };
+  return async (invocation) => handle(requestFromInvocation(invocation, () => PHYSICAL_ID));
 }
 
 /** The Terraform entry point (`index.onInvocation`); rotation events go to `onRotate`, as with `onEvent`. */
 export const onInvocation = (invocation: SigningKeysInvocation | RotationEvent): Promise<SigningKeysResponse | void> =>
-  isRotation(invocation) ? onRotate(invocation) : createInvocationHandler()(invocation);
+  isRotationEvent(invocation) ? onRotate(invocation) : createInvocationHandler()(invocation);
 
 const envNumber = (name: string, fallback: number) =>
   process.env[name] === undefined ? fallback : Number(process.env[name]);
