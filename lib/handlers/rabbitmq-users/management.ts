@@ -94,6 +94,10 @@ export class ManagementApi {
           path,
           ca: this.ca,
           rejectUnauthorized: true,
+          // A connection per request: Node's global agent keeps sockets alive (Node >= 19), and a socket the broker
+          // closed while idle, reused by the next request or the next invocation of a warm function, ends in "socket
+          // hang up" (seen twice in the current-stack suite, under load; not reproduced alone).
+          agent: false,
           headers: {
             authorization: this.auth,
             'content-type': 'application/json',
