@@ -25,6 +25,7 @@ import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
 import { RabbitMqApplicationUsers, RabbitMqApplicationUsersProps } from './rabbitmq-users';
 import { PostgresDatabase, PostgresDatabaseProps } from './postgres-database';
 import { RedisCache, RedisCacheProps } from './redis-cache';
+import { CelerySecurityKeys } from './security-keys';
 import { CdkTarget } from './target';
 
 /** The options of `CeleryBroker.rabbitMq()`: the broker's props without placement, and its application users. */
@@ -65,6 +66,7 @@ type Made = {
   resultBackendDatabase?: PostgresDatabase;
   manifestParameter?: ssm.StringParameter;
   monitoring?: CeleryMonitoring;
+  securityKeys?: CelerySecurityKeys;
 };
 
 /**
@@ -116,6 +118,11 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
    */
   public get celeryConfig(): CeleryConfig {
     return this.assembled.celeryConfig;
+  }
+
+  /** The signing keys, the certificate store and the result key (with `security`). */
+  public get securityKeys(): CelerySecurityKeys | undefined {
+    return this.made.securityKeys;
   }
 
   /** The alarms, their topic and the dashboard (undefined with `monitoring: { enabled: false }`). */
@@ -201,6 +208,11 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             monitored: monitoredPostgres(db.spec.kind, postgresInstanceIdentifiers(db.spec, db.databaseIdentifier)),
           };
         },
+        securityKeys: (options) => {
+          const keys = new CelerySecurityKeys(this, 'SecurityKeys', options);
+          made.securityKeys = keys;
+          return perRole((role) => keys.securityOptions(role));
+        },
         securityGroup: (groupId, description) =>
           new ec2.SecurityGroup(this, groupId, { vpc: props.vpc, description, allowAllOutbound: false }),
         allow: (to, from, port, description) => to.connections.allowFrom(from, ec2.Port.tcp(port), description),
@@ -259,6 +271,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
       this.brokerCache?.grantReadCredentials(grantee, role),
       this.resultBackendCache?.grantReadCredentials(grantee, role),
       this.resultBackendDatabase?.grantReadCredentials(grantee, role),
+      this.securityKeys?.grantRead(grantee, role),
     ].filter((g): g is iam.Grant => g !== undefined);
     return grants.reduce((all, g) => all.combine(g));
   }

@@ -26,6 +26,7 @@ import { RabbitMqBroker, RabbitMqBrokerProps } from './rabbitmq-broker';
 import { RabbitMqApplicationUsers, RabbitMqApplicationUsersProps } from './rabbitmq-users';
 import { PostgresDatabase, PostgresDatabaseProps } from './postgres-database';
 import { RedisCache, RedisCacheProps } from './redis-cache';
+import { CelerySecurityKeys } from './security-keys';
 import { TerraformTarget } from './target';
 
 /** The options of `CeleryBroker.rabbitMq()`: the broker's props without placement, and its application users. */
@@ -78,6 +79,7 @@ type Made = {
   resultBackendCache?: RedisCache;
   resultBackendDatabase?: PostgresDatabase;
   manifestParameter?: SsmParameter;
+  securityKeys?: CelerySecurityKeys;
   monitoring?: CeleryMonitoring;
 };
 
@@ -130,6 +132,11 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
    */
   public get celeryConfig(): CeleryConfig {
     return this.assembled.celeryConfig;
+  }
+
+  /** The signing keys, the certificate store and the result key (with `security`). */
+  public get securityKeys(): CelerySecurityKeys | undefined {
+    return this.made.securityKeys;
   }
 
   /** The alarms, their topic and the dashboard (undefined with `monitoring: { enabled: false }`). */
@@ -215,6 +222,11 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             monitored: monitoredPostgres(db.spec.kind, postgresInstanceIdentifiers(db.spec, db.databaseIdentifier)),
           };
         },
+        securityKeys: (options) => {
+          const keys = new CelerySecurityKeys(this, 'SecurityKeys', options);
+          made.securityKeys = keys;
+          return perRole((role) => keys.securityOptions(role));
+        },
         securityGroup: (groupId, description) =>
           new CelerySecurityGroup(this, groupId, { vpcId: props.vpcId, description }),
         allow: (to, from, port, description) => to.connections.allowFrom(from, port, description),
@@ -285,6 +297,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
       ...(this.brokerCache?.credentialsReadStatements(role) ?? []),
       ...(this.resultBackendCache?.credentialsReadStatements(role) ?? []),
       ...(this.resultBackendDatabase?.credentialsReadStatements(role) ?? []),
+      ...(this.securityKeys?.readStatements(role) ?? []),
     ];
   }
 

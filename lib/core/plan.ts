@@ -9,6 +9,7 @@ import { CeleryConfig } from './celery/config';
 import { rabbitMqCeleryEndpoint, redisCeleryEndpoint } from './celery/endpoints';
 import { CeleryManifest } from './celery/manifest';
 import { CeleryEndpoint, CeleryOptions, TlsScheme, resolveCeleryConfig } from './celery/model';
+import type { CelerySecurityOptions } from './celery/security';
 import { IssueCollector, ResolveContext, ValidationIssue, ValidationResult } from './errors';
 import { LIMITS } from './limits';
 import { IngressRuleModel, SECURITY_GROUP_DESCRIPTIONS, celeryIngressRules } from './network';
@@ -378,7 +379,13 @@ export interface TransportPlan<C> {
  * cache), the settings of each role, the manifest and the outputs.
  */
 export function planTransport<C>(
-  args: { broker: PlannedEndpoint<C>; resultBackend?: PlannedEndpoint<C>; celeryOptions?: CeleryOptions },
+  args: {
+    broker: PlannedEndpoint<C>;
+    resultBackend?: PlannedEndpoint<C>;
+    celeryOptions?: CeleryOptions;
+    /** Each role's signing and encryption options (its own key pair). @default - neither */
+    security?: Readonly<Record<CeleryRole, CelerySecurityOptions>>;
+  },
   ctx: ResolveContext,
 ): TransportPlan<C> {
   const { broker, resultBackend } = args;
@@ -392,7 +399,12 @@ export function planTransport<C>(
   });
   const configFor = (role: CeleryRole) =>
     new CeleryConfig(
-      { broker: broker.roles[role], resultBackend: resultBackend?.roles[role], options: args.celeryOptions },
+      {
+        broker: broker.roles[role],
+        resultBackend: resultBackend?.roles[role],
+        options: args.celeryOptions,
+        security: args.security?.[role],
+      },
       ctx,
     );
   const configs = {

@@ -6,9 +6,10 @@ import {
   RedisAuthChoice,
 } from './choices';
 import { CeleryConfig } from './celery/config';
+import { CelerySecurityOptions, resolveCelerySecurity } from './celery/security';
 import { secretVariables } from './celery/environment';
 import { CeleryOptions } from './celery/model';
-import { ResolveContext, ValidationError, ValidationIssue } from './errors';
+import { IssueCollector, ResolveContext, ValidationError, ValidationIssue } from './errors';
 import { IngressRuleModel } from './network';
 import {
   CachePlanInput,
@@ -29,6 +30,7 @@ import { LAMBDA_AMAZON_CA_FILE } from './postgres-users';
 import { RedisCacheOptions } from './redis';
 import { TerraformRedisOptions } from './terraform';
 import { NetworkRole } from './types';
+import { CelerySecurityKeysOptions, resolveCelerySecurityKeysSpec, securityOptionsFor } from './security-keys';
 
 /**
  * The house both targets' `CeleryTransport` share: the choices turned into children, one validation pass, the
@@ -52,6 +54,13 @@ export interface CeleryTransportChoices<B, R, M extends CeleryMonitoringOptions 
    * @default - every alarm with `DEFAULTS.monitoring`, a new topic, a dashboard
    */
   readonly monitoring?: M;
+  /**
+   * Message signing and result encryption, with the key material made here (`CelerySecurityKeys`, id
+   * `SecurityKeys`): each role's settings read its own key pair, the certificate store and the result key by ARN at
+   * start-up (grant the role that runs Celery with `grantReadCredentials`).
+   * @default - neither
+   */
+  readonly security?: CelerySecurityKeysOptions;
 }
 
 /** An endpoint a child gives the transport: the plan's view of it, and each role's secret. */
@@ -101,6 +110,8 @@ export interface TransportTarget<R, D, C, S, G, P extends PostgresBackendOptions
   readonly cache: (id: 'Broker' | 'ResultBackend', options: D) => (db?: number) => TransportEndpoint<C, S>;
   /** Makes the PostgreSQL result backend (id `ResultBackend`): the database, its roles and their secrets. */
   readonly postgres: (options: P) => TransportEndpoint<C, S>;
+  /** Makes the signing and result keys (id `SecurityKeys`); returns each role's settings options. */
+  readonly securityKeys: (options: CelerySecurityKeysOptions) => Readonly<Record<CeleryRole, CelerySecurityOptions>>;
   /** Makes one of the two client groups. */
   readonly securityGroup: (id: 'ProducersSecurityGroup' | 'WorkersSecurityGroup', description: string) => G & C;
   /** Lets `source` reach `target` on `port` (ingress on the target, egress on a source of the library's). */
@@ -189,7 +200,9 @@ export function assembleTransport<
     },
     target.ctx,
   );
-  if (specs.errors.length > 0) throw new ValidationError(target.path, specs.errors);
+  const securityErrors = props.security ? securityIssues(props.security, backend.kind, target.ctx) : [];
+  if (specs.errors.length > 0 || securityErrors.length > 0)
+    throw new ValidationError(target.path, [...specs.errors, ...securityErrors]);
 
   let brokerCache: ((db?: number) => TransportEndpoint<C, S>) | undefined;
   let brokerEndpoint: TransportEndpoint<C, S>;
@@ -204,7 +217,11 @@ export function assembleTransport<
   else if (backend.kind === 'postgres') backendEndpoint = target.postgres(backend.options);
   else if (backend.kind === 'sharedWithRedisBroker') backendEndpoint = brokerCache!(backend.db);
 
-  const plan = planTransport({ broker: brokerEndpoint, resultBackend: backendEndpoint, celeryOptions }, target.ctx);
+  const security = props.security ? target.securityKeys(props.security) : undefined;
+  const plan = planTransport(
+    { broker: brokerEndpoint, resultBackend: backendEndpoint, celeryOptions, security },
+    target.ctx,
+  );
   const producersSecurityGroup = target.securityGroup(
     'ProducersSecurityGroup',
     plan.securityGroupDescriptions[NetworkRole.PRODUCERS],
@@ -265,6 +282,31 @@ export function assembleTransport<
     celeryConfig,
     alarms,
   };
+}
+
+/** The checks of `security`: its own (security-keys.ts) and the settings' against the result backend (security.ts). */
+function securityIssues(
+  options: CelerySecurityKeysOptions,
+  backend: CeleryResultBackendChoice<unknown, PostgresBackendOptions>['kind'],
+  ctx: ResolveContext,
+): ValidationIssue[] {
+  const own = resolveCelerySecurityKeysSpec(options, ctx, 'security');
+  if (own.errors.length > 0) return own.errors;
+  // The secrets exist once made; a stand-in ARN lets the settings' checks see what would be rendered.
+  const arn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:celery-tls-check';
+  const issues = new IssueCollector(ctx);
+  resolveCelerySecurity(
+    issues,
+    securityOptionsFor({
+      keyPairSecretArn: options.signing ? arn : undefined,
+      storeSecretArn: options.signing ? arn : undefined,
+      resultKeySecretArn: options.resultEncryption ? arn : undefined,
+      arguments: options.resultEncryption?.arguments,
+    }),
+    backend === 'postgres' ? 'postgresql' : backend === 'none' ? undefined : 'rediss',
+    'security',
+  );
+  return issues.errors;
 }
 
 /** What the canary checks: the broker, and the result backend unless it is the broker's own cache. */

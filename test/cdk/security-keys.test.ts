@@ -1,8 +1,9 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { CelerySecurityKeys } from '../../lib/cdk/security-keys';
+import { CeleryResultBackend, CeleryTransport } from '../../lib/cdk/celery-transport';
 import { CeleryRole } from '../../lib/core/rabbitmq-users';
-import { templateOf } from './helpers';
+import { stackWithVpc, templateOf } from './helpers';
 import { keyAndSecretFindings } from './security';
 
 const CA = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
@@ -210,4 +211,60 @@ test.each([
   [{ resultEncryption: { rotationDays: 365 } }, /resultEncryption.rotationDays 365 is out of range/],
 ])('bad input %j is refused naming the prop', (props, message) => {
   expect(() => build(props)).toThrow(message);
+});
+
+describe('CeleryTransport with security (CDK)', () => {
+  const make = (security: any, extra: object = {}) => {
+    const { stack, vpc } = stackWithVpc();
+    const transport = new CeleryTransport(stack, 'Celery', { vpc, security, ...extra });
+    return { stack, transport };
+  };
+  const { stack, transport } = make({ signing: {}, resultEncryption: {} });
+  const task = new iam.Role(stack, 'WorkerTask', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+  transport.grantReadCredentials(task, CeleryRole.WORKER);
+  const { json } = templateOf(stack);
+  const keys = transport.securityKeys!;
+  const ref = (c: any) => ({ Ref: stack.getLogicalId(c.node.defaultChild ?? c) });
+
+  test("each role's settings sign with its own key pair and read the store and the result key by ARN", () => {
+    for (const role of [CeleryRole.PRODUCER, CeleryRole.WORKER]) {
+      const model = transport.celeryConfigFor(role).model;
+      expect(stack.resolve(model.security?.signing?.keyPairSecretArn)).toEqual(ref(keys.keyPairSecrets[role]));
+      expect(stack.resolve(model.security?.signing?.certStoreSecretArn)).toEqual(ref(keys.certificateStoreSecret));
+      expect(stack.resolve(model.security?.resultEncryption?.keySecretArn)).toEqual(ref(keys.resultKeySecret));
+      // The container environment names the same ARNs (the settings read them at start-up).
+      const env = transport.celeryConfigFor(role).toEnvironment();
+      expect(stack.resolve(env.CELERY_TLS_SIGNING_KEYPAIR_SECRET_ARN)).toEqual(ref(keys.keyPairSecrets[role]));
+    }
+    expect(transport.celeryConfig.model.security?.signing?.digest).toBe('sha256');
+  });
+
+  test("grantReadCredentials gives the role its own key pair, the store and the result key too, never the other role's", () => {
+    const policy = Object.values<any>(json.Resources).find(
+      (r) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        r.Properties.Roles.some((x: any) => x.Ref === stack.getLogicalId(task.node.defaultChild as any)),
+    );
+    const text = JSON.stringify(policy.Properties.PolicyDocument);
+    for (const c of [keys.keyPairSecrets.worker, keys.certificateStoreSecret, keys.resultKeySecret])
+      expect(text).toContain(JSON.stringify(ref(c)));
+    expect(text).not.toContain(JSON.stringify(ref(keys.keyPairSecrets.producer)));
+  });
+
+  test('the keys live under the transport (id SecurityKeys), encrypted with their own key', () => {
+    expect(keys.node.path).toBe('Test/Celery/SecurityKeys');
+    expect(Object.values<any>(json.Resources).filter((r) => r.Type === 'Custom::CelerySigningKeys')).toHaveLength(1);
+  });
+
+  test.each<[object, object, RegExp]>([
+    [{}, {}, /security.signing and security.resultEncryption are both missing/],
+    [{ signing: { renewDays: 80 } }, {}, /security.signing.renewDays 80 must be at most half/],
+    [
+      { resultEncryption: {} },
+      { resultBackend: CeleryResultBackend.none() },
+      /security.resultEncryption encrypts nothing without a result backend/,
+    ],
+  ])('bad security %j is refused naming the prop', (security, extra, message) => {
+    expect(() => make(security, extra)).toThrow(message);
+  });
 });

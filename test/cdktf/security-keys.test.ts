@@ -1,6 +1,7 @@
 import { CelerySecurityKeys } from '../../lib/cdktf/security-keys';
+import { CeleryResultBackend, CeleryTransport } from '../../lib/cdktf/celery-transport';
 import { CeleryRole } from '../../lib/core/rabbitmq-users';
-import { synthJson, tfStack } from './helpers';
+import { VPC_ID, subnets, synthJson, tfStack } from './helpers';
 import { identityFindings, keyAndSecretFindings, ofType, secretFindings } from './security';
 
 const CA = 'arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
@@ -188,4 +189,52 @@ test.each([
   [{ resultEncryption: { rotationDays: 0 } }, /resultEncryption.rotationDays 0 is out of range/],
 ])('bad input %j is refused naming the prop', (props, message) => {
   expect(() => build(props)).toThrow(message);
+});
+
+describe('CeleryTransport with security (Terraform)', () => {
+  const placement = { vpcId: VPC_ID, subnets: subnets() };
+  const make = (security: any, extra: object = {}) => {
+    const { stack } = tfStack();
+    const transport = new CeleryTransport(stack, 'Celery', { ...placement, security, ...extra });
+    return { stack, transport };
+  };
+  const { stack, transport } = make({ signing: {}, resultEncryption: {} });
+  transport.grantReadCredentials({ name: 'worker-task' }, CeleryRole.WORKER);
+  const { json } = synthJson(stack);
+  const keys = transport.securityKeys!;
+
+  test("each role's settings sign with its own key pair and read the store and the result key by ARN", () => {
+    for (const role of [CeleryRole.PRODUCER, CeleryRole.WORKER]) {
+      const model = transport.celeryConfigFor(role).model;
+      expect(model.security?.signing?.keyPairSecretArn).toBe(keys.keyPairSecrets[role]!.secretArn);
+      expect(model.security?.signing?.certStoreSecretArn).toBe(keys.certificateStoreSecret!.secretArn);
+      expect(model.security?.resultEncryption?.keySecretArn).toBe(keys.resultKeySecret!.secretArn);
+      const env = transport.containerEnvironment(role).environment;
+      expect(env).toContainEqual({
+        name: 'CELERY_TLS_SIGNING_KEYPAIR_SECRET_ARN',
+        value: keys.keyPairSecrets[role]!.secretArn,
+      });
+    }
+  });
+
+  test("grantReadCredentials gives the role its own key pair, the store and the result key too, never the other role's", () => {
+    const [, policy] = ofType(json, 'aws_iam_role_policy').find(([, p]) => p.role === 'worker-task')!;
+    const arn = (name: string) =>
+      `\${aws_secretsmanager_secret.${ofType(json, 'aws_secretsmanager_secret').find(([n]) => n.includes(`SecurityKeys_${name}`))![0]}.arn}`;
+    for (const name of ['WorkerSigningKey', 'SigningCertificates', 'ResultKey'])
+      expect(policy.policy).toContain(arn(name));
+    expect(policy.policy).not.toContain(arn('ProducerSigningKey'));
+    expect(ofType(json, 'aws_lambda_invocation').filter(([n]) => n.includes('SecurityKeys'))).toHaveLength(1);
+  });
+
+  test.each<[object, object, RegExp]>([
+    [{}, {}, /security.signing and security.resultEncryption are both missing/],
+    [
+      { resultEncryption: {} },
+      { resultBackend: CeleryResultBackend.none() },
+      /security.resultEncryption encrypts nothing without a result backend/,
+    ],
+  ])('bad security %j is refused naming the prop', (security, extra, message) => {
+    expect(() => make(security, extra)).toThrow(message);
+  });
 });
