@@ -162,6 +162,53 @@ describe('signing: the settings Celery ends up with', () => {
   });
 });
 
+describe('signing: a renewed signer is learnt from the store secret (read by ARN) without a restart', () => {
+  const renewed = key('producer-renewed', ['-newkey', 'rsa:3072', '-nodes']);
+  const rotate = (refreshSeconds: string) => {
+    const secrets = tempFile(
+      'secrets.json',
+      JSON.stringify({
+        [ARN('signing')]: { AWSCURRENT: worker.secret },
+        [ARN('signers')]: { AWSCURRENT: JSON.stringify({ certificates: worker.cert + producer.cert }) },
+      }),
+    );
+    const calls = tempFile('calls.jsonl', '');
+    const r = run(
+      { signing: SIGNING },
+      {
+        STUB_SECRETS_FILE: secrets,
+        STUB_CALLS_FILE: calls,
+        CELERY_TLS_SIGNING_CERTIFICATES_REFRESH_SECONDS: refreshSeconds,
+        INSPECT_NEW_SIGNER: renewed.secret,
+        INSPECT_STORE_ARN: ARN('signers'),
+        INSPECT_NEW_STORE: JSON.stringify({ certificates: worker.cert + producer.cert + renewed.cert }),
+      },
+      { boto3: true },
+    ).json;
+    const storeReads = readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => JSON.parse(l).SecretId === ARN('signers')).length;
+    return { ...r, storeReads };
+  };
+
+  test('unknown before the store has it (refused), verified once it has it: the store is read again', () => {
+    const r = rotate('0');
+    expect(r.error).toBeUndefined();
+    expect(r.new_signer_before).toMatch(/Unknown certificate/);
+    expect(r.new_signer_after).toEqual([['argument'], {}, {}]);
+    // At start-up, then once per unknown signer (before and after the store changed).
+    expect(r.storeReads).toBe(3);
+  });
+
+  test('within the refresh interval the store is not read again, so the message stays refused', () => {
+    const r = rotate('30');
+    expect(r.new_signer_before).toMatch(/Unknown certificate/);
+    expect(r.new_signer_after).toMatch(/Unknown certificate/);
+    expect(r.storeReads).toBe(2);
+  });
+});
+
 describe('signing: refused at import', () => {
   const refused = (env: Record<string, string>) => {
     const r = run({ signing: SIGNING }, env);

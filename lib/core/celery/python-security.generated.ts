@@ -165,10 +165,12 @@ def _celery_tls_signing_files(defaults):
 
     store = env(p + "CERT_STORE") or None
     bundle, where = env(p + "CERTIFICATES"), p + "CERTIFICATES"
+    _celery_tls_security_state["store_arn"] = None
     if not store and not bundle:
         arn = env(p + "CERTIFICATES_SECRET_ARN") or defaults.get("certificates_secret_arn")
         if arn:
             bundle, where = _celery_tls_read_secret(p, arn, "CERTIFICATES_SECRET_ARN"), "The secret " + arn
+            _celery_tls_security_state["store_arn"] = arn
         else:
             store = defaults.get("cert_store")
     if not store and not bundle:
@@ -191,12 +193,7 @@ def _celery_tls_signing_files(defaults):
             with open(store) as f:
                 pems = [("%s #%d" % (store, i + 1), b) for i, b in enumerate(_celery_tls_pem_blocks(f.read(), "CERTIFICATE"))]
     else:
-        try:
-            data = json.loads(bundle)
-            bundle = str(data.get("certificates", "")) if isinstance(data, dict) else bundle
-        except ValueError:
-            pass
-        pems = [("%s #%d" % (where, i + 1), b) for i, b in enumerate(_celery_tls_pem_blocks(bundle, "CERTIFICATE"))]
+        pems = _celery_tls_bundle_pems(bundle, where)
     if not pems:
         raise CeleryTLSConfigError("The certificate store %s holds no certificate." % where)
     for name, pem in pems:
@@ -211,6 +208,62 @@ def _celery_tls_signing_files(defaults):
         for i, (_, pem) in enumerate(pems):
             _celery_tls_write_private(store, "signer-%03d.pem" % i, pem)
     return key_file, cert_file, store
+
+
+def _celery_tls_bundle_pems(bundle, where):
+    # The store as a PEM bundle, or JSON {"certificates": "<PEM bundle>"} (CelerySecurityKeys' store secret).
+    try:
+        data = json.loads(bundle)
+        bundle = str(data.get("certificates", "")) if isinstance(data, dict) else bundle
+    except ValueError:
+        pass
+    return [("%s #%d" % (where, i + 1), b) for i, b in enumerate(_celery_tls_pem_blocks(bundle, "CERTIFICATE"))]
+
+
+def _celery_tls_refreshing_store(arn, seconds=30):
+    # A key pair's renewal puts the signer's new certificate in the store secret before its key signs anything
+    # (CelerySecurityKeys); a process started before that learns it here. A message naming a certificate the store
+    # lacks re-reads the store secret (at most every SECONDS, so unknown signers cannot make a process call Secrets
+    # Manager per message), adds the certificates it did not hold that pass the start-up checks, and looks again;
+    # still unknown, Celery refuses the message as before. Installed once, on Celery's CertStore (FSCertStore's base).
+    import threading
+    import time
+    from celery.security import certificate
+    original = certificate.CertStore.__getitem__
+    if getattr(original, "celery_tls", False):
+        return
+    lock = threading.Lock()
+    state = {"read_at": None}
+
+    def refresh(store):
+        text = _celery_tls_read_secret(_CELERY_TLS_SIGNING_PREFIX, arn, "CERTIFICATES_SECRET_ARN")
+        for name, pem in _celery_tls_bundle_pems(text, "The secret " + arn):
+            try:
+                _celery_tls_check_certificate("The signer certificate " + name, pem)
+                cert = certificate.Certificate(pem)
+                if cert.has_expired():
+                    continue
+                if cert.get_id() not in [c.get_id() for c in store.itercerts()]:
+                    store.add_cert(cert)
+            except Exception:  # one bad or expired entry must not hide the others; it is simply not trusted
+                continue
+
+    def getitem(self, cert_id):
+        try:
+            return original(self, cert_id)
+        except certificate.SecurityError:
+            with lock:
+                now = time.monotonic()
+                if state["read_at"] is None or now - state["read_at"] >= seconds:
+                    state["read_at"] = now
+                    try:
+                        refresh(self)
+                    except Exception:  # Secrets Manager unreachable: the store stays as it is, the message is refused
+                        pass
+            return original(self, cert_id)
+
+    getitem.celery_tls = True
+    certificate.CertStore.__getitem__ = getitem
 
 
 def _celery_tls_signing(defaults):
@@ -587,6 +640,9 @@ def _celery_tls_make_setup_security(task_serializer, accept, result_serializer, 
             # digest passed explicitly: setup_security's own default ("sha256") would win over security_digest.
             app.setup_security(allowed_serializers=list(result_accept), key=s["key"], cert=s["certificate"],
                                store=s["store"], digest=conf.security_digest, serializer=s["serializer"])
+            if _celery_tls_security_state.get("store_arn"):
+                seconds = float(os.environ.get(_CELERY_TLS_SIGNING_PREFIX + "CERTIFICATES_REFRESH_SECONDS") or 30)
+                _celery_tls_refreshing_store(_celery_tls_security_state["store_arn"], seconds)
         _celery_tls_security_state["set_up"] = True
         return app
     return celery_tls_setup_security
