@@ -4,7 +4,7 @@
  * and what the import or the setup refuses.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CeleryConfig, CeleryConfigInput } from '../../lib/core';
@@ -206,6 +206,21 @@ describe('signing: a renewed signer is learnt from the store secret (read by ARN
     expect(r.new_signer_before).toMatch(/Unknown certificate/);
     expect(r.new_signer_after).toMatch(/Unknown certificate/);
     expect(r.storeReads).toBe(2);
+  });
+});
+
+describe('signing: a signer cannot choose the decoder (the inner content type is not signed)', () => {
+  test('a signed body labelled as pickle is never unpickled: kombu has no pickle decoder after the setup call', () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'celery-tls-bomb-')), 'ran');
+    // Protocol 0 is ASCII: it survives the auth serializer's text framing, so the signature verifies.
+    const r = run({ signing: SIGNING }, { ...signingEnv(), INSPECT_SIGNED_PICKLE: marker, PICKLE_PROTOCOL: '0' }).json;
+    expect(r.error).toBeUndefined();
+    expect(r.signed_pickle_ran).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+    // Refused (kombu finds no decoder for it), so the task fails instead of running anything.
+    expect(r.signed_pickle).toMatch(/^refused: |^(bytes|str)$/);
+    // The legitimate JSON body still verifies and decodes.
+    expect(r.verified).toEqual([['argument'], {}, {}]);
   });
 });
 

@@ -626,6 +626,20 @@ def _celery_tls_security_guard(signing):
     signals.worker_init.connect(check, weak=False)
 
 
+def _celery_tls_remove_unsafe_decoders():
+    # The content type of a signed body travels inside the signed message but outside what is signed, and Celery's
+    # auth serializer decodes the body with kombu's loads(..., force=True), which skips both accept and the disabled
+    # list (celery/security/serialization.py deserialize, 5.2 and 5.5). So any holder of a signing key, a producer
+    # included, could have workers unpickle a body labelled as pickle. Without their decoders kombu returns such a
+    # body as bytes, undecoded, and the task fails; nothing here needs them (JSON only, everywhere).
+    from kombu.serialization import registry
+    for name in ("pickle", "yaml", "msgpack"):
+        try:
+            registry.unregister(name)
+        except Exception:  # not installed (yaml, msgpack), or already removed
+            pass
+
+
 def _celery_tls_make_setup_security(task_serializer, accept, result_serializer, result_accept):
     signing = task_serializer == "auth"
 
@@ -643,6 +657,7 @@ def _celery_tls_make_setup_security(task_serializer, accept, result_serializer, 
             if _celery_tls_security_state.get("store_arn"):
                 seconds = float(os.environ.get(_CELERY_TLS_SIGNING_PREFIX + "CERTIFICATES_REFRESH_SECONDS") or 30)
                 _celery_tls_refreshing_store(_celery_tls_security_state["store_arn"], seconds)
+            _celery_tls_remove_unsafe_decoders()
         _celery_tls_security_state["set_up"] = True
         return app
     return celery_tls_setup_security
