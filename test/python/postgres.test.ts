@@ -104,6 +104,13 @@ describe('PostgreSQL result backend: what Celery, SQLAlchemy and psycopg2 get', 
     expect(c.always_retry).toBe(true);
   });
 
+  test('the result columns are read as JSON-like values only: a row naming any class is refused, not run', () => {
+    expect(c.read_json_like).toEqual({ value: { status: 'SUCCESS', result: [1, 'two', 3.0, null, true], t: [1, 2] } });
+    expect(c.read_group_tuple).toEqual({ value: [['group-id', null], [[['task-id', null], null]]] });
+    expect(c.read_planted.refused).toMatch(/UnpicklingError: a stored result names builtins\.print/);
+    expect(c.read_datetime.refused).toMatch(/names datetime\.datetime/);
+  });
+
   test('a lost connection is retried with backoff; TLS, login, constraint and permission errors are not', () => {
     expect(c.retries_lost_connection).toBe(true);
     expect(c.retries_tls_failure).toBe(false);

@@ -458,6 +458,40 @@ def _celery_tls_database_backend_retries():
         DatabaseBackend.exception_safe_to_retry = exception_safe_to_retry
 
 
+def _celery_tls_database_json_like_results():
+    # Celery's database backend keeps results and group results in PickleType columns and unpickles what it reads
+    # (celery/backends/database/models.py), whatever result_serializer says. Whoever can write those rows (a producer
+    # saves groups) could make every reader run code. With JSON-only settings every legitimate value is JSON-like:
+    # dicts, lists, strings, numbers, booleans, None, tuples and bytes, which pickle stores without naming a single
+    # class. So the columns are read with an unpickler that refuses every class; writing is unchanged.
+    import io
+    import pickle
+    try:
+        from celery.backends.database import models
+    except ImportError:
+        return
+
+    class _CeleryTLSNoClasses(pickle.Unpickler):
+        def find_class(self, module, name):
+            raise pickle.UnpicklingError(
+                "a stored result names %s.%s: the result tables are read as JSON-like values only (celery-tls)"
+                % (module, name))
+
+    class _CeleryTLSJsonLikePickle:
+        @staticmethod
+        def dumps(value, protocol=None):
+            return pickle.dumps(value, protocol)
+
+        @staticmethod
+        def loads(data):
+            return _CeleryTLSNoClasses(io.BytesIO(data)).load()
+
+    for model in (models.Task, models.TaskSet):
+        column_type = model.__table__.c.result.type
+        if getattr(column_type, "pickler", None) is not None:
+            column_type.pickler = _CeleryTLSJsonLikePickle
+
+
 def _celery_tls_celery_version():
     import celery
     return tuple(int(part) for part in celery.__version__.split(".")[:2])

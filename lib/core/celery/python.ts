@@ -218,7 +218,9 @@ export function renderPython(model: CeleryConfigModel, ctx: ResolveContext, opts
     );
   if (r)
     lines.push(
-      r.scheme === 'postgresql' ? '_celery_tls_database_backend_retries()' : '_celery_tls_redis_backend_retries()',
+      ...(r.scheme === 'postgresql'
+        ? ['_celery_tls_database_backend_retries()', '_celery_tls_database_json_like_results()']
+        : ['_celery_tls_redis_backend_retries()']),
     );
   if (model.options.nativeDelayedDelivery)
     lines.push('_celery_tls_subsecond_countdowns()', '_celery_tls_mask_logged_urls()');
