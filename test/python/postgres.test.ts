@@ -133,6 +133,16 @@ describe('PostgreSQL result backend: fail closed at import', () => {
     ],
     ['another database', 'db+mysql://u:p@h/celery', 'db+mysql://'],
     ['sqlite', 'db+sqlite:///results.db', 'db+sqlite://'],
+    [
+      'a socket path as host in the query',
+      'db+postgresql://u:p@h/celery?sslmode=verify-full&host=/run/pg',
+      'host in its query',
+    ],
+    [
+      'an address in the query',
+      'db+postgresql://u:p@h/celery?hostaddr=10.0.0.1&sslmode=verify-full',
+      'hostaddr in its query',
+    ],
   ])('CELERY_RESULT_BACKEND with %s is refused, without echoing the URL', (_what, url, named) => {
     const { json } = inspectPostgres({ broker, resultBackend: postgres }, { ...ENV, CELERY_RESULT_BACKEND: url });
     expect(json.error).toBe('CeleryTLSConfigError');
@@ -167,6 +177,15 @@ describe('PostgreSQL result backend: fail closed at import', () => {
     expect(json.error).toBe('CeleryTLSConfigError');
     expect(json.message).toContain('/nonexistent/rds.pem');
     expect(json.message).toContain('truststore.pki.rds.amazonaws.com');
+  });
+
+  test.each(['/var/run/postgresql', 'a.example.com,b.example.com'])('HOST %j is refused: not one DNS name', (host) => {
+    const { json } = inspectPostgres(
+      { broker, resultBackend: postgres },
+      { ...ENV, CELERY_TLS_RESULT_BACKEND_HOST: host },
+    );
+    expect(json.error).toBe('CeleryTLSConfigError');
+    expect(json.message).toContain('is not a DNS name');
   });
 
   test.each(['SERVER_NAME', 'CERTFILE', 'CLIENT_CERT'])('CELERY_TLS_RESULT_BACKEND_%s is refused', (name) => {
@@ -295,6 +314,8 @@ describe('PostgreSQL result backend: a role secret read by ARN is re-read for ne
       after: ['celery_worker_alt', 'rotated-pw'],
       // The URL's own credentials go to any other host: the refresh is for this database only.
       other_host: ['celery_worker', 'first-pw'],
+      // And for Celery's connections only: another engine on the same server keeps its own login.
+      other_engine: ['app_owner', 'app-pw'],
     });
   });
 

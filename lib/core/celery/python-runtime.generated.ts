@@ -20,6 +20,8 @@ _CELERY_TLS_URL_VARIABLES = ("CELERY_BROKER_URL", "CELERY_BROKER_READ_URL", "CEL
 _CELERY_TLS_SCHEMES = ("amqps", "rediss")
 # Celery's SQLAlchemy backend with psycopg2 (celery/app/backends.py: "db" + the SQLAlchemy URL): result backend only.
 _CELERY_TLS_POSTGRES_SCHEMES = ("db+postgresql", "db+postgresql+psycopg2")
+# The application_name of the settings' connections (pg_stat_activity shows it); the credential refresh keys on it.
+_CELERY_TLS_POSTGRES_APPLICATION = "celery"
 
 
 def _celery_tls_check_url(where, url, result_backend=False):
@@ -45,7 +47,14 @@ def _celery_tls_check_url(where, url, result_backend=False):
 def _celery_tls_check_postgres_url(where, url):
     # libpq's sslmode: only verify-full checks the chain and the host name; its default, prefer, falls back to
     # plaintext, and require/verify-ca accept a certificate for any host.
-    modes = [value.strip().lower() for key, value in parse_qsl(urlsplit(url).query) if key == "sslmode"]
+    query = parse_qsl(urlsplit(url).query)
+    # A host in the query wins over the URL's (SQLAlchemy), and libpq ignores sslmode on a Unix socket: plaintext.
+    for key, _ in query:
+        if key in ("host", "hostaddr"):
+            raise CeleryTLSConfigError(
+                "%s is a PostgreSQL URL with %s in its query; give the server's DNS name as the URL's host only (a "
+                "socket path or an address there would bypass TLS or the host-name check)." % (where, key))
+    modes = [value.strip().lower() for key, value in query if key == "sslmode"]
     if modes != ["verify-full"]:
         raise CeleryTLSConfigError(
             "%s is a PostgreSQL URL with %s; it must set sslmode=verify-full (once), or libpq may connect in "
@@ -262,6 +271,10 @@ def _celery_tls_postgres(prefix, defaults):
                 "host it connects to (set %sHOST to the certificate's name), and RDS logs roles in by password, not "
                 "by client certificate." % (prefix, name, prefix))
     host, port, _ = _celery_tls_address(prefix, defaults)
+    if host.startswith("/") or "," in host:
+        raise CeleryTLSConfigError(
+            "%sHOST %r is not a DNS name: libpq reads a path as a Unix socket, where sslmode does not apply, and a list "
+            "as several hosts. Give the server's DNS name." % (prefix, host))
     database = _celery_tls_value(prefix, "DATABASE", defaults["database"])
     ca = _celery_tls_optional(prefix, "CA_CERTS", defaults["ca_certs"])
     if not ca or not os.path.isfile(ca):
@@ -293,7 +306,7 @@ def _celery_tls_postgres_url(prefix, defaults):
         quote(p["database"], safe=""), query)
     connect_args = dict(p["tls"], connect_timeout=int(_celery_tls_optional(prefix, "CONNECT_TIMEOUT", "10")),
                         keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
-                        application_name="celery")
+                        application_name=_CELERY_TLS_POSTGRES_APPLICATION)
     return url, {"pool_pre_ping": True, "connect_args": connect_args}
 
 
@@ -328,7 +341,10 @@ def _celery_tls_postgres_credential_refresh(prefix, defaults, first):
             return state["value"]
 
     def do_connect(dialect, connection_record, cargs, cparams):
-        if dialect.name == "postgresql" and cparams.get("host") == first["host"]:
+        # Only Celery's own connections (the application_name its connect_args set): another engine of the
+        # application on the same server keeps its own login.
+        if (dialect.name == "postgresql" and cparams.get("host") == first["host"]
+                and cparams.get("application_name") == _CELERY_TLS_POSTGRES_APPLICATION):
             cparams["user"], cparams["password"] = current()
 
     event.listen(Engine, "do_connect", do_connect)
@@ -349,7 +365,8 @@ def _celery_tls_assert_django_database(database):
     # For a DATABASES entry the application wrote or changed: refuse one that is not PostgreSQL over verify-full.
     options = database.get("OPTIONS") or {} if isinstance(database, dict) else {}
     if not isinstance(database, dict) or "postgresql" not in str(database.get("ENGINE", "")) or \
-            options.get("sslmode") != "verify-full" or not options.get("sslrootcert"):
+            options.get("sslmode") != "verify-full" or not options.get("sslrootcert") or \
+            str(database.get("HOST", "")).startswith("/") or not database.get("HOST"):
         raise CeleryTLSConfigError(
             "The results database must be django.db.backends.postgresql with OPTIONS sslmode=verify-full and "
             "sslrootcert (the CA bundle).")
