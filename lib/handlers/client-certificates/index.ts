@@ -184,8 +184,11 @@ export function createCertificateRotationHandler(
   );
 }
 
-/** AWS Private CA through the SDK of the Lambda runtime (loaded lazily so that tests never load it). */
-export function sdkPrivateCa(): PrivateCa {
+/**
+ * AWS Private CA through the SDK of the Lambda runtime (loaded lazily so that tests never load it), issuing with the
+ * template `templateArn` gives for the CA's partition (aws, aws-cn, aws-us-gov): client authentication by default.
+ */
+export function sdkPrivateCa(templateArn: (partition: string) => string = clientAuthTemplateArn): PrivateCa {
   const pca = require('@aws-sdk/client-acm-pca');
   const client = new pca.ACMPCAClient({});
   return {
@@ -195,8 +198,8 @@ export function sdkPrivateCa(): PrivateCa {
           CertificateAuthorityArn: caArn,
           Csr: Buffer.from(csrPem),
           SigningAlgorithm: signingAlgorithm,
-          // The partition of the CA's own ARN (aws, aws-cn, aws-us-gov).
-          TemplateArn: clientAuthTemplateArn(caArn.split(':')[1]),
+          // The partition of the CA's own ARN.
+          TemplateArn: templateArn(caArn.split(':')[1]),
           Validity: { Type: 'DAYS', Value: validityDays },
           IdempotencyToken: idempotencyToken,
         }),

@@ -21,6 +21,7 @@ import type { RotationEvent, RotationSecrets } from '../shared/rotation';
 import { isRotationEvent, requestFromInvocation } from '../shared/invocation';
 import type { TerraformInvocation } from '../shared/invocation';
 import type { PrivateCa } from '../client-certificates';
+import { sdkPrivateCa as sdkClientCertificatesCa } from '../client-certificates';
 
 export type { RotationEvent } from '../shared/rotation';
 export type { PrivateCa } from '../client-certificates';
@@ -553,37 +554,8 @@ export function sdkSigningKeysSecrets(): SigningKeysSecrets {
   };
 }
 
-/** AWS Private CA through the SDK, with the code-signing template (loaded lazily). */
-export function sdkPrivateCa(): PrivateCa {
-  const pca = require('@aws-sdk/client-acm-pca');
-  const client = new pca.ACMPCAClient({});
-  return {
-    async issue({ caArn, csrPem, validityDays, signingAlgorithm, idempotencyToken }) {
-      const out = await client.send(
-        new pca.IssueCertificateCommand({
-          CertificateAuthorityArn: caArn,
-          Csr: Buffer.from(csrPem),
-          SigningAlgorithm: signingAlgorithm,
-          TemplateArn: signingTemplateArn(caArn.split(':')[1]),
-          Validity: { Type: 'DAYS', Value: validityDays },
-          IdempotencyToken: idempotencyToken,
-        }),
-      );
-      return out.CertificateArn;
-    },
-    async get({ caArn, certificateArn }) {
-      try {
-        const out = await client.send(
-          new pca.GetCertificateCommand({ CertificateAuthorityArn: caArn, CertificateArn: certificateArn }),
-        );
-        return { certificate: out.Certificate, chain: out.CertificateChain ?? '' };
-      } catch (err) {
-        if ((err as { name?: string }).name === 'RequestInProgressException') return undefined;
-        throw err;
-      }
-    },
-  };
-}
+/** AWS Private CA through the SDK, issuing code-signing certificates. */
+export const sdkPrivateCa = (): PrivateCa => sdkClientCertificatesCa(signingTemplateArn);
 
 /**
  * The custom-resource entry point (`index.onEvent`). The same function is the rotation function of the secrets:
