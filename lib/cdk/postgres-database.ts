@@ -12,8 +12,8 @@ import { postgresUsersFunctionPlans, postgresUsersResourceProperties } from '../
 import { PORTS } from '../core/ports';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
+import { NAME_RULES } from '../core/names';
 import {
-  POSTGRES_IDENTIFIER_RULE,
   PostgresBackendOptions,
   PostgresBackendSpec,
   PostgresDatabaseKind,
@@ -187,7 +187,7 @@ export class PostgresDatabase extends Construct implements ec2.IConnectable {
       spec.databaseIdentifier ??
       physicalNameFromPath(
         this.node.scopes.slice(1).map((s) => s.node.id),
-        POSTGRES_IDENTIFIER_RULE,
+        NAME_RULES.rdsIdentifier,
       );
     this.databaseIdentifier = identifier;
     const logGroups: Record<string, logs.LogGroup> = {};

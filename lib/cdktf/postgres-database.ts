@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
 import { CeleryEndpoint } from '../core/celery/model';
 import { DEFAULTS } from '../core/defaults';
+import { NAME_RULES } from '../core/names';
 import { IamStatementModel, readSecretStatements } from '../core/iam';
 import {
-  POSTGRES_IDENTIFIER_RULE,
   PostgresBackendOptions,
   PostgresBackendSpec,
   PostgresDatabaseKind,
@@ -186,7 +186,7 @@ export class PostgresDatabase extends Construct implements IConnectable {
       spec.databaseIdentifier ??
       physicalNameFromPath(
         this.node.scopes.slice(1).map((s) => s.node.id),
-        POSTGRES_IDENTIFIER_RULE,
+        NAME_RULES.rdsIdentifier,
       );
     this.databaseIdentifier = identifier;
     const logGroups: Record<string, CloudwatchLogGroup> = {};

@@ -13,6 +13,27 @@ export interface IamStatementModel {
 export const SECRET_READ_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] as const;
 
 /**
+ * What a rotation function does to the secrets it rotates (the four steps).
+ * @see https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html
+ */
+export const SECRET_ROTATION_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+] as const;
+
+/** The condition that limits a KMS action to calls Secrets Manager makes on the caller's behalf in `region`. */
+export function viaSecretsManager(region: string): NonNullable<IamStatementModel['conditions']> {
+  return { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } };
+}
+
+/** Rotating exactly these secrets (never `*`). */
+export function rotateSecretsStatement(secretArns: readonly string[]): IamStatementModel {
+  return { effect: 'Allow', actions: [...SECRET_ROTATION_ACTIONS], resources: [...secretArns] };
+}
+
+/**
  * Reading one secret encrypted with a customer-managed key: the secret by ARN (never `*`), and `kms:Decrypt` on that
  * key only when called through Secrets Manager in the key's region.
  */
@@ -29,7 +50,7 @@ export function readSecretStatements(args: {
       effect: 'Allow',
       actions: ['kms:Decrypt'],
       resources: [args.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+      conditions: viaSecretsManager(args.region),
     });
   }
   return statements;

@@ -14,6 +14,14 @@ export interface NameRule {
   readonly source: string;
 }
 
+/** ElastiCache and RDS identifiers: no trailing hyphen, no two hyphens in a row. */
+const hyphenRules = (v: string) =>
+  v.endsWith('-')
+    ? 'it must not end with a hyphen'
+    : v.includes('--')
+      ? 'it must not contain two consecutive hyphens'
+      : undefined;
+
 export const NAME_RULES = {
   replicationGroupId: {
     what: 'ElastiCache replication group id',
@@ -21,13 +29,21 @@ export const NAME_RULES = {
     maxLength: 40,
     pattern: /^[a-z][a-z0-9-]*$/,
     allowed: 'lowercase letters, digits and hyphens, starting with a letter',
-    extra: (v: string) =>
-      v.endsWith('-')
-        ? 'it must not end with a hyphen'
-        : v.includes('--')
-          ? 'it must not contain two consecutive hyphens'
-          : undefined,
+    extra: hyphenRules,
     source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html',
+  },
+  /**
+   * RDS DB instance and cluster identifiers (stored lower case). Both targets name a database from its construct
+   * path when none is given, so that its log groups can be made first, encrypted and with a retention.
+   */
+  rdsIdentifier: {
+    what: 'RDS DB identifier',
+    minLength: 1,
+    maxLength: 63,
+    pattern: /^[a-z][a-z0-9-]*$/,
+    allowed: 'lowercase letters, digits and hyphens, starting with a letter',
+    extra: hyphenRules,
+    source: 'https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html',
   },
   brokerName: {
     what: 'Amazon MQ broker name',

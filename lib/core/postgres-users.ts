@@ -7,7 +7,7 @@
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { DEFAULTS } from './defaults';
-import { IamStatementModel } from './iam';
+import { IamStatementModel, rotateSecretsStatement, viaSecretsManager } from './iam';
 
 /** One login role (and its rotation twin) and the password its secret holds. */
 export interface PostgresRoleCredentials {
@@ -373,25 +373,16 @@ export function postgresUsersFunctionStatements(args: {
   readonly userKeyArn: string;
   readonly region: string;
 }): IamStatementModel[] {
-  const viaSecretsManager = { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } };
+  const condition = viaSecretsManager(args.region);
   return [
-    {
-      effect: 'Allow',
-      actions: [
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:UpdateSecretVersionStage',
-      ],
-      resources: [args.workerSecretArn, args.producerSecretArn],
-    },
+    rotateSecretsStatement([args.workerSecretArn, args.producerSecretArn]),
     { effect: 'Allow', actions: ['secretsmanager:GetSecretValue'], resources: [args.masterSecretArn] },
     { effect: 'Allow', actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] },
     {
       effect: 'Allow',
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [args.userKeyArn],
-      conditions: viaSecretsManager,
+      conditions: condition,
     },
     // The master secret's own key, when it has another (an existing database's); RDS rotates that secret itself.
     ...(args.masterKeyArn && args.masterKeyArn !== args.userKeyArn
@@ -400,7 +391,7 @@ export function postgresUsersFunctionStatements(args: {
             effect: 'Allow' as const,
             actions: ['kms:Decrypt'],
             resources: [args.masterKeyArn],
-            conditions: viaSecretsManager,
+            conditions: condition,
           },
         ]
       : []),

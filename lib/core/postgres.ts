@@ -2,7 +2,7 @@ import type { CeleryEndpoint } from './celery/model';
 import { DEFAULTS } from './defaults';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
 import { LIMITS } from './limits';
-import { NameRule, checkName } from './names';
+import { NAME_RULES, checkName } from './names';
 import { CeleryRole, checkRotationDays } from './rabbitmq-users';
 import { GeneratedSecretShape } from './secrets';
 import { SubnetFact, chooseSubnets } from './subnets';
@@ -70,25 +70,6 @@ export const POSTGRES_INSTANCE_FAMILIES: Record<'instance' | 'aurora', readonly 
     'x2g',
   ],
   aurora: ['t3', 't4g', 'r5', 'r6g', 'r6i', 'r7g', 'r7i', 'r8g', 'x2g'],
-};
-
-/**
- * RDS DB instance and cluster identifiers (stored lower case). Both targets name the database from its construct
- * path when none is given, so that its log groups can be made first, encrypted and with a retention.
- */
-export const POSTGRES_IDENTIFIER_RULE: NameRule = {
-  what: 'RDS DB identifier',
-  minLength: 1,
-  maxLength: 63,
-  pattern: /^[a-z][a-z0-9-]*$/,
-  allowed: 'lowercase letters, digits and hyphens, starting with a letter',
-  extra: (v: string) =>
-    v.endsWith('-')
-      ? 'it must not end with a hyphen'
-      : v.includes('--')
-        ? 'it must not contain two consecutive hyphens'
-        : undefined,
-  source: 'https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html',
 };
 
 /** The DB instances of a database: the instance itself, or the cluster's (`<cluster>-1` the writer, `-2` ...). */
@@ -289,7 +270,7 @@ export function resolvePostgresBackendSpec(
       'autoMinorVersionUpgrade',
       'autoMinorVersionUpgrade is false: security fixes of the engine are not applied automatically (Security Hub RDS.13).',
     );
-  checkName(issues, POSTGRES_IDENTIFIER_RULE, 'databaseIdentifier', props.databaseIdentifier);
+  checkName(issues, NAME_RULES.rdsIdentifier, 'databaseIdentifier', props.databaseIdentifier);
   const length = props.passwordLength ?? d.passwordLength;
   if (
     issues.known(props.passwordLength) &&

@@ -1,6 +1,6 @@
 import { DEFAULTS } from './defaults';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
-import { IamStatementModel } from './iam';
+import { IamStatementModel, viaSecretsManager } from './iam';
 import { GeneratedSecretShape } from './secrets';
 import { mergeStatements } from './rabbitmq-users';
 import { LIMITS } from './limits';
@@ -207,7 +207,7 @@ export function clientCertificateIssuerStatements(args: {
       effect: 'Allow',
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [args.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+      conditions: viaSecretsManager(args.region),
     },
   ]);
 }

@@ -1,6 +1,6 @@
 import { DEFAULTS } from './defaults';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
-import { IamStatementModel, readSecretStatements } from './iam';
+import { IamStatementModel, readSecretStatements, rotateSecretsStatement, viaSecretsManager } from './iam';
 import { NAME_RULES, checkName } from './names';
 import { DeadLetterModel, deadLetterModel } from './rabbitmq-dead-letter';
 import { GeneratedSecretShape, rabbitMqUserShape } from './secrets';
@@ -333,16 +333,7 @@ export function rotationFunctionStatements(args: {
   region: string;
 }): IamStatementModel[] {
   return mergeStatements([
-    {
-      effect: 'Allow',
-      actions: [
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:UpdateSecretVersionStage',
-      ],
-      resources: [...args.rotatedSecretArns],
-    },
+    rotateSecretsStatement(args.rotatedSecretArns),
     {
       effect: 'Allow',
       actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
@@ -353,7 +344,7 @@ export function rotationFunctionStatements(args: {
       effect: 'Allow',
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [...new Set(args.keyArns)],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+      conditions: viaSecretsManager(args.region),
     },
   ]);
 }

@@ -1,6 +1,6 @@
 import { DEFAULTS } from './defaults';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
-import { IamStatementModel } from './iam';
+import { IamStatementModel, rotateSecretsStatement, viaSecretsManager } from './iam';
 import { NAME_RULES, checkName } from './names';
 import { CeleryRole, checkRotationDays, mergeStatements } from './rabbitmq-users';
 import { LIMITS } from './limits';
@@ -180,16 +180,7 @@ export function redisUserRotationStatements(args: {
   region: string;
 }): IamStatementModel[] {
   return mergeStatements([
-    {
-      effect: 'Allow',
-      actions: [
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:UpdateSecretVersionStage',
-      ],
-      resources: [...args.secretArns],
-    },
+    rotateSecretsStatement(args.secretArns),
     { effect: 'Allow', actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] },
     {
       effect: 'Allow',
@@ -200,7 +191,7 @@ export function redisUserRotationStatements(args: {
       effect: 'Allow',
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [args.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+      conditions: viaSecretsManager(args.region),
     },
   ]);
 }

@@ -1,6 +1,6 @@
 import { CelerySecurityOptions } from './celery/security';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
-import { IamStatementModel, readSecretStatements } from './iam';
+import { IamStatementModel, readSecretStatements, rotateSecretsStatement, viaSecretsManager } from './iam';
 import { LIMITS } from './limits';
 import { mergeStatements } from './rabbitmq-users';
 import { CeleryRole } from './rabbitmq-users';
@@ -298,21 +298,12 @@ export function signingKeysFunctionStatements(args: {
     ...(args.resultKeySecretArn ? [args.resultKeySecretArn] : []),
   ];
   const statements: IamStatementModel[] = [
-    {
-      effect: 'Allow',
-      actions: [
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:UpdateSecretVersionStage',
-      ],
-      resources: secrets,
-    },
+    rotateSecretsStatement(secrets),
     {
       effect: 'Allow',
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [args.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.region}.amazonaws.com` } },
+      conditions: viaSecretsManager(args.region),
     },
   ];
   if (args.resultKeySecretArn)

@@ -86,6 +86,12 @@ const ORACLES: Record<keyof typeof NAME_RULES, (v: string) => boolean> = {
     only(v, LOWER + DIGITS + '-') &&
     !v.endsWith('-') &&
     !v.includes('--'),
+  rdsIdentifier: (v) =>
+    lengthIn(v, 1, 63) &&
+    LOWER.includes(v[0]) &&
+    only(v, LOWER + DIGITS + '-') &&
+    !v.endsWith('-') &&
+    !v.includes('--'),
   brokerName: (v) => lengthIn(v, 1, 50) && only(v, LOWER + UPPER + DIGITS + '-_'),
   rabbitMqUsername: (v) =>
     lengthIn(v, 2, 100) && only(v, LOWER + UPPER + DIGITS + '-._') && v.toLowerCase() !== 'guest',
