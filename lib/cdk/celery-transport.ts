@@ -14,7 +14,6 @@ import { perRole } from '../core/plan';
 import { CeleryRole } from '../core/rabbitmq-users';
 import { assembleTransport, containerEnvironmentFor, peerRules } from '../core/transport';
 import { monitoredCache, monitoredPostgres, monitoredRabbitMq } from '../core/monitoring';
-import { postgresInstanceIdentifiers } from '../core/postgres';
 import { createMonitoring } from './monitoring';
 import type { CeleryMonitoring, CeleryTransportMonitoringOptions } from './monitoring';
 import type { AssembledTransport, CeleryTransportChoices } from '../core/transport';
@@ -205,7 +204,7 @@ export class CeleryTransport extends Construct implements ICeleryTransportContra
             port: db.port,
             roles: perRole((role) => db.celeryEndpoint(role)),
             secrets: perRole((role) => db.secretFor(role)),
-            monitored: monitoredPostgres(db.spec.kind, postgresInstanceIdentifiers(db.spec, db.databaseIdentifier)),
+            monitored: monitoredPostgres(db.spec, db.databaseIdentifier),
           };
         },
         securityKeys: (options) => {

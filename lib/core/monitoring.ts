@@ -1,6 +1,8 @@
 import { CANARY_WIRE } from './canary';
 import type { CanaryCertificateSecret } from './canary';
 import { DEFAULTS } from './defaults';
+import { postgresInstanceIdentifiers } from './postgres';
+import type { PostgresBackendSpec } from './postgres';
 import { IssueCollector, ResolveContext, ValidationResult, show } from './errors';
 
 /**
@@ -479,12 +481,14 @@ export function monitoredRabbitMq(
 
 /**
  * What the alarms of a PostgreSQL result backend watch: each DB instance (none for an existing database, whose
- * identifiers the library does not know). The canary leaves a PostgreSQL backend out (see canaryPlan).
+ * identifiers the library does not know). The TLS canary checks it too (see canaryPlan).
  */
 export function monitoredPostgres(
-  database: 'instance' | 'aurora' | 'existing',
-  instances: readonly string[],
+  spec: Pick<PostgresBackendSpec, 'kind' | 'instanceCount'>,
+  identifier: string,
 ): MonitoredResource {
+  const database = spec.kind;
+  const instances = postgresInstanceIdentifiers(spec, identifier);
   return { kind: 'postgres', label: 'ResultBackend', database, instances, storage: database === 'instance' };
 }
 
